@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what keel's build and tests need on a fresh Debian 12 machine, once.
+# Idempotent: packages already present are not reinstalled. Called by the Makefile.
+set -euo pipefail
+
+need=()
+command -v haproxy    >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]    || need+=(haproxy)
+command -v keepalived >/dev/null 2>&1 || [ -x /usr/sbin/keepalived ] || need+=(keepalived)
+command -v protoc     >/dev/null 2>&1 || need+=(protobuf-compiler)
+command -v ip         >/dev/null 2>&1 || [ -x /usr/sbin/ip ]         || need+=(iproute2)
+command -v openssl    >/dev/null 2>&1 || need+=(openssl)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

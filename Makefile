@@ -1,0 +1,47 @@
+# keel: build, run, test, bench. `make run` and `make test` are all a new user needs;
+# everything else they depend on (Debian packages, protoc plugins) is installed here.
+
+GO        ?= go
+BIN       := bin
+DATA_DIR  ?= ./keel-data
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+PROTOACTOR_VERSION := v0.0.0-20240822202345-3c0e61ca19c9
+PROTOC_GEN_GO_VERSION := v1.36.6
+TEST_TIMEOUT ?= 25m
+
+.PHONY: all build run test deps proto vet fmt-check bench clean
+
+all: build
+
+deps:
+	@bash .ci/deps.sh
+
+build:
+	$(GO) build -o $(BIN)/keeld ./cmd/keeld
+	$(GO) build -o $(BIN)/keel-agent ./cmd/keel-agent
+
+# A single node with embedded defaults (see docs/ARCHITECTURE.md for the flags).
+run: build
+	./$(BIN)/keeld -data-dir $(DATA_DIR)
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: deps vet fmt-check build
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# Regenerates the protobuf contracts (generated code is committed).
+proto: deps
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	$(GO) install github.com/asynkron/protoactor-go/protobuf/protoc-gen-go-grain@$(PROTOACTOR_VERSION)
+	PATH="$(GOBIN_DIR):$$PATH" bash proto/gen.sh
+
+bench: deps build
+	$(GO) run ./bench/cmd/keelbench -out bench/results
+
+clean:
+	rm -rf $(BIN)
