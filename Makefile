@@ -38,7 +38,10 @@ test: deps vet fmt-check build
 proto: deps
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install github.com/asynkron/protoactor-go/protobuf/protoc-gen-go-grain@$(PROTOACTOR_VERSION)
-	PATH="$(GOBIN_DIR):$$PATH" bash proto/gen.sh
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
+		store/storepb/store.proto cluster/clusterpb/cluster.proto
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
+		--go-grain_out=. --go-grain_opt=module=keel actors/actorspb/actors.proto
 
 bench: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results

@@ -1,0 +1,570 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"google.golang.org/protobuf/proto"
+
+	"keel/store/storepb"
+)
+
+// Errors of Propose, Barrier and the leader-side calls.
+var (
+	// ErrNotLeader: this node is not the leader; nothing was applied.
+	ErrNotLeader = errors.New("store: not the leader")
+	// ErrNoLeader: no leader could be reached before the deadline; nothing is known
+	// to be applied.
+	ErrNoLeader = errors.New("store: no leader available")
+	// ErrAmbiguous: the command may or may not have been applied (leadership lost,
+	// timeout). Retrying with the same request id is safe.
+	ErrAmbiguous = errors.New("store: outcome unknown")
+	// ErrShutdown: the node is shutting down.
+	ErrShutdown = errors.New("store: shutting down")
+)
+
+// Forwarder carries proposals and read-index requests to the leader. The cluster
+// package implements it over the actor remote; leaderID is the leader's Raft server
+// ID (its node name).
+type Forwarder interface {
+	Propose(ctx context.Context, leaderID string, cmds []*storepb.Command) ([]*storepb.CommandResult, error)
+	ReadIndex(ctx context.Context, leaderID string) (uint64, error)
+}
+
+// Config configures a Node. Zero durations take the defaults runtime.md measured
+// for loopback clusters on 2 cores.
+type Config struct {
+	NodeID   string // Raft server ID: the node name, stable across restarts
+	DataDir  string // raft.db (log + stable store) and snapshots live in DataDir/raft
+	RaftAddr string // TCP bind and advertise address
+
+	LogOutput io.Writer // raft's own log (warnings and errors); nil = stderr
+
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotInterval   time.Duration
+	SnapshotThreshold  uint64
+	TrailingLogs       uint64
+
+	// ProposeTimeout bounds one proposal, retries on leader changes included.
+	ProposeTimeout time.Duration
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.HeartbeatTimeout, 500*time.Millisecond)
+	def(&c.ElectionTimeout, 500*time.Millisecond)
+	def(&c.LeaderLeaseTimeout, 250*time.Millisecond)
+	def(&c.CommitTimeout, 50*time.Millisecond)
+	def(&c.SnapshotInterval, 30*time.Second)
+	def(&c.ProposeTimeout, 8*time.Second)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 16384
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.LogOutput == nil {
+		c.LogOutput = os.Stderr
+	}
+}
+
+const (
+	maxBatch          = 512 // commands per Raft entry
+	maxInflight       = 4   // Raft entries being committed at once by this node
+	maxReadersInRound = 8192
+)
+
+// Node is one member of the replicated store: a Raft instance with a bolt log,
+// file snapshots, the FSM and its tables, a proposal batcher and a read barrier.
+type Node struct {
+	cfg       Config
+	raft      *raft.Raft
+	fsm       *FSM
+	bolt      *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+	hadState  bool
+
+	forwarder atomic.Pointer[forwarderBox]
+
+	proposals chan *proposal
+	reads     chan chan error
+
+	leaderGen   atomic.Uint64 // bumped on every leadership change
+	leaderReady atomic.Bool   // leader, and a Barrier completed in this term
+
+	shutdownCh chan struct{}
+	closeOnce  sync.Once
+	wg         sync.WaitGroup
+}
+
+type forwarderBox struct{ f Forwarder }
+
+type proposal struct {
+	cmd  *storepb.Command
+	res  *storepb.CommandResult
+	err  error
+	done chan struct{}
+}
+
+// Open opens (or creates) the node's Raft state in cfg.DataDir and starts Raft. It
+// does not bootstrap a cluster: see Bootstrap.
+func Open(cfg Config) (*Node, error) {
+	cfg.defaults()
+	dir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	bolt, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		return nil, fmt.Errorf("store: open raft log: %w", err)
+	}
+	logs, err := raft.NewLogCache(512, bolt)
+	if err != nil {
+		bolt.Close()
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStore(dir, 2, cfg.LogOutput)
+	if err != nil {
+		bolt.Close()
+		return nil, err
+	}
+	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
+	if err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("store: raft address %q: %w", cfg.RaftAddr, err)
+	}
+	transport, err := raft.NewTCPTransport(cfg.RaftAddr, adv, 3, 2*time.Second, cfg.LogOutput)
+	if err != nil {
+		bolt.Close()
+		return nil, fmt.Errorf("store: raft transport: %w", err)
+	}
+	hadState, err := raft.HasExistingState(logs, bolt, snaps)
+	if err != nil {
+		transport.Close()
+		bolt.Close()
+		return nil, err
+	}
+
+	n := &Node{
+		cfg:        cfg,
+		fsm:        NewFSM(),
+		bolt:       bolt,
+		transport:  transport,
+		hadState:   hadState,
+		proposals:  make(chan *proposal, 4096),
+		reads:      make(chan chan error, 4096),
+		shutdownCh: make(chan struct{}),
+	}
+	notify := make(chan bool, 16)
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.CommitTimeout
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.MaxAppendEntries = 256
+	rc.NoLegacyTelemetry = true
+	rc.NotifyCh = notify
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: cfg.LogOutput})
+
+	r, err := raft.NewRaft(rc, n.fsm, logs, bolt, snaps, transport)
+	if err != nil {
+		transport.Close()
+		bolt.Close()
+		return nil, fmt.Errorf("store: start raft: %w", err)
+	}
+	n.raft = r
+
+	n.wg.Add(3)
+	go n.watchLeadership(notify)
+	go n.batchLoop()
+	go n.readLoop()
+	return n, nil
+}
+
+// SetForwarder installs the transport to the leader (set once the actor system runs).
+func (n *Node) SetForwarder(f Forwarder) { n.forwarder.Store(&forwarderBox{f}) }
+
+func (n *Node) fwd() Forwarder {
+	if b := n.forwarder.Load(); b != nil {
+		return b.f
+	}
+	return nil
+}
+
+// State returns the replicated tables. Read them after Barrier for linearizable reads.
+func (n *Node) State() *StateStore { return n.fsm.State() }
+
+// Raft exposes the Raft instance to the membership layer (configuration changes).
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// HadState reports whether the data dir held Raft state when the node opened.
+func (n *Node) HadState() bool { return n.hadState }
+
+// ID returns the node's Raft server ID.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Addr returns the node's Raft address.
+func (n *Node) Addr() string { return n.cfg.RaftAddr }
+
+// IsLeader reports whether this node is the Raft leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// LeaderReady reports whether this node leads and has applied every entry of
+// earlier terms (a Barrier succeeded in this term): leader-only work may run.
+func (n *Node) LeaderReady() bool { return n.leaderReady.Load() && n.IsLeader() }
+
+// Leader returns the current leader's server ID and address ("" if none known).
+func (n *Node) Leader() (id, addr string) {
+	a, i := n.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// Bootstrap starts a new cluster with the given voters (on a node without state).
+func (n *Node) Bootstrap(servers []raft.Server) error {
+	err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
+	if errors.Is(err, raft.ErrCantBootstrap) {
+		return nil // already has state
+	}
+	return err
+}
+
+func (n *Node) watchLeadership(notify <-chan bool) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.shutdownCh:
+			return
+		case isLeader := <-notify:
+			gen := n.leaderGen.Add(1)
+			n.leaderReady.Store(false)
+			if isLeader {
+				go n.establishLeadership(gen)
+			}
+		}
+	}
+}
+
+// establishLeadership waits until every entry of earlier terms is applied locally
+// (raft.Barrier), then marks the node ready to serve consistent reads.
+func (n *Node) establishLeadership(gen uint64) {
+	for n.leaderGen.Load() == gen && n.IsLeader() {
+		if err := n.raft.Barrier(5 * time.Second).Error(); err == nil {
+			if n.leaderGen.Load() == gen {
+				n.leaderReady.Store(true)
+			}
+			return
+		}
+		select {
+		case <-n.shutdownCh:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Propose commits one command through Raft (batched with concurrent proposals,
+// forwarded to the leader from a follower) and returns its result. Errors are
+// ErrNoLeader, ErrAmbiguous (retry with the same request id), ErrShutdown or ctx's.
+func (n *Node) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	p := &proposal{cmd: cmd, done: make(chan struct{})}
+	select {
+	case n.proposals <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.shutdownCh:
+		return nil, ErrShutdown
+	}
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrAmbiguous, ctx.Err())
+	}
+}
+
+// batchLoop turns queued proposals into Raft entries: it takes everything queued
+// while the previous entries were in flight, up to maxBatch, with at most
+// maxInflight entries committing at once (group commit without added latency).
+func (n *Node) batchLoop() {
+	defer n.wg.Done()
+	sem := make(chan struct{}, maxInflight)
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-n.shutdownCh:
+			return
+		}
+		var first *proposal
+		select {
+		case first = <-n.proposals:
+		case <-n.shutdownCh:
+			return
+		}
+		batch := []*proposal{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-n.proposals:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		go func(batch []*proposal) {
+			defer func() { <-sem }()
+			cmds := make([]*storepb.Command, len(batch))
+			for i, p := range batch {
+				cmds[i] = p.cmd
+			}
+			results, err := n.commit(cmds)
+			for i, p := range batch {
+				if err != nil {
+					p.err = err
+				} else {
+					p.res = results[i]
+				}
+				close(p.done)
+			}
+		}(batch)
+	}
+}
+
+// commit applies cmds on the leader (itself, or through the forwarder), retrying
+// across leader changes until ProposeTimeout. Retrying an ambiguous attempt is safe:
+// commands are idempotent by request id and versions.
+func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
+	deadline := time.Now().Add(n.cfg.ProposeTimeout)
+	lastErr := ErrNoLeader
+	for {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return nil, lastErr
+		}
+		var res []*storepb.CommandResult
+		var err error
+		if n.IsLeader() {
+			res, err = n.applyLocal(cmds, remaining)
+		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), min(remaining, 3*time.Second))
+			res, err = n.fwd().Propose(ctx, id, cmds)
+			cancel()
+		} else {
+			err = ErrNoLeader
+		}
+		if err == nil {
+			return res, nil
+		}
+		if errors.Is(err, ErrShutdown) {
+			return nil, err
+		}
+		if errors.Is(err, ErrAmbiguous) || lastErr == ErrAmbiguous {
+			lastErr = ErrAmbiguous
+		} else {
+			lastErr = ErrNoLeader
+		}
+		select {
+		case <-n.shutdownCh:
+			return nil, ErrShutdown
+		case <-time.After(time.Duration(20+rand.IntN(30)) * time.Millisecond):
+		}
+	}
+}
+
+// ApplyForwarded applies commands a follower forwarded; only the leader accepts.
+func (n *Node) ApplyForwarded(cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
+	if !n.IsLeader() {
+		return nil, ErrNotLeader
+	}
+	return n.applyLocal(cmds, n.cfg.ProposeTimeout)
+}
+
+func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*storepb.CommandResult, error) {
+	data, err := proto.Marshal(&storepb.CommandBatch{Commands: cmds})
+	if err != nil {
+		return nil, err
+	}
+	f := n.raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+			return nil, ErrNotLeader
+		case errors.Is(err, raft.ErrRaftShutdown):
+			return nil, ErrShutdown
+		default: // ErrLeadershipLost and friends: it may still commit
+			return nil, fmt.Errorf("%w: %v", ErrAmbiguous, err)
+		}
+	}
+	switch r := f.Response().(type) {
+	case []*storepb.CommandResult:
+		if len(r) != len(cmds) {
+			return nil, fmt.Errorf("store: %d results for %d commands", len(r), len(cmds))
+		}
+		return r, nil
+	case error:
+		return nil, r
+	default:
+		return nil, fmt.Errorf("store: unexpected FSM response %T", r)
+	}
+}
+
+// Barrier returns once the local tables reflect every write acknowledged (on any
+// node) before it was called: Raft's read-index protocol, with concurrent readers
+// sharing one round.
+func (n *Node) Barrier(ctx context.Context) error {
+	w := make(chan error, 1)
+	select {
+	case n.reads <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.shutdownCh:
+		return ErrShutdown
+	}
+	select {
+	case err := <-w:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (n *Node) readLoop() {
+	defer n.wg.Done()
+	for {
+		var waiters []chan error
+		select {
+		case w := <-n.reads:
+			waiters = append(waiters, w)
+		case <-n.shutdownCh:
+			return
+		}
+	drain:
+		for len(waiters) < maxReadersInRound {
+			select {
+			case w := <-n.reads:
+				waiters = append(waiters, w)
+			default:
+				break drain
+			}
+		}
+		err := n.readRound()
+		for _, w := range waiters {
+			w <- err
+		}
+	}
+}
+
+// readRound obtains a read index from the leader and waits until it is applied here.
+func (n *Node) readRound() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		var idx uint64
+		var err error
+		if n.IsLeader() {
+			idx, err = n.ReadIndex(ctx)
+		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
+			idx, err = n.fwd().ReadIndex(ctx, id)
+		} else {
+			err = ErrNoLeader
+		}
+		if err == nil {
+			return n.fsm.State().WaitApplied(ctx, idx)
+		}
+		select {
+		case <-ctx.Done():
+			return ErrNoLeader
+		case <-n.shutdownCh:
+			return ErrShutdown
+		case <-time.After(time.Duration(10+rand.IntN(20)) * time.Millisecond):
+		}
+	}
+}
+
+// ReadIndex is the leader's half of a read: after the leader has applied every
+// entry of earlier terms, its applied index covers every acknowledged write (an
+// entry is acknowledged only after the leader applied it); VerifyLeader then proves
+// no newer leader could have acknowledged anything else.
+func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+	for !n.leaderReady.Load() {
+		if !n.IsLeader() {
+			return 0, ErrNotLeader
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ErrNotLeader
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	idx := n.fsm.State().AppliedIndex()
+	if err := n.raft.VerifyLeader().Error(); err != nil {
+		return 0, ErrNotLeader
+	}
+	return idx, nil
+}
+
+// Status is a summary of the node's Raft state for operators.
+type Status struct {
+	State        string
+	Term         uint64
+	CommitIndex  uint64
+	AppliedIndex uint64
+	LastIndex    uint64
+}
+
+// Status returns the node's Raft state.
+func (n *Node) Status() Status {
+	return Status{
+		State:        n.raft.State().String(),
+		Term:         n.raft.CurrentTerm(),
+		CommitIndex:  n.raft.CommitIndex(),
+		AppliedIndex: n.fsm.State().AppliedIndex(),
+		LastIndex:    n.raft.LastIndex(),
+	}
+}
+
+// Configuration returns the current Raft configuration.
+func (n *Node) Configuration() ([]raft.Server, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	return f.Configuration().Servers, nil
+}
+
+// Close shuts Raft down and closes the log. Pending proposals fail with ErrShutdown.
+func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		close(n.shutdownCh)
+		err = n.raft.Shutdown().Error()
+		n.wg.Wait()
+		n.transport.Close()
+		if cerr := n.bolt.Close(); err == nil {
+			err = cerr
+		}
+	})
+	return err
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"keel/store/storepb"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func openSingle(t *testing.T, dir, addr string) *Node {
+	t.Helper()
+	n, err := Open(Config{NodeID: "n1", DataDir: dir, RaftAddr: addr, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Bootstrap([]raft.Server{{ID: "n1", Address: raft.ServerAddress(addr)}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !n.LeaderReady() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no leader within 10s")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return n
+}
+
+func TestNodeProposeBarrierRestart(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	n := openSingle(t, dir, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// Concurrent proposals are batched; every one gets its own result.
+	const total = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, total)
+	for i := 0; i < total; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res, err := n.Propose(ctx, createCmd(fmt.Sprint("r", i), testLB(fmt.Sprintf("lb%03d", i), "p", int64(i))))
+			if err == nil && res.Code != storepb.CommandResult_OK {
+				err = fmt.Errorf("lb%03d: %v", i, res)
+			}
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := n.State().CountLoadBalancers(); c != total {
+		t.Fatalf("%d load balancers after barrier, want %d", c, total)
+	}
+	lb := n.State().LoadBalancer("lb007")
+	res, err := n.Propose(ctx, statusCmd("s1", "lb007", lb.Version, "ACTIVE"))
+	if err != nil || res.Code != storepb.CommandResult_OK {
+		t.Fatalf("status: %v %v", res, err)
+	}
+	// Snapshot half way, then write more: the restart must restore the snapshot and
+	// replay the log after it.
+	if err := n.Raft().Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := n.Propose(ctx, createCmd("after", testLB("after-snap", "p", 9999))); err != nil || res.Code != storepb.CommandResult_OK {
+		t.Fatalf("create after snapshot: %v %v", res, err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = openSingle(t, dir, addr)
+	defer n.Close()
+	if err := n.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := n.State().CountLoadBalancers(); c != total+1 {
+		t.Fatalf("%d load balancers after restart, want %d", c, total+1)
+	}
+	if s := n.State().LoadBalancer("lb007").ProvisioningStatus; s != "ACTIVE" {
+		t.Fatalf("lb007 %s after restart", s)
+	}
+	if n.State().LoadBalancer("after-snap") == nil {
+		t.Fatal("entry after the snapshot lost on restart")
+	}
+}
