@@ -17,8 +17,7 @@ deps:
 	@bash .ci/deps.sh
 
 build:
-	$(GO) build -o $(BIN)/keeld ./cmd/keeld
-	$(GO) build -o $(BIN)/keel-agent ./cmd/keel-agent
+	$(GO) build -o $(BIN)/ ./cmd/...
 
 # A single node with embedded defaults (see docs/ARCHITECTURE.md for the flags).
 run: build

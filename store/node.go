@@ -525,12 +525,15 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	return idx, nil
 }
 
-// Status is a summary of the node's Raft state for operators.
+// Status is a summary of the node's Raft state for operators. AppliedIndex is
+// Raft's (every entry handed to the FSM, no-ops included); FSMIndex is the last
+// entry the tables reflect, which read barriers wait on.
 type Status struct {
 	State        string
 	Term         uint64
 	CommitIndex  uint64
 	AppliedIndex uint64
+	FSMIndex     uint64
 	LastIndex    uint64
 }
 
@@ -540,7 +543,8 @@ func (n *Node) Status() Status {
 		State:        n.raft.State().String(),
 		Term:         n.raft.CurrentTerm(),
 		CommitIndex:  n.raft.CommitIndex(),
-		AppliedIndex: n.fsm.State().AppliedIndex(),
+		AppliedIndex: n.raft.AppliedIndex(),
+		FSMIndex:     n.fsm.State().AppliedIndex(),
 		LastIndex:    n.raft.LastIndex(),
 	}
 }

@@ -339,6 +339,96 @@ func (x *NodeMeta) GetJoining() bool {
 	return false
 }
 
+// RemoveServerRequest asks the leader to remove a server from the Raft configuration
+// (a node leaving gracefully asks for its own removal).
+type RemoveServerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveServerRequest) Reset() {
+	*x = RemoveServerRequest{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveServerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveServerRequest) ProtoMessage() {}
+
+func (x *RemoveServerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveServerRequest.ProtoReflect.Descriptor instead.
+func (*RemoveServerRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RemoveServerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RemoveServerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveServerResponse) Reset() {
+	*x = RemoveServerResponse{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveServerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveServerResponse) ProtoMessage() {}
+
+func (x *RemoveServerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveServerResponse.ProtoReflect.Descriptor instead.
+func (*RemoveServerResponse) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RemoveServerResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
@@ -367,7 +457,11 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x10bootstrap_expect\x18\x06 \x01(\x05R\x0fbootstrapExpect\x12)\n" +
 	"\x10raft_initialized\x18\a \x01(\bR\x0fraftInitialized\x12\x14\n" +
 	"\x05kinds\x18\b \x03(\tR\x05kinds\x12\x18\n" +
-	"\ajoining\x18\t \x01(\bR\ajoiningB\x18Z\x16keel/cluster/clusterpbb\x06proto3"
+	"\ajoining\x18\t \x01(\bR\ajoining\"%\n" +
+	"\x13RemoveServerRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
+	"\x14RemoveServerResponse\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05errorB\x18Z\x16keel/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_clusterpb_cluster_proto_rawDescOnce sync.Once
@@ -381,19 +475,21 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*ProposeRequest)(nil),        // 0: keel.cluster.ProposeRequest
 	(*ProposeResponse)(nil),       // 1: keel.cluster.ProposeResponse
 	(*ReadIndexRequest)(nil),      // 2: keel.cluster.ReadIndexRequest
 	(*ReadIndexResponse)(nil),     // 3: keel.cluster.ReadIndexResponse
 	(*NodeMeta)(nil),              // 4: keel.cluster.NodeMeta
-	(*storepb.Command)(nil),       // 5: keel.store.Command
-	(*storepb.CommandResult)(nil), // 6: keel.store.CommandResult
+	(*RemoveServerRequest)(nil),   // 5: keel.cluster.RemoveServerRequest
+	(*RemoveServerResponse)(nil),  // 6: keel.cluster.RemoveServerResponse
+	(*storepb.Command)(nil),       // 7: keel.store.Command
+	(*storepb.CommandResult)(nil), // 8: keel.store.CommandResult
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
-	5, // 0: keel.cluster.ProposeRequest.commands:type_name -> keel.store.Command
-	6, // 1: keel.cluster.ProposeResponse.results:type_name -> keel.store.CommandResult
+	7, // 0: keel.cluster.ProposeRequest.commands:type_name -> keel.store.Command
+	8, // 1: keel.cluster.ProposeResponse.results:type_name -> keel.store.CommandResult
 	2, // [2:2] is the sub-list for method output_type
 	2, // [2:2] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
@@ -412,7 +508,7 @@ func file_cluster_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,95 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"keel/store"
+)
+
+// Reconciler runs on the Raft leader and resumes flows a dead node left behind:
+// protoactor re-activates a grain only when it is called, so an entity whose grain
+// died mid-flow would otherwise stay PENDING_* forever. It scans the provisioning-
+// status index for PENDING_* entities untouched for longer than Grace and sends
+// their grains Resume; the grain's compare-and-set makes a needless resume harmless.
+type Reconciler struct {
+	Store    *store.Node
+	Client   *Client
+	Interval time.Duration
+	Grace    time.Duration
+	Logger   *slog.Logger
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Start begins the loop.
+func (r *Reconciler) Start() {
+	if r.Interval == 0 {
+		r.Interval = time.Second
+	}
+	if r.Grace == 0 {
+		r.Grace = 2 * time.Second
+	}
+	r.stop = make(chan struct{})
+	r.wg.Add(1)
+	go r.loop()
+}
+
+// Stop ends the loop and waits for it.
+func (r *Reconciler) Stop() {
+	close(r.stop)
+	r.wg.Wait()
+}
+
+func (r *Reconciler) loop() {
+	defer r.wg.Done()
+	tick := time.NewTicker(r.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+		}
+		if r.Store.LeaderReady() {
+			r.pass()
+		}
+	}
+}
+
+// pass resumes every stale PENDING_* load balancer, 16 at a time.
+func (r *Reconciler) pass() {
+	cutoff := time.Now().Add(-r.Grace).UnixMicro()
+	var ids []string
+	for _, status := range []string{StatusPendingCreate, StatusPendingUpdate, StatusPendingDelete} {
+		for _, lb := range r.Store.State().LoadBalancersByProvisioningStatus(status) {
+			if max(lb.CreatedAt, lb.UpdatedAt) < cutoff {
+				ids = append(ids, lb.Id)
+			}
+		}
+	}
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		select {
+		case <-r.stop:
+			wg.Wait()
+			return
+		case sem <- struct{}{}:
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := r.Client.ResumeLoadBalancer(ctx, id); err != nil {
+				r.Logger.Warn("resume failed", "lb", id, "err", err)
+			}
+		}(id)
+	}
+	wg.Wait()
+}

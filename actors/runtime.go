@@ -1,0 +1,106 @@
+// Package actors owns behaviour: the grain kinds (virtual actors on the protoactor-go
+// cluster), their protobuf contracts (actorspb), the client HTTP handlers use to call
+// them, and the leader's reconciler that resumes flows interrupted by a dead node.
+// A grain is the single writer of its entity: it checks state, proposes commands to
+// the store with the version it read (compare-and-set), replies, then drives the
+// entity's asynchronous life.
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/extensions"
+
+	"keel/actors/actorspb"
+	"keel/store"
+)
+
+// Settings tune grain behaviour.
+type Settings struct {
+	// ProvisionDelay is how long the provider step takes before a PENDING_* load
+	// balancer becomes ACTIVE (or is removed), until real amphorae exist.
+	ProvisionDelay time.Duration
+	// IdleTimeout passivates a grain after this long without messages.
+	IdleTimeout time.Duration
+}
+
+// DefaultSettings are used by keeld.
+var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 2 * time.Minute}
+
+// Runtime is what grains need from their node, registered as an actor-system
+// extension (grain factories are process globals in protoactor-go, so they must not
+// capture node state).
+type Runtime struct {
+	Store    *store.Node
+	Settings Settings
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+var runtimeExtensionID = extensions.NextExtensionID()
+
+// ExtensionID implements extensions.Extension.
+func (r *Runtime) ExtensionID() extensions.ExtensionID { return runtimeExtensionID }
+
+func runtimeOf(system *actor.ActorSystem) *Runtime {
+	return system.Extensions.Get(runtimeExtensionID).(*Runtime)
+}
+
+// Kinds registers rt with the actor system and returns the grain kinds keeld serves.
+func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
+	if rt.Now == nil {
+		rt.Now = time.Now
+	}
+	if rt.Logger == nil {
+		rt.Logger = slog.Default()
+	}
+	system.Extensions.Register(rt)
+	return []*cluster.Kind{
+		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, rt.Settings.IdleTimeout),
+	}
+}
+
+// ErrorKind classifies a grain's refusal; the HTTP layer maps kinds to statuses.
+type ErrorKind string
+
+const (
+	KindNotFound    ErrorKind = cluster.ErrorReason_NOT_FOUND
+	KindConflict    ErrorKind = cluster.ErrorReason_FAILED_PRECONDITION
+	KindInvalid     ErrorKind = cluster.ErrorReason_INVALID_ARGUMENT
+	KindForbidden   ErrorKind = cluster.ErrorReason_PERMISSION_DENIED
+	KindUnavailable ErrorKind = cluster.ErrorReason_UNAVAILABLE
+	KindInternal    ErrorKind = cluster.ErrorReason_INTERNAL
+)
+
+// Error is a grain's answer that is not a success. Message is the user-facing text
+// (Octavia's faultstring).
+type Error struct {
+	Kind    ErrorKind
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Kind, e.Message) }
+
+// grainError builds the error a grain method returns.
+func grainError(kind ErrorKind, format string, args ...interface{}) error {
+	return cluster.NewGrainErrorResponsef(string(kind), format, args...)
+}
+
+// asError turns what a grain call returned into an *Error, or nil if the call did
+// not reach a decision (transport failure, timeout): those are retried.
+func asError(err error) *Error {
+	var ge *cluster.GrainErrorResponse
+	if !errors.As(err, &ge) {
+		return nil
+	}
+	switch ErrorKind(ge.Reason) {
+	case KindNotFound, KindConflict, KindInvalid, KindForbidden, KindInternal:
+		return &Error{Kind: ErrorKind(ge.Reason), Message: ge.Message}
+	}
+	return nil // UNAVAILABLE and unknown reasons: retry
+}

@@ -1,0 +1,282 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"keel/cluster/clusterpb"
+	"keel/store"
+)
+
+// Raft membership rules (docs/ARCHITECTURE.md, "Raft membership"):
+//
+//   - Bootstrap: a node without Raft state bootstraps when bootstrap-expect servers
+//     (itself included) are alive in gossip with the same expectation and none of them
+//     has Raft state yet; all of them then bootstrap the identical server list.
+//     With bootstrap-expect 1 a node bootstraps alone unless it was started with
+//     -join: a joining node waits for the leader to add it.
+//   - The leader adds every alive member missing from the configuration: as a voter
+//     while there are fewer than MaxVoters, else as a non-voter; non-voters are
+//     promoted when a voter slot frees up.
+//   - A member that left gracefully is removed at once.
+//   - A dead voter is kept (it may come back with its data dir) unless it has been
+//     dead for DeadServerReapAfter and removing it keeps quorum safe: at least
+//     MinQuorum voters remain and no more than (voters-1)/2 are dead (raft-autopilot's
+//     rule). A dead non-voter is removed after DeadServerReapAfter.
+const (
+	MaxVoters           = 5
+	MinQuorum           = 3
+	DeadServerReapAfter = 10 * time.Minute
+)
+
+// RaftMembership keeps Raft's configuration in step with gossip.
+type RaftMembership struct {
+	node            *store.Node
+	membership      *Membership
+	bootstrapExpect int
+	joining         bool
+	logger          *slog.Logger
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// StartRaftMembership runs the bootstrap logic and the leader's reconcile loop.
+func StartRaftMembership(node *store.Node, m *Membership, bootstrapExpect int, joining bool, logger *slog.Logger) *RaftMembership {
+	r := &RaftMembership{node: node, membership: m, bootstrapExpect: bootstrapExpect, joining: joining,
+		logger: logger, stop: make(chan struct{})}
+	r.wg.Add(1)
+	go r.loop(m.Subscribe())
+	return r
+}
+
+// Stop ends the loops.
+func (r *RaftMembership) Stop() {
+	r.stopOnce.Do(func() { close(r.stop) })
+	r.wg.Wait()
+}
+
+func (r *RaftMembership) loop(changes <-chan struct{}) {
+	defer r.wg.Done()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r.step()
+		select {
+		case <-r.stop:
+			return
+		case <-changes:
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *RaftMembership) step() {
+	servers, err := r.node.Configuration()
+	if err != nil {
+		return
+	}
+	if len(servers) == 0 {
+		r.maybeBootstrap()
+		return
+	}
+	if !r.membership.LocalMeta().RaftInitialized {
+		r.membership.UpdateMeta(func(m *clusterpb.NodeMeta) { m.RaftInitialized = true })
+	}
+	if r.node.LeaderReady() {
+		r.reconcile(servers)
+	}
+}
+
+func (r *RaftMembership) maybeBootstrap() {
+	self := raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(r.node.ID()), Address: raft.ServerAddress(r.node.Addr())}
+	if r.bootstrapExpect <= 1 {
+		if r.joining {
+			return // wait for the leader to add us
+		}
+		if err := r.node.Bootstrap([]raft.Server{self}); err != nil {
+			r.logger.Error("bootstrap failed", "err", err)
+		}
+		return
+	}
+	var servers []raft.Server
+	for _, m := range r.membership.Members() {
+		if m.State != StateAlive || m.Meta == nil || m.Meta.RaftAddr == "" {
+			continue
+		}
+		if m.Meta.RaftInitialized {
+			return // a cluster exists: its leader will add us
+		}
+		if int(m.Meta.BootstrapExpect) != r.bootstrapExpect {
+			continue
+		}
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(m.Name), Address: raft.ServerAddress(m.Meta.RaftAddr)})
+	}
+	if len(servers) < r.bootstrapExpect {
+		return
+	}
+	sort.Slice(servers, func(i, j int) bool { return servers[i].ID < servers[j].ID })
+	servers = servers[:r.bootstrapExpect]
+	for _, s := range servers {
+		if s.ID == self.ID {
+			r.logger.Info("bootstrapping raft", "servers", len(servers))
+			if err := r.node.Bootstrap(servers); err != nil {
+				r.logger.Error("bootstrap failed", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// reconcile runs on the leader: it adds, promotes and removes servers per the rules.
+func (r *RaftMembership) reconcile(servers []raft.Server) {
+	members := map[string]Member{}
+	for _, m := range r.membership.Members() {
+		members[m.Name] = m
+	}
+	inConf := map[raft.ServerID]raft.Server{}
+	voters := 0
+	for _, s := range servers {
+		inConf[s.ID] = s
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	rf := r.node.Raft()
+
+	// Removals first: graceful leavers, then reapable dead servers.
+	deadVoters := 0
+	for _, s := range servers {
+		if m, ok := members[string(s.ID)]; ok && m.State == StateDead && s.Suffrage == raft.Voter {
+			deadVoters++
+		}
+	}
+	for _, s := range servers {
+		if string(s.ID) == r.node.ID() {
+			continue
+		}
+		m, ok := members[string(s.ID)]
+		if !ok {
+			continue // not seen by gossip yet (e.g. this leader just started)
+		}
+		remove := false
+		switch {
+		case m.State == StateLeft:
+			remove = true
+		case m.State == StateDead && time.Since(m.Since) > DeadServerReapAfter:
+			if s.Suffrage != raft.Voter {
+				remove = true
+			} else if voters-1 >= MinQuorum && deadVoters <= (voters-1)/2 {
+				remove = true
+			}
+		}
+		if !remove {
+			continue
+		}
+		r.logger.Info("removing raft server", "id", s.ID, "state", m.State)
+		if err := rf.RemoveServer(s.ID, 0, 5*time.Second).Error(); err != nil {
+			r.logger.Warn("remove raft server failed", "id", s.ID, "err", err)
+			return
+		}
+		delete(inConf, s.ID)
+		if s.Suffrage == raft.Voter {
+			voters--
+			if m.State == StateDead {
+				deadVoters--
+			}
+		}
+	}
+
+	// Additions and promotions of alive members.
+	names := make([]string, 0, len(members))
+	for name := range members {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m := members[name]
+		if m.State != StateAlive || m.Meta == nil || m.Meta.RaftAddr == "" {
+			continue
+		}
+		id, addr := raft.ServerID(name), raft.ServerAddress(m.Meta.RaftAddr)
+		s, ok := inConf[id]
+		switch {
+		case !ok || s.Address != addr:
+			var err error
+			if voters < MaxVoters {
+				r.logger.Info("adding raft voter", "id", id, "addr", addr)
+				err = rf.AddVoter(id, addr, 0, 5*time.Second).Error()
+				if err == nil && (!ok || s.Suffrage != raft.Voter) {
+					voters++
+				}
+			} else {
+				r.logger.Info("adding raft non-voter", "id", id, "addr", addr)
+				err = rf.AddNonvoter(id, addr, 0, 5*time.Second).Error()
+			}
+			if err != nil {
+				r.logger.Warn("add raft server failed", "id", id, "err", err)
+				return
+			}
+		case s.Suffrage != raft.Voter && voters < MaxVoters:
+			r.logger.Info("promoting raft non-voter", "id", id)
+			if err := rf.AddVoter(id, addr, 0, 5*time.Second).Error(); err != nil {
+				r.logger.Warn("promote failed", "id", id, "err", err)
+				return
+			}
+			voters++
+		}
+	}
+}
+
+// LeaveGracefully takes this node out of the cluster before it stops: it hands
+// leadership over if it leads, announces its departure in gossip (so the leader will
+// not add it back), and asks the leader to remove it from the Raft configuration. Each
+// step is bounded; a step that fails is logged and the next one still runs.
+func LeaveGracefully(node *store.Node, m *Membership, fwd *ActorForwarder, logger *slog.Logger) {
+	servers, _ := node.Configuration()
+	others := 0
+	for _, s := range servers {
+		if string(s.ID) != node.ID() && s.Suffrage == raft.Voter {
+			others++
+		}
+	}
+	if node.IsLeader() && others > 0 {
+		if err := node.Raft().LeadershipTransfer().Error(); err != nil {
+			logger.Warn("leadership transfer failed", "err", err)
+		}
+	}
+	if err := m.Leave(2 * time.Second); err != nil {
+		logger.Warn("gossip leave failed", "err", err)
+	}
+	if others == 0 {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		leader, _ := node.Leader()
+		if leader == node.ID() { // the transfer did not happen: step out ourselves
+			if err := node.Raft().RemoveServer(raft.ServerID(node.ID()), 0, 3*time.Second).Error(); err != nil {
+				logger.Warn("self removal failed", "err", err)
+			}
+			return
+		}
+		if leader != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := fwd.RemoveServer(ctx, leader, node.ID())
+			cancel()
+			if err == nil {
+				logger.Info("removed from raft configuration", "leader", leader)
+				return
+			}
+			logger.Warn("raft removal failed, retrying", "err", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logger.Warn("left without confirmation of raft removal")
+}

@@ -1,0 +1,256 @@
+// Command keeld runs one keel node: the replicated store, the actor cluster, gossip
+// membership and the public API. With no flags it is a working single-node cluster.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+
+	"keel/actors"
+	"keel/cluster"
+	"keel/cluster/clusterpb"
+	keelhttp "keel/http"
+	"keel/store"
+)
+
+type options struct {
+	node            string
+	dataDir         string
+	httpAddr        string
+	gossipAddr      string
+	raftAddr        string
+	actorAddr       string
+	healthAddr      string
+	join            string
+	bootstrapExpect int
+	logLevel        string
+}
+
+func parseFlags(args []string) (*options, error) {
+	host, _ := os.Hostname()
+	o := &options{}
+	fs := flag.NewFlagSet("keeld", flag.ContinueOnError)
+	fs.StringVar(&o.node, "node", host, "unique node name (the Raft server id)")
+	fs.StringVar(&o.dataDir, "data-dir", "./keel-data", "Raft log, snapshots and node state")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:9876", "public API address")
+	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist bind address (TCP and UDP)")
+	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7947", "Raft transport address")
+	fs.StringVar(&o.actorAddr, "actor-addr", "127.0.0.1:7948", "protoactor remote address")
+	fs.StringVar(&o.healthAddr, "health-addr", "127.0.0.1:5555", "UDP amphora heartbeat receiver address")
+	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
+	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 1, "servers to wait for before the first election")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	// Every flag may come from KEEL_<FLAG> (dashes as underscores); the command line wins.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "KEEL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !set[f.Name] && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", env, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if o.node == "" {
+		return nil, errors.New("-node is required (no hostname available)")
+	}
+	if o.bootstrapExpect < 1 {
+		return nil, errors.New("-bootstrap-expect must be at least 1")
+	}
+	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
+		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", name, addr, err)
+		}
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "keeld:", err)
+		os.Exit(2)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "keeld: -log-level:", err)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", o.node)
+	if err := run(o, logger); err != nil {
+		logger.Error("keeld failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+// node is one running keeld: every part, in start order.
+type node struct {
+	store      *store.Node
+	membership *cluster.Membership
+	cluster    *protocluster.Cluster
+	provider   *cluster.ActorProvider
+	forwarder  *cluster.ActorForwarder
+	raftMember *cluster.RaftMembership
+	reconciler *actors.Reconciler
+	api        *keelhttp.Server
+}
+
+func run(o *options, logger *slog.Logger) error {
+	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
+		return err
+	}
+	logOut := &slogWriter{logger: logger}
+	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut})
+	if err != nil {
+		return err
+	}
+	n := &node{store: st}
+
+	var joins []string
+	for _, j := range strings.Split(o.join, ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			joins = append(joins, j)
+		}
+	}
+	n.membership, err = cluster.StartMembership(cluster.MembershipConfig{
+		NodeName: o.node, GossipAddr: o.gossipAddr, Join: joins, LogOutput: logOut,
+		Meta: &clusterpb.NodeMeta{Name: o.node, RaftAddr: o.raftAddr, HttpAddr: o.httpAddr,
+			BootstrapExpect: int32(o.bootstrapExpect), RaftInitialized: st.HadState(), Joining: len(joins) > 0},
+	})
+	if err != nil {
+		st.Close()
+		return err
+	}
+
+	// The actor cluster: grains placed over gossip's alive members.
+	actorHost, actorPortStr, _ := net.SplitHostPort(o.actorAddr)
+	actorPort, err := strconv.Atoi(actorPortStr)
+	if err != nil {
+		return fmt.Errorf("-actor-addr port: %w", err)
+	}
+	actorLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: max(level(logger), slog.LevelError)})).
+		With("node", o.node, "component", "protoactor")
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
+	remoteCfg := remote.Configure(actorHost, actorPort)
+	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
+	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: actors.DefaultSettings, Logger: logger})
+	n.provider = cluster.NewActorProvider(n.membership)
+	cfg := protocluster.Configure("keel", n.provider, disthash.New(), remoteCfg,
+		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second))
+	n.cluster = protocluster.New(system, cfg)
+	n.cluster.StartMember()
+
+	if _, err := cluster.SpawnStoreActor(system, st); err != nil {
+		return fmt.Errorf("store actor: %w", err)
+	}
+	n.forwarder = cluster.NewActorForwarder(system, n.membership)
+	st.SetForwarder(n.forwarder)
+	n.raftMember = cluster.StartRaftMembership(st, n.membership, o.bootstrapExpect, len(joins) > 0, logger)
+
+	grains := actors.NewClient(n.cluster)
+	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger}
+	n.reconciler.Start()
+
+	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger,
+		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
+	ln, err := net.Listen("tcp", o.httpAddr)
+	if err != nil {
+		n.shutdown(logger, false)
+		return fmt.Errorf("listen %s: %w", o.httpAddr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- n.api.Serve(ln) }()
+	logger.Info("keeld started", "http", o.httpAddr, "gossip", o.gossipAddr, "raft", o.raftAddr,
+		"actor", o.actorAddr, "data_dir", o.dataDir, "bootstrap_expect", o.bootstrapExpect, "join", o.join)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case sig := <-sigs:
+		logger.Info("shutting down", "signal", sig.String())
+		n.shutdown(logger, true)
+		return nil
+	case err := <-served:
+		n.shutdown(logger, false)
+		return err
+	}
+}
+
+// shutdown stops the node; graceful also leaves the cluster (leadership handed
+// over, gossip leave, removal from the Raft configuration) before stopping.
+func (n *node) shutdown(logger *slog.Logger, graceful bool) {
+	if n.api != nil {
+		if err := n.api.Shutdown(5 * time.Second); err != nil {
+			logger.Warn("http shutdown", "err", err)
+		}
+	}
+	if graceful {
+		cluster.LeaveGracefully(n.store, n.membership, n.forwarder, logger)
+	}
+	if n.reconciler != nil {
+		n.reconciler.Stop()
+	}
+	if n.raftMember != nil {
+		n.raftMember.Stop()
+	}
+	if n.cluster != nil {
+		_ = n.provider.Shutdown(false)
+		n.cluster.Shutdown(false)
+	}
+	if err := n.store.Close(); err != nil {
+		logger.Warn("store close", "err", err)
+	}
+	if err := n.membership.Shutdown(); err != nil {
+		logger.Warn("gossip shutdown", "err", err)
+	}
+	logger.Info("stopped")
+}
+
+func level(l *slog.Logger) slog.Level {
+	for _, lv := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if l.Enabled(context.Background(), lv) {
+			return lv
+		}
+	}
+	return slog.LevelError
+}
+
+// slogWriter routes raft's and memberlist's own log lines into the node's logger.
+type slogWriter struct{ logger *slog.Logger }
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	switch {
+	case strings.Contains(msg, "[ERR") || strings.Contains(msg, "[ERROR]"):
+		w.logger.Error(msg)
+	default:
+		w.logger.Warn(msg)
+	}
+	return len(p), nil
+}

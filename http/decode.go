@@ -1,0 +1,265 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// maxBodyBytes bounds request bodies; larger ones are refused with 400 before parsing.
+const maxBodyBytes = 1 << 20
+
+// decodeRoot checks a request body is one JSON object whose only key is root, and
+// returns that key's object. arg is Octavia's argument name in messages
+// ("load_balancer"), as WSME reports them.
+func decodeRoot(body []byte, arg, root string) (*fieldReader, error) {
+	if len(body) > maxBodyBytes {
+		return nil, badRequest("Request is too large.")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest("Missing argument: \"%s\"", arg)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, badRequest("Request is not in valid JSON format")
+	}
+	for _, k := range sortedKeys(top) {
+		if k != root {
+			return nil, badRequest("Unknown attribute for argument %s: %s", arg, k)
+		}
+	}
+	raw, ok := top[root]
+	if !ok {
+		return nil, badRequest("Missing argument: \"%s\"", arg)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return nil, badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should be an object", root, shortValue(raw))
+	}
+	return &fieldReader{arg: arg + "." + root, fields: fields, used: map[string]bool{}}, nil
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fieldReader decodes the attributes of one object, keeping the first error in
+// WSME's words. Every accessor marks its attribute known; finish reports the rest.
+type fieldReader struct {
+	arg    string
+	fields map[string]json.RawMessage
+	used   map[string]bool
+	err    error
+}
+
+func (f *fieldReader) fail(err error) {
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+func invalidInput(name string, raw json.RawMessage, why string) error {
+	return badRequest("Invalid input for field/attribute %s. Value: '%s'. %s", name, shortValue(raw), why)
+}
+
+// shortValue shows a JSON value as WSME would quote it (strings unquoted).
+func shortValue(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	v := string(bytes.TrimSpace(raw))
+	if len(v) > 200 {
+		v = v[:200] + "..."
+	}
+	return v
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// lookup returns an attribute's raw value; present is false when absent.
+func (f *fieldReader) lookup(name string) (json.RawMessage, bool) {
+	f.used[name] = true
+	raw, ok := f.fields[name]
+	return raw, ok
+}
+
+// has reports whether the body sets an attribute (null included).
+func (f *fieldReader) has(name string) bool {
+	_, ok := f.fields[name]
+	return ok
+}
+
+// str decodes a string of at most maxLen characters. set is false when absent;
+// null gives "" with set true.
+func (f *fieldReader) str(name string, maxLen int) (v string, set bool) {
+	raw, ok := f.lookup(name)
+	if !ok {
+		return "", false
+	}
+	if isNull(raw) {
+		return "", true
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		f.fail(invalidInput(name, raw, "Wrong type. Expected 'str', got '"+jsonTypeName(raw)+"'"))
+		return "", false
+	}
+	if maxLen > 0 && len([]rune(v)) > maxLen {
+		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should have a maximum character requirement of %d", name, v, maxLen))
+		return "", false
+	}
+	return v, true
+}
+
+// uuidStr decodes a UUID string (hyphenated or 32 hex digits, as oslo accepts).
+func (f *fieldReader) uuidStr(name string) (string, bool) {
+	raw := f.fields[name]
+	v, set := f.str(name, 0)
+	if !set || v == "" {
+		return v, set
+	}
+	if !isUUID(v) {
+		f.fail(invalidInput(name, raw, "Value should be UUID format"))
+		return "", false
+	}
+	return v, true
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 && len(s) != 32 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+// ipStr decodes an IPv4 or IPv6 address.
+func (f *fieldReader) ipStr(name string) (string, bool) {
+	raw := f.fields[name]
+	v, set := f.str(name, 0)
+	if !set || v == "" {
+		return v, set
+	}
+	addr, err := netip.ParseAddr(v)
+	if err != nil || addr.Zone() != "" {
+		f.fail(invalidInput(name, raw, "Value should be IPv4 or IPv6 format"))
+		return "", false
+	}
+	return addr.String(), true
+}
+
+// boolean decodes a boolean, leniently as WSME does (true/false, "yes"/"no", 1/0).
+func (f *fieldReader) boolean(name string) (v bool, set bool) {
+	raw, ok := f.lookup(name)
+	if !ok || isNull(raw) {
+		return false, false
+	}
+	if err := json.Unmarshal(raw, &v); err == nil {
+		return v, true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if b, ok := parseBool(s); ok {
+			return b, true
+		}
+	}
+	var n float64
+	if json.Unmarshal(raw, &n) == nil && (n == 0 || n == 1) {
+		return n == 1, true
+	}
+	f.fail(invalidInput(name, raw, "Value should be boolean"))
+	return false, false
+}
+
+// strList decodes a list of strings, each at most maxLen characters.
+func (f *fieldReader) strList(name string, maxLen int) (v []string, set bool) {
+	raw, ok := f.lookup(name)
+	if !ok {
+		return nil, false
+	}
+	if isNull(raw) {
+		return []string{}, true
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value not a valid list: %s", name, shortValue(raw), shortValue(raw)))
+		return nil, false
+	}
+	for _, s := range v {
+		if len([]rune(s)) > maxLen {
+			f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should have a maximum character requirement of %d", name, s, maxLen))
+			return nil, false
+		}
+	}
+	if v == nil {
+		v = []string{}
+	}
+	return v, true
+}
+
+// objectList decodes a list of objects, each as its own fieldReader.
+func (f *fieldReader) objectList(name string) ([]*fieldReader, bool) {
+	raw, ok := f.lookup(name)
+	if !ok || isNull(raw) {
+		return nil, false
+	}
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value not a valid list: %s", name, shortValue(raw), shortValue(raw)))
+		return nil, false
+	}
+	out := make([]*fieldReader, len(items))
+	for i, it := range items {
+		out[i] = &fieldReader{arg: f.arg + "." + name, fields: it, used: map[string]bool{}}
+	}
+	return out, true
+}
+
+// finish reports the first decoding error, or the first attribute nobody asked for.
+func (f *fieldReader) finish() error {
+	if f.err != nil {
+		return f.err
+	}
+	var unknown []string
+	for k := range f.fields {
+		if !f.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return badRequest("Unknown attribute for argument %s: %s", f.arg, strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+func jsonTypeName(raw json.RawMessage) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return "NoneType"
+	}
+	switch t[0] {
+	case '"':
+		return "str"
+	case '{':
+		return "dict"
+	case '[':
+		return "list"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "NoneType"
+	}
+	if bytes.ContainsAny(t, ".eE") {
+		return "float"
+	}
+	return "int"
+}
