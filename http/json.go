@@ -24,14 +24,14 @@ func (o *jsonObject) key(k string) {
 	o.b = append(o.b, ':')
 }
 
-func (o *jsonObject) str(k, v string)  { o.key(k); o.b = appendJSONString(o.b, v) }
+func (o *jsonObject) str(k, v string) { o.key(k); o.b = appendJSONString(o.b, v) }
 func (o *jsonObject) boolean(k string, v bool) {
 	o.key(k)
 	o.b = strconv.AppendBool(o.b, v)
 }
 func (o *jsonObject) integer(k string, v int64) { o.key(k); o.b = strconv.AppendInt(o.b, v, 10) }
-func (o *jsonObject) null(k string)            { o.key(k); o.b = append(o.b, "null"...) }
-func (o *jsonObject) raw(k string, v []byte)   { o.key(k); o.b = append(o.b, v...) }
+func (o *jsonObject) null(k string)             { o.key(k); o.b = append(o.b, "null"...) }
+func (o *jsonObject) raw(k string, v []byte)    { o.key(k); o.b = append(o.b, v...) }
 
 // nullableStr renders "" as null (ids and references that are unset).
 func (o *jsonObject) nullableStr(k, v string) {
