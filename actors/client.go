@@ -24,7 +24,7 @@ type Client struct {
 
 // NewClient returns a grain client over c.
 func NewClient(c *cluster.Cluster) *Client {
-	return &Client{cluster: c, attemptTimeout: 3 * time.Second, callTimeout: 12 * time.Second}
+	return &Client{cluster: c, attemptTimeout: time.Second, callTimeout: 12 * time.Second}
 }
 
 type attemptResult[T any] struct {

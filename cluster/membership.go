@@ -60,6 +60,7 @@ type Membership struct {
 	mu      sync.Mutex
 	meta    *clusterpb.NodeMeta
 	members map[string]*Member
+	leaving map[string]bool // members that announced a graceful leave
 	subs    []chan struct{}
 
 	stop     chan struct{}
@@ -82,6 +83,7 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 		cfg:     cfg,
 		meta:    proto.Clone(cfg.Meta).(*clusterpb.NodeMeta),
 		members: map[string]*Member{},
+		leaving: map[string]bool{},
 		stop:    make(chan struct{}),
 	}
 	c := memberlist.DefaultLocalConfig()
@@ -207,6 +209,12 @@ func (m *Membership) record(n *memberlist.Node, state MemberState) {
 	}
 	m.mu.Lock()
 	cur, ok := m.members[n.Name]
+	if state == StateDead && (meta.Leaving || m.leaving[n.Name]) {
+		state = StateLeft
+	}
+	if state == StateAlive && !meta.Leaving {
+		delete(m.leaving, n.Name) // back after a leave
+	}
 	if !ok || cur.State != state {
 		cur = &Member{Name: n.Name, Since: time.Now()}
 		m.members[n.Name] = cur
@@ -227,7 +235,29 @@ func (m *Membership) record(n *memberlist.Node, state MemberState) {
 }
 
 // Leave announces a graceful departure and waits up to timeout for it to spread.
-func (m *Membership) Leave(timeout time.Duration) error { return m.ml.Leave(timeout) }
+// memberlist's leave event does not tell peers a leave from a death, so the node
+// first says so itself: in its metadata, and in a direct message to every member.
+func (m *Membership) Leave(timeout time.Duration) error {
+	m.UpdateMeta(func(meta *clusterpb.NodeMeta) { meta.Leaving = true })
+	for _, n := range m.ml.Members() {
+		if n.Name != m.cfg.NodeName {
+			_ = m.ml.SendReliable(n, []byte(leaveMessagePrefix+m.cfg.NodeName))
+		}
+	}
+	return m.ml.Leave(timeout)
+}
+
+const leaveMessagePrefix = "keel-leave:"
+
+func (m *Membership) noteLeaving(msg []byte) {
+	name, ok := bytes.CutPrefix(msg, []byte(leaveMessagePrefix))
+	if !ok {
+		return
+	}
+	m.mu.Lock()
+	m.leaving[string(name)] = true
+	m.mu.Unlock()
+}
 
 // Shutdown stops gossip without announcing anything (after Leave, or on crash paths).
 func (m *Membership) Shutdown() error {
@@ -241,13 +271,10 @@ type eventDelegate Membership
 
 func (e *eventDelegate) NotifyJoin(n *memberlist.Node)   { (*Membership)(e).record(n, StateAlive) }
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { (*Membership)(e).record(n, StateAlive) }
-func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
-	state := StateDead
-	if n.State == memberlist.StateLeft {
-		state = StateLeft
-	}
-	(*Membership)(e).record(n, state)
-}
+
+// NotifyLeave cannot tell a leave from a death (memberlist passes the node's
+// stale state); record uses the leaving flag of the node's last metadata.
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node) { (*Membership)(e).record(n, StateDead) }
 
 type metaDelegate Membership
 
@@ -258,7 +285,7 @@ func (d *metaDelegate) NodeMeta(limit int) []byte {
 	}
 	return b
 }
-func (d *metaDelegate) NotifyMsg([]byte)                           {}
+func (d *metaDelegate) NotifyMsg(msg []byte)                       { (*Membership)(d).noteLeaving(msg) }
 func (d *metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d *metaDelegate) LocalState(join bool) []byte                { return nil }
 func (d *metaDelegate) MergeRemoteState(buf []byte, join bool)     {}

@@ -88,6 +88,9 @@ func (c *Config) defaults() {
 }
 
 const (
+	forwardAttemptTimeout   = time.Second
+	readIndexAttemptTimeout = 500 * time.Millisecond
+
 	maxBatch          = 512 // commands per Raft entry
 	maxInflight       = 4   // Raft entries being committed at once by this node
 	maxReadersInRound = 8192
@@ -368,7 +371,9 @@ func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error)
 		if n.IsLeader() {
 			res, err = n.applyLocal(cmds, remaining)
 		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), min(remaining, 3*time.Second))
+			// Short attempts: a leader that just died keeps its title for a heartbeat
+			// timeout, and a request to it would otherwise wait out the whole deadline.
+			ctx, cancel := context.WithTimeout(context.Background(), min(remaining, forwardAttemptTimeout))
 			res, err = n.fwd().Propose(ctx, id, cmds)
 			cancel()
 		} else {
@@ -486,7 +491,9 @@ func (n *Node) readRound() error {
 		if n.IsLeader() {
 			idx, err = n.ReadIndex(ctx)
 		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
-			idx, err = n.fwd().ReadIndex(ctx, id)
+			actx, cancel := context.WithTimeout(ctx, readIndexAttemptTimeout)
+			idx, err = n.fwd().ReadIndex(actx, id)
+			cancel()
 		} else {
 			err = ErrNoLeader
 		}

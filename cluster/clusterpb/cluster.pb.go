@@ -241,7 +241,8 @@ type NodeMeta struct {
 	BootstrapExpect int32                  `protobuf:"varint,6,opt,name=bootstrap_expect,json=bootstrapExpect,proto3" json:"bootstrap_expect,omitempty"`
 	RaftInitialized bool                   `protobuf:"varint,7,opt,name=raft_initialized,json=raftInitialized,proto3" json:"raft_initialized,omitempty"` // has Raft state (a configuration) already
 	Kinds           []string               `protobuf:"bytes,8,rep,name=kinds,proto3" json:"kinds,omitempty"`
-	Joining         bool                   `protobuf:"varint,9,opt,name=joining,proto3" json:"joining,omitempty"` // started with -join: never bootstraps alone
+	Joining         bool                   `protobuf:"varint,9,opt,name=joining,proto3" json:"joining,omitempty"`  // started with -join: never bootstraps alone
+	Leaving         bool                   `protobuf:"varint,10,opt,name=leaving,proto3" json:"leaving,omitempty"` // announced just before a graceful leave, so peers
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -335,6 +336,13 @@ func (x *NodeMeta) GetKinds() []string {
 func (x *NodeMeta) GetJoining() bool {
 	if x != nil {
 		return x.Joining
+	}
+	return false
+}
+
+func (x *NodeMeta) GetLeaving() bool {
+	if x != nil {
+		return x.Leaving
 	}
 	return false
 }
@@ -446,7 +454,7 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1d\n" +
 	"\n" +
 	"error_kind\x18\x02 \x01(\tR\terrorKind\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\x98\x02\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xb2\x02\n" +
 	"\bNodeMeta\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12\x1d\n" +
@@ -457,7 +465,9 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x10bootstrap_expect\x18\x06 \x01(\x05R\x0fbootstrapExpect\x12)\n" +
 	"\x10raft_initialized\x18\a \x01(\bR\x0fraftInitialized\x12\x14\n" +
 	"\x05kinds\x18\b \x03(\tR\x05kinds\x12\x18\n" +
-	"\ajoining\x18\t \x01(\bR\ajoining\"%\n" +
+	"\ajoining\x18\t \x01(\bR\ajoining\x12\x18\n" +
+	"\aleaving\x18\n" +
+	" \x01(\bR\aleaving\"%\n" +
 	"\x13RemoveServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\x14RemoveServerResponse\x12\x14\n" +

@@ -1,0 +1,404 @@
+// Package systemtest is keel's test support for system tests: it builds keeld once
+// per test binary and runs real keeld processes on loopback ports, as rqlite's
+// system_test does — start, SIGKILL, SIGTERM, restart on the same data dir — with
+// HTTP helpers to drive them. Every wait is bounded and every process is reaped.
+package systemtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	binDir  string
+	binPath string
+)
+
+// Main builds keeld for the package's tests, runs them and removes the build.
+// Call it from TestMain.
+func Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "keel-systemtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "systemtest:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	binPath = filepath.Join(dir, "keeld")
+	cmd := exec.Command("go", "build", "-o", binPath, "keel/cmd/keeld")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "systemtest: build keeld:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// FreePort returns a loopback port that was free a moment ago (TCP and UDP).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free loopback port")
+	return 0
+}
+
+// Node is one keeld process (or its ports and data dir while it is stopped).
+type Node struct {
+	t          testing.TB
+	Name       string
+	HTTPAddr   string
+	GossipAddr string
+	RaftAddr   string
+	ActorAddr  string
+	HealthAddr string
+	DataDir    string
+	Expect     int
+	Join       []string
+	LogPath    string
+	ExtraArgs  []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// NewNode allocates ports and a data dir for a node; Start runs it.
+func NewNode(t testing.TB, name string) *Node {
+	t.Helper()
+	dir := t.TempDir()
+	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", FreePort(t)) }
+	n := &Node{t: t, Name: name, HTTPAddr: addr(), GossipAddr: addr(), RaftAddr: addr(), ActorAddr: addr(),
+		HealthAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1}
+	t.Cleanup(func() {
+		n.Kill()
+		if t.Failed() {
+			n.dumpLog()
+		}
+	})
+	return n
+}
+
+// Args are the node's command-line flags.
+func (n *Node) Args() []string {
+	args := []string{"-node", n.Name, "-data-dir", n.DataDir, "-http-addr", n.HTTPAddr,
+		"-gossip-addr", n.GossipAddr, "-raft-addr", n.RaftAddr, "-actor-addr", n.ActorAddr,
+		"-health-addr", n.HealthAddr, "-bootstrap-expect", fmt.Sprint(n.Expect)}
+	if len(n.Join) > 0 {
+		args = append(args, "-join", strings.Join(n.Join, ","))
+	}
+	return append(args, n.ExtraArgs...)
+}
+
+// Start runs keeld (appending to the node's log).
+func (n *Node) Start() {
+	n.t.Helper()
+	if binPath == "" {
+		n.t.Fatal("systemtest: call systemtest.Main from TestMain")
+	}
+	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, n.Args()...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		n.t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	n.mu.Lock()
+	n.cmd, n.exited = cmd, exited
+	n.mu.Unlock()
+}
+
+// Running reports whether the process is up.
+func (n *Node) Running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil {
+		return false
+	}
+	select {
+	case <-n.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill sends SIGKILL and reaps the process.
+func (n *Node) Kill() {
+	n.signal(syscall.SIGKILL, 10*time.Second)
+}
+
+// Stop sends SIGTERM (graceful leave) and waits up to 20 s, then kills.
+func (n *Node) Stop() {
+	if !n.signal(syscall.SIGTERM, 20*time.Second) {
+		n.t.Errorf("%s did not stop within 20s of SIGTERM", n.Name)
+		n.Kill()
+	}
+}
+
+// ExitCode returns the exit code of the last run (-1 if killed by a signal).
+func (n *Node) ExitCode() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil || n.cmd.ProcessState == nil {
+		return -1
+	}
+	return n.cmd.ProcessState.ExitCode()
+}
+
+func (n *Node) signal(sig syscall.Signal, wait time.Duration) bool {
+	n.mu.Lock()
+	cmd, exited := n.cmd, n.exited
+	n.mu.Unlock()
+	if cmd == nil {
+		return true
+	}
+	select {
+	case <-exited:
+		return true
+	default:
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+		return true
+	case <-time.After(wait):
+		return false
+	}
+}
+
+func (n *Node) dumpLog() {
+	b, err := os.ReadFile(n.LogPath)
+	if err != nil {
+		return
+	}
+	if len(b) > 8000 {
+		b = b[len(b)-8000:]
+	}
+	n.t.Logf("---- tail of %s log ----\n%s", n.Name, b)
+}
+
+// URL returns the node's API URL for path.
+func (n *Node) URL(path string) string { return "http://" + n.HTTPAddr + path }
+
+var client = &http.Client{Timeout: 20 * time.Second}
+
+// Response is an API response.
+type Response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+}
+
+// JSON decodes the body into a generic value.
+func (r *Response) JSON() map[string]interface{} {
+	var v map[string]interface{}
+	_ = json.Unmarshal(r.Body, &v)
+	return v
+}
+
+// Do sends a request; headers are "Name: value" strings. A transport error is
+// returned as status 0.
+func (n *Node) Do(method, path string, body interface{}, headers ...string) (*Response, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, n.URL(path), rd)
+	if err != nil {
+		return nil, err
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return &Response{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return &Response{Status: resp.StatusCode, Body: data, Header: resp.Header}, err
+}
+
+// MustDo is Do that fails the test on a transport error or an unexpected status.
+func (n *Node) MustDo(want int, method, path string, body interface{}, headers ...string) *Response {
+	n.t.Helper()
+	r, err := n.Do(method, path, body, headers...)
+	if err != nil {
+		n.t.Fatalf("%s %s on %s: %v", method, path, n.Name, err)
+	}
+	if r.Status != want {
+		n.t.Fatalf("%s %s on %s: status %d, want %d: %s", method, path, n.Name, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// Eventually polls cond every 50 ms until it holds or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ClusterView is GET /cluster.
+type ClusterView struct {
+	Node    string `json:"node"`
+	Leader  string `json:"leader"`
+	Members []struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		Raft   string `json:"raft"`
+	} `json:"members"`
+	Raft struct {
+		State        string `json:"state"`
+		Term         uint64 `json:"term"`
+		CommitIndex  uint64 `json:"commit_index"`
+		AppliedIndex uint64 `json:"applied_index"`
+		FSMIndex     uint64 `json:"fsm_index"`
+	} `json:"raft"`
+}
+
+// Cluster returns the node's view of the cluster (nil if it does not answer).
+func (n *Node) Cluster() *ClusterView {
+	r, err := n.Do("GET", "/cluster", nil)
+	if err != nil || r.Status != 200 {
+		return nil
+	}
+	v := &ClusterView{}
+	if json.Unmarshal(r.Body, v) != nil {
+		return nil
+	}
+	return v
+}
+
+// Role returns member name's Raft role and gossip status as this node sees them.
+func (v *ClusterView) Role(name string) (raft, status string) {
+	for _, m := range v.Members {
+		if m.Name == name {
+			return m.Raft, m.Status
+		}
+	}
+	return "", ""
+}
+
+// Healthy reports whether GET /healthz answers 200.
+func (n *Node) Healthy() bool {
+	r, err := n.Do("GET", "/healthz", nil)
+	return err == nil && r.Status == 200
+}
+
+// StartCluster starts size nodes that bootstrap together (bootstrap-expect=size,
+// each joining all the others) and waits until every node is healthy and agrees on
+// a leader with size voters.
+func StartCluster(t testing.TB, size int) []*Node {
+	t.Helper()
+	nodes := make([]*Node, size)
+	var gossip []string
+	for i := range nodes {
+		nodes[i] = NewNode(t, fmt.Sprintf("n%d", i+1))
+		nodes[i].Expect = size
+		gossip = append(gossip, nodes[i].GossipAddr)
+	}
+	for _, n := range nodes {
+		n.Join = gossip
+		n.Start()
+	}
+	WaitConverged(t, nodes, size, 30*time.Second)
+	return nodes
+}
+
+// WaitConverged waits until every given node is healthy, names the same leader
+// and counts voters voters.
+func WaitConverged(t testing.TB, nodes []*Node, voters int, timeout time.Duration) string {
+	t.Helper()
+	var leader string
+	Eventually(t, timeout, fmt.Sprintf("%d nodes to agree on a leader with %d voters", len(nodes), voters), func() bool {
+		leader = ""
+		for _, n := range nodes {
+			if !n.Healthy() {
+				return false
+			}
+			v := n.Cluster()
+			if v == nil || v.Leader == "" || (leader != "" && v.Leader != leader) {
+				return false
+			}
+			leader = v.Leader
+			count := 0
+			for _, m := range v.Members {
+				if m.Raft == "voter" {
+					count++
+				}
+			}
+			if count != voters {
+				return false
+			}
+		}
+		return true
+	})
+	return leader
+}
+
+// ByName returns the node called name.
+func ByName(nodes []*Node, name string) *Node {
+	for _, n := range nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
