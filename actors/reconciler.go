@@ -64,11 +64,9 @@ func (r *Reconciler) loop() {
 func (r *Reconciler) pass() {
 	cutoff := time.Now().Add(-r.Grace).UnixMicro()
 	var ids []string
-	for _, status := range []string{StatusPendingCreate, StatusPendingUpdate, StatusPendingDelete} {
-		for _, lb := range r.Store.State().LoadBalancersByProvisioningStatus(status) {
-			if max(lb.CreatedAt, lb.UpdatedAt) < cutoff {
-				ids = append(ids, lb.Id)
-			}
+	for _, lb := range r.Store.State().PendingLoadBalancers() {
+		if max(lb.CreatedAt, lb.UpdatedAt) < cutoff {
+			ids = append(ids, lb.Id)
 		}
 	}
 	sem := make(chan struct{}, 16)

@@ -30,7 +30,7 @@ type Settings struct {
 }
 
 // DefaultSettings are used by keeld.
-var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 2 * time.Minute}
+var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 10 * time.Second}
 
 // Runtime is what grains need from their node, registered as an actor-system
 // extension (grain factories are process globals in protoactor-go, so they must not

@@ -24,6 +24,15 @@ func (o *jsonObject) key(k string) {
 	o.b = append(o.b, ':')
 }
 
+// rawKey appends a pre-encoded `"key":`.
+func (o *jsonObject) rawKey(k []byte) {
+	if o.count > 0 {
+		o.b = append(o.b, ',')
+	}
+	o.count++
+	o.b = append(o.b, k...)
+}
+
 func (o *jsonObject) str(k, v string) { o.key(k); o.b = appendJSONString(o.b, v) }
 func (o *jsonObject) boolean(k string, v bool) {
 	o.key(k)
@@ -51,9 +60,35 @@ func appendTimestamp(b []byte, micros int64) []byte {
 	if micros == 0 {
 		return append(b, "null"...)
 	}
+	t := time.UnixMicro(micros).UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
 	b = append(b, '"')
-	b = time.UnixMicro(micros).UTC().AppendFormat(b, timestampLayout)
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
 	return append(b, '"')
+}
+
+// appendDigits appends v zero-padded to width digits (v >= 0).
+func appendDigits(b []byte, v, width int) []byte {
+	var buf [8]byte
+	i := len(buf)
+	for v > 0 || width > 0 {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		width--
+	}
+	return append(b, buf[i:]...)
 }
 
 func formatTimestamp(micros int64) string {
@@ -90,6 +125,15 @@ func appendIDList(b []byte, ids []string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// safeASCII marks the ASCII bytes a JSON string carries unescaped (encoding/json's
+// HTML-safe set).
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string, escaping as encoding/json does
 // (invalid UTF-8 becomes U+FFFD).
 func appendJSONString(b []byte, s string) []byte {
@@ -98,7 +142,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if safeASCII[c] {
 				i++
 				continue
 			}

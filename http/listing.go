@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 
@@ -25,7 +26,7 @@ const (
 )
 
 // attr is one top-level attribute of a resource, as the API shows it.
-type attr[T store.Listable] struct {
+type attr[T store.Entity] struct {
 	name    string
 	kind    attrKind
 	str     func(T) string   // kindString, kindNullableString
@@ -33,26 +34,28 @@ type attr[T store.Listable] struct {
 	integer func(T) int64    // kindInt, kindTimestamp
 	list    func(T) []string // kindTags
 	render  func([]byte, T) []byte
-	index   string // exact-match memdb index answering a filter on this attribute
+	index   string // exact-match index answering a filter on this attribute
+	keyJSON []byte // `"name":`, encoded once
 }
 
 // resource describes one API resource: its JSON names and attributes. The list
 // conventions of seed 001 (filters, fields, sorting, pagination, links) are
 // implemented once here, for every resource.
-type resource[T store.Listable] struct {
+type resource[T store.Entity] struct {
 	singular string // root key of one object: "loadbalancer"
 	plural   string // root key of a list: "loadbalancers"
 	links    string // key of the list's links: "loadbalancers_links"
-	table    string
+	table    func(*store.State) *store.Table[T]
 	attrs    []*attr[T]
 	byName   map[string]*attr[T]
 }
 
-func newResource[T store.Listable](singular, plural, table string, attrs []*attr[T]) *resource[T] {
+func newResource[T store.Entity](singular, plural string, table func(*store.State) *store.Table[T], attrs []*attr[T]) *resource[T] {
 	r := &resource[T]{singular: singular, plural: plural, links: plural + "_links", table: table, attrs: attrs,
 		byName: map[string]*attr[T]{}}
 	for _, a := range attrs {
 		r.byName[a.name] = a
+		a.keyJSON = append(appendJSONString(nil, a.name), ':')
 	}
 	return r
 }
@@ -64,7 +67,7 @@ func (r *resource[T]) appendObject(b []byte, v T, fields map[string]bool) []byte
 		if fields != nil && !fields[a.name] {
 			continue
 		}
-		o.key(a.name)
+		o.rawKey(a.keyJSON)
 		switch a.kind {
 		case kindString:
 			o.b = appendJSONString(o.b, a.str(v))
@@ -92,15 +95,29 @@ func (r *resource[T]) appendObject(b []byte, v T, fields map[string]bool) []byte
 // writeOne renders {"<singular>": {...}} with the request's fields.
 func (r *resource[T]) writeOne(ctx *fasthttp.RequestCtx, status int, v T) {
 	fields := fieldsOf(ctx)
-	b := make([]byte, 0, 1024)
-	b = append(b, '{')
+	buf := getBuffer()
+	b := append(*buf, '{')
 	b = appendJSONString(b, r.singular)
 	b = append(b, ':')
 	b = r.appendObject(b, v, fields)
 	b = append(b, '}')
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
-	ctx.SetBody(b)
+	ctx.SetBody(b) // copies into fasthttp's own pooled buffer
+	putBuffer(buf, b)
+}
+
+// Response bodies are built in pooled buffers: a list page is tens of kilobytes.
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
+
+func putBuffer(p *[]byte, b []byte) {
+	if cap(b) > 1<<20 {
+		return // let an unusually large one go
+	}
+	*p = b[:0]
+	bufferPool.Put(p)
 }
 
 // fieldsOf returns the repeated `fields` parameters as a set (nil when absent).
@@ -286,8 +303,8 @@ func validateFilterValue(name string, kind attrKind, v string) error {
 }
 
 // query turns a parsed list request into a store query for caller.
-func (r *resource[T]) query(req *listRequest, caller *actorspb.Caller) (store.Query, error) {
-	q := store.Query{Table: r.table, Marker: req.marker, Limit: req.limit, Reverse: req.reverse}
+func (r *resource[T]) query(req *listRequest, caller *actorspb.Caller) (store.Query[T], error) {
+	q := store.Query[T]{Marker: req.marker, Limit: req.limit, Reverse: req.reverse}
 	if !caller.Admin {
 		q.Project = caller.ProjectId
 	}
@@ -310,8 +327,7 @@ func (r *resource[T]) query(req *listRequest, caller *actorspb.Caller) (store.Qu
 		preds = append(preds, tagMatcher(r.byName["tags"], key, vals))
 	}
 	if len(preds) > 0 {
-		q.Match = func(o store.Listable) bool {
-			v := o.(T)
+		q.Match = func(v T) bool {
 			for _, p := range preds {
 				if !p(v) {
 					return false
@@ -321,12 +337,12 @@ func (r *resource[T]) query(req *listRequest, caller *actorspb.Caller) (store.Qu
 		}
 	}
 	for _, s := range req.sort {
-		q.Order = append(q.Order, store.SortKey{Compare: comparer(r.byName[s.name]), Desc: s.desc})
+		q.Order = append(q.Order, store.SortKey[T]{Compare: comparer(r.byName[s.name]), Desc: s.desc})
 	}
 	return q, nil
 }
 
-func matcher[T store.Listable](a *attr[T], value string) func(T) bool {
+func matcher[T store.Entity](a *attr[T], value string) func(T) bool {
 	switch a.kind {
 	case kindBool:
 		want, _ := parseBool(value)
@@ -341,7 +357,7 @@ func matcher[T store.Listable](a *attr[T], value string) func(T) bool {
 	}
 }
 
-func tagMatcher[T store.Listable](a *attr[T], key string, want []string) func(T) bool {
+func tagMatcher[T store.Entity](a *attr[T], key string, want []string) func(T) bool {
 	has := func(v T, tag string) bool {
 		for _, t := range a.list(v) {
 			if t == tag {
@@ -372,11 +388,11 @@ func tagMatcher[T store.Listable](a *attr[T], key string, want []string) func(T)
 	}
 }
 
-func comparer[T store.Listable](a *attr[T]) func(x, y store.Listable) int {
+func comparer[T store.Entity](a *attr[T]) func(x, y T) int {
 	switch a.kind {
 	case kindBool:
-		return func(x, y store.Listable) int {
-			bx, by := a.boolean(x.(T)), a.boolean(y.(T))
+		return func(x, y T) int {
+			bx, by := a.boolean(x), a.boolean(y)
 			switch {
 			case bx == by:
 				return 0
@@ -386,8 +402,8 @@ func comparer[T store.Listable](a *attr[T]) func(x, y store.Listable) int {
 			return 1
 		}
 	case kindInt, kindTimestamp:
-		return func(x, y store.Listable) int {
-			ix, iy := a.integer(x.(T)), a.integer(y.(T))
+		return func(x, y T) int {
+			ix, iy := a.integer(x), a.integer(y)
 			switch {
 			case ix < iy:
 				return -1
@@ -397,22 +413,22 @@ func comparer[T store.Listable](a *attr[T]) func(x, y store.Listable) int {
 			return 0
 		}
 	default:
-		return func(x, y store.Listable) int { return strings.Compare(a.str(x.(T)), a.str(y.(T))) }
+		return func(x, y T) int { return strings.Compare(a.str(x), a.str(y)) }
 	}
 }
 
 // writeList renders {"<plural>": [...], "<plural>_links": [...]} for a page.
-func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page store.Page) {
+func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page store.Page[T]) {
 	fields := fieldsOf(ctx)
-	b := make([]byte, 0, 256+len(page.Items)*768)
-	b = append(b, '{')
+	buf := getBuffer()
+	b := append(*buf, '{')
 	b = appendJSONString(b, r.plural)
 	b = append(b, ':', '[')
 	for i, it := range page.Items {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = r.appendObject(b, it.(T), fields)
+		b = r.appendObject(b, it, fields)
 	}
 	b = append(b, ']', ',')
 	b = appendJSONString(b, r.links)
@@ -421,6 +437,7 @@ func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page
 	b = append(b, ']', '}')
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(b)
+	putBuffer(buf, b)
 }
 
 // appendLinks adds the "previous" and "next" links (seed 001): a forward page has
@@ -428,7 +445,7 @@ func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page
 // reverse page has "previous" when more items precede and always "next". Unlike
 // Octavia, links keep the request's filters and fields, so following them pages
 // the same filtered list.
-func appendLinks(b []byte, ctx *fasthttp.RequestCtx, req *listRequest, page store.Page) []byte {
+func appendLinks[T store.Entity](b []byte, ctx *fasthttp.RequestCtx, req *listRequest, page store.Page[T]) []byte {
 	if len(page.Items) == 0 {
 		return b
 	}

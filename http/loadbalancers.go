@@ -18,7 +18,7 @@ type lb = *storepb.LoadBalancer
 
 // loadBalancers is the Octavia load balancer resource: its attributes as the API
 // shows them, with how each renders, filters and sorts.
-var loadBalancers = newResource[lb]("loadbalancer", "loadbalancers", store.TableLoadBalancers, []*attr[lb]{
+var loadBalancers = newResource[lb]("loadbalancer", "loadbalancers", func(s *store.State) *store.Table[lb] { return s.LoadBalancers }, []*attr[lb]{
 	{name: "id", kind: kindString, str: lb.GetId, index: store.IndexID},
 	{name: "name", kind: kindString, str: lb.GetName, index: store.IndexName},
 	{name: "description", kind: kindString, str: lb.GetDescription},
@@ -78,7 +78,7 @@ func (s *Server) listLoadBalancers(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	page, err := s.store.State().List(q)
+	page, err := store.List(loadBalancers.table(s.store.State().Snapshot()), q)
 	if err == store.ErrInvalidMarker {
 		return badRequest("Supplied pagination marker '%s' is not valid.", req.marker)
 	}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -95,5 +96,22 @@ func (s *Server) versions(ctx *fasthttp.RequestCtx) error {
 	b = append(b, ']', '}')
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(b)
+	return nil
+}
+
+// debugMemory collects garbage, then reports the Go heap (for the benchmark's
+// bytes-per-object figure) and the load balancer count.
+func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	o := openObject(nil)
+	o.integer("heap_alloc", int64(ms.HeapAlloc))
+	o.integer("heap_inuse", int64(ms.HeapInuse))
+	o.integer("sys", int64(ms.Sys))
+	o.integer("load_balancers", int64(s.store.State().CountLoadBalancers()))
+	o.integer("active_grains", s.grainsActive())
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetBody(o.close())
 	return nil
 }

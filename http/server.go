@@ -8,6 +8,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"keel/actors"
 	"keel/cluster"
@@ -28,22 +30,28 @@ type Config struct {
 	Grains *actors.Client
 	Status func() cluster.NodeStatus
 	Logger *slog.Logger
+	// ActiveGrains reports how many grains this node hosts (for /debug/memory).
+	ActiveGrains func() int64
 }
 
 // Server serves the public API of one node.
 type Server struct {
-	store  *store.Node
-	grains *actors.Client
-	status func() cluster.NodeStatus
-	logger *slog.Logger
-	srv    *fasthttp.Server
+	store        *store.Node
+	grains       *actors.Client
+	status       func() cluster.NodeStatus
+	logger       *slog.Logger
+	grainsActive func() int64
+	srv          *fasthttp.Server
 }
 
 func init() { uuid.EnableRandPool() } // request ids on every response: keep them cheap
 
 // NewServer builds the server and its routes.
 func NewServer(cfg Config) *Server {
-	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger}
+	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains}
+	if s.grainsActive == nil {
+		s.grainsActive = func() int64 { return 0 }
+	}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -75,6 +83,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/", s.wrap(s.versions))
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/cluster", s.wrap(s.clusterStatus))
+	r.GET("/debug/memory", s.wrap(s.debugMemory))
+	r.GET("/debug/pprof/{profile:*}", pprofhandler.PprofHandler)
 
 	// Octavia serves every resource under four prefixes.
 	for _, prefix := range []string{"/v2/lbaas", "/v2.0/lbaas", "/v2", "/v2.0"} {
@@ -91,12 +101,21 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 // and stamps every response with an x-openstack-request-id.
 func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		id := "req-" + uuid.NewString()
-		ctx.SetUserValue(requestIDKey, id)
-		ctx.Response.Header.Set("x-openstack-request-id", id)
-		path := ctx.Path()
-		ctx.SetUserValue(requestPathKey, string(path))
-		if bytes.HasSuffix(path, []byte(".json")) {
+		var id [4 + 36]byte
+		copy(id[:], "req-")
+		u := uuid.New()
+		hex.Encode(id[4:12], u[0:4])
+		id[12] = '-'
+		hex.Encode(id[13:17], u[4:6])
+		id[17] = '-'
+		hex.Encode(id[18:22], u[6:8])
+		id[22] = '-'
+		hex.Encode(id[23:27], u[8:10])
+		id[27] = '-'
+		hex.Encode(id[28:], u[10:])
+		ctx.Response.Header.SetBytesV(requestIDHeader, id[:])
+		if path := ctx.Path(); bytes.HasSuffix(path, []byte(".json")) {
+			ctx.SetUserValue(jsonPathKey, string(path))
 			ctx.URI().SetPathBytes(path[:len(path)-len(".json")])
 		}
 		next(ctx)
@@ -104,18 +123,18 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 }
 
 const (
-	requestIDKey   = "keel.request_id"
-	requestPathKey = "keel.request_path"
+	requestIDHeader = "x-openstack-request-id"
+	jsonPathKey     = "keel.json_path" // the path as sent, when it ended in .json
 )
 
+// requestID is the id stamped on the response (req-<uuid>).
 func requestID(ctx *fasthttp.RequestCtx) string {
-	id, _ := ctx.UserValue(requestIDKey).(string)
-	return id
+	return string(ctx.Response.Header.Peek(requestIDHeader))
 }
 
 // requestPath is the path as the client sent it (with .json, if any).
 func requestPath(ctx *fasthttp.RequestCtx) string {
-	if p, ok := ctx.UserValue(requestPathKey).(string); ok {
+	if p, ok := ctx.UserValue(jsonPathKey).(string); ok {
 		return p
 	}
 	return string(ctx.Path())
@@ -143,11 +162,10 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 	writeError(ctx, badRequest("Malformed request: %v", err))
 }
 
-// barrier makes the next read linearizable (see store.Node.Barrier).
+// barrier makes the next read linearizable (see store.Node.Barrier; its rounds are
+// bounded, so no per-request deadline is needed).
 func (s *Server) barrier() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.store.Barrier(ctx); err != nil {
+	if err := s.store.Barrier(context.Background()); err != nil {
 		return unavailable(err)
 	}
 	return nil

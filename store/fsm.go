@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
@@ -17,13 +16,19 @@ import (
 // (compare-and-set on versions, existence), so every node reaches the same state.
 type FSM struct {
 	state *StateStore
+	// write is the FSM's working copy of the tables; a clone is published after
+	// every batch. Only the FSM goroutine touches write and lastVersion.
+	write *State
 	// lastVersion is the modification sequence handed to entities as their version.
-	// Only the FSM goroutine touches it (Apply, Restore).
 	lastVersion uint64
 }
 
 // NewFSM returns an FSM over an empty state store.
-func NewFSM() *FSM { return &FSM{state: NewStateStore()} }
+func NewFSM() *FSM {
+	f := &FSM{state: NewStateStore(), write: newState()}
+	f.state.publish(f.write.clone())
+	return f
+}
 
 // State returns the tables the FSM writes.
 func (f *FSM) State() *StateStore { return f.state }
@@ -38,9 +43,8 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 // ApplyBatch applies consecutive committed entries in one transaction.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
-	db := f.state.db.Load()
-	txn := db.Txn(true)
 	var last uint64
+	st := f.write
 	for i, l := range logs {
 		last = l.Index
 		if l.Type != raft.LogCommand {
@@ -53,11 +57,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		}
 		results := make([]*storepb.CommandResult, len(batch.Commands))
 		for j, cmd := range batch.Commands {
-			results[j] = f.applyCommand(txn, cmd)
+			results[j] = f.applyCommand(st, cmd)
 		}
 		out[i] = results
 	}
-	txn.Commit()
+	f.state.publish(st.clone())
 	if last > 0 {
 		f.state.setApplied(last)
 	}
@@ -65,18 +69,18 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 }
 
 // applyCommand is the one switch over command types.
-func (f *FSM) applyCommand(txn *memdb.Txn, cmd *storepb.Command) *storepb.CommandResult {
+func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResult {
 	switch op := cmd.Op.(type) {
 	case *storepb.Command_CreateLoadBalancer:
-		return f.applyCreateLoadBalancer(txn, cmd.RequestId, op.CreateLoadBalancer)
+		return f.applyCreateLoadBalancer(st, cmd.RequestId, op.CreateLoadBalancer)
 	case *storepb.Command_UpdateLoadBalancer:
-		return f.applyUpdateLoadBalancer(txn, cmd.RequestId, op.UpdateLoadBalancer)
+		return f.applyUpdateLoadBalancer(st, cmd.RequestId, op.UpdateLoadBalancer)
 	case *storepb.Command_SetLoadBalancerStatus:
-		return f.applySetLoadBalancerStatus(txn, cmd.RequestId, op.SetLoadBalancerStatus)
+		return f.applySetLoadBalancerStatus(st, cmd.RequestId, op.SetLoadBalancerStatus)
 	case *storepb.Command_DeleteLoadBalancer:
-		return f.applyDeleteLoadBalancer(txn, cmd.RequestId, op.DeleteLoadBalancer)
+		return f.applyDeleteLoadBalancer(st, cmd.RequestId, op.DeleteLoadBalancer)
 	case *storepb.Command_PurgeLoadBalancer:
-		return f.applyPurgeLoadBalancer(txn, cmd.RequestId, op.PurgeLoadBalancer)
+		return f.applyPurgeLoadBalancer(st, cmd.RequestId, op.PurgeLoadBalancer)
 	default:
 		return invalid("unknown command %T", cmd.Op)
 	}
@@ -87,12 +91,12 @@ func (f *FSM) nextVersion() uint64 {
 	return f.lastVersion
 }
 
-func (f *FSM) applyCreateLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.CreateLoadBalancer) *storepb.CommandResult {
+func (f *FSM) applyCreateLoadBalancer(st *State, reqID string, c *storepb.CreateLoadBalancer) *storepb.CommandResult {
 	lb := c.GetLoadBalancer()
 	if lb == nil || lb.Id == "" {
 		return invalid("create without a load balancer")
 	}
-	if cur := getLoadBalancer(txn, lb.Id); cur != nil {
+	if cur := st.LoadBalancer(lb.Id); cur != nil {
 		if reqID != "" && cur.LastRequestId == reqID {
 			return ok(cur.Version) // the same request, retried after an ambiguous outcome
 		}
@@ -101,16 +105,14 @@ func (f *FSM) applyCreateLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.C
 	}
 	lb.Version = f.nextVersion()
 	lb.LastRequestId = reqID
-	if err := txn.Insert(TableLoadBalancers, lb); err != nil {
-		return invalid("insert: %v", err)
-	}
+	st.LoadBalancers.Put(internLoadBalancer(lb))
 	return ok(lb.Version)
 }
 
 // casLoadBalancer loads the load balancer a command targets and checks its version.
 // A nil result means the command may proceed with cur; otherwise it is the answer.
-func casLoadBalancer(txn *memdb.Txn, id string, expected uint64, reqID string) (cur *storepb.LoadBalancer, res *storepb.CommandResult) {
-	cur = getLoadBalancer(txn, id)
+func casLoadBalancer(st *State, id string, expected uint64, reqID string) (cur *storepb.LoadBalancer, res *storepb.CommandResult) {
+	cur = st.LoadBalancer(id)
 	if cur == nil {
 		return nil, &storepb.CommandResult{Code: storepb.CommandResult_NOT_FOUND, Message: "load balancer " + id + " not found"}
 	}
@@ -124,12 +126,12 @@ func casLoadBalancer(txn *memdb.Txn, id string, expected uint64, reqID string) (
 	return cur, nil
 }
 
-func (f *FSM) applyUpdateLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.UpdateLoadBalancer) *storepb.CommandResult {
+func (f *FSM) applyUpdateLoadBalancer(st *State, reqID string, c *storepb.UpdateLoadBalancer) *storepb.CommandResult {
 	lb := c.GetLoadBalancer()
 	if lb == nil {
 		return invalid("update without a load balancer")
 	}
-	cur, res := casLoadBalancer(txn, lb.Id, c.ExpectedVersion, reqID)
+	cur, res := casLoadBalancer(st, lb.Id, c.ExpectedVersion, reqID)
 	if res != nil {
 		return res
 	}
@@ -137,14 +139,12 @@ func (f *FSM) applyUpdateLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.U
 	lb.ProjectId = cur.ProjectId
 	lb.Version = f.nextVersion()
 	lb.LastRequestId = reqID
-	if err := txn.Insert(TableLoadBalancers, lb); err != nil {
-		return invalid("insert: %v", err)
-	}
+	st.LoadBalancers.Put(internLoadBalancer(lb))
 	return ok(lb.Version)
 }
 
-func (f *FSM) applySetLoadBalancerStatus(txn *memdb.Txn, reqID string, c *storepb.SetLoadBalancerStatus) *storepb.CommandResult {
-	cur, res := casLoadBalancer(txn, c.Id, c.ExpectedVersion, reqID)
+func (f *FSM) applySetLoadBalancerStatus(st *State, reqID string, c *storepb.SetLoadBalancerStatus) *storepb.CommandResult {
+	cur, res := casLoadBalancer(st, c.Id, c.ExpectedVersion, reqID)
 	if res != nil {
 		return res
 	}
@@ -160,14 +160,12 @@ func (f *FSM) applySetLoadBalancerStatus(txn *memdb.Txn, reqID string, c *storep
 	}
 	lb.Version = f.nextVersion()
 	lb.LastRequestId = reqID
-	if err := txn.Insert(TableLoadBalancers, lb); err != nil {
-		return invalid("insert: %v", err)
-	}
+	st.LoadBalancers.Put(internLoadBalancer(lb))
 	return ok(lb.Version)
 }
 
-func (f *FSM) applyDeleteLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.DeleteLoadBalancer) *storepb.CommandResult {
-	cur, res := casLoadBalancer(txn, c.Id, c.ExpectedVersion, reqID)
+func (f *FSM) applyDeleteLoadBalancer(st *State, reqID string, c *storepb.DeleteLoadBalancer) *storepb.CommandResult {
+	cur, res := casLoadBalancer(st, c.Id, c.ExpectedVersion, reqID)
 	if res != nil {
 		return res
 	}
@@ -178,14 +176,12 @@ func (f *FSM) applyDeleteLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.D
 	}
 	lb.Version = f.nextVersion()
 	lb.LastRequestId = reqID
-	if err := txn.Insert(TableLoadBalancers, lb); err != nil {
-		return invalid("insert: %v", err)
-	}
+	st.LoadBalancers.Put(internLoadBalancer(lb))
 	return ok(lb.Version)
 }
 
-func (f *FSM) applyPurgeLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.PurgeLoadBalancer) *storepb.CommandResult {
-	cur := getLoadBalancer(txn, c.Id)
+func (f *FSM) applyPurgeLoadBalancer(st *State, reqID string, c *storepb.PurgeLoadBalancer) *storepb.CommandResult {
+	cur := st.LoadBalancer(c.Id)
 	if cur == nil {
 		return ok(0) // already gone: purging is idempotent
 	}
@@ -193,9 +189,7 @@ func (f *FSM) applyPurgeLoadBalancer(txn *memdb.Txn, reqID string, c *storepb.Pu
 		return &storepb.CommandResult{Code: storepb.CommandResult_CONFLICT,
 			Message: fmt.Sprintf("load balancer %s is at version %d, not %d", c.Id, cur.Version, c.ExpectedVersion), Version: cur.Version}
 	}
-	if err := txn.Delete(TableLoadBalancers, cur); err != nil {
-		return invalid("delete: %v", err)
-	}
+	st.LoadBalancers.Delete(cur.Id)
 	f.nextVersion()
 	return ok(0)
 }
@@ -211,7 +205,7 @@ func invalid(format string, args ...interface{}) *storepb.CommandResult {
 // Snapshot captures the tables at this point (memdb snapshots are O(1)).
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	return &fsmSnapshot{
-		db:          f.state.db.Load().Snapshot(),
+		state:       f.state.Snapshot(),
 		applied:     f.state.AppliedIndex(),
 		lastVersion: f.lastVersion,
 	}, nil
@@ -220,11 +214,12 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the tables with a snapshot's content.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	db, hdr, err := readSnapshot(rc)
+	st, hdr, err := readSnapshot(rc)
 	if err != nil {
 		return err
 	}
-	f.state.db.Store(db)
+	f.write = st
+	f.state.publish(st.clone())
 	f.lastVersion = hdr.LastVersion
 	f.state.setApplied(hdr.AppliedIndex)
 	return nil

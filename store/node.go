@@ -91,9 +91,8 @@ const (
 	forwardAttemptTimeout   = time.Second
 	readIndexAttemptTimeout = 500 * time.Millisecond
 
-	maxBatch          = 512 // commands per Raft entry
-	maxInflight       = 4   // Raft entries being committed at once by this node
-	maxReadersInRound = 8192
+	maxBatch    = 512 // commands per Raft entry
+	maxInflight = 4   // Raft entries being committed at once by this node
 )
 
 // Node is one member of the replicated store: a Raft instance with a bolt log,
@@ -109,7 +108,10 @@ type Node struct {
 	forwarder atomic.Pointer[forwarderBox]
 
 	proposals chan *proposal
-	reads     chan chan error
+
+	readMu   sync.Mutex
+	nextRead *readBatch    // the round the next reader joins
+	readKick chan struct{} // wakes the read loop (buffered, coalescing)
 
 	leaderGen   atomic.Uint64 // bumped on every leadership change
 	leaderReady atomic.Bool   // leader, and a Barrier completed in this term
@@ -174,7 +176,8 @@ func Open(cfg Config) (*Node, error) {
 		transport:  transport,
 		hadState:   hadState,
 		proposals:  make(chan *proposal, 4096),
-		reads:      make(chan chan error, 4096),
+		nextRead:   newReadBatch(),
+		readKick:   make(chan struct{}, 1),
 		shutdownCh: make(chan struct{}),
 	}
 	notify := make(chan bool, 16)
@@ -436,53 +439,62 @@ func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*st
 }
 
 // Barrier returns once the local tables reflect every write acknowledged (on any
-// node) before it was called: Raft's read-index protocol, with concurrent readers
-// sharing one round.
+// node) before it was called: Raft's read-index protocol. Concurrent readers share
+// one round; each round is bounded (5 s) on its own, so ctx may be Background.
 func (n *Node) Barrier(ctx context.Context) error {
-	w := make(chan error, 1)
+	n.readMu.Lock()
+	r := n.nextRead
+	n.readMu.Unlock()
 	select {
-	case n.reads <- w:
+	case n.readKick <- struct{}{}:
+	default: // the loop is already due to run
+	}
+	select {
+	case <-r.done:
+		return r.err
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-n.shutdownCh:
 		return ErrShutdown
 	}
-	select {
-	case err := <-w:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
+// readBatch is one read-index round and the readers waiting on it.
+type readBatch struct {
+	done chan struct{}
+	err  error
+}
+
+func newReadBatch() *readBatch { return &readBatch{done: make(chan struct{})} }
+
+// readLoop runs rounds while readers wait: each round serves every reader that
+// registered before it started, and its read index is taken after they arrived.
 func (n *Node) readLoop() {
 	defer n.wg.Done()
 	for {
-		var waiters []chan error
 		select {
-		case w := <-n.reads:
-			waiters = append(waiters, w)
+		case <-n.readKick:
 		case <-n.shutdownCh:
 			return
 		}
-	drain:
-		for len(waiters) < maxReadersInRound {
-			select {
-			case w := <-n.reads:
-				waiters = append(waiters, w)
-			default:
-				break drain
-			}
-		}
-		err := n.readRound()
-		for _, w := range waiters {
-			w <- err
-		}
+		n.readMu.Lock()
+		r := n.nextRead
+		n.nextRead = newReadBatch()
+		n.readMu.Unlock()
+		r.err = n.readRound()
+		close(r.done)
 	}
 }
 
-// readRound obtains a read index from the leader and waits until it is applied here.
+// readRound obtains a read index from the leader and waits until it is applied
+// here. On the leader the index is usually applied already: no waiting, no timers.
 func (n *Node) readRound() error {
+	if n.IsLeader() && n.leaderReady.Load() {
+		idx, err := n.ReadIndex(context.Background())
+		if err == nil && n.fsm.State().AppliedIndex() >= idx {
+			return nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for {

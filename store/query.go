@@ -3,18 +3,16 @@ package store
 import (
 	"errors"
 	"slices"
-
-	"github.com/hashicorp/go-memdb"
 )
 
 // ErrInvalidMarker is returned when a pagination marker names no visible object.
 var ErrInvalidMarker = errors.New("store: invalid marker")
 
-// Listable is what every stored entity offers the list engine (protobuf getters).
-type Listable interface {
-	GetId() string
-	GetProjectId() string
-	GetCreatedAt() int64
+// SortKey is one user sort key; created_at and id are always appended as
+// tie-breakers, as Octavia does.
+type SortKey[T Entity] struct {
+	Compare func(a, b T) int
+	Desc    bool
 }
 
 // IndexFilter is an exact-match filter that an index of the table can answer.
@@ -23,25 +21,17 @@ type IndexFilter struct {
 	Value string
 }
 
-// SortKey is one user sort key; created_at and id are always appended as
-// tie-breakers, as Octavia does.
-type SortKey struct {
-	Compare func(a, b Listable) int
-	Desc    bool
-}
-
-// Query selects, orders and pages the objects of one table.
-type Query struct {
-	Table string
+// Query selects, orders and pages the entities of one table.
+type Query[T Entity] struct {
 	// Project scopes the list to one project ("" = every project).
 	Project string
 	// IndexFilter, when set, is answered by its index; Match applies the rest.
 	IndexFilter *IndexFilter
-	// Match applies every filter (including IndexFilter's, to be exact); nil = all.
-	Match func(Listable) bool
+	// Match applies every filter (IndexFilter's included); nil = all.
+	Match func(T) bool
 	// Order is the user's sort; empty = created_at asc, id asc (served by an index).
-	Order []SortKey
-	// Marker is the id of the last object of the previous page.
+	Order []SortKey[T]
+	// Marker is the id of the last entity of the previous page.
 	Marker string
 	// Limit is the page size; <= 0 means no limit.
 	Limit int
@@ -49,129 +39,116 @@ type Query struct {
 	Reverse bool
 }
 
-// Page is one page of a list. More says whether objects exist beyond the page in the
-// direction of paging (after it, or before it when Reverse).
-type Page struct {
-	Items []Listable
+// Page is one page of a list. More says whether entities exist beyond the page in
+// the direction of paging (after it, or before it when Reverse).
+type Page[T Entity] struct {
+	Items []T
 	More  bool
 }
 
-// List runs q against a consistent snapshot of the tables.
-func (s *StateStore) List(q Query) (Page, error) {
-	txn := s.ReadTxn()
-	var marker Listable
+// List runs q against table t (a published, immutable version).
+func List[T Entity](t *Table[T], q Query[T]) (Page[T], error) {
+	var marker T
+	var zero T
 	if q.Marker != "" {
-		raw, err := txn.First(q.Table, IndexID, q.Marker)
-		if err != nil || raw == nil {
-			return Page{}, ErrInvalidMarker
+		m, ok := t.Get(q.Marker)
+		if !ok || (q.Project != "" && m.GetProjectId() != q.Project) {
+			return Page[T]{}, ErrInvalidMarker
 		}
-		marker = raw.(Listable)
-		if q.Project != "" && marker.GetProjectId() != q.Project {
-			return Page{}, ErrInvalidMarker
-		}
+		marker = m
+	}
+	if f := q.IndexFilter; f != nil && f.Index != IndexID && !t.CanAnswer(f.Index, f.Value) {
+		q.IndexFilter = nil // Match still applies the filter
 	}
 	if len(q.Order) == 0 && q.IndexFilter == nil {
-		return listByCreated(txn, q, marker)
+		return listByCreated(t, q, marker, marker != zero), nil
 	}
-	return listSorted(txn, q, marker)
+	return listSorted(t, q, marker, marker != zero), nil
 }
 
-// listByCreated streams the (project_)created index from the marker: the hot path
-// (default order), which touches only the objects on the page plus filtered ones.
-func listByCreated(txn *memdb.Txn, q Query, marker Listable) (Page, error) {
-	index, prefix := IndexCreated, []interface{}{}
+// listByCreated walks the (project_)created index from the marker: the hot path
+// (default order), which touches only the page and the entities filtered out.
+func listByCreated[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) Page[T] {
+	tree := t.created
 	if q.Project != "" {
-		index, prefix = IndexProjectCreated, []interface{}{q.Project}
+		tree = t.projectCreated
 	}
-	var it memdb.ResultIterator
-	var err error
-	switch {
-	case marker != nil && !q.Reverse:
-		it, err = txn.LowerBound(q.Table, index, append(prefix, marker.GetCreatedAt(), marker.GetId())...)
-	case marker != nil && q.Reverse:
-		it, err = txn.ReverseLowerBound(q.Table, index, append(prefix, marker.GetCreatedAt(), marker.GetId())...)
-	case !q.Reverse:
-		if q.Project != "" {
-			it, err = txn.LowerBound(q.Table, index, q.Project)
-		} else {
-			it, err = txn.LowerBound(q.Table, index, int64(-1<<63), "")
-		}
-	default:
-		if q.Project != "" {
-			// The last key of the project: its prefix with the separator raised by one.
-			it, err = txn.ReverseLowerBound(q.Table, index, q.Project+"\x01")
-		} else {
-			it, err = txn.ReverseLowerBound(q.Table, index, int64(1<<63-1), "\xff")
-		}
-	}
-	if err != nil {
-		return Page{}, err
-	}
-	var items []Listable
+	var items []T
 	more := false
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		obj := raw.(Listable)
-		if q.Project != "" && obj.GetProjectId() != q.Project {
-			break // left the project's key range
+	visit := func(v T) bool {
+		if q.Project != "" && v.GetProjectId() != q.Project {
+			return false // left the project's range
 		}
-		if marker != nil && obj.GetId() == marker.GetId() {
-			continue
+		if hasMarker && v.GetId() == marker.GetId() {
+			return true
 		}
-		if q.Match != nil && !q.Match(obj) {
-			continue
+		if q.Match != nil && !q.Match(v) {
+			return true
 		}
 		if q.Limit > 0 && len(items) == q.Limit {
 			more = true
-			break
+			return false
 		}
-		items = append(items, obj)
+		items = append(items, v)
+		return true
+	}
+	switch {
+	case hasMarker && !q.Reverse:
+		tree.AscendGreaterOrEqual(marker, visit)
+	case hasMarker:
+		tree.DescendLessOrEqual(marker, visit)
+	case !q.Reverse && q.Project != "":
+		tree.AscendGreaterOrEqual(t.schema.Pivot(q.Project, -1<<63, ""), visit)
+	case !q.Reverse:
+		tree.Ascend(visit)
+	case q.Project != "":
+		// The project's last key lies below the first key of the next project name.
+		tree.DescendLessOrEqual(t.schema.Pivot(q.Project, 1<<63-1, "\xff\xff\xff\xff"), visit)
+	default:
+		tree.Descend(visit)
 	}
 	if q.Reverse {
 		slices.Reverse(items)
 	}
-	return Page{Items: items, More: more}, nil
+	return Page[T]{Items: items, More: more}
 }
 
 // listSorted collects the candidates (from an exact-match index when one applies,
-// else the whole table), filters and sorts them, then cuts the page at the marker.
-func listSorted(txn *memdb.Txn, q Query, marker Listable) (Page, error) {
-	var it memdb.ResultIterator
-	var err error
+// else the project's or the whole table), filters and sorts them, then cuts the
+// page at the marker's position in that order.
+func listSorted[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) Page[T] {
+	var all []T
+	collect := func(v T) bool {
+		if q.Project != "" && v.GetProjectId() != q.Project {
+			return q.IndexFilter != nil // ordered by project: past it, stop
+		}
+		if q.Match == nil || q.Match(v) {
+			all = append(all, v)
+		}
+		return true
+	}
 	switch {
+	case q.IndexFilter != nil && q.IndexFilter.Index == IndexID:
+		if v, ok := t.Get(q.IndexFilter.Value); ok {
+			collect(v)
+		}
 	case q.IndexFilter != nil:
-		it, err = txn.Get(q.Table, q.IndexFilter.Index, q.IndexFilter.Value)
+		t.Equal(q.IndexFilter.Index, q.IndexFilter.Value, collect)
 	case q.Project != "":
-		it, err = txn.LowerBound(q.Table, IndexProjectCreated, q.Project)
+		t.projectCreated.AscendGreaterOrEqual(t.schema.Pivot(q.Project, -1<<63, ""), collect)
 	default:
-		it, err = txn.Get(q.Table, IndexID)
-	}
-	if err != nil {
-		return Page{}, err
-	}
-	var all []Listable
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		obj := raw.(Listable)
-		if q.Project != "" && obj.GetProjectId() != q.Project {
-			if q.IndexFilter == nil {
-				break
-			}
-			continue
-		}
-		if q.Match != nil && !q.Match(obj) {
-			continue
-		}
-		all = append(all, obj)
+		t.created.Ascend(collect)
 	}
 	cmp := q.compare
 	slices.SortFunc(all, cmp)
 
 	// Positions are found by comparison, so a marker that does not itself match the
 	// filters still pages correctly.
-	var items []Listable
+	var items []T
 	more := false
 	if !q.Reverse {
 		start := 0
-		if marker != nil {
+		if hasMarker {
 			start, _ = slices.BinarySearchFunc(all, marker, cmp)
 			if start < len(all) && all[start].GetId() == marker.GetId() {
 				start++
@@ -184,7 +161,7 @@ func listSorted(txn *memdb.Txn, q Query, marker Listable) (Page, error) {
 		items = all[start:end]
 	} else {
 		end := len(all)
-		if marker != nil {
+		if hasMarker {
 			end, _ = slices.BinarySearchFunc(all, marker, cmp)
 		}
 		start := 0
@@ -193,10 +170,10 @@ func listSorted(txn *memdb.Txn, q Query, marker Listable) (Page, error) {
 		}
 		items = all[start:end]
 	}
-	return Page{Items: items, More: more}, nil
+	return Page[T]{Items: items, More: more}
 }
 
-func (q Query) compare(a, b Listable) int {
+func (q Query[T]) compare(a, b T) int {
 	for _, k := range q.Order {
 		c := k.Compare(a, b)
 		if k.Desc {

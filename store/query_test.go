@@ -29,42 +29,46 @@ func TestListMatchesReference(t *testing.T) {
 	}
 	applyCmds(t, f, 1, cmds...)
 
-	byName := SortKey{Compare: func(a, b Listable) int {
-		return strings.Compare(a.(*storepb.LoadBalancer).Name, b.(*storepb.LoadBalancer).Name)
-	}}
-	isActive := func(o Listable) bool { return o.(*storepb.LoadBalancer).ProvisioningStatus == "ACTIVE" }
-	nameIs := func(v string) func(Listable) bool {
-		return func(o Listable) bool { return o.(*storepb.LoadBalancer).Name == v }
+	type lbq = Query[*storepb.LoadBalancer]
+	byName := SortKey[*storepb.LoadBalancer]{Compare: func(a, b *storepb.LoadBalancer) int { return strings.Compare(a.Name, b.Name) }}
+	isActive := func(o *storepb.LoadBalancer) bool { return o.ProvisioningStatus == "ACTIVE" }
+	nameIs := func(v string) func(*storepb.LoadBalancer) bool {
+		return func(o *storepb.LoadBalancer) bool { return o.Name == v }
 	}
 	cases := []struct {
 		name string
-		q    Query
+		q    lbq
 	}{
-		{"default", Query{}},
-		{"project", Query{Project: "p1"}},
-		{"filter", Query{Match: isActive}},
-		{"project+filter", Query{Project: "p2", Match: isActive}},
-		{"index filter", Query{IndexFilter: &IndexFilter{Index: IndexName, Value: "n3"}, Match: nameIs("n3")}},
-		{"sort name", Query{Order: []SortKey{byName}}},
-		{"sort name desc scoped", Query{Project: "p0", Order: []SortKey{{Compare: byName.Compare, Desc: true}}}},
+		{"default", lbq{}},
+		{"project", lbq{Project: "p1"}},
+		{"filter", lbq{Match: isActive}},
+		{"project+filter", lbq{Project: "p2", Match: isActive}},
+		{"index filter", lbq{IndexFilter: &IndexFilter{Index: IndexName, Value: "n3"}, Match: nameIs("n3")}},
+		{"scoped index filter", lbq{Project: "p1", IndexFilter: &IndexFilter{Index: IndexName, Value: "n2"}, Match: nameIs("n2")}},
+		{"partial index", lbq{IndexFilter: &IndexFilter{Index: IndexProvisioningStatus, Value: "PENDING_CREATE"},
+			Match: func(o *storepb.LoadBalancer) bool { return o.ProvisioningStatus == "PENDING_CREATE" }}},
+		{"value a partial index does not cover", lbq{IndexFilter: &IndexFilter{Index: IndexProvisioningStatus, Value: "ACTIVE"}, Match: isActive}},
+		{"sort name", lbq{Order: []SortKey[*storepb.LoadBalancer]{byName}}},
+		{"sort name desc scoped", lbq{Project: "p0", Order: []SortKey[*storepb.LoadBalancer]{{Compare: byName.Compare, Desc: true}}}},
 	}
 	for _, c := range cases {
 		for _, limit := range []int{1, 7, 1000} {
 			for _, reverse := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/limit=%d/reverse=%v", c.name, limit, reverse), func(t *testing.T) {
 					q := c.q
-					q.Table, q.Limit, q.Reverse = TableLoadBalancers, limit, reverse
+					q.Limit, q.Reverse = limit, reverse
 					want := reference(all, q)
-					checkPaging(t, f.State(), q, want)
+					checkPaging(t, f.State().Snapshot().LoadBalancers, q, want)
 				})
 			}
 		}
 	}
 
-	if _, err := f.State().List(Query{Table: TableLoadBalancers, Marker: "nope"}); err != ErrInvalidMarker {
+	table := f.State().Snapshot().LoadBalancers
+	if _, err := List(table, lbq{Marker: "nope"}); err != ErrInvalidMarker {
 		t.Fatalf("unknown marker: %v", err)
 	}
-	if _, err := f.State().List(Query{Table: TableLoadBalancers, Project: "p1", Marker: firstOf(all, "p2")}); err != ErrInvalidMarker {
+	if _, err := List(table, lbq{Project: "p1", Marker: firstOf(all, "p2")}); err != ErrInvalidMarker {
 		t.Fatalf("marker of another project: %v", err)
 	}
 }
@@ -79,8 +83,8 @@ func firstOf(all []*storepb.LoadBalancer, project string) string {
 }
 
 // reference filters and sorts by brute force.
-func reference(all []*storepb.LoadBalancer, q Query) []string {
-	var items []Listable
+func reference(all []*storepb.LoadBalancer, q Query[*storepb.LoadBalancer]) []string {
+	var items []*storepb.LoadBalancer
 	for _, lb := range all {
 		if q.Project != "" && lb.ProjectId != q.Project {
 			continue
@@ -100,11 +104,11 @@ func reference(all []*storepb.LoadBalancer, q Query) []string {
 
 // checkPaging walks every page from the start (forward) or from the end (reverse)
 // following markers as a client follows links, and compares to want.
-func checkPaging(t *testing.T, s *StateStore, q Query, want []string) {
+func checkPaging(t *testing.T, table *Table[*storepb.LoadBalancer], q Query[*storepb.LoadBalancer], want []string) {
 	t.Helper()
 	var got []string
 	for pages := 0; pages <= len(want)+1; pages++ {
-		page, err := s.List(q)
+		page, err := List(table, q)
 		if err != nil {
 			t.Fatal(err)
 		}

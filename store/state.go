@@ -5,35 +5,78 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/hashicorp/go-memdb"
-
 	"keel/store/storepb"
 )
 
-// StateStore holds the FSM's tables in go-memdb. Reads take an MVCC snapshot (a
-// read transaction) and never block writes; only the FSM writes. It also publishes
-// the index of the last Raft entry the FSM applied, which linearizable reads wait on.
+// State is every table at one version. A published State is immutable: read it
+// freely, from any goroutine, for as long as needed.
+type State struct {
+	LoadBalancers *Table[*storepb.LoadBalancer]
+}
+
+// Index names. IndexID (the primary key) answers id filters in every table.
+const (
+	IndexID                 = "id"
+	IndexName               = "name"
+	IndexProvisioningStatus = "provisioning_status" // partial: PENDING_* only
+)
+
+var loadBalancerSchema = &Schema[*storepb.LoadBalancer]{
+	Name: "loadbalancers",
+	Pivot: func(project string, created int64, id string) *storepb.LoadBalancer {
+		return &storepb.LoadBalancer{ProjectId: project, CreatedAt: created, Id: id}
+	},
+	Exact: map[string]ExactIndex[*storepb.LoadBalancer]{
+		IndexName: {
+			Field: (*storepb.LoadBalancer).GetName,
+			Pivot: func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{Name: v} },
+		},
+		IndexProvisioningStatus: {
+			Field:   (*storepb.LoadBalancer).GetProvisioningStatus,
+			Pivot:   func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{ProvisioningStatus: v} },
+			Include: func(lb *storepb.LoadBalancer) bool { return isPending(lb.ProvisioningStatus) },
+			Covers:  isPending,
+		},
+	},
+}
+
+func isPending(status string) bool { return len(status) > 8 && status[:8] == "PENDING_" }
+
+func newState() *State {
+	return &State{LoadBalancers: NewTable(loadBalancerSchema)}
+}
+
+func (s *State) clone() *State {
+	return &State{LoadBalancers: s.LoadBalancers.Clone()}
+}
+
+// LoadBalancer returns the load balancer with id, or nil.
+func (s *State) LoadBalancer(id string) *storepb.LoadBalancer {
+	lb, _ := s.LoadBalancers.Get(id)
+	return lb
+}
+
+// StateStore publishes the FSM's tables to readers and the index of the last Raft
+// entry the FSM applied, which linearizable reads wait on.
 type StateStore struct {
-	db atomic.Pointer[memdb.MemDB]
+	current atomic.Pointer[State]
 
 	applied atomic.Uint64
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced each time applied moves
 }
 
-// NewStateStore returns an empty state store.
+// NewStateStore returns a store with empty tables.
 func NewStateStore() *StateStore {
 	s := &StateStore{advance: make(chan struct{})}
-	db, err := memdb.NewMemDB(schema())
-	if err != nil {
-		panic(err) // the schema is static; an error is a programming error
-	}
-	s.db.Store(db)
+	s.current.Store(newState())
 	return s
 }
 
-// ReadTxn returns a read-only snapshot of every table.
-func (s *StateStore) ReadTxn() *memdb.Txn { return s.db.Load().Txn(false) }
+// Snapshot returns the latest published tables.
+func (s *StateStore) Snapshot() *State { return s.current.Load() }
+
+func (s *StateStore) publish(st *State) { s.current.Store(st) }
 
 // AppliedIndex is the index of the last Raft entry applied to these tables.
 func (s *StateStore) AppliedIndex() uint64 { return s.applied.Load() }
@@ -63,42 +106,24 @@ func (s *StateStore) WaitApplied(ctx context.Context, idx uint64) error {
 	}
 }
 
-// LoadBalancer returns the load balancer with id, or nil.
+// LoadBalancer returns the load balancer with id from the latest tables, or nil.
 func (s *StateStore) LoadBalancer(id string) *storepb.LoadBalancer {
-	return getLoadBalancer(s.ReadTxn(), id)
+	return s.Snapshot().LoadBalancer(id)
 }
 
-func getLoadBalancer(txn *memdb.Txn, id string) *storepb.LoadBalancer {
-	raw, err := txn.First(TableLoadBalancers, IndexID, id)
-	if err != nil || raw == nil {
-		return nil
-	}
-	return raw.(*storepb.LoadBalancer)
-}
-
-// LoadBalancersByProvisioningStatus returns the load balancers in one provisioning
-// status (the reconciler's index scan for PENDING_* entities).
-func (s *StateStore) LoadBalancersByProvisioningStatus(status string) []*storepb.LoadBalancer {
-	it, err := s.ReadTxn().Get(TableLoadBalancers, IndexProvisioningStatus, status)
-	if err != nil {
-		return nil
-	}
+// PendingLoadBalancers returns the load balancers in a PENDING_* provisioning
+// status (the reconciler's scan, served by a partial index).
+func (s *StateStore) PendingLoadBalancers() []*storepb.LoadBalancer {
 	var out []*storepb.LoadBalancer
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*storepb.LoadBalancer))
+	t := s.Snapshot().LoadBalancers
+	for _, status := range []string{"PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE"} {
+		t.Equal(IndexProvisioningStatus, status, func(lb *storepb.LoadBalancer) bool {
+			out = append(out, lb)
+			return true
+		})
 	}
 	return out
 }
 
 // CountLoadBalancers returns how many load balancers are stored.
-func (s *StateStore) CountLoadBalancers() int {
-	it, err := s.ReadTxn().Get(TableLoadBalancers, IndexID)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		n++
-	}
-	return n
-}
+func (s *StateStore) CountLoadBalancers() int { return s.Snapshot().LoadBalancers.Len() }

@@ -21,10 +21,23 @@ import (
 	"time"
 )
 
-var (
-	binDir  string
-	binPath string
-)
+// T is what the harness needs from its caller: T satisfies it, and so
+// does the benchmark's runner.
+type T interface {
+	Helper()
+	Cleanup(func())
+	TempDir() string
+	Failed() bool
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+}
+
+var binPath string
+
+// UseBinary makes the harness run an already built keeld (the benchmark's choice).
+func UseBinary(path string) { binPath = path }
 
 // Main builds keeld for the package's tests, runs them and removes the build.
 // Call it from TestMain.
@@ -35,7 +48,6 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binDir = dir
 	binPath = filepath.Join(dir, "keeld")
 	cmd := exec.Command("go", "build", "-o", binPath, "keel/cmd/keeld")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -47,7 +59,7 @@ func Main(m *testing.M) int {
 }
 
 // FreePort returns a loopback port that was free a moment ago (TCP and UDP).
-func FreePort(t testing.TB) int {
+func FreePort(t T) int {
 	t.Helper()
 	for i := 0; i < 50; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -68,7 +80,7 @@ func FreePort(t testing.TB) int {
 
 // Node is one keeld process (or its ports and data dir while it is stopped).
 type Node struct {
-	t          testing.TB
+	t          T
 	Name       string
 	HTTPAddr   string
 	GossipAddr string
@@ -87,7 +99,7 @@ type Node struct {
 }
 
 // NewNode allocates ports and a data dir for a node; Start runs it.
-func NewNode(t testing.TB, name string) *Node {
+func NewNode(t T, name string) *Node {
 	t.Helper()
 	dir := t.TempDir()
 	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", FreePort(t)) }
@@ -139,6 +151,16 @@ func (n *Node) Start() {
 	n.mu.Lock()
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
+}
+
+// Pid returns the process id of the running node (0 if none).
+func (n *Node) Pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
 }
 
 // Running reports whether the process is up.
@@ -281,7 +303,7 @@ func (n *Node) MustDo(want int, method, path string, body interface{}, headers .
 }
 
 // Eventually polls cond every 50 ms until it holds or timeout passes.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+func Eventually(t T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -345,7 +367,7 @@ func (n *Node) Healthy() bool {
 // StartCluster starts size nodes that bootstrap together (bootstrap-expect=size,
 // each joining all the others) and waits until every node is healthy and agrees on
 // a leader with size voters.
-func StartCluster(t testing.TB, size int) []*Node {
+func StartCluster(t T, size int) []*Node {
 	t.Helper()
 	nodes := make([]*Node, size)
 	var gossip []string
@@ -364,7 +386,7 @@ func StartCluster(t testing.TB, size int) []*Node {
 
 // WaitConverged waits until every given node is healthy, names the same leader
 // and counts voters voters.
-func WaitConverged(t testing.TB, nodes []*Node, voters int, timeout time.Duration) string {
+func WaitConverged(t T, nodes []*Node, voters int, timeout time.Duration) string {
 	t.Helper()
 	var leader string
 	Eventually(t, timeout, fmt.Sprintf("%d nodes to agree on a leader with %d voters", len(nodes), voters), func() bool {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 
 	"keel/actors"
@@ -39,6 +38,7 @@ type options struct {
 	join            string
 	bootstrapExpect int
 	logLevel        string
+	grainIdle       time.Duration
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -55,6 +55,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
 	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 1, "servers to wait for before the first election")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -159,9 +160,12 @@ func run(o *options, logger *slog.Logger) error {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
 	remoteCfg := remote.Configure(actorHost, actorPort)
 	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
-	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: actors.DefaultSettings, Logger: logger})
+	settings := actors.DefaultSettings
+	settings.IdleTimeout = o.grainIdle
+	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger})
 	n.provider = cluster.NewActorProvider(n.membership)
-	cfg := protocluster.Configure("keel", n.provider, disthash.New(), remoteCfg,
+	placement := cluster.NewPlacementLookup()
+	cfg := protocluster.Configure("keel", n.provider, placement, remoteCfg,
 		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second))
 	n.cluster = protocluster.New(system, cfg)
 	n.cluster.StartMember()
@@ -177,7 +181,7 @@ func run(o *options, logger *slog.Logger) error {
 	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger}
 	n.reconciler.Start()
 
-	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger,
+	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
 		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
 	ln, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {

@@ -1,0 +1,279 @@
+// Command keelbench measures keeld: it starts real keeld processes on loopback
+// (one node, then a 3-node cluster), drives them with a closed-loop load generator
+// and writes a markdown table of throughput, latency percentiles and memory per
+// stored load balancer to bench/results/.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"keel/actors"
+	"keel/bench"
+	"keel/cluster/systemtest"
+)
+
+func main() {
+	out := flag.String("out", "bench/results", "directory for the markdown results")
+	keeld := flag.String("keeld", "bin/keeld", "keeld binary")
+	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
+	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
+	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster")
+	flag.Parse()
+
+	bin, err := filepath.Abs(*keeld)
+	if err == nil {
+		_, err = os.Stat(bin)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "keelbench: keeld binary:", err, "(run make build)")
+		os.Exit(2)
+	}
+	systemtest.UseBinary(bin)
+	r := &runner{}
+	defer r.cleanup()
+
+	report := &strings.Builder{}
+	fmt.Fprintf(report, "# keel benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator and servers share the machine; loopback only.\n\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(report, "| scenario | workload | concurrency | req/s | p50 | p90 | p99 | max | errors |\n|---|---|---|---|---|---|---|---|---|\n")
+	var notes []string
+	add := func(scenario string, res bench.Result) {
+		fmt.Println(scenario, res)
+		fmt.Fprintf(report, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %d |\n", scenario, res.Name, res.Concurrency, res.RPS(),
+			ms(res.P50), ms(res.P90), ms(res.P99), ms(res.Max), res.Errors)
+		if res.FirstError != "" {
+			notes = append(notes, fmt.Sprintf("%s / %s: first error: %s", scenario, res.Name, res.FirstError))
+		}
+	}
+	for _, sc := range strings.Split(*scenarios, ",") {
+		switch strings.TrimSpace(sc) {
+		case "single":
+			notes = append(notes, singleNode(r, *dur, *preload, add)...)
+		case "cluster":
+			notes = append(notes, threeNodes(r, *dur, add)...)
+		}
+		r.cleanup()
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(report, "\n")
+		for _, n := range notes {
+			fmt.Fprintf(report, "- %s\n", n)
+		}
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	path := filepath.Join(*out, "results-"+time.Now().UTC().Format("20060102-150405")+".md")
+	if err := writeFileAtomic(path, []byte(report.String())); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := writeFileAtomic(filepath.Join(*out, "latest.md"), []byte(report.String())); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("wrote", path)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+const subnet = "08dce793-daef-411d-a896-d389cd45b1ea"
+
+// idleTimeout is keeld's default grain idle timeout (actors.DefaultSettings).
+var idleTimeout = actors.DefaultSettings.IdleTimeout
+
+// client is a fasthttp client per node (fasthttp: the generator must cost less CPU
+// than the server it measures, on the same two cores).
+type client struct {
+	hc *fasthttp.HostClient
+}
+
+func newClient(addr string, conns int) *client {
+	return &client{hc: &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}}
+}
+
+func (c *client) do(method, path string, body []byte, want int) ([]byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + c.hc.Addr + path)
+	req.Header.SetMethod(method)
+	if body != nil {
+		req.SetBody(body)
+		req.Header.SetContentType("application/json")
+	}
+	if err := c.hc.Do(req, resp); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode() != want {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode(), bytes.TrimSpace(resp.Body()))
+	}
+	return append([]byte(nil), resp.Body()...), nil
+}
+
+func createBody(i int) []byte {
+	return []byte(fmt.Sprintf(`{"loadbalancer":{"name":"bench-%d","vip_subnet_id":%q,"tags":["bench"]}}`, i, subnet))
+}
+
+// createMany creates n load balancers at concurrency c round-robin over clients and
+// returns their ids with the measured result.
+func createMany(name string, clients []*client, c, n int, d time.Duration) ([]string, bench.Result) {
+	var mu sync.Mutex
+	var ids []string
+	res := bench.Run(name, c, d, n, func(w, i int) error {
+		body, err := clients[i%len(clients)].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
+		if err != nil {
+			return err
+		}
+		var v struct {
+			LoadBalancer struct {
+				ID string `json:"id"`
+			} `json:"loadbalancer"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || v.LoadBalancer.ID == "" {
+			return errors.New("no id in response")
+		}
+		mu.Lock()
+		ids = append(ids, v.LoadBalancer.ID)
+		mu.Unlock()
+		return nil
+	})
+	return ids, res
+}
+
+type memory struct {
+	HeapInuse     int64 `json:"heap_inuse"`
+	HeapAlloc     int64 `json:"heap_alloc"`
+	LoadBalancers int64 `json:"load_balancers"`
+}
+
+func readMemory(c *client) (memory, error) {
+	var m memory
+	body, err := c.do("GET", "/debug/memory", nil, 200)
+	if err == nil {
+		err = json.Unmarshal(body, &m)
+	}
+	return m, err
+}
+
+func rssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimPrefix(line, "VmRSS:"), "%d", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func singleNode(r *runner, d time.Duration, preload int, add func(string, bench.Result)) []string {
+	var notes []string
+	n := systemtest.NewNode(r, "bench1")
+	n.Start()
+	systemtest.Eventually(r, 30*time.Second, "node healthy", n.Healthy)
+	c := newClient(n.HTTPAddr, 256)
+
+	base, err := readMemory(c)
+	if err != nil {
+		r.Fatalf("memory: %v", err)
+	}
+	baseRSS := rssOf(n.Pid())
+
+	// Creates on one node, then top up to the preload count.
+	ids, res := createMany("create", []*client{c}, 64, 0, d)
+	add("1 node", res)
+	if len(ids) < preload {
+		more, res := createMany("preload (create)", []*client{c}, 128, preload-len(ids), 10*time.Minute)
+		add("1 node", res)
+		ids = append(ids, more...)
+	}
+	systemtest.Eventually(r, 60*time.Second, "preloaded load balancers ACTIVE", func() bool {
+		body, err := c.do("GET", "/v2/lbaas/loadbalancers?provisioning_status=PENDING_CREATE&limit=1&fields=id", nil, 200)
+		return err == nil && bytes.Contains(body, []byte(`"loadbalancers":[]`))
+	})
+
+	// Memory per stored load balancer, once the grains that created them have
+	// passivated (idle timeout): what the node holds for data at rest.
+	time.Sleep(idleTimeout + 5*time.Second)
+	mem, err := readMemory(c)
+	if err == nil && mem.LoadBalancers > base.LoadBalancers {
+		count := float64(mem.LoadBalancers - base.LoadBalancers)
+		notes = append(notes, fmt.Sprintf("memory at %d load balancers, grains passivated: live Go heap after GC %.0f bytes per load balancer (%.0f MiB in all); heap spans in use %.0f bytes per load balancer; process RSS grew %.0f bytes per load balancer",
+			mem.LoadBalancers, float64(mem.HeapAlloc-base.HeapAlloc)/count, float64(mem.HeapAlloc)/(1<<20),
+			float64(mem.HeapInuse-base.HeapInuse)/count, float64(rssOf(n.Pid())-baseRSS)/count))
+	}
+
+	rng := func(w int) *rand.Rand { return rand.New(rand.NewPCG(uint64(w), 42)) }
+	rngs := make([]*rand.Rand, 256)
+	for i := range rngs {
+		rngs[i] = rng(i)
+	}
+	add("1 node", bench.Run("show", 64, d, 0, func(w, i int) error {
+		_, err := c.do("GET", "/v2/lbaas/loadbalancers/"+ids[rngs[w].IntN(len(ids))], nil, 200)
+		return err
+	}))
+	listName := fmt.Sprintf("list limit=100 of %dk (first page)", len(ids)/1000)
+	add("1 node", bench.Run(listName, 8, d, 0, func(w, i int) error {
+		_, err := c.do("GET", "/v2/lbaas/loadbalancers?limit=100", nil, 200)
+		return err
+	}))
+	add("1 node", bench.Run(fmt.Sprintf("list limit=100 of %dk (random marker)", len(ids)/1000), 8, d, 0, func(w, i int) error {
+		_, err := c.do("GET", "/v2/lbaas/loadbalancers?limit=100&marker="+ids[rngs[w].IntN(len(ids))], nil, 200)
+		return err
+	}))
+	add("1 node", bench.Run("list limit=100, name filter (indexed)", 8, d, 0, func(w, i int) error {
+		_, err := c.do("GET", fmt.Sprintf("/v2/lbaas/loadbalancers?limit=100&name=bench-%d", rngs[w].IntN(len(ids))), nil, 200)
+		return err
+	}))
+	n.Kill()
+	return notes
+}
+
+func threeNodes(r *runner, d time.Duration, add func(string, bench.Result)) []string {
+	nodes := systemtest.StartCluster(r, 3)
+	var clients []*client
+	for _, n := range nodes {
+		clients = append(clients, newClient(n.HTTPAddr, 256))
+	}
+	for _, conc := range []int{64, 128} {
+		_, res := createMany("create (round-robin over nodes)", clients, conc, 0, d)
+		add("3 nodes", res)
+	}
+	ids, _ := createMany("seed", clients, 32, 2000, time.Minute)
+	add("3 nodes", bench.Run("show (round-robin over nodes)", 64, d, 0, func(w, i int) error {
+		_, err := clients[i%3].do("GET", "/v2/lbaas/loadbalancers/"+ids[i%len(ids)], nil, 200)
+		return err
+	}))
+	for _, n := range nodes {
+		n.Kill()
+	}
+	return nil
+}

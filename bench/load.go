@@ -1,0 +1,97 @@
+// Package bench owns keel's load generation: a closed-loop load generator with
+// latency percentiles (this file) and the scenarios keelbench runs against real
+// keeld processes (cmd/keelbench), writing markdown tables to bench/results/.
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Result is one measured workload.
+type Result struct {
+	Name        string
+	Concurrency int
+	Requests    int
+	Errors      int
+	Elapsed     time.Duration
+	P50, P90    time.Duration
+	P99, Max    time.Duration
+	FirstError  string
+}
+
+// RPS is successful requests per second.
+func (r Result) RPS() float64 { return float64(r.Requests-r.Errors) / r.Elapsed.Seconds() }
+
+func (r Result) String() string {
+	return fmt.Sprintf("%-34s c=%-4d %9.0f req/s  p50 %-8v p90 %-8v p99 %-8v max %-8v errors %d",
+		r.Name, r.Concurrency, r.RPS(), r.P50.Round(time.Microsecond), r.P90.Round(time.Microsecond),
+		r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond), r.Errors)
+}
+
+// Run drives op from concurrency workers (closed loop) for d, or until total
+// operations ran when total > 0, and measures each call.
+func Run(name string, concurrency int, d time.Duration, total int, op func(worker, i int) error) Result {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []time.Duration
+		errs     int
+		firstErr string
+		next     atomic.Int64
+	)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			var werrs int
+			var wfirst string
+			for {
+				i := int(next.Add(1) - 1)
+				if total > 0 && i >= total {
+					break
+				}
+				if total == 0 && time.Now().After(deadline) {
+					break
+				}
+				t0 := time.Now()
+				err := op(w, i)
+				lat = append(lat, time.Since(t0))
+				if err != nil {
+					werrs++
+					if wfirst == "" {
+						wfirst = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			errs += werrs
+			if firstErr == "" {
+				firstErr = wfirst
+			}
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(all)
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(float64(len(all))*p))]
+	}
+	r := Result{Name: name, Concurrency: concurrency, Requests: len(all), Errors: errs, Elapsed: elapsed,
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), FirstError: firstErr}
+	if len(all) > 0 {
+		r.Max = all[len(all)-1]
+	}
+	return r
+}

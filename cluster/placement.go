@@ -1,0 +1,162 @@
+package cluster
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/eventstream"
+)
+
+// ActivatorActorName is the well-known name of each node's grain activator.
+const ActivatorActorName = "keel-activator"
+
+// activationTimeout bounds one activation request to a grain's owner. A dead
+// owner that gossip has not yet declared dead must cost a short, retried wait, not
+// disthash's hard-coded 5 s.
+const activationTimeout = 750 * time.Millisecond
+
+// PlacementLookup is keel's protoactor IdentityLookup. It places grains as
+// protoactor's disthash does — rendezvous hashing of the identity over the members
+// that host the kind, the owner activating the grain as a child of its activator —
+// but keeps the activator's bookkeeping O(1): disthash finds a terminated grain by
+// scanning every activation and comparing PID pointers, so it never forgets a
+// passivated grain (a leak) and each passivation costs O(grains) plus a broadcast
+// to every member. At 100k grains that stalls placement for minutes.
+type PlacementLookup struct {
+	active    atomic.Int64 // grains activated on this node and not yet stopped
+	cluster   *protocluster.Cluster
+	rdv       atomic.Pointer[protocluster.Rendezvous]
+	activator *actor.PID
+	sub       *eventstream.Subscription
+}
+
+// NewPlacementLookup returns the lookup; protoactor calls Setup when the member starts.
+func NewPlacementLookup() *PlacementLookup { return &PlacementLookup{} }
+
+var _ protocluster.IdentityLookup = (*PlacementLookup)(nil)
+
+// Setup starts the activator and follows topology changes.
+func (l *PlacementLookup) Setup(c *protocluster.Cluster, kinds []string, isClient bool) {
+	l.cluster = c
+	l.rdv.Store(protocluster.NewRendezvous())
+	system := c.ActorSystem
+	props := actor.PropsFromProducer(func() actor.Actor { return newActivator(c, &l.active) })
+	l.activator, _ = system.Root.SpawnNamed(props, ActivatorActorName)
+	l.sub = system.EventStream.Subscribe(func(ev interface{}) {
+		if topology, ok := ev.(*protocluster.ClusterTopology); ok {
+			rdv := protocluster.NewRendezvous()
+			rdv.UpdateMembers(topology.Members)
+			l.rdv.Store(rdv)
+			system.Root.Send(l.activator, topology)
+		}
+	})
+}
+
+// Active returns how many grains this node hosts now.
+func (l *PlacementLookup) Active() int64 { return l.active.Load() }
+
+// Get returns the PID of the identity's activation, asking its owner to activate it
+// if needed; nil when the owner cannot be reached in time (the caller retries).
+func (l *PlacementLookup) Get(id *protocluster.ClusterIdentity) *actor.PID {
+	owner := l.rdv.Load().GetByClusterIdentity(id)
+	if owner == "" {
+		return nil
+	}
+	req := &protocluster.ActivationRequest{ClusterIdentity: id}
+	res, err := l.cluster.ActorSystem.Root.RequestFuture(actor.NewPID(owner, ActivatorActorName), req, activationTimeout).Result()
+	if err != nil {
+		return nil
+	}
+	resp, ok := res.(*protocluster.ActivationResponse)
+	if !ok || resp.Failed {
+		return nil
+	}
+	return resp.Pid
+}
+
+// RemovePid is called by protoactor when a cached PID turned out dead; the
+// activator learns of terminations itself, so there is nothing to do.
+func (l *PlacementLookup) RemovePid(*protocluster.ClusterIdentity, *actor.PID) {}
+
+// Shutdown stops the activator (and with it every local grain).
+func (l *PlacementLookup) Shutdown() {
+	if l.sub != nil {
+		l.cluster.ActorSystem.EventStream.Unsubscribe(l.sub)
+		l.sub = nil
+	}
+	if l.activator != nil {
+		_ = l.cluster.ActorSystem.Root.PoisonFuture(l.activator).Wait()
+		l.activator = nil
+	}
+}
+
+// activator spawns the grains this node owns and forgets them when they stop.
+type activator struct {
+	cluster *protocluster.Cluster
+	active  *atomic.Int64
+	byKey   map[string]*actor.PID                    // identity key -> grain
+	byPID   map[string]*protocluster.ClusterIdentity // grain PID id -> identity
+}
+
+func newActivator(c *protocluster.Cluster, active *atomic.Int64) *activator {
+	return &activator{cluster: c, active: active, byKey: map[string]*actor.PID{}, byPID: map[string]*protocluster.ClusterIdentity{}}
+}
+
+// Receive implements actor.Actor.
+func (a *activator) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *protocluster.ActivationRequest:
+		a.activate(ctx, msg)
+	case *actor.Terminated:
+		if id, ok := a.byPID[msg.Who.Id]; ok {
+			delete(a.byPID, msg.Who.Id)
+			delete(a.byKey, id.AsKey())
+			a.active.Add(-1)
+			if k, ok := a.cluster.TryGetClusterKind(id.Kind); ok {
+				k.Dec()
+			}
+		}
+	case *actor.Stopping:
+		for _, pid := range a.byKey {
+			ctx.Poison(pid)
+		}
+	case *protocluster.ClusterTopology:
+		// Grains whose owner is now another member stop here; their next call
+		// activates them on the new owner, which reloads their state from the store.
+		rdv := protocluster.NewRendezvous()
+		rdv.UpdateMembers(msg.Members)
+		self := a.cluster.ActorSystem.Address()
+		for _, id := range a.byPID {
+			if rdv.GetByClusterIdentity(id) != self {
+				ctx.Poison(a.byKey[id.AsKey()])
+			}
+		}
+	}
+}
+
+func (a *activator) activate(ctx actor.Context, req *protocluster.ActivationRequest) {
+	id := req.ClusterIdentity
+	key := id.AsKey()
+	if pid, ok := a.byKey[key]; ok {
+		ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
+		return
+	}
+	kind, ok := a.cluster.TryGetClusterKind(id.Kind)
+	if !ok {
+		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
+		return
+	}
+	// Spawned from the root and watched, not as the activator's children:
+	// protoactor's child set (PIDSet) keeps stale PIDs in its backing array after
+	// removals, which would retain every stopped grain up to the peak count.
+	props := protocluster.WithClusterIdentity(kind.Props, id)
+	pid := ctx.ActorSystem().Root.SpawnPrefix(props, id.Identity)
+	ctx.Watch(pid)
+	kind.Inc()
+	a.byKey[key] = pid
+	a.byPID[pid.Id] = id
+	a.active.Add(1)
+	ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
+}
