@@ -118,14 +118,19 @@ func (g *LoadBalancerGrain) micros() int64 { return g.rt.Now().UnixMicro() }
 func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx cluster.GrainContext) (*actorspb.LoadBalancerReply, error) {
 	reqID := req.GetCaller().GetRequestId()
 	for attempt := 0; attempt < 3; attempt++ {
-		if err := g.load(attempt > 0); err != nil {
-			return nil, unavailable(err)
-		}
-		if g.lb != nil {
-			if sameRequest(g.lb, reqID) {
-				return &actorspb.LoadBalancerReply{LoadBalancer: g.lb}, nil
+		// The id is new (the API made it up), so the first attempt need not read the
+		// store: the FSM refuses a duplicate, and a retried request is recognised
+		// by its request id. Only a refusal makes the grain read.
+		if attempt > 0 || g.loaded {
+			if err := g.load(attempt > 0); err != nil {
+				return nil, unavailable(err)
 			}
-			return nil, grainError(KindConflict, "Load Balancer %s already exists.", g.id)
+			if g.lb != nil {
+				if sameRequest(g.lb, reqID) {
+					return &actorspb.LoadBalancerReply{LoadBalancer: g.lb}, nil
+				}
+				return nil, grainError(KindConflict, "Load Balancer %s already exists.", g.id)
+			}
 		}
 		lb := proto.Clone(req.GetLoadBalancer()).(*storepb.LoadBalancer)
 		lb.Id = g.id
@@ -139,7 +144,7 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 		switch res.Code {
 		case storepb.CommandResult_OK:
 			lb.Version, lb.LastRequestId = res.Version, reqID
-			g.lb = lb
+			g.lb, g.loaded = lb, true
 			g.schedule(g.rt.Settings.ProvisionDelay)
 			return &actorspb.LoadBalancerReply{LoadBalancer: lb}, nil
 		case storepb.CommandResult_ALREADY_EXISTS, storepb.CommandResult_CONFLICT:

@@ -124,10 +124,13 @@ type Node struct {
 type forwarderBox struct{ f Forwarder }
 
 type proposal struct {
-	cmd  *storepb.Command
-	res  *storepb.CommandResult
-	err  error
-	done chan struct{}
+	cmd *storepb.Command
+	// leaderOnly marks a command a follower forwarded: the leader merges it into
+	// its own entries (bigger batches, fewer log writes) but never forwards it on.
+	leaderOnly bool
+	res        *storepb.CommandResult
+	err        error
+	done       chan struct{}
 }
 
 // Open opens (or creates) the node's Raft state in cfg.DataDir and starts Raft. It
@@ -341,20 +344,52 @@ func (n *Node) batchLoop() {
 		}
 		go func(batch []*proposal) {
 			defer func() { <-sem }()
-			cmds := make([]*storepb.Command, len(batch))
-			for i, p := range batch {
-				cmds[i] = p.cmd
-			}
-			results, err := n.commit(cmds)
-			for i, p := range batch {
-				if err != nil {
-					p.err = err
-				} else {
-					p.res = results[i]
-				}
-				close(p.done)
-			}
+			n.commitBatch(batch)
 		}(batch)
+	}
+}
+
+// commitBatch commits one batch as one Raft entry and hands each proposal its
+// result. A batch holding forwarded (leader-only) commands is applied here or not
+// at all; if that fails, this node's own commands in it are retried on their own.
+func (n *Node) commitBatch(batch []*proposal) {
+	cmds := make([]*storepb.Command, len(batch))
+	leaderOnly := false
+	for i, p := range batch {
+		cmds[i] = p.cmd
+		leaderOnly = leaderOnly || p.leaderOnly
+	}
+	var results []*storepb.CommandResult
+	var err error
+	if !leaderOnly {
+		results, err = n.commit(cmds)
+	} else if n.IsLeader() {
+		results, err = n.applyLocal(cmds, n.cfg.ProposeTimeout)
+	} else {
+		err = ErrNotLeader
+	}
+	if err != nil && leaderOnly {
+		var own []*proposal
+		for _, p := range batch {
+			if p.leaderOnly {
+				p.err = err
+				close(p.done)
+			} else {
+				own = append(own, p)
+			}
+		}
+		if len(own) > 0 {
+			n.commitBatch(own)
+		}
+		return
+	}
+	for i, p := range batch {
+		if err != nil {
+			p.err = err
+		} else {
+			p.res = results[i]
+		}
+		close(p.done)
 	}
 }
 
@@ -402,11 +437,34 @@ func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error)
 }
 
 // ApplyForwarded applies commands a follower forwarded; only the leader accepts.
+// They join the leader's own proposal batches, so the entries carry commands from
+// every node.
 func (n *Node) ApplyForwarded(cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
 	if !n.IsLeader() {
 		return nil, ErrNotLeader
 	}
-	return n.applyLocal(cmds, n.cfg.ProposeTimeout)
+	ps := make([]*proposal, len(cmds))
+	for i, c := range cmds {
+		ps[i] = &proposal{cmd: c, leaderOnly: true, done: make(chan struct{})}
+		select {
+		case n.proposals <- ps[i]:
+		case <-n.shutdownCh:
+			return nil, ErrShutdown
+		}
+	}
+	results := make([]*storepb.CommandResult, len(cmds))
+	var firstErr error
+	for i, p := range ps {
+		<-p.done // commitBatch always completes a proposal (applyLocal is bounded)
+		if p.err != nil && firstErr == nil {
+			firstErr = p.err
+		}
+		results[i] = p.res
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return results, nil
 }
 
 func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*storepb.CommandResult, error) {
