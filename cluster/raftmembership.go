@@ -134,56 +134,56 @@ func (r *RaftMembership) maybeBootstrap() {
 	}
 }
 
-// reconcile runs on the leader: it adds, promotes and removes servers per the rules.
-func (r *RaftMembership) reconcile(servers []raft.Server) {
-	members := map[string]Member{}
-	for _, m := range r.membership.Members() {
-		members[m.Name] = m
+// raftChange is one step of a reconcile plan.
+type raftChange struct {
+	op   string // "add-voter", "add-nonvoter", "promote", "remove"
+	id   raft.ServerID
+	addr raft.ServerAddress
+	why  string
+}
+
+// planReconcile decides, from the Raft configuration and gossip's view, which
+// servers to add, promote and remove (the rules at the top of this file). It is pure,
+// so the rules are tested without a cluster.
+func planReconcile(self string, servers []raft.Server, members []Member, now time.Time) []raftChange {
+	byName := map[string]Member{}
+	for _, m := range members {
+		byName[m.Name] = m
 	}
 	inConf := map[raft.ServerID]raft.Server{}
-	voters := 0
+	voters, deadVoters := 0, 0
 	for _, s := range servers {
 		inConf[s.ID] = s
 		if s.Suffrage == raft.Voter {
 			voters++
+			if m, ok := byName[string(s.ID)]; ok && m.State == StateDead {
+				deadVoters++
+			}
 		}
 	}
-	rf := r.node.Raft()
+	var plan []raftChange
 
-	// Removals first: graceful leavers, then reapable dead servers.
-	deadVoters := 0
+	// Removals first: graceful leavers, then dead servers the rules allow to reap.
 	for _, s := range servers {
-		if m, ok := members[string(s.ID)]; ok && m.State == StateDead && s.Suffrage == raft.Voter {
-			deadVoters++
+		m, ok := byName[string(s.ID)]
+		if string(s.ID) == self || !ok {
+			continue // never ourselves; unknown to gossip yet (e.g. a new leader)
 		}
-	}
-	for _, s := range servers {
-		if string(s.ID) == r.node.ID() {
-			continue
-		}
-		m, ok := members[string(s.ID)]
-		if !ok {
-			continue // not seen by gossip yet (e.g. this leader just started)
-		}
-		remove := false
+		remove, why := false, ""
 		switch {
 		case m.State == StateLeft:
-			remove = true
-		case m.State == StateDead && time.Since(m.Since) > DeadServerReapAfter:
+			remove, why = true, "left"
+		case m.State == StateDead && now.Sub(m.Since) > DeadServerReapAfter:
 			if s.Suffrage != raft.Voter {
-				remove = true
+				remove, why = true, "dead non-voter"
 			} else if voters-1 >= MinQuorum && deadVoters <= (voters-1)/2 {
-				remove = true
+				remove, why = true, "dead voter, quorum stays safe"
 			}
 		}
 		if !remove {
 			continue
 		}
-		r.logger.Info("removing raft server", "id", s.ID, "state", m.State)
-		if err := rf.RemoveServer(s.ID, 0, 5*time.Second).Error(); err != nil {
-			r.logger.Warn("remove raft server failed", "id", s.ID, "err", err)
-			return
-		}
+		plan = append(plan, raftChange{op: "remove", id: s.ID, why: why})
 		delete(inConf, s.ID)
 		if s.Suffrage == raft.Voter {
 			voters--
@@ -193,43 +193,49 @@ func (r *RaftMembership) reconcile(servers []raft.Server) {
 		}
 	}
 
-	// Additions and promotions of alive members.
-	names := make([]string, 0, len(members))
-	for name := range members {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		m := members[name]
+	// Additions and promotions of alive members, in name order.
+	for _, m := range members {
 		if m.State != StateAlive || m.Meta == nil || m.Meta.RaftAddr == "" {
 			continue
 		}
-		id, addr := raft.ServerID(name), raft.ServerAddress(m.Meta.RaftAddr)
+		id, addr := raft.ServerID(m.Name), raft.ServerAddress(m.Meta.RaftAddr)
 		s, ok := inConf[id]
 		switch {
 		case !ok || s.Address != addr:
-			var err error
 			if voters < MaxVoters {
-				r.logger.Info("adding raft voter", "id", id, "addr", addr)
-				err = rf.AddVoter(id, addr, 0, 5*time.Second).Error()
-				if err == nil && (!ok || s.Suffrage != raft.Voter) {
+				plan = append(plan, raftChange{op: "add-voter", id: id, addr: addr, why: "alive, not a member"})
+				if !ok || s.Suffrage != raft.Voter {
 					voters++
 				}
 			} else {
-				r.logger.Info("adding raft non-voter", "id", id, "addr", addr)
-				err = rf.AddNonvoter(id, addr, 0, 5*time.Second).Error()
-			}
-			if err != nil {
-				r.logger.Warn("add raft server failed", "id", id, "err", err)
-				return
+				plan = append(plan, raftChange{op: "add-nonvoter", id: id, addr: addr, why: "alive, voters full"})
 			}
 		case s.Suffrage != raft.Voter && voters < MaxVoters:
-			r.logger.Info("promoting raft non-voter", "id", id)
-			if err := rf.AddVoter(id, addr, 0, 5*time.Second).Error(); err != nil {
-				r.logger.Warn("promote failed", "id", id, "err", err)
-				return
-			}
+			plan = append(plan, raftChange{op: "promote", id: id, addr: addr, why: "a voter slot is free"})
 			voters++
+		}
+	}
+	return plan
+}
+
+// reconcile runs on the leader: it carries out the plan, stopping at the first
+// failure (the next pass recomputes it).
+func (r *RaftMembership) reconcile(servers []raft.Server) {
+	rf := r.node.Raft()
+	for _, c := range planReconcile(r.node.ID(), servers, r.membership.Members(), time.Now()) {
+		r.logger.Info("raft membership change", "op", c.op, "id", c.id, "addr", c.addr, "why", c.why)
+		var err error
+		switch c.op {
+		case "remove":
+			err = rf.RemoveServer(c.id, 0, 5*time.Second).Error()
+		case "add-voter", "promote":
+			err = rf.AddVoter(c.id, c.addr, 0, 5*time.Second).Error()
+		case "add-nonvoter":
+			err = rf.AddNonvoter(c.id, c.addr, 0, 5*time.Second).Error()
+		}
+		if err != nil {
+			r.logger.Warn("raft membership change failed", "op", c.op, "id", c.id, "err", err)
+			return
 		}
 	}
 }
