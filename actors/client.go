@@ -9,7 +9,6 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"keel/actors/actorspb"
-	"keel/store/storepb"
 )
 
 // Client calls grains for the HTTP handlers and the reconciler. protoactor-go's own
@@ -73,44 +72,20 @@ func call[T any](ctx context.Context, c *Client, f func(opts ...cluster.GrainCal
 	}
 }
 
-// CreateLoadBalancer asks the grain of lb.Id to create it.
-func (c *Client) CreateLoadBalancer(ctx context.Context, caller *actorspb.Caller, lb *storepb.LoadBalancer) (*storepb.LoadBalancer, error) {
-	g := actorspb.GetLoadBalancerGrainClient(c.cluster, lb.Id)
-	r, err := call(ctx, c, func(opts ...cluster.GrainCallOption) (*actorspb.LoadBalancerReply, error) {
-		return g.Create(&actorspb.CreateLoadBalancerRequest{Caller: caller, LoadBalancer: lb}, opts...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.LoadBalancer, nil
-}
+// LoadBalancerMethod is a method of the load balancer grain's generated client,
+// as a method expression: (*actorspb.LoadBalancerGrainClient).CreateListener.
+type LoadBalancerMethod[Req, Resp any] func(*actorspb.LoadBalancerGrainClient, Req, ...cluster.GrainCallOption) (Resp, error)
 
-// UpdateLoadBalancer applies a patch through the load balancer's grain.
-func (c *Client) UpdateLoadBalancer(ctx context.Context, caller *actorspb.Caller, id string, patch *actorspb.LoadBalancerPatch) (*storepb.LoadBalancer, error) {
-	g := actorspb.GetLoadBalancerGrainClient(c.cluster, id)
-	r, err := call(ctx, c, func(opts ...cluster.GrainCallOption) (*actorspb.LoadBalancerReply, error) {
-		return g.Update(&actorspb.UpdateLoadBalancerRequest{Caller: caller, Patch: patch}, opts...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.LoadBalancer, nil
-}
-
-// DeleteLoadBalancer starts the deletion of a load balancer.
-func (c *Client) DeleteLoadBalancer(ctx context.Context, caller *actorspb.Caller, id string, cascade bool) error {
-	g := actorspb.GetLoadBalancerGrainClient(c.cluster, id)
-	_, err := call(ctx, c, func(opts ...cluster.GrainCallOption) (*actorspb.DeleteLoadBalancerReply, error) {
-		return g.Delete(&actorspb.DeleteLoadBalancerRequest{Caller: caller, Cascade: cascade}, opts...)
-	})
-	return err
+// CallLoadBalancer calls one method of load balancer lbID's grain with keel's
+// per-attempt deadline and retries (requests carry their request id, so a retry
+// is answered, not applied twice).
+func CallLoadBalancer[Req, Resp any](ctx context.Context, c *Client, lbID string, method LoadBalancerMethod[Req, Resp], req Req) (Resp, error) {
+	g := actorspb.GetLoadBalancerGrainClient(c.cluster, lbID)
+	return call(ctx, c, func(opts ...cluster.GrainCallOption) (Resp, error) { return method(g, req, opts...) })
 }
 
 // ResumeLoadBalancer asks the grain of id to continue an unfinished flow.
 func (c *Client) ResumeLoadBalancer(ctx context.Context, id string) error {
-	g := actorspb.GetLoadBalancerGrainClient(c.cluster, id)
-	_, err := call(ctx, c, func(opts ...cluster.GrainCallOption) (*actorspb.ResumeReply, error) {
-		return g.Resume(&actorspb.ResumeRequest{}, opts...)
-	})
+	_, err := CallLoadBalancer(ctx, c, id, (*actorspb.LoadBalancerGrainClient).Resume, &actorspb.ResumeRequest{})
 	return err
 }

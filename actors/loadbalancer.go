@@ -3,32 +3,18 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"google.golang.org/protobuf/proto"
+	"github.com/google/uuid"
 
 	"keel/actors/actorspb"
 	"keel/store"
 	"keel/store/storepb"
 )
-
-// Octavia provisioning and operating statuses.
-const (
-	StatusActive        = "ACTIVE"
-	StatusError         = "ERROR"
-	StatusPendingCreate = "PENDING_CREATE"
-	StatusPendingUpdate = "PENDING_UPDATE"
-	StatusPendingDelete = "PENDING_DELETE"
-
-	OperatingOnline  = "ONLINE"
-	OperatingOffline = "OFFLINE"
-)
-
-// IsPending reports whether a provisioning status is one of the immutable PENDING_*.
-func IsPending(status string) bool { return strings.HasPrefix(status, "PENDING_") }
 
 // policyRefused is Octavia's 403 text.
 const policyRefused = "Policy does not allow this request to be performed."
@@ -36,15 +22,17 @@ const policyRefused = "Policy does not allow this request to be performed."
 // provisionTick is the grain's own timer message: continue the provider step.
 type provisionTick struct{}
 
-// LoadBalancerGrain is the single writer of one load balancer. It caches the entity
-// it last read or wrote; every write is a compare-and-set on that version, so a
-// stale cache or a duplicate activation elsewhere only costs a reload.
+// LoadBalancerGrain is the single writer of one load balancer and everything it
+// owns (listeners, pools, members, health monitors, L7 policies and rules,
+// amphorae). It caches the tree it last read or wrote; every write is a
+// compare-and-set on the load balancer's version, so a stale cache or a duplicate
+// activation elsewhere only costs a reload.
 type LoadBalancerGrain struct {
 	id     string
 	rt     *Runtime
 	self   *actor.PID
 	root   *actor.RootContext
-	lb     *storepb.LoadBalancer // nil: absent
+	tree   *tree // nil: absent
 	loaded bool
 	timer  *time.Timer
 }
@@ -73,7 +61,7 @@ func (g *LoadBalancerGrain) ReceiveDefault(ctx cluster.GrainContext) {
 	}
 }
 
-// load reads the entity after a read barrier (once, or again when forced).
+// load reads the tree after a read barrier (once, or again when forced).
 func (g *LoadBalancerGrain) load(force bool) error {
 	if g.loaded && !force {
 		return nil
@@ -83,7 +71,7 @@ func (g *LoadBalancerGrain) load(force bool) error {
 	if err := g.rt.Store.Barrier(ctx); err != nil {
 		return err
 	}
-	g.lb = g.rt.Store.State().LoadBalancer(g.id)
+	g.tree = treeFromStore(g.rt.Store.State().Snapshot().Tree(g.id))
 	g.loaded = true
 	return nil
 }
@@ -94,6 +82,8 @@ func (g *LoadBalancerGrain) propose(cmd *storepb.Command) (*storepb.CommandResul
 	return g.rt.Store.Propose(ctx, cmd)
 }
 
+func (g *LoadBalancerGrain) micros() int64 { return g.rt.Now().UnixMicro() }
+
 func unavailable(err error) error {
 	return grainError(KindUnavailable, "Service unavailable: %v", err)
 }
@@ -102,186 +92,368 @@ func (g *LoadBalancerGrain) notFound() error {
 	return grainError(KindNotFound, "Load Balancer %s not found.", g.id)
 }
 
-// sameRequest reports whether lb's last change came from request reqID (or from a
-// follow-up step of it): a retried request is answered, not applied again.
-func sameRequest(lb *storepb.LoadBalancer, reqID string) bool {
-	return reqID != "" && (lb.LastRequestId == reqID || strings.HasPrefix(lb.LastRequestId, reqID+"/"))
+func immutableLB(id string) error {
+	return grainError(KindConflict, "Load Balancer %s is immutable and cannot be updated.", id)
 }
 
 func authorized(c *actorspb.Caller, project string) bool {
 	return c.GetAdmin() || c.GetProjectId() == project
 }
 
-func (g *LoadBalancerGrain) micros() int64 { return g.rt.Now().UnixMicro() }
+// sameRequest reports whether an entity's last change came from request reqID (or
+// from a follow-up step of it): a retried request is answered, not applied again.
+func sameRequest(last, reqID string) bool {
+	return reqID != "" && (last == reqID || strings.HasPrefix(last, reqID+"/"))
+}
 
-// Create stores a new load balancer in PENDING_CREATE and starts provisioning.
-func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx cluster.GrainContext) (*actorspb.LoadBalancerReply, error) {
-	reqID := req.GetCaller().GetRequestId()
+// decision is what a grain decided for one request: the write set and the command
+// that carries it.
+type decision struct {
+	write   *storepb.TreeWrite
+	command func(*storepb.TreeWrite) *storepb.Command
+}
+
+// errDone tells mutate the request needs no write (e.g. a retried request that was
+// already applied).
+var errDone = errors.New("already done")
+
+// mutate runs one request through the tree: decide from the cached tree, propose
+// the write with the version read, and on a lost race reload and decide again.
+// After a write the provider step is scheduled.
+func (g *LoadBalancerGrain) mutate(caller *actorspb.Caller, create bool, decide func(t *tree) (*decision, error)) error {
+	reqID := caller.GetRequestId()
 	for attempt := 0; attempt < 3; attempt++ {
-		// The id is new (the API made it up), so the first attempt need not read the
-		// store: the FSM refuses a duplicate, and a retried request is recognised
-		// by its request id. Only a refusal makes the grain read.
-		if attempt > 0 || g.loaded {
+		// A create needs no read: the id is new, the FSM refuses a duplicate and a
+		// retry is recognised by its request id. Only a refusal makes the grain read.
+		if !create || attempt > 0 || g.loaded {
 			if err := g.load(attempt > 0); err != nil {
-				return nil, unavailable(err)
-			}
-			if g.lb != nil {
-				if sameRequest(g.lb, reqID) {
-					return &actorspb.LoadBalancerReply{LoadBalancer: g.lb}, nil
-				}
-				return nil, grainError(KindConflict, "Load Balancer %s already exists.", g.id)
+				return unavailable(err)
 			}
 		}
-		lb := proto.Clone(req.GetLoadBalancer()).(*storepb.LoadBalancer)
-		lb.Id = g.id
-		lb.ProvisioningStatus, lb.OperatingStatus = StatusPendingCreate, OperatingOffline
-		lb.CreatedAt, lb.UpdatedAt = g.micros(), 0
-		res, err := g.propose(&storepb.Command{RequestId: reqID,
-			Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{LoadBalancer: lb}}})
+		if g.tree != nil && !create && !authorized(caller, g.tree.lb.ProjectId) {
+			return grainError(KindForbidden, policyRefused)
+		}
+		if g.tree != nil && sameRequest(g.tree.lb.LastRequestId, reqID) {
+			return nil // this request was applied already
+		}
+		if g.tree == nil && !create {
+			return g.notFound()
+		}
+		d, err := decide(g.tree)
+		if errors.Is(err, errDone) {
+			return nil
+		}
 		if err != nil {
-			return nil, unavailable(err)
+			return err
+		}
+		cmd := d.command(d.write)
+		cmd.RequestId = reqID
+		res, err := g.propose(cmd)
+		if err != nil {
+			return unavailable(err)
 		}
 		switch res.Code {
 		case storepb.CommandResult_OK:
-			lb.Version, lb.LastRequestId = res.Version, reqID
-			g.lb, g.loaded = lb, true
+			if res.Replayed {
+				g.loaded = false // applied by an earlier attempt: read what it wrote
+				if err := g.load(true); err != nil {
+					return unavailable(err)
+				}
+				return nil
+			}
+			if g.tree == nil {
+				g.tree = newTree(d.write.LoadBalancer)
+			}
+			g.tree.apply(d.write, res.Version, reqID)
+			g.loaded = true
 			g.schedule(g.rt.Settings.ProvisionDelay)
-			return &actorspb.LoadBalancerReply{LoadBalancer: lb}, nil
-		case storepb.CommandResult_ALREADY_EXISTS, storepb.CommandResult_CONFLICT:
-			continue // another activation wrote first: reload and decide again
+			return nil
+		case storepb.CommandResult_CONFLICT, storepb.CommandResult_ALREADY_EXISTS:
+			g.loaded = false
+			continue // another writer got there first: reload and decide again
+		case storepb.CommandResult_NOT_FOUND:
+			g.tree, g.loaded = nil, true
+			return g.notFound()
+		case storepb.CommandResult_QUOTA_EXCEEDED:
+			return grainError(KindForbidden, "%s", res.Message)
 		default:
-			return nil, grainError(KindInternal, "%s", res.Message)
+			return grainError(KindInternal, "%s", res.Message)
 		}
 	}
-	return nil, grainError(KindConflict, "Load Balancer %s is being changed concurrently; retry.", g.id)
+	return grainError(KindConflict, "Load Balancer %s is being changed concurrently; retry.", g.id)
+}
+
+// beginTreeWrite starts a write set that moves the load balancer to status.
+func (g *LoadBalancerGrain) beginTreeWrite(t *tree, status string) *storepb.TreeWrite {
+	lb := cloneRow(t.lb)
+	lb.ProvisioningStatus = status
+	lb.UpdatedAt = g.micros()
+	return &storepb.TreeWrite{LoadBalancerId: g.id, ExpectedVersion: t.lb.Version, LoadBalancer: lb}
+}
+
+// childWrite starts the write set of a child operation: the load balancer must be
+// ACTIVE, and goes PENDING_UPDATE.
+func (g *LoadBalancerGrain) childWrite(t *tree) (*storepb.TreeWrite, error) {
+	if t.lb.ProvisioningStatus != StatusActive {
+		return nil, immutableLB(g.id)
+	}
+	return g.beginTreeWrite(t, StatusPendingUpdate), nil
+}
+
+// Create stores a new load balancer (and, for a single-call create, its whole
+// tree) in PENDING_CREATE and starts provisioning.
+func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx cluster.GrainContext) (*actorspb.LoadBalancerReply, error) {
+	err := g.mutate(req.GetCaller(), true, func(t *tree) (*decision, error) {
+		if t != nil {
+			return nil, grainError(KindConflict, "Load Balancer %s already exists.", g.id)
+		}
+		w, err := g.newTreeWrite(req.GetTree())
+		if err != nil {
+			return nil, err
+		}
+		view := newTree(w.LoadBalancer)
+		view.apply(cloneRow(w), 0, "")
+		if err := validateNewTree(view); err != nil {
+			return nil, err
+		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.LoadBalancerReply{Tree: g.tree.asReply()}, nil
+}
+
+// newTreeWrite stamps a validated tree from the API with statuses and timestamps.
+func (g *LoadBalancerGrain) newTreeWrite(in *actorspb.LoadBalancerTree) (*storepb.TreeWrite, error) {
+	if in == nil || in.LoadBalancer == nil {
+		return nil, grainError(KindInvalid, "missing load balancer")
+	}
+	now := g.micros()
+	lb := cloneRow(in.LoadBalancer)
+	lb.Id = g.id
+	lb.ProvisioningStatus, lb.OperatingStatus = StatusPendingCreate, OperatingOffline
+	lb.CreatedAt, lb.UpdatedAt = now, 0
+	if lb.Topology == "" {
+		lb.Topology = "SINGLE"
+	}
+	w := &storepb.TreeWrite{LoadBalancerId: g.id, LoadBalancer: lb}
+	monitored := map[string]bool{}
+	for _, hm := range in.HealthMonitors {
+		monitored[hm.PoolId] = true
+	}
+	// Children are stamped in the order given, a microsecond apart, so lists show
+	// them in creation order.
+	for _, x := range in.Pools {
+		x = cloneRow(x)
+		x.LoadbalancerId, x.ProjectId = g.id, lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus, x.CreatedAt = StatusPendingCreate, OperatingOffline, now
+		now++
+		w.Pools = append(w.Pools, x)
+	}
+	for _, x := range in.Listeners {
+		x = cloneRow(x)
+		x.LoadbalancerId, x.ProjectId = g.id, lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus, x.CreatedAt = StatusPendingCreate, OperatingOffline, now
+		now++
+		w.Listeners = append(w.Listeners, x)
+	}
+	for _, x := range in.Members {
+		x = cloneRow(x)
+		x.LoadbalancerId, x.ProjectId = g.id, lb.ProjectId
+		x.ProvisioningStatus, x.CreatedAt = StatusPendingCreate, now
+		x.OperatingStatus = OperatingNoMonitor
+		if monitored[x.PoolId] {
+			x.OperatingStatus = OperatingOffline
+		}
+		now++
+		w.Members = append(w.Members, x)
+	}
+	for _, x := range in.HealthMonitors {
+		x = cloneRow(x)
+		x.LoadbalancerId, x.ProjectId = g.id, lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus, x.CreatedAt = StatusPendingCreate, OperatingOffline, now
+		now++
+		w.HealthMonitors = append(w.HealthMonitors, x)
+	}
+	for _, x := range in.L7Policies {
+		x = cloneRow(x)
+		x.LoadbalancerId, x.ProjectId = g.id, lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus, x.CreatedAt = StatusPendingCreate, OperatingOffline, now
+		now++
+		w.L7Policies = append(w.L7Policies, x)
+	}
+	for _, x := range in.L7Rules {
+		x = cloneRow(x)
+		x.LoadbalancerId, x.ProjectId = g.id, lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus, x.CreatedAt = StatusPendingCreate, OperatingOffline, now
+		now++
+		w.L7Rules = append(w.L7Rules, x)
+	}
+	return w, nil
 }
 
 // Update applies a user's change: the load balancer goes PENDING_UPDATE, then ACTIVE.
 func (g *LoadBalancerGrain) Update(req *actorspb.UpdateLoadBalancerRequest, ctx cluster.GrainContext) (*actorspb.LoadBalancerReply, error) {
-	reqID := req.GetCaller().GetRequestId()
-	for attempt := 0; attempt < 3; attempt++ {
-		if err := g.load(attempt > 0); err != nil {
-			return nil, unavailable(err)
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		if t.lb.ProvisioningStatus != StatusActive {
+			return nil, grainError(KindConflict, "Invalid state %s of loadbalancer resource %s", t.lb.ProvisioningStatus, g.id)
 		}
-		cur := g.lb
-		if cur == nil {
-			return nil, g.notFound()
+		w := g.beginTreeWrite(t, StatusPendingUpdate)
+		if err := applyFields(w.LoadBalancer, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
 		}
-		if !authorized(req.GetCaller(), cur.ProjectId) {
-			return nil, grainError(KindForbidden, policyRefused)
-		}
-		if sameRequest(cur, reqID) {
-			return &actorspb.LoadBalancerReply{LoadBalancer: cur}, nil
-		}
-		if cur.ProvisioningStatus != StatusActive {
-			return nil, grainError(KindConflict, "Invalid state %s of loadbalancer resource %s", cur.ProvisioningStatus, g.id)
-		}
-		next := proto.Clone(cur).(*storepb.LoadBalancer)
-		applyPatch(next, req.GetPatch())
-		next.ProvisioningStatus = StatusPendingUpdate
-		next.UpdatedAt = g.micros()
-		res, err := g.propose(&storepb.Command{RequestId: reqID,
-			Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{LoadBalancer: next, ExpectedVersion: cur.Version}}})
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		switch res.Code {
-		case storepb.CommandResult_OK:
-			next.Version, next.LastRequestId = res.Version, reqID
-			g.lb = next
-			g.schedule(g.rt.Settings.ProvisionDelay)
-			return &actorspb.LoadBalancerReply{LoadBalancer: next}, nil
-		case storepb.CommandResult_CONFLICT:
-			continue
-		case storepb.CommandResult_NOT_FOUND:
-			g.lb = nil
-			return nil, g.notFound()
-		default:
-			return nil, grainError(KindInternal, "%s", res.Message)
-		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, grainError(KindConflict, "Load Balancer %s is being changed concurrently; retry.", g.id)
+	return &actorspb.LoadBalancerReply{Tree: g.tree.asReply()}, nil
 }
 
-func applyPatch(lb *storepb.LoadBalancer, p *actorspb.LoadBalancerPatch) {
-	if p == nil {
-		return
+// Delete marks the load balancer (and, with cascade, its whole tree) PENDING_DELETE;
+// the provider step purges it.
+func (g *LoadBalancerGrain) Delete(req *actorspb.DeleteLoadBalancerRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		if s := t.lb.ProvisioningStatus; s != StatusActive && s != StatusError {
+			return nil, grainError(KindConflict, "Invalid state %s of loadbalancer resource %s", s, g.id)
+		}
+		if !req.GetCascade() && (len(t.listeners) > 0 || len(t.pools) > 0) {
+			return nil, grainError(KindInvalid, "Validation failure: Cannot delete Load Balancer %s - it has children", g.id)
+		}
+		w := g.beginTreeWrite(t, StatusPendingDelete)
+		now := w.LoadBalancer.UpdatedAt
+		for _, x := range t.listeners {
+			x = cloneRow(x)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+			w.Listeners = append(w.Listeners, x)
+		}
+		for _, x := range t.pools {
+			x = cloneRow(x)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+			w.Pools = append(w.Pools, x)
+		}
+		for _, x := range t.members {
+			x = cloneRow(x)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+			w.Members = append(w.Members, x)
+		}
+		for _, x := range t.monitors {
+			x = cloneRow(x)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+			w.HealthMonitors = append(w.HealthMonitors, x)
+		}
+		for _, x := range t.policies {
+			x = cloneRow(x)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+			w.L7Policies = append(w.L7Policies, x)
+		}
+		for _, x := range t.rules {
+			x = cloneRow(x)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+			w.L7Rules = append(w.L7Rules, x)
+		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if p.Name != nil {
-		lb.Name = p.Name.Value
-	}
-	if p.Description != nil {
-		lb.Description = p.Description.Value
-	}
-	if p.AdminStateUp != nil {
-		lb.AdminStateUp = p.AdminStateUp.Value
-	}
-	if p.VipQosPolicyId != nil {
-		lb.VipQosPolicyId = p.VipQosPolicyId.Value
-	}
-	if p.SetTags {
-		lb.Tags = append([]string(nil), p.Tags...)
-	}
+	return &actorspb.Empty{}, nil
 }
 
-// Delete marks the load balancer PENDING_DELETE; the provider step removes it.
-func (g *LoadBalancerGrain) Delete(req *actorspb.DeleteLoadBalancerRequest, ctx cluster.GrainContext) (*actorspb.DeleteLoadBalancerReply, error) {
-	reqID := req.GetCaller().GetRequestId()
-	for attempt := 0; attempt < 3; attempt++ {
-		if err := g.load(attempt > 0); err != nil {
-			return nil, unavailable(err)
+// Failover replaces the load balancer's amphorae (or one of them): the load
+// balancer goes PENDING_UPDATE, the amphorae being replaced PENDING_DELETE; the
+// provider step records their replacements.
+func (g *LoadBalancerGrain) Failover(req *actorspb.FailoverRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		ampID := req.GetAmphoraId()
+		if ampID != "" {
+			if _, ok := t.amphorae[ampID]; !ok {
+				return nil, grainError(KindNotFound, "Amphora %s not found.", ampID)
+			}
+			if t.lb.ProvisioningStatus != StatusActive && t.lb.ProvisioningStatus != StatusError {
+				return nil, immutableLB(g.id)
+			}
+		} else if s := t.lb.ProvisioningStatus; s != StatusActive && s != StatusError {
+			return nil, grainError(KindConflict, "Invalid state %s of loadbalancer resource %s", s, g.id)
 		}
-		cur := g.lb
-		if cur == nil {
-			return nil, g.notFound()
+		w := g.beginTreeWrite(t, StatusPendingUpdate)
+		for _, a := range t.amphorae {
+			if ampID == "" || a.Id == ampID {
+				x := cloneRow(a)
+				x.Status, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
+				w.Amphorae = append(w.Amphorae, x)
+			}
 		}
-		if !authorized(req.GetCaller(), cur.ProjectId) {
-			return nil, grainError(KindForbidden, policyRefused)
-		}
-		if sameRequest(cur, reqID) {
-			return &actorspb.DeleteLoadBalancerReply{}, nil
-		}
-		if cur.ProvisioningStatus != StatusActive && cur.ProvisioningStatus != StatusError {
-			return nil, grainError(KindConflict, "Invalid state %s of loadbalancer resource %s", cur.ProvisioningStatus, g.id)
-		}
-		now := g.micros()
-		res, err := g.propose(&storepb.Command{RequestId: reqID,
-			Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{Id: g.id, ExpectedVersion: cur.Version, UpdatedAt: now}}})
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		switch res.Code {
-		case storepb.CommandResult_OK:
-			next := proto.Clone(cur).(*storepb.LoadBalancer)
-			next.ProvisioningStatus, next.UpdatedAt = StatusPendingDelete, now
-			next.Version, next.LastRequestId = res.Version, reqID
-			g.lb = next
-			g.schedule(g.rt.Settings.ProvisionDelay)
-			return &actorspb.DeleteLoadBalancerReply{}, nil
-		case storepb.CommandResult_CONFLICT:
-			continue
-		case storepb.CommandResult_NOT_FOUND:
-			g.lb = nil
-			return nil, g.notFound()
-		default:
-			return nil, grainError(KindInternal, "%s", res.Message)
-		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_FailoverLoadBalancer{FailoverLoadBalancer: &storepb.FailoverLoadBalancer{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, grainError(KindConflict, "Load Balancer %s is being changed concurrently; retry.", g.id)
+	return &actorspb.Empty{}, nil
 }
 
-// Resume re-reads the entity and continues an unfinished flow at once.
+// DeleteAmphora removes a spare or broken amphora (status READY or ERROR); an
+// amphora in ERROR that serves the load balancer is replaced.
+func (g *LoadBalancerGrain) DeleteAmphora(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		a, ok := t.amphorae[req.GetId()]
+		if !ok {
+			return nil, grainError(KindNotFound, "Amphora %s not found.", req.GetId())
+		}
+		if a.Status != AmphoraReady && a.Status != StatusError {
+			return nil, grainError(KindConflict, "amphora %s is immutable and cannot be updated.", a.Id)
+		}
+		if t.lb.ProvisioningStatus != StatusActive && t.lb.ProvisioningStatus != StatusError {
+			return nil, immutableLB(g.id)
+		}
+		w := g.beginTreeWrite(t, StatusPendingUpdate)
+		x := cloneRow(a)
+		x.Status, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
+		w.Amphorae = append(w.Amphorae, x)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_UpdateAmphora{UpdateAmphora: &storepb.UpdateAmphora{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.Empty{}, nil
+}
+
+// Resume re-reads the tree and continues an unfinished flow at once.
 func (g *LoadBalancerGrain) Resume(req *actorspb.ResumeRequest, ctx cluster.GrainContext) (*actorspb.ResumeReply, error) {
 	if err := g.load(true); err != nil {
 		return nil, unavailable(err)
 	}
-	if g.lb == nil {
+	if g.tree == nil {
 		return &actorspb.ResumeReply{}, nil
 	}
-	if IsPending(g.lb.ProvisioningStatus) {
+	if g.tree.pending() {
 		g.schedule(0)
 	}
-	return &actorspb.ResumeReply{ProvisioningStatus: g.lb.ProvisioningStatus}, nil
+	return &actorspb.ResumeReply{ProvisioningStatus: g.tree.lb.ProvisioningStatus}, nil
+}
+
+// pending reports whether any object of the tree awaits the provider step.
+func (t *tree) pending() bool {
+	if IsPending(t.lb.ProvisioningStatus) {
+		return true
+	}
+	for _, a := range t.amphorae {
+		if a.Status == StatusPendingDelete {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *LoadBalancerGrain) schedule(d time.Duration) {
@@ -292,49 +464,168 @@ func (g *LoadBalancerGrain) schedule(d time.Duration) {
 	g.timer = time.AfterFunc(d, func() { root.Send(self, &provisionTick{}) })
 }
 
-// provision is the provider step (until amphorae exist): PENDING_CREATE and
-// PENDING_UPDATE become ACTIVE, PENDING_DELETE is purged. Its commands carry the
-// originating request id with a suffix, so they are idempotent across activations.
+// provision is the provider step (until real amphorae are driven): every PENDING_*
+// object of the tree becomes ACTIVE or is removed, amphorae are recorded (or
+// replaced, after a failover), statuses roll up, and a deleted load balancer is
+// purged. Its command carries the originating request id with a suffix, so it is
+// idempotent across activations.
 func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	if err := g.load(false); err != nil {
 		g.schedule(time.Second)
 		return
 	}
-	cur := g.lb
-	if cur == nil || !IsPending(cur.ProvisioningStatus) {
+	t := g.tree
+	if t == nil || !t.pending() {
 		return
 	}
-	reqID := cur.LastRequestId + "/provisioned"
+	reqID := t.lb.LastRequestId + "/provisioned"
 	var cmd *storepb.Command
-	next := proto.Clone(cur).(*storepb.LoadBalancer)
-	if cur.ProvisioningStatus == StatusPendingDelete {
-		cmd = &storepb.Command{RequestId: reqID,
-			Op: &storepb.Command_PurgeLoadBalancer{PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: g.id, ExpectedVersion: cur.Version}}}
+	var w *storepb.TreeWrite
+	if t.lb.ProvisioningStatus == StatusPendingDelete {
+		cmd = &storepb.Command{RequestId: reqID, Op: &storepb.Command_PurgeLoadBalancer{
+			PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: g.id, ExpectedVersion: t.lb.Version}}}
 	} else {
-		next.ProvisioningStatus, next.OperatingStatus = StatusActive, OperatingOnline
-		if !cur.AdminStateUp {
-			next.OperatingStatus = OperatingOffline
-		}
-		next.UpdatedAt = g.micros()
-		cmd = &storepb.Command{RequestId: reqID, Op: &storepb.Command_SetLoadBalancerStatus{SetLoadBalancerStatus: &storepb.SetLoadBalancerStatus{
-			Id: g.id, ExpectedVersion: cur.Version, ProvisioningStatus: next.ProvisioningStatus,
-			OperatingStatus: next.OperatingStatus, UpdatedAt: next.UpdatedAt}}}
+		w = g.completeProvisioning(t)
+		cmd = &storepb.Command{RequestId: reqID, Op: &storepb.Command_CompleteProvisioning{
+			CompleteProvisioning: &storepb.CompleteProvisioning{Write: w}}}
 	}
 	res, err := g.propose(cmd)
 	switch {
 	case err != nil && errors.Is(err, store.ErrShutdown):
 		return
 	case err != nil:
-		g.rt.Logger.Warn("provision step failed, retrying", "lb", g.id, "err", err)
+		g.rt.Logger.Warn("provider step failed, retrying", "lb", g.id, "err", err)
 		g.schedule(time.Second)
-	case res.Code == storepb.CommandResult_OK && cur.ProvisioningStatus == StatusPendingDelete:
-		g.lb = nil
+	case res.Code == storepb.CommandResult_OK && w == nil:
+		g.tree, g.loaded = nil, true
 		ctx.Poison(ctx.Self()) // nothing left to own
-	case res.Code == storepb.CommandResult_OK:
-		next.Version, next.LastRequestId = res.Version, reqID
-		g.lb = next
-	default: // moved on or vanished: re-read and re-decide
+	case res.Code == storepb.CommandResult_OK && !res.Replayed:
+		t.apply(w, res.Version, reqID)
+	default: // moved on, replayed or vanished: re-read and re-decide
 		g.loaded = false
 		g.schedule(10 * time.Millisecond)
 	}
+}
+
+// completeProvisioning builds the provider step's write set.
+func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
+	w := g.beginTreeWrite(t, StatusActive)
+	now := w.LoadBalancer.UpdatedAt
+	activate := func(status *string, updated *int64) bool {
+		if *status == StatusPendingCreate || *status == StatusPendingUpdate {
+			*status, *updated = StatusActive, now
+			return true
+		}
+		return false
+	}
+	for id, x := range t.listeners {
+		if x.ProvisioningStatus == StatusPendingDelete {
+			w.DeleteListeners = append(w.DeleteListeners, id)
+		} else if IsPending(x.ProvisioningStatus) {
+			x = cloneRow(x)
+			activate(&x.ProvisioningStatus, &x.UpdatedAt)
+			w.Listeners = append(w.Listeners, x)
+		}
+	}
+	for id, x := range t.pools {
+		if x.ProvisioningStatus == StatusPendingDelete {
+			w.DeletePools = append(w.DeletePools, id)
+		} else if IsPending(x.ProvisioningStatus) {
+			x = cloneRow(x)
+			activate(&x.ProvisioningStatus, &x.UpdatedAt)
+			w.Pools = append(w.Pools, x)
+		}
+	}
+	for id, x := range t.members {
+		if x.ProvisioningStatus == StatusPendingDelete {
+			w.DeleteMembers = append(w.DeleteMembers, id)
+		} else if IsPending(x.ProvisioningStatus) {
+			x = cloneRow(x)
+			activate(&x.ProvisioningStatus, &x.UpdatedAt)
+			w.Members = append(w.Members, x)
+		}
+	}
+	for id, x := range t.monitors {
+		if x.ProvisioningStatus == StatusPendingDelete {
+			w.DeleteHealthMonitors = append(w.DeleteHealthMonitors, id)
+		} else if IsPending(x.ProvisioningStatus) {
+			x = cloneRow(x)
+			activate(&x.ProvisioningStatus, &x.UpdatedAt)
+			x.OperatingStatus = enabledStatus(x.AdminStateUp)
+			w.HealthMonitors = append(w.HealthMonitors, x)
+		}
+	}
+	for id, x := range t.policies {
+		if x.ProvisioningStatus == StatusPendingDelete {
+			w.DeleteL7Policies = append(w.DeleteL7Policies, id)
+		} else if IsPending(x.ProvisioningStatus) {
+			x = cloneRow(x)
+			activate(&x.ProvisioningStatus, &x.UpdatedAt)
+			x.OperatingStatus = enabledStatus(x.AdminStateUp)
+			w.L7Policies = append(w.L7Policies, x)
+		}
+	}
+	for id, x := range t.rules {
+		if x.ProvisioningStatus == StatusPendingDelete {
+			w.DeleteL7Rules = append(w.DeleteL7Rules, id)
+		} else if IsPending(x.ProvisioningStatus) {
+			x = cloneRow(x)
+			activate(&x.ProvisioningStatus, &x.UpdatedAt)
+			x.OperatingStatus = enabledStatus(x.AdminStateUp)
+			w.L7Rules = append(w.L7Rules, x)
+		}
+	}
+	g.provisionAmphorae(t, w, now)
+	// The write set's rows are the post-provisioning rows; roll statuses up over them.
+	rollUp(t, w)
+	return w
+}
+
+// provisionAmphorae records the amphorae a load balancer runs on: one STANDALONE
+// for the SINGLE topology, a MASTER and a BACKUP for ACTIVE_STANDBY; amphorae
+// marked PENDING_DELETE (failover) are replaced by new ones in the same role.
+func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now int64) {
+	roles := map[string]bool{}
+	for id, a := range t.amphorae {
+		if a.Status == StatusPendingDelete {
+			w.DeleteAmphorae = append(w.DeleteAmphorae, id)
+			continue
+		}
+		roles[a.Role] = true
+	}
+	want := []string{"STANDALONE"}
+	if t.lb.Topology == "ACTIVE_STANDBY" {
+		want = []string{"MASTER", "BACKUP"}
+	}
+	for i, role := range want {
+		if roles[role] {
+			continue
+		}
+		a := &storepb.Amphora{
+			Id: uuid.NewString(), ProjectId: t.lb.ProjectId, LoadbalancerId: g.id,
+			ComputeId: uuid.NewString(), LbNetworkIp: managementAddress(g.id, role),
+			VrrpIp: "", HaIp: t.lb.VipAddress, HaPortId: t.lb.VipPortId,
+			CertExpiration: now + int64(2*365*24*time.Hour/time.Microsecond),
+			Role:           role, Status: AmphoraAllocated, CachedZone: t.lb.AvailabilityZone,
+			CreatedAt: now + int64(i), UpdatedAt: now,
+		}
+		if t.lb.Topology == "ACTIVE_STANDBY" {
+			a.VrrpIp = managementAddress(g.id, role+"-vrrp")
+			a.VrrpPortId = uuid.NewString()
+			a.VrrpInterface = "eth1"
+			a.VrrpId = 1
+			a.VrrpPriority = 100
+			if role == "BACKUP" {
+				a.VrrpPriority = 90
+			}
+		}
+		w.Amphorae = append(w.Amphorae, a)
+	}
+}
+
+// managementAddress derives a stable address in 172.16.0.0/12 for an amphora's
+// management port (keel has no network service to allocate one).
+func managementAddress(lbID, role string) string {
+	u := uuid.NewSHA1(uuid.NameSpaceOID, []byte(lbID+"/"+role))
+	return fmt.Sprintf("172.%d.%d.%d", 16+int(u[0]&0x0f), u[1], 1+int(u[2])%254)
 }

@@ -75,6 +75,8 @@ const (
 	KindForbidden   ErrorKind = cluster.ErrorReason_PERMISSION_DENIED
 	KindUnavailable ErrorKind = cluster.ErrorReason_UNAVAILABLE
 	KindInternal    ErrorKind = cluster.ErrorReason_INTERNAL
+	// KindUnimplemented is a provider refusal (Octavia's 501).
+	KindUnimplemented ErrorKind = cluster.ErrorReason_UNIMPLEMENTED
 )
 
 // Error is a grain's answer that is not a success. Message is the user-facing text
@@ -99,7 +101,7 @@ func asError(err error) *Error {
 		return nil
 	}
 	switch ErrorKind(ge.Reason) {
-	case KindNotFound, KindConflict, KindInvalid, KindForbidden, KindInternal:
+	case KindNotFound, KindConflict, KindInvalid, KindForbidden, KindInternal, KindUnimplemented:
 		return &Error{Kind: ErrorKind(ge.Reason), Message: ge.Message}
 	}
 	return nil // UNAVAILABLE and unknown reasons: retry

@@ -58,6 +58,7 @@ type fieldReader struct {
 	arg    string
 	fields map[string]json.RawMessage
 	used   map[string]bool
+	set    []string // attributes the body set, in reading order (an update's field mask)
 	err    error
 }
 
@@ -86,12 +87,19 @@ func shortValue(raw json.RawMessage) string {
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-// lookup returns an attribute's raw value; present is false when absent.
+// lookup returns an attribute's raw value; present is false when absent. A present
+// attribute joins the field mask.
 func (f *fieldReader) lookup(name string) (json.RawMessage, bool) {
 	f.used[name] = true
 	raw, ok := f.fields[name]
+	if ok {
+		f.set = append(f.set, name)
+	}
 	return raw, ok
 }
+
+// mask returns the names of the attributes the body set.
+func (f *fieldReader) mask() []string { return f.set }
 
 // has reports whether the body sets an attribute (null included).
 func (f *fieldReader) has(name string) bool {
@@ -262,4 +270,99 @@ func jsonTypeName(raw json.RawMessage) string {
 		return "float"
 	}
 	return "int"
+}
+
+// required reports a missing mandatory attribute in WSME's words.
+func (f *fieldReader) required(name string) {
+	if raw, ok := f.fields[name]; !ok || isNull(raw) {
+		f.fail(badRequest("Invalid input for field/attribute %s. Value: 'None'. Mandatory field missing.", name))
+	}
+}
+
+// enum decodes a string that must be one of allowed (listed in the message).
+func (f *fieldReader) enum(name string, allowed ...string) (string, bool) {
+	raw := f.fields[name]
+	v, set := f.str(name, 0)
+	if !set || v == "" && isNull(raw) {
+		return "", set
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v, true
+		}
+	}
+	f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should be one of: %s", name, v, strings.Join(allowed, ", ")))
+	return "", false
+}
+
+// integer decodes a whole number within [min, max]. set is false when absent;
+// null gives set true and null true.
+func (f *fieldReader) integer(name string, min, max int64) (v int64, set, null bool) {
+	raw, ok := f.lookup(name)
+	if !ok {
+		return 0, false, false
+	}
+	if isNull(raw) {
+		return 0, true, true
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err != nil {
+		// WSME also accepts integers written as strings.
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			f.fail(invalidInput(name, raw, "Wrong type. Expected 'int', got '"+jsonTypeName(raw)+"'"))
+			return 0, false, false
+		}
+		n = json.Number(s)
+	}
+	i, err := n.Int64()
+	if err != nil {
+		f.fail(invalidInput(name, raw, "Wrong type. Expected 'int', got '"+jsonTypeName(raw)+"'"))
+		return 0, false, false
+	}
+	if i < min {
+		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%d'. Value should be greater or equal to %d", name, i, min))
+		return 0, false, false
+	}
+	if i > max {
+		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%d'. Value should be lower or equal to %d", name, i, max))
+		return 0, false, false
+	}
+	return i, true, false
+}
+
+// stringMap decodes an object of string values.
+func (f *fieldReader) stringMap(name string) (map[string]string, bool) {
+	raw, ok := f.lookup(name)
+	if !ok {
+		return nil, false
+	}
+	if isNull(raw) {
+		return map[string]string{}, true
+	}
+	var m map[string]string
+	if err := json.Unmarshal(raw, &m); err != nil {
+		f.fail(invalidInput(name, raw, "Value should be a dictionary of strings"))
+		return nil, false
+	}
+	return m, true
+}
+
+// object returns a nested object's reader (nil when absent or null).
+func (f *fieldReader) object(name string) (*fieldReader, bool) {
+	raw, ok := f.lookup(name)
+	if !ok {
+		return nil, false
+	}
+	if isNull(raw) {
+		return nil, true
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		f.fail(invalidInput(name, raw, "Value should be an object"))
+		return nil, false
+	}
+	return &fieldReader{arg: f.arg + "." + name, fields: fields, used: map[string]bool{}}, true
 }

@@ -29,19 +29,47 @@ const (
 type attr[T store.Entity] struct {
 	name    string
 	kind    attrKind
-	str     func(T) string   // kindString, kindNullableString
-	boolean func(T) bool     // kindBool
-	integer func(T) int64    // kindInt, kindTimestamp
-	list    func(T) []string // kindTags
-	render  func([]byte, T) []byte
-	index   string // exact-match index answering a filter on this attribute
-	keyJSON []byte // `"name":`, encoded once
+	str     func(T) string                       // kindString, kindNullableString
+	boolean func(T) bool                         // kindBool
+	integer func(T) int64                        // kindInt, kindTimestamp
+	list    func(T) []string                     // kindTags
+	render  func([]byte, T, *store.State) []byte // kindComputed; st is the snapshot read
+	index   string                               // exact-match index answering a filter on this attribute
+	keyJSON []byte                               // `"name":`, encoded once
+	hidden  bool                                 // filterable, never rendered (Octavia filters on it, does not show it)
+}
+
+// i32 adapts an int32 getter to an int attribute.
+func i32[T any](get func(T) int32) func(T) int64 {
+	return func(v T) int64 { return int64(get(v)) }
+}
+
+// nullableList renders a list, or null when it is empty (Octavia's shape for
+// allowed_cidrs, tls_versions, alpn_protocols).
+func nullableList[T any](get func(T) []string) func([]byte, T, *store.State) []byte {
+	return func(b []byte, v T, _ *store.State) []byte {
+		if l := get(v); len(l) > 0 {
+			return appendStringList(b, l)
+		}
+		return append(b, "null"...)
+	}
+}
+
+// stringList renders a list ([] when empty).
+func stringList[T any](get func(T) []string) func([]byte, T, *store.State) []byte {
+	return func(b []byte, v T, _ *store.State) []byte { return appendStringList(b, get(v)) }
+}
+
+// tenantOf renders project_id again as the deprecated tenant_id.
+func tenantOf[T store.Entity]() func([]byte, T, *store.State) []byte {
+	return func(b []byte, v T, _ *store.State) []byte { return appendJSONString(b, v.GetProjectId()) }
 }
 
 // resource describes one API resource: its JSON names and attributes. The list
 // conventions of seed 001 (filters, fields, sorting, pagination, links) are
 // implemented once here, for every resource.
 type resource[T store.Entity] struct {
+	display  string // Octavia's name in messages: "Load Balancer"
 	singular string // root key of one object: "loadbalancer"
 	plural   string // root key of a list: "loadbalancers"
 	links    string // key of the list's links: "loadbalancers_links"
@@ -50,8 +78,8 @@ type resource[T store.Entity] struct {
 	byName   map[string]*attr[T]
 }
 
-func newResource[T store.Entity](singular, plural string, table func(*store.State) *store.Table[T], attrs []*attr[T]) *resource[T] {
-	r := &resource[T]{singular: singular, plural: plural, links: plural + "_links", table: table, attrs: attrs,
+func newResource[T store.Entity](display, singular, plural string, table func(*store.State) *store.Table[T], attrs []*attr[T]) *resource[T] {
+	r := &resource[T]{display: display, singular: singular, plural: plural, links: plural + "_links", table: table, attrs: attrs,
 		byName: map[string]*attr[T]{}}
 	for _, a := range attrs {
 		r.byName[a.name] = a
@@ -60,11 +88,12 @@ func newResource[T store.Entity](singular, plural string, table func(*store.Stat
 	return r
 }
 
-// appendObject renders v with the selected fields (nil = all), in attribute order.
-func (r *resource[T]) appendObject(b []byte, v T, fields map[string]bool) []byte {
+// appendObject renders v with the selected fields (nil = all), in attribute order;
+// computed attributes (references to other objects) read them from st.
+func (r *resource[T]) appendObject(b []byte, v T, fields map[string]bool, st *store.State) []byte {
 	o := openObject(b)
 	for _, a := range r.attrs {
-		if fields != nil && !fields[a.name] {
+		if a.hidden || fields != nil && !fields[a.name] {
 			continue
 		}
 		o.rawKey(a.keyJSON)
@@ -86,20 +115,20 @@ func (r *resource[T]) appendObject(b []byte, v T, fields map[string]bool) []byte
 		case kindTags:
 			o.b = appendStringList(o.b, a.list(v))
 		case kindComputed:
-			o.b = a.render(o.b, v)
+			o.b = a.render(o.b, v, st)
 		}
 	}
 	return o.close()
 }
 
 // writeOne renders {"<singular>": {...}} with the request's fields.
-func (r *resource[T]) writeOne(ctx *fasthttp.RequestCtx, status int, v T) {
+func (r *resource[T]) writeOne(ctx *fasthttp.RequestCtx, status int, v T, st *store.State) {
 	fields := fieldsOf(ctx)
 	buf := getBuffer()
 	b := append(*buf, '{')
 	b = appendJSONString(b, r.singular)
 	b = append(b, ':')
-	b = r.appendObject(b, v, fields)
+	b = r.appendObject(b, v, fields, st)
 	b = append(b, '}')
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
@@ -418,7 +447,7 @@ func comparer[T store.Entity](a *attr[T]) func(x, y T) int {
 }
 
 // writeList renders {"<plural>": [...], "<plural>_links": [...]} for a page.
-func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page store.Page[T]) {
+func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page store.Page[T], st *store.State) {
 	fields := fieldsOf(ctx)
 	buf := getBuffer()
 	b := append(*buf, '{')
@@ -428,7 +457,7 @@ func (r *resource[T]) writeList(ctx *fasthttp.RequestCtx, req *listRequest, page
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = r.appendObject(b, it, fields)
+		b = r.appendObject(b, it, fields, st)
 	}
 	b = append(b, ']', ',')
 	b = appendJSONString(b, r.links)
@@ -492,4 +521,66 @@ func linkHref(ctx *fasthttp.RequestCtx, req *listRequest, marker string, reverse
 		sb.WriteString("&page_reverse=True")
 	}
 	return sb.String()
+}
+
+// serveList answers a list request for r: parse, authorize, read after a barrier,
+// render. narrow, when set, adds the constraint of a parent in the path (a pool's
+// members) and may refuse (404 for a missing parent).
+func serveList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], narrow func(st *store.State, q *store.Query[T]) error) error {
+	caller := callerOf(ctx)
+	req, err := r.parseList(ctx)
+	if err != nil {
+		return err
+	}
+	q, err := r.query(req, caller)
+	if err != nil {
+		return err
+	}
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	st := s.store.State().Snapshot()
+	if narrow != nil {
+		if err := narrow(st, &q); err != nil {
+			return err
+		}
+	}
+	page, err := store.List(r.table(st), q)
+	if err == store.ErrInvalidMarker {
+		return badRequest("Supplied pagination marker '%s' is not valid.", req.marker)
+	}
+	if err != nil {
+		return err
+	}
+	r.writeList(ctx, req, page, st)
+	return nil
+}
+
+// serveShow answers GET of one object: 404 (with Octavia's name for it) when it
+// does not exist or belongs to another parent, 403 when it is another project's.
+func serveShow[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], id string, belongs func(T) bool) error {
+	caller := callerOf(ctx)
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	st := s.store.State().Snapshot()
+	v, found := r.table(st).Get(id)
+	if !found || (belongs != nil && !belongs(v)) {
+		return notFound("%s %s not found.", r.display, id)
+	}
+	if !caller.Admin && v.GetProjectId() != caller.ProjectId {
+		return forbidden()
+	}
+	r.writeOne(ctx, fasthttp.StatusOK, v, st)
+	return nil
+}
+
+// narrowBy restricts a list to the children of one parent, through an index.
+func narrowBy[T store.Entity](index, value string, field func(T) string) func(*store.State, *store.Query[T]) error {
+	return func(_ *store.State, q *store.Query[T]) error {
+		q.IndexFilter = &store.IndexFilter{Index: index, Value: value}
+		prev := q.Match
+		q.Match = func(v T) bool { return field(v) == value && (prev == nil || prev(v)) }
+		return nil
+	}
 }

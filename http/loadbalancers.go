@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/store"
 	"keel/store/storepb"
@@ -18,32 +20,52 @@ type lb = *storepb.LoadBalancer
 
 // loadBalancers is the Octavia load balancer resource: its attributes as the API
 // shows them, with how each renders, filters and sorts.
-var loadBalancers = newResource[lb]("loadbalancer", "loadbalancers", func(s *store.State) *store.Table[lb] { return s.LoadBalancers }, []*attr[lb]{
-	{name: "id", kind: kindString, str: lb.GetId, index: store.IndexID},
-	{name: "name", kind: kindString, str: lb.GetName, index: store.IndexName},
-	{name: "description", kind: kindString, str: lb.GetDescription},
-	{name: "provisioning_status", kind: kindString, str: lb.GetProvisioningStatus, index: store.IndexProvisioningStatus},
-	{name: "operating_status", kind: kindString, str: lb.GetOperatingStatus},
-	{name: "admin_state_up", kind: kindBool, boolean: lb.GetAdminStateUp},
-	{name: "project_id", kind: kindString, str: lb.GetProjectId},
-	{name: "tenant_id", kind: kindComputed, render: func(b []byte, v lb) []byte { return appendJSONString(b, v.ProjectId) }},
-	{name: "created_at", kind: kindTimestamp, integer: lb.GetCreatedAt},
-	{name: "updated_at", kind: kindTimestamp, integer: lb.GetUpdatedAt},
-	{name: "vip_address", kind: kindString, str: lb.GetVipAddress},
-	{name: "vip_port_id", kind: kindNullableString, str: lb.GetVipPortId},
-	{name: "vip_subnet_id", kind: kindNullableString, str: lb.GetVipSubnetId},
-	{name: "vip_network_id", kind: kindNullableString, str: lb.GetVipNetworkId},
-	{name: "vip_qos_policy_id", kind: kindNullableString, str: lb.GetVipQosPolicyId},
-	{name: "additional_vips", kind: kindComputed, render: appendAdditionalVips},
-	{name: "listeners", kind: kindComputed, render: func(b []byte, v lb) []byte { return appendIDList(b, nil) }},
-	{name: "pools", kind: kindComputed, render: func(b []byte, v lb) []byte { return appendIDList(b, nil) }},
-	{name: "provider", kind: kindString, str: lb.GetProvider},
-	{name: "flavor_id", kind: kindNullableString, str: lb.GetFlavorId},
-	{name: "availability_zone", kind: kindNullableString, str: lb.GetAvailabilityZone},
-	{name: "tags", kind: kindTags, list: lb.GetTags},
-})
+var loadBalancers = newResource[lb]("Load Balancer", "loadbalancer", "loadbalancers",
+	func(s *store.State) *store.Table[lb] { return s.LoadBalancers }, []*attr[lb]{
+		{name: "id", kind: kindString, str: lb.GetId, index: store.IndexID},
+		{name: "name", kind: kindString, str: lb.GetName, index: store.IndexName},
+		{name: "description", kind: kindString, str: lb.GetDescription},
+		{name: "provisioning_status", kind: kindString, str: lb.GetProvisioningStatus, index: store.IndexProvisioningStatus},
+		{name: "operating_status", kind: kindString, str: lb.GetOperatingStatus},
+		{name: "admin_state_up", kind: kindBool, boolean: lb.GetAdminStateUp},
+		{name: "project_id", kind: kindString, str: lb.GetProjectId},
+		{name: "tenant_id", kind: kindComputed, render: func(b []byte, v lb, _ *store.State) []byte { return appendJSONString(b, v.ProjectId) }},
+		{name: "created_at", kind: kindTimestamp, integer: lb.GetCreatedAt},
+		{name: "updated_at", kind: kindTimestamp, integer: lb.GetUpdatedAt},
+		{name: "vip_address", kind: kindString, str: lb.GetVipAddress},
+		{name: "vip_port_id", kind: kindNullableString, str: lb.GetVipPortId},
+		{name: "vip_subnet_id", kind: kindNullableString, str: lb.GetVipSubnetId},
+		{name: "vip_network_id", kind: kindNullableString, str: lb.GetVipNetworkId},
+		{name: "vip_qos_policy_id", kind: kindNullableString, str: lb.GetVipQosPolicyId},
+		{name: "additional_vips", kind: kindComputed, render: appendAdditionalVips},
+		{name: "listeners", kind: kindComputed, render: func(b []byte, v lb, st *store.State) []byte {
+			return appendIDList(b, ids(store.Collect(st.Listeners, store.IndexLoadBalancer, v.Id)))
+		}},
+		{name: "pools", kind: kindComputed, render: func(b []byte, v lb, st *store.State) []byte {
+			return appendIDList(b, ids(store.Collect(st.Pools, store.IndexLoadBalancer, v.Id)))
+		}},
+		{name: "provider", kind: kindString, str: lb.GetProvider},
+		{name: "flavor_id", kind: kindNullableString, str: lb.GetFlavorId, index: store.IndexFlavor},
+		{name: "availability_zone", kind: kindNullableString, str: lb.GetAvailabilityZone, index: store.IndexAvailabilityZone},
+		{name: "tags", kind: kindTags, list: lb.GetTags},
+	})
 
-func appendAdditionalVips(b []byte, v lb) []byte {
+// ids returns the ids of rows, ordered by creation (then id), as Octavia lists them.
+func ids[T store.Entity](rows []T) []string {
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].GetCreatedAt() != rows[j].GetCreatedAt() {
+			return rows[i].GetCreatedAt() < rows[j].GetCreatedAt()
+		}
+		return rows[i].GetId() < rows[j].GetId()
+	})
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.GetId()
+	}
+	return out
+}
+
+func appendAdditionalVips(b []byte, v lb, _ *store.State) []byte {
 	b = append(b, '[')
 	for i, av := range v.AdditionalVips {
 		if i > 0 {
@@ -66,44 +88,11 @@ const defaultProvider = "amphora"
 var keelNamespace = uuid.MustParse("6f1d3c1e-8f4b-4c8e-9b0e-6b6b2f0c7e11")
 
 func (s *Server) listLoadBalancers(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	req, err := loadBalancers.parseList(ctx)
-	if err != nil {
-		return err
-	}
-	q, err := loadBalancers.query(req, caller)
-	if err != nil {
-		return err
-	}
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	page, err := store.List(loadBalancers.table(s.store.State().Snapshot()), q)
-	if err == store.ErrInvalidMarker {
-		return badRequest("Supplied pagination marker '%s' is not valid.", req.marker)
-	}
-	if err != nil {
-		return err
-	}
-	loadBalancers.writeList(ctx, req, page)
-	return nil
+	return serveList(s, ctx, loadBalancers, nil)
 }
 
 func (s *Server) showLoadBalancer(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	id := pathParam(ctx, "id")
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	v := s.store.State().LoadBalancer(id)
-	if v == nil {
-		return notFound("Load Balancer %s not found.", id)
-	}
-	if !caller.Admin && v.ProjectId != caller.ProjectId {
-		return forbidden()
-	}
-	loadBalancers.writeOne(ctx, fasthttp.StatusOK, v)
-	return nil
+	return serveShow(s, ctx, loadBalancers, pathParam(ctx, "id"), nil)
 }
 
 func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
@@ -119,27 +108,31 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	allocateVip(spec)
 	c, cancel := grainContext()
 	defer cancel()
-	created, err := s.grains.CreateLoadBalancer(c, caller, spec)
+	reply, err := actors.CallLoadBalancer(c, s.grains, spec.Id, (*actorspb.LoadBalancerGrainClient).Create,
+		&actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: &actorspb.LoadBalancerTree{LoadBalancer: spec}})
 	if err != nil {
 		return err
 	}
-	loadBalancers.writeOne(ctx, fasthttp.StatusCreated, created)
+	loadBalancers.writeOne(ctx, fasthttp.StatusCreated, reply.Tree.LoadBalancer, treeState(reply.Tree))
 	return nil
 }
 
 func (s *Server) updateLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	patch, err := decodeLoadBalancerUpdate(ctx.PostBody())
+	id := pathParam(ctx, "id")
+	values, fields, err := decodeLoadBalancerUpdate(ctx.PostBody())
 	if err != nil {
 		return err
 	}
+	values.Id = id
 	c, cancel := grainContext()
 	defer cancel()
-	updated, err := s.grains.UpdateLoadBalancer(c, caller, pathParam(ctx, "id"), patch)
+	reply, err := actors.CallLoadBalancer(c, s.grains, id, (*actorspb.LoadBalancerGrainClient).Update,
+		&actorspb.UpdateLoadBalancerRequest{Caller: caller, Values: values, Fields: fields})
 	if err != nil {
 		return err
 	}
-	loadBalancers.writeOne(ctx, fasthttp.StatusOK, updated)
+	loadBalancers.writeOne(ctx, fasthttp.StatusOK, reply.Tree.LoadBalancer, treeState(reply.Tree))
 	return nil
 }
 
@@ -155,11 +148,30 @@ func (s *Server) deleteLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	}
 	c, cancel := grainContext()
 	defer cancel()
-	if err := s.grains.DeleteLoadBalancer(c, caller, pathParam(ctx, "id"), cascade); err != nil {
+	if _, err := actors.CallLoadBalancer(c, s.grains, pathParam(ctx, "id"), (*actorspb.LoadBalancerGrainClient).Delete,
+		&actorspb.DeleteLoadBalancerRequest{Caller: caller, Cascade: cascade}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
+}
+
+func (s *Server) failoverLoadBalancer(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	c, cancel := grainContext()
+	defer cancel()
+	if _, err := actors.CallLoadBalancer(c, s.grains, pathParam(ctx, "id"), (*actorspb.LoadBalancerGrainClient).Failover,
+		&actorspb.FailoverRequest{Caller: caller}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusAccepted)
+	return nil
+}
+
+// treeState makes a State holding just a grain's reply tree, so responses render
+// references (a load balancer's listeners and pools) from what the grain wrote.
+func treeState(t *actorspb.LoadBalancerTree) *store.State {
+	return store.StateOf(t.LoadBalancer, t.Listeners, t.Pools, t.Members, t.HealthMonitors, t.L7Policies, t.L7Rules, t.Amphorae)
 }
 
 // decodeLoadBalancerCreate validates a POST body and returns the load balancer
@@ -279,31 +291,25 @@ func firstNonEmpty(vs ...string) string {
 }
 
 // decodeLoadBalancerUpdate validates a PUT body: only mutable attributes are known.
-func decodeLoadBalancerUpdate(body []byte) (*actorspb.LoadBalancerPatch, error) {
+func decodeLoadBalancerUpdate(body []byte) (*storepb.LoadBalancer, []string, error) {
 	f, err := decodeRoot(body, "load_balancer", "loadbalancer")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p := &actorspb.LoadBalancerPatch{}
-	if v, set := f.str("name", 255); set {
-		p.Name = &actorspb.OptString{Value: v}
+	v := &storepb.LoadBalancer{}
+	v.Name, _ = f.str("name", 255)
+	v.Description, _ = f.str("description", 255)
+	if up, set := f.boolean("admin_state_up"); set {
+		v.AdminStateUp = up
+	} else if f.has("admin_state_up") {
+		f.fail(badRequest("Invalid input for field/attribute admin_state_up. Value: 'None'. Value should be boolean"))
 	}
-	if v, set := f.str("description", 255); set {
-		p.Description = &actorspb.OptString{Value: v}
-	}
-	if v, set := f.boolean("admin_state_up"); set {
-		p.AdminStateUp = &actorspb.OptBool{Value: v}
-	}
-	if v, set := f.uuidStr("vip_qos_policy_id"); set {
-		p.VipQosPolicyId = &actorspb.OptString{Value: v}
-	}
-	if v, set := f.strList("tags", 255); set {
-		p.SetTags, p.Tags = true, v
-	}
+	v.VipQosPolicyId, _ = f.uuidStr("vip_qos_policy_id")
+	v.Tags, _ = f.strList("tags", 255)
 	if err := f.finish(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return v, f.mask(), nil
 }
 
 // pathParam returns a route parameter.

@@ -93,6 +93,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		r.GET(prefix+"/loadbalancers/{id}", s.wrap(s.showLoadBalancer))
 		r.PUT(prefix+"/loadbalancers/{id}", s.wrap(s.updateLoadBalancer))
 		r.DELETE(prefix+"/loadbalancers/{id}", s.wrap(s.deleteLoadBalancer))
+		r.PUT(prefix+"/loadbalancers/{id}/failover", s.wrap(s.failoverLoadBalancer))
+		s.listenerRoutes(r, prefix)
 	}
 	return s.middleware(r.Handler)
 }

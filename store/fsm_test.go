@@ -33,7 +33,8 @@ func testLB(id, project string, created int64) *storepb.LoadBalancer {
 }
 
 func createCmd(req string, lb *storepb.LoadBalancer) *storepb.Command {
-	return &storepb.Command{RequestId: req, Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{LoadBalancer: lb}}}
+	return &storepb.Command{RequestId: req, Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{
+		Write: &storepb.TreeWrite{LoadBalancerId: lb.Id, LoadBalancer: lb}}}}
 }
 
 func statusCmd(req, id string, expected uint64, status string) *storepb.Command {
@@ -87,7 +88,8 @@ func TestFSMCompareAndSet(t *testing.T) {
 
 	// Not found, delete, purge.
 	res = applyCmds(t, f, 6, statusCmd("r7", "zzz", 1, "ACTIVE"),
-		&storepb.Command{RequestId: "r8", Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{Id: "a", ExpectedVersion: lb.Version}}})
+		&storepb.Command{RequestId: "r8", Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{
+			Write: &storepb.TreeWrite{LoadBalancerId: "a", ExpectedVersion: lb.Version, LoadBalancer: withStatus(lb, "PENDING_DELETE")}}}})
 	if res[0].Code != storepb.CommandResult_NOT_FOUND || res[1].Code != storepb.CommandResult_OK {
 		t.Fatalf("not found / delete: %v / %v", res[0], res[1])
 	}
@@ -98,6 +100,12 @@ func TestFSMCompareAndSet(t *testing.T) {
 	if res[0].Code != storepb.CommandResult_OK || f.State().LoadBalancer("a") != nil {
 		t.Fatalf("purge: %v", res[0])
 	}
+}
+
+func withStatus(lb *storepb.LoadBalancer, status string) *storepb.LoadBalancer {
+	c := proto.Clone(lb).(*storepb.LoadBalancer)
+	c.ProvisioningStatus = status
+	return c
 }
 
 type memSink struct {

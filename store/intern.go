@@ -7,8 +7,8 @@ import (
 )
 
 // intern returns the canonical copy of a string that many entities share (statuses,
-// providers, projects, subnets): decoding allocates every string afresh, and at
-// 100k load balancers the duplicates would cost more than the indexes.
+// protocols, providers, projects, subnets, parent ids): decoding allocates every
+// string afresh, and at 100k objects the duplicates would cost more than the indexes.
 func intern(s string) string {
 	if s == "" {
 		return s
@@ -16,18 +16,103 @@ func intern(s string) string {
 	return unique.Make(s).Value()
 }
 
-func internLoadBalancer(lb *storepb.LoadBalancer) *storepb.LoadBalancer {
-	lb.ProjectId = intern(lb.ProjectId)
-	lb.ProvisioningStatus = intern(lb.ProvisioningStatus)
-	lb.OperatingStatus = intern(lb.OperatingStatus)
-	lb.VipSubnetId = intern(lb.VipSubnetId)
-	lb.VipNetworkId = intern(lb.VipNetworkId)
-	lb.VipQosPolicyId = intern(lb.VipQosPolicyId)
-	lb.Provider = intern(lb.Provider)
-	lb.FlavorId = intern(lb.FlavorId)
-	lb.AvailabilityZone = intern(lb.AvailabilityZone)
-	for i, t := range lb.Tags {
-		lb.Tags[i] = intern(t)
+func internAll(ss []string) {
+	for i, s := range ss {
+		ss[i] = intern(s)
 	}
-	return lb
+}
+
+func internLoadBalancer(x *storepb.LoadBalancer) *storepb.LoadBalancer {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.VipSubnetId = intern(x.VipSubnetId)
+	x.VipNetworkId = intern(x.VipNetworkId)
+	x.VipQosPolicyId = intern(x.VipQosPolicyId)
+	x.Provider = intern(x.Provider)
+	x.FlavorId = intern(x.FlavorId)
+	x.AvailabilityZone = intern(x.AvailabilityZone)
+	x.Topology = intern(x.Topology)
+	internAll(x.Tags)
+	return x
+}
+
+func internListener(x *storepb.Listener) *storepb.Listener {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.Protocol = intern(x.Protocol)
+	x.ClientAuthentication = intern(x.ClientAuthentication)
+	internAll(x.Tags)
+	return x
+}
+
+func internPool(x *storepb.Pool) *storepb.Pool {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.Protocol = intern(x.Protocol)
+	x.LbAlgorithm = intern(x.LbAlgorithm)
+	internAll(x.Tags)
+	return x
+}
+
+func internMember(x *storepb.Member) *storepb.Member {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.PoolId = intern(x.PoolId)
+	x.SubnetId = intern(x.SubnetId)
+	internAll(x.Tags)
+	return x
+}
+
+func internHealthMonitor(x *storepb.HealthMonitor) *storepb.HealthMonitor {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.PoolId = intern(x.PoolId)
+	x.Type = intern(x.Type)
+	x.HttpMethod = intern(x.HttpMethod)
+	internAll(x.Tags)
+	return x
+}
+
+func internL7Policy(x *storepb.L7Policy) *storepb.L7Policy {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.ListenerId = intern(x.ListenerId)
+	x.Action = intern(x.Action)
+	internAll(x.Tags)
+	return x
+}
+
+func internL7Rule(x *storepb.L7Rule) *storepb.L7Rule {
+	x.ProjectId = intern(x.ProjectId)
+	x.ProvisioningStatus = intern(x.ProvisioningStatus)
+	x.OperatingStatus = intern(x.OperatingStatus)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.ListenerId = intern(x.ListenerId)
+	x.L7PolicyId = intern(x.L7PolicyId)
+	x.Type = intern(x.Type)
+	x.CompareType = intern(x.CompareType)
+	internAll(x.Tags)
+	return x
+}
+
+func internAmphora(x *storepb.Amphora) *storepb.Amphora {
+	x.ProjectId = intern(x.ProjectId)
+	x.LoadbalancerId = intern(x.LoadbalancerId)
+	x.Role = intern(x.Role)
+	x.Status = intern(x.Status)
+	x.CachedZone = intern(x.CachedZone)
+	x.ImageId = intern(x.ImageId)
+	x.ComputeFlavor = intern(x.ComputeFlavor)
+	return x
 }

@@ -40,11 +40,50 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	}
 	var count uint64
 	var werr error
-	s.state.LoadBalancers.All(func(lb *storepb.LoadBalancer) bool {
-		rec := &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_LoadBalancer{LoadBalancer: lb}}
+	emit := func(rec *storepb.SnapshotRecord) bool {
 		_, werr = protodelim.MarshalTo(bw, rec)
 		count++
 		return werr == nil
+	}
+	st := s.state
+	st.LoadBalancers.All(func(x *storepb.LoadBalancer) bool {
+		return emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_LoadBalancer{LoadBalancer: x}})
+	})
+	st.Listeners.All(func(x *storepb.Listener) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Listener{Listener: x}})
+	})
+	st.Pools.All(func(x *storepb.Pool) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Pool{Pool: x}})
+	})
+	st.Members.All(func(x *storepb.Member) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Member{Member: x}})
+	})
+	st.HealthMonitors.All(func(x *storepb.HealthMonitor) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_HealthMonitor{HealthMonitor: x}})
+	})
+	st.L7Policies.All(func(x *storepb.L7Policy) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_L7Policy{L7Policy: x}})
+	})
+	st.L7Rules.All(func(x *storepb.L7Rule) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_L7Rule{L7Rule: x}})
+	})
+	st.Amphorae.All(func(x *storepb.Amphora) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Amphora{Amphora: x}})
+	})
+	st.Quotas.All(func(x *storepb.Quota) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Quota{Quota: x}})
+	})
+	st.Flavors.All(func(x *storepb.Flavor) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Flavor{Flavor: x}})
+	})
+	st.FlavorProfiles.All(func(x *storepb.FlavorProfile) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_FlavorProfile{FlavorProfile: x}})
+	})
+	st.AvailabilityZones.All(func(x *storepb.AvailabilityZone) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZone{AvailabilityZone: x}})
+	})
+	st.AvailabilityZoneProfiles.All(func(x *storepb.AvailabilityZoneProfile) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZoneProfile{AvailabilityZoneProfile: x}})
 	})
 	if werr != nil {
 		return werr
@@ -90,6 +129,30 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, error) {
 		switch e := rec.Entity.(type) {
 		case *storepb.SnapshotRecord_LoadBalancer:
 			st.LoadBalancers.Put(internLoadBalancer(e.LoadBalancer))
+		case *storepb.SnapshotRecord_Listener:
+			st.Listeners.Put(internListener(e.Listener))
+		case *storepb.SnapshotRecord_Pool:
+			st.Pools.Put(internPool(e.Pool))
+		case *storepb.SnapshotRecord_Member:
+			st.Members.Put(internMember(e.Member))
+		case *storepb.SnapshotRecord_HealthMonitor:
+			st.HealthMonitors.Put(internHealthMonitor(e.HealthMonitor))
+		case *storepb.SnapshotRecord_L7Policy:
+			st.L7Policies.Put(internL7Policy(e.L7Policy))
+		case *storepb.SnapshotRecord_L7Rule:
+			st.L7Rules.Put(internL7Rule(e.L7Rule))
+		case *storepb.SnapshotRecord_Amphora:
+			st.Amphorae.Put(internAmphora(e.Amphora))
+		case *storepb.SnapshotRecord_Quota:
+			st.Quotas.Put(e.Quota)
+		case *storepb.SnapshotRecord_Flavor:
+			st.Flavors.Put(e.Flavor)
+		case *storepb.SnapshotRecord_FlavorProfile:
+			st.FlavorProfiles.Put(e.FlavorProfile)
+		case *storepb.SnapshotRecord_AvailabilityZone:
+			st.AvailabilityZones.Put(e.AvailabilityZone)
+		case *storepb.SnapshotRecord_AvailabilityZoneProfile:
+			st.AvailabilityZoneProfiles.Put(e.AvailabilityZoneProfile)
 		default:
 			return nil, nil, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
 		}

@@ -11,49 +11,277 @@ import (
 // State is every table at one version. A published State is immutable: read it
 // freely, from any goroutine, for as long as needed.
 type State struct {
-	LoadBalancers *Table[*storepb.LoadBalancer]
+	LoadBalancers            *Table[*storepb.LoadBalancer]
+	Listeners                *Table[*storepb.Listener]
+	Pools                    *Table[*storepb.Pool]
+	Members                  *Table[*storepb.Member]
+	HealthMonitors           *Table[*storepb.HealthMonitor]
+	L7Policies               *Table[*storepb.L7Policy]
+	L7Rules                  *Table[*storepb.L7Rule]
+	Amphorae                 *Table[*storepb.Amphora]
+	Quotas                   *Table[*storepb.Quota]
+	Flavors                  *Table[*storepb.Flavor]
+	FlavorProfiles           *Table[*storepb.FlavorProfile]
+	AvailabilityZones        *Table[*storepb.AvailabilityZone]
+	AvailabilityZoneProfiles *Table[*storepb.AvailabilityZoneProfile]
 }
 
 // Index names. IndexID (the primary key) answers id filters in every table.
 const (
-	IndexID                 = "id"
-	IndexName               = "name"
-	IndexProvisioningStatus = "provisioning_status" // partial: PENDING_* only
+	IndexID                      = "id"
+	IndexName                    = "name"
+	IndexProvisioningStatus      = "provisioning_status" // partial: PENDING_* only
+	IndexLoadBalancer            = "loadbalancer_id"
+	IndexPool                    = "pool_id"
+	IndexListener                = "listener_id"
+	IndexL7Policy                = "l7policy_id"
+	IndexDefaultPool             = "default_pool_id"
+	IndexRedirectPool            = "redirect_pool_id"
+	IndexFlavor                  = "flavor_id"
+	IndexFlavorProfile           = "flavor_profile_id"
+	IndexAvailabilityZone        = "availability_zone"
+	IndexAvailabilityZoneProfile = "availability_zone_profile_id"
+	IndexStatus                  = "status"
 )
 
-var loadBalancerSchema = &Schema[*storepb.LoadBalancer]{
-	Name: "loadbalancers",
-	Pivot: func(project string, created int64, id string) *storepb.LoadBalancer {
-		return &storepb.LoadBalancer{ProjectId: project, CreatedAt: created, Id: id}
-	},
-	Exact: map[string]ExactIndex[*storepb.LoadBalancer]{
-		IndexName: {
-			Field: (*storepb.LoadBalancer).GetName,
-			Pivot: func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{Name: v} },
+// exact builds an exact-match index from a field getter and a pivot constructor.
+func exact[T Entity](field func(T) string, pivot func(string) T) ExactIndex[T] {
+	return ExactIndex[T]{Field: field, Pivot: pivot}
+}
+
+func pendingIndex[T Entity](field func(T) string, pivot func(string) T) ExactIndex[T] {
+	return ExactIndex[T]{Field: field, Pivot: pivot, Covers: isPending,
+		Include: func(v T) bool { return isPending(field(v)) }}
+}
+
+var (
+	loadBalancerSchema = &Schema[*storepb.LoadBalancer]{
+		Name: "loadbalancers",
+		Pivot: func(project string, created int64, id string) *storepb.LoadBalancer {
+			return &storepb.LoadBalancer{ProjectId: project, CreatedAt: created, Id: id}
 		},
-		IndexProvisioningStatus: {
-			Field:   (*storepb.LoadBalancer).GetProvisioningStatus,
-			Pivot:   func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{ProvisioningStatus: v} },
-			Include: func(lb *storepb.LoadBalancer) bool { return isPending(lb.ProvisioningStatus) },
-			Covers:  isPending,
+		Exact: map[string]ExactIndex[*storepb.LoadBalancer]{
+			IndexName: exact((*storepb.LoadBalancer).GetName, func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{Name: v} }),
+			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus,
+				func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{ProvisioningStatus: v} }),
+			IndexFlavor: exact((*storepb.LoadBalancer).GetFlavorId, func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{FlavorId: v} }),
+			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
+				func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{AvailabilityZone: v} }),
 		},
-	},
+	}
+	listenerSchema = &Schema[*storepb.Listener]{
+		Name: "listeners",
+		Pivot: func(project string, created int64, id string) *storepb.Listener {
+			return &storepb.Listener{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.Listener]{
+			IndexName:         exact((*storepb.Listener).GetName, func(v string) *storepb.Listener { return &storepb.Listener{Name: v} }),
+			IndexLoadBalancer: exact((*storepb.Listener).GetLoadbalancerId, func(v string) *storepb.Listener { return &storepb.Listener{LoadbalancerId: v} }),
+			IndexDefaultPool:  exact((*storepb.Listener).GetDefaultPoolId, func(v string) *storepb.Listener { return &storepb.Listener{DefaultPoolId: v} }),
+		},
+	}
+	poolSchema = &Schema[*storepb.Pool]{
+		Name: "pools",
+		Pivot: func(project string, created int64, id string) *storepb.Pool {
+			return &storepb.Pool{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.Pool]{
+			IndexName:         exact((*storepb.Pool).GetName, func(v string) *storepb.Pool { return &storepb.Pool{Name: v} }),
+			IndexLoadBalancer: exact((*storepb.Pool).GetLoadbalancerId, func(v string) *storepb.Pool { return &storepb.Pool{LoadbalancerId: v} }),
+		},
+	}
+	memberSchema = &Schema[*storepb.Member]{
+		Name: "members",
+		Pivot: func(project string, created int64, id string) *storepb.Member {
+			return &storepb.Member{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.Member]{
+			IndexName:         exact((*storepb.Member).GetName, func(v string) *storepb.Member { return &storepb.Member{Name: v} }),
+			IndexPool:         exact((*storepb.Member).GetPoolId, func(v string) *storepb.Member { return &storepb.Member{PoolId: v} }),
+			IndexLoadBalancer: exact((*storepb.Member).GetLoadbalancerId, func(v string) *storepb.Member { return &storepb.Member{LoadbalancerId: v} }),
+		},
+	}
+	healthMonitorSchema = &Schema[*storepb.HealthMonitor]{
+		Name: "healthmonitors",
+		Pivot: func(project string, created int64, id string) *storepb.HealthMonitor {
+			return &storepb.HealthMonitor{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.HealthMonitor]{
+			IndexName:         exact((*storepb.HealthMonitor).GetName, func(v string) *storepb.HealthMonitor { return &storepb.HealthMonitor{Name: v} }),
+			IndexPool:         exact((*storepb.HealthMonitor).GetPoolId, func(v string) *storepb.HealthMonitor { return &storepb.HealthMonitor{PoolId: v} }),
+			IndexLoadBalancer: exact((*storepb.HealthMonitor).GetLoadbalancerId, func(v string) *storepb.HealthMonitor { return &storepb.HealthMonitor{LoadbalancerId: v} }),
+		},
+	}
+	l7PolicySchema = &Schema[*storepb.L7Policy]{
+		Name: "l7policies",
+		Pivot: func(project string, created int64, id string) *storepb.L7Policy {
+			return &storepb.L7Policy{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.L7Policy]{
+			IndexName:         exact((*storepb.L7Policy).GetName, func(v string) *storepb.L7Policy { return &storepb.L7Policy{Name: v} }),
+			IndexListener:     exact((*storepb.L7Policy).GetListenerId, func(v string) *storepb.L7Policy { return &storepb.L7Policy{ListenerId: v} }),
+			IndexLoadBalancer: exact((*storepb.L7Policy).GetLoadbalancerId, func(v string) *storepb.L7Policy { return &storepb.L7Policy{LoadbalancerId: v} }),
+			IndexRedirectPool: exact((*storepb.L7Policy).GetRedirectPoolId, func(v string) *storepb.L7Policy { return &storepb.L7Policy{RedirectPoolId: v} }),
+		},
+	}
+	l7RuleSchema = &Schema[*storepb.L7Rule]{
+		Name: "l7rules",
+		Pivot: func(project string, created int64, id string) *storepb.L7Rule {
+			return &storepb.L7Rule{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.L7Rule]{
+			IndexL7Policy:     exact((*storepb.L7Rule).GetL7PolicyId, func(v string) *storepb.L7Rule { return &storepb.L7Rule{L7PolicyId: v} }),
+			IndexLoadBalancer: exact((*storepb.L7Rule).GetLoadbalancerId, func(v string) *storepb.L7Rule { return &storepb.L7Rule{LoadbalancerId: v} }),
+		},
+	}
+	amphoraSchema = &Schema[*storepb.Amphora]{
+		Name: "amphorae",
+		Pivot: func(project string, created int64, id string) *storepb.Amphora {
+			return &storepb.Amphora{ProjectId: project, CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.Amphora]{
+			IndexLoadBalancer: exact((*storepb.Amphora).GetLoadbalancerId, func(v string) *storepb.Amphora { return &storepb.Amphora{LoadbalancerId: v} }),
+			IndexStatus:       exact((*storepb.Amphora).GetStatus, func(v string) *storepb.Amphora { return &storepb.Amphora{Status: v} }),
+		},
+	}
+	quotaSchema = &Schema[*storepb.Quota]{
+		Name: "quotas",
+		Pivot: func(project string, created int64, id string) *storepb.Quota {
+			return &storepb.Quota{Id: firstNonEmpty(id, project), CreatedAt: created}
+		},
+	}
+	flavorSchema = &Schema[*storepb.Flavor]{
+		Name: "flavors",
+		Pivot: func(project string, created int64, id string) *storepb.Flavor {
+			return &storepb.Flavor{CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.Flavor]{
+			IndexName:          exact((*storepb.Flavor).GetName, func(v string) *storepb.Flavor { return &storepb.Flavor{Name: v} }),
+			IndexFlavorProfile: exact((*storepb.Flavor).GetFlavorProfileId, func(v string) *storepb.Flavor { return &storepb.Flavor{FlavorProfileId: v} }),
+		},
+	}
+	flavorProfileSchema = &Schema[*storepb.FlavorProfile]{
+		Name: "flavorprofiles",
+		Pivot: func(project string, created int64, id string) *storepb.FlavorProfile {
+			return &storepb.FlavorProfile{CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.FlavorProfile]{
+			IndexName: exact((*storepb.FlavorProfile).GetName, func(v string) *storepb.FlavorProfile { return &storepb.FlavorProfile{Name: v} }),
+		},
+	}
+	availabilityZoneSchema = &Schema[*storepb.AvailabilityZone]{
+		Name: "availabilityzones",
+		Pivot: func(project string, created int64, id string) *storepb.AvailabilityZone {
+			return &storepb.AvailabilityZone{CreatedAt: created, Name: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.AvailabilityZone]{
+			IndexAvailabilityZoneProfile: exact((*storepb.AvailabilityZone).GetAvailabilityZoneProfileId,
+				func(v string) *storepb.AvailabilityZone {
+					return &storepb.AvailabilityZone{AvailabilityZoneProfileId: v}
+				}),
+		},
+	}
+	availabilityZoneProfileSchema = &Schema[*storepb.AvailabilityZoneProfile]{
+		Name: "availabilityzoneprofiles",
+		Pivot: func(project string, created int64, id string) *storepb.AvailabilityZoneProfile {
+			return &storepb.AvailabilityZoneProfile{CreatedAt: created, Id: id}
+		},
+		Exact: map[string]ExactIndex[*storepb.AvailabilityZoneProfile]{
+			IndexName: exact((*storepb.AvailabilityZoneProfile).GetName,
+				func(v string) *storepb.AvailabilityZoneProfile { return &storepb.AvailabilityZoneProfile{Name: v} }),
+		},
+	}
+)
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func isPending(status string) bool { return len(status) > 8 && status[:8] == "PENDING_" }
 
 func newState() *State {
-	return &State{LoadBalancers: NewTable(loadBalancerSchema)}
+	return &State{
+		LoadBalancers:            NewTable(loadBalancerSchema),
+		Listeners:                NewTable(listenerSchema),
+		Pools:                    NewTable(poolSchema),
+		Members:                  NewTable(memberSchema),
+		HealthMonitors:           NewTable(healthMonitorSchema),
+		L7Policies:               NewTable(l7PolicySchema),
+		L7Rules:                  NewTable(l7RuleSchema),
+		Amphorae:                 NewTable(amphoraSchema),
+		Quotas:                   NewTable(quotaSchema),
+		Flavors:                  NewTable(flavorSchema),
+		FlavorProfiles:           NewTable(flavorProfileSchema),
+		AvailabilityZones:        NewTable(availabilityZoneSchema),
+		AvailabilityZoneProfiles: NewTable(availabilityZoneProfileSchema),
+	}
 }
 
 func (s *State) clone() *State {
-	return &State{LoadBalancers: s.LoadBalancers.Clone()}
+	return &State{
+		LoadBalancers:            s.LoadBalancers.Clone(),
+		Listeners:                s.Listeners.Clone(),
+		Pools:                    s.Pools.Clone(),
+		Members:                  s.Members.Clone(),
+		HealthMonitors:           s.HealthMonitors.Clone(),
+		L7Policies:               s.L7Policies.Clone(),
+		L7Rules:                  s.L7Rules.Clone(),
+		Amphorae:                 s.Amphorae.Clone(),
+		Quotas:                   s.Quotas.Clone(),
+		Flavors:                  s.Flavors.Clone(),
+		FlavorProfiles:           s.FlavorProfiles.Clone(),
+		AvailabilityZones:        s.AvailabilityZones.Clone(),
+		AvailabilityZoneProfiles: s.AvailabilityZoneProfiles.Clone(),
+	}
 }
 
 // LoadBalancer returns the load balancer with id, or nil.
 func (s *State) LoadBalancer(id string) *storepb.LoadBalancer {
 	lb, _ := s.LoadBalancers.Get(id)
 	return lb
+}
+
+// Collect returns every entity of t whose indexed field equals value, in id order.
+func Collect[T Entity](t *Table[T], index, value string) []T {
+	var out []T
+	t.Equal(index, value, func(v T) bool {
+		out = append(out, v)
+		return true
+	})
+	return out
+}
+
+// Tree is a load balancer with everything it owns, read from one State.
+type Tree struct {
+	LoadBalancer   *storepb.LoadBalancer
+	Listeners      []*storepb.Listener
+	Pools          []*storepb.Pool
+	Members        []*storepb.Member
+	HealthMonitors []*storepb.HealthMonitor
+	L7Policies     []*storepb.L7Policy
+	L7Rules        []*storepb.L7Rule
+	Amphorae       []*storepb.Amphora
+}
+
+// Tree returns the load balancer id with its children (nil if it does not exist).
+func (s *State) Tree(id string) *Tree {
+	lb := s.LoadBalancer(id)
+	if lb == nil {
+		return nil
+	}
+	return &Tree{
+		LoadBalancer:   lb,
+		Listeners:      Collect(s.Listeners, IndexLoadBalancer, id),
+		Pools:          Collect(s.Pools, IndexLoadBalancer, id),
+		Members:        Collect(s.Members, IndexLoadBalancer, id),
+		HealthMonitors: Collect(s.HealthMonitors, IndexLoadBalancer, id),
+		L7Policies:     Collect(s.L7Policies, IndexLoadBalancer, id),
+		L7Rules:        Collect(s.L7Rules, IndexLoadBalancer, id),
+		Amphorae:       Collect(s.Amphorae, IndexLoadBalancer, id),
+	}
 }
 
 // StateStore publishes the FSM's tables to readers and the index of the last Raft
@@ -127,3 +355,35 @@ func (s *StateStore) PendingLoadBalancers() []*storepb.LoadBalancer {
 
 // CountLoadBalancers returns how many load balancers are stored.
 func (s *StateStore) CountLoadBalancers() int { return s.Snapshot().LoadBalancers.Len() }
+
+// StateOf builds a State holding only the given rows (to render a grain's reply
+// with the same code that renders the store's rows).
+func StateOf(lb *storepb.LoadBalancer, listeners []*storepb.Listener, pools []*storepb.Pool, members []*storepb.Member,
+	monitors []*storepb.HealthMonitor, policies []*storepb.L7Policy, rules []*storepb.L7Rule, amphorae []*storepb.Amphora) *State {
+	st := newState()
+	if lb != nil {
+		st.LoadBalancers.Put(lb)
+	}
+	for _, x := range listeners {
+		st.Listeners.Put(x)
+	}
+	for _, x := range pools {
+		st.Pools.Put(x)
+	}
+	for _, x := range members {
+		st.Members.Put(x)
+	}
+	for _, x := range monitors {
+		st.HealthMonitors.Put(x)
+	}
+	for _, x := range policies {
+		st.L7Policies.Put(x)
+	}
+	for _, x := range rules {
+		st.L7Rules.Put(x)
+	}
+	for _, x := range amphorae {
+		st.Amphorae.Put(x)
+	}
+	return st
+}

@@ -86,19 +86,121 @@ func (x *Caller) GetRequestId() string {
 	return ""
 }
 
-// CreateLoadBalancerRequest carries a validated load balancer with defaults applied;
-// the grain sets statuses, timestamps and version.
+// LoadBalancerTree is a load balancer with everything it owns.
+type LoadBalancerTree struct {
+	state          protoimpl.MessageState   `protogen:"open.v1"`
+	LoadBalancer   *storepb.LoadBalancer    `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	Listeners      []*storepb.Listener      `protobuf:"bytes,2,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	Pools          []*storepb.Pool          `protobuf:"bytes,3,rep,name=pools,proto3" json:"pools,omitempty"`
+	Members        []*storepb.Member        `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	HealthMonitors []*storepb.HealthMonitor `protobuf:"bytes,5,rep,name=health_monitors,json=healthMonitors,proto3" json:"health_monitors,omitempty"`
+	L7Policies     []*storepb.L7Policy      `protobuf:"bytes,6,rep,name=l7policies,proto3" json:"l7policies,omitempty"`
+	L7Rules        []*storepb.L7Rule        `protobuf:"bytes,7,rep,name=l7rules,proto3" json:"l7rules,omitempty"`
+	Amphorae       []*storepb.Amphora       `protobuf:"bytes,8,rep,name=amphorae,proto3" json:"amphorae,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LoadBalancerTree) Reset() {
+	*x = LoadBalancerTree{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerTree) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerTree) ProtoMessage() {}
+
+func (x *LoadBalancerTree) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerTree.ProtoReflect.Descriptor instead.
+func (*LoadBalancerTree) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LoadBalancerTree) GetLoadBalancer() *storepb.LoadBalancer {
+	if x != nil {
+		return x.LoadBalancer
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetListeners() []*storepb.Listener {
+	if x != nil {
+		return x.Listeners
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetPools() []*storepb.Pool {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetMembers() []*storepb.Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetHealthMonitors() []*storepb.HealthMonitor {
+	if x != nil {
+		return x.HealthMonitors
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetL7Policies() []*storepb.L7Policy {
+	if x != nil {
+		return x.L7Policies
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetL7Rules() []*storepb.L7Rule {
+	if x != nil {
+		return x.L7Rules
+	}
+	return nil
+}
+
+func (x *LoadBalancerTree) GetAmphorae() []*storepb.Amphora {
+	if x != nil {
+		return x.Amphorae
+	}
+	return nil
+}
+
+// CreateLoadBalancerRequest carries a validated load balancer (and, for a
+// single-call create, its children) with ids assigned and defaults applied; the
+// grain sets statuses, timestamps and versions.
 type CreateLoadBalancerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	LoadBalancer  *storepb.LoadBalancer  `protobuf:"bytes,2,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateLoadBalancerRequest) Reset() {
 	*x = CreateLoadBalancerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -110,7 +212,7 @@ func (x *CreateLoadBalancerRequest) String() string {
 func (*CreateLoadBalancerRequest) ProtoMessage() {}
 
 func (x *CreateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -123,7 +225,7 @@ func (x *CreateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*CreateLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{1}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateLoadBalancerRequest) GetCaller() *Caller {
@@ -133,80 +235,34 @@ func (x *CreateLoadBalancerRequest) GetCaller() *Caller {
 	return nil
 }
 
-func (x *CreateLoadBalancerRequest) GetLoadBalancer() *storepb.LoadBalancer {
+func (x *CreateLoadBalancerRequest) GetTree() *LoadBalancerTree {
 	if x != nil {
-		return x.LoadBalancer
+		return x.Tree
 	}
 	return nil
 }
 
-// OptString and OptBool give a field presence (protoc-gen-go-grain does not accept
-// proto3 optional).
-type OptString struct {
+type LoadBalancerReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,1,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *OptString) Reset() {
-	*x = OptString{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *OptString) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*OptString) ProtoMessage() {}
-
-func (x *OptString) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use OptString.ProtoReflect.Descriptor instead.
-func (*OptString) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *OptString) GetValue() string {
-	if x != nil {
-		return x.Value
-	}
-	return ""
-}
-
-type OptBool struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Value         bool                   `protobuf:"varint,1,opt,name=value,proto3" json:"value,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *OptBool) Reset() {
-	*x = OptBool{}
+func (x *LoadBalancerReply) Reset() {
+	*x = LoadBalancerReply{}
 	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *OptBool) String() string {
+func (x *LoadBalancerReply) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*OptBool) ProtoMessage() {}
+func (*LoadBalancerReply) ProtoMessage() {}
 
-func (x *OptBool) ProtoReflect() protoreflect.Message {
+func (x *LoadBalancerReply) ProtoReflect() protoreflect.Message {
 	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -218,114 +274,33 @@ func (x *OptBool) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use OptBool.ProtoReflect.Descriptor instead.
-func (*OptBool) Descriptor() ([]byte, []int) {
+// Deprecated: Use LoadBalancerReply.ProtoReflect.Descriptor instead.
+func (*LoadBalancerReply) Descriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *OptBool) GetValue() bool {
+func (x *LoadBalancerReply) GetTree() *LoadBalancerTree {
 	if x != nil {
-		return x.Value
-	}
-	return false
-}
-
-// LoadBalancerPatch holds the mutable attributes a PUT sets (present = set).
-type LoadBalancerPatch struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Name           *OptString             `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Description    *OptString             `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	AdminStateUp   *OptBool               `protobuf:"bytes,3,opt,name=admin_state_up,json=adminStateUp,proto3" json:"admin_state_up,omitempty"`
-	VipQosPolicyId *OptString             `protobuf:"bytes,4,opt,name=vip_qos_policy_id,json=vipQosPolicyId,proto3" json:"vip_qos_policy_id,omitempty"`
-	SetTags        bool                   `protobuf:"varint,5,opt,name=set_tags,json=setTags,proto3" json:"set_tags,omitempty"`
-	Tags           []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
-}
-
-func (x *LoadBalancerPatch) Reset() {
-	*x = LoadBalancerPatch{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *LoadBalancerPatch) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*LoadBalancerPatch) ProtoMessage() {}
-
-func (x *LoadBalancerPatch) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use LoadBalancerPatch.ProtoReflect.Descriptor instead.
-func (*LoadBalancerPatch) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *LoadBalancerPatch) GetName() *OptString {
-	if x != nil {
-		return x.Name
+		return x.Tree
 	}
 	return nil
 }
 
-func (x *LoadBalancerPatch) GetDescription() *OptString {
-	if x != nil {
-		return x.Description
-	}
-	return nil
-}
-
-func (x *LoadBalancerPatch) GetAdminStateUp() *OptBool {
-	if x != nil {
-		return x.AdminStateUp
-	}
-	return nil
-}
-
-func (x *LoadBalancerPatch) GetVipQosPolicyId() *OptString {
-	if x != nil {
-		return x.VipQosPolicyId
-	}
-	return nil
-}
-
-func (x *LoadBalancerPatch) GetSetTags() bool {
-	if x != nil {
-		return x.SetTags
-	}
-	return false
-}
-
-func (x *LoadBalancerPatch) GetTags() []string {
-	if x != nil {
-		return x.Tags
-	}
-	return nil
-}
-
+// Update requests carry the new values of the attributes a PUT set, and the
+// attribute names in fields (the entities' field names are Octavia's attribute
+// names); the grain copies exactly those onto its current entity.
 type UpdateLoadBalancerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Patch         *LoadBalancerPatch     `protobuf:"bytes,2,opt,name=patch,proto3" json:"patch,omitempty"`
+	Values        *storepb.LoadBalancer  `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateLoadBalancerRequest) Reset() {
 	*x = UpdateLoadBalancerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +312,7 @@ func (x *UpdateLoadBalancerRequest) String() string {
 func (*UpdateLoadBalancerRequest) ProtoMessage() {}
 
 func (x *UpdateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +325,7 @@ func (x *UpdateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpdateLoadBalancerRequest) GetCaller() *Caller {
@@ -360,9 +335,16 @@ func (x *UpdateLoadBalancerRequest) GetCaller() *Caller {
 	return nil
 }
 
-func (x *UpdateLoadBalancerRequest) GetPatch() *LoadBalancerPatch {
+func (x *UpdateLoadBalancerRequest) GetValues() *storepb.LoadBalancer {
 	if x != nil {
-		return x.Patch
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdateLoadBalancerRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
 	}
 	return nil
 }
@@ -377,7 +359,7 @@ type DeleteLoadBalancerRequest struct {
 
 func (x *DeleteLoadBalancerRequest) Reset() {
 	*x = DeleteLoadBalancerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +371,7 @@ func (x *DeleteLoadBalancerRequest) String() string {
 func (*DeleteLoadBalancerRequest) ProtoMessage() {}
 
 func (x *DeleteLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +384,7 @@ func (x *DeleteLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeleteLoadBalancerRequest) GetCaller() *Caller {
@@ -419,28 +401,30 @@ func (x *DeleteLoadBalancerRequest) GetCascade() bool {
 	return false
 }
 
-type LoadBalancerReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LoadBalancer  *storepb.LoadBalancer  `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+type FailoverRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Caller *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	// amphora_id, when set, fails over that amphora (the amphora admin API).
+	AmphoraId     string `protobuf:"bytes,2,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *LoadBalancerReply) Reset() {
-	*x = LoadBalancerReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+func (x *FailoverRequest) Reset() {
+	*x = FailoverRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *LoadBalancerReply) String() string {
+func (x *FailoverRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*LoadBalancerReply) ProtoMessage() {}
+func (*FailoverRequest) ProtoMessage() {}
 
-func (x *LoadBalancerReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,39 +435,46 @@ func (x *LoadBalancerReply) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use LoadBalancerReply.ProtoReflect.Descriptor instead.
-func (*LoadBalancerReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
+// Deprecated: Use FailoverRequest.ProtoReflect.Descriptor instead.
+func (*FailoverRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *LoadBalancerReply) GetLoadBalancer() *storepb.LoadBalancer {
+func (x *FailoverRequest) GetCaller() *Caller {
 	if x != nil {
-		return x.LoadBalancer
+		return x.Caller
 	}
 	return nil
 }
 
-type DeleteLoadBalancerReply struct {
+func (x *FailoverRequest) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *DeleteLoadBalancerReply) Reset() {
-	*x = DeleteLoadBalancerReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+func (x *Empty) Reset() {
+	*x = Empty{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *DeleteLoadBalancerReply) String() string {
+func (x *Empty) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*DeleteLoadBalancerReply) ProtoMessage() {}
+func (*Empty) ProtoMessage() {}
 
-func (x *DeleteLoadBalancerReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+func (x *Empty) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,9 +485,9 @@ func (x *DeleteLoadBalancerReply) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use DeleteLoadBalancerReply.ProtoReflect.Descriptor instead.
-func (*DeleteLoadBalancerReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
+// Deprecated: Use Empty.ProtoReflect.Descriptor instead.
+func (*Empty) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
 }
 
 // ResumeRequest asks a grain to continue its entity's unfinished flow (sent by the
@@ -509,7 +500,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +512,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +525,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
 }
 
 type ResumeReply struct {
@@ -546,7 +537,7 @@ type ResumeReply struct {
 
 func (x *ResumeReply) Reset() {
 	*x = ResumeReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +549,7 @@ func (x *ResumeReply) String() string {
 func (*ResumeReply) ProtoMessage() {}
 
 func (x *ResumeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +562,7 @@ func (x *ResumeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReply.ProtoReflect.Descriptor instead.
 func (*ResumeReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResumeReply) GetProvisioningStatus() string {
@@ -581,48 +572,1274 @@ func (x *ResumeReply) GetProvisioningStatus() string {
 	return ""
 }
 
+type CreateListenerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Listener      *storepb.Listener      `protobuf:"bytes,2,opt,name=listener,proto3" json:"listener,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateListenerRequest) Reset() {
+	*x = CreateListenerRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateListenerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateListenerRequest) ProtoMessage() {}
+
+func (x *CreateListenerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateListenerRequest.ProtoReflect.Descriptor instead.
+func (*CreateListenerRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreateListenerRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *CreateListenerRequest) GetListener() *storepb.Listener {
+	if x != nil {
+		return x.Listener
+	}
+	return nil
+}
+
+type UpdateListenerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Values        *storepb.Listener      `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateListenerRequest) Reset() {
+	*x = UpdateListenerRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateListenerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateListenerRequest) ProtoMessage() {}
+
+func (x *UpdateListenerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateListenerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateListenerRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UpdateListenerRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdateListenerRequest) GetValues() *storepb.Listener {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdateListenerRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+type ListenerReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Listener      *storepb.Listener      `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenerReply) Reset() {
+	*x = ListenerReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenerReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenerReply) ProtoMessage() {}
+
+func (x *ListenerReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenerReply.ProtoReflect.Descriptor instead.
+func (*ListenerReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListenerReply) GetListener() *storepb.Listener {
+	if x != nil {
+		return x.Listener
+	}
+	return nil
+}
+
+// CreatePoolRequest: a pool, and (single-call trees only) its members and monitor.
+type CreatePoolRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Caller *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Pool   *storepb.Pool          `protobuf:"bytes,2,opt,name=pool,proto3" json:"pool,omitempty"`
+	// listener_id makes the pool that listener's default pool.
+	ListenerId    string `protobuf:"bytes,3,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePoolRequest) Reset() {
+	*x = CreatePoolRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePoolRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePoolRequest) ProtoMessage() {}
+
+func (x *CreatePoolRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePoolRequest.ProtoReflect.Descriptor instead.
+func (*CreatePoolRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreatePoolRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *CreatePoolRequest) GetPool() *storepb.Pool {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *CreatePoolRequest) GetListenerId() string {
+	if x != nil {
+		return x.ListenerId
+	}
+	return ""
+}
+
+type UpdatePoolRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Values        *storepb.Pool          `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePoolRequest) Reset() {
+	*x = UpdatePoolRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePoolRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePoolRequest) ProtoMessage() {}
+
+func (x *UpdatePoolRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePoolRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePoolRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpdatePoolRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdatePoolRequest) GetValues() *storepb.Pool {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdatePoolRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+type PoolReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pool          *storepb.Pool          `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PoolReply) Reset() {
+	*x = PoolReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolReply) ProtoMessage() {}
+
+func (x *PoolReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolReply.ProtoReflect.Descriptor instead.
+func (*PoolReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PoolReply) GetPool() *storepb.Pool {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+type CreateMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Member        *storepb.Member        `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateMemberRequest) Reset() {
+	*x = CreateMemberRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateMemberRequest) ProtoMessage() {}
+
+func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateMemberRequest.ProtoReflect.Descriptor instead.
+func (*CreateMemberRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateMemberRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *CreateMemberRequest) GetMember() *storepb.Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+type UpdateMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Values        *storepb.Member        `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateMemberRequest) Reset() {
+	*x = UpdateMemberRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMemberRequest) ProtoMessage() {}
+
+func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMemberRequest.ProtoReflect.Descriptor instead.
+func (*UpdateMemberRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *UpdateMemberRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdateMemberRequest) GetValues() *storepb.Member {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdateMemberRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+type MemberReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        *storepb.Member        `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberReply) Reset() {
+	*x = MemberReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberReply) ProtoMessage() {}
+
+func (x *MemberReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberReply.ProtoReflect.Descriptor instead.
+func (*MemberReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MemberReply) GetMember() *storepb.Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+// ReplaceMembersRequest is the batch update: members matched by (address, port).
+type ReplaceMembersRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Caller  *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	PoolId  string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Members []*storepb.Member      `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	// fields[i] names the attributes members[i] set (for updates of matched members).
+	Fields        []*FieldList `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
+	AdditiveOnly  bool         `protobuf:"varint,5,opt,name=additive_only,json=additiveOnly,proto3" json:"additive_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplaceMembersRequest) Reset() {
+	*x = ReplaceMembersRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplaceMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplaceMembersRequest) ProtoMessage() {}
+
+func (x *ReplaceMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplaceMembersRequest.ProtoReflect.Descriptor instead.
+func (*ReplaceMembersRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReplaceMembersRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *ReplaceMembersRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *ReplaceMembersRequest) GetMembers() []*storepb.Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ReplaceMembersRequest) GetFields() []*FieldList {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *ReplaceMembersRequest) GetAdditiveOnly() bool {
+	if x != nil {
+		return x.AdditiveOnly
+	}
+	return false
+}
+
+type FieldList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldList) Reset() {
+	*x = FieldList{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldList) ProtoMessage() {}
+
+func (x *FieldList) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldList.ProtoReflect.Descriptor instead.
+func (*FieldList) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *FieldList) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type CreateHealthMonitorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	HealthMonitor *storepb.HealthMonitor `protobuf:"bytes,2,opt,name=health_monitor,json=healthMonitor,proto3" json:"health_monitor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateHealthMonitorRequest) Reset() {
+	*x = CreateHealthMonitorRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateHealthMonitorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateHealthMonitorRequest) ProtoMessage() {}
+
+func (x *CreateHealthMonitorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateHealthMonitorRequest.ProtoReflect.Descriptor instead.
+func (*CreateHealthMonitorRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CreateHealthMonitorRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *CreateHealthMonitorRequest) GetHealthMonitor() *storepb.HealthMonitor {
+	if x != nil {
+		return x.HealthMonitor
+	}
+	return nil
+}
+
+type UpdateHealthMonitorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Values        *storepb.HealthMonitor `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateHealthMonitorRequest) Reset() {
+	*x = UpdateHealthMonitorRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateHealthMonitorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateHealthMonitorRequest) ProtoMessage() {}
+
+func (x *UpdateHealthMonitorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateHealthMonitorRequest.ProtoReflect.Descriptor instead.
+func (*UpdateHealthMonitorRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpdateHealthMonitorRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdateHealthMonitorRequest) GetValues() *storepb.HealthMonitor {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdateHealthMonitorRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+type HealthMonitorReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HealthMonitor *storepb.HealthMonitor `protobuf:"bytes,1,opt,name=health_monitor,json=healthMonitor,proto3" json:"health_monitor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealthMonitorReply) Reset() {
+	*x = HealthMonitorReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthMonitorReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthMonitorReply) ProtoMessage() {}
+
+func (x *HealthMonitorReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthMonitorReply.ProtoReflect.Descriptor instead.
+func (*HealthMonitorReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *HealthMonitorReply) GetHealthMonitor() *storepb.HealthMonitor {
+	if x != nil {
+		return x.HealthMonitor
+	}
+	return nil
+}
+
+type CreateL7PolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	L7Policy      *storepb.L7Policy      `protobuf:"bytes,2,opt,name=l7policy,proto3" json:"l7policy,omitempty"`
+	Rules         []*storepb.L7Rule      `protobuf:"bytes,3,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateL7PolicyRequest) Reset() {
+	*x = CreateL7PolicyRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateL7PolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateL7PolicyRequest) ProtoMessage() {}
+
+func (x *CreateL7PolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateL7PolicyRequest.ProtoReflect.Descriptor instead.
+func (*CreateL7PolicyRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateL7PolicyRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *CreateL7PolicyRequest) GetL7Policy() *storepb.L7Policy {
+	if x != nil {
+		return x.L7Policy
+	}
+	return nil
+}
+
+func (x *CreateL7PolicyRequest) GetRules() []*storepb.L7Rule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type UpdateL7PolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Values        *storepb.L7Policy      `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateL7PolicyRequest) Reset() {
+	*x = UpdateL7PolicyRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateL7PolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateL7PolicyRequest) ProtoMessage() {}
+
+func (x *UpdateL7PolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateL7PolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateL7PolicyRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UpdateL7PolicyRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdateL7PolicyRequest) GetValues() *storepb.L7Policy {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdateL7PolicyRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+type L7PolicyReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	L7Policy      *storepb.L7Policy      `protobuf:"bytes,1,opt,name=l7policy,proto3" json:"l7policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *L7PolicyReply) Reset() {
+	*x = L7PolicyReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *L7PolicyReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*L7PolicyReply) ProtoMessage() {}
+
+func (x *L7PolicyReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use L7PolicyReply.ProtoReflect.Descriptor instead.
+func (*L7PolicyReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *L7PolicyReply) GetL7Policy() *storepb.L7Policy {
+	if x != nil {
+		return x.L7Policy
+	}
+	return nil
+}
+
+type CreateL7RuleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Rule          *storepb.L7Rule        `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateL7RuleRequest) Reset() {
+	*x = CreateL7RuleRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateL7RuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateL7RuleRequest) ProtoMessage() {}
+
+func (x *CreateL7RuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateL7RuleRequest.ProtoReflect.Descriptor instead.
+func (*CreateL7RuleRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CreateL7RuleRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *CreateL7RuleRequest) GetRule() *storepb.L7Rule {
+	if x != nil {
+		return x.Rule
+	}
+	return nil
+}
+
+type UpdateL7RuleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Values        *storepb.L7Rule        `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateL7RuleRequest) Reset() {
+	*x = UpdateL7RuleRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateL7RuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateL7RuleRequest) ProtoMessage() {}
+
+func (x *UpdateL7RuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateL7RuleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateL7RuleRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UpdateL7RuleRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *UpdateL7RuleRequest) GetValues() *storepb.L7Rule {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UpdateL7RuleRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+type L7RuleReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rule          *storepb.L7Rule        `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *L7RuleReply) Reset() {
+	*x = L7RuleReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *L7RuleReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*L7RuleReply) ProtoMessage() {}
+
+func (x *L7RuleReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use L7RuleReply.ProtoReflect.Descriptor instead.
+func (*L7RuleReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *L7RuleReply) GetRule() *storepb.L7Rule {
+	if x != nil {
+		return x.Rule
+	}
+	return nil
+}
+
+// DeleteChildRequest deletes one object of the tree by id.
+type DeleteChildRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteChildRequest) Reset() {
+	*x = DeleteChildRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteChildRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteChildRequest) ProtoMessage() {}
+
+func (x *DeleteChildRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteChildRequest.ProtoReflect.Descriptor instead.
+func (*DeleteChildRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DeleteChildRequest) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *DeleteChildRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 var File_actors_actorspb_actors_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
-	"\x1cactors/actorspb/actors.proto\x12\vkeel.actors\x1a\x19store/storepb/store.proto\"\\\n" +
+	"\x1cactors/actorspb/actors.proto\x12\vkeel.actors\x1a\x1bstore/storepb/octavia.proto\"\\\n" +
 	"\x06Caller\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
 	"\x05admin\x18\x02 \x01(\bR\x05admin\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\x87\x01\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xb4\x03\n" +
+	"\x10LoadBalancerTree\x12=\n" +
+	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
+	"\tlisteners\x18\x02 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +
+	"\x05pools\x18\x03 \x03(\v2\x10.keel.store.PoolR\x05pools\x12,\n" +
+	"\amembers\x18\x04 \x03(\v2\x12.keel.store.MemberR\amembers\x12B\n" +
+	"\x0fhealth_monitors\x18\x05 \x03(\v2\x19.keel.store.HealthMonitorR\x0ehealthMonitors\x124\n" +
+	"\n" +
+	"l7policies\x18\x06 \x03(\v2\x14.keel.store.L7PolicyR\n" +
+	"l7policies\x12,\n" +
+	"\al7rules\x18\a \x03(\v2\x12.keel.store.L7RuleR\al7rules\x12/\n" +
+	"\bamphorae\x18\b \x03(\v2\x13.keel.store.AmphoraR\bamphorae\"{\n" +
 	"\x19CreateLoadBalancerRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12=\n" +
-	"\rload_balancer\x18\x02 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\"!\n" +
-	"\tOptString\x12\x14\n" +
-	"\x05value\x18\x01 \x01(\tR\x05value\"\x1f\n" +
-	"\aOptBool\x12\x14\n" +
-	"\x05value\x18\x01 \x01(\bR\x05value\"\xa7\x02\n" +
-	"\x11LoadBalancerPatch\x12*\n" +
-	"\x04name\x18\x01 \x01(\v2\x16.keel.actors.OptStringR\x04name\x128\n" +
-	"\vdescription\x18\x02 \x01(\v2\x16.keel.actors.OptStringR\vdescription\x12:\n" +
-	"\x0eadmin_state_up\x18\x03 \x01(\v2\x14.keel.actors.OptBoolR\fadminStateUp\x12A\n" +
-	"\x11vip_qos_policy_id\x18\x04 \x01(\v2\x16.keel.actors.OptStringR\x0evipQosPolicyId\x12\x19\n" +
-	"\bset_tags\x18\x05 \x01(\bR\asetTags\x12\x12\n" +
-	"\x04tags\x18\x06 \x03(\tR\x04tags\"~\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"F\n" +
+	"\x11LoadBalancerReply\x121\n" +
+	"\x04tree\x18\x01 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\x92\x01\n" +
 	"\x19UpdateLoadBalancerRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x124\n" +
-	"\x05patch\x18\x02 \x01(\v2\x1e.keel.actors.LoadBalancerPatchR\x05patch\"b\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x120\n" +
+	"\x06values\x18\x02 \x01(\v2\x18.keel.store.LoadBalancerR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"b\n" +
 	"\x19DeleteLoadBalancerRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x18\n" +
-	"\acascade\x18\x02 \x01(\bR\acascade\"R\n" +
-	"\x11LoadBalancerReply\x12=\n" +
-	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\"\x19\n" +
-	"\x17DeleteLoadBalancerReply\"\x0f\n" +
+	"\acascade\x18\x02 \x01(\bR\acascade\"]\n" +
+	"\x0fFailoverRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x02 \x01(\tR\tamphoraId\"\a\n" +
+	"\x05Empty\"\x0f\n" +
 	"\rResumeRequest\">\n" +
 	"\vResumeReply\x12/\n" +
-	"\x13provisioning_status\x18\x01 \x01(\tR\x12provisioningStatus2\xca\x02\n" +
+	"\x13provisioning_status\x18\x01 \x01(\tR\x12provisioningStatus\"v\n" +
+	"\x15CreateListenerRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x120\n" +
+	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerR\blistener\"\x8a\x01\n" +
+	"\x15UpdateListenerRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12,\n" +
+	"\x06values\x18\x02 \x01(\v2\x14.keel.store.ListenerR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"A\n" +
+	"\rListenerReply\x120\n" +
+	"\blistener\x18\x01 \x01(\v2\x14.keel.store.ListenerR\blistener\"\x87\x01\n" +
+	"\x11CreatePoolRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12$\n" +
+	"\x04pool\x18\x02 \x01(\v2\x10.keel.store.PoolR\x04pool\x12\x1f\n" +
+	"\vlistener_id\x18\x03 \x01(\tR\n" +
+	"listenerId\"\x82\x01\n" +
+	"\x11UpdatePoolRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12(\n" +
+	"\x06values\x18\x02 \x01(\v2\x10.keel.store.PoolR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"1\n" +
+	"\tPoolReply\x12$\n" +
+	"\x04pool\x18\x01 \x01(\v2\x10.keel.store.PoolR\x04pool\"n\n" +
+	"\x13CreateMemberRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
+	"\x06member\x18\x02 \x01(\v2\x12.keel.store.MemberR\x06member\"\x86\x01\n" +
+	"\x13UpdateMemberRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
+	"\x06values\x18\x02 \x01(\v2\x12.keel.store.MemberR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"9\n" +
+	"\vMemberReply\x12*\n" +
+	"\x06member\x18\x01 \x01(\v2\x12.keel.store.MemberR\x06member\"\xe0\x01\n" +
+	"\x15ReplaceMembersRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x17\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12,\n" +
+	"\amembers\x18\x03 \x03(\v2\x12.keel.store.MemberR\amembers\x12.\n" +
+	"\x06fields\x18\x04 \x03(\v2\x16.keel.actors.FieldListR\x06fields\x12#\n" +
+	"\radditive_only\x18\x05 \x01(\bR\fadditiveOnly\"!\n" +
+	"\tFieldList\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"\x8b\x01\n" +
+	"\x1aCreateHealthMonitorRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12@\n" +
+	"\x0ehealth_monitor\x18\x02 \x01(\v2\x19.keel.store.HealthMonitorR\rhealthMonitor\"\x94\x01\n" +
+	"\x1aUpdateHealthMonitorRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x121\n" +
+	"\x06values\x18\x02 \x01(\v2\x19.keel.store.HealthMonitorR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"V\n" +
+	"\x12HealthMonitorReply\x12@\n" +
+	"\x0ehealth_monitor\x18\x01 \x01(\v2\x19.keel.store.HealthMonitorR\rhealthMonitor\"\xa0\x01\n" +
+	"\x15CreateL7PolicyRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x120\n" +
+	"\bl7policy\x18\x02 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\x12(\n" +
+	"\x05rules\x18\x03 \x03(\v2\x12.keel.store.L7RuleR\x05rules\"\x8a\x01\n" +
+	"\x15UpdateL7PolicyRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12,\n" +
+	"\x06values\x18\x02 \x01(\v2\x14.keel.store.L7PolicyR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"A\n" +
+	"\rL7PolicyReply\x120\n" +
+	"\bl7policy\x18\x01 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\"j\n" +
+	"\x13CreateL7RuleRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12&\n" +
+	"\x04rule\x18\x02 \x01(\v2\x12.keel.store.L7RuleR\x04rule\"\x86\x01\n" +
+	"\x13UpdateL7RuleRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
+	"\x06values\x18\x02 \x01(\v2\x12.keel.store.L7RuleR\x06values\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"5\n" +
+	"\vL7RuleReply\x12&\n" +
+	"\x04rule\x18\x01 \x01(\v2\x12.keel.store.L7RuleR\x04rule\"Q\n" +
+	"\x12DeleteChildRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id2\xf3\x0e\n" +
 	"\fLoadBalancer\x12P\n" +
 	"\x06Create\x12&.keel.actors.CreateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12P\n" +
-	"\x06Update\x12&.keel.actors.UpdateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12V\n" +
-	"\x06Delete\x12&.keel.actors.DeleteLoadBalancerRequest\x1a$.keel.actors.DeleteLoadBalancerReply\x12>\n" +
-	"\x06Resume\x12\x1a.keel.actors.ResumeRequest\x1a\x18.keel.actors.ResumeReplyB\x16Z\x14keel/actors/actorspbb\x06proto3"
+	"\x06Update\x12&.keel.actors.UpdateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12D\n" +
+	"\x06Delete\x12&.keel.actors.DeleteLoadBalancerRequest\x1a\x12.keel.actors.Empty\x12<\n" +
+	"\bFailover\x12\x1c.keel.actors.FailoverRequest\x1a\x12.keel.actors.Empty\x12>\n" +
+	"\x06Resume\x12\x1a.keel.actors.ResumeRequest\x1a\x18.keel.actors.ResumeReply\x12P\n" +
+	"\x0eCreateListener\x12\".keel.actors.CreateListenerRequest\x1a\x1a.keel.actors.ListenerReply\x12P\n" +
+	"\x0eUpdateListener\x12\".keel.actors.UpdateListenerRequest\x1a\x1a.keel.actors.ListenerReply\x12E\n" +
+	"\x0eDeleteListener\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12D\n" +
+	"\n" +
+	"CreatePool\x12\x1e.keel.actors.CreatePoolRequest\x1a\x16.keel.actors.PoolReply\x12D\n" +
+	"\n" +
+	"UpdatePool\x12\x1e.keel.actors.UpdatePoolRequest\x1a\x16.keel.actors.PoolReply\x12A\n" +
+	"\n" +
+	"DeletePool\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12J\n" +
+	"\fCreateMember\x12 .keel.actors.CreateMemberRequest\x1a\x18.keel.actors.MemberReply\x12J\n" +
+	"\fUpdateMember\x12 .keel.actors.UpdateMemberRequest\x1a\x18.keel.actors.MemberReply\x12C\n" +
+	"\fDeleteMember\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12H\n" +
+	"\x0eReplaceMembers\x12\".keel.actors.ReplaceMembersRequest\x1a\x12.keel.actors.Empty\x12_\n" +
+	"\x13CreateHealthMonitor\x12'.keel.actors.CreateHealthMonitorRequest\x1a\x1f.keel.actors.HealthMonitorReply\x12_\n" +
+	"\x13UpdateHealthMonitor\x12'.keel.actors.UpdateHealthMonitorRequest\x1a\x1f.keel.actors.HealthMonitorReply\x12J\n" +
+	"\x13DeleteHealthMonitor\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12P\n" +
+	"\x0eCreateL7Policy\x12\".keel.actors.CreateL7PolicyRequest\x1a\x1a.keel.actors.L7PolicyReply\x12P\n" +
+	"\x0eUpdateL7Policy\x12\".keel.actors.UpdateL7PolicyRequest\x1a\x1a.keel.actors.L7PolicyReply\x12E\n" +
+	"\x0eDeleteL7Policy\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12J\n" +
+	"\fCreateL7Rule\x12 .keel.actors.CreateL7RuleRequest\x1a\x18.keel.actors.L7RuleReply\x12J\n" +
+	"\fUpdateL7Rule\x12 .keel.actors.UpdateL7RuleRequest\x1a\x18.keel.actors.L7RuleReply\x12C\n" +
+	"\fDeleteL7Rule\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12D\n" +
+	"\rDeleteAmphora\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.EmptyB\x16Z\x14keel/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once
@@ -636,45 +1853,154 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_actors_actorspb_actors_proto_goTypes = []any{
-	(*Caller)(nil),                    // 0: keel.actors.Caller
-	(*CreateLoadBalancerRequest)(nil), // 1: keel.actors.CreateLoadBalancerRequest
-	(*OptString)(nil),                 // 2: keel.actors.OptString
-	(*OptBool)(nil),                   // 3: keel.actors.OptBool
-	(*LoadBalancerPatch)(nil),         // 4: keel.actors.LoadBalancerPatch
-	(*UpdateLoadBalancerRequest)(nil), // 5: keel.actors.UpdateLoadBalancerRequest
-	(*DeleteLoadBalancerRequest)(nil), // 6: keel.actors.DeleteLoadBalancerRequest
-	(*LoadBalancerReply)(nil),         // 7: keel.actors.LoadBalancerReply
-	(*DeleteLoadBalancerReply)(nil),   // 8: keel.actors.DeleteLoadBalancerReply
-	(*ResumeRequest)(nil),             // 9: keel.actors.ResumeRequest
-	(*ResumeReply)(nil),               // 10: keel.actors.ResumeReply
-	(*storepb.LoadBalancer)(nil),      // 11: keel.store.LoadBalancer
+	(*Caller)(nil),                     // 0: keel.actors.Caller
+	(*LoadBalancerTree)(nil),           // 1: keel.actors.LoadBalancerTree
+	(*CreateLoadBalancerRequest)(nil),  // 2: keel.actors.CreateLoadBalancerRequest
+	(*LoadBalancerReply)(nil),          // 3: keel.actors.LoadBalancerReply
+	(*UpdateLoadBalancerRequest)(nil),  // 4: keel.actors.UpdateLoadBalancerRequest
+	(*DeleteLoadBalancerRequest)(nil),  // 5: keel.actors.DeleteLoadBalancerRequest
+	(*FailoverRequest)(nil),            // 6: keel.actors.FailoverRequest
+	(*Empty)(nil),                      // 7: keel.actors.Empty
+	(*ResumeRequest)(nil),              // 8: keel.actors.ResumeRequest
+	(*ResumeReply)(nil),                // 9: keel.actors.ResumeReply
+	(*CreateListenerRequest)(nil),      // 10: keel.actors.CreateListenerRequest
+	(*UpdateListenerRequest)(nil),      // 11: keel.actors.UpdateListenerRequest
+	(*ListenerReply)(nil),              // 12: keel.actors.ListenerReply
+	(*CreatePoolRequest)(nil),          // 13: keel.actors.CreatePoolRequest
+	(*UpdatePoolRequest)(nil),          // 14: keel.actors.UpdatePoolRequest
+	(*PoolReply)(nil),                  // 15: keel.actors.PoolReply
+	(*CreateMemberRequest)(nil),        // 16: keel.actors.CreateMemberRequest
+	(*UpdateMemberRequest)(nil),        // 17: keel.actors.UpdateMemberRequest
+	(*MemberReply)(nil),                // 18: keel.actors.MemberReply
+	(*ReplaceMembersRequest)(nil),      // 19: keel.actors.ReplaceMembersRequest
+	(*FieldList)(nil),                  // 20: keel.actors.FieldList
+	(*CreateHealthMonitorRequest)(nil), // 21: keel.actors.CreateHealthMonitorRequest
+	(*UpdateHealthMonitorRequest)(nil), // 22: keel.actors.UpdateHealthMonitorRequest
+	(*HealthMonitorReply)(nil),         // 23: keel.actors.HealthMonitorReply
+	(*CreateL7PolicyRequest)(nil),      // 24: keel.actors.CreateL7PolicyRequest
+	(*UpdateL7PolicyRequest)(nil),      // 25: keel.actors.UpdateL7PolicyRequest
+	(*L7PolicyReply)(nil),              // 26: keel.actors.L7PolicyReply
+	(*CreateL7RuleRequest)(nil),        // 27: keel.actors.CreateL7RuleRequest
+	(*UpdateL7RuleRequest)(nil),        // 28: keel.actors.UpdateL7RuleRequest
+	(*L7RuleReply)(nil),                // 29: keel.actors.L7RuleReply
+	(*DeleteChildRequest)(nil),         // 30: keel.actors.DeleteChildRequest
+	(*storepb.LoadBalancer)(nil),       // 31: keel.store.LoadBalancer
+	(*storepb.Listener)(nil),           // 32: keel.store.Listener
+	(*storepb.Pool)(nil),               // 33: keel.store.Pool
+	(*storepb.Member)(nil),             // 34: keel.store.Member
+	(*storepb.HealthMonitor)(nil),      // 35: keel.store.HealthMonitor
+	(*storepb.L7Policy)(nil),           // 36: keel.store.L7Policy
+	(*storepb.L7Rule)(nil),             // 37: keel.store.L7Rule
+	(*storepb.Amphora)(nil),            // 38: keel.store.Amphora
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
-	0,  // 0: keel.actors.CreateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	11, // 1: keel.actors.CreateLoadBalancerRequest.load_balancer:type_name -> keel.store.LoadBalancer
-	2,  // 2: keel.actors.LoadBalancerPatch.name:type_name -> keel.actors.OptString
-	2,  // 3: keel.actors.LoadBalancerPatch.description:type_name -> keel.actors.OptString
-	3,  // 4: keel.actors.LoadBalancerPatch.admin_state_up:type_name -> keel.actors.OptBool
-	2,  // 5: keel.actors.LoadBalancerPatch.vip_qos_policy_id:type_name -> keel.actors.OptString
-	0,  // 6: keel.actors.UpdateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	4,  // 7: keel.actors.UpdateLoadBalancerRequest.patch:type_name -> keel.actors.LoadBalancerPatch
-	0,  // 8: keel.actors.DeleteLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	11, // 9: keel.actors.LoadBalancerReply.load_balancer:type_name -> keel.store.LoadBalancer
-	1,  // 10: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
-	5,  // 11: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
-	6,  // 12: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
-	9,  // 13: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
-	7,  // 14: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
-	7,  // 15: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
-	8,  // 16: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.DeleteLoadBalancerReply
-	10, // 17: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	31, // 0: keel.actors.LoadBalancerTree.load_balancer:type_name -> keel.store.LoadBalancer
+	32, // 1: keel.actors.LoadBalancerTree.listeners:type_name -> keel.store.Listener
+	33, // 2: keel.actors.LoadBalancerTree.pools:type_name -> keel.store.Pool
+	34, // 3: keel.actors.LoadBalancerTree.members:type_name -> keel.store.Member
+	35, // 4: keel.actors.LoadBalancerTree.health_monitors:type_name -> keel.store.HealthMonitor
+	36, // 5: keel.actors.LoadBalancerTree.l7policies:type_name -> keel.store.L7Policy
+	37, // 6: keel.actors.LoadBalancerTree.l7rules:type_name -> keel.store.L7Rule
+	38, // 7: keel.actors.LoadBalancerTree.amphorae:type_name -> keel.store.Amphora
+	0,  // 8: keel.actors.CreateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
+	1,  // 9: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.actors.LoadBalancerTree
+	1,  // 10: keel.actors.LoadBalancerReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 11: keel.actors.UpdateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
+	31, // 12: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
+	0,  // 13: keel.actors.DeleteLoadBalancerRequest.caller:type_name -> keel.actors.Caller
+	0,  // 14: keel.actors.FailoverRequest.caller:type_name -> keel.actors.Caller
+	0,  // 15: keel.actors.CreateListenerRequest.caller:type_name -> keel.actors.Caller
+	32, // 16: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
+	0,  // 17: keel.actors.UpdateListenerRequest.caller:type_name -> keel.actors.Caller
+	32, // 18: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
+	32, // 19: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
+	0,  // 20: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
+	33, // 21: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
+	0,  // 22: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
+	33, // 23: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
+	33, // 24: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
+	0,  // 25: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
+	34, // 26: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
+	0,  // 27: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
+	34, // 28: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
+	34, // 29: keel.actors.MemberReply.member:type_name -> keel.store.Member
+	0,  // 30: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
+	34, // 31: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
+	20, // 32: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
+	0,  // 33: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
+	35, // 34: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
+	0,  // 35: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
+	35, // 36: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
+	35, // 37: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
+	0,  // 38: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
+	36, // 39: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
+	37, // 40: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
+	0,  // 41: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
+	36, // 42: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
+	36, // 43: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
+	0,  // 44: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
+	37, // 45: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
+	0,  // 46: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
+	37, // 47: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
+	37, // 48: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
+	0,  // 49: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
+	2,  // 50: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
+	4,  // 51: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
+	5,  // 52: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
+	6,  // 53: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
+	8,  // 54: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
+	10, // 55: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
+	11, // 56: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
+	30, // 57: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
+	13, // 58: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
+	14, // 59: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
+	30, // 60: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
+	16, // 61: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
+	17, // 62: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
+	30, // 63: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
+	19, // 64: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
+	21, // 65: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
+	22, // 66: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
+	30, // 67: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
+	24, // 68: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
+	25, // 69: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
+	30, // 70: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
+	27, // 71: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
+	28, // 72: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
+	30, // 73: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
+	30, // 74: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
+	3,  // 75: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
+	3,  // 76: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
+	7,  // 77: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
+	7,  // 78: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
+	9,  // 79: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
+	12, // 80: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
+	12, // 81: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
+	7,  // 82: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
+	15, // 83: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
+	15, // 84: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
+	7,  // 85: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
+	18, // 86: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
+	18, // 87: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
+	7,  // 88: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
+	7,  // 89: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
+	23, // 90: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	23, // 91: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	7,  // 92: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
+	26, // 93: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
+	26, // 94: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
+	7,  // 95: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
+	29, // 96: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
+	29, // 97: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
+	7,  // 98: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
+	7,  // 99: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
+	75, // [75:100] is the sub-list for method output_type
+	50, // [50:75] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -688,7 +2014,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -63,8 +63,29 @@ type LoadBalancer interface {
 	ReceiveDefault(ctx cluster.GrainContext)
 	Create(req *CreateLoadBalancerRequest, ctx cluster.GrainContext) (*LoadBalancerReply, error)
 	Update(req *UpdateLoadBalancerRequest, ctx cluster.GrainContext) (*LoadBalancerReply, error)
-	Delete(req *DeleteLoadBalancerRequest, ctx cluster.GrainContext) (*DeleteLoadBalancerReply, error)
+	Delete(req *DeleteLoadBalancerRequest, ctx cluster.GrainContext) (*Empty, error)
+	Failover(req *FailoverRequest, ctx cluster.GrainContext) (*Empty, error)
 	Resume(req *ResumeRequest, ctx cluster.GrainContext) (*ResumeReply, error)
+	CreateListener(req *CreateListenerRequest, ctx cluster.GrainContext) (*ListenerReply, error)
+	UpdateListener(req *UpdateListenerRequest, ctx cluster.GrainContext) (*ListenerReply, error)
+	DeleteListener(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	CreatePool(req *CreatePoolRequest, ctx cluster.GrainContext) (*PoolReply, error)
+	UpdatePool(req *UpdatePoolRequest, ctx cluster.GrainContext) (*PoolReply, error)
+	DeletePool(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	CreateMember(req *CreateMemberRequest, ctx cluster.GrainContext) (*MemberReply, error)
+	UpdateMember(req *UpdateMemberRequest, ctx cluster.GrainContext) (*MemberReply, error)
+	DeleteMember(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	ReplaceMembers(req *ReplaceMembersRequest, ctx cluster.GrainContext) (*Empty, error)
+	CreateHealthMonitor(req *CreateHealthMonitorRequest, ctx cluster.GrainContext) (*HealthMonitorReply, error)
+	UpdateHealthMonitor(req *UpdateHealthMonitorRequest, ctx cluster.GrainContext) (*HealthMonitorReply, error)
+	DeleteHealthMonitor(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	CreateL7Policy(req *CreateL7PolicyRequest, ctx cluster.GrainContext) (*L7PolicyReply, error)
+	UpdateL7Policy(req *UpdateL7PolicyRequest, ctx cluster.GrainContext) (*L7PolicyReply, error)
+	DeleteL7Policy(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	CreateL7Rule(req *CreateL7RuleRequest, ctx cluster.GrainContext) (*L7RuleReply, error)
+	UpdateL7Rule(req *UpdateL7RuleRequest, ctx cluster.GrainContext) (*L7RuleReply, error)
+	DeleteL7Rule(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	DeleteAmphora(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
 }
 
 // LoadBalancerGrainClient holds the base data for the LoadBalancerGrain
@@ -128,7 +149,7 @@ func (g *LoadBalancerGrainClient) Update(r *UpdateLoadBalancerRequest, opts ...c
 }
 
 // Delete requests the execution on to the cluster with CallOptions
-func (g *LoadBalancerGrainClient) Delete(r *DeleteLoadBalancerRequest, opts ...cluster.GrainCallOption) (*DeleteLoadBalancerReply, error) {
+func (g *LoadBalancerGrainClient) Delete(r *DeleteLoadBalancerRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
 	if g.cluster.Config.RequestLog {
 		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "Delete"), slog.Any("request", r))
 	}
@@ -142,7 +163,34 @@ func (g *LoadBalancerGrainClient) Delete(r *DeleteLoadBalancerRequest, opts ...c
 		return nil, fmt.Errorf("error request: %w", err)
 	}
 	switch msg := resp.(type) {
-	case *DeleteLoadBalancerReply:
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// Failover requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) Failover(r *FailoverRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "Failover"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 3, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
 		return msg, nil
 	case *cluster.GrainErrorResponse:
 		if msg == nil {
@@ -163,13 +211,553 @@ func (g *LoadBalancerGrainClient) Resume(r *ResumeRequest, opts ...cluster.Grain
 	if err != nil {
 		return nil, err
 	}
-	reqMsg := &cluster.GrainRequest{MethodIndex: 3, MessageData: bytes}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 4, MessageData: bytes}
 	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("error request: %w", err)
 	}
 	switch msg := resp.(type) {
 	case *ResumeReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// CreateListener requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) CreateListener(r *CreateListenerRequest, opts ...cluster.GrainCallOption) (*ListenerReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "CreateListener"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 5, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *ListenerReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// UpdateListener requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) UpdateListener(r *UpdateListenerRequest, opts ...cluster.GrainCallOption) (*ListenerReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "UpdateListener"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 6, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *ListenerReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeleteListener requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeleteListener(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeleteListener"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 7, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// CreatePool requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) CreatePool(r *CreatePoolRequest, opts ...cluster.GrainCallOption) (*PoolReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "CreatePool"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 8, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *PoolReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// UpdatePool requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) UpdatePool(r *UpdatePoolRequest, opts ...cluster.GrainCallOption) (*PoolReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "UpdatePool"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 9, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *PoolReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeletePool requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeletePool(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeletePool"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 10, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// CreateMember requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) CreateMember(r *CreateMemberRequest, opts ...cluster.GrainCallOption) (*MemberReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "CreateMember"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 11, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *MemberReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// UpdateMember requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) UpdateMember(r *UpdateMemberRequest, opts ...cluster.GrainCallOption) (*MemberReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "UpdateMember"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 12, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *MemberReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeleteMember requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeleteMember(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeleteMember"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 13, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// ReplaceMembers requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) ReplaceMembers(r *ReplaceMembersRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "ReplaceMembers"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 14, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// CreateHealthMonitor requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) CreateHealthMonitor(r *CreateHealthMonitorRequest, opts ...cluster.GrainCallOption) (*HealthMonitorReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "CreateHealthMonitor"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 15, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *HealthMonitorReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// UpdateHealthMonitor requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) UpdateHealthMonitor(r *UpdateHealthMonitorRequest, opts ...cluster.GrainCallOption) (*HealthMonitorReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "UpdateHealthMonitor"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 16, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *HealthMonitorReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeleteHealthMonitor requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeleteHealthMonitor(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeleteHealthMonitor"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 17, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// CreateL7Policy requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) CreateL7Policy(r *CreateL7PolicyRequest, opts ...cluster.GrainCallOption) (*L7PolicyReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "CreateL7Policy"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 18, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *L7PolicyReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// UpdateL7Policy requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) UpdateL7Policy(r *UpdateL7PolicyRequest, opts ...cluster.GrainCallOption) (*L7PolicyReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "UpdateL7Policy"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 19, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *L7PolicyReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeleteL7Policy requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeleteL7Policy(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeleteL7Policy"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 20, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// CreateL7Rule requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) CreateL7Rule(r *CreateL7RuleRequest, opts ...cluster.GrainCallOption) (*L7RuleReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "CreateL7Rule"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 21, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *L7RuleReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// UpdateL7Rule requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) UpdateL7Rule(r *UpdateL7RuleRequest, opts ...cluster.GrainCallOption) (*L7RuleReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "UpdateL7Rule"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 22, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *L7RuleReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeleteL7Rule requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeleteL7Rule(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeleteL7Rule"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 23, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// DeleteAmphora requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) DeleteAmphora(r *DeleteChildRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "DeleteAmphora"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 24, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
 		return msg, nil
 	case *cluster.GrainErrorResponse:
 		if msg == nil {
@@ -270,6 +858,26 @@ func (a *LoadBalancerActor) Receive(ctx actor.Context) {
 			}
 			ctx.Respond(r0)
 		case 3:
+			req := &FailoverRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Failover(FailoverRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Failover(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 4:
 			req := &ResumeRequest{}
 			err := proto.Unmarshal(msg.MessageData, req)
 			if err != nil {
@@ -283,6 +891,406 @@ func (a *LoadBalancerActor) Receive(ctx actor.Context) {
 			}
 
 			r0, err := a.inner.Resume(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 5:
+			req := &CreateListenerRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] CreateListener(CreateListenerRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.CreateListener(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 6:
+			req := &UpdateListenerRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] UpdateListener(UpdateListenerRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.UpdateListener(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 7:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeleteListener(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeleteListener(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 8:
+			req := &CreatePoolRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] CreatePool(CreatePoolRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.CreatePool(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 9:
+			req := &UpdatePoolRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] UpdatePool(UpdatePoolRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.UpdatePool(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 10:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeletePool(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeletePool(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 11:
+			req := &CreateMemberRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] CreateMember(CreateMemberRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.CreateMember(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 12:
+			req := &UpdateMemberRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] UpdateMember(UpdateMemberRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.UpdateMember(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 13:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeleteMember(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeleteMember(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 14:
+			req := &ReplaceMembersRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] ReplaceMembers(ReplaceMembersRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.ReplaceMembers(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 15:
+			req := &CreateHealthMonitorRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] CreateHealthMonitor(CreateHealthMonitorRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.CreateHealthMonitor(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 16:
+			req := &UpdateHealthMonitorRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] UpdateHealthMonitor(UpdateHealthMonitorRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.UpdateHealthMonitor(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 17:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeleteHealthMonitor(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeleteHealthMonitor(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 18:
+			req := &CreateL7PolicyRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] CreateL7Policy(CreateL7PolicyRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.CreateL7Policy(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 19:
+			req := &UpdateL7PolicyRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] UpdateL7Policy(UpdateL7PolicyRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.UpdateL7Policy(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 20:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeleteL7Policy(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeleteL7Policy(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 21:
+			req := &CreateL7RuleRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] CreateL7Rule(CreateL7RuleRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.CreateL7Rule(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 22:
+			req := &UpdateL7RuleRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] UpdateL7Rule(UpdateL7RuleRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.UpdateL7Rule(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 23:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeleteL7Rule(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeleteL7Rule(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 24:
+			req := &DeleteChildRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] DeleteAmphora(DeleteChildRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.DeleteAmphora(req, a.ctx)
 			if err != nil {
 				resp := cluster.FromError(err)
 				ctx.Respond(resp)

@@ -32,6 +32,8 @@ const (
 	CommandResult_NOT_FOUND      CommandResult_Code = 2
 	CommandResult_ALREADY_EXISTS CommandResult_Code = 3
 	CommandResult_INVALID        CommandResult_Code = 4 // a command the FSM cannot apply (unknown type, missing entity)
+	CommandResult_QUOTA_EXCEEDED CommandResult_Code = 5 // message names the resources, as Octavia's 403 does
+	CommandResult_IN_USE         CommandResult_Code = 6 // a catalog row still referenced
 )
 
 // Enum value maps for CommandResult_Code.
@@ -42,6 +44,8 @@ var (
 		2: "NOT_FOUND",
 		3: "ALREADY_EXISTS",
 		4: "INVALID",
+		5: "QUOTA_EXCEEDED",
+		6: "IN_USE",
 	}
 	CommandResult_Code_value = map[string]int32{
 		"OK":             0,
@@ -49,6 +53,8 @@ var (
 		"NOT_FOUND":      2,
 		"ALREADY_EXISTS": 3,
 		"INVALID":        4,
+		"QUOTA_EXCEEDED": 5,
+		"IN_USE":         6,
 	}
 )
 
@@ -76,272 +82,17 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9, 0}
-}
-
-// LoadBalancer is an Octavia load balancer as replicated. Timestamps are unix
-// microseconds set by the proposer (never read from the clock inside the FSM).
-type LoadBalancer struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	Id                 string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ProjectId          string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Name               string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Description        string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	AdminStateUp       bool                   `protobuf:"varint,5,opt,name=admin_state_up,json=adminStateUp,proto3" json:"admin_state_up,omitempty"`
-	ProvisioningStatus string                 `protobuf:"bytes,6,opt,name=provisioning_status,json=provisioningStatus,proto3" json:"provisioning_status,omitempty"`
-	OperatingStatus    string                 `protobuf:"bytes,7,opt,name=operating_status,json=operatingStatus,proto3" json:"operating_status,omitempty"`
-	VipAddress         string                 `protobuf:"bytes,8,opt,name=vip_address,json=vipAddress,proto3" json:"vip_address,omitempty"`
-	VipPortId          string                 `protobuf:"bytes,9,opt,name=vip_port_id,json=vipPortId,proto3" json:"vip_port_id,omitempty"`
-	VipSubnetId        string                 `protobuf:"bytes,10,opt,name=vip_subnet_id,json=vipSubnetId,proto3" json:"vip_subnet_id,omitempty"`
-	VipNetworkId       string                 `protobuf:"bytes,11,opt,name=vip_network_id,json=vipNetworkId,proto3" json:"vip_network_id,omitempty"`
-	VipQosPolicyId     string                 `protobuf:"bytes,12,opt,name=vip_qos_policy_id,json=vipQosPolicyId,proto3" json:"vip_qos_policy_id,omitempty"`
-	Provider           string                 `protobuf:"bytes,13,opt,name=provider,proto3" json:"provider,omitempty"`
-	FlavorId           string                 `protobuf:"bytes,14,opt,name=flavor_id,json=flavorId,proto3" json:"flavor_id,omitempty"`
-	AvailabilityZone   string                 `protobuf:"bytes,15,opt,name=availability_zone,json=availabilityZone,proto3" json:"availability_zone,omitempty"`
-	Tags               []string               `protobuf:"bytes,16,rep,name=tags,proto3" json:"tags,omitempty"`
-	AdditionalVips     []*AdditionalVip       `protobuf:"bytes,17,rep,name=additional_vips,json=additionalVips,proto3" json:"additional_vips,omitempty"`
-	CreatedAt          int64                  `protobuf:"varint,18,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt          int64                  `protobuf:"varint,19,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	// version is the FSM's modification sequence at the last change; commands carry
-	// the version they were computed from (compare-and-set).
-	Version uint64 `protobuf:"varint,20,opt,name=version,proto3" json:"version,omitempty"`
-	// last_request_id makes a retried command idempotent.
-	LastRequestId string `protobuf:"bytes,21,opt,name=last_request_id,json=lastRequestId,proto3" json:"last_request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *LoadBalancer) Reset() {
-	*x = LoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *LoadBalancer) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*LoadBalancer) ProtoMessage() {}
-
-func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
-func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *LoadBalancer) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetProjectId() string {
-	if x != nil {
-		return x.ProjectId
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetDescription() string {
-	if x != nil {
-		return x.Description
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetAdminStateUp() bool {
-	if x != nil {
-		return x.AdminStateUp
-	}
-	return false
-}
-
-func (x *LoadBalancer) GetProvisioningStatus() string {
-	if x != nil {
-		return x.ProvisioningStatus
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetOperatingStatus() string {
-	if x != nil {
-		return x.OperatingStatus
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetVipAddress() string {
-	if x != nil {
-		return x.VipAddress
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetVipPortId() string {
-	if x != nil {
-		return x.VipPortId
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetVipSubnetId() string {
-	if x != nil {
-		return x.VipSubnetId
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetVipNetworkId() string {
-	if x != nil {
-		return x.VipNetworkId
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetVipQosPolicyId() string {
-	if x != nil {
-		return x.VipQosPolicyId
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetProvider() string {
-	if x != nil {
-		return x.Provider
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetFlavorId() string {
-	if x != nil {
-		return x.FlavorId
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetAvailabilityZone() string {
-	if x != nil {
-		return x.AvailabilityZone
-	}
-	return ""
-}
-
-func (x *LoadBalancer) GetTags() []string {
-	if x != nil {
-		return x.Tags
-	}
-	return nil
-}
-
-func (x *LoadBalancer) GetAdditionalVips() []*AdditionalVip {
-	if x != nil {
-		return x.AdditionalVips
-	}
-	return nil
-}
-
-func (x *LoadBalancer) GetCreatedAt() int64 {
-	if x != nil {
-		return x.CreatedAt
-	}
-	return 0
-}
-
-func (x *LoadBalancer) GetUpdatedAt() int64 {
-	if x != nil {
-		return x.UpdatedAt
-	}
-	return 0
-}
-
-func (x *LoadBalancer) GetVersion() uint64 {
-	if x != nil {
-		return x.Version
-	}
-	return 0
-}
-
-func (x *LoadBalancer) GetLastRequestId() string {
-	if x != nil {
-		return x.LastRequestId
-	}
-	return ""
-}
-
-type AdditionalVip struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SubnetId      string                 `protobuf:"bytes,1,opt,name=subnet_id,json=subnetId,proto3" json:"subnet_id,omitempty"`
-	IpAddress     string                 `protobuf:"bytes,2,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *AdditionalVip) Reset() {
-	*x = AdditionalVip{}
-	mi := &file_store_storepb_store_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *AdditionalVip) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*AdditionalVip) ProtoMessage() {}
-
-func (x *AdditionalVip) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use AdditionalVip.ProtoReflect.Descriptor instead.
-func (*AdditionalVip) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *AdditionalVip) GetSubnetId() string {
-	if x != nil {
-		return x.SubnetId
-	}
-	return ""
-}
-
-func (x *AdditionalVip) GetIpAddress() string {
-	if x != nil {
-		return x.IpAddress
-	}
-	return ""
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{40, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
 // it, so a retry after an ambiguous failure is recognised as already applied.
+//
+// Changes to a load balancer's tree (the load balancer and its listeners, pools,
+// members, health monitors, L7 policies and rules, amphorae) are computed by the
+// load balancer's grain, the tree's single writer, and carried as a TreeWrite: the
+// FSM checks the load balancer's version (compare-and-set on the aggregate root),
+// quotas and the command's own invariants, then applies the write set.
 type Command struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -352,6 +103,38 @@ type Command struct {
 	//	*Command_SetLoadBalancerStatus
 	//	*Command_DeleteLoadBalancer
 	//	*Command_PurgeLoadBalancer
+	//	*Command_CompleteProvisioning
+	//	*Command_FailoverLoadBalancer
+	//	*Command_CreateListener
+	//	*Command_UpdateListener
+	//	*Command_DeleteListener
+	//	*Command_CreatePool
+	//	*Command_UpdatePool
+	//	*Command_DeletePool
+	//	*Command_CreateMember
+	//	*Command_UpdateMember
+	//	*Command_DeleteMember
+	//	*Command_ReplaceMembers
+	//	*Command_CreateHealthMonitor
+	//	*Command_UpdateHealthMonitor
+	//	*Command_DeleteHealthMonitor
+	//	*Command_CreateL7Policy
+	//	*Command_UpdateL7Policy
+	//	*Command_DeleteL7Policy
+	//	*Command_CreateL7Rule
+	//	*Command_UpdateL7Rule
+	//	*Command_DeleteL7Rule
+	//	*Command_UpdateAmphora
+	//	*Command_SetQuota
+	//	*Command_DeleteQuota
+	//	*Command_PutFlavor
+	//	*Command_DeleteFlavor
+	//	*Command_PutFlavorProfile
+	//	*Command_DeleteFlavorProfile
+	//	*Command_PutAvailabilityZone
+	//	*Command_DeleteAvailabilityZone
+	//	*Command_PutAvailabilityZoneProfile
+	//	*Command_DeleteAvailabilityZoneProfile
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -359,7 +142,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -371,7 +154,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -384,7 +167,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Command) GetRequestId() string {
@@ -446,11 +229,300 @@ func (x *Command) GetPurgeLoadBalancer() *PurgeLoadBalancer {
 	return nil
 }
 
+func (x *Command) GetCompleteProvisioning() *CompleteProvisioning {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CompleteProvisioning); ok {
+			return x.CompleteProvisioning
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetFailoverLoadBalancer() *FailoverLoadBalancer {
+	if x != nil {
+		if x, ok := x.Op.(*Command_FailoverLoadBalancer); ok {
+			return x.FailoverLoadBalancer
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateListener() *CreateListener {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateListener); ok {
+			return x.CreateListener
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateListener() *UpdateListener {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateListener); ok {
+			return x.UpdateListener
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteListener() *DeleteListener {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteListener); ok {
+			return x.DeleteListener
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreatePool() *CreatePool {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreatePool); ok {
+			return x.CreatePool
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdatePool() *UpdatePool {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdatePool); ok {
+			return x.UpdatePool
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeletePool() *DeletePool {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeletePool); ok {
+			return x.DeletePool
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateMember() *CreateMember {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateMember); ok {
+			return x.CreateMember
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateMember() *UpdateMember {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateMember); ok {
+			return x.UpdateMember
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteMember() *DeleteMember {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteMember); ok {
+			return x.DeleteMember
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetReplaceMembers() *ReplaceMembers {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ReplaceMembers); ok {
+			return x.ReplaceMembers
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateHealthMonitor() *CreateHealthMonitor {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateHealthMonitor); ok {
+			return x.CreateHealthMonitor
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateHealthMonitor() *UpdateHealthMonitor {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateHealthMonitor); ok {
+			return x.UpdateHealthMonitor
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteHealthMonitor() *DeleteHealthMonitor {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteHealthMonitor); ok {
+			return x.DeleteHealthMonitor
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateL7Policy() *CreateL7Policy {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateL7Policy); ok {
+			return x.CreateL7Policy
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateL7Policy() *UpdateL7Policy {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateL7Policy); ok {
+			return x.UpdateL7Policy
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteL7Policy() *DeleteL7Policy {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteL7Policy); ok {
+			return x.DeleteL7Policy
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateL7Rule() *CreateL7Rule {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateL7Rule); ok {
+			return x.CreateL7Rule
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateL7Rule() *UpdateL7Rule {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateL7Rule); ok {
+			return x.UpdateL7Rule
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteL7Rule() *DeleteL7Rule {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteL7Rule); ok {
+			return x.DeleteL7Rule
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateAmphora() *UpdateAmphora {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateAmphora); ok {
+			return x.UpdateAmphora
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetQuota() *SetQuota {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetQuota); ok {
+			return x.SetQuota
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteQuota() *DeleteQuota {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteQuota); ok {
+			return x.DeleteQuota
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutFlavor() *PutFlavor {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutFlavor); ok {
+			return x.PutFlavor
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteFlavor() *DeleteFlavor {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteFlavor); ok {
+			return x.DeleteFlavor
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutFlavorProfile() *PutFlavorProfile {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutFlavorProfile); ok {
+			return x.PutFlavorProfile
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteFlavorProfile() *DeleteFlavorProfile {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteFlavorProfile); ok {
+			return x.DeleteFlavorProfile
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutAvailabilityZone() *PutAvailabilityZone {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutAvailabilityZone); ok {
+			return x.PutAvailabilityZone
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteAvailabilityZone() *DeleteAvailabilityZone {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteAvailabilityZone); ok {
+			return x.DeleteAvailabilityZone
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutAvailabilityZoneProfile() *PutAvailabilityZoneProfile {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutAvailabilityZoneProfile); ok {
+			return x.PutAvailabilityZoneProfile
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteAvailabilityZoneProfile() *DeleteAvailabilityZoneProfile {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteAvailabilityZoneProfile); ok {
+			return x.DeleteAvailabilityZoneProfile
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
 
 type Command_CreateLoadBalancer struct {
+	// Load balancer tree.
 	CreateLoadBalancer *CreateLoadBalancer `protobuf:"bytes,10,opt,name=create_load_balancer,json=createLoadBalancer,proto3,oneof"`
 }
 
@@ -470,6 +542,135 @@ type Command_PurgeLoadBalancer struct {
 	PurgeLoadBalancer *PurgeLoadBalancer `protobuf:"bytes,14,opt,name=purge_load_balancer,json=purgeLoadBalancer,proto3,oneof"`
 }
 
+type Command_CompleteProvisioning struct {
+	CompleteProvisioning *CompleteProvisioning `protobuf:"bytes,15,opt,name=complete_provisioning,json=completeProvisioning,proto3,oneof"`
+}
+
+type Command_FailoverLoadBalancer struct {
+	FailoverLoadBalancer *FailoverLoadBalancer `protobuf:"bytes,16,opt,name=failover_load_balancer,json=failoverLoadBalancer,proto3,oneof"`
+}
+
+type Command_CreateListener struct {
+	CreateListener *CreateListener `protobuf:"bytes,20,opt,name=create_listener,json=createListener,proto3,oneof"`
+}
+
+type Command_UpdateListener struct {
+	UpdateListener *UpdateListener `protobuf:"bytes,21,opt,name=update_listener,json=updateListener,proto3,oneof"`
+}
+
+type Command_DeleteListener struct {
+	DeleteListener *DeleteListener `protobuf:"bytes,22,opt,name=delete_listener,json=deleteListener,proto3,oneof"`
+}
+
+type Command_CreatePool struct {
+	CreatePool *CreatePool `protobuf:"bytes,23,opt,name=create_pool,json=createPool,proto3,oneof"`
+}
+
+type Command_UpdatePool struct {
+	UpdatePool *UpdatePool `protobuf:"bytes,24,opt,name=update_pool,json=updatePool,proto3,oneof"`
+}
+
+type Command_DeletePool struct {
+	DeletePool *DeletePool `protobuf:"bytes,25,opt,name=delete_pool,json=deletePool,proto3,oneof"`
+}
+
+type Command_CreateMember struct {
+	CreateMember *CreateMember `protobuf:"bytes,26,opt,name=create_member,json=createMember,proto3,oneof"`
+}
+
+type Command_UpdateMember struct {
+	UpdateMember *UpdateMember `protobuf:"bytes,27,opt,name=update_member,json=updateMember,proto3,oneof"`
+}
+
+type Command_DeleteMember struct {
+	DeleteMember *DeleteMember `protobuf:"bytes,28,opt,name=delete_member,json=deleteMember,proto3,oneof"`
+}
+
+type Command_ReplaceMembers struct {
+	ReplaceMembers *ReplaceMembers `protobuf:"bytes,29,opt,name=replace_members,json=replaceMembers,proto3,oneof"`
+}
+
+type Command_CreateHealthMonitor struct {
+	CreateHealthMonitor *CreateHealthMonitor `protobuf:"bytes,30,opt,name=create_health_monitor,json=createHealthMonitor,proto3,oneof"`
+}
+
+type Command_UpdateHealthMonitor struct {
+	UpdateHealthMonitor *UpdateHealthMonitor `protobuf:"bytes,31,opt,name=update_health_monitor,json=updateHealthMonitor,proto3,oneof"`
+}
+
+type Command_DeleteHealthMonitor struct {
+	DeleteHealthMonitor *DeleteHealthMonitor `protobuf:"bytes,32,opt,name=delete_health_monitor,json=deleteHealthMonitor,proto3,oneof"`
+}
+
+type Command_CreateL7Policy struct {
+	CreateL7Policy *CreateL7Policy `protobuf:"bytes,33,opt,name=create_l7policy,json=createL7policy,proto3,oneof"`
+}
+
+type Command_UpdateL7Policy struct {
+	UpdateL7Policy *UpdateL7Policy `protobuf:"bytes,34,opt,name=update_l7policy,json=updateL7policy,proto3,oneof"`
+}
+
+type Command_DeleteL7Policy struct {
+	DeleteL7Policy *DeleteL7Policy `protobuf:"bytes,35,opt,name=delete_l7policy,json=deleteL7policy,proto3,oneof"`
+}
+
+type Command_CreateL7Rule struct {
+	CreateL7Rule *CreateL7Rule `protobuf:"bytes,36,opt,name=create_l7rule,json=createL7rule,proto3,oneof"`
+}
+
+type Command_UpdateL7Rule struct {
+	UpdateL7Rule *UpdateL7Rule `protobuf:"bytes,37,opt,name=update_l7rule,json=updateL7rule,proto3,oneof"`
+}
+
+type Command_DeleteL7Rule struct {
+	DeleteL7Rule *DeleteL7Rule `protobuf:"bytes,38,opt,name=delete_l7rule,json=deleteL7rule,proto3,oneof"`
+}
+
+type Command_UpdateAmphora struct {
+	UpdateAmphora *UpdateAmphora `protobuf:"bytes,39,opt,name=update_amphora,json=updateAmphora,proto3,oneof"`
+}
+
+type Command_SetQuota struct {
+	// Admin-managed catalog.
+	SetQuota *SetQuota `protobuf:"bytes,50,opt,name=set_quota,json=setQuota,proto3,oneof"`
+}
+
+type Command_DeleteQuota struct {
+	DeleteQuota *DeleteQuota `protobuf:"bytes,51,opt,name=delete_quota,json=deleteQuota,proto3,oneof"`
+}
+
+type Command_PutFlavor struct {
+	PutFlavor *PutFlavor `protobuf:"bytes,52,opt,name=put_flavor,json=putFlavor,proto3,oneof"`
+}
+
+type Command_DeleteFlavor struct {
+	DeleteFlavor *DeleteFlavor `protobuf:"bytes,53,opt,name=delete_flavor,json=deleteFlavor,proto3,oneof"`
+}
+
+type Command_PutFlavorProfile struct {
+	PutFlavorProfile *PutFlavorProfile `protobuf:"bytes,54,opt,name=put_flavor_profile,json=putFlavorProfile,proto3,oneof"`
+}
+
+type Command_DeleteFlavorProfile struct {
+	DeleteFlavorProfile *DeleteFlavorProfile `protobuf:"bytes,55,opt,name=delete_flavor_profile,json=deleteFlavorProfile,proto3,oneof"`
+}
+
+type Command_PutAvailabilityZone struct {
+	PutAvailabilityZone *PutAvailabilityZone `protobuf:"bytes,56,opt,name=put_availability_zone,json=putAvailabilityZone,proto3,oneof"`
+}
+
+type Command_DeleteAvailabilityZone struct {
+	DeleteAvailabilityZone *DeleteAvailabilityZone `protobuf:"bytes,57,opt,name=delete_availability_zone,json=deleteAvailabilityZone,proto3,oneof"`
+}
+
+type Command_PutAvailabilityZoneProfile struct {
+	PutAvailabilityZoneProfile *PutAvailabilityZoneProfile `protobuf:"bytes,58,opt,name=put_availability_zone_profile,json=putAvailabilityZoneProfile,proto3,oneof"`
+}
+
+type Command_DeleteAvailabilityZoneProfile struct {
+	DeleteAvailabilityZoneProfile *DeleteAvailabilityZoneProfile `protobuf:"bytes,59,opt,name=delete_availability_zone_profile,json=deleteAvailabilityZoneProfile,proto3,oneof"`
+}
+
 func (*Command_CreateLoadBalancer) isCommand_Op() {}
 
 func (*Command_UpdateLoadBalancer) isCommand_Op() {}
@@ -480,17 +681,259 @@ func (*Command_DeleteLoadBalancer) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
 
-// CreateLoadBalancer inserts a new load balancer; refused if the id exists.
+func (*Command_CompleteProvisioning) isCommand_Op() {}
+
+func (*Command_FailoverLoadBalancer) isCommand_Op() {}
+
+func (*Command_CreateListener) isCommand_Op() {}
+
+func (*Command_UpdateListener) isCommand_Op() {}
+
+func (*Command_DeleteListener) isCommand_Op() {}
+
+func (*Command_CreatePool) isCommand_Op() {}
+
+func (*Command_UpdatePool) isCommand_Op() {}
+
+func (*Command_DeletePool) isCommand_Op() {}
+
+func (*Command_CreateMember) isCommand_Op() {}
+
+func (*Command_UpdateMember) isCommand_Op() {}
+
+func (*Command_DeleteMember) isCommand_Op() {}
+
+func (*Command_ReplaceMembers) isCommand_Op() {}
+
+func (*Command_CreateHealthMonitor) isCommand_Op() {}
+
+func (*Command_UpdateHealthMonitor) isCommand_Op() {}
+
+func (*Command_DeleteHealthMonitor) isCommand_Op() {}
+
+func (*Command_CreateL7Policy) isCommand_Op() {}
+
+func (*Command_UpdateL7Policy) isCommand_Op() {}
+
+func (*Command_DeleteL7Policy) isCommand_Op() {}
+
+func (*Command_CreateL7Rule) isCommand_Op() {}
+
+func (*Command_UpdateL7Rule) isCommand_Op() {}
+
+func (*Command_DeleteL7Rule) isCommand_Op() {}
+
+func (*Command_UpdateAmphora) isCommand_Op() {}
+
+func (*Command_SetQuota) isCommand_Op() {}
+
+func (*Command_DeleteQuota) isCommand_Op() {}
+
+func (*Command_PutFlavor) isCommand_Op() {}
+
+func (*Command_DeleteFlavor) isCommand_Op() {}
+
+func (*Command_PutFlavorProfile) isCommand_Op() {}
+
+func (*Command_DeleteFlavorProfile) isCommand_Op() {}
+
+func (*Command_PutAvailabilityZone) isCommand_Op() {}
+
+func (*Command_DeleteAvailabilityZone) isCommand_Op() {}
+
+func (*Command_PutAvailabilityZoneProfile) isCommand_Op() {}
+
+func (*Command_DeleteAvailabilityZoneProfile) isCommand_Op() {}
+
+// TreeWrite is the write set of one change to a load balancer's tree.
+type TreeWrite struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	LoadBalancerId string                 `protobuf:"bytes,1,opt,name=load_balancer_id,json=loadBalancerId,proto3" json:"load_balancer_id,omitempty"`
+	// expected_version is the load balancer's version the change was computed from;
+	// 0 means the load balancer must not exist yet (a create).
+	ExpectedVersion uint64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// load_balancer is its new row; every tree change rewrites it (its version is the
+	// tree's version).
+	LoadBalancer         *LoadBalancer    `protobuf:"bytes,3,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	Listeners            []*Listener      `protobuf:"bytes,4,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	Pools                []*Pool          `protobuf:"bytes,5,rep,name=pools,proto3" json:"pools,omitempty"`
+	Members              []*Member        `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
+	HealthMonitors       []*HealthMonitor `protobuf:"bytes,7,rep,name=health_monitors,json=healthMonitors,proto3" json:"health_monitors,omitempty"`
+	L7Policies           []*L7Policy      `protobuf:"bytes,8,rep,name=l7policies,proto3" json:"l7policies,omitempty"`
+	L7Rules              []*L7Rule        `protobuf:"bytes,9,rep,name=l7rules,proto3" json:"l7rules,omitempty"`
+	Amphorae             []*Amphora       `protobuf:"bytes,10,rep,name=amphorae,proto3" json:"amphorae,omitempty"`
+	DeleteListeners      []string         `protobuf:"bytes,20,rep,name=delete_listeners,json=deleteListeners,proto3" json:"delete_listeners,omitempty"`
+	DeletePools          []string         `protobuf:"bytes,21,rep,name=delete_pools,json=deletePools,proto3" json:"delete_pools,omitempty"`
+	DeleteMembers        []string         `protobuf:"bytes,22,rep,name=delete_members,json=deleteMembers,proto3" json:"delete_members,omitempty"`
+	DeleteHealthMonitors []string         `protobuf:"bytes,23,rep,name=delete_health_monitors,json=deleteHealthMonitors,proto3" json:"delete_health_monitors,omitempty"`
+	DeleteL7Policies     []string         `protobuf:"bytes,24,rep,name=delete_l7policies,json=deleteL7policies,proto3" json:"delete_l7policies,omitempty"`
+	DeleteL7Rules        []string         `protobuf:"bytes,25,rep,name=delete_l7rules,json=deleteL7rules,proto3" json:"delete_l7rules,omitempty"`
+	DeleteAmphorae       []string         `protobuf:"bytes,26,rep,name=delete_amphorae,json=deleteAmphorae,proto3" json:"delete_amphorae,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *TreeWrite) Reset() {
+	*x = TreeWrite{}
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeWrite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeWrite) ProtoMessage() {}
+
+func (x *TreeWrite) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
+func (*TreeWrite) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TreeWrite) GetLoadBalancerId() string {
+	if x != nil {
+		return x.LoadBalancerId
+	}
+	return ""
+}
+
+func (x *TreeWrite) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *TreeWrite) GetLoadBalancer() *LoadBalancer {
+	if x != nil {
+		return x.LoadBalancer
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetListeners() []*Listener {
+	if x != nil {
+		return x.Listeners
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetPools() []*Pool {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetHealthMonitors() []*HealthMonitor {
+	if x != nil {
+		return x.HealthMonitors
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetL7Policies() []*L7Policy {
+	if x != nil {
+		return x.L7Policies
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetL7Rules() []*L7Rule {
+	if x != nil {
+		return x.L7Rules
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetAmphorae() []*Amphora {
+	if x != nil {
+		return x.Amphorae
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeleteListeners() []string {
+	if x != nil {
+		return x.DeleteListeners
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeletePools() []string {
+	if x != nil {
+		return x.DeletePools
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeleteMembers() []string {
+	if x != nil {
+		return x.DeleteMembers
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeleteHealthMonitors() []string {
+	if x != nil {
+		return x.DeleteHealthMonitors
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeleteL7Policies() []string {
+	if x != nil {
+		return x.DeleteL7Policies
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeleteL7Rules() []string {
+	if x != nil {
+		return x.DeleteL7Rules
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetDeleteAmphorae() []string {
+	if x != nil {
+		return x.DeleteAmphorae
+	}
+	return nil
+}
+
+// CreateLoadBalancer inserts a new load balancer (with, for a single-call create,
+// its whole tree); refused if the id exists.
 type CreateLoadBalancer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	LoadBalancer  *LoadBalancer          `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateLoadBalancer) Reset() {
 	*x = CreateLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +945,7 @@ func (x *CreateLoadBalancer) String() string {
 func (*CreateLoadBalancer) ProtoMessage() {}
 
 func (x *CreateLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,28 +958,27 @@ func (x *CreateLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLoadBalancer.ProtoReflect.Descriptor instead.
 func (*CreateLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *CreateLoadBalancer) GetLoadBalancer() *LoadBalancer {
+func (x *CreateLoadBalancer) GetWrite() *TreeWrite {
 	if x != nil {
-		return x.LoadBalancer
+		return x.Write
 	}
 	return nil
 }
 
-// UpdateLoadBalancer replaces a load balancer's attributes (user update).
+// UpdateLoadBalancer changes a load balancer's own attributes (user update).
 type UpdateLoadBalancer struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	LoadBalancer    *LoadBalancer          `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateLoadBalancer) Reset() {
 	*x = UpdateLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +990,7 @@ func (x *UpdateLoadBalancer) String() string {
 func (*UpdateLoadBalancer) ProtoMessage() {}
 
 func (x *UpdateLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,24 +1003,17 @@ func (x *UpdateLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLoadBalancer.ProtoReflect.Descriptor instead.
 func (*UpdateLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *UpdateLoadBalancer) GetLoadBalancer() *LoadBalancer {
+func (x *UpdateLoadBalancer) GetWrite() *TreeWrite {
 	if x != nil {
-		return x.LoadBalancer
+		return x.Write
 	}
 	return nil
 }
 
-func (x *UpdateLoadBalancer) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-// SetLoadBalancerStatus moves a load balancer's statuses (provider steps, health).
+// SetLoadBalancerStatus moves a load balancer's statuses.
 type SetLoadBalancerStatus struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Id                 string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -592,7 +1027,7 @@ type SetLoadBalancerStatus struct {
 
 func (x *SetLoadBalancerStatus) Reset() {
 	*x = SetLoadBalancerStatus{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +1039,7 @@ func (x *SetLoadBalancerStatus) String() string {
 func (*SetLoadBalancerStatus) ProtoMessage() {}
 
 func (x *SetLoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +1052,7 @@ func (x *SetLoadBalancerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLoadBalancerStatus.ProtoReflect.Descriptor instead.
 func (*SetLoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetLoadBalancerStatus) GetId() string {
@@ -655,19 +1090,17 @@ func (x *SetLoadBalancerStatus) GetUpdatedAt() int64 {
 	return 0
 }
 
-// DeleteLoadBalancer marks a load balancer PENDING_DELETE.
+// DeleteLoadBalancer marks a load balancer (and, cascading, its tree) PENDING_DELETE.
 type DeleteLoadBalancer struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	UpdatedAt       int64                  `protobuf:"varint,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteLoadBalancer) Reset() {
 	*x = DeleteLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +1112,7 @@ func (x *DeleteLoadBalancer) String() string {
 func (*DeleteLoadBalancer) ProtoMessage() {}
 
 func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,31 +1125,17 @@ func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLoadBalancer.ProtoReflect.Descriptor instead.
 func (*DeleteLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *DeleteLoadBalancer) GetId() string {
+func (x *DeleteLoadBalancer) GetWrite() *TreeWrite {
 	if x != nil {
-		return x.Id
+		return x.Write
 	}
-	return ""
+	return nil
 }
 
-func (x *DeleteLoadBalancer) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-func (x *DeleteLoadBalancer) GetUpdatedAt() int64 {
-	if x != nil {
-		return x.UpdatedAt
-	}
-	return 0
-}
-
-// PurgeLoadBalancer removes a load balancer's row once its deletion completed.
+// PurgeLoadBalancer removes a load balancer's whole tree once its deletion completed.
 type PurgeLoadBalancer struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -727,7 +1146,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +1158,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +1171,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -763,6 +1182,1485 @@ func (x *PurgeLoadBalancer) GetId() string {
 }
 
 func (x *PurgeLoadBalancer) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+// CompleteProvisioning records the provider step's outcome: PENDING_* objects made
+// ACTIVE (or ERROR), deleted children removed, amphorae recorded.
+type CompleteProvisioning struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteProvisioning) Reset() {
+	*x = CompleteProvisioning{}
+	mi := &file_store_storepb_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteProvisioning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteProvisioning) ProtoMessage() {}
+
+func (x *CompleteProvisioning) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteProvisioning.ProtoReflect.Descriptor instead.
+func (*CompleteProvisioning) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CompleteProvisioning) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+// FailoverLoadBalancer starts a failover (load balancer PENDING_UPDATE).
+type FailoverLoadBalancer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailoverLoadBalancer) Reset() {
+	*x = FailoverLoadBalancer{}
+	mi := &file_store_storepb_store_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailoverLoadBalancer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailoverLoadBalancer) ProtoMessage() {}
+
+func (x *FailoverLoadBalancer) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailoverLoadBalancer.ProtoReflect.Descriptor instead.
+func (*FailoverLoadBalancer) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FailoverLoadBalancer) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type CreateListener struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateListener) Reset() {
+	*x = CreateListener{}
+	mi := &file_store_storepb_store_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateListener) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateListener) ProtoMessage() {}
+
+func (x *CreateListener) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateListener.ProtoReflect.Descriptor instead.
+func (*CreateListener) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateListener) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type UpdateListener struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateListener) Reset() {
+	*x = UpdateListener{}
+	mi := &file_store_storepb_store_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateListener) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateListener) ProtoMessage() {}
+
+func (x *UpdateListener) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateListener.ProtoReflect.Descriptor instead.
+func (*UpdateListener) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UpdateListener) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type DeleteListener struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteListener) Reset() {
+	*x = DeleteListener{}
+	mi := &file_store_storepb_store_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteListener) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteListener) ProtoMessage() {}
+
+func (x *DeleteListener) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteListener.ProtoReflect.Descriptor instead.
+func (*DeleteListener) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteListener) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type CreatePool struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePool) Reset() {
+	*x = CreatePool{}
+	mi := &file_store_storepb_store_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePool) ProtoMessage() {}
+
+func (x *CreatePool) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePool.ProtoReflect.Descriptor instead.
+func (*CreatePool) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreatePool) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type UpdatePool struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePool) Reset() {
+	*x = UpdatePool{}
+	mi := &file_store_storepb_store_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePool) ProtoMessage() {}
+
+func (x *UpdatePool) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePool.ProtoReflect.Descriptor instead.
+func (*UpdatePool) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdatePool) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type DeletePool struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePool) Reset() {
+	*x = DeletePool{}
+	mi := &file_store_storepb_store_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePool) ProtoMessage() {}
+
+func (x *DeletePool) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePool.ProtoReflect.Descriptor instead.
+func (*DeletePool) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeletePool) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type CreateMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateMember) Reset() {
+	*x = CreateMember{}
+	mi := &file_store_storepb_store_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateMember) ProtoMessage() {}
+
+func (x *CreateMember) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateMember.ProtoReflect.Descriptor instead.
+func (*CreateMember) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CreateMember) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type UpdateMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateMember) Reset() {
+	*x = UpdateMember{}
+	mi := &file_store_storepb_store_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMember) ProtoMessage() {}
+
+func (x *UpdateMember) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMember.ProtoReflect.Descriptor instead.
+func (*UpdateMember) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UpdateMember) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type DeleteMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMember) Reset() {
+	*x = DeleteMember{}
+	mi := &file_store_storepb_store_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMember) ProtoMessage() {}
+
+func (x *DeleteMember) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMember.ProtoReflect.Descriptor instead.
+func (*DeleteMember) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DeleteMember) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+// ReplaceMembers is the batch update of a pool's members.
+type ReplaceMembers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplaceMembers) Reset() {
+	*x = ReplaceMembers{}
+	mi := &file_store_storepb_store_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplaceMembers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplaceMembers) ProtoMessage() {}
+
+func (x *ReplaceMembers) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplaceMembers.ProtoReflect.Descriptor instead.
+func (*ReplaceMembers) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReplaceMembers) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type CreateHealthMonitor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateHealthMonitor) Reset() {
+	*x = CreateHealthMonitor{}
+	mi := &file_store_storepb_store_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateHealthMonitor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateHealthMonitor) ProtoMessage() {}
+
+func (x *CreateHealthMonitor) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateHealthMonitor.ProtoReflect.Descriptor instead.
+func (*CreateHealthMonitor) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateHealthMonitor) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type UpdateHealthMonitor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateHealthMonitor) Reset() {
+	*x = UpdateHealthMonitor{}
+	mi := &file_store_storepb_store_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateHealthMonitor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateHealthMonitor) ProtoMessage() {}
+
+func (x *UpdateHealthMonitor) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateHealthMonitor.ProtoReflect.Descriptor instead.
+func (*UpdateHealthMonitor) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateHealthMonitor) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type DeleteHealthMonitor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteHealthMonitor) Reset() {
+	*x = DeleteHealthMonitor{}
+	mi := &file_store_storepb_store_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteHealthMonitor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteHealthMonitor) ProtoMessage() {}
+
+func (x *DeleteHealthMonitor) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteHealthMonitor.ProtoReflect.Descriptor instead.
+func (*DeleteHealthMonitor) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DeleteHealthMonitor) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type CreateL7Policy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateL7Policy) Reset() {
+	*x = CreateL7Policy{}
+	mi := &file_store_storepb_store_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateL7Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateL7Policy) ProtoMessage() {}
+
+func (x *CreateL7Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateL7Policy.ProtoReflect.Descriptor instead.
+func (*CreateL7Policy) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreateL7Policy) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type UpdateL7Policy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateL7Policy) Reset() {
+	*x = UpdateL7Policy{}
+	mi := &file_store_storepb_store_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateL7Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateL7Policy) ProtoMessage() {}
+
+func (x *UpdateL7Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateL7Policy.ProtoReflect.Descriptor instead.
+func (*UpdateL7Policy) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdateL7Policy) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type DeleteL7Policy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteL7Policy) Reset() {
+	*x = DeleteL7Policy{}
+	mi := &file_store_storepb_store_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteL7Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteL7Policy) ProtoMessage() {}
+
+func (x *DeleteL7Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteL7Policy.ProtoReflect.Descriptor instead.
+func (*DeleteL7Policy) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DeleteL7Policy) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type CreateL7Rule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateL7Rule) Reset() {
+	*x = CreateL7Rule{}
+	mi := &file_store_storepb_store_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateL7Rule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateL7Rule) ProtoMessage() {}
+
+func (x *CreateL7Rule) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateL7Rule.ProtoReflect.Descriptor instead.
+func (*CreateL7Rule) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateL7Rule) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type UpdateL7Rule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateL7Rule) Reset() {
+	*x = UpdateL7Rule{}
+	mi := &file_store_storepb_store_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateL7Rule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateL7Rule) ProtoMessage() {}
+
+func (x *UpdateL7Rule) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateL7Rule.ProtoReflect.Descriptor instead.
+func (*UpdateL7Rule) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateL7Rule) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+type DeleteL7Rule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteL7Rule) Reset() {
+	*x = DeleteL7Rule{}
+	mi := &file_store_storepb_store_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteL7Rule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteL7Rule) ProtoMessage() {}
+
+func (x *DeleteL7Rule) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteL7Rule.ProtoReflect.Descriptor instead.
+func (*DeleteL7Rule) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DeleteL7Rule) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+// UpdateAmphora changes an amphora record (admin failover, config, delete flows).
+type UpdateAmphora struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAmphora) Reset() {
+	*x = UpdateAmphora{}
+	mi := &file_store_storepb_store_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAmphora) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAmphora) ProtoMessage() {}
+
+func (x *UpdateAmphora) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAmphora.ProtoReflect.Descriptor instead.
+func (*UpdateAmphora) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UpdateAmphora) GetWrite() *TreeWrite {
+	if x != nil {
+		return x.Write
+	}
+	return nil
+}
+
+// SetQuota creates or replaces a project's quota row (expected_version 0: any).
+type SetQuota struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Quota         *Quota                 `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetQuota) Reset() {
+	*x = SetQuota{}
+	mi := &file_store_storepb_store_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetQuota) ProtoMessage() {}
+
+func (x *SetQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
+func (*SetQuota) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SetQuota) GetQuota() *Quota {
+	if x != nil {
+		return x.Quota
+	}
+	return nil
+}
+
+type DeleteQuota struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteQuota) Reset() {
+	*x = DeleteQuota{}
+	mi := &file_store_storepb_store_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteQuota) ProtoMessage() {}
+
+func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
+func (*DeleteQuota) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DeleteQuota) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+// Put* create (expected_version 0: must not exist) or replace (CAS) a catalog row.
+type PutFlavor struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Flavor          *Flavor                `protobuf:"bytes,1,opt,name=flavor,proto3" json:"flavor,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PutFlavor) Reset() {
+	*x = PutFlavor{}
+	mi := &file_store_storepb_store_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutFlavor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutFlavor) ProtoMessage() {}
+
+func (x *PutFlavor) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
+func (*PutFlavor) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PutFlavor) GetFlavor() *Flavor {
+	if x != nil {
+		return x.Flavor
+	}
+	return nil
+}
+
+func (x *PutFlavor) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type DeleteFlavor struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteFlavor) Reset() {
+	*x = DeleteFlavor{}
+	mi := &file_store_storepb_store_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFlavor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFlavor) ProtoMessage() {}
+
+func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
+func (*DeleteFlavor) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteFlavor) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteFlavor) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type PutFlavorProfile struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	FlavorProfile   *FlavorProfile         `protobuf:"bytes,1,opt,name=flavor_profile,json=flavorProfile,proto3" json:"flavor_profile,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PutFlavorProfile) Reset() {
+	*x = PutFlavorProfile{}
+	mi := &file_store_storepb_store_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutFlavorProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutFlavorProfile) ProtoMessage() {}
+
+func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
+func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
+	if x != nil {
+		return x.FlavorProfile
+	}
+	return nil
+}
+
+func (x *PutFlavorProfile) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type DeleteFlavorProfile struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteFlavorProfile) Reset() {
+	*x = DeleteFlavorProfile{}
+	mi := &file_store_storepb_store_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFlavorProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFlavorProfile) ProtoMessage() {}
+
+func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
+func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *DeleteFlavorProfile) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteFlavorProfile) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type PutAvailabilityZone struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AvailabilityZone *AvailabilityZone      `protobuf:"bytes,1,opt,name=availability_zone,json=availabilityZone,proto3" json:"availability_zone,omitempty"`
+	ExpectedVersion  uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PutAvailabilityZone) Reset() {
+	*x = PutAvailabilityZone{}
+	mi := &file_store_storepb_store_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAvailabilityZone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAvailabilityZone) ProtoMessage() {}
+
+func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
+func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
+	if x != nil {
+		return x.AvailabilityZone
+	}
+	return nil
+}
+
+func (x *PutAvailabilityZone) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type DeleteAvailabilityZone struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteAvailabilityZone) Reset() {
+	*x = DeleteAvailabilityZone{}
+	mi := &file_store_storepb_store_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAvailabilityZone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAvailabilityZone) ProtoMessage() {}
+
+func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
+func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeleteAvailabilityZone) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteAvailabilityZone) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type PutAvailabilityZoneProfile struct {
+	state                   protoimpl.MessageState   `protogen:"open.v1"`
+	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,1,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3" json:"availability_zone_profile,omitempty"`
+	ExpectedVersion         uint64                   `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PutAvailabilityZoneProfile) Reset() {
+	*x = PutAvailabilityZoneProfile{}
+	mi := &file_store_storepb_store_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAvailabilityZoneProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAvailabilityZoneProfile) ProtoMessage() {}
+
+func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
+func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
+	if x != nil {
+		return x.AvailabilityZoneProfile
+	}
+	return nil
+}
+
+func (x *PutAvailabilityZoneProfile) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type DeleteAvailabilityZoneProfile struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteAvailabilityZoneProfile) Reset() {
+	*x = DeleteAvailabilityZoneProfile{}
+	mi := &file_store_storepb_store_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAvailabilityZoneProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
+
+func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
+func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DeleteAvailabilityZoneProfile) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteAvailabilityZoneProfile) GetExpectedVersion() uint64 {
 	if x != nil {
 		return x.ExpectedVersion
 	}
@@ -780,7 +2678,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +2690,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +2703,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -820,14 +2718,16 @@ type CommandResult struct {
 	Code    CommandResult_Code     `protobuf:"varint,1,opt,name=code,proto3,enum=keel.store.CommandResult_Code" json:"code,omitempty"`
 	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	// version is the entity's version after the command (or the current one on CONFLICT).
-	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// replayed: the command was already applied (same request id); nothing was written.
+	Replayed      bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +2739,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +2752,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -876,6 +2776,13 @@ func (x *CommandResult) GetVersion() uint64 {
 	return 0
 }
 
+func (x *CommandResult) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
+}
+
 // SnapshotHeader opens a snapshot stream; entities follow as length-prefixed records.
 type SnapshotHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -888,7 +2795,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +2807,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +2820,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -944,6 +2851,18 @@ type SnapshotRecord struct {
 	// Types that are valid to be assigned to Entity:
 	//
 	//	*SnapshotRecord_LoadBalancer
+	//	*SnapshotRecord_Listener
+	//	*SnapshotRecord_Pool
+	//	*SnapshotRecord_Member
+	//	*SnapshotRecord_HealthMonitor
+	//	*SnapshotRecord_L7Policy
+	//	*SnapshotRecord_L7Rule
+	//	*SnapshotRecord_Amphora
+	//	*SnapshotRecord_Quota
+	//	*SnapshotRecord_Flavor
+	//	*SnapshotRecord_FlavorProfile
+	//	*SnapshotRecord_AvailabilityZone
+	//	*SnapshotRecord_AvailabilityZoneProfile
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -952,7 +2871,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +2883,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +2896,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -991,6 +2910,114 @@ func (x *SnapshotRecord) GetLoadBalancer() *LoadBalancer {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_LoadBalancer); ok {
 			return x.LoadBalancer
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetListener() *Listener {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Listener); ok {
+			return x.Listener
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetPool() *Pool {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Pool); ok {
+			return x.Pool
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetMember() *Member {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Member); ok {
+			return x.Member
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetHealthMonitor() *HealthMonitor {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_HealthMonitor); ok {
+			return x.HealthMonitor
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetL7Policy() *L7Policy {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_L7Policy); ok {
+			return x.L7Policy
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetL7Rule() *L7Rule {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_L7Rule); ok {
+			return x.L7Rule
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetAmphora() *Amphora {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Amphora); ok {
+			return x.Amphora
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetQuota() *Quota {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Quota); ok {
+			return x.Quota
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetFlavor() *Flavor {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Flavor); ok {
+			return x.Flavor
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetFlavorProfile() *FlavorProfile {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_FlavorProfile); ok {
+			return x.FlavorProfile
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetAvailabilityZone() *AvailabilityZone {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_AvailabilityZone); ok {
+			return x.AvailabilityZone
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_AvailabilityZoneProfile); ok {
+			return x.AvailabilityZoneProfile
 		}
 	}
 	return nil
@@ -1013,11 +3040,83 @@ type SnapshotRecord_LoadBalancer struct {
 	LoadBalancer *LoadBalancer `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3,oneof"`
 }
 
+type SnapshotRecord_Listener struct {
+	Listener *Listener `protobuf:"bytes,2,opt,name=listener,proto3,oneof"`
+}
+
+type SnapshotRecord_Pool struct {
+	Pool *Pool `protobuf:"bytes,3,opt,name=pool,proto3,oneof"`
+}
+
+type SnapshotRecord_Member struct {
+	Member *Member `protobuf:"bytes,4,opt,name=member,proto3,oneof"`
+}
+
+type SnapshotRecord_HealthMonitor struct {
+	HealthMonitor *HealthMonitor `protobuf:"bytes,5,opt,name=health_monitor,json=healthMonitor,proto3,oneof"`
+}
+
+type SnapshotRecord_L7Policy struct {
+	L7Policy *L7Policy `protobuf:"bytes,6,opt,name=l7policy,proto3,oneof"`
+}
+
+type SnapshotRecord_L7Rule struct {
+	L7Rule *L7Rule `protobuf:"bytes,7,opt,name=l7rule,proto3,oneof"`
+}
+
+type SnapshotRecord_Amphora struct {
+	Amphora *Amphora `protobuf:"bytes,8,opt,name=amphora,proto3,oneof"`
+}
+
+type SnapshotRecord_Quota struct {
+	Quota *Quota `protobuf:"bytes,9,opt,name=quota,proto3,oneof"`
+}
+
+type SnapshotRecord_Flavor struct {
+	Flavor *Flavor `protobuf:"bytes,10,opt,name=flavor,proto3,oneof"`
+}
+
+type SnapshotRecord_FlavorProfile struct {
+	FlavorProfile *FlavorProfile `protobuf:"bytes,11,opt,name=flavor_profile,json=flavorProfile,proto3,oneof"`
+}
+
+type SnapshotRecord_AvailabilityZone struct {
+	AvailabilityZone *AvailabilityZone `protobuf:"bytes,12,opt,name=availability_zone,json=availabilityZone,proto3,oneof"`
+}
+
+type SnapshotRecord_AvailabilityZoneProfile struct {
+	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,13,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
 
 func (*SnapshotRecord_LoadBalancer) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Listener) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Pool) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Member) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_HealthMonitor) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_L7Policy) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_L7Rule) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Amphora) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Quota) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Flavor) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_FlavorProfile) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_AvailabilityZone) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_AvailabilityZoneProfile) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
@@ -1026,38 +3125,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\"\xe9\x05\n" +
-	"\fLoadBalancer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
-	"\n" +
-	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\x12$\n" +
-	"\x0eadmin_state_up\x18\x05 \x01(\bR\fadminStateUp\x12/\n" +
-	"\x13provisioning_status\x18\x06 \x01(\tR\x12provisioningStatus\x12)\n" +
-	"\x10operating_status\x18\a \x01(\tR\x0foperatingStatus\x12\x1f\n" +
-	"\vvip_address\x18\b \x01(\tR\n" +
-	"vipAddress\x12\x1e\n" +
-	"\vvip_port_id\x18\t \x01(\tR\tvipPortId\x12\"\n" +
-	"\rvip_subnet_id\x18\n" +
-	" \x01(\tR\vvipSubnetId\x12$\n" +
-	"\x0evip_network_id\x18\v \x01(\tR\fvipNetworkId\x12)\n" +
-	"\x11vip_qos_policy_id\x18\f \x01(\tR\x0evipQosPolicyId\x12\x1a\n" +
-	"\bprovider\x18\r \x01(\tR\bprovider\x12\x1b\n" +
-	"\tflavor_id\x18\x0e \x01(\tR\bflavorId\x12+\n" +
-	"\x11availability_zone\x18\x0f \x01(\tR\x10availabilityZone\x12\x12\n" +
-	"\x04tags\x18\x10 \x03(\tR\x04tags\x12B\n" +
-	"\x0fadditional_vips\x18\x11 \x03(\v2\x19.keel.store.AdditionalVipR\x0eadditionalVips\x12\x1d\n" +
-	"\n" +
-	"created_at\x18\x12 \x01(\x03R\tcreatedAt\x12\x1d\n" +
-	"\n" +
-	"updated_at\x18\x13 \x01(\x03R\tupdatedAt\x12\x18\n" +
-	"\aversion\x18\x14 \x01(\x04R\aversion\x12&\n" +
-	"\x0flast_request_id\x18\x15 \x01(\tR\rlastRequestId\"K\n" +
-	"\rAdditionalVip\x12\x1b\n" +
-	"\tsubnet_id\x18\x01 \x01(\tR\bsubnetId\x12\x1d\n" +
-	"\n" +
-	"ip_address\x18\x02 \x01(\tR\tipAddress\"\xd9\x03\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xa8\x16\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12R\n" +
@@ -1066,46 +3134,192 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x14update_load_balancer\x18\v \x01(\v2\x1e.keel.store.UpdateLoadBalancerH\x00R\x12updateLoadBalancer\x12\\\n" +
 	"\x18set_load_balancer_status\x18\f \x01(\v2!.keel.store.SetLoadBalancerStatusH\x00R\x15setLoadBalancerStatus\x12R\n" +
 	"\x14delete_load_balancer\x18\r \x01(\v2\x1e.keel.store.DeleteLoadBalancerH\x00R\x12deleteLoadBalancer\x12O\n" +
-	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancerB\x04\n" +
-	"\x02op\"S\n" +
-	"\x12CreateLoadBalancer\x12=\n" +
-	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\"~\n" +
-	"\x12UpdateLoadBalancer\x12=\n" +
-	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\xcd\x01\n" +
+	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x12W\n" +
+	"\x15complete_provisioning\x18\x0f \x01(\v2 .keel.store.CompleteProvisioningH\x00R\x14completeProvisioning\x12X\n" +
+	"\x16failover_load_balancer\x18\x10 \x01(\v2 .keel.store.FailoverLoadBalancerH\x00R\x14failoverLoadBalancer\x12E\n" +
+	"\x0fcreate_listener\x18\x14 \x01(\v2\x1a.keel.store.CreateListenerH\x00R\x0ecreateListener\x12E\n" +
+	"\x0fupdate_listener\x18\x15 \x01(\v2\x1a.keel.store.UpdateListenerH\x00R\x0eupdateListener\x12E\n" +
+	"\x0fdelete_listener\x18\x16 \x01(\v2\x1a.keel.store.DeleteListenerH\x00R\x0edeleteListener\x129\n" +
+	"\vcreate_pool\x18\x17 \x01(\v2\x16.keel.store.CreatePoolH\x00R\n" +
+	"createPool\x129\n" +
+	"\vupdate_pool\x18\x18 \x01(\v2\x16.keel.store.UpdatePoolH\x00R\n" +
+	"updatePool\x129\n" +
+	"\vdelete_pool\x18\x19 \x01(\v2\x16.keel.store.DeletePoolH\x00R\n" +
+	"deletePool\x12?\n" +
+	"\rcreate_member\x18\x1a \x01(\v2\x18.keel.store.CreateMemberH\x00R\fcreateMember\x12?\n" +
+	"\rupdate_member\x18\x1b \x01(\v2\x18.keel.store.UpdateMemberH\x00R\fupdateMember\x12?\n" +
+	"\rdelete_member\x18\x1c \x01(\v2\x18.keel.store.DeleteMemberH\x00R\fdeleteMember\x12E\n" +
+	"\x0freplace_members\x18\x1d \x01(\v2\x1a.keel.store.ReplaceMembersH\x00R\x0ereplaceMembers\x12U\n" +
+	"\x15create_health_monitor\x18\x1e \x01(\v2\x1f.keel.store.CreateHealthMonitorH\x00R\x13createHealthMonitor\x12U\n" +
+	"\x15update_health_monitor\x18\x1f \x01(\v2\x1f.keel.store.UpdateHealthMonitorH\x00R\x13updateHealthMonitor\x12U\n" +
+	"\x15delete_health_monitor\x18  \x01(\v2\x1f.keel.store.DeleteHealthMonitorH\x00R\x13deleteHealthMonitor\x12E\n" +
+	"\x0fcreate_l7policy\x18! \x01(\v2\x1a.keel.store.CreateL7PolicyH\x00R\x0ecreateL7policy\x12E\n" +
+	"\x0fupdate_l7policy\x18\" \x01(\v2\x1a.keel.store.UpdateL7PolicyH\x00R\x0eupdateL7policy\x12E\n" +
+	"\x0fdelete_l7policy\x18# \x01(\v2\x1a.keel.store.DeleteL7PolicyH\x00R\x0edeleteL7policy\x12?\n" +
+	"\rcreate_l7rule\x18$ \x01(\v2\x18.keel.store.CreateL7RuleH\x00R\fcreateL7rule\x12?\n" +
+	"\rupdate_l7rule\x18% \x01(\v2\x18.keel.store.UpdateL7RuleH\x00R\fupdateL7rule\x12?\n" +
+	"\rdelete_l7rule\x18& \x01(\v2\x18.keel.store.DeleteL7RuleH\x00R\fdeleteL7rule\x12B\n" +
+	"\x0eupdate_amphora\x18' \x01(\v2\x19.keel.store.UpdateAmphoraH\x00R\rupdateAmphora\x123\n" +
+	"\tset_quota\x182 \x01(\v2\x14.keel.store.SetQuotaH\x00R\bsetQuota\x12<\n" +
+	"\fdelete_quota\x183 \x01(\v2\x17.keel.store.DeleteQuotaH\x00R\vdeleteQuota\x126\n" +
+	"\n" +
+	"put_flavor\x184 \x01(\v2\x15.keel.store.PutFlavorH\x00R\tputFlavor\x12?\n" +
+	"\rdelete_flavor\x185 \x01(\v2\x18.keel.store.DeleteFlavorH\x00R\fdeleteFlavor\x12L\n" +
+	"\x12put_flavor_profile\x186 \x01(\v2\x1c.keel.store.PutFlavorProfileH\x00R\x10putFlavorProfile\x12U\n" +
+	"\x15delete_flavor_profile\x187 \x01(\v2\x1f.keel.store.DeleteFlavorProfileH\x00R\x13deleteFlavorProfile\x12U\n" +
+	"\x15put_availability_zone\x188 \x01(\v2\x1f.keel.store.PutAvailabilityZoneH\x00R\x13putAvailabilityZone\x12^\n" +
+	"\x18delete_availability_zone\x189 \x01(\v2\".keel.store.DeleteAvailabilityZoneH\x00R\x16deleteAvailabilityZone\x12k\n" +
+	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
+	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfileB\x04\n" +
+	"\x02op\"\xaa\x06\n" +
+	"\tTreeWrite\x12(\n" +
+	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12=\n" +
+	"\rload_balancer\x18\x03 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
+	"\tlisteners\x18\x04 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +
+	"\x05pools\x18\x05 \x03(\v2\x10.keel.store.PoolR\x05pools\x12,\n" +
+	"\amembers\x18\x06 \x03(\v2\x12.keel.store.MemberR\amembers\x12B\n" +
+	"\x0fhealth_monitors\x18\a \x03(\v2\x19.keel.store.HealthMonitorR\x0ehealthMonitors\x124\n" +
+	"\n" +
+	"l7policies\x18\b \x03(\v2\x14.keel.store.L7PolicyR\n" +
+	"l7policies\x12,\n" +
+	"\al7rules\x18\t \x03(\v2\x12.keel.store.L7RuleR\al7rules\x12/\n" +
+	"\bamphorae\x18\n" +
+	" \x03(\v2\x13.keel.store.AmphoraR\bamphorae\x12)\n" +
+	"\x10delete_listeners\x18\x14 \x03(\tR\x0fdeleteListeners\x12!\n" +
+	"\fdelete_pools\x18\x15 \x03(\tR\vdeletePools\x12%\n" +
+	"\x0edelete_members\x18\x16 \x03(\tR\rdeleteMembers\x124\n" +
+	"\x16delete_health_monitors\x18\x17 \x03(\tR\x14deleteHealthMonitors\x12+\n" +
+	"\x11delete_l7policies\x18\x18 \x03(\tR\x10deleteL7policies\x12%\n" +
+	"\x0edelete_l7rules\x18\x19 \x03(\tR\rdeleteL7rules\x12'\n" +
+	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"A\n" +
+	"\x12CreateLoadBalancer\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"A\n" +
+	"\x12UpdateLoadBalancer\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"\xcd\x01\n" +
 	"\x15SetLoadBalancerStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12/\n" +
 	"\x13provisioning_status\x18\x03 \x01(\tR\x12provisioningStatus\x12)\n" +
 	"\x10operating_status\x18\x04 \x01(\tR\x0foperatingStatus\x12\x1d\n" +
 	"\n" +
-	"updated_at\x18\x05 \x01(\x03R\tupdatedAt\"n\n" +
-	"\x12DeleteLoadBalancer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12\x1d\n" +
-	"\n" +
-	"updated_at\x18\x03 \x01(\x03R\tupdatedAt\"N\n" +
+	"updated_at\x18\x05 \x01(\x03R\tupdatedAt\"A\n" +
+	"\x12DeleteLoadBalancer\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"N\n" +
 	"\x11PurgeLoadBalancer\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"C\n" +
+	"\x14CompleteProvisioning\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"C\n" +
+	"\x14FailoverLoadBalancer\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eCreateListener\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eUpdateListener\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eDeleteListener\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"9\n" +
+	"\n" +
+	"CreatePool\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"9\n" +
+	"\n" +
+	"UpdatePool\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"9\n" +
+	"\n" +
+	"DeletePool\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
+	"\fCreateMember\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
+	"\fUpdateMember\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
+	"\fDeleteMember\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eReplaceMembers\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"B\n" +
+	"\x13CreateHealthMonitor\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"B\n" +
+	"\x13UpdateHealthMonitor\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"B\n" +
+	"\x13DeleteHealthMonitor\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eCreateL7Policy\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eUpdateL7Policy\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
+	"\x0eDeleteL7Policy\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
+	"\fCreateL7Rule\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
+	"\fUpdateL7Rule\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
+	"\fDeleteL7Rule\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"<\n" +
+	"\rUpdateAmphora\x12+\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"3\n" +
+	"\bSetQuota\x12'\n" +
+	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaR\x05quota\",\n" +
+	"\vDeleteQuota\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tR\tprojectId\"b\n" +
+	"\tPutFlavor\x12*\n" +
+	"\x06flavor\x18\x01 \x01(\v2\x12.keel.store.FlavorR\x06flavor\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"I\n" +
+	"\fDeleteFlavor\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x7f\n" +
+	"\x10PutFlavorProfile\x12@\n" +
+	"\x0eflavor_profile\x18\x01 \x01(\v2\x19.keel.store.FlavorProfileR\rflavorProfile\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"P\n" +
+	"\x13DeleteFlavorProfile\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x8b\x01\n" +
+	"\x13PutAvailabilityZone\x12I\n" +
+	"\x11availability_zone\x18\x01 \x01(\v2\x1c.keel.store.AvailabilityZoneR\x10availabilityZone\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"W\n" +
+	"\x16DeleteAvailabilityZone\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\xa8\x01\n" +
+	"\x1aPutAvailabilityZoneProfile\x12_\n" +
+	"\x19availability_zone_profile\x18\x01 \x01(\v2#.keel.store.AvailabilityZoneProfileR\x17availabilityZoneProfile\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"Z\n" +
+	"\x1dDeleteAvailabilityZoneProfile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"?\n" +
 	"\fCommandBatch\x12/\n" +
-	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\"\xc5\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\"\x81\x02\n" +
 	"\rCommandResult\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.keel.store.CommandResult.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\x04R\aversion\"L\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x1a\n" +
+	"\breplayed\x18\x04 \x01(\bR\breplayed\"l\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\f\n" +
 	"\bCONFLICT\x10\x01\x12\r\n" +
 	"\tNOT_FOUND\x10\x02\x12\x12\n" +
 	"\x0eALREADY_EXISTS\x10\x03\x12\v\n" +
-	"\aINVALID\x10\x04\"p\n" +
+	"\aINVALID\x10\x04\x12\x12\n" +
+	"\x0eQUOTA_EXCEEDED\x10\x05\x12\n" +
+	"\n" +
+	"\x06IN_USE\x10\x06\"p\n" +
 	"\x0eSnapshotHeader\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12!\n" +
 	"\flast_version\x18\x02 \x01(\x04R\vlastVersion\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\rR\x06format\"z\n" +
+	"\x06format\x18\x03 \x01(\rR\x06format\"\xa8\x06\n" +
 	"\x0eSnapshotRecord\x12?\n" +
-	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x12\x1d\n" +
+	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
+	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
+	"\x04pool\x18\x03 \x01(\v2\x10.keel.store.PoolH\x00R\x04pool\x12,\n" +
+	"\x06member\x18\x04 \x01(\v2\x12.keel.store.MemberH\x00R\x06member\x12B\n" +
+	"\x0ehealth_monitor\x18\x05 \x01(\v2\x19.keel.store.HealthMonitorH\x00R\rhealthMonitor\x122\n" +
+	"\bl7policy\x18\x06 \x01(\v2\x14.keel.store.L7PolicyH\x00R\bl7policy\x12,\n" +
+	"\x06l7rule\x18\a \x01(\v2\x12.keel.store.L7RuleH\x00R\x06l7rule\x12/\n" +
+	"\aamphora\x18\b \x01(\v2\x13.keel.store.AmphoraH\x00R\aamphora\x12)\n" +
+	"\x05quota\x18\t \x01(\v2\x11.keel.store.QuotaH\x00R\x05quota\x12,\n" +
+	"\x06flavor\x18\n" +
+	" \x01(\v2\x12.keel.store.FlavorH\x00R\x06flavor\x12B\n" +
+	"\x0eflavor_profile\x18\v \x01(\v2\x19.keel.store.FlavorProfileH\x00R\rflavorProfile\x12K\n" +
+	"\x11availability_zone\x18\f \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
+	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entityB\x14Z\x12keel/store/storepbb\x06proto3"
 
@@ -1122,39 +3336,162 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_store_storepb_store_proto_goTypes = []any{
-	(CommandResult_Code)(0),       // 0: keel.store.CommandResult.Code
-	(*LoadBalancer)(nil),          // 1: keel.store.LoadBalancer
-	(*AdditionalVip)(nil),         // 2: keel.store.AdditionalVip
-	(*Command)(nil),               // 3: keel.store.Command
-	(*CreateLoadBalancer)(nil),    // 4: keel.store.CreateLoadBalancer
-	(*UpdateLoadBalancer)(nil),    // 5: keel.store.UpdateLoadBalancer
-	(*SetLoadBalancerStatus)(nil), // 6: keel.store.SetLoadBalancerStatus
-	(*DeleteLoadBalancer)(nil),    // 7: keel.store.DeleteLoadBalancer
-	(*PurgeLoadBalancer)(nil),     // 8: keel.store.PurgeLoadBalancer
-	(*CommandBatch)(nil),          // 9: keel.store.CommandBatch
-	(*CommandResult)(nil),         // 10: keel.store.CommandResult
-	(*SnapshotHeader)(nil),        // 11: keel.store.SnapshotHeader
-	(*SnapshotRecord)(nil),        // 12: keel.store.SnapshotRecord
+	(CommandResult_Code)(0),               // 0: keel.store.CommandResult.Code
+	(*Command)(nil),                       // 1: keel.store.Command
+	(*TreeWrite)(nil),                     // 2: keel.store.TreeWrite
+	(*CreateLoadBalancer)(nil),            // 3: keel.store.CreateLoadBalancer
+	(*UpdateLoadBalancer)(nil),            // 4: keel.store.UpdateLoadBalancer
+	(*SetLoadBalancerStatus)(nil),         // 5: keel.store.SetLoadBalancerStatus
+	(*DeleteLoadBalancer)(nil),            // 6: keel.store.DeleteLoadBalancer
+	(*PurgeLoadBalancer)(nil),             // 7: keel.store.PurgeLoadBalancer
+	(*CompleteProvisioning)(nil),          // 8: keel.store.CompleteProvisioning
+	(*FailoverLoadBalancer)(nil),          // 9: keel.store.FailoverLoadBalancer
+	(*CreateListener)(nil),                // 10: keel.store.CreateListener
+	(*UpdateListener)(nil),                // 11: keel.store.UpdateListener
+	(*DeleteListener)(nil),                // 12: keel.store.DeleteListener
+	(*CreatePool)(nil),                    // 13: keel.store.CreatePool
+	(*UpdatePool)(nil),                    // 14: keel.store.UpdatePool
+	(*DeletePool)(nil),                    // 15: keel.store.DeletePool
+	(*CreateMember)(nil),                  // 16: keel.store.CreateMember
+	(*UpdateMember)(nil),                  // 17: keel.store.UpdateMember
+	(*DeleteMember)(nil),                  // 18: keel.store.DeleteMember
+	(*ReplaceMembers)(nil),                // 19: keel.store.ReplaceMembers
+	(*CreateHealthMonitor)(nil),           // 20: keel.store.CreateHealthMonitor
+	(*UpdateHealthMonitor)(nil),           // 21: keel.store.UpdateHealthMonitor
+	(*DeleteHealthMonitor)(nil),           // 22: keel.store.DeleteHealthMonitor
+	(*CreateL7Policy)(nil),                // 23: keel.store.CreateL7Policy
+	(*UpdateL7Policy)(nil),                // 24: keel.store.UpdateL7Policy
+	(*DeleteL7Policy)(nil),                // 25: keel.store.DeleteL7Policy
+	(*CreateL7Rule)(nil),                  // 26: keel.store.CreateL7Rule
+	(*UpdateL7Rule)(nil),                  // 27: keel.store.UpdateL7Rule
+	(*DeleteL7Rule)(nil),                  // 28: keel.store.DeleteL7Rule
+	(*UpdateAmphora)(nil),                 // 29: keel.store.UpdateAmphora
+	(*SetQuota)(nil),                      // 30: keel.store.SetQuota
+	(*DeleteQuota)(nil),                   // 31: keel.store.DeleteQuota
+	(*PutFlavor)(nil),                     // 32: keel.store.PutFlavor
+	(*DeleteFlavor)(nil),                  // 33: keel.store.DeleteFlavor
+	(*PutFlavorProfile)(nil),              // 34: keel.store.PutFlavorProfile
+	(*DeleteFlavorProfile)(nil),           // 35: keel.store.DeleteFlavorProfile
+	(*PutAvailabilityZone)(nil),           // 36: keel.store.PutAvailabilityZone
+	(*DeleteAvailabilityZone)(nil),        // 37: keel.store.DeleteAvailabilityZone
+	(*PutAvailabilityZoneProfile)(nil),    // 38: keel.store.PutAvailabilityZoneProfile
+	(*DeleteAvailabilityZoneProfile)(nil), // 39: keel.store.DeleteAvailabilityZoneProfile
+	(*CommandBatch)(nil),                  // 40: keel.store.CommandBatch
+	(*CommandResult)(nil),                 // 41: keel.store.CommandResult
+	(*SnapshotHeader)(nil),                // 42: keel.store.SnapshotHeader
+	(*SnapshotRecord)(nil),                // 43: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),                  // 44: keel.store.LoadBalancer
+	(*Listener)(nil),                      // 45: keel.store.Listener
+	(*Pool)(nil),                          // 46: keel.store.Pool
+	(*Member)(nil),                        // 47: keel.store.Member
+	(*HealthMonitor)(nil),                 // 48: keel.store.HealthMonitor
+	(*L7Policy)(nil),                      // 49: keel.store.L7Policy
+	(*L7Rule)(nil),                        // 50: keel.store.L7Rule
+	(*Amphora)(nil),                       // 51: keel.store.Amphora
+	(*Quota)(nil),                         // 52: keel.store.Quota
+	(*Flavor)(nil),                        // 53: keel.store.Flavor
+	(*FlavorProfile)(nil),                 // 54: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),              // 55: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil),       // 56: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	2,  // 0: keel.store.LoadBalancer.additional_vips:type_name -> keel.store.AdditionalVip
-	4,  // 1: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
-	5,  // 2: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
-	6,  // 3: keel.store.Command.set_load_balancer_status:type_name -> keel.store.SetLoadBalancerStatus
-	7,  // 4: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
-	8,  // 5: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	1,  // 6: keel.store.CreateLoadBalancer.load_balancer:type_name -> keel.store.LoadBalancer
-	1,  // 7: keel.store.UpdateLoadBalancer.load_balancer:type_name -> keel.store.LoadBalancer
-	3,  // 8: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	0,  // 9: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	1,  // 10: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	3,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
+	4,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
+	5,  // 2: keel.store.Command.set_load_balancer_status:type_name -> keel.store.SetLoadBalancerStatus
+	6,  // 3: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
+	7,  // 4: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	8,  // 5: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
+	9,  // 6: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
+	10, // 7: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
+	11, // 8: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
+	12, // 9: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
+	13, // 10: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
+	14, // 11: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
+	15, // 12: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
+	16, // 13: keel.store.Command.create_member:type_name -> keel.store.CreateMember
+	17, // 14: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
+	18, // 15: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
+	19, // 16: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
+	20, // 17: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
+	21, // 18: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
+	22, // 19: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
+	23, // 20: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
+	24, // 21: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
+	25, // 22: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
+	26, // 23: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
+	27, // 24: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
+	28, // 25: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
+	29, // 26: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
+	30, // 27: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
+	31, // 28: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
+	32, // 29: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
+	33, // 30: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
+	34, // 31: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
+	35, // 32: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
+	36, // 33: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
+	37, // 34: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
+	38, // 35: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
+	39, // 36: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
+	44, // 37: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	45, // 38: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	46, // 39: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	47, // 40: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	48, // 41: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	49, // 42: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	50, // 43: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	51, // 44: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	2,  // 45: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	2,  // 46: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	2,  // 47: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
+	2,  // 48: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
+	2,  // 49: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
+	2,  // 50: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
+	2,  // 51: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
+	2,  // 52: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
+	2,  // 53: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
+	2,  // 54: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
+	2,  // 55: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
+	2,  // 56: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
+	2,  // 57: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
+	2,  // 58: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
+	2,  // 59: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
+	2,  // 60: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	2,  // 61: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	2,  // 62: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
+	2,  // 63: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
+	2,  // 64: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
+	2,  // 65: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
+	2,  // 66: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
+	2,  // 67: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
+	2,  // 68: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
+	2,  // 69: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
+	52, // 70: keel.store.SetQuota.quota:type_name -> keel.store.Quota
+	53, // 71: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
+	54, // 72: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
+	55, // 73: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
+	56, // 74: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	1,  // 75: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	0,  // 76: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	44, // 77: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	45, // 78: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	46, // 79: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	47, // 80: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	48, // 81: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	49, // 82: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	50, // 83: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	51, // 84: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	52, // 85: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	53, // 86: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	54, // 87: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	55, // 88: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	56, // 89: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	90, // [90:90] is the sub-list for method output_type
+	90, // [90:90] is the sub-list for method input_type
+	90, // [90:90] is the sub-list for extension type_name
+	90, // [90:90] is the sub-list for extension extendee
+	0,  // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -1162,15 +3499,60 @@ func file_store_storepb_store_proto_init() {
 	if File_store_storepb_store_proto != nil {
 		return
 	}
-	file_store_storepb_store_proto_msgTypes[2].OneofWrappers = []any{
+	file_store_storepb_octavia_proto_init()
+	file_store_storepb_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateLoadBalancer)(nil),
 		(*Command_UpdateLoadBalancer)(nil),
 		(*Command_SetLoadBalancerStatus)(nil),
 		(*Command_DeleteLoadBalancer)(nil),
 		(*Command_PurgeLoadBalancer)(nil),
+		(*Command_CompleteProvisioning)(nil),
+		(*Command_FailoverLoadBalancer)(nil),
+		(*Command_CreateListener)(nil),
+		(*Command_UpdateListener)(nil),
+		(*Command_DeleteListener)(nil),
+		(*Command_CreatePool)(nil),
+		(*Command_UpdatePool)(nil),
+		(*Command_DeletePool)(nil),
+		(*Command_CreateMember)(nil),
+		(*Command_UpdateMember)(nil),
+		(*Command_DeleteMember)(nil),
+		(*Command_ReplaceMembers)(nil),
+		(*Command_CreateHealthMonitor)(nil),
+		(*Command_UpdateHealthMonitor)(nil),
+		(*Command_DeleteHealthMonitor)(nil),
+		(*Command_CreateL7Policy)(nil),
+		(*Command_UpdateL7Policy)(nil),
+		(*Command_DeleteL7Policy)(nil),
+		(*Command_CreateL7Rule)(nil),
+		(*Command_UpdateL7Rule)(nil),
+		(*Command_DeleteL7Rule)(nil),
+		(*Command_UpdateAmphora)(nil),
+		(*Command_SetQuota)(nil),
+		(*Command_DeleteQuota)(nil),
+		(*Command_PutFlavor)(nil),
+		(*Command_DeleteFlavor)(nil),
+		(*Command_PutFlavorProfile)(nil),
+		(*Command_DeleteFlavorProfile)(nil),
+		(*Command_PutAvailabilityZone)(nil),
+		(*Command_DeleteAvailabilityZone)(nil),
+		(*Command_PutAvailabilityZoneProfile)(nil),
+		(*Command_DeleteAvailabilityZoneProfile)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[11].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[42].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
+		(*SnapshotRecord_Listener)(nil),
+		(*SnapshotRecord_Pool)(nil),
+		(*SnapshotRecord_Member)(nil),
+		(*SnapshotRecord_HealthMonitor)(nil),
+		(*SnapshotRecord_L7Policy)(nil),
+		(*SnapshotRecord_L7Rule)(nil),
+		(*SnapshotRecord_Amphora)(nil),
+		(*SnapshotRecord_Quota)(nil),
+		(*SnapshotRecord_Flavor)(nil),
+		(*SnapshotRecord_FlavorProfile)(nil),
+		(*SnapshotRecord_AvailabilityZone)(nil),
+		(*SnapshotRecord_AvailabilityZoneProfile)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -1179,7 +3561,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,553 @@
+package actors
+
+import (
+	"sort"
+
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"keel/actors/actorspb"
+	"keel/store/storepb"
+)
+
+// The load balancer grain's operations on its children. Each decides a write set
+// from the cached tree, following Octavia's locking: the load balancer must be
+// ACTIVE (a member or monitor also needs its pool ACTIVE, a rule its policy), the
+// object goes PENDING_CREATE/UPDATE/DELETE, the load balancer PENDING_UPDATE, and
+// the parents Octavia locks (the listener of a pool or policy, the listeners using a
+// pool, the pool of a member or monitor, the policy of a rule) PENDING_UPDATE.
+
+// lockListeners puts listeners PENDING_UPDATE in the write set.
+func lockListeners(t *tree, w *storepb.TreeWrite, ls ...*storepb.Listener) {
+	for _, l := range ls {
+		if l == nil || l.ProvisioningStatus == StatusPendingDelete || l.ProvisioningStatus == StatusPendingCreate {
+			continue
+		}
+		x := writableListener(t, w, l.Id)
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
+	}
+}
+
+func lockPool(t *tree, w *storepb.TreeWrite, poolID string) {
+	if p, ok := t.pools[poolID]; ok && p.ProvisioningStatus == StatusActive {
+		x := writablePool(t, w, poolID)
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
+	}
+}
+
+// --- listeners ---
+
+// CreateListener adds a listener to the load balancer.
+func (g *LoadBalancerGrain) CreateListener(req *actorspb.CreateListenerRequest, ctx cluster.GrainContext) (*actorspb.ListenerReply, error) {
+	l := req.GetListener()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		w, err := g.childWrite(t)
+		if err != nil {
+			return nil, err
+		}
+		x := cloneRow(l)
+		x.LoadbalancerId, x.ProjectId = g.id, t.lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, OperatingOffline
+		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
+		if err := checkListenerPort(t.listeners, x); err != nil {
+			return nil, err
+		}
+		if err := checkDefaultPool(t, x); err != nil {
+			return nil, err
+		}
+		w.Listeners = append(w.Listeners, x)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_CreateListener{CreateListener: &storepb.CreateListener{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.ListenerReply{Listener: g.tree.listeners[l.Id]}, nil
+}
+
+// UpdateListener changes a listener's attributes.
+func (g *LoadBalancerGrain) UpdateListener(req *actorspb.UpdateListenerRequest, ctx cluster.GrainContext) (*actorspb.ListenerReply, error) {
+	id := req.GetValues().GetId()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		cur, ok := t.listeners[id]
+		if !ok {
+			return nil, grainError(KindNotFound, "Listener %s not found.", id)
+		}
+		w, err := g.childWrite(t)
+		if err != nil {
+			return nil, err
+		}
+		x := writableListener(t, w, id)
+		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
+		}
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
+		if x.DefaultPoolId != cur.DefaultPoolId {
+			if err := checkDefaultPool(t, x); err != nil {
+				return nil, err
+			}
+		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_UpdateListener{UpdateListener: &storepb.UpdateListener{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.ListenerReply{Listener: g.tree.listeners[id]}, nil
+}
+
+// DeleteListener deletes a listener with its L7 policies and their rules.
+func (g *LoadBalancerGrain) DeleteListener(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		cur, ok := t.listeners[req.GetId()]
+		if !ok {
+			return nil, grainError(KindNotFound, "Listener %s not found.", req.GetId())
+		}
+		w, err := g.childWrite(t)
+		if err != nil {
+			return nil, err
+		}
+		now := w.LoadBalancer.UpdatedAt
+		x := writableListener(t, w, cur.Id)
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+		for _, p := range t.policiesOfListener(cur.Id) {
+			px := writablePolicy(t, w, p.Id)
+			px.ProvisioningStatus, px.UpdatedAt = StatusPendingDelete, now
+			for _, r := range t.rulesOfPolicy(p.Id) {
+				rx := writableRule(t, w, r.Id)
+				rx.ProvisioningStatus, rx.UpdatedAt = StatusPendingDelete, now
+			}
+		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_DeleteListener{DeleteListener: &storepb.DeleteListener{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.Empty{}, nil
+}
+
+// --- pools ---
+
+// CreatePool adds a pool, optionally as a listener's default pool.
+func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx cluster.GrainContext) (*actorspb.PoolReply, error) {
+	p := req.GetPool()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		w, err := g.childWrite(t)
+		if err != nil {
+			return nil, err
+		}
+		x := cloneRow(p)
+		x.LoadbalancerId, x.ProjectId = g.id, t.lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, OperatingOffline
+		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
+		if lid := req.GetListenerId(); lid != "" {
+			l, ok := t.listeners[lid]
+			if !ok || l.ProvisioningStatus == StatusPendingDelete {
+				return nil, grainError(KindNotFound, "Listener %s not found.", lid)
+			}
+			if l.DefaultPoolId != "" {
+				return nil, grainError(KindConflict, "This listener already has a default pool")
+			}
+			if err := checkPoolProtocol(l.Protocol, x.Protocol); err != nil {
+				return nil, err
+			}
+			lx := writableListener(t, w, lid)
+			lx.DefaultPoolId = x.Id
+			lockListeners(t, w, lx)
+		}
+		w.Pools = append(w.Pools, x)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_CreatePool{CreatePool: &storepb.CreatePool{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.PoolReply{Pool: g.tree.pools[p.Id]}, nil
+}
+
+// UpdatePool changes a pool's attributes.
+func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx cluster.GrainContext) (*actorspb.PoolReply, error) {
+	id := req.GetValues().GetId()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		if _, ok := t.pools[id]; !ok {
+			return nil, grainError(KindNotFound, "Pool %s not found.", id)
+		}
+		w, err := g.childWrite(t)
+		if err != nil {
+			return nil, err
+		}
+		x := writablePool(t, w, id)
+		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
+		}
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
+		lockListeners(t, w, t.listenersOfPool(id)...)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_UpdatePool{UpdatePool: &storepb.UpdatePool{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.PoolReply{Pool: g.tree.pools[id]}, nil
+}
+
+// DeletePool deletes a pool with its members and health monitor; listeners using it
+// as default pool lose it. A pool an L7 policy redirects to cannot be deleted.
+func (g *LoadBalancerGrain) DeletePool(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		id := req.GetId()
+		if _, ok := t.pools[id]; !ok {
+			return nil, grainError(KindNotFound, "Pool %s not found.", id)
+		}
+		for _, p := range sortedRows(t.policies) {
+			if p.RedirectPoolId == id && p.ProvisioningStatus != StatusPendingDelete {
+				return nil, grainError(KindConflict, "Pool %s is in use by L7 policy %s", id, p.Id)
+			}
+		}
+		w, err := g.childWrite(t)
+		if err != nil {
+			return nil, err
+		}
+		now := w.LoadBalancer.UpdatedAt
+		users := t.listenersOfPool(id)
+		x := writablePool(t, w, id)
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+		for _, m := range t.membersOfPool(id) {
+			mx := writableMember(t, w, m.Id)
+			mx.ProvisioningStatus, mx.UpdatedAt = StatusPendingDelete, now
+		}
+		if hm := t.monitorOfPool(id); hm != nil {
+			hx := writableMonitor(t, w, hm.Id)
+			hx.ProvisioningStatus, hx.UpdatedAt = StatusPendingDelete, now
+		}
+		for _, l := range users {
+			if l.DefaultPoolId == id {
+				lx := writableListener(t, w, l.Id)
+				lx.DefaultPoolId = ""
+			}
+		}
+		lockListeners(t, w, users...)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_DeletePool{DeletePool: &storepb.DeletePool{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.Empty{}, nil
+}
+
+// poolWrite starts a member or health monitor operation: the pool must exist and be
+// ACTIVE, then the load balancer must be ACTIVE; pool and its listeners are locked.
+func (g *LoadBalancerGrain) poolWrite(t *tree, poolID string) (*storepb.TreeWrite, error) {
+	p, ok := t.pools[poolID]
+	if !ok || p.ProvisioningStatus == StatusPendingDelete {
+		return nil, grainError(KindNotFound, "Pool %s not found.", poolID)
+	}
+	if p.ProvisioningStatus != StatusActive {
+		return nil, grainError(KindConflict, "Pool %s is immutable and cannot be updated.", poolID)
+	}
+	w, err := g.childWrite(t)
+	if err != nil {
+		return nil, err
+	}
+	lockPool(t, w, poolID)
+	lockListeners(t, w, t.listenersOfPool(poolID)...)
+	return w, nil
+}
+
+// --- members ---
+
+// CreateMember adds a member to a pool.
+func (g *LoadBalancerGrain) CreateMember(req *actorspb.CreateMemberRequest, ctx cluster.GrainContext) (*actorspb.MemberReply, error) {
+	m := req.GetMember()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		w, err := g.poolWrite(t, m.PoolId)
+		if err != nil {
+			return nil, err
+		}
+		x := cloneRow(m)
+		x.LoadbalancerId, x.ProjectId = g.id, t.lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, initialMemberStatus(t, m.PoolId)
+		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
+		if err := checkMemberUnique(t, x); err != nil {
+			return nil, err
+		}
+		w.Members = append(w.Members, x)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_CreateMember{CreateMember: &storepb.CreateMember{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.MemberReply{Member: g.tree.members[m.Id]}, nil
+}
+
+// UpdateMember changes a member's attributes.
+func (g *LoadBalancerGrain) UpdateMember(req *actorspb.UpdateMemberRequest, ctx cluster.GrainContext) (*actorspb.MemberReply, error) {
+	v := req.GetValues()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		cur, ok := t.members[v.Id]
+		if !ok || cur.PoolId != v.PoolId {
+			return nil, grainError(KindNotFound, "Member %s not found.", v.Id)
+		}
+		w, err := g.poolWrite(t, cur.PoolId)
+		if err != nil {
+			return nil, err
+		}
+		x := writableMember(t, w, v.Id)
+		if err := applyFields(x, v, req.GetFields()); err != nil {
+			return nil, err
+		}
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_UpdateMember{UpdateMember: &storepb.UpdateMember{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.MemberReply{Member: g.tree.members[v.Id]}, nil
+}
+
+// DeleteMember deletes a member (DeleteChildRequest.id is "<pool id>/<member id>").
+func (g *LoadBalancerGrain) DeleteMember(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	poolID, memberID := splitPath(req.GetId())
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		cur, ok := t.members[memberID]
+		if !ok || cur.PoolId != poolID {
+			return nil, grainError(KindNotFound, "Member %s not found.", memberID)
+		}
+		w, err := g.poolWrite(t, poolID)
+		if err != nil {
+			return nil, err
+		}
+		x := writableMember(t, w, memberID)
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_DeleteMember{DeleteMember: &storepb.DeleteMember{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.Empty{}, nil
+}
+
+func splitPath(s string) (string, string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return "", s
+}
+
+// ReplaceMembers is the batch update: members are matched by (address,
+// protocol_port); unmatched ones are created, matched ones updated, and existing
+// members not listed are deleted unless additive_only. A batch that changes
+// nothing writes nothing.
+func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	poolID := req.GetPoolId()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		if _, ok := t.pools[poolID]; !ok {
+			return nil, grainError(KindNotFound, "Pool %s not found.", poolID)
+		}
+		type key struct {
+			addr string
+			port int32
+		}
+		existing := map[key]*storepb.Member{}
+		for _, m := range t.membersOfPool(poolID) {
+			if m.ProvisioningStatus != StatusPendingDelete {
+				existing[key{m.Address, m.ProtocolPort}] = m
+			}
+		}
+		var creates []*storepb.Member
+		type update struct {
+			cur    *storepb.Member
+			values *storepb.Member
+			fields []string
+		}
+		var updates []update
+		listed := map[key]bool{}
+		for i, m := range req.GetMembers() {
+			k := key{m.Address, m.ProtocolPort}
+			if listed[k] {
+				return nil, grainError(KindInvalid, "Validation failure: Duplicate member %s:%d in the request.", m.Address, m.ProtocolPort)
+			}
+			listed[k] = true
+			if cur, ok := existing[k]; ok {
+				var fields []string
+				if i < len(req.GetFields()) {
+					fields = req.GetFields()[i].GetNames()
+				}
+				updates = append(updates, update{cur, m, fields})
+			} else {
+				creates = append(creates, m)
+			}
+		}
+		var deletes []*storepb.Member
+		if !req.GetAdditiveOnly() {
+			for k, m := range existing {
+				if !listed[k] {
+					deletes = append(deletes, m)
+				}
+			}
+		}
+		changed := len(creates) > 0 || len(deletes) > 0
+		for _, u := range updates {
+			x := cloneRow(u.cur)
+			if err := applyFields(x, u.values, u.fields); err != nil {
+				return nil, err
+			}
+			changed = changed || !sameMember(x, u.cur)
+		}
+		if !changed {
+			return nil, errDone // Octavia answers a no-op batch without locking anything
+		}
+		w, err := g.poolWrite(t, poolID)
+		if err != nil {
+			return nil, err
+		}
+		now := w.LoadBalancer.UpdatedAt
+		for i, m := range creates {
+			x := cloneRow(m)
+			x.PoolId, x.LoadbalancerId, x.ProjectId = poolID, g.id, t.lb.ProjectId
+			x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, initialMemberStatus(t, poolID)
+			x.CreatedAt, x.UpdatedAt = now+int64(i), 0
+			w.Members = append(w.Members, x)
+		}
+		for _, u := range updates {
+			x := writableMember(t, w, u.cur.Id)
+			_ = applyFields(x, u.values, u.fields)
+			if !sameMember(x, u.cur) {
+				x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, now
+			}
+		}
+		sort.Slice(deletes, func(i, j int) bool { return deletes[i].Id < deletes[j].Id })
+		for _, m := range deletes {
+			x := writableMember(t, w, m.Id)
+			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_ReplaceMembers{ReplaceMembers: &storepb.ReplaceMembers{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.Empty{}, nil
+}
+
+func sameMember(a, b *storepb.Member) bool {
+	return a.Name == b.Name && a.AdminStateUp == b.AdminStateUp && a.Weight == b.Weight && a.Backup == b.Backup &&
+		a.MonitorAddress == b.MonitorAddress && a.GetMonitorPort() == b.GetMonitorPort() &&
+		(a.MonitorPort == nil) == (b.MonitorPort == nil) && equalStrings(a.Tags, b.Tags)
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// --- health monitors ---
+
+// CreateHealthMonitor adds a pool's health monitor (one per pool).
+func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonitorRequest, ctx cluster.GrainContext) (*actorspb.HealthMonitorReply, error) {
+	hm := req.GetHealthMonitor()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		pool, ok := t.pools[hm.PoolId]
+		if !ok || pool.ProvisioningStatus == StatusPendingDelete {
+			return nil, grainError(KindNotFound, "Pool %s not found.", hm.PoolId)
+		}
+		if existing := t.monitorOfPool(hm.PoolId); existing != nil && existing.ProvisioningStatus != StatusPendingDelete {
+			return nil, grainError(KindConflict, "This pool already has a health monitor")
+		}
+		if err := checkMonitorType(pool, hm); err != nil {
+			return nil, err
+		}
+		w, err := g.poolWrite(t, hm.PoolId)
+		if err != nil {
+			return nil, err
+		}
+		x := cloneRow(hm)
+		x.LoadbalancerId, x.ProjectId = g.id, t.lb.ProjectId
+		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, OperatingOffline
+		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
+		w.HealthMonitors = append(w.HealthMonitors, x)
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_CreateHealthMonitor{CreateHealthMonitor: &storepb.CreateHealthMonitor{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[hm.Id]}, nil
+}
+
+// UpdateHealthMonitor changes a health monitor's attributes.
+func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonitorRequest, ctx cluster.GrainContext) (*actorspb.HealthMonitorReply, error) {
+	id := req.GetValues().GetId()
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		cur, ok := t.monitors[id]
+		if !ok {
+			return nil, grainError(KindNotFound, "Health Monitor %s not found.", id)
+		}
+		w, err := g.poolWrite(t, cur.PoolId)
+		if err != nil {
+			return nil, err
+		}
+		x := writableMonitor(t, w, id)
+		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
+		}
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
+		if err := checkMonitorType(t.pools[cur.PoolId], x); err != nil {
+			return nil, err
+		}
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_UpdateHealthMonitor{UpdateHealthMonitor: &storepb.UpdateHealthMonitor{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[id]}, nil
+}
+
+// DeleteHealthMonitor deletes a health monitor; its pool's members become NO_MONITOR.
+func (g *LoadBalancerGrain) DeleteHealthMonitor(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		cur, ok := t.monitors[req.GetId()]
+		if !ok {
+			return nil, grainError(KindNotFound, "Health Monitor %s not found.", req.GetId())
+		}
+		w, err := g.poolWrite(t, cur.PoolId)
+		if err != nil {
+			return nil, err
+		}
+		x := writableMonitor(t, w, cur.Id)
+		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
+		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
+			return &storepb.Command{Op: &storepb.Command_DeleteHealthMonitor{DeleteHealthMonitor: &storepb.DeleteHealthMonitor{Write: w}}}
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.Empty{}, nil
+}

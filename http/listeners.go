@@ -1,0 +1,411 @@
+package http
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/fasthttp/router"
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"keel/actors"
+	"keel/actors/actorspb"
+	"keel/store"
+	"keel/store/storepb"
+)
+
+type listener = *storepb.Listener
+
+var listeners = newResource[listener]("Listener", "listener", "listeners",
+	func(s *store.State) *store.Table[listener] { return s.Listeners }, []*attr[listener]{
+		{name: "id", kind: kindString, str: listener.GetId, index: store.IndexID},
+		{name: "name", kind: kindString, str: listener.GetName, index: store.IndexName},
+		{name: "description", kind: kindString, str: listener.GetDescription},
+		{name: "provisioning_status", kind: kindString, str: listener.GetProvisioningStatus},
+		{name: "operating_status", kind: kindString, str: listener.GetOperatingStatus},
+		{name: "admin_state_up", kind: kindBool, boolean: listener.GetAdminStateUp},
+		{name: "protocol", kind: kindString, str: listener.GetProtocol},
+		{name: "protocol_port", kind: kindInt, integer: i32(listener.GetProtocolPort)},
+		{name: "connection_limit", kind: kindInt, integer: i32(listener.GetConnectionLimit)},
+		{name: "default_tls_container_ref", kind: kindNullableString, str: listener.GetDefaultTlsContainerRef},
+		{name: "sni_container_refs", kind: kindComputed, render: stringList(listener.GetSniContainerRefs)},
+		{name: "project_id", kind: kindString, str: listener.GetProjectId},
+		{name: "tenant_id", kind: kindComputed, render: tenantOf[listener]()},
+		{name: "default_pool_id", kind: kindNullableString, str: listener.GetDefaultPoolId, index: store.IndexDefaultPool},
+		{name: "l7policies", kind: kindComputed, render: func(b []byte, v listener, st *store.State) []byte {
+			return appendIDList(b, ids(store.Collect(st.L7Policies, store.IndexListener, v.Id)))
+		}},
+		{name: "insert_headers", kind: kindComputed, render: func(b []byte, v listener, _ *store.State) []byte {
+			return appendStringMap(b, v.InsertHeaders)
+		}},
+		{name: "created_at", kind: kindTimestamp, integer: listener.GetCreatedAt},
+		{name: "updated_at", kind: kindTimestamp, integer: listener.GetUpdatedAt},
+		{name: "loadbalancers", kind: kindComputed, render: func(b []byte, v listener, _ *store.State) []byte {
+			return appendIDList(b, []string{v.LoadbalancerId})
+		}},
+		{name: "loadbalancer_id", kind: kindString, str: listener.GetLoadbalancerId, index: store.IndexLoadBalancer, hidden: true},
+		{name: "timeout_client_data", kind: kindInt, integer: i32(listener.GetTimeoutClientData)},
+		{name: "timeout_member_connect", kind: kindInt, integer: i32(listener.GetTimeoutMemberConnect)},
+		{name: "timeout_member_data", kind: kindInt, integer: i32(listener.GetTimeoutMemberData)},
+		{name: "timeout_tcp_inspect", kind: kindInt, integer: i32(listener.GetTimeoutTcpInspect)},
+		{name: "tags", kind: kindTags, list: listener.GetTags},
+		{name: "client_ca_tls_container_ref", kind: kindNullableString, str: listener.GetClientCaTlsContainerRef},
+		{name: "client_authentication", kind: kindString, str: listener.GetClientAuthentication},
+		{name: "client_crl_container_ref", kind: kindNullableString, str: listener.GetClientCrlContainerRef},
+		{name: "allowed_cidrs", kind: kindComputed, render: nullableList(listener.GetAllowedCidrs)},
+		{name: "tls_ciphers", kind: kindNullableString, str: listener.GetTlsCiphers},
+		{name: "tls_versions", kind: kindComputed, render: nullableList(listener.GetTlsVersions)},
+		{name: "alpn_protocols", kind: kindComputed, render: nullableList(listener.GetAlpnProtocols)},
+	})
+
+func appendStringMap(b []byte, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	o := openObject(b)
+	for _, k := range keys {
+		o.str(k, m[k])
+	}
+	return o.close()
+}
+
+func (s *Server) listenerRoutes(r *router.Router, prefix string) {
+	r.GET(prefix+"/listeners", s.wrap(func(ctx *fasthttp.RequestCtx) error { return serveList(s, ctx, listeners, nil) }))
+	r.POST(prefix+"/listeners", s.wrap(s.createListener))
+	r.GET(prefix+"/listeners/{id}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
+		return serveShow(s, ctx, listeners, pathParam(ctx, "id"), nil)
+	}))
+	r.PUT(prefix+"/listeners/{id}", s.wrap(s.updateListener))
+	r.DELETE(prefix+"/listeners/{id}", s.wrap(s.deleteListener))
+	r.GET(prefix+"/listeners/{id}/stats", s.wrap(s.listenerStats))
+}
+
+// Listener protocols and their option sets (Octavia 11).
+var (
+	listenerProtocols = []string{"HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"}
+	tlsVersions       = []string{"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+	alpnProtocols     = []string{"http/1.0", "http/1.1", "h2"}
+	httpHeaders       = []string{"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"}
+	tlsHeaders        = []string{"X-SSL-Client-Verify", "X-SSL-Client-Has-Cert", "X-SSL-Client-DN", "X-SSL-Client-CN",
+		"X-SSL-Issuer", "X-SSL-Client-SHA1", "X-SSL-Client-Not-Before", "X-SSL-Client-Not-After"}
+)
+
+// Octavia's defaults for TERMINATED_HTTPS listeners ([api_settings]).
+const defaultTLSCiphers = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:" +
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" +
+	"ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" +
+	"ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256"
+
+var (
+	defaultTLSVersions   = []string{"TLSv1.2", "TLSv1.3"}
+	defaultALPNProtocols = []string{"h2", "http/1.1", "http/1.0"}
+)
+
+const maxTimeout = 2073600000
+
+// readListenerAttrs decodes the attributes POST and PUT share into v.
+func readListenerAttrs(f *fieldReader, v *storepb.Listener) {
+	v.Name, _ = f.str("name", 255)
+	v.Description, _ = f.str("description", 255)
+	if up, set := f.boolean("admin_state_up"); set {
+		v.AdminStateUp = up
+	}
+	if n, set, null := f.integer("connection_limit", -1, 1<<31-1); set {
+		v.ConnectionLimit = int32(n)
+		if null {
+			v.ConnectionLimit = -1
+		}
+	}
+	v.DefaultPoolId, _ = f.uuidStr("default_pool_id")
+	v.DefaultTlsContainerRef, _ = f.str("default_tls_container_ref", 255)
+	v.SniContainerRefs, _ = f.strList("sni_container_refs", 255)
+	v.ClientCaTlsContainerRef, _ = f.str("client_ca_tls_container_ref", 255)
+	v.ClientCrlContainerRef, _ = f.str("client_crl_container_ref", 255)
+	if a, set := f.enum("client_authentication", "NONE", "OPTIONAL", "MANDATORY"); set {
+		v.ClientAuthentication = a
+		if a == "" {
+			v.ClientAuthentication = "NONE"
+		}
+	}
+	if h, set := f.stringMap("insert_headers"); set {
+		v.InsertHeaders = h
+	}
+	for _, t := range []struct {
+		name string
+		dst  *int32
+		def  int32
+	}{{"timeout_client_data", &v.TimeoutClientData, 50000}, {"timeout_member_connect", &v.TimeoutMemberConnect, 5000},
+		{"timeout_member_data", &v.TimeoutMemberData, 50000}, {"timeout_tcp_inspect", &v.TimeoutTcpInspect, 0}} {
+		if n, set, null := f.integer(t.name, 0, maxTimeout); set {
+			*t.dst = int32(n)
+			if null {
+				*t.dst = t.def
+			}
+		}
+	}
+	if cidrs, set := f.strList("allowed_cidrs", 64); set {
+		for _, c := range cidrs {
+			if _, err := netipPrefix(c); err != nil {
+				f.fail(badRequest("Invalid input for field/attribute allowed_cidrs. Value: '%s'. Value should be a valid CIDR", c))
+			}
+		}
+		v.AllowedCidrs = cidrs
+	}
+	v.TlsCiphers, _ = f.str("tls_ciphers", 2048)
+	if versions, set := f.strList("tls_versions", 32); set {
+		for _, tv := range versions {
+			if !contains(tlsVersions, tv) {
+				f.fail(badRequest("Invalid input for field/attribute tls_versions. Value: '%s'. Value should be one of: %s", tv, strings.Join(tlsVersions, ", ")))
+			}
+		}
+		v.TlsVersions = versions
+	}
+	if protos, set := f.strList("alpn_protocols", 32); set {
+		for _, p := range protos {
+			if !contains(alpnProtocols, p) {
+				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be one of: %s", p, strings.Join(alpnProtocols, ", ")))
+			}
+		}
+		v.AlpnProtocols = protos
+	}
+	v.Tags, _ = f.strList("tags", 255)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// checkListenerOptions applies the protocol's rules to a listener as it will be.
+func checkListenerOptions(v *storepb.Listener) error {
+	tls := v.Protocol == "TERMINATED_HTTPS"
+	if !tls && (v.DefaultTlsContainerRef != "" || len(v.SniContainerRefs) > 0) {
+		return badRequest("Validation failure: Certificate container references are only allowed on TERMINATED_HTTPS protocol listeners.")
+	}
+	if tls && v.DefaultTlsContainerRef == "" && len(v.SniContainerRefs) == 0 {
+		return badRequest("Validation failure: An SNI or default certificate container reference must be provided for TERMINATED_HTTPS listeners.")
+	}
+	if !tls && (v.ClientCaTlsContainerRef != "" || v.ClientCrlContainerRef != "" || (v.ClientAuthentication != "" && v.ClientAuthentication != "NONE")) {
+		return badRequest("Validation failure: Client authentication is only allowed on TERMINATED_HTTPS protocol listeners.")
+	}
+	if v.ClientAuthentication != "" && v.ClientAuthentication != "NONE" && v.ClientCaTlsContainerRef == "" {
+		return badRequest("Validation failure: Client authentication setting %s requires a client CA container reference.", v.ClientAuthentication)
+	}
+	if v.ClientCrlContainerRef != "" && v.ClientCaTlsContainerRef == "" {
+		return badRequest("Validation failure: A client authentication CA reference is required to specify a client authentication revocation list.")
+	}
+	if !tls && (v.TlsCiphers != "" || len(v.TlsVersions) > 0 || len(v.AlpnProtocols) > 0) {
+		return badRequest("Validation failure: TLS ciphers, versions and ALPN protocols are only allowed on TERMINATED_HTTPS protocol listeners.")
+	}
+	for k, val := range v.InsertHeaders {
+		allowed := (v.Protocol == "HTTP" || tls) && contains(httpHeaders, k) || tls && contains(tlsHeaders, k)
+		if !allowed {
+			return badRequest("Validation failure: The %s protocol listener does not support the %s insert header.", v.Protocol, k)
+		}
+		if val != "true" && val != "false" && val != "True" && val != "False" {
+			return badRequest("Validation failure: Insert header %s value must be 'true' or 'false'.", k)
+		}
+	}
+	if v.Protocol == "PROMETHEUS" && v.DefaultPoolId != "" {
+		return badRequest("Protocol PROMETHEUS listeners cannot have child objects.")
+	}
+	return nil
+}
+
+// decodeListenerCreate validates a POST body and applies Octavia's defaults.
+func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listener, error) {
+	f, err := decodeRoot(body, "listener_", "listener")
+	if err != nil {
+		return nil, err
+	}
+	v := &storepb.Listener{AdminStateUp: true, ConnectionLimit: -1, ClientAuthentication: "NONE",
+		TimeoutClientData: 50000, TimeoutMemberConnect: 5000, TimeoutMemberData: 50000}
+	f.required("loadbalancer_id")
+	f.required("protocol")
+	f.required("protocol_port")
+	v.LoadbalancerId, _ = f.uuidStr("loadbalancer_id")
+	v.Protocol, _ = f.enum("protocol", listenerProtocols...)
+	if n, set, _ := f.integer("protocol_port", 1, 65535); set {
+		v.ProtocolPort = int32(n)
+	}
+	readListenerAttrs(f, v)
+	if project, err := readProject(f, caller); err != nil {
+		return nil, err
+	} else {
+		v.ProjectId = project
+	}
+	if err := f.finish(); err != nil {
+		return nil, err
+	}
+	if v.Protocol == "TERMINATED_HTTPS" {
+		if v.TlsCiphers == "" {
+			v.TlsCiphers = defaultTLSCiphers
+		}
+		if len(v.TlsVersions) == 0 {
+			v.TlsVersions = defaultTLSVersions
+		}
+		if len(v.AlpnProtocols) == 0 {
+			v.AlpnProtocols = defaultALPNProtocols
+		}
+	}
+	if err := checkListenerOptions(v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// readProject reads project_id / tenant_id of a create body: project_id wins
+// (seed 001), and only administrators may name another project than their own.
+func readProject(f *fieldReader, caller *actorspb.Caller) (string, error) {
+	tenant, _ := f.str("tenant_id", 36)
+	project, _ := f.str("project_id", 36)
+	p := caller.ProjectId
+	switch {
+	case project != "":
+		p = project
+	case tenant != "":
+		p = tenant
+	}
+	if p != caller.ProjectId && !caller.Admin {
+		return "", forbidden()
+	}
+	return p, nil
+}
+
+// decodeListenerUpdate validates a PUT body: the mutable attributes only.
+func decodeListenerUpdate(body []byte) (*storepb.Listener, []string, error) {
+	f, err := decodeRoot(body, "listener_", "listener")
+	if err != nil {
+		return nil, nil, err
+	}
+	v := &storepb.Listener{}
+	readListenerAttrs(f, v)
+	if err := f.finish(); err != nil {
+		return nil, nil, err
+	}
+	return v, f.mask(), nil
+}
+
+// lbOf finds the load balancer that owns an object (its grain serves the change).
+func lbOf[T interface {
+	store.Entity
+	GetLoadbalancerId() string
+}](s *Server, r *resource[T], id string, caller *actorspb.Caller) (T, error) {
+	var zero T
+	if err := s.barrier(); err != nil {
+		return zero, err
+	}
+	v, found := r.table(s.store.State().Snapshot()).Get(id)
+	if !found {
+		return zero, notFound("%s %s not found.", r.display, id)
+	}
+	if !caller.Admin && v.GetProjectId() != caller.ProjectId {
+		return zero, forbidden()
+	}
+	return v, nil
+}
+
+// writeChild renders a child object a grain returned, reading its references after
+// a barrier (the grain's write is then visible here).
+func writeChild[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], status int, v T) error {
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	r.writeOne(ctx, status, v, s.store.State().Snapshot())
+	return nil
+}
+
+func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	v, err := decodeListenerCreate(ctx.PostBody(), caller)
+	if err != nil {
+		return err
+	}
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	lb := s.store.State().LoadBalancer(v.LoadbalancerId)
+	if lb == nil {
+		return notFound("Load Balancer %s not found.", v.LoadbalancerId)
+	}
+	if !caller.Admin && lb.ProjectId != caller.ProjectId || lb.ProjectId != v.ProjectId {
+		return forbidden()
+	}
+	if err := checkAllowedCIDRs(v.AllowedCidrs, lb.VipAddress); err != nil {
+		return err
+	}
+	v.Id = uuid.NewString()
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, lb.Id, (*actorspb.LoadBalancerGrainClient).CreateListener,
+		&actorspb.CreateListenerRequest{Caller: caller, Listener: v})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, listeners, fasthttp.StatusCreated, reply.Listener)
+}
+
+func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	values, fields, err := decodeListenerUpdate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	cur, err := lbOf(s, listeners, pathParam(ctx, "id"), caller)
+	if err != nil {
+		return err
+	}
+	// The protocol's rules apply to the listener as the update leaves it.
+	merged := cloneListener(cur)
+	applyMask(merged, values, fields)
+	if err := checkListenerOptions(merged); err != nil {
+		return err
+	}
+	if lb := s.store.State().LoadBalancer(cur.LoadbalancerId); lb != nil {
+		if err := checkAllowedCIDRs(merged.AllowedCidrs, lb.VipAddress); err != nil {
+			return err
+		}
+	}
+	values.Id = cur.Id
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateListener,
+		&actorspb.UpdateListenerRequest{Caller: caller, Values: values, Fields: fields})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, listeners, fasthttp.StatusOK, reply.Listener)
+}
+
+func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	cur, err := lbOf(s, listeners, pathParam(ctx, "id"), caller)
+	if err != nil {
+		return err
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteListener,
+		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+// listenerStats answers GET /listeners/{id}/stats. Until amphorae report
+// statistics in heartbeats, a listener has carried no traffic: every counter is 0.
+func (s *Server) listenerStats(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	if _, err := lbOf(s, listeners, pathParam(ctx, "id"), caller); err != nil {
+		return err
+	}
+	writeStats(ctx, stats{})
+	return nil
+}

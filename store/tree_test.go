@@ -1,0 +1,233 @@
+package store
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"keel/store/storepb"
+)
+
+func treeCmd(req string, w *storepb.TreeWrite) *storepb.Command {
+	return &storepb.Command{RequestId: req, Op: &storepb.Command_CreateListener{CreateListener: &storepb.CreateListener{Write: w}}}
+}
+
+func listener(id, lb, project string) *storepb.Listener {
+	return &storepb.Listener{Id: id, LoadbalancerId: lb, ProjectId: project, Protocol: "HTTP", ProtocolPort: 80, ProvisioningStatus: "PENDING_CREATE"}
+}
+
+// TestTreeWrites covers the tree's compare-and-set, ownership checks, retries,
+// deletes and the cascade purge.
+func TestTreeWrites(t *testing.T) {
+	f := NewFSM()
+	res := applyCmds(t, f, 1, createCmd("c1", testLB("lb1", "p", 1)), createCmd("c2", testLB("lb2", "p", 2)))
+	v1 := res[0].Version
+
+	lb := withStatus(f.State().LoadBalancer("lb1"), "PENDING_UPDATE")
+	w := &storepb.TreeWrite{LoadBalancerId: "lb1", ExpectedVersion: v1, LoadBalancer: lb,
+		Listeners: []*storepb.Listener{listener("l1", "lb1", "p")},
+		Pools:     []*storepb.Pool{{Id: "pool1", LoadbalancerId: "lb1", ProjectId: "p"}},
+		Members:   []*storepb.Member{{Id: "m1", LoadbalancerId: "lb1", PoolId: "pool1", ProjectId: "p"}}}
+	res = applyCmds(t, f, 2, treeCmd("t1", w))
+	if res[0].Code != storepb.CommandResult_OK {
+		t.Fatalf("tree write: %v", res[0])
+	}
+	v2 := res[0].Version
+	st := f.State().Snapshot()
+	if l, _ := st.Listeners.Get("l1"); l.Version != v2 || l.LastRequestId != "t1" {
+		t.Fatalf("listener row: %v", l)
+	}
+	if tr := st.Tree("lb1"); len(tr.Listeners) != 1 || len(tr.Pools) != 1 || len(tr.Members) != 1 || tr.LoadBalancer.ProvisioningStatus != "PENDING_UPDATE" {
+		t.Fatalf("tree: %+v", tr)
+	}
+
+	// Retried after an ambiguous outcome: recognised, not applied twice.
+	w2 := proto.Clone(w).(*storepb.TreeWrite)
+	if res = applyCmds(t, f, 3, treeCmd("t1", w2)); res[0].Code != storepb.CommandResult_OK || res[0].Version != v2 {
+		t.Fatalf("retry: %v", res[0])
+	}
+	// A stale writer loses.
+	w3 := proto.Clone(w).(*storepb.TreeWrite)
+	if res = applyCmds(t, f, 4, treeCmd("other", w3)); res[0].Code != storepb.CommandResult_CONFLICT {
+		t.Fatalf("stale write: %v", res[0])
+	}
+	// Writing another tree's object, or an object claiming another tree, is refused.
+	lb2 := f.State().LoadBalancer("lb2")
+	steal := &storepb.TreeWrite{LoadBalancerId: "lb2", ExpectedVersion: lb2.Version, LoadBalancer: proto.Clone(lb2).(*storepb.LoadBalancer),
+		Listeners: []*storepb.Listener{listener("l1", "lb2", "p")}}
+	if res = applyCmds(t, f, 5, treeCmd("steal", steal)); res[0].Code != storepb.CommandResult_INVALID {
+		t.Fatalf("cross-tree write: %v", res[0])
+	}
+	mislabel := &storepb.TreeWrite{LoadBalancerId: "lb2", ExpectedVersion: lb2.Version, LoadBalancer: proto.Clone(lb2).(*storepb.LoadBalancer),
+		Listeners: []*storepb.Listener{listener("l9", "lb1", "p")}}
+	if res = applyCmds(t, f, 6, treeCmd("mislabel", mislabel)); res[0].Code != storepb.CommandResult_INVALID {
+		t.Fatalf("mislabelled write: %v", res[0])
+	}
+
+	// Deletes remove rows and their index entries.
+	del := &storepb.TreeWrite{LoadBalancerId: "lb1", ExpectedVersion: v2, LoadBalancer: withStatus(f.State().LoadBalancer("lb1"), "ACTIVE"),
+		DeleteMembers: []string{"m1"}}
+	if res = applyCmds(t, f, 7, treeCmd("d1", del)); res[0].Code != storepb.CommandResult_OK {
+		t.Fatalf("delete: %v", res[0])
+	}
+	if st := f.State().Snapshot(); len(Collect(st.Members, IndexPool, "pool1")) != 0 {
+		t.Fatal("deleted member still indexed")
+	}
+
+	// Purge removes the whole tree, and only that tree.
+	cur := f.State().LoadBalancer("lb1")
+	res = applyCmds(t, f, 8, &storepb.Command{RequestId: "purge", Op: &storepb.Command_PurgeLoadBalancer{
+		PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: "lb1", ExpectedVersion: cur.Version}}})
+	if res[0].Code != storepb.CommandResult_OK {
+		t.Fatalf("purge: %v", res[0])
+	}
+	st = f.State().Snapshot()
+	if st.LoadBalancer("lb1") != nil || st.Listeners.Len() != 0 || st.Pools.Len() != 0 || st.LoadBalancer("lb2") == nil {
+		t.Fatalf("after purge: lbs %d listeners %d pools %d", st.LoadBalancers.Len(), st.Listeners.Len(), st.Pools.Len())
+	}
+}
+
+func quotaCmd(project string, lbs, listeners *int32) *storepb.Command {
+	return &storepb.Command{RequestId: "q-" + project, Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{
+		Quota: &storepb.Quota{Id: project, LoadBalancer: lbs, Listener: listeners}}}}
+}
+
+func TestTreeQuotas(t *testing.T) {
+	f := NewFSM()
+	two, one := int32(2), int32(1)
+	applyCmds(t, f, 1, quotaCmd("p", &two, &one))
+	res := applyCmds(t, f, 2, createCmd("a", testLB("a", "p", 1)), createCmd("b", testLB("b", "p", 2)),
+		createCmd("c", testLB("c", "p", 3)), createCmd("other", testLB("x", "q", 4)))
+	if res[0].Code != storepb.CommandResult_OK || res[1].Code != storepb.CommandResult_OK || res[3].Code != storepb.CommandResult_OK {
+		t.Fatalf("within quota: %v", res)
+	}
+	if res[2].Code != storepb.CommandResult_QUOTA_EXCEEDED || res[2].Message != "Quota has been met for resources: Load Balancer" {
+		t.Fatalf("over quota: %v", res[2])
+	}
+	// One listener allowed: a write adding two is refused as a whole.
+	lb := f.State().LoadBalancer("a")
+	w := &storepb.TreeWrite{LoadBalancerId: "a", ExpectedVersion: lb.Version, LoadBalancer: proto.Clone(lb).(*storepb.LoadBalancer),
+		Listeners: []*storepb.Listener{listener("l1", "a", "p"), listener("l2", "a", "p")}}
+	if res = applyCmds(t, f, 3, treeCmd("two", w)); res[0].Code != storepb.CommandResult_QUOTA_EXCEEDED {
+		t.Fatalf("two listeners over a quota of one: %v", res[0])
+	}
+	if f.State().Snapshot().Listeners.Len() != 0 {
+		t.Fatal("refused write left rows")
+	}
+	// Updating an existing object does not count against the quota.
+	w.Listeners = w.Listeners[:1]
+	if res = applyCmds(t, f, 4, treeCmd("one", w)); res[0].Code != storepb.CommandResult_OK {
+		t.Fatalf("one listener: %v", res[0])
+	}
+	lb = f.State().LoadBalancer("a")
+	upd := &storepb.TreeWrite{LoadBalancerId: "a", ExpectedVersion: lb.Version, LoadBalancer: proto.Clone(lb).(*storepb.LoadBalancer),
+		Listeners: []*storepb.Listener{listener("l1", "a", "p")}}
+	if res = applyCmds(t, f, 5, treeCmd("upd", upd)); res[0].Code != storepb.CommandResult_OK {
+		t.Fatalf("update at quota: %v", res[0])
+	}
+	// Resetting the quota restores the default (unlimited).
+	applyCmds(t, f, 6, &storepb.Command{RequestId: "reset", Op: &storepb.Command_DeleteQuota{DeleteQuota: &storepb.DeleteQuota{ProjectId: "p"}}})
+	if res = applyCmds(t, f, 7, createCmd("c2", testLB("c", "p", 3))); res[0].Code != storepb.CommandResult_OK {
+		t.Fatalf("after reset: %v", res[0])
+	}
+}
+
+func TestCatalogInvariants(t *testing.T) {
+	f := NewFSM()
+	put := func(req string, c proto.Message) *storepb.CommandResult {
+		cmd := &storepb.Command{RequestId: req}
+		switch c := c.(type) {
+		case *storepb.PutFlavorProfile:
+			cmd.Op = &storepb.Command_PutFlavorProfile{PutFlavorProfile: c}
+		case *storepb.PutFlavor:
+			cmd.Op = &storepb.Command_PutFlavor{PutFlavor: c}
+		case *storepb.DeleteFlavor:
+			cmd.Op = &storepb.Command_DeleteFlavor{DeleteFlavor: c}
+		case *storepb.DeleteFlavorProfile:
+			cmd.Op = &storepb.Command_DeleteFlavorProfile{DeleteFlavorProfile: c}
+		}
+		return applyCmds(t, f, f.State().AppliedIndex()+1, cmd)[0]
+	}
+	if r := put("fp", &storepb.PutFlavorProfile{FlavorProfile: &storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora", FlavorData: "{}"}}); r.Code != storepb.CommandResult_OK {
+		t.Fatal(r)
+	}
+	if r := put("f1", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f1", Name: "gold", FlavorProfileId: "fp1", Enabled: true}}); r.Code != storepb.CommandResult_OK {
+		t.Fatal(r)
+	}
+	if r := put("f2", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f2", Name: "gold", FlavorProfileId: "fp1"}}); r.Code != storepb.CommandResult_ALREADY_EXISTS || r.Message != "A flavor of gold already exists." {
+		t.Fatalf("duplicate name: %v", r)
+	}
+	if r := put("f3", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f3", Name: "x", FlavorProfileId: "nope"}}); r.Code != storepb.CommandResult_NOT_FOUND {
+		t.Fatalf("missing profile: %v", r)
+	}
+	prof, _ := f.State().Snapshot().FlavorProfiles.Get("fp1")
+	if r := put("fp-change", &storepb.PutFlavorProfile{ExpectedVersion: prof.Version,
+		FlavorProfile: &storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora", FlavorData: `{"loadbalancer_topology":"SINGLE"}`}}); r.Code != storepb.CommandResult_IN_USE {
+		t.Fatalf("profile in use changed: %v", r)
+	}
+	if r := put("fp-del", &storepb.DeleteFlavorProfile{Id: "fp1"}); r.Code != storepb.CommandResult_IN_USE {
+		t.Fatalf("profile in use deleted: %v", r)
+	}
+	lb := testLB("lb", "p", 1)
+	lb.FlavorId = "f1"
+	applyCmds(t, f, f.State().AppliedIndex()+1, createCmd("lb", lb))
+	if r := put("f-del", &storepb.DeleteFlavor{Id: "f1"}); r.Code != storepb.CommandResult_IN_USE || r.Message != "Flavor f1 is in use and cannot be modified." {
+		t.Fatalf("flavor in use deleted: %v", r)
+	}
+	if r := put("f2-del", &storepb.DeleteFlavor{Id: "f9"}); r.Code != storepb.CommandResult_NOT_FOUND {
+		t.Fatalf("missing flavor: %v", r)
+	}
+}
+
+// TestSnapshotCoversEveryTable round-trips one row of every table.
+func TestSnapshotCoversEveryTable(t *testing.T) {
+	f := NewFSM()
+	lb := testLB("lb", "p", 1)
+	w := &storepb.TreeWrite{LoadBalancerId: "lb", LoadBalancer: lb,
+		Listeners:      []*storepb.Listener{listener("l", "lb", "p")},
+		Pools:          []*storepb.Pool{{Id: "pool", LoadbalancerId: "lb", ProjectId: "p"}},
+		Members:        []*storepb.Member{{Id: "m", LoadbalancerId: "lb", PoolId: "pool", ProjectId: "p"}},
+		HealthMonitors: []*storepb.HealthMonitor{{Id: "hm", LoadbalancerId: "lb", PoolId: "pool", ProjectId: "p"}},
+		L7Policies:     []*storepb.L7Policy{{Id: "pol", LoadbalancerId: "lb", ListenerId: "l", ProjectId: "p"}},
+		L7Rules:        []*storepb.L7Rule{{Id: "rule", LoadbalancerId: "lb", L7PolicyId: "pol", ProjectId: "p"}},
+		Amphorae:       []*storepb.Amphora{{Id: "amp", LoadbalancerId: "lb", ProjectId: "p"}}}
+	ten := int32(10)
+	applyCmds(t, f, 1,
+		&storepb.Command{RequestId: "c", Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{Write: w}}},
+		quotaCmd("p", &ten, nil),
+		&storepb.Command{RequestId: "fp", Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: &storepb.FlavorProfile{Id: "fp"}}}},
+		&storepb.Command{RequestId: "f", Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f", FlavorProfileId: "fp"}}}},
+		&storepb.Command{RequestId: "azp", Op: &storepb.Command_PutAvailabilityZoneProfile{PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: &storepb.AvailabilityZoneProfile{Id: "azp"}}}},
+		&storepb.Command{RequestId: "az", Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: &storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}}}},
+	)
+	snap, _ := f.Snapshot()
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	g := NewFSM()
+	if err := g.Restore(nopCloser{sink}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.State().Snapshot(), g.State().Snapshot()
+	for name, pair := range map[string][2]int{
+		"loadbalancers": {a.LoadBalancers.Len(), b.LoadBalancers.Len()}, "listeners": {a.Listeners.Len(), b.Listeners.Len()},
+		"pools": {a.Pools.Len(), b.Pools.Len()}, "members": {a.Members.Len(), b.Members.Len()},
+		"healthmonitors": {a.HealthMonitors.Len(), b.HealthMonitors.Len()}, "l7policies": {a.L7Policies.Len(), b.L7Policies.Len()},
+		"l7rules": {a.L7Rules.Len(), b.L7Rules.Len()}, "amphorae": {a.Amphorae.Len(), b.Amphorae.Len()},
+		"quotas": {a.Quotas.Len(), b.Quotas.Len()}, "flavors": {a.Flavors.Len(), b.Flavors.Len()},
+		"flavorprofiles": {a.FlavorProfiles.Len(), b.FlavorProfiles.Len()}, "azs": {a.AvailabilityZones.Len(), b.AvailabilityZones.Len()},
+		"azprofiles": {a.AvailabilityZoneProfiles.Len(), b.AvailabilityZoneProfiles.Len()},
+	} {
+		if pair[0] != 1 || pair[1] != 1 {
+			t.Errorf("%s: %d rows before, %d after restore", name, pair[0], pair[1])
+		}
+	}
+	if tr := b.Tree("lb"); tr == nil || len(tr.L7Rules) != 1 || len(tr.Amphorae) != 1 {
+		t.Fatalf("restored tree: %+v", tr)
+	}
+}
+
+type nopCloser struct{ *memSink }
+
+func (nopCloser) Close() error { return nil }
