@@ -84,6 +84,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/cluster", s.wrap(s.clusterStatus))
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
+	s.networkLookupRoutes(r)
 	r.GET("/debug/pprof/{profile:*}", pprofhandler.PprofHandler)
 
 	// Octavia serves every resource under four prefixes.
