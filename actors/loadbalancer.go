@@ -507,74 +507,49 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	}
 }
 
-// completeProvisioning builds the provider step's write set.
+// child is a tree object the provider step settles.
+type child interface {
+	treeRow
+	GetProvisioningStatus() string
+	SetProvisioning(status string, at int64)
+}
+
+// settle puts every pending child of one kind into the write set: PENDING_DELETE
+// ones are removed, PENDING_CREATE/UPDATE ones become ACTIVE (then onActive runs).
+func settle[T child](cache map[string]T, rows *[]T, deletes *[]string, now int64, onActive func(T)) {
+	for id, x := range cache {
+		switch x.GetProvisioningStatus() {
+		case StatusPendingDelete:
+			*deletes = append(*deletes, id)
+		case StatusPendingCreate, StatusPendingUpdate:
+			x = cloneRow(x)
+			x.SetProvisioning(StatusActive, now)
+			if onActive != nil {
+				onActive(x)
+			}
+			*rows = append(*rows, x)
+		}
+	}
+}
+
+// completeProvisioning builds the provider step's write set. Health monitors, L7
+// policies and rules go ONLINE (or OFFLINE when disabled) as Octavia marks them;
+// the other operating statuses roll up.
 func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 	w := g.beginTreeWrite(t, StatusActive)
 	now := w.LoadBalancer.UpdatedAt
-	activate := func(status *string, updated *int64) bool {
-		if *status == StatusPendingCreate || *status == StatusPendingUpdate {
-			*status, *updated = StatusActive, now
-			return true
-		}
-		return false
-	}
-	for id, x := range t.listeners {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteListeners = append(w.DeleteListeners, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			w.Listeners = append(w.Listeners, x)
-		}
-	}
-	for id, x := range t.pools {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeletePools = append(w.DeletePools, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			w.Pools = append(w.Pools, x)
-		}
-	}
-	for id, x := range t.members {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteMembers = append(w.DeleteMembers, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			w.Members = append(w.Members, x)
-		}
-	}
-	for id, x := range t.monitors {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteHealthMonitors = append(w.DeleteHealthMonitors, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			x.OperatingStatus = enabledStatus(x.AdminStateUp)
-			w.HealthMonitors = append(w.HealthMonitors, x)
-		}
-	}
-	for id, x := range t.policies {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteL7Policies = append(w.DeleteL7Policies, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			x.OperatingStatus = enabledStatus(x.AdminStateUp)
-			w.L7Policies = append(w.L7Policies, x)
-		}
-	}
-	for id, x := range t.rules {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteL7Rules = append(w.DeleteL7Rules, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			x.OperatingStatus = enabledStatus(x.AdminStateUp)
-			w.L7Rules = append(w.L7Rules, x)
-		}
-	}
+	settle(t.listeners, &w.Listeners, &w.DeleteListeners, now, nil)
+	settle(t.pools, &w.Pools, &w.DeletePools, now, nil)
+	settle(t.members, &w.Members, &w.DeleteMembers, now, nil)
+	settle(t.monitors, &w.HealthMonitors, &w.DeleteHealthMonitors, now, func(x *storepb.HealthMonitor) {
+		x.OperatingStatus = enabledStatus(x.AdminStateUp)
+	})
+	settle(t.policies, &w.L7Policies, &w.DeleteL7Policies, now, func(x *storepb.L7Policy) {
+		x.OperatingStatus = enabledStatus(x.AdminStateUp)
+	})
+	settle(t.rules, &w.L7Rules, &w.DeleteL7Rules, now, func(x *storepb.L7Rule) {
+		x.OperatingStatus = enabledStatus(x.AdminStateUp)
+	})
 	g.provisionAmphorae(t, w, now)
 	// The write set's rows are the post-provisioning rows; roll statuses up over them.
 	rollUp(t, w)
