@@ -327,36 +327,12 @@ func (g *LoadBalancerGrain) Delete(req *actorspb.DeleteLoadBalancerRequest, ctx 
 		}
 		w := g.beginTreeWrite(t, StatusPendingDelete)
 		now := w.LoadBalancer.UpdatedAt
-		for _, x := range t.listeners {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.Listeners = append(w.Listeners, x)
-		}
-		for _, x := range t.pools {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.Pools = append(w.Pools, x)
-		}
-		for _, x := range t.members {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.Members = append(w.Members, x)
-		}
-		for _, x := range t.monitors {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.HealthMonitors = append(w.HealthMonitors, x)
-		}
-		for _, x := range t.policies {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.L7Policies = append(w.L7Policies, x)
-		}
-		for _, x := range t.rules {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.L7Rules = append(w.L7Rules, x)
-		}
+		markAll(t.listeners, &w.Listeners, StatusPendingDelete, now)
+		markAll(t.pools, &w.Pools, StatusPendingDelete, now)
+		markAll(t.members, &w.Members, StatusPendingDelete, now)
+		markAll(t.monitors, &w.HealthMonitors, StatusPendingDelete, now)
+		markAll(t.policies, &w.L7Policies, StatusPendingDelete, now)
+		markAll(t.rules, &w.L7Rules, StatusPendingDelete, now)
 		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
 			return &storepb.Command{Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{Write: w}}}
 		}}, nil
@@ -504,6 +480,15 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	default: // moved on, replayed or vanished: re-read and re-decide
 		g.loaded = false
 		g.schedule(10 * time.Millisecond)
+	}
+}
+
+// markAll puts every cached child of one kind into the write set with status.
+func markAll[T child](cache map[string]T, rows *[]T, status string, now int64) {
+	for _, x := range cache {
+		x = cloneRow(x)
+		x.SetProvisioning(status, now)
+		*rows = append(*rows, x)
 	}
 }
 
