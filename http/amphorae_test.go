@@ -17,7 +17,7 @@ func amphoraeOf(t *testing.T, n *systemtest.Node, query string) []map[string]int
 }
 
 func TestAmphoraAPI(t *testing.T) {
-	n := startNodeWith(t, "-provision-delay", "500ms")
+	n := startNodeWith(t, "-provision-delay", "1500ms") // long enough to observe PENDING_UPDATE
 	lbA := newLoadBalancer(t, n, "a")
 	lbB := newLoadBalancer(t, n, "b", "X-Project-Id: proj-b")
 	lbC := newLoadBalancer(t, n, "c")

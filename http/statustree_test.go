@@ -56,7 +56,7 @@ func getStatusTree(t *testing.T, body []byte) statusTree {
 }
 
 func TestStatusTreeAndStats(t *testing.T) {
-	n := startNode(t)
+	n := startNodeWith(t, "-provision-delay", "1s") // long enough to see PENDING_CREATE
 	lbID := decodeLB(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", fmt.Sprintf(`{"loadbalancer":{"vip_subnet_id":%q}}`, subnet))).ID
 
 	// While provisioning, and without listeners.

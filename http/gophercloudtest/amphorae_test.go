@@ -14,7 +14,12 @@ import (
 )
 
 func TestAmphoraeThroughGophercloud(t *testing.T) {
-	n := startKeel(t)
+	// A provider step slow enough that the load balancer is still locked when the
+	// second failover arrives.
+	n := systemtest.NewNode(t, "gc")
+	n.ExtraArgs = []string{"-provision-delay", "1500ms"}
+	n.Start()
+	systemtest.Eventually(t, 20*time.Second, "keeld healthy", n.Healthy)
 	c := client(t, n, nil)
 	lbA := createLB(t, c, "gc-amp-a")
 	lbB := createLB(t, c, "gc-amp-b")
