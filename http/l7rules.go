@@ -95,8 +95,9 @@ func decodeL7RuleCreate(body []byte) (*storepb.L7Rule, error) {
 }
 
 // decodeL7RuleUpdate validates a PUT body: the attributes it sets and their names.
+// (Octavia's PUT argument is named l7rule_, its POST argument rule_.)
 func decodeL7RuleUpdate(body []byte) (*storepb.L7Rule, []string, error) {
-	f, err := decodeRoot(body, "rule_", "rule")
+	f, err := decodeRoot(body, "l7rule_", "rule")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -149,7 +149,8 @@ func TestL7RuleAPI(t *testing.T) {
 		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"type":"HEADER"}}`), 400, "Error parsing L7Rule: Invalid L7 Rule: L7 rule type requires a key")
 		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"compare_type":"REGEX","value":"["}}`), 400,
 			"Error parsing L7Rule: Unable to parse regular expression: unterminated character set at position 0")
-		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"project_id":"x"}}`), 400, "Unknown attribute for argument rule_.rule: project_id")
+		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"project_id":"x"}}`), 400, "Unknown attribute for argument l7rule_.rule: project_id")
+		expectFault(t, n.MustDo(400, "PUT", path, ""), 400, `Missing argument: "l7rule_"`)
 		up := object(t, n.MustDo(200, "PUT", path, `{"rule":{"type":"HEADER","key":"X-Env","invert":true,"tags":["u"]}}`), "rule")
 		if up["type"] != "HEADER" || up["key"] != "X-Env" || up["value"] != "/x" || up["invert"] != true ||
 			up["provisioning_status"] != "PENDING_UPDATE" || !slices.Equal(up["tags"].([]interface{}), []interface{}{"u"}) {
