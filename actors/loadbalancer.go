@@ -353,7 +353,9 @@ func (g *LoadBalancerGrain) Failover(req *actorspb.FailoverRequest, ctx cluster.
 			if _, ok := t.amphorae[ampID]; !ok {
 				return nil, grainError(KindNotFound, "Amphora %s not found.", ampID)
 			}
-			if t.lb.ProvisioningStatus != StatusActive && t.lb.ProvisioningStatus != StatusError {
+			// Octavia fails an amphora over only while its load balancer is ACTIVE
+			// (MUTABLE_STATUSES); a load balancer in ERROR is failed over whole.
+			if t.lb.ProvisioningStatus != StatusActive {
 				return nil, immutableLB(g.id)
 			}
 		} else if s := t.lb.ProvisioningStatus; s != StatusActive && s != StatusError {

@@ -96,6 +96,11 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		r.DELETE(prefix+"/loadbalancers/{id}", s.wrap(s.deleteLoadBalancer))
 		r.PUT(prefix+"/loadbalancers/{id}/failover", s.wrap(s.failoverLoadBalancer))
 		s.listenerRoutes(r, prefix)
+		s.l7Routes(r, prefix)
+		s.statusRoutes(r, prefix)
+	}
+	for _, prefix := range []string{"/v2", "/v2.0"} {
+		s.amphoraRoutes(r, prefix+"/octavia/amphorae")
 	}
 	return s.middleware(r.Handler)
 }
