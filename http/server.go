@@ -98,6 +98,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		s.listenerRoutes(r, prefix)
 		s.l7Routes(r, prefix)
 		s.statusRoutes(r, prefix)
+		s.catalogRoutes(r, prefix)
 	}
 	for _, prefix := range []string{"/v2", "/v2.0"} {
 		s.amphoraRoutes(r, prefix+"/octavia/amphorae")
