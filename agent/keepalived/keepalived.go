@@ -24,6 +24,12 @@ type ConfigError struct{ Output string }
 
 func (e *ConfigError) Error() string { return "invalid keepalived configuration: " + e.Output }
 
+// UploadError: the configuration could not be stored (the seed's 500).
+type UploadError struct{ Err error }
+
+func (e *UploadError) Error() string { return "Failed to upload keepalived configuration." }
+func (e *UploadError) Unwrap() error { return e.Err }
+
 // ActionError: start, stop or reload failed.
 type ActionError struct {
 	Action  string
@@ -82,7 +88,7 @@ func (m *Manager) Upload(data []byte) error {
 	defer m.mu.Unlock()
 	tmp, err := atomicfile.TempSibling(m.configPath(), data, 0o600)
 	if err != nil {
-		return err
+		return &UploadError{Err: err}
 	}
 	args := append(m.nsArgs(), "-t", "-f", tmp)
 	out, err := exec.Command(m.cfg.Binary, args...).CombinedOutput()
@@ -92,11 +98,11 @@ func (m *Manager) Upload(data []byte) error {
 		if _, ok := err.(*exec.ExitError); ok {
 			return &ConfigError{Output: text}
 		}
-		return fmt.Errorf("%s -t: %v: %s", m.cfg.Binary, err, text)
+		return &UploadError{Err: fmt.Errorf("%s -t: %v: %s", m.cfg.Binary, err, text)}
 	}
 	if err := os.Rename(tmp, m.configPath()); err != nil {
 		os.Remove(tmp)
-		return err
+		return &UploadError{Err: err}
 	}
 	return nil
 }
