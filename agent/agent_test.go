@@ -1,10 +1,12 @@
 package agent_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -421,12 +423,24 @@ func TestBadInputAndTopology(t *testing.T) {
 	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{})
 	c := a.Client
 
-	big := make([]byte, 2<<20)
-	status, body, err := c.Raw(ctx(t), "PUT", "/v0.1/listeners/"+a.ID+"/"+agenttest.NewUUID()+"/haproxy", big)
-	if err != nil || status != 413 || !strings.Contains(string(body), `"message":"Request Entity Too Large"`) {
-		t.Fatalf("oversized body: %d %s %v", status, body, err)
+	// An oversized body is refused from its Content-Length, before it is read (a raw
+	// request, since a client still writing the body may see the reset before the 413).
+	conn, err := tls.Dial("tcp", a.Addr, &tls.Config{RootCAs: a.ServerCA.Pool(), ServerName: a.ID,
+		Certificates: []tls.Certificate{a.ClientCA.Client(t, "raw").TLSCertificate(t)}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	c.CloseIdleConnections()
+	fmt.Fprintf(conn, "PUT /v0.1/listeners/%s/%s/haproxy HTTP/1.1\r\nHost: agent\r\nContent-Length: %d\r\n\r\n", a.ID, agenttest.NewUUID(), 2<<20)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	conn.Close()
+	if resp.StatusCode != 413 || !strings.Contains(string(raw), `"message":"Request Entity Too Large"`) {
+		t.Fatalf("oversized body: %d %s", resp.StatusCode, raw)
+	}
 	for _, req := range []struct{ method, path, body string }{
 		{"POST", "/v0.1/topology", "{not json"},
 		{"POST", "/v0.1/topology", `{"topology":"SINGLE","extra":1}`},
@@ -438,7 +452,7 @@ func TestBadInputAndTopology(t *testing.T) {
 			t.Fatalf("%s %s %q: %d %s %v", req.method, req.path, req.body, status, body, err)
 		}
 	}
-	status, body, _ = c.Raw(ctx(t), "GET", "/v0.1/nothing", nil)
+	status, body, _ := c.Raw(ctx(t), "GET", "/v0.1/nothing", nil)
 	if status != 404 || !strings.Contains(string(body), `"message"`) {
 		t.Fatalf("unknown path: %d %s", status, body)
 	}

@@ -91,6 +91,9 @@ type handler func(ctx *fasthttp.RequestCtx) (int, any, error)
 
 // NewHandler routes the API.
 func NewHandler(d Deps) fasthttp.RequestHandler {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
 	s := &server{d}
 	r := router.New()
 	r.RedirectTrailingSlash = false
@@ -141,7 +144,7 @@ func (s *server) wrap(h handler) fasthttp.RequestHandler {
 		status, body, err := h(ctx)
 		if err != nil {
 			e := toError(err)
-			if e.Status >= 500 {
+			if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 				s.Logger.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "status", e.Status, "message", e.Message, "details", e.Details)
 			}
 			writeJSON(ctx, e.Status, e)
