@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"keel/agent"
 )
@@ -30,7 +31,7 @@ func main() {
 	fs.StringVar(&cfg.AmphoraID, "amphora-id", "", "this amphora's UUID")
 	fs.StringVar(&controllers, "controllers", "", "comma-separated UDP host:port heartbeat targets")
 	fs.StringVar(&cfg.HeartbeatKey, "heartbeat-key", "", "HMAC key for heartbeats")
-	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 10e9, "heartbeat period")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 10*time.Second, "heartbeat period")
 	fs.StringVar(&cfg.HAProxy, "haproxy", "/usr/sbin/haproxy", "haproxy binary")
 	fs.StringVar(&cfg.Keepalived, "keepalived", "/usr/sbin/keepalived", "keepalived binary")
 	fs.StringVar(&cfg.NetNS, "netns", "", "network namespace of the data plane (interface lookup, plug, haproxy, keepalived); empty: the agent's own")
