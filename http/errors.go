@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -54,6 +55,8 @@ func statusOf(err error) (int, string) {
 			return fasthttp.StatusForbidden, ge.Message
 		case actors.KindUnavailable:
 			return fasthttp.StatusServiceUnavailable, ge.Message
+		case actors.KindUnimplemented:
+			return fasthttp.StatusNotImplemented, ge.Message
 		default:
 			return fasthttp.StatusInternalServerError, ge.Message
 		}
@@ -67,6 +70,11 @@ func statusOf(err error) (int, string) {
 // writeError renders err in Octavia's (WSME) error body:
 // {"faultcode": "Client"|"Server", "faultstring": "...", "debuginfo": null}.
 func writeError(ctx *fasthttp.RequestCtx, err error) {
+	var pe *parentNotFound
+	if errors.As(err, &pe) {
+		writeParentNotFound(ctx, pe.message)
+		return
+	}
 	status, msg := statusOf(err)
 	code := "Client"
 	if status >= 500 {
@@ -91,4 +99,34 @@ func writeRoutingError(ctx *fasthttp.RequestCtx, status int, title string) {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(status)
 	ctx.SetBody(o.close())
+}
+
+// parentNotFound is Octavia's 404 for a parent object named in the path that does
+// not exist (/l7policies/{missing}/rules): pecan raises it while routing, so its
+// body is pecan's, not WSME's.
+type parentNotFound struct{ message string }
+
+func (e *parentNotFound) Error() string { return e.message }
+
+func missingParent(format string, args ...interface{}) *parentNotFound {
+	return &parentNotFound{fmt.Sprintf(format, args...)}
+}
+
+// writeParentNotFound renders it as webob does for Octavia's exceptions (which
+// subclass HTTPClientError, hence the title): JSON when the client accepts it,
+// else webob's plain-text page.
+func writeParentNotFound(ctx *fasthttp.RequestCtx, msg string) {
+	ctx.SetStatusCode(fasthttp.StatusNotFound)
+	if bytes.Contains(ctx.Request.Header.Peek("Accept"), []byte("application/json")) {
+		o := openObject(nil)
+		o.integer("code", fasthttp.StatusNotFound)
+		o.str("title", "Bad Request")
+		o.str("description", msg)
+		ctx.Response.Header.SetContentType("application/json")
+		ctx.SetBody(o.close())
+		return
+	}
+	ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
+	ctx.SetBodyString("404 Bad Request\n\nThe server could not comply with the request since it is either malformed " +
+		"or otherwise incorrect.\n\n " + msg + "  ")
 }

@@ -39,6 +39,7 @@ type options struct {
 	bootstrapExpect int
 	logLevel        string
 	grainIdle       time.Duration
+	provisionDelay  time.Duration
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -56,6 +57,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 1, "servers to wait for before the first election")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
+	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -162,6 +164,7 @@ func run(o *options, logger *slog.Logger) error {
 	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
 	settings := actors.DefaultSettings
 	settings.IdleTimeout = o.grainIdle
+	settings.ProvisionDelay = o.provisionDelay
 	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger})
 	n.provider = cluster.NewActorProvider(n.membership)
 	placement := cluster.NewPlacementLookup()
