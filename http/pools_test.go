@@ -491,3 +491,137 @@ func TestPoolValidation(t *testing.T) {
 		t.Fatalf("CA and CRL removed: %v", got)
 	}
 }
+
+// TestPoolLocking follows Octavia's locking table (§2.1) for pools, members and
+// monitors, with a 1 s provider step so every PENDING_* state can be observed:
+// what each write locks, the 409 a second write gets meanwhile (the pool's
+// message while the pool is not ACTIVE, else the load balancer's), and the
+// statuses once the provider step is done.
+func TestPoolLocking(t *testing.T) {
+	a := newPoolsAPI(t, "1s")
+	lbID := a.loadBalancer("locking")
+	web := a.listener(lbID, "HTTP", 80)
+	lbPath, webPath := "/v2/lbaas/loadbalancers/"+lbID, "/v2/lbaas/listeners/"+web
+	lockedLB := "Load Balancer " + lbID + " is immutable and cannot be updated."
+	keyOf := func(path string) string {
+		switch {
+		case path == lbPath:
+			return "loadbalancer"
+		case path == webPath:
+			return "listener"
+		case strings.Contains(path, "/members/"):
+			return "member"
+		case strings.Contains(path, "/healthmonitors/"):
+			return "healthmonitor"
+		}
+		return "pool"
+	}
+	// expect checks "provisioning/operating" statuses; a want ending in "/" checks
+	// the provisioning status only.
+	expect := func(when string, want map[string]string) {
+		t.Helper()
+		for path, status := range want {
+			got := a.statuses(path, keyOf(path))
+			if got != status && !(strings.HasSuffix(status, "/") && strings.HasPrefix(got, status)) {
+				t.Fatalf("%s: %s is %s, want %s", when, keyOf(path), got, status)
+			}
+		}
+	}
+
+	// Pool create: the pool PENDING_CREATE, its listener and the load balancer
+	// PENDING_UPDATE; anything else on the load balancer waits.
+	p := a.create("/v2/lbaas/pools", "pool", fmt.Sprintf(`{"pool":{"listener_id":%q,"protocol":"HTTP","lb_algorithm":"ROUND_ROBIN"}}`, web))
+	poolPath := "/v2/lbaas/pools/" + p["id"].(string)
+	members := poolPath + "/members"
+	lockedPool := "Pool " + p["id"].(string) + " is immutable and cannot be updated."
+	expect("pool create", map[string]string{poolPath: "PENDING_CREATE/OFFLINE", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.refusal(409, "POST", "/v2/lbaas/pools", fmt.Sprintf(`{"pool":{"loadbalancer_id":%q,"protocol":"TCP","lb_algorithm":"ROUND_ROBIN"}}`, lbID), lockedLB)
+	a.refusal(409, "PUT", poolPath, `{"pool":{"name":"x"}}`, lockedLB)
+	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.1","protocol_port":80}}`, lockedPool)
+	a.settle(lbID)
+	expect("pool created", map[string]string{poolPath: "ACTIVE/ONLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+
+	// Member create: the member PENDING_CREATE, its pool, the pool's listener and the
+	// load balancer PENDING_UPDATE; member and monitor writes get the pool's 409,
+	// pool writes the load balancer's.
+	m := a.create(members, "member", `{"member":{"address":"10.0.0.1","protocol_port":80}}`)
+	memberPath := members + "/" + m["id"].(string)
+	expect("member create", map[string]string{memberPath: "PENDING_CREATE/NO_MONITOR", poolPath: "PENDING_UPDATE/",
+		webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.2","protocol_port":80}}`, lockedPool)
+	a.refusal(409, "PUT", memberPath, `{"member":{"weight":2}}`, lockedPool)
+	a.refusal(409, "DELETE", memberPath, nil, lockedPool)
+	a.refusal(409, "PUT", members, `{"members":[]}`, lockedPool)
+	a.refusal(409, "POST", "/v2/lbaas/healthmonitors", fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"TCP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]), lockedPool)
+	a.refusal(409, "PUT", poolPath, `{"pool":{"name":"x"}}`, lockedLB)
+	a.refusal(409, "DELETE", poolPath, nil, lockedLB)
+	a.settle(lbID)
+	expect("member created", map[string]string{memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/ONLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+
+	// With the pool ACTIVE but the load balancer busy, member writes get the load
+	// balancer's 409.
+	a.do(200, "PUT", lbPath, `{"loadbalancer":{"name":"busy"}}`)
+	expect("load balancer update", map[string]string{poolPath: "ACTIVE/ONLINE", lbPath: "PENDING_UPDATE/"})
+	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.2","protocol_port":80}}`, lockedLB)
+	a.refusal(409, "PUT", members, `{"members":[]}`, lockedLB)
+	a.settle(lbID)
+
+	// Monitor create: the monitor PENDING_CREATE/OFFLINE, pool, listener and load
+	// balancer PENDING_UPDATE; then ONLINE, and the pool's members are monitored.
+	hm := a.create("/v2/lbaas/healthmonitors", "healthmonitor",
+		fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"HTTP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]))
+	hmPath := "/v2/lbaas/healthmonitors/" + hm["id"].(string)
+	expect("monitor create", map[string]string{hmPath: "PENDING_CREATE/OFFLINE", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.refusal(409, "POST", "/v2/lbaas/healthmonitors", fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"TCP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]), lockedPool)
+	a.refusal(409, "PUT", memberPath, `{"member":{"weight":2}}`, lockedPool)
+	a.settle(lbID)
+	expect("monitor created", map[string]string{hmPath: "ACTIVE/ONLINE", memberPath: "ACTIVE/ONLINE", poolPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	a.refusal(409, "POST", "/v2/lbaas/healthmonitors", fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"TCP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]),
+		"This pool already has a health monitor")
+
+	// Member update: PENDING_UPDATE with its parents; a disabled member is OFFLINE.
+	a.do(200, "PUT", memberPath, `{"member":{"admin_state_up":false}}`)
+	expect("member update", map[string]string{memberPath: "PENDING_UPDATE/ONLINE", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.settle(lbID)
+	expect("member disabled", map[string]string{memberPath: "ACTIVE/OFFLINE", poolPath: "ACTIVE/ONLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	a.do(200, "PUT", memberPath, `{"member":{"admin_state_up":true}}`)
+	a.settle(lbID)
+
+	// Monitor update: a disabled monitor checks nothing, so the members are NO_MONITOR.
+	a.do(200, "PUT", hmPath, `{"healthmonitor":{"admin_state_up":false}}`)
+	expect("monitor update", map[string]string{hmPath: "PENDING_UPDATE/ONLINE", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.settle(lbID)
+	expect("monitor disabled", map[string]string{hmPath: "ACTIVE/OFFLINE", memberPath: "ACTIVE/NO_MONITOR"})
+
+	// Monitor delete: PENDING_DELETE, then gone, and the members stay NO_MONITOR.
+	a.do(200, "PUT", hmPath, `{"healthmonitor":{"admin_state_up":true}}`)
+	a.settle(lbID)
+	expect("monitor enabled", map[string]string{memberPath: "ACTIVE/ONLINE"})
+	a.do(204, "DELETE", hmPath, nil)
+	expect("monitor delete", map[string]string{hmPath: "PENDING_DELETE/", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.settle(lbID)
+	a.gone(hmPath)
+	expect("monitor deleted", map[string]string{memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/ONLINE"})
+
+	// Member delete.
+	a.do(204, "DELETE", memberPath, nil)
+	expect("member delete", map[string]string{memberPath: "PENDING_DELETE/", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.settle(lbID)
+	a.gone(memberPath)
+
+	// Pool update: the pool and the listeners using it PENDING_UPDATE; a disabled
+	// pool is OFFLINE.
+	a.do(200, "PUT", poolPath, `{"pool":{"admin_state_up":false}}`)
+	expect("pool update", map[string]string{poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.2","protocol_port":80}}`, lockedPool)
+	a.settle(lbID)
+	expect("pool disabled", map[string]string{poolPath: "ACTIVE/OFFLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+
+	// Pool delete: PENDING_DELETE, its listener PENDING_UPDATE; then gone.
+	a.do(204, "DELETE", poolPath, nil)
+	expect("pool delete", map[string]string{poolPath: "PENDING_DELETE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	a.settle(lbID)
+	a.gone(poolPath)
+	a.missingParent("GET", members, nil, "Pool "+p["id"].(string)+" not found.")
+	expect("pool deleted", map[string]string{webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+}
