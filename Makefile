@@ -8,6 +8,7 @@ GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 PROTOACTOR_VERSION := v0.0.0-20240822202345-3c0e61ca19c9
 PROTOC_GEN_GO_VERSION := v1.36.6
 TEST_TIMEOUT ?= 25m
+FUZZ_TIME ?= 20s
 
 .PHONY: all build run test deps proto vet fmt-check bench clean
 
@@ -32,6 +33,7 @@ fmt-check:
 
 test: deps vet fmt-check build
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime $(FUZZ_TIME) ./http/
 
 # Regenerates the protobuf contracts (generated code is committed).
 proto: deps
@@ -41,6 +43,7 @@ proto: deps
 		store/storepb/octavia.proto store/storepb/store.proto cluster/clusterpb/cluster.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
 		--go-grain_out=. --go-grain_opt=module=keel actors/actorspb/actors.proto
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/catalogpb/catalog.proto
 
 bench: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results

@@ -9,6 +9,9 @@ command -v keepalived >/dev/null 2>&1 || [ -x /usr/sbin/keepalived ] || need+=(k
 command -v protoc     >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v ip         >/dev/null 2>&1 || [ -x /usr/sbin/ip ]         || need+=(iproute2)
 command -v openssl    >/dev/null 2>&1 || need+=(openssl)
+# The openstack CLI with the Octavia plugin: the README's client, tested in CI.
+command -v openstack  >/dev/null 2>&1 || need+=(python3-openstackclient)
+python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclient)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

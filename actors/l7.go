@@ -62,7 +62,7 @@ func normalizePolicy(p *storepb.L7Policy) error {
 	case "REDIRECT_TO_POOL":
 		p.RedirectUrl, p.RedirectPrefix, p.RedirectHttpCode = "", "", 0
 		if p.RedirectPoolId == "" {
-			return grainError(KindInvalid, "Invalid L7 Policy arguments: redirect_pool_id must not be None")
+			return grainError(KindInvalid, "Invalid L7 Policy arguments: redirect_pool_id or redirect_pool must not be None")
 		}
 	case "REJECT":
 		p.RedirectPoolId, p.RedirectUrl, p.RedirectPrefix, p.RedirectHttpCode = "", "", "", 0
@@ -86,6 +86,11 @@ func (g *LoadBalancerGrain) CreateL7Policy(req *actorspb.CreateL7PolicyRequest, 
 		}
 		if len(req.GetRules()) > maxRulesPerPolicy {
 			return nil, grainError(KindConflict, "Too many rules on L7 policy %s", x.Id)
+		}
+		for _, r := range req.GetRules() {
+			if err := checkRule(r); err != nil {
+				return nil, err
+			}
 		}
 		w, err := g.childWrite(t)
 		if err != nil {
@@ -189,11 +194,12 @@ func (g *LoadBalancerGrain) DeleteL7Policy(req *actorspb.DeleteChildRequest, ctx
 	return &actorspb.Empty{}, nil
 }
 
-// ruleWrite starts a rule operation: the policy must exist and be ACTIVE, then the
-// load balancer; policy and listener are locked.
+// ruleWrite starts a rule operation: the policy must exist and be ACTIVE (one being
+// deleted is immutable, as in Octavia), then the load balancer; policy and listener
+// are locked.
 func (g *LoadBalancerGrain) ruleWrite(t *tree, policyID string) (*storepb.TreeWrite, *storepb.L7Policy, error) {
 	p, ok := t.policies[policyID]
-	if !ok || p.ProvisioningStatus == StatusPendingDelete {
+	if !ok {
 		return nil, nil, grainError(KindNotFound, "L7 Policy %s not found.", policyID)
 	}
 	if p.ProvisioningStatus != StatusActive {
@@ -213,6 +219,9 @@ func (g *LoadBalancerGrain) ruleWrite(t *tree, policyID string) (*storepb.TreeWr
 func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx cluster.GrainContext) (*actorspb.L7RuleReply, error) {
 	r := req.GetRule()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		if err := checkRule(r); err != nil {
+			return nil, err
+		}
 		if p, ok := t.policies[r.L7PolicyId]; ok && p.ProvisioningStatus != StatusPendingDelete {
 			live := 0
 			for _, x := range t.rulesOfPolicy(p.Id) {
@@ -257,6 +266,11 @@ func (g *LoadBalancerGrain) UpdateL7Rule(req *actorspb.UpdateL7RuleRequest, ctx 
 		}
 		x := writableRule(t, w, v.Id)
 		if err := applyFields(x, v, req.GetFields()); err != nil {
+			return nil, err
+		}
+		// The rule as the update leaves it must hold together (the API checked it
+		// against the rule it read; this is the rule the write changes).
+		if err := checkRule(x); err != nil {
 			return nil, err
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt

@@ -327,36 +327,12 @@ func (g *LoadBalancerGrain) Delete(req *actorspb.DeleteLoadBalancerRequest, ctx 
 		}
 		w := g.beginTreeWrite(t, StatusPendingDelete)
 		now := w.LoadBalancer.UpdatedAt
-		for _, x := range t.listeners {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.Listeners = append(w.Listeners, x)
-		}
-		for _, x := range t.pools {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.Pools = append(w.Pools, x)
-		}
-		for _, x := range t.members {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.Members = append(w.Members, x)
-		}
-		for _, x := range t.monitors {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.HealthMonitors = append(w.HealthMonitors, x)
-		}
-		for _, x := range t.policies {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.L7Policies = append(w.L7Policies, x)
-		}
-		for _, x := range t.rules {
-			x = cloneRow(x)
-			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-			w.L7Rules = append(w.L7Rules, x)
-		}
+		markAll(t.listeners, &w.Listeners, StatusPendingDelete, now)
+		markAll(t.pools, &w.Pools, StatusPendingDelete, now)
+		markAll(t.members, &w.Members, StatusPendingDelete, now)
+		markAll(t.monitors, &w.HealthMonitors, StatusPendingDelete, now)
+		markAll(t.policies, &w.L7Policies, StatusPendingDelete, now)
+		markAll(t.rules, &w.L7Rules, StatusPendingDelete, now)
 		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
 			return &storepb.Command{Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{Write: w}}}
 		}}, nil
@@ -377,7 +353,9 @@ func (g *LoadBalancerGrain) Failover(req *actorspb.FailoverRequest, ctx cluster.
 			if _, ok := t.amphorae[ampID]; !ok {
 				return nil, grainError(KindNotFound, "Amphora %s not found.", ampID)
 			}
-			if t.lb.ProvisioningStatus != StatusActive && t.lb.ProvisioningStatus != StatusError {
+			// Octavia fails an amphora over only while its load balancer is ACTIVE
+			// (MUTABLE_STATUSES); a load balancer in ERROR is failed over whole.
+			if t.lb.ProvisioningStatus != StatusActive {
 				return nil, immutableLB(g.id)
 			}
 		} else if s := t.lb.ProvisioningStatus; s != StatusActive && s != StatusError {
@@ -507,74 +485,58 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	}
 }
 
-// completeProvisioning builds the provider step's write set.
+// markAll puts every cached child of one kind into the write set with status.
+func markAll[T child](cache map[string]T, rows *[]T, status string, now int64) {
+	for _, x := range cache {
+		x = cloneRow(x)
+		x.SetProvisioning(status, now)
+		*rows = append(*rows, x)
+	}
+}
+
+// child is a tree object the provider step settles.
+type child interface {
+	treeRow
+	GetProvisioningStatus() string
+	SetProvisioning(status string, at int64)
+}
+
+// settle puts every pending child of one kind into the write set: PENDING_DELETE
+// ones are removed, PENDING_CREATE/UPDATE ones become ACTIVE (then onActive runs).
+func settle[T child](cache map[string]T, rows *[]T, deletes *[]string, now int64, onActive func(T)) {
+	for id, x := range cache {
+		switch x.GetProvisioningStatus() {
+		case StatusPendingDelete:
+			*deletes = append(*deletes, id)
+		case StatusPendingCreate, StatusPendingUpdate:
+			x = cloneRow(x)
+			x.SetProvisioning(StatusActive, now)
+			if onActive != nil {
+				onActive(x)
+			}
+			*rows = append(*rows, x)
+		}
+	}
+}
+
+// completeProvisioning builds the provider step's write set. Health monitors, L7
+// policies and rules go ONLINE (or OFFLINE when disabled) as Octavia marks them;
+// the other operating statuses roll up.
 func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 	w := g.beginTreeWrite(t, StatusActive)
 	now := w.LoadBalancer.UpdatedAt
-	activate := func(status *string, updated *int64) bool {
-		if *status == StatusPendingCreate || *status == StatusPendingUpdate {
-			*status, *updated = StatusActive, now
-			return true
-		}
-		return false
-	}
-	for id, x := range t.listeners {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteListeners = append(w.DeleteListeners, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			w.Listeners = append(w.Listeners, x)
-		}
-	}
-	for id, x := range t.pools {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeletePools = append(w.DeletePools, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			w.Pools = append(w.Pools, x)
-		}
-	}
-	for id, x := range t.members {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteMembers = append(w.DeleteMembers, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			w.Members = append(w.Members, x)
-		}
-	}
-	for id, x := range t.monitors {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteHealthMonitors = append(w.DeleteHealthMonitors, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			x.OperatingStatus = enabledStatus(x.AdminStateUp)
-			w.HealthMonitors = append(w.HealthMonitors, x)
-		}
-	}
-	for id, x := range t.policies {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteL7Policies = append(w.DeleteL7Policies, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			x.OperatingStatus = enabledStatus(x.AdminStateUp)
-			w.L7Policies = append(w.L7Policies, x)
-		}
-	}
-	for id, x := range t.rules {
-		if x.ProvisioningStatus == StatusPendingDelete {
-			w.DeleteL7Rules = append(w.DeleteL7Rules, id)
-		} else if IsPending(x.ProvisioningStatus) {
-			x = cloneRow(x)
-			activate(&x.ProvisioningStatus, &x.UpdatedAt)
-			x.OperatingStatus = enabledStatus(x.AdminStateUp)
-			w.L7Rules = append(w.L7Rules, x)
-		}
-	}
+	settle(t.listeners, &w.Listeners, &w.DeleteListeners, now, nil)
+	settle(t.pools, &w.Pools, &w.DeletePools, now, nil)
+	settle(t.members, &w.Members, &w.DeleteMembers, now, nil)
+	settle(t.monitors, &w.HealthMonitors, &w.DeleteHealthMonitors, now, func(x *storepb.HealthMonitor) {
+		x.OperatingStatus = enabledStatus(x.AdminStateUp)
+	})
+	settle(t.policies, &w.L7Policies, &w.DeleteL7Policies, now, func(x *storepb.L7Policy) {
+		x.OperatingStatus = enabledStatus(x.AdminStateUp)
+	})
+	settle(t.rules, &w.L7Rules, &w.DeleteL7Rules, now, func(x *storepb.L7Rule) {
+		x.OperatingStatus = enabledStatus(x.AdminStateUp)
+	})
 	g.provisionAmphorae(t, w, now)
 	// The write set's rows are the post-provisioning rows; roll statuses up over them.
 	rollUp(t, w)

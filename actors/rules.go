@@ -173,7 +173,7 @@ func checkPolicyTarget(t *tree, p *storepb.L7Policy) error {
 		return grainError(KindInvalid, "Protocol PROMETHEUS listeners cannot have child objects.")
 	}
 	if l.Protocol != "HTTP" && l.Protocol != "TERMINATED_HTTPS" {
-		return grainError(KindUnimplemented, "Provider 'amphora' does not support a requested option: Amphora provider does not support L7 policies on %s listeners.", l.Protocol)
+		return grainError(KindUnimplemented, "Provider 'amphora' does not support a requested option: %s protocol listeners do not support L7 policies", l.Protocol)
 	}
 	if p.Action == "REDIRECT_TO_POOL" {
 		pool, ok := t.pools[p.RedirectPoolId]

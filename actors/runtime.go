@@ -17,6 +17,7 @@ import (
 	"github.com/asynkron/protoactor-go/extensions"
 
 	"keel/actors/actorspb"
+	"keel/actors/catalogpb"
 	"keel/store"
 )
 
@@ -62,6 +63,7 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 	system.Extensions.Register(rt)
 	return []*cluster.Kind{
 		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, rt.Settings.IdleTimeout),
+		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, rt.Settings.IdleTimeout),
 	}
 }
 

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"google.golang.org/protobuf/proto"
+
 	"keel/store/storepb"
 )
 
@@ -233,100 +235,67 @@ func poolsOfListener(t *tree, w *storepb.TreeWrite, l *storepb.Listener) []strin
 	return out
 }
 
-// The writable* helpers return the row as the write set holds it, first cloning
-// the cached row into the write set if the write does not hold it yet.
+// treeRow is a row of a load balancer's tree.
+type treeRow interface {
+	proto.Message
+	GetId() string
+}
 
-func writableMember(t *tree, w *storepb.TreeWrite, id string) *storepb.Member {
-	for _, x := range w.Members {
-		if x.Id == id {
+// current returns the row as the write set holds it, else as cached.
+func current[T treeRow](cache map[string]T, rows []T, id string) T {
+	for _, x := range rows {
+		if x.GetId() == id {
 			return x
 		}
 	}
-	x := cloneRow(t.members[id])
-	w.Members = append(w.Members, x)
+	return cache[id]
+}
+
+// writable returns the row as the write set holds it, first cloning the cached row
+// into the write set if the write does not hold it yet.
+func writable[T treeRow](cache map[string]T, rows *[]T, id string) T {
+	for _, x := range *rows {
+		if x.GetId() == id {
+			return x
+		}
+	}
+	x := cloneRow(cache[id])
+	*rows = append(*rows, x)
 	return x
 }
 
 func currentPool(t *tree, w *storepb.TreeWrite, id string) *storepb.Pool {
-	for _, x := range w.Pools {
-		if x.Id == id {
-			return x
-		}
-	}
-	return t.pools[id]
-}
-
-func writablePool(t *tree, w *storepb.TreeWrite, id string) *storepb.Pool {
-	for _, x := range w.Pools {
-		if x.Id == id {
-			return x
-		}
-	}
-	x := cloneRow(t.pools[id])
-	w.Pools = append(w.Pools, x)
-	return x
+	return current(t.pools, w.Pools, id)
 }
 
 func currentListener(t *tree, w *storepb.TreeWrite, id string) *storepb.Listener {
-	for _, x := range w.Listeners {
-		if x.Id == id {
-			return x
-		}
-	}
-	return t.listeners[id]
+	return current(t.listeners, w.Listeners, id)
 }
 
 func writableListener(t *tree, w *storepb.TreeWrite, id string) *storepb.Listener {
-	for _, x := range w.Listeners {
-		if x.Id == id {
-			return x
-		}
-	}
-	x := cloneRow(t.listeners[id])
-	w.Listeners = append(w.Listeners, x)
-	return x
+	return writable(t.listeners, &w.Listeners, id)
+}
+
+func writablePool(t *tree, w *storepb.TreeWrite, id string) *storepb.Pool {
+	return writable(t.pools, &w.Pools, id)
+}
+
+func writableMember(t *tree, w *storepb.TreeWrite, id string) *storepb.Member {
+	return writable(t.members, &w.Members, id)
 }
 
 func writableMonitor(t *tree, w *storepb.TreeWrite, id string) *storepb.HealthMonitor {
-	for _, x := range w.HealthMonitors {
-		if x.Id == id {
-			return x
-		}
-	}
-	x := cloneRow(t.monitors[id])
-	w.HealthMonitors = append(w.HealthMonitors, x)
-	return x
+	return writable(t.monitors, &w.HealthMonitors, id)
 }
 
 func writablePolicy(t *tree, w *storepb.TreeWrite, id string) *storepb.L7Policy {
-	for _, x := range w.L7Policies {
-		if x.Id == id {
-			return x
-		}
-	}
-	x := cloneRow(t.policies[id])
-	w.L7Policies = append(w.L7Policies, x)
-	return x
+	return writable(t.policies, &w.L7Policies, id)
 }
 
 func writableRule(t *tree, w *storepb.TreeWrite, id string) *storepb.L7Rule {
-	for _, x := range w.L7Rules {
-		if x.Id == id {
-			return x
-		}
-	}
-	x := cloneRow(t.rules[id])
-	w.L7Rules = append(w.L7Rules, x)
-	return x
+	return writable(t.rules, &w.L7Rules, id)
 }
 
 func writableAmphora(t *tree, w *storepb.TreeWrite, id string) *storepb.Amphora {
-	for _, x := range w.Amphorae {
-		if x.Id == id {
-			return x
-		}
-	}
-	x := cloneRow(t.amphorae[id])
-	w.Amphorae = append(w.Amphorae, x)
-	return x
+	return writable(t.amphorae, &w.Amphorae, id)
 }

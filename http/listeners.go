@@ -399,13 +399,13 @@ func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// listenerStats answers GET /listeners/{id}/stats. Until amphorae report
-// statistics in heartbeats, a listener has carried no traffic: every counter is 0.
+// listenerStats answers GET /listeners/{id}/stats.
 func (s *Server) listenerStats(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	if _, err := lbOf(s, listeners, pathParam(ctx, "id"), caller); err != nil {
+	l, err := lbOf(s, listeners, pathParam(ctx, "id"), caller)
+	if err != nil {
 		return err
 	}
-	writeStats(ctx, stats{})
+	writeStats(ctx, listenerTraffic(s.store.State().Snapshot(), l.Id))
 	return nil
 }

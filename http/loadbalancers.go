@@ -106,6 +106,14 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	}
 	spec.Id = uuid.NewString()
 	allocateVip(spec)
+	if spec.FlavorId != "" || spec.AvailabilityZone != "" {
+		if err := s.barrier(); err != nil { // read the catalog as of now
+			return err
+		}
+	}
+	if err := resolveFlavorAndZone(s.store.State().Snapshot(), spec); err != nil {
+		return err
+	}
 	c, cancel := grainContext()
 	defer cancel()
 	reply, err := actors.CallLoadBalancer(c, s.grains, spec.Id, (*actorspb.LoadBalancerGrainClient).Create,
@@ -181,7 +189,7 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Lo
 	if err != nil {
 		return nil, err
 	}
-	v := &storepb.LoadBalancer{AdminStateUp: true, Provider: defaultProvider, ProjectId: caller.ProjectId}
+	v := &storepb.LoadBalancer{AdminStateUp: true, ProjectId: caller.ProjectId} // provider: resolveFlavorAndZone
 	v.Name, _ = f.str("name", 255)
 	v.Description, _ = f.str("description", 255)
 	if up, set := f.boolean("admin_state_up"); set {
@@ -202,8 +210,8 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Lo
 		v.ProjectId = tenant
 	}
 	provider, providerSet := f.str("provider", 64)
-	flavor, _ := f.uuidStr("flavor_id")
-	zone, _ := f.str("availability_zone", 255)
+	v.FlavorId, _ = f.uuidStr("flavor_id")
+	v.AvailabilityZone, _ = f.str("availability_zone", 255)
 	v.Tags, _ = f.strList("tags", 255)
 	if vips, ok := f.objectList("additional_vips"); ok {
 		for _, av := range vips {
@@ -229,12 +237,6 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Lo
 			return nil, badRequest("Provider '%s' is not enabled.", provider)
 		}
 		v.Provider = provider
-	}
-	if flavor != "" {
-		return nil, badRequest("Validation failure: Invalid flavor_id.")
-	}
-	if zone != "" {
-		return nil, badRequest("Validation failure: Invalid availability zone.")
 	}
 	seen := map[string]bool{v.VipSubnetId: true}
 	for _, av := range v.AdditionalVips {

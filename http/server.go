@@ -84,6 +84,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/cluster", s.wrap(s.clusterStatus))
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
+	s.networkLookupRoutes(r)
 	r.GET("/debug/pprof/{profile:*}", pprofhandler.PprofHandler)
 
 	// Octavia serves every resource under four prefixes.
@@ -96,6 +97,12 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		r.PUT(prefix+"/loadbalancers/{id}/failover", s.wrap(s.failoverLoadBalancer))
 		s.listenerRoutes(r, prefix)
 		s.poolRoutes(r, prefix)
+		s.l7Routes(r, prefix)
+		s.statusRoutes(r, prefix)
+		s.catalogRoutes(r, prefix)
+	}
+	for _, prefix := range []string{"/v2", "/v2.0"} {
+		s.amphoraRoutes(r, prefix+"/octavia/amphorae")
 	}
 	return s.middleware(r.Handler)
 }

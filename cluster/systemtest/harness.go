@@ -34,13 +34,41 @@ type T interface {
 	Fatal(args ...any)
 }
 
-var binPath string
+var (
+	binDir    string
+	binPath   string
+	buildOnce sync.Once
+	buildErr  error
+)
 
 // UseBinary makes the harness run an already built keeld (the benchmark's choice).
 func UseBinary(path string) { binPath = path }
 
-// Main builds keeld for the package's tests, runs them and removes the build.
-// Call it from TestMain.
+// binary builds keeld the first time a test needs a node (fuzz workers and unit
+// tests in the same binary never pay for it).
+func binary() (string, error) {
+	buildOnce.Do(func() {
+		if binPath != "" {
+			return
+		}
+		if binDir == "" {
+			buildErr = fmt.Errorf("systemtest: call systemtest.Main from TestMain")
+			return
+		}
+		path := filepath.Join(binDir, "keeld")
+		cmd := exec.Command("go", "build", "-o", path, "keel/cmd/keeld")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("systemtest: build keeld: %v\n%s", err, out)
+			return
+		}
+		binPath = path
+	})
+	return binPath, buildErr
+}
+
+// Main runs the package's tests with a scratch directory where keeld is built (on
+// first use) and removes it afterwards. Call it from TestMain.
 func Main(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "keel-systemtest-")
 	if err != nil {
@@ -48,13 +76,7 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binPath = filepath.Join(dir, "keeld")
-	cmd := exec.Command("go", "build", "-o", binPath, "keel/cmd/keeld")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "systemtest: build keeld:", err)
-		return 1
-	}
+	binDir = dir
 	return m.Run()
 }
 
@@ -128,14 +150,15 @@ func (n *Node) Args() []string {
 // Start runs keeld (appending to the node's log).
 func (n *Node) Start() {
 	n.t.Helper()
-	if binPath == "" {
-		n.t.Fatal("systemtest: call systemtest.Main from TestMain")
+	bin, err := binary()
+	if err != nil {
+		n.t.Fatal(err)
 	}
 	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	cmd := exec.Command(binPath, n.Args()...)
+	cmd := exec.Command(bin, n.Args()...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	if err := cmd.Start(); err != nil {

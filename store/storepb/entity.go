@@ -12,3 +12,24 @@ func (x *AvailabilityZoneProfile) GetProjectId() string { return "" }
 
 // GetId of an availability zone is its name, its key.
 func (x *AvailabilityZone) GetId() string { return x.GetName() }
+
+// SetProvisioning sets a tree object's provisioning status and update time (the
+// provider step does this generically for every kind of child).
+func (x *Listener) SetProvisioning(status string, at int64) {
+	x.ProvisioningStatus, x.UpdatedAt = status, at
+}
+func (x *Pool) SetProvisioning(status string, at int64) {
+	x.ProvisioningStatus, x.UpdatedAt = status, at
+}
+func (x *Member) SetProvisioning(status string, at int64) {
+	x.ProvisioningStatus, x.UpdatedAt = status, at
+}
+func (x *HealthMonitor) SetProvisioning(status string, at int64) {
+	x.ProvisioningStatus, x.UpdatedAt = status, at
+}
+func (x *L7Policy) SetProvisioning(status string, at int64) {
+	x.ProvisioningStatus, x.UpdatedAt = status, at
+}
+func (x *L7Rule) SetProvisioning(status string, at int64) {
+	x.ProvisioningStatus, x.UpdatedAt = status, at
+}

@@ -1,0 +1,91 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"keel/agent/certs"
+	"keel/agent/haproxy"
+	"keel/agent/keepalived"
+	"keel/agent/netif"
+	"keel/agent/topology"
+)
+
+// Error is an API error: the status and the seed's {"message", "details"} body.
+type Error struct {
+	Status  int    `json:"-"`
+	Message string `json:"message"`
+	Details string `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message + ": " + e.Details }
+
+func invalidRequest(details string) *Error {
+	return &Error{Status: http.StatusBadRequest, Message: "Invalid request", Details: details}
+}
+
+func listenerNotFound(id string) *Error {
+	return &Error{Status: http.StatusNotFound, Message: "Listener Not Found", Details: "No listener with UUID: " + id}
+}
+
+// toError is the one place that maps the agent's errors to HTTP statuses and bodies.
+func toError(err error) *Error {
+	var (
+		apiErr   *Error
+		topoInv  *topology.InvalidError
+		lnf      *haproxy.NotFoundError
+		hcfg     *haproxy.ConfigError
+		hact     *haproxy.ActionError
+		pemErr   *certs.InvalidPEMError
+		certNF   *certs.NotFoundError
+		kcfg     *keepalived.ConfigError
+		kupload  *keepalived.UploadError
+		kact     *keepalived.ActionError
+		netInv   *netif.InvalidError
+		netCmd   *netif.CommandError
+		status   int
+		msg, det string
+	)
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.Is(err, topology.ErrTransitionInProgress):
+		status, msg = http.StatusServiceUnavailable, "Topology transition in progress"
+	case errors.As(err, &topoInv):
+		status, msg, det = http.StatusBadRequest, "Invalid request", topoInv.Details
+	case errors.As(err, &lnf):
+		return listenerNotFound(lnf.ID)
+	case errors.As(err, &hcfg):
+		status, msg, det = http.StatusBadRequest, "Invalid request", hcfg.Output
+	case errors.As(err, &hact):
+		status, msg, det = http.StatusInternalServerError, hact.Error(), hact.Details
+	case errors.As(err, &pemErr):
+		status, msg, det = http.StatusBadRequest, pemErr.Kind.Error(), pemErr.Details
+	case errors.Is(err, certs.ErrBadFilename):
+		status, msg, det = http.StatusBadRequest, certs.ErrBadFilename.Error(), "a certificate file name is <letters, digits, _ . ->.pem"
+	case errors.As(err, &certNF):
+		status, msg, det = http.StatusNotFound, "Certificate Not Found", certNF.Error()
+	case errors.As(err, &kcfg):
+		status, msg, det = http.StatusBadRequest, "Invalid request", kcfg.Output
+	case errors.As(err, &kupload):
+		status, msg, det = http.StatusInternalServerError, kupload.Error(), kupload.Err.Error()
+	case errors.As(err, &kact):
+		status, msg, det = http.StatusInternalServerError, kact.Error(), kact.Details
+	case errors.Is(err, netif.ErrBadIP):
+		status, msg = http.StatusBadRequest, netif.ErrBadIP.Error()
+	case errors.Is(err, netif.ErrInterfaceNotFound):
+		status, msg = http.StatusNotFound, netif.ErrInterfaceNotFound.Error()
+	case errors.Is(err, netif.ErrNoSuitableInterface):
+		status, msg = http.StatusNotFound, netif.ErrNoSuitableInterface.Error()
+	case errors.As(err, &netInv):
+		status, msg, det = http.StatusBadRequest, netInv.Message, netInv.Details
+	case errors.As(err, &netCmd):
+		status, msg, det = http.StatusInternalServerError, "Error plugging "+netCmd.What, netCmd.Command+": "+netCmd.Output
+		if netCmd.What == "" {
+			msg = "Error reading network interfaces"
+		}
+	default:
+		status, msg, det = http.StatusInternalServerError, "Internal Server Error", err.Error()
+	}
+	return &Error{Status: status, Message: msg, Details: det}
+}

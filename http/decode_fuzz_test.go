@@ -1,0 +1,60 @@
+package http
+
+import (
+	"errors"
+	"testing"
+
+	"keel/actors/actorspb"
+)
+
+// decoders are every request-body decoder, as the fuzz target selects them.
+var decoders = []struct {
+	name   string
+	decode func(body []byte) error
+}{
+	{"loadbalancer create", func(b []byte) error {
+		_, err := decodeLoadBalancerCreate(b, &actorspb.Caller{ProjectId: "p", Admin: true})
+		return err
+	}},
+	{"loadbalancer create (member)", func(b []byte) error {
+		_, err := decodeLoadBalancerCreate(b, &actorspb.Caller{ProjectId: "p"})
+		return err
+	}},
+	{"loadbalancer update", func(b []byte) error { _, _, err := decodeLoadBalancerUpdate(b); return err }},
+	{"listener create", func(b []byte) error {
+		_, err := decodeListenerCreate(b, &actorspb.Caller{ProjectId: "p", Admin: true})
+		return err
+	}},
+	{"listener update", func(b []byte) error { _, _, err := decodeListenerUpdate(b); return err }},
+}
+
+// FuzzDecoders feeds arbitrary bodies to every decoder: none may panic, and every
+// refusal must be a client error (4xx), never a 500. The seed corpus lives in
+// testdata/fuzz/FuzzDecoders; `make test` also fuzzes briefly.
+func FuzzDecoders(f *testing.F) {
+	for _, seed := range []string{
+		`{"loadbalancer":{"name":"a","vip_subnet_id":"08dce793-daef-411d-a896-d389cd45b1ea","tags":["x"],"admin_state_up":"yes"}}`,
+		`{"loadbalancer":{"vip_address":"::1","vip_network_id":"08dce793daef411da896d389cd45b1ea","additional_vips":[{"subnet_id":"08dce793-daef-411d-a896-d389cd45b1ea"}]}}`,
+		`{"listener":{"loadbalancer_id":"08dce793-daef-411d-a896-d389cd45b1ea","protocol":"TERMINATED_HTTPS","protocol_port":443,"default_tls_container_ref":"x","insert_headers":{"X-Forwarded-For":"true"},"allowed_cidrs":["10.0.0.0/8"],"tls_versions":["TLSv1.3"]}}`,
+		`{"listener":{"connection_limit":null,"timeout_client_data":"7","tags":null}}`,
+		`{"loadbalancer":[]}`, `[]`, `null`, ``, `{"loadbalancer":{"name":1e309}}`, `{"listener":{"protocol_port":-1}}`,
+	} {
+		for i := range decoders {
+			f.Add(uint8(i), []byte(seed))
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		d := decoders[int(which)%len(decoders)]
+		err := d.decode(body)
+		if err == nil {
+			return
+		}
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			t.Fatalf("%s: %T is not an API error: %v", d.name, err, err)
+		}
+		if status, _ := statusOf(err); status < 400 || status >= 500 {
+			t.Fatalf("%s: status %d for %q: %v", d.name, status, body, err)
+		}
+	})
+}

@@ -1,0 +1,431 @@
+package http
+
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/fasthttp/router"
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"keel/actors"
+	"keel/actors/actorspb"
+	"keel/store"
+	"keel/store/storepb"
+)
+
+type l7policy = *storepb.L7Policy
+
+var l7Policies = newResource[l7policy]("L7 Policy", "l7policy", "l7policies",
+	func(s *store.State) *store.Table[l7policy] { return s.L7Policies }, []*attr[l7policy]{
+		{name: "id", kind: kindString, str: l7policy.GetId, index: store.IndexID},
+		{name: "name", kind: kindString, str: l7policy.GetName, index: store.IndexName},
+		{name: "description", kind: kindString, str: l7policy.GetDescription},
+		{name: "provisioning_status", kind: kindString, str: l7policy.GetProvisioningStatus},
+		{name: "operating_status", kind: kindString, str: l7policy.GetOperatingStatus},
+		{name: "admin_state_up", kind: kindBool, boolean: l7policy.GetAdminStateUp},
+		{name: "project_id", kind: kindString, str: l7policy.GetProjectId},
+		{name: "action", kind: kindString, str: l7policy.GetAction},
+		{name: "listener_id", kind: kindString, str: l7policy.GetListenerId, index: store.IndexListener},
+		{name: "redirect_pool_id", kind: kindNullableString, str: l7policy.GetRedirectPoolId, index: store.IndexRedirectPool},
+		{name: "redirect_url", kind: kindNullableString, str: l7policy.GetRedirectUrl},
+		{name: "redirect_prefix", kind: kindNullableString, str: l7policy.GetRedirectPrefix},
+		{name: "position", kind: kindInt, integer: i32(l7policy.GetPosition)},
+		{name: "rules", kind: kindComputed, render: func(b []byte, v l7policy, st *store.State) []byte {
+			return appendIDList(b, ids(store.Collect(st.L7Rules, store.IndexL7Policy, v.Id)))
+		}},
+		{name: "created_at", kind: kindTimestamp, integer: l7policy.GetCreatedAt},
+		{name: "updated_at", kind: kindTimestamp, integer: l7policy.GetUpdatedAt},
+		{name: "tags", kind: kindTags, list: l7policy.GetTags},
+		{name: "redirect_http_code", kind: kindComputed, render: nullWhenZero(i32(l7policy.GetRedirectHttpCode))},
+		// The same attribute again, hidden, so lists filter and sort on it (a later
+		// attribute of a name is the one filters and sorting use).
+		{name: "redirect_http_code", kind: kindInt, integer: i32(l7policy.GetRedirectHttpCode), hidden: true},
+		{name: "tenant_id", kind: kindComputed, render: tenantOf[l7policy]()},
+	})
+
+// nullWhenZero renders an integer, or null when it is 0 (unset).
+func nullWhenZero[T any](get func(T) int64) func([]byte, T, *store.State) []byte {
+	return func(b []byte, v T, _ *store.State) []byte {
+		if n := get(v); n != 0 {
+			return strconv.AppendInt(b, n, 10)
+		}
+		return append(b, "null"...)
+	}
+}
+
+// l7Routes registers L7 policies and their rules.
+func (s *Server) l7Routes(r *router.Router, prefix string) {
+	r.GET(prefix+"/l7policies", s.wrap(func(ctx *fasthttp.RequestCtx) error { return serveList(s, ctx, l7Policies, nil) }))
+	r.POST(prefix+"/l7policies", s.wrap(s.createL7Policy))
+	r.GET(prefix+"/l7policies/{id}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
+		return serveShow(s, ctx, l7Policies, pathParam(ctx, "id"), nil)
+	}))
+	r.PUT(prefix+"/l7policies/{id}", s.wrap(s.updateL7Policy))
+	r.DELETE(prefix+"/l7policies/{id}", s.wrap(s.deleteL7Policy))
+	r.GET(prefix+"/l7policies/{id}/rules", s.wrap(s.listL7Rules))
+	r.POST(prefix+"/l7policies/{id}/rules", s.wrap(s.createL7Rule))
+	r.GET(prefix+"/l7policies/{id}/rules/{rule_id}", s.wrap(s.showL7Rule))
+	r.PUT(prefix+"/l7policies/{id}/rules/{rule_id}", s.wrap(s.updateL7Rule))
+	r.DELETE(prefix+"/l7policies/{id}/rules/{rule_id}", s.wrap(s.deleteL7Rule))
+}
+
+// Octavia's L7 policy vocabulary.
+var l7PolicyActions = []string{"REJECT", "REDIRECT_TO_URL", "REDIRECT_TO_POOL", "REDIRECT_PREFIX"}
+
+const (
+	maxPolicyPosition   = math.MaxInt32
+	redirectCodesListed = "301, 302, 303, 307, 308" // as WSME lists its Enum(int) set
+)
+
+var redirectCodes = map[int64]bool{301: true, 302: true, 303: true, 307: true, 308: true}
+
+// policyBody is a decoded policy body: the values, and which attributes the body
+// named (null included), as Octavia's sanitize_l7policy_api_args sees them.
+type policyBody struct {
+	values *storepb.L7Policy
+	named  map[string]bool
+}
+
+// readPolicyAttrs decodes the attributes POST and PUT share.
+func readPolicyAttrs(f *fieldReader, b *policyBody) {
+	v := b.values
+	v.Name, _ = f.str("name", 255)
+	v.Description, _ = f.str("description", 255)
+	if up, set := f.boolean("admin_state_up"); set {
+		v.AdminStateUp = up
+	} else if f.has("admin_state_up") && isNull(f.fields["admin_state_up"]) {
+		f.fail(badRequest("Invalid input for field/attribute admin_state_up. Value: 'None'. Value should be boolean"))
+	}
+	v.Action, _ = f.enum("action", l7PolicyActions...)
+	v.RedirectPoolId, _ = f.uuidStr("redirect_pool_id")
+	v.RedirectUrl, _ = readURL(f, "redirect_url")
+	v.RedirectPrefix, _ = readURL(f, "redirect_prefix")
+	if n, set, null := f.integer("position", 1, maxPolicyPosition); set && !null {
+		v.Position = int32(n)
+	}
+	v.Tags, _ = f.strList("tags", 255)
+	if n, set, null := f.integer("redirect_http_code", math.MinInt64, math.MaxInt64); set && !null {
+		if !redirectCodes[n] {
+			f.fail(badRequest("Invalid input for field/attribute redirect_http_code. Value: '%d'. Value should be one of: %s", n, redirectCodesListed))
+		}
+		v.RedirectHttpCode = int32(n)
+	}
+	for _, name := range f.mask() {
+		b.named[name] = true
+	}
+	// A null position leaves the policy where it is.
+	if raw, ok := f.fields["position"]; ok && isNull(raw) {
+		delete(b.named, "position")
+	}
+}
+
+// readURL decodes a redirect URL (Octavia's URLType).
+func readURL(f *fieldReader, name string) (string, bool) {
+	raw := f.fields[name]
+	v, set := f.str(name, 0)
+	if set && v != "" && !isRedirectURL(v) {
+		f.fail(invalidInput(name, raw, "Value must be a valid URL string"))
+		return "", false
+	}
+	return v, set
+}
+
+// sanitize applies Octavia's sanitize_l7policy_api_args: an action needs its
+// argument, and a redirect argument implies its action and clears the others (a
+// URL or prefix without a code gets 302). It returns the attributes the change
+// sets, for an update's field mask.
+func (b *policyBody) sanitize(create bool) ([]string, error) {
+	v, named := b.values, b.named
+	clear := func(names ...string) {
+		for _, n := range names {
+			named[n] = true
+			switch n {
+			case "redirect_url":
+				v.RedirectUrl = ""
+			case "redirect_pool_id":
+				v.RedirectPoolId = ""
+			case "redirect_prefix":
+				v.RedirectPrefix = ""
+			case "redirect_http_code":
+				v.RedirectHttpCode = 0
+			}
+		}
+	}
+	if named["action"] || create {
+		switch v.Action {
+		case "":
+			return nil, badRequest("Invalid L7 Policy action specified: None")
+		case "REJECT":
+			clear("redirect_url", "redirect_pool_id")
+		case "REDIRECT_TO_URL":
+			if v.RedirectUrl == "" {
+				return nil, badRequest("Invalid L7 Policy arguments: redirect_url must not be None")
+			}
+			clear("redirect_pool_id")
+		case "REDIRECT_TO_POOL":
+			if v.RedirectPoolId == "" {
+				return nil, badRequest("Invalid L7 Policy arguments: redirect_pool_id or redirect_pool must not be None")
+			}
+			clear("redirect_url")
+		case "REDIRECT_PREFIX":
+			if v.RedirectPrefix == "" {
+				return nil, badRequest("Invalid L7 Policy arguments: redirect_prefix must not be None")
+			}
+		}
+	}
+	if v.RedirectPoolId != "" && (v.RedirectUrl != "" || v.RedirectPrefix != "") {
+		return nil, badRequest("Invalid L7 Policy arguments: Cannot specify redirect_pool_id and redirect_url or redirect_prefix at the same time")
+	}
+	setAction := func(a string) { v.Action, named["action"] = a, true }
+	switch {
+	case v.RedirectPoolId != "":
+		setAction("REDIRECT_TO_POOL")
+		clear("redirect_url", "redirect_prefix", "redirect_http_code")
+	case v.RedirectUrl != "":
+		setAction("REDIRECT_TO_URL")
+		clear("redirect_pool_id", "redirect_prefix")
+	case v.RedirectPrefix != "":
+		setAction("REDIRECT_PREFIX")
+		clear("redirect_pool_id", "redirect_url")
+	}
+	if (v.RedirectUrl != "" || v.RedirectPrefix != "") && v.RedirectHttpCode == 0 {
+		v.RedirectHttpCode, named["redirect_http_code"] = 302, true
+	}
+	if len(named) == 0 {
+		return nil, badRequest("Invalid L7 Policy arguments: Invalid update options")
+	}
+	fields := make([]string, 0, len(named))
+	for _, n := range []string{"name", "description", "admin_state_up", "action", "redirect_pool_id", "redirect_url",
+		"redirect_prefix", "redirect_http_code", "position", "tags"} {
+		if named[n] {
+			fields = append(fields, n)
+		}
+	}
+	return fields, nil
+}
+
+// decodeL7PolicyCreate validates a POST body: the policy with Octavia's defaults,
+// and the rules to create with it.
+func decodeL7PolicyCreate(body []byte) (*storepb.L7Policy, []*storepb.L7Rule, error) {
+	f, err := decodeRoot(body, "l7policy_", "l7policy")
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &policyBody{values: &storepb.L7Policy{AdminStateUp: true, Position: maxPolicyPosition}, named: map[string]bool{}}
+	f.required("action")
+	f.required("listener_id")
+	readPolicyAttrs(f, b)
+	b.values.ListenerId, _ = f.uuidStr("listener_id")
+	// The policy belongs to its load balancer's project: project_id and tenant_id are
+	// accepted (and checked) but, as in Octavia, not used.
+	f.str("project_id", 36)
+	f.str("tenant_id", 36)
+	var rules []*storepb.L7Rule
+	if items, ok := f.objectList("rules"); ok {
+		for _, rf := range items {
+			rule := &storepb.L7Rule{AdminStateUp: true}
+			rf.required("type")
+			rf.required("compare_type")
+			rf.required("value")
+			readRuleAttrs(rf, rule, false)
+			if err := rf.finish(); err != nil {
+				return nil, nil, err
+			}
+			rules = append(rules, rule)
+		}
+	}
+	if err := f.finish(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := b.sanitize(true); err != nil {
+		return nil, nil, err
+	}
+	for _, rule := range rules {
+		// Octavia builds each nested rule as a rule API object, whose key and value
+		// refuse line breaks, then checks it.
+		for _, a := range []struct{ name, value string }{{"key", rule.Key}, {"value", rule.Value}} {
+			if !singleLine(a.value) {
+				return nil, nil, badRequest("Error parsing L7Rule: Invalid input for field/attribute %s. Value: '%s'. %s",
+					a.name, a.value, singleLineRule)
+			}
+		}
+		if err := actors.CheckL7Rule(rule); err != nil {
+			return nil, nil, err
+		}
+	}
+	return b.values, rules, nil
+}
+
+// decodeL7PolicyUpdate validates a PUT body: the mutable attributes, sanitized.
+func decodeL7PolicyUpdate(body []byte) (*storepb.L7Policy, []string, error) {
+	f, err := decodeRoot(body, "l7policy_", "l7policy")
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &policyBody{values: &storepb.L7Policy{}, named: map[string]bool{}}
+	readPolicyAttrs(f, b)
+	if err := f.finish(); err != nil {
+		return nil, nil, err
+	}
+	fields, err := b.sanitize(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.values, fields, nil
+}
+
+func (s *Server) createL7Policy(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	v, rules, err := decodeL7PolicyCreate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	l, err := lbOf(s, listeners, v.ListenerId, caller)
+	if err != nil {
+		return err
+	}
+	v.Id = uuid.NewString() // the grain refuses more than 50 rules, naming it
+	for _, rule := range rules {
+		rule.Id = uuid.NewString()
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, l.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateL7Policy,
+		&actorspb.CreateL7PolicyRequest{Caller: caller, L7Policy: v, Rules: rules})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, l7Policies, fasthttp.StatusCreated, reply.L7Policy)
+}
+
+func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	values, fields, err := decodeL7PolicyUpdate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	cur, err := lbOf(s, l7Policies, pathParam(ctx, "id"), caller)
+	if err != nil {
+		return err
+	}
+	values.Id = cur.Id
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateL7Policy,
+		&actorspb.UpdateL7PolicyRequest{Caller: caller, Values: values, Fields: fields})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, l7Policies, fasthttp.StatusOK, reply.L7Policy)
+}
+
+func (s *Server) deleteL7Policy(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	cur, err := lbOf(s, l7Policies, pathParam(ctx, "id"), caller)
+	if err != nil {
+		return err
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteL7Policy,
+		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+// isRedirectURL is Octavia's URL check (rfc3986's is_valid_uri with a scheme
+// required, and the scheme http or https): an absolute http(s) URI whose parts hold
+// only the characters RFC 3986 allows them; keel also requires a host, which a
+// redirect needs.
+func isRedirectURL(s string) bool {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		return false
+	}
+	if !strings.HasPrefix(rest, "//") {
+		return false
+	}
+	rest = rest[2:]
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		if !uriPartValid(rest[i+1:], "/?:@") {
+			return false
+		}
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		if !uriPartValid(rest[i+1:], "/?:@") {
+			return false
+		}
+		rest = rest[:i]
+	}
+	authority, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	if !uriPartValid(path, "/:@") {
+		return false
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		if !uriPartValid(authority[:at], ":") {
+			return false
+		}
+		authority = authority[at+1:]
+	}
+	host, port := authority, ""
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		if addr, err := netip.ParseAddr(host[1:end]); err != nil || !addr.Is6() {
+			return false
+		}
+		host, port = host[:end+1], host[end+1:]
+		if port != "" && !strings.HasPrefix(port, ":") {
+			return false
+		}
+		port = strings.TrimPrefix(port, ":")
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host, port = host[:i], host[i+1:]
+		if host == "" || !uriPartValid(host, "") {
+			return false
+		}
+	} else if host == "" || !uriPartValid(host, "") {
+		return false
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// uriPartValid reports whether s holds only RFC 3986 unreserved characters,
+// sub-delimiters, percent-encodings and the characters in extra.
+func uriPartValid(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
+		case strings.IndexByte(extra, c) >= 0:
+		case c == '%':
+			if i+2 >= len(s) || !isHexDigit(s[i+1]) || !isHexDigit(s[i+2]) {
+				return false
+			}
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}

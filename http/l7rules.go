@@ -1,0 +1,236 @@
+package http
+
+import (
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+	"google.golang.org/protobuf/proto"
+
+	"keel/actors"
+	"keel/actors/actorspb"
+	"keel/store"
+	"keel/store/storepb"
+)
+
+type l7rule = *storepb.L7Rule
+
+// l7Rules is the rule resource under /l7policies/{id}/rules (root keys "rule",
+// "rules", "rules_links").
+var l7Rules = newResource[l7rule]("L7 Rule", "rule", "rules",
+	func(s *store.State) *store.Table[l7rule] { return s.L7Rules }, []*attr[l7rule]{
+		{name: "id", kind: kindString, str: l7rule.GetId, index: store.IndexID},
+		{name: "type", kind: kindString, str: l7rule.GetType},
+		{name: "compare_type", kind: kindString, str: l7rule.GetCompareType},
+		{name: "key", kind: kindNullableString, str: l7rule.GetKey},
+		{name: "value", kind: kindString, str: l7rule.GetValue},
+		{name: "invert", kind: kindBool, boolean: l7rule.GetInvert},
+		{name: "provisioning_status", kind: kindString, str: l7rule.GetProvisioningStatus},
+		{name: "operating_status", kind: kindString, str: l7rule.GetOperatingStatus},
+		{name: "created_at", kind: kindTimestamp, integer: l7rule.GetCreatedAt},
+		{name: "updated_at", kind: kindTimestamp, integer: l7rule.GetUpdatedAt},
+		{name: "project_id", kind: kindString, str: l7rule.GetProjectId},
+		{name: "admin_state_up", kind: kindBool, boolean: l7rule.GetAdminStateUp},
+		{name: "tags", kind: kindTags, list: l7rule.GetTags},
+		{name: "tenant_id", kind: kindComputed, render: tenantOf[l7rule]()},
+		{name: "l7policy_id", kind: kindString, str: l7rule.GetL7PolicyId, index: store.IndexL7Policy, hidden: true},
+	})
+
+// singleLineRule is WSME's message for the pattern ^[^\r\n]*$ of a rule's key and
+// value.
+const singleLineRule = `Value should match the pattern ^[^\r\n]*$`
+
+// singleLine reports whether s matches ^[^\r\n]*$ as Python's re.search does: no
+// line break, except that "$" also matches before one final "\n".
+func singleLine(s string) bool {
+	return !strings.ContainsAny(strings.TrimSuffix(s, "\n"), "\r\n")
+}
+
+// readRuleAttrs decodes a rule's attributes into v. lineChecked applies the key
+// and value pattern (the rule API's types have it; the rules nested in a policy
+// body are checked for it when Octavia builds them).
+func readRuleAttrs(f *fieldReader, v *storepb.L7Rule, lineChecked bool) {
+	v.Type, _ = f.enum("type", actors.L7RuleTypes...)
+	v.CompareType, _ = f.enum("compare_type", actors.L7RuleCompareTypes...)
+	for _, a := range []struct {
+		name string
+		dst  *string
+	}{{"key", &v.Key}, {"value", &v.Value}} {
+		s, set := f.str(a.name, 255)
+		if set && lineChecked && !singleLine(s) {
+			f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. %s", a.name, s, singleLineRule))
+		}
+		*a.dst = s
+	}
+	if inv, set := f.boolean("invert"); set {
+		v.Invert = inv
+	}
+	if up, set := f.boolean("admin_state_up"); set {
+		v.AdminStateUp = up
+	} else if f.has("admin_state_up") && isNull(f.fields["admin_state_up"]) {
+		f.fail(badRequest("Invalid input for field/attribute admin_state_up. Value: 'None'. Value should be boolean"))
+	}
+	v.Tags, _ = f.strList("tags", 255)
+}
+
+// decodeL7RuleCreate validates a POST body and applies Octavia's defaults.
+func decodeL7RuleCreate(body []byte) (*storepb.L7Rule, error) {
+	f, err := decodeRoot(body, "rule_", "rule")
+	if err != nil {
+		return nil, err
+	}
+	v := &storepb.L7Rule{AdminStateUp: true}
+	f.required("type")
+	f.required("compare_type")
+	f.required("value")
+	readRuleAttrs(f, v, true)
+	// The rule belongs to its load balancer's project: project_id and tenant_id are
+	// accepted (and checked) but, as in Octavia, not used.
+	f.str("project_id", 36)
+	f.str("tenant_id", 36)
+	if err := f.finish(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decodeL7RuleUpdate validates a PUT body: the attributes it sets and their names.
+// (Octavia's PUT argument is named l7rule_, its POST argument rule_.)
+func decodeL7RuleUpdate(body []byte) (*storepb.L7Rule, []string, error) {
+	f, err := decodeRoot(body, "l7rule_", "rule")
+	if err != nil {
+		return nil, nil, err
+	}
+	v := &storepb.L7Rule{}
+	readRuleAttrs(f, v, true)
+	if err := f.finish(); err != nil {
+		return nil, nil, err
+	}
+	return v, f.mask(), nil
+}
+
+// policyInPath reads the L7 policy a rules path names, after a barrier: a missing
+// one is pecan's 404 ("L7Policy <id> not found."), another project's a 403.
+func (s *Server) policyInPath(ctx *fasthttp.RequestCtx, caller *actorspb.Caller) (*storepb.L7Policy, error) {
+	if err := s.barrier(); err != nil {
+		return nil, err
+	}
+	return policyIn(s.store.State().Snapshot(), pathParam(ctx, "id"), caller)
+}
+
+func policyIn(st *store.State, id string, caller *actorspb.Caller) (*storepb.L7Policy, error) {
+	p, found := st.L7Policies.Get(id)
+	if !found {
+		return nil, missingParent("L7Policy %s not found.", id)
+	}
+	if !caller.Admin && p.ProjectId != caller.ProjectId {
+		return nil, forbidden()
+	}
+	return p, nil
+}
+
+// ruleInPath reads the rule a path names: it must belong to the path's policy.
+func (s *Server) ruleInPath(ctx *fasthttp.RequestCtx, policy *storepb.L7Policy) (*storepb.L7Rule, error) {
+	id := pathParam(ctx, "rule_id")
+	r, found := s.store.State().Snapshot().L7Rules.Get(id)
+	if !found || r.L7PolicyId != policy.Id {
+		return nil, notFound("L7 Rule %s not found.", id)
+	}
+	return r, nil
+}
+
+func (s *Server) listL7Rules(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	id := pathParam(ctx, "id")
+	byPolicy := narrowBy(store.IndexL7Policy, id, l7rule.GetL7PolicyId)
+	return serveList(s, ctx, l7Rules, func(st *store.State, q *store.Query[l7rule]) error {
+		if _, err := policyIn(st, id, caller); err != nil {
+			return err
+		}
+		return byPolicy(st, q)
+	})
+}
+
+func (s *Server) showL7Rule(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	policy, err := s.policyInPath(ctx, caller)
+	if err != nil {
+		return err
+	}
+	return serveShow(s, ctx, l7Rules, pathParam(ctx, "rule_id"), func(r l7rule) bool { return r.L7PolicyId == policy.Id })
+}
+
+func (s *Server) createL7Rule(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	policy, err := s.policyInPath(ctx, caller)
+	if err != nil {
+		return err
+	}
+	v, err := decodeL7RuleCreate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	if err := actors.CheckL7Rule(v); err != nil {
+		return err
+	}
+	v.Id, v.L7PolicyId = uuid.NewString(), policy.Id
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, policy.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateL7Rule,
+		&actorspb.CreateL7RuleRequest{Caller: caller, Rule: v})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, l7Rules, fasthttp.StatusCreated, reply.Rule)
+}
+
+func (s *Server) updateL7Rule(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	policy, err := s.policyInPath(ctx, caller)
+	if err != nil {
+		return err
+	}
+	values, fields, err := decodeL7RuleUpdate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	cur, err := s.ruleInPath(ctx, policy)
+	if err != nil {
+		return err
+	}
+	// Octavia checks the rule as the update would leave it.
+	merged := proto.Clone(cur).(*storepb.L7Rule)
+	applyMask(merged, values, fields)
+	if err := actors.CheckL7Rule(merged); err != nil {
+		return err
+	}
+	values.Id, values.L7PolicyId = cur.Id, policy.Id
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, policy.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateL7Rule,
+		&actorspb.UpdateL7RuleRequest{Caller: caller, Values: values, Fields: fields})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, l7Rules, fasthttp.StatusOK, reply.Rule)
+}
+
+func (s *Server) deleteL7Rule(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	policy, err := s.policyInPath(ctx, caller)
+	if err != nil {
+		return err
+	}
+	cur, err := s.ruleInPath(ctx, policy)
+	if err != nil {
+		return err
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	if _, err := actors.CallLoadBalancer(c, s.grains, policy.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteL7Rule,
+		&actorspb.DeleteChildRequest{Caller: caller, Id: policy.Id + "/" + cur.Id}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,173 @@
+package http
+
+import (
+	"sort"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"keel/store"
+	"keel/store/storepb"
+)
+
+// statusRoutes registers a load balancer's status tree and statistics.
+func (s *Server) statusRoutes(r *router.Router, prefix string) {
+	r.GET(prefix+"/loadbalancers/{id}/status", s.wrap(s.loadBalancerStatus))
+	r.GET(prefix+"/loadbalancers/{id}/statuses", s.wrap(s.loadBalancerStatus))
+	r.GET(prefix+"/loadbalancers/{id}/stats", s.wrap(s.loadBalancerStats))
+}
+
+// loadBalancerInPath reads the load balancer of the path after a barrier: 404 when
+// it does not exist, 403 when it is another project's.
+func (s *Server) loadBalancerInPath(ctx *fasthttp.RequestCtx) (*store.State, *storepb.LoadBalancer, error) {
+	caller := callerOf(ctx)
+	if err := s.barrier(); err != nil {
+		return nil, nil, err
+	}
+	st := s.store.State().Snapshot()
+	id := pathParam(ctx, "id")
+	lb := st.LoadBalancer(id)
+	if lb == nil {
+		return nil, nil, notFound("Load Balancer %s not found.", id)
+	}
+	if !caller.Admin && lb.ProjectId != caller.ProjectId {
+		return nil, nil, forbidden()
+	}
+	return st, lb, nil
+}
+
+// loadBalancerStatus answers GET /loadbalancers/{id}/status: the tree of statuses
+// in Octavia's shape. Each listener shows the pools it uses (its default pool,
+// then the redirect pools of its enabled policies that have rules); a pool shows
+// its health monitor (key "health_monitor", absent when none) and members.
+func (s *Server) loadBalancerStatus(ctx *fasthttp.RequestCtx) error {
+	st, lb, err := s.loadBalancerInPath(ctx)
+	if err != nil {
+		return err
+	}
+	b := append([]byte(nil), `{"statuses":{"loadbalancer":`...)
+	o := openObject(b)
+	o.str("id", lb.Id)
+	o.str("name", lb.Name)
+	o.str("operating_status", lb.OperatingStatus)
+	o.str("provisioning_status", lb.ProvisioningStatus)
+	o.key("listeners")
+	o.b = append(o.b, '[')
+	for i, l := range inCreationOrder(store.Collect(st.Listeners, store.IndexLoadBalancer, lb.Id)) {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = appendListenerStatus(o.b, st, l)
+	}
+	o.b = append(o.b, ']')
+	b = append(o.close(), "}}"...)
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetBody(b)
+	return nil
+}
+
+func appendListenerStatus(b []byte, st *store.State, l *storepb.Listener) []byte {
+	o := openObject(b)
+	o.str("id", l.Id)
+	o.str("name", l.Name)
+	o.str("operating_status", l.OperatingStatus)
+	o.str("provisioning_status", l.ProvisioningStatus)
+	o.key("pools")
+	o.b = append(o.b, '[')
+	for i, p := range poolsInUse(st, l) {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = appendPoolStatus(o.b, st, p)
+	}
+	o.b = append(o.b, ']')
+	return o.close()
+}
+
+// poolsInUse is Octavia's Listener.pools: the default pool, then the redirect
+// pools of the listener's enabled policies (in position order) that have at least
+// one rule, each once.
+func poolsInUse(st *store.State, l *storepb.Listener) []*storepb.Pool {
+	var out []*storepb.Pool
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id == "" || seen[id] {
+			return
+		}
+		if p, ok := st.Pools.Get(id); ok {
+			seen[id] = true
+			out = append(out, p)
+		}
+	}
+	add(l.DefaultPoolId)
+	policies := store.Collect(st.L7Policies, store.IndexListener, l.Id)
+	sort.SliceStable(policies, func(i, j int) bool { return policies[i].Position < policies[j].Position })
+	for _, p := range policies {
+		if p.AdminStateUp && p.Action == "REDIRECT_TO_POOL" && len(store.Collect(st.L7Rules, store.IndexL7Policy, p.Id)) > 0 {
+			add(p.RedirectPoolId)
+		}
+	}
+	return out
+}
+
+func appendPoolStatus(b []byte, st *store.State, p *storepb.Pool) []byte {
+	o := openObject(b)
+	o.str("id", p.Id)
+	o.str("name", p.Name)
+	o.str("provisioning_status", p.ProvisioningStatus)
+	o.str("operating_status", p.OperatingStatus)
+	if monitors := inCreationOrder(store.Collect(st.HealthMonitors, store.IndexPool, p.Id)); len(monitors) > 0 {
+		hm := monitors[0]
+		o.key("health_monitor")
+		h := openObject(o.b)
+		h.str("id", hm.Id)
+		h.str("name", hm.Name)
+		h.str("type", hm.Type)
+		h.str("provisioning_status", hm.ProvisioningStatus)
+		h.str("operating_status", hm.OperatingStatus)
+		o.b = h.close()
+	}
+	o.key("members")
+	o.b = append(o.b, '[')
+	for i, m := range inCreationOrder(store.Collect(st.Members, store.IndexPool, p.Id)) {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		mo := openObject(o.b)
+		mo.str("id", m.Id)
+		mo.str("name", m.Name)
+		mo.str("operating_status", m.OperatingStatus)
+		mo.str("provisioning_status", m.ProvisioningStatus)
+		mo.str("address", m.Address)
+		mo.integer("protocol_port", int64(m.ProtocolPort))
+		o.b = mo.close()
+	}
+	o.b = append(o.b, ']')
+	return o.close()
+}
+
+// inCreationOrder orders rows as Octavia lists them: by creation, then id.
+func inCreationOrder[T store.Entity](rows []T) []T {
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].GetCreatedAt() != rows[j].GetCreatedAt() {
+			return rows[i].GetCreatedAt() < rows[j].GetCreatedAt()
+		}
+		return rows[i].GetId() < rows[j].GetId()
+	})
+	return rows
+}
+
+// loadBalancerStats answers GET /loadbalancers/{id}/stats: its listeners' traffic,
+// summed.
+func (s *Server) loadBalancerStats(ctx *fasthttp.RequestCtx) error {
+	st, lb, err := s.loadBalancerInPath(ctx)
+	if err != nil {
+		return err
+	}
+	var total stats
+	for _, l := range store.Collect(st.Listeners, store.IndexLoadBalancer, lb.Id) {
+		total.add(listenerTraffic(st, l.Id))
+	}
+	writeStats(ctx, total)
+	return nil
+}
