@@ -625,3 +625,50 @@ func TestPoolLocking(t *testing.T) {
 	a.missingParent("GET", members, nil, "Pool "+p["id"].(string)+" not found.")
 	expect("pool deleted", map[string]string{webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
 }
+
+// TestPoolListenersOfL7Policies checks Octavia's Pool.listeners: the listeners with
+// the pool as default pool, and those with an enabled L7 policy that redirects to
+// it and has a rule. Those are the listeners a pool's changes lock.
+func TestPoolListenersOfL7Policies(t *testing.T) {
+	a := newPoolsAPI(t, "1s")
+	lbID := a.loadBalancer("l7")
+	web, api := a.listener(lbID, "HTTP", 80), a.listener(lbID, "HTTP", 81)
+	p := a.pool(lbID, fmt.Sprintf(`"listener_id":%q,"protocol":"HTTP","lb_algorithm":"ROUND_ROBIN"`, web))["id"].(string)
+	images := a.pool(lbID, fmt.Sprintf(`"loadbalancer_id":%q,"protocol":"HTTP","lb_algorithm":"ROUND_ROBIN"`, lbID))["id"].(string)
+	policy := a.create("/v2/lbaas/l7policies", "l7policy",
+		fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REDIRECT_TO_POOL","redirect_pool_id":%q}}`, api, images))["id"].(string)
+	a.settle(lbID)
+	listenersOf := func(pool string) []string {
+		t.Helper()
+		return a.refs(a.get("/v2/lbaas/pools/"+pool, "pool")["listeners"])
+	}
+	if got := listenersOf(images); len(got) != 0 {
+		t.Fatalf("a policy without rules uses its pool: %v", got)
+	}
+	a.create("/v2/lbaas/l7policies/"+policy+"/rules", "rule", `{"rule":{"type":"PATH","compare_type":"STARTS_WITH","value":"/img"}}`)
+	a.settle(lbID)
+	if got := listenersOf(images); !slices.Equal(got, []string{api}) {
+		t.Fatalf("listeners of the redirect pool: %v", got)
+	}
+	if got := listenersOf(p); !slices.Equal(got, []string{web}) {
+		t.Fatalf("listeners of the default pool: %v", got)
+	}
+	// A member change locks the listeners using the pool, and only those.
+	a.create("/v2/lbaas/pools/"+images+"/members", "member", `{"member":{"address":"10.0.0.1","protocol_port":80}}`)
+	if got, other := a.statuses("/v2/lbaas/listeners/"+api, "listener"), a.statuses("/v2/lbaas/listeners/"+web, "listener"); !strings.HasPrefix(got, "PENDING_UPDATE/") || other != "ACTIVE/ONLINE" {
+		t.Fatalf("listeners during a member change: using the pool %s, not using it %s", got, other)
+	}
+	a.settle(lbID)
+	a.refusal(409, "DELETE", "/v2/lbaas/pools/"+images, nil, "Pool "+images+" is in use by L7 policy "+policy)
+	// A disabled policy does not use its pool.
+	a.do(200, "PUT", "/v2/lbaas/l7policies/"+policy, `{"l7policy":{"admin_state_up":false}}`)
+	a.settle(lbID)
+	if got := listenersOf(images); len(got) != 0 {
+		t.Fatalf("a disabled policy uses its pool: %v", got)
+	}
+	a.create("/v2/lbaas/pools/"+images+"/members", "member", `{"member":{"address":"10.0.0.2","protocol_port":80}}`)
+	if got := a.statuses("/v2/lbaas/listeners/"+api, "listener"); got != "ACTIVE/ONLINE" {
+		t.Fatalf("listener of a disabled policy during a member change: %s", got)
+	}
+	a.settle(lbID)
+}
