@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/asynkron/protoactor-go/cluster"
@@ -131,29 +132,37 @@ func (g *LoadBalancerGrain) DeleteListener(req *actorspb.DeleteChildRequest, ctx
 
 // --- pools ---
 
-// CreatePool adds a pool, optionally as a listener's default pool.
+// CreatePool adds a pool, optionally as a listener's default pool. Octavia's
+// order: the listener's protocol rules, its default pool (409), the load
+// balancer's lock (409), then the provider's refusals (501).
 func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx cluster.GrainContext) (*actorspb.PoolReply, error) {
 	p := req.GetPool()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
+		lid := req.GetListenerId()
+		if lid != "" {
+			l, ok := t.listeners[lid]
+			if !ok || l.ProvisioningStatus == StatusPendingDelete {
+				return nil, grainError(KindNotFound, "Listener %s not found.", lid)
+			}
+			if err := checkPoolProtocol(l.Protocol, p.Protocol); err != nil {
+				return nil, err
+			}
+			if l.DefaultPoolId != "" {
+				return nil, grainError(KindConflict, "This listener already has a default pool")
+			}
+		}
 		w, err := g.childWrite(t)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkPoolAlgorithm(t.lb, p); err != nil {
 			return nil, err
 		}
 		x := cloneRow(p)
 		x.LoadbalancerId, x.ProjectId = g.id, t.lb.ProjectId
 		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, OperatingOffline
 		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
-		if lid := req.GetListenerId(); lid != "" {
-			l, ok := t.listeners[lid]
-			if !ok || l.ProvisioningStatus == StatusPendingDelete {
-				return nil, grainError(KindNotFound, "Listener %s not found.", lid)
-			}
-			if l.DefaultPoolId != "" {
-				return nil, grainError(KindConflict, "This listener already has a default pool")
-			}
-			if err := checkPoolProtocol(l.Protocol, x.Protocol); err != nil {
-				return nil, err
-			}
+		if lid != "" {
 			lx := writableListener(t, w, lid)
 			lx.DefaultPoolId = x.Id
 			lockListeners(t, w, lx)
@@ -169,7 +178,7 @@ func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx clus
 	return &actorspb.PoolReply{Pool: g.tree.pools[p.Id]}, nil
 }
 
-// UpdatePool changes a pool's attributes.
+// UpdatePool changes a pool's attributes; the listeners using it are locked.
 func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx cluster.GrainContext) (*actorspb.PoolReply, error) {
 	id := req.GetValues().GetId()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
@@ -183,6 +192,11 @@ func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx clus
 		x := writablePool(t, w, id)
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
 			return nil, err
+		}
+		if slices.Contains(req.GetFields(), "lb_algorithm") {
+			if err := checkPoolAlgorithm(t.lb, x); err != nil {
+				return nil, err
+			}
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
 		lockListeners(t, w, t.listenersOfPool(id)...)
@@ -278,6 +292,9 @@ func (g *LoadBalancerGrain) CreateMember(req *actorspb.CreateMemberRequest, ctx 
 		if err := checkMemberUnique(t, x); err != nil {
 			return nil, err
 		}
+		if err := checkMemberFamilies(t, t.pools[m.PoolId], []*storepb.Member{x}); err != nil {
+			return nil, err
+		}
 		w.Members = append(w.Members, x)
 		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
 			return &storepb.Command{Op: &storepb.Command_CreateMember{CreateMember: &storepb.CreateMember{Write: w}}}
@@ -349,15 +366,19 @@ func splitPath(s string) (string, string) {
 	return "", s
 }
 
-// ReplaceMembers is the batch update: members are matched by (address,
-// protocol_port); unmatched ones are created, matched ones updated, and existing
-// members not listed are deleted unless additive_only. A batch that changes
-// nothing writes nothing.
+// ReplaceMembers is the batch update, as Octavia's MembersController.put: members
+// are matched by (address, protocol_port); unmatched ones are created, matched ones
+// updated (PENDING_UPDATE, whether or not a value changes), and existing members
+// not listed are deleted unless additive_only (then they are left untouched). The
+// locks are tested first, so a locked pool refuses even a no-op; a batch that
+// lists nothing for a pool without members is the no-op, and writes nothing. Two
+// new members on the same address and port are refused as a duplicate.
 func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	poolID := req.GetPoolId()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
-		if _, ok := t.pools[poolID]; !ok {
-			return nil, grainError(KindNotFound, "Pool %s not found.", poolID)
+		w, err := g.poolWrite(t, poolID)
+		if err != nil {
+			return nil, err
 		}
 		type key struct {
 			addr string
@@ -369,72 +390,57 @@ func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, 
 				existing[key{m.Address, m.ProtocolPort}] = m
 			}
 		}
-		var creates []*storepb.Member
-		type update struct {
-			cur    *storepb.Member
-			values *storepb.Member
-			fields []string
-		}
-		var updates []update
+		now := w.LoadBalancer.UpdatedAt
 		listed := map[key]bool{}
+		var kept []*storepb.Member // the pool's members as the batch leaves them
 		for i, m := range req.GetMembers() {
 			k := key{m.Address, m.ProtocolPort}
-			if listed[k] {
-				return nil, grainError(KindInvalid, "Validation failure: Duplicate member %s:%d in the request.", m.Address, m.ProtocolPort)
-			}
-			listed[k] = true
 			if cur, ok := existing[k]; ok {
 				var fields []string
 				if i < len(req.GetFields()) {
 					fields = req.GetFields()[i].GetNames()
 				}
-				updates = append(updates, update{cur, m, fields})
-			} else {
-				creates = append(creates, m)
-			}
-		}
-		var deletes []*storepb.Member
-		if !req.GetAdditiveOnly() {
-			for k, m := range existing {
-				if !listed[k] {
-					deletes = append(deletes, m)
+				x := writableMember(t, w, cur.Id)
+				if err := applyFields(x, m, fields); err != nil {
+					return nil, err
 				}
-			}
-		}
-		changed := len(creates) > 0 || len(deletes) > 0
-		for _, u := range updates {
-			x := cloneRow(u.cur)
-			if err := applyFields(x, u.values, u.fields); err != nil {
-				return nil, err
-			}
-			changed = changed || !sameMember(x, u.cur)
-		}
-		if !changed {
-			return nil, errDone // Octavia answers a no-op batch without locking anything
-		}
-		w, err := g.poolWrite(t, poolID)
-		if err != nil {
-			return nil, err
-		}
-		now := w.LoadBalancer.UpdatedAt
-		for i, m := range creates {
-			x := cloneRow(m)
-			x.PoolId, x.LoadbalancerId, x.ProjectId = poolID, g.id, t.lb.ProjectId
-			x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, initialMemberStatus(t, poolID)
-			x.CreatedAt, x.UpdatedAt = now+int64(i), 0
-			w.Members = append(w.Members, x)
-		}
-		for _, u := range updates {
-			x := writableMember(t, w, u.cur.Id)
-			_ = applyFields(x, u.values, u.fields)
-			if !sameMember(x, u.cur) {
 				x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, now
+				if !listed[k] {
+					kept = append(kept, x)
+				}
+			} else {
+				if listed[k] {
+					return nil, duplicateMember(m)
+				}
+				x := cloneRow(m)
+				x.PoolId, x.LoadbalancerId, x.ProjectId = poolID, g.id, t.lb.ProjectId
+				x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, initialMemberStatus(t, poolID)
+				x.CreatedAt, x.UpdatedAt = now+int64(i), 0
+				w.Members = append(w.Members, x)
+				kept = append(kept, x)
+			}
+			listed[k] = true
+		}
+		var unlisted []*storepb.Member
+		for k, m := range existing {
+			if !listed[k] {
+				unlisted = append(unlisted, m)
 			}
 		}
-		sort.Slice(deletes, func(i, j int) bool { return deletes[i].Id < deletes[j].Id })
-		for _, m := range deletes {
+		if len(req.GetMembers()) == 0 && len(unlisted) == 0 {
+			return nil, errDone // Octavia's no-op: nothing listed, nothing to delete
+		}
+		sort.Slice(unlisted, func(i, j int) bool { return unlisted[i].Id < unlisted[j].Id })
+		for _, m := range unlisted {
+			if req.GetAdditiveOnly() {
+				kept = append(kept, m)
+				continue
+			}
 			x := writableMember(t, w, m.Id)
 			x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
+		}
+		if err := checkMemberFamilies(t, t.pools[poolID], kept); err != nil {
+			return nil, err
 		}
 		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
 			return &storepb.Command{Op: &storepb.Command_ReplaceMembers{ReplaceMembers: &storepb.ReplaceMembers{Write: w}}}
@@ -446,27 +452,11 @@ func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, 
 	return &actorspb.Empty{}, nil
 }
 
-func sameMember(a, b *storepb.Member) bool {
-	return a.Name == b.Name && a.AdminStateUp == b.AdminStateUp && a.Weight == b.Weight && a.Backup == b.Backup &&
-		a.MonitorAddress == b.MonitorAddress && a.GetMonitorPort() == b.GetMonitorPort() &&
-		(a.MonitorPort == nil) == (b.MonitorPort == nil) && equalStrings(a.Tags, b.Tags)
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // --- health monitors ---
 
-// CreateHealthMonitor adds a pool's health monitor (one per pool).
+// CreateHealthMonitor adds a pool's health monitor (one per pool). Octavia's
+// order: the type against the pool's protocol (400), the locks (409), then the
+// one-per-pool rule (409).
 func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonitorRequest, ctx cluster.GrainContext) (*actorspb.HealthMonitorReply, error) {
 	hm := req.GetHealthMonitor()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
@@ -474,15 +464,15 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 		if !ok || pool.ProvisioningStatus == StatusPendingDelete {
 			return nil, grainError(KindNotFound, "Pool %s not found.", hm.PoolId)
 		}
-		if existing := t.monitorOfPool(hm.PoolId); existing != nil && existing.ProvisioningStatus != StatusPendingDelete {
-			return nil, grainError(KindConflict, "This pool already has a health monitor")
-		}
 		if err := checkMonitorType(pool, hm); err != nil {
 			return nil, err
 		}
 		w, err := g.poolWrite(t, hm.PoolId)
 		if err != nil {
 			return nil, err
+		}
+		if existing := t.monitorOfPool(hm.PoolId); existing != nil && existing.ProvisioningStatus != StatusPendingDelete {
+			return nil, grainError(KindConflict, "This pool already has a health monitor")
 		}
 		x := cloneRow(hm)
 		x.LoadbalancerId, x.ProjectId = g.id, t.lb.ProjectId
@@ -499,7 +489,8 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[hm.Id]}, nil
 }
 
-// UpdateHealthMonitor changes a health monitor's attributes.
+// UpdateHealthMonitor changes a health monitor's attributes; the monitor as the
+// update leaves it is checked against its pool's protocol before anything is locked.
 func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonitorRequest, ctx cluster.GrainContext) (*actorspb.HealthMonitorReply, error) {
 	id := req.GetValues().GetId()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
@@ -507,18 +498,19 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 		if !ok {
 			return nil, grainError(KindNotFound, "Health Monitor %s not found.", id)
 		}
+		x := cloneRow(cur)
+		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
+		}
+		if err := checkMonitorType(t.pools[cur.PoolId], x); err != nil {
+			return nil, err
+		}
 		w, err := g.poolWrite(t, cur.PoolId)
 		if err != nil {
 			return nil, err
 		}
-		x := writableMonitor(t, w, id)
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
-			return nil, err
-		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
-		if err := checkMonitorType(t.pools[cur.PoolId], x); err != nil {
-			return nil, err
-		}
+		w.HealthMonitors = append(w.HealthMonitors, x)
 		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
 			return &storepb.Command{Op: &storepb.Command_UpdateHealthMonitor{UpdateHealthMonitor: &storepb.UpdateHealthMonitor{Write: w}}}
 		}}, nil
@@ -529,7 +521,8 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[id]}, nil
 }
 
-// DeleteHealthMonitor deletes a health monitor; its pool's members become NO_MONITOR.
+// DeleteHealthMonitor deletes a health monitor; when the provider step removes it,
+// the roll-up makes its pool's members NO_MONITOR.
 func (g *LoadBalancerGrain) DeleteHealthMonitor(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
 		cur, ok := t.monitors[req.GetId()]

@@ -1,6 +1,9 @@
 package actors
 
 import (
+	"fmt"
+	"net/netip"
+
 	"keel/store/storepb"
 )
 
@@ -71,23 +74,91 @@ func checkMemberUnique(t *tree, m *storepb.Member) error {
 	for _, other := range t.members {
 		if other.Id != m.Id && other.PoolId == m.PoolId && other.ProvisioningStatus != StatusPendingDelete &&
 			other.Address == m.Address && other.ProtocolPort == m.ProtocolPort {
-			return grainError(KindConflict, "Another member on this pool is already using ip %s on protocol_port %d",
-				m.Address, m.ProtocolPort)
+			return duplicateMember(m)
 		}
 	}
 	return nil
 }
 
-// checkMonitorType checks a health monitor's type against its pool's protocol.
+func duplicateMember(m *storepb.Member) error {
+	return grainError(KindConflict, "Another member on this pool is already using ip %s on protocol_port %d",
+		m.Address, m.ProtocolPort)
+}
+
+// providerName is the load balancer's provider as Octavia names it in provider
+// errors (the driver's name: "amphora", or the alias the load balancer was
+// created with).
+func providerName(lb *storepb.LoadBalancer) string {
+	if lb.Provider != "" {
+		return lb.Provider
+	}
+	return "amphora"
+}
+
+func unsupportedOption(lb *storepb.LoadBalancer, format string, args ...interface{}) error {
+	return grainError(KindUnimplemented, "Provider '%s' does not support a requested option: %s",
+		providerName(lb), fmt.Sprintf(format, args...))
+}
+
+// amphoraAlgorithms are the load-balancing algorithms the amphora provider
+// implements (Octavia's AMPHORA_SUPPORTED_LB_ALGORITHMS; not SOURCE_IP_PORT).
+var amphoraAlgorithms = map[string]bool{"ROUND_ROBIN": true, "LEAST_CONNECTIONS": true, "SOURCE_IP": true}
+
+// checkPoolAlgorithm is the amphora provider's refusal (501) of an algorithm it
+// does not implement.
+func checkPoolAlgorithm(lb *storepb.LoadBalancer, p *storepb.Pool) error {
+	if !amphoraAlgorithms[p.LbAlgorithm] {
+		return unsupportedOption(lb, "Amphora provider does not support %s algorithm.", p.LbAlgorithm)
+	}
+	return nil
+}
+
+// checkMemberFamilies is the amphora provider's rule for UDP and SCTP pools that a
+// listener uses (LVS cannot translate between IP versions): an IPv4 member needs an
+// IPv4 VIP on the load balancer, an IPv6 member an IPv6 VIP.
+func checkMemberFamilies(t *tree, pool *storepb.Pool, members []*storepb.Member) error {
+	if pool.Protocol != "UDP" && pool.Protocol != "SCTP" || len(t.listenersOfPool(pool.Id)) == 0 {
+		return nil
+	}
+	vips := []string{t.lb.VipAddress}
+	for _, av := range t.lb.AdditionalVips {
+		vips = append(vips, av.IpAddress)
+	}
+	has4, has6 := false, false
+	for _, v := range vips {
+		if a, err := netip.ParseAddr(v); err == nil {
+			has4, has6 = has4 || !a.Is6(), has6 || a.Is6()
+		}
+	}
+	for _, m := range members {
+		a, err := netip.ParseAddr(m.Address)
+		if err != nil {
+			continue
+		}
+		if a.Is6() && !has6 || !a.Is6() && !has4 {
+			return unsupportedOption(t.lb, "This provider doesn't support mixing IPv4 and IPv6 addresses for its VIP "+
+				"and members in %s load balancers.", pool.Protocol)
+		}
+	}
+	return nil
+}
+
+// udpConnectMinDelay is Octavia's [api_settings] udp_connect_min_interval_health_monitor.
+const udpConnectMinDelay = 3
+
+// checkMonitorType checks a health monitor's type (and, for UDP-CONNECT, its
+// delay) against its pool's protocol, with Octavia's messages.
 func checkMonitorType(pool *storepb.Pool, hm *storepb.HealthMonitor) error {
-	udp := pool.Protocol == "UDP" || pool.Protocol == "SCTP"
+	lvs := pool.Protocol == "UDP" || pool.Protocol == "SCTP"
 	switch {
-	case udp && hm.Type != "UDP-CONNECT" && hm.Type != "SCTP" && hm.Type != "TCP" && hm.Type != "HTTP":
-		return grainError(KindInvalid, "Validation failure: The associated pool protocol is %s, so only a UDP-CONNECT, SCTP, TCP or HTTP type health monitor is supported.", pool.Protocol)
-	case !udp && (hm.Type == "UDP-CONNECT" || hm.Type == "SCTP"):
-		return grainError(KindInvalid, "Validation failure: The associated pool protocol is %s, so a %s type health monitor is not supported.", pool.Protocol, hm.Type)
-	case hm.Type == "UDP-CONNECT" && hm.Delay < 3:
-		return grainError(KindInvalid, "Validation failure: The request delay value %d should be larger than 3 for UDP-CONNECT health monitor type.", hm.Delay)
+	case lvs && hm.Type != "UDP-CONNECT" && hm.Type != "SCTP" && hm.Type != "TCP" && hm.Type != "HTTP":
+		return grainError(KindInvalid, "Validation failure: The associated pool protocol is %s, so only a "+
+			"UDP-CONNECT/SCTP/TCP/HTTP health monitor is supported.", pool.Protocol)
+	case lvs && hm.Type == "UDP-CONNECT" && hm.Delay < udpConnectMinDelay:
+		return grainError(KindInvalid, "Validation failure: The request delay value %d should be larger than %d for "+
+			"UDP-CONNECT health monitor type.", hm.Delay, udpConnectMinDelay)
+	case !lvs && (hm.Type == "UDP-CONNECT" || hm.Type == "SCTP"):
+		return grainError(KindInvalid, "Validation failure: The %s type is only supported for pools of type UDP/SCTP.", hm.Type)
 	}
 	return nil
 }

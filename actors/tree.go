@@ -149,8 +149,9 @@ func sortedRows[T row](m map[string]T) []T {
 	return out
 }
 
-// listenersOfPool returns the listeners using a pool: as their default pool or as
-// the redirect target of one of their L7 policies.
+// listenersOfPool returns the listeners using a pool, as Octavia's Pool.listeners:
+// those with it as default pool, then those with an enabled L7 policy that
+// redirects to it and has at least one rule.
 func (t *tree) listenersOfPool(poolID string) []*storepb.Listener {
 	seen := map[string]bool{}
 	var out []*storepb.Listener
@@ -161,7 +162,8 @@ func (t *tree) listenersOfPool(poolID string) []*storepb.Listener {
 		}
 	}
 	for _, p := range sortedRows(t.policies) {
-		if p.RedirectPoolId == poolID && p.Action == "REDIRECT_TO_POOL" && !seen[p.ListenerId] {
+		if p.RedirectPoolId == poolID && p.Action == "REDIRECT_TO_POOL" && p.AdminStateUp &&
+			len(t.rulesOfPolicy(p.Id)) > 0 && !seen[p.ListenerId] {
 			if l, ok := t.listeners[p.ListenerId]; ok {
 				seen[l.Id] = true
 				out = append(out, l)

@@ -3,8 +3,10 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -365,4 +367,68 @@ func (f *fieldReader) object(name string) (*fieldReader, bool) {
 		return nil, false
 	}
 	return &fieldReader{arg: f.arg + "." + name, fields: fields, used: map[string]bool{}}, true
+}
+
+// decodeTop checks a request body is one JSON object and returns a reader over its
+// top-level attributes (for bodies whose root holds a list, as a member batch
+// does). arg is Octavia's argument name in messages ("members_").
+func decodeTop(body []byte, arg string) (*fieldReader, error) {
+	if len(body) > maxBodyBytes {
+		return nil, badRequest("Request is too large.")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest("Missing argument: \"%s\"", arg)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+		return nil, badRequest("Request is not in valid JSON format")
+	}
+	return &fieldReader{arg: arg, fields: top, used: map[string]bool{}}, nil
+}
+
+// validStr decodes a string of minLen..maxLen characters that valid accepts, else
+// fails with WSME's reason why (patternReason for a pattern). valid is a function,
+// not a regexp, because some of Octavia's patterns use look-arounds Go's regexp
+// does not have.
+func (f *fieldReader) validStr(name string, minLen, maxLen int, why string, valid func(string) bool) (string, bool) {
+	raw := f.fields[name]
+	v, set := f.str(name, maxLen)
+	if !set || isNull(raw) {
+		return v, set
+	}
+	if len([]rune(v)) < minLen {
+		f.fail(invalidInput(name, raw, fmt.Sprintf("Value should have a minimum character requirement of %d", minLen)))
+		return "", false
+	}
+	if !valid(v) {
+		f.fail(invalidInput(name, raw, why))
+		return "", false
+	}
+	return v, true
+}
+
+// patternReason is WSME's reason for a string that does not match its pattern.
+func patternReason(pattern string) string { return "Value should match the pattern " + pattern }
+
+// floatEnum decodes a number that must equal one of allowed (written as WSME
+// prints floats: "1.0", "1.1"), returning the allowed spelling. set is false when
+// absent; null gives "" with set true.
+func (f *fieldReader) floatEnum(name string, allowed ...string) (string, bool) {
+	raw, ok := f.lookup(name)
+	if !ok {
+		return "", false
+	}
+	if isNull(raw) {
+		return "", true
+	}
+	var n float64
+	if err := json.Unmarshal(raw, &n); err == nil {
+		for _, a := range allowed {
+			if want, _ := strconv.ParseFloat(a, 64); want == n {
+				return a, true
+			}
+		}
+	}
+	f.fail(invalidInput(name, raw, "Value should be one of: "+strings.Join(allowed, ", ")))
+	return "", false
 }

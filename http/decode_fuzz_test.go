@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"keel/actors/actorspb"
+	"keel/store/storepb"
 )
 
 // decoders are every request-body decoder, as the fuzz target selects them.
@@ -26,6 +27,31 @@ var decoders = []struct {
 		return err
 	}},
 	{"listener update", func(b []byte) error { _, _, err := decodeListenerUpdate(b); return err }},
+	{"pool create", func(b []byte) error { _, err := decodePoolCreate(b); return err }},
+	{"pool update", func(b []byte) error {
+		u, err := decodePoolUpdate(b)
+		if err == nil {
+			err = checkPoolUpdate(&storepb.Pool{Protocol: "UDP", CrlContainerRef: "crl"}, u)
+		}
+		return err
+	}},
+	{"member create", func(b []byte) error { _, err := decodeMemberCreate(b); return err }},
+	{"member update", func(b []byte) error { _, _, err := decodeMemberUpdate(b); return err }},
+	{"member batch", func(b []byte) error { _, _, err := decodeMemberBatch(b); return err }},
+	{"health monitor create", func(b []byte) error {
+		v, err := decodeMonitorCreate(b)
+		if err == nil {
+			err = checkMonitorCreate(v)
+		}
+		return err
+	}},
+	{"health monitor update", func(b []byte) error {
+		u, err := decodeMonitorUpdate(b)
+		if err == nil {
+			err = checkMonitorUpdate(&storepb.HealthMonitor{Type: "TCP", HttpVersion: "1.0"}, u)
+		}
+		return err
+	}},
 }
 
 // FuzzDecoders feeds arbitrary bodies to every decoder: none may panic, and every
@@ -37,6 +63,11 @@ func FuzzDecoders(f *testing.F) {
 		`{"loadbalancer":{"vip_address":"::1","vip_network_id":"08dce793daef411da896d389cd45b1ea","additional_vips":[{"subnet_id":"08dce793-daef-411d-a896-d389cd45b1ea"}]}}`,
 		`{"listener":{"loadbalancer_id":"08dce793-daef-411d-a896-d389cd45b1ea","protocol":"TERMINATED_HTTPS","protocol_port":443,"default_tls_container_ref":"x","insert_headers":{"X-Forwarded-For":"true"},"allowed_cidrs":["10.0.0.0/8"],"tls_versions":["TLSv1.3"]}}`,
 		`{"listener":{"connection_limit":null,"timeout_client_data":"7","tags":null}}`,
+		`{"pool":{"loadbalancer_id":"08dce793-daef-411d-a896-d389cd45b1ea","protocol":"UDP","lb_algorithm":"SOURCE_IP","session_persistence":{"type":"SOURCE_IP","persistence_timeout":60,"persistence_granularity":"255.255.255.0"},"tls_enabled":true,"alpn_protocols":["h2"]}}`,
+		`{"pool":{"session_persistence":{"cookie_name":"a;b"},"ca_tls_container_ref":null,"tls_versions":null}}`,
+		`{"members":[{"address":"2001:db8::1","protocol_port":80,"monitor_port":null},null,{}]}`,
+		`{"member":{"address":"10.0.0.1","protocol_port":"80","weight":null,"tags":["t"]}}`,
+		`{"healthmonitor":{"pool_id":"08dce793-daef-411d-a896-d389cd45b1ea","type":"HTTP","delay":1,"timeout":1,"max_retries":1,"url_path":"/a%2fb?c","expected_codes":"200, 202","http_version":1.1,"domain_name":"a.example.com."}}`,
 		`{"loadbalancer":[]}`, `[]`, `null`, ``, `{"loadbalancer":{"name":1e309}}`, `{"listener":{"protocol_port":-1}}`,
 	} {
 		for i := range decoders {

@@ -29,7 +29,7 @@ const (
 type attr[T store.Entity] struct {
 	name    string
 	kind    attrKind
-	str     func(T) string                       // kindString, kindNullableString
+	str     func(T) string                       // kindString, kindNullableString; a kindComputed one filters by it
 	boolean func(T) bool                         // kindBool
 	integer func(T) int64                        // kindInt, kindTimestamp
 	list    func(T) []string                     // kindTags
@@ -37,6 +37,7 @@ type attr[T store.Entity] struct {
 	index   string                               // exact-match index answering a filter on this attribute
 	keyJSON []byte                               // `"name":`, encoded once
 	hidden  bool                                 // filterable, never rendered (Octavia filters on it, does not show it)
+	omit    func(T, *store.State) bool           // when set and true, the attribute is left out (Octavia's unset attributes)
 }
 
 // i32 adapts an int32 getter to an int attribute.
@@ -93,7 +94,7 @@ func newResource[T store.Entity](display, singular, plural string, table func(*s
 func (r *resource[T]) appendObject(b []byte, v T, fields map[string]bool, st *store.State) []byte {
 	o := openObject(b)
 	for _, a := range r.attrs {
-		if a.hidden || fields != nil && !fields[a.name] {
+		if a.hidden || fields != nil && !fields[a.name] || a.omit != nil && a.omit(v, st) {
 			continue
 		}
 		o.rawKey(a.keyJSON)
@@ -257,7 +258,8 @@ func (r *resource[T]) parseList(ctx *fasthttp.RequestCtx) (*listRequest, error) 
 				key = "project_id"
 			}
 			a, ok := r.byName[key]
-			if !ok || a.kind == kindComputed || a.kind == kindTags || seen[key] {
+			// A computed attribute is filterable when it has a string form (str).
+			if !ok || a.kind == kindComputed && a.str == nil || a.kind == kindTags || seen[key] {
 				perr = badRequest("One or more arguments are either duplicate or invalid")
 				return
 			}

@@ -96,6 +96,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 		r.DELETE(prefix+"/loadbalancers/{id}", s.wrap(s.deleteLoadBalancer))
 		r.PUT(prefix+"/loadbalancers/{id}/failover", s.wrap(s.failoverLoadBalancer))
 		s.listenerRoutes(r, prefix)
+		s.poolRoutes(r, prefix)
 		s.l7Routes(r, prefix)
 		s.statusRoutes(r, prefix)
 		s.catalogRoutes(r, prefix)

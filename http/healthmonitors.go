@@ -1,0 +1,384 @@
+package http
+
+import (
+	"cmp"
+	"math"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/fasthttp/router"
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"keel/actors"
+	"keel/actors/actorspb"
+	"keel/store"
+	"keel/store/storepb"
+)
+
+type healthMonitor = *storepb.HealthMonitor
+
+// healthMonitors is the Octavia health monitor resource. http_version renders as
+// a number (1.0, 1.1) or null; pool_id filters but does not render (the response
+// has pools: [{id}]).
+var healthMonitors = newResource[healthMonitor]("Health Monitor", "healthmonitor", "healthmonitors",
+	func(s *store.State) *store.Table[healthMonitor] { return s.HealthMonitors }, []*attr[healthMonitor]{
+		{name: "id", kind: kindString, str: healthMonitor.GetId, index: store.IndexID},
+		{name: "name", kind: kindString, str: healthMonitor.GetName, index: store.IndexName},
+		{name: "type", kind: kindString, str: healthMonitor.GetType},
+		{name: "delay", kind: kindInt, integer: i32(healthMonitor.GetDelay)},
+		{name: "timeout", kind: kindInt, integer: i32(healthMonitor.GetTimeout)},
+		{name: "max_retries", kind: kindInt, integer: i32(healthMonitor.GetMaxRetries)},
+		{name: "max_retries_down", kind: kindInt, integer: i32(healthMonitor.GetMaxRetriesDown)},
+		{name: "http_method", kind: kindNullableString, str: healthMonitor.GetHttpMethod},
+		{name: "url_path", kind: kindNullableString, str: healthMonitor.GetUrlPath},
+		{name: "expected_codes", kind: kindNullableString, str: healthMonitor.GetExpectedCodes},
+		{name: "admin_state_up", kind: kindBool, boolean: healthMonitor.GetAdminStateUp},
+		{name: "project_id", kind: kindString, str: healthMonitor.GetProjectId},
+		{name: "pools", kind: kindComputed, render: func(b []byte, v healthMonitor, _ *store.State) []byte {
+			return appendIDList(b, []string{v.PoolId})
+		}},
+		{name: "provisioning_status", kind: kindString, str: healthMonitor.GetProvisioningStatus},
+		{name: "operating_status", kind: kindString, str: healthMonitor.GetOperatingStatus},
+		{name: "created_at", kind: kindTimestamp, integer: healthMonitor.GetCreatedAt},
+		{name: "updated_at", kind: kindTimestamp, integer: healthMonitor.GetUpdatedAt},
+		{name: "tags", kind: kindTags, list: healthMonitor.GetTags},
+		{name: "http_version", kind: kindComputed, str: healthMonitor.GetHttpVersion,
+			render: func(b []byte, v healthMonitor, _ *store.State) []byte {
+				if v.HttpVersion == "" {
+					return append(b, "null"...)
+				}
+				return append(b, v.HttpVersion...) // "1.0" / "1.1": a JSON number as Octavia renders the float
+			}},
+		{name: "domain_name", kind: kindNullableString, str: healthMonitor.GetDomainName},
+		{name: "tenant_id", kind: kindComputed, render: tenantOf[healthMonitor]()},
+		{name: "pool_id", kind: kindString, str: healthMonitor.GetPoolId, index: store.IndexPool, hidden: true},
+	})
+
+func (s *Server) healthMonitorRoutes(r *router.Router, prefix string) {
+	r.GET(prefix+"/healthmonitors", s.wrap(func(ctx *fasthttp.RequestCtx) error { return serveList(s, ctx, healthMonitors, nil) }))
+	r.POST(prefix+"/healthmonitors", s.wrap(s.createHealthMonitor))
+	r.GET(prefix+"/healthmonitors/{id}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
+		return serveShow(s, ctx, healthMonitors, pathParam(ctx, "id"), nil)
+	}))
+	r.PUT(prefix+"/healthmonitors/{id}", s.wrap(s.updateHealthMonitor))
+	r.DELETE(prefix+"/healthmonitors/{id}", s.wrap(s.deleteHealthMonitor))
+}
+
+// Health monitor option sets and defaults (Octavia 11).
+var (
+	monitorTypes       = []string{"HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"}
+	monitorHTTPMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"}
+	httpVersions       = []string{"1.0", "1.1"}
+)
+
+const (
+	defaultMonitorHTTPMethod    = "GET"
+	defaultMonitorURLPath       = "/"
+	defaultMonitorExpectedCodes = "200"
+	defaultMaxRetriesDown       = 3
+)
+
+// The WSME patterns of expected_codes and domain_name, as Octavia reports them.
+const (
+	expectedCodesPattern = `^(\d{3}(\s*,\s*\d{3})*)$|^(\d{3}-\d{3})$`
+	domainNamePattern    = `^(?=.{1,253}\.?$)(?:(?!-|[^.]+_)[A-Za-z0-9-_]{1,63}(?<!-)(?:\.|$))+$`
+)
+
+var expectedCodesRE = regexp.MustCompile(expectedCodesPattern)
+
+// domainNameValid is domainNamePattern without look-arounds: at most 253
+// characters (a trailing dot aside) of dot-separated labels of 1..63 letters,
+// digits, '-' and '_', no label starting or ending with '-', and '_' only as a
+// label's first character.
+func domainNameValid(s string) bool {
+	name := strings.TrimSuffix(s, ".")
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i, r := range label {
+			ok := r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '-' || r == '_' && i == 0
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// urlPathValid is Octavia's validate.url_path: a URL path (with an optional query
+// and fragment) that starts with '/', has no authority and no whitespace, and
+// whose path is made of RFC 3986 path characters.
+func urlPathValid(s string) bool {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, unicode.IsSpace) {
+		return false
+	}
+	path := s
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case c == '%':
+			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+				return false
+			}
+			i += 2
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isHTTPMonitor(monitorType string) bool { return monitorType == "HTTP" || monitorType == "HTTPS" }
+
+// readMonitorAttrs decodes the attributes POST and PUT share.
+func readMonitorAttrs(f *fieldReader, v *storepb.HealthMonitor) {
+	v.Name, _ = f.str("name", 255)
+	v.HttpMethod, _ = f.enum("http_method", monitorHTTPMethods...)
+	v.UrlPath, _ = f.validStr("url_path", 0, 0, "Value must be a valid URL Path string", urlPathValid)
+	v.ExpectedCodes, _ = f.validStr("expected_codes", 0, 0, patternReason(expectedCodesPattern), expectedCodesRE.MatchString)
+	v.Tags, _ = f.strList("tags", 255)
+	v.HttpVersion, _ = f.floatEnum("http_version", httpVersions...)
+	v.DomainName, _ = f.validStr("domain_name", 1, 255, patternReason(domainNamePattern), domainNameValid)
+}
+
+// decodeMonitorCreate validates a POST body (what WSME checks); checkMonitorCreate
+// applies the rules Octavia checks once it found the pool.
+func decodeMonitorCreate(body []byte) (*storepb.HealthMonitor, error) {
+	f, err := decodeRoot(body, "health_monitor_", "healthmonitor")
+	if err != nil {
+		return nil, err
+	}
+	v := &storepb.HealthMonitor{AdminStateUp: true, MaxRetriesDown: defaultMaxRetriesDown}
+	for _, name := range []string{"pool_id", "type", "delay", "timeout", "max_retries"} {
+		f.required(name)
+	}
+	v.PoolId, _ = f.uuidStr("pool_id")
+	v.Type, _ = f.enum("type", monitorTypes...)
+	readCount := func(name string, min, max int64, dst *int32) {
+		if n, set, null := f.integer(name, min, max); set && !null {
+			*dst = int32(n)
+		}
+	}
+	readCount("delay", 0, math.MaxInt32, &v.Delay)
+	readCount("timeout", 0, math.MaxInt32, &v.Timeout)
+	readCount("max_retries", 1, 10, &v.MaxRetries)
+	readCount("max_retries_down", 1, 10, &v.MaxRetriesDown)
+	if up, set := f.boolean("admin_state_up"); set {
+		v.AdminStateUp = up
+	}
+	readMonitorAttrs(f, v)
+	// A monitor's project is its pool's; Octavia accepts and ignores these.
+	f.str("project_id", 36)
+	f.str("tenant_id", 36)
+	if err := f.finish(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// invalidOption is Octavia's InvalidOption (400 "<value> is not a valid option for <option>").
+func invalidOption(value, option string) error {
+	return badRequest("%s is not a valid option for %s", value, option)
+}
+
+// checkMonitorDomain is Octavia's rule for domain_name: it needs an HTTP version,
+// and that version must be 1.1.
+func checkMonitorDomain(domainGiven bool, version, domain string) error {
+	if domainGiven && version == "" {
+		return badRequest("Validation failure: 'http_version' must be specified when 'domain_name' is provided.")
+	}
+	if version != "" && domain != "" && version != "1.1" {
+		return invalidOption("http_version "+version, "health monitors HTTP 1.1 domain name health check")
+	}
+	return nil
+}
+
+// checkMonitorCreate is Octavia's _validate_create_hm: HTTP options only on HTTP
+// and HTTPS monitors (which get their defaults), and the domain_name rule.
+func checkMonitorCreate(v *storepb.HealthMonitor) error {
+	if !isHTTPMonitor(v.Type) {
+		for _, opt := range []struct{ name, value string }{
+			{"http_method", v.HttpMethod}, {"url_path", v.UrlPath}, {"expected_codes", v.ExpectedCodes}} {
+			if opt.value != "" {
+				return invalidOption(opt.name, "health monitors of type "+v.Type)
+			}
+		}
+	} else {
+		v.HttpMethod = cmp.Or(v.HttpMethod, defaultMonitorHTTPMethod)
+		v.UrlPath = cmp.Or(v.UrlPath, defaultMonitorURLPath)
+		v.ExpectedCodes = cmp.Or(v.ExpectedCodes, defaultMonitorExpectedCodes)
+	}
+	return checkMonitorDomain(v.DomainName != "", v.HttpVersion, v.DomainName)
+}
+
+// monitorUpdate is a decoded PUT /healthmonitors/{id}: the values, the attributes
+// set, and which of them were null.
+type monitorUpdate struct {
+	values *storepb.HealthMonitor
+	fields []string
+	set    map[string]bool
+	null   map[string]bool
+}
+
+// decodeMonitorUpdate validates a PUT body: the mutable attributes only.
+func decodeMonitorUpdate(body []byte) (*monitorUpdate, error) {
+	f, err := decodeRoot(body, "health_monitor_", "healthmonitor")
+	if err != nil {
+		return nil, err
+	}
+	u := &monitorUpdate{values: &storepb.HealthMonitor{}, set: map[string]bool{}, null: map[string]bool{}}
+	v := u.values
+	readCount := func(name string, min, max int64, dst *int32) {
+		n, set, null := f.integer(name, min, max)
+		if set {
+			*dst = int32(n)
+			u.null[name] = null
+		}
+	}
+	readCount("delay", 0, math.MaxInt32, &v.Delay)
+	readCount("timeout", 0, math.MaxInt32, &v.Timeout)
+	readCount("max_retries", 1, 10, &v.MaxRetries)
+	readCount("max_retries_down", 1, 10, &v.MaxRetriesDown)
+	if up, set := f.boolean("admin_state_up"); set {
+		v.AdminStateUp = up
+	} else if f.has("admin_state_up") {
+		f.fail(badRequest("Invalid input for field/attribute admin_state_up. Value: 'None'. Value should be boolean"))
+	}
+	readMonitorAttrs(f, v)
+	if err := f.finish(); err != nil {
+		return nil, err
+	}
+	u.fields = f.mask()
+	for _, name := range u.fields {
+		u.set[name] = true
+	}
+	for _, name := range []string{"http_method", "url_path", "expected_codes", "domain_name", "http_version"} {
+		if u.set[name] && !nonNull(f, name) {
+			u.null[name] = true
+		}
+	}
+	return u, nil
+}
+
+// checkMonitorUpdate is Octavia's _validate_update_hm and _set_default_on_none:
+// HTTP options (even null) only on HTTP and HTTPS monitors; delay, timeout and
+// max_retries cannot be null; the domain_name rule against the monitor as stored
+// and as sent; nulls reset http_method, url_path, expected_codes and
+// max_retries_down to their defaults.
+func checkMonitorUpdate(cur *storepb.HealthMonitor, u *monitorUpdate) error {
+	if !isHTTPMonitor(cur.Type) {
+		for _, name := range []string{"http_method", "url_path", "expected_codes"} {
+			if u.set[name] {
+				return invalidOption(name, "health monitors of type "+cur.Type)
+			}
+		}
+	}
+	for _, name := range []string{"delay", "max_retries", "timeout"} {
+		if u.null[name] {
+			return invalidOption("None", name)
+		}
+	}
+	v := u.values
+	version, domain := cmp.Or(v.HttpVersion, cur.HttpVersion), cmp.Or(v.DomainName, cur.DomainName)
+	if err := checkMonitorDomain(v.DomainName != "", version, domain); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		dst  *string
+		def  string
+	}{{"http_method", &v.HttpMethod, defaultMonitorHTTPMethod}, {"url_path", &v.UrlPath, defaultMonitorURLPath},
+		{"expected_codes", &v.ExpectedCodes, defaultMonitorExpectedCodes}} {
+		if u.null[d.name] {
+			*d.dst = d.def
+		}
+	}
+	if u.null["max_retries_down"] {
+		v.MaxRetriesDown = defaultMaxRetriesDown
+	}
+	return nil
+}
+
+func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	v, err := decodeMonitorCreate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	p, found := s.store.State().Snapshot().Pools.Get(v.PoolId)
+	if !found {
+		return notFound("Pool %s not found.", v.PoolId)
+	}
+	if !caller.Admin && p.ProjectId != caller.ProjectId {
+		return forbidden()
+	}
+	if err := checkMonitorCreate(v); err != nil {
+		return err
+	}
+	v.Id = uuid.NewString()
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, p.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateHealthMonitor,
+		&actorspb.CreateHealthMonitorRequest{Caller: caller, HealthMonitor: v})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, healthMonitors, fasthttp.StatusCreated, reply.HealthMonitor)
+}
+
+func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	u, err := decodeMonitorUpdate(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	cur, err := lbOf(s, healthMonitors, pathParam(ctx, "id"), caller)
+	if err != nil {
+		return err
+	}
+	if err := checkMonitorUpdate(cur, u); err != nil {
+		return err
+	}
+	u.values.Id = cur.Id
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateHealthMonitor,
+		&actorspb.UpdateHealthMonitorRequest{Caller: caller, Values: u.values, Fields: u.fields})
+	if err != nil {
+		return err
+	}
+	return writeChild(s, ctx, healthMonitors, fasthttp.StatusOK, reply.HealthMonitor)
+}
+
+func (s *Server) deleteHealthMonitor(ctx *fasthttp.RequestCtx) error {
+	caller := callerOf(ctx)
+	cur, err := lbOf(s, healthMonitors, pathParam(ctx, "id"), caller)
+	if err != nil {
+		return err
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteHealthMonitor,
+		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
