@@ -107,8 +107,7 @@ func positions(t *testing.T, n *systemtest.Node, listenerID string) []string {
 func startNodeWith(t *testing.T, args ...string) *systemtest.Node {
 	n := systemtest.NewNode(t, "api")
 	n.ExtraArgs = args
-	n.Start()
-	systemtest.Eventually(t, 20*time.Second, "node healthy", n.Healthy)
+	n.StartHealthy(60 * time.Second)
 	return n
 }
 

@@ -102,8 +102,7 @@ func waitActive(t *testing.T, n *systemtest.Node, id string) {
 
 func startNode(t *testing.T) *systemtest.Node {
 	n := systemtest.NewNode(t, "api")
-	n.Start()
-	systemtest.Eventually(t, 20*time.Second, "node healthy", n.Healthy)
+	n.StartHealthy(60 * time.Second)
 	return n
 }
 

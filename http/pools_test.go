@@ -26,8 +26,7 @@ func newPoolsAPI(t *testing.T, provisionDelay string) *poolsAPI {
 	if provisionDelay != "" {
 		n.ExtraArgs = []string{"-provision-delay", provisionDelay}
 	}
-	n.Start()
-	systemtest.Eventually(t, 20*time.Second, "node healthy", n.Healthy)
+	n.StartHealthy(60 * time.Second)
 	return &poolsAPI{t: t, n: n}
 }
 

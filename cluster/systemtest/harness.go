@@ -186,6 +186,44 @@ func (n *Node) Pid() int {
 	return n.cmd.Process.Pid
 }
 
+// StartHealthy starts a fresh single node and waits until it serves requests. If
+// it could not bind a port (another test took it between FreePort and the bind),
+// it gets new ports and an empty data dir and starts again (3 attempts).
+func (n *Node) StartHealthy(timeout time.Duration) {
+	n.t.Helper()
+	for attempt := 1; ; attempt++ {
+		n.Start()
+		deadline := time.Now().Add(timeout)
+		for !n.Healthy() {
+			if !n.Running() {
+				log, _ := os.ReadFile(n.LogPath)
+				if attempt < 3 && bytes.Contains(log, []byte("address already in use")) {
+					break
+				}
+				n.t.Fatalf("%s exited before it was healthy:\n%s", n.Name, tail(log, 4000))
+			}
+			if time.Now().After(deadline) {
+				n.t.Fatalf("%s not healthy within %v", n.Name, timeout)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n.Healthy() {
+			return
+		}
+		n.t.Logf("%s: a port was taken; retrying on new ports", n.Name)
+		addr := func() string { return fmt.Sprintf("127.0.0.1:%d", FreePort(n.t)) }
+		n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr = addr(), addr(), addr(), addr(), addr()
+		_ = os.RemoveAll(n.DataDir)
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
 // Running reports whether the process is up.
 func (n *Node) Running() bool {
 	n.mu.Lock()
@@ -250,9 +288,7 @@ func (n *Node) dumpLog() {
 	if err != nil {
 		return
 	}
-	if len(b) > 8000 {
-		b = b[len(b)-8000:]
-	}
+	b = tail(b, 8000)
 	n.t.Logf("---- tail of %s log ----\n%s", n.Name, b)
 }
 

@@ -18,8 +18,7 @@ func TestAmphoraeThroughGophercloud(t *testing.T) {
 	// second failover arrives.
 	n := systemtest.NewNode(t, "gc")
 	n.ExtraArgs = []string{"-provision-delay", "1500ms"}
-	n.Start()
-	systemtest.Eventually(t, 20*time.Second, "keeld healthy", n.Healthy)
+	n.StartHealthy(60 * time.Second)
 	c := client(t, n, nil)
 	lbA := createLB(t, c, "gc-amp-a")
 	lbB := createLB(t, c, "gc-amp-b")

@@ -22,8 +22,7 @@ const subnet = "08dce793-daef-411d-a896-d389cd45b1ea"
 func startKeel(t *testing.T) *systemtest.Node {
 	t.Helper()
 	n := systemtest.NewNode(t, "gc")
-	n.Start()
-	systemtest.Eventually(t, 20*time.Second, "keeld healthy", n.Healthy)
+	n.StartHealthy(60 * time.Second)
 	return n
 }
 
