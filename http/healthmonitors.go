@@ -155,18 +155,13 @@ func readMonitorAttrs(f *fieldReader, v *storepb.HealthMonitor) {
 	v.DomainName, _ = f.validStr("domain_name", 1, 255, patternReason(domainNamePattern), domainNameValid)
 }
 
-// decodeMonitorCreate validates a POST body (what WSME checks); checkMonitorCreate
-// applies the rules Octavia checks once it found the pool.
-func decodeMonitorCreate(body []byte) (*storepb.HealthMonitor, error) {
-	f, err := decodeRoot(body, "health_monitor_", "healthmonitor")
-	if err != nil {
-		return nil, err
-	}
+// readMonitorCreate reads a monitor's own POST attributes (not its pool) with
+// Octavia's defaults.
+func readMonitorCreate(f *fieldReader) *storepb.HealthMonitor {
 	v := &storepb.HealthMonitor{AdminStateUp: true, MaxRetriesDown: defaultMaxRetriesDown}
-	for _, name := range []string{"pool_id", "type", "delay", "timeout", "max_retries"} {
+	for _, name := range []string{"type", "delay", "timeout", "max_retries"} {
 		f.required(name)
 	}
-	v.PoolId, _ = f.uuidStr("pool_id")
 	v.Type, _ = f.enum("type", monitorTypes...)
 	readCount := func(name string, min, max int64, dst *int32) {
 		if n, set, null := f.integer(name, min, max); set && !null {
@@ -184,6 +179,20 @@ func decodeMonitorCreate(body []byte) (*storepb.HealthMonitor, error) {
 	// A monitor's project is its pool's; Octavia accepts and ignores these.
 	f.str("project_id", 36)
 	f.str("tenant_id", 36)
+	return v
+}
+
+// decodeMonitorCreate validates a POST body (what WSME checks); checkMonitorCreate
+// applies the rules Octavia checks once it found the pool.
+func decodeMonitorCreate(body []byte) (*storepb.HealthMonitor, error) {
+	f, err := decodeRoot(body, "health_monitor_", "healthmonitor")
+	if err != nil {
+		return nil, err
+	}
+	f.required("pool_id")
+	poolID, _ := f.uuidStr("pool_id")
+	v := readMonitorCreate(f)
+	v.PoolId = poolID
 	if err := f.finish(); err != nil {
 		return nil, err
 	}

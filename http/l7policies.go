@@ -207,18 +207,12 @@ func (b *policyBody) sanitize(create bool) ([]string, error) {
 	return fields, nil
 }
 
-// decodeL7PolicyCreate validates a POST body: the policy with Octavia's defaults,
-// and the rules to create with it.
-func decodeL7PolicyCreate(body []byte) (*storepb.L7Policy, []*storepb.L7Rule, error) {
-	f, err := decodeRoot(body, "l7policy_", "l7policy")
-	if err != nil {
-		return nil, nil, err
-	}
+// readL7PolicyCreate reads a policy's own POST attributes (not its listener) with
+// Octavia's defaults, and its nested rules; checkL7PolicyCreate finishes the job.
+func readL7PolicyCreate(f *fieldReader) (*policyBody, []*storepb.L7Rule, error) {
 	b := &policyBody{values: &storepb.L7Policy{AdminStateUp: true, Position: maxPolicyPosition}, named: map[string]bool{}}
 	f.required("action")
-	f.required("listener_id")
 	readPolicyAttrs(f, b)
-	b.values.ListenerId, _ = f.uuidStr("listener_id")
 	// The policy belongs to its load balancer's project: project_id and tenant_id are
 	// accepted (and checked) but, as in Octavia, not used.
 	f.str("project_id", 36)
@@ -237,24 +231,50 @@ func decodeL7PolicyCreate(body []byte) (*storepb.L7Policy, []*storepb.L7Rule, er
 			rules = append(rules, rule)
 		}
 	}
-	if err := f.finish(); err != nil {
-		return nil, nil, err
-	}
+	return b, rules, nil
+}
+
+// checkL7PolicyCreate sanitizes the policy's arguments as Octavia does and checks
+// its nested rules.
+func checkL7PolicyCreate(b *policyBody, rules []*storepb.L7Rule) error {
 	if _, err := b.sanitize(true); err != nil {
-		return nil, nil, err
+		return err
 	}
 	for _, rule := range rules {
 		// Octavia builds each nested rule as a rule API object, whose key and value
 		// refuse line breaks, then checks it.
 		for _, a := range []struct{ name, value string }{{"key", rule.Key}, {"value", rule.Value}} {
 			if !singleLine(a.value) {
-				return nil, nil, badRequest("Error parsing L7Rule: Invalid input for field/attribute %s. Value: '%s'. %s",
+				return badRequest("Error parsing L7Rule: Invalid input for field/attribute %s. Value: '%s'. %s",
 					a.name, a.value, singleLineRule)
 			}
 		}
 		if err := actors.CheckL7Rule(rule); err != nil {
-			return nil, nil, err
+			return err
 		}
+	}
+	return nil
+}
+
+// decodeL7PolicyCreate validates a POST body: the policy with Octavia's defaults,
+// and the rules to create with it.
+func decodeL7PolicyCreate(body []byte) (*storepb.L7Policy, []*storepb.L7Rule, error) {
+	f, err := decodeRoot(body, "l7policy_", "l7policy")
+	if err != nil {
+		return nil, nil, err
+	}
+	f.required("listener_id")
+	listenerID, _ := f.uuidStr("listener_id")
+	b, rules, err := readL7PolicyCreate(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.values.ListenerId = listenerID
+	if err := f.finish(); err != nil {
+		return nil, nil, err
+	}
+	if err := checkL7PolicyCreate(b, rules); err != nil {
+		return nil, nil, err
 	}
 	return b.values, rules, nil
 }

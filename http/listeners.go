@@ -218,31 +218,23 @@ func checkListenerOptions(v *storepb.Listener) error {
 	return nil
 }
 
-// decodeListenerCreate validates a POST body and applies Octavia's defaults.
-func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listener, error) {
-	f, err := decodeRoot(body, "listener_", "listener")
-	if err != nil {
-		return nil, err
-	}
+// readListenerCreate reads a listener's own POST attributes (not its load balancer)
+// with Octavia's defaults; checkListenerCreate finishes the job.
+func readListenerCreate(f *fieldReader) *storepb.Listener {
 	v := &storepb.Listener{AdminStateUp: true, ConnectionLimit: -1, ClientAuthentication: "NONE",
 		TimeoutClientData: 50000, TimeoutMemberConnect: 5000, TimeoutMemberData: 50000}
-	f.required("loadbalancer_id")
 	f.required("protocol")
 	f.required("protocol_port")
-	v.LoadbalancerId, _ = f.uuidStr("loadbalancer_id")
 	v.Protocol, _ = f.enum("protocol", listenerProtocols...)
 	if n, set, _ := f.integer("protocol_port", 1, 65535); set {
 		v.ProtocolPort = int32(n)
 	}
 	readListenerAttrs(f, v)
-	if project, err := readProject(f, caller); err != nil {
-		return nil, err
-	} else {
-		v.ProjectId = project
-	}
-	if err := f.finish(); err != nil {
-		return nil, err
-	}
+	return v
+}
+
+// checkListenerCreate applies the TLS defaults and the protocol's rules.
+func checkListenerCreate(v *storepb.Listener) error {
 	if v.Protocol == "TERMINATED_HTTPS" {
 		if v.TlsCiphers == "" {
 			v.TlsCiphers = defaultTLSCiphers
@@ -254,7 +246,28 @@ func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listen
 			v.AlpnProtocols = defaultALPNProtocols
 		}
 	}
-	if err := checkListenerOptions(v); err != nil {
+	return checkListenerOptions(v)
+}
+
+// decodeListenerCreate validates a POST body and applies Octavia's defaults.
+func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listener, error) {
+	f, err := decodeRoot(body, "listener_", "listener")
+	if err != nil {
+		return nil, err
+	}
+	f.required("loadbalancer_id")
+	lbID, _ := f.uuidStr("loadbalancer_id")
+	v := readListenerCreate(f)
+	v.LoadbalancerId = lbID
+	project, err := readProject(f, caller)
+	if err != nil {
+		return nil, err
+	}
+	v.ProjectId = project
+	if err := f.finish(); err != nil {
+		return nil, err
+	}
+	if err := checkListenerCreate(v); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -290,17 +290,17 @@ type poolCreate struct {
 	listenerID string
 }
 
-// decodePoolCreate validates a POST body and applies Octavia's defaults.
-func decodePoolCreate(body []byte) (*poolCreate, error) {
-	f, err := decodeRoot(body, "pool_", "pool")
-	if err != nil {
-		return nil, err
-	}
+// poolCreateFields is what readPoolCreate noted of the body for the checks after it.
+type poolCreateFields struct {
+	versionsGiven, alpnGiven, ciphersGiven bool
+}
+
+// readPoolCreate reads a pool's own POST attributes (not its parent ids) with
+// Octavia's defaults; checkPoolCreate finishes the job once the body is read.
+func readPoolCreate(f *fieldReader) (*storepb.Pool, poolCreateFields) {
 	v := &storepb.Pool{AdminStateUp: true}
 	f.required("protocol")
 	f.required("lb_algorithm")
-	v.LoadbalancerId, _ = f.uuidStr("loadbalancer_id")
-	listenerID, _ := f.uuidStr("listener_id")
 	v.Protocol, _ = f.enum("protocol", poolProtocols...)
 	v.LbAlgorithm, _ = f.enum("lb_algorithm", lbAlgorithms...)
 	v.Name, _ = f.str("name", 255)
@@ -314,11 +314,51 @@ func decodePoolCreate(body []byte) (*poolCreate, error) {
 		v.TlsEnabled = on
 	}
 	readPoolTLS(f, v)
-	versionsGiven, alpnGiven := nonNull(f, "tls_versions"), nonNull(f, "alpn_protocols")
-	ciphersGiven := nonNull(f, "tls_ciphers")
+	given := poolCreateFields{versionsGiven: nonNull(f, "tls_versions"), alpnGiven: nonNull(f, "alpn_protocols"),
+		ciphersGiven: nonNull(f, "tls_ciphers")}
 	// The pool's project is its load balancer's; Octavia accepts and ignores these.
 	f.str("project_id", 36)
 	f.str("tenant_id", 36)
+	return v, given
+}
+
+// checkPoolCreate applies the rules that need the whole pool, and the TLS defaults.
+func checkPoolCreate(v *storepb.Pool, given poolCreateFields) error {
+	if err := checkSessionPersistence(v.Protocol, v.SessionPersistence, true); err != nil {
+		return err
+	}
+	if v.CrlContainerRef != "" && v.CaTlsContainerRef == "" {
+		return badRequest("Validation failure: A CA certificate reference is required to specify a revocation list.")
+	}
+	if v.TlsEnabled {
+		if !given.ciphersGiven {
+			v.TlsCiphers = defaultTLSCiphers
+		}
+		if !given.versionsGiven {
+			v.TlsVersions = defaultTLSVersions
+		}
+		if !given.alpnGiven {
+			v.AlpnProtocols = defaultALPNProtocols
+		}
+		if err := checkTLSVersions(v.TlsVersions); err != nil {
+			return err
+		}
+		if err := checkALPNProtocols(v.AlpnProtocols); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodePoolCreate validates a POST body and applies Octavia's defaults.
+func decodePoolCreate(body []byte) (*poolCreate, error) {
+	f, err := decodeRoot(body, "pool_", "pool")
+	if err != nil {
+		return nil, err
+	}
+	v, given := readPoolCreate(f)
+	v.LoadbalancerId, _ = f.uuidStr("loadbalancer_id")
+	listenerID, _ := f.uuidStr("listener_id")
 	// Octavia knows these attributes but creates a pool's members and monitor only
 	// in a single-call load balancer create (here it fails with a 500).
 	f.lookup("members")
@@ -332,28 +372,8 @@ func decodePoolCreate(body []byte) (*poolCreate, error) {
 	if v.LoadbalancerId == "" && listenerID == "" {
 		return nil, badRequest("Validation failure: Must provide at least one of: loadbalancer_id, listener_id")
 	}
-	if err := checkSessionPersistence(v.Protocol, v.SessionPersistence, true); err != nil {
+	if err := checkPoolCreate(v, given); err != nil {
 		return nil, err
-	}
-	if v.CrlContainerRef != "" && v.CaTlsContainerRef == "" {
-		return nil, badRequest("Validation failure: A CA certificate reference is required to specify a revocation list.")
-	}
-	if v.TlsEnabled {
-		if !ciphersGiven {
-			v.TlsCiphers = defaultTLSCiphers
-		}
-		if !versionsGiven {
-			v.TlsVersions = defaultTLSVersions
-		}
-		if !alpnGiven {
-			v.AlpnProtocols = defaultALPNProtocols
-		}
-		if err := checkTLSVersions(v.TlsVersions); err != nil {
-			return nil, err
-		}
-		if err := checkALPNProtocols(v.AlpnProtocols); err != nil {
-			return nil, err
-		}
 	}
 	return &poolCreate{pool: v, listenerID: listenerID}, nil
 }
