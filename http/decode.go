@@ -100,6 +100,14 @@ func (f *fieldReader) lookup(name string) (json.RawMessage, bool) {
 	return raw, ok
 }
 
+// peekStr returns a string attribute's value without reading it (empty when
+// absent or not a string): for decisions made before the attribute is decoded.
+func (f *fieldReader) peekStr(name string) string {
+	var v string
+	_ = json.Unmarshal(f.fields[name], &v)
+	return v
+}
+
 // mask returns the names of the attributes the body set.
 func (f *fieldReader) mask() []string { return f.set }
 

@@ -97,10 +97,11 @@ func (s *Server) showLoadBalancer(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	spec, err := decodeLoadBalancerCreate(ctx.PostBody(), caller)
+	tree, err := decodeLoadBalancerCreate(ctx.PostBody(), caller)
 	if err != nil {
 		return err
 	}
+	spec := tree.LoadBalancer
 	if spec.ProjectId != caller.ProjectId && !caller.Admin {
 		return forbidden()
 	}
@@ -114,14 +115,25 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	if err := resolveFlavorAndZone(s.store.State().Snapshot(), spec); err != nil {
 		return err
 	}
+	for _, l := range tree.Listeners {
+		if err := checkAllowedCIDRs(l.AllowedCidrs, spec.VipAddress); err != nil {
+			return err
+		}
+	}
 	c, cancel := grainContext()
 	defer cancel()
 	reply, err := actors.CallLoadBalancer(c, s.grains, spec.Id, (*actorspb.LoadBalancerGrainClient).Create,
-		&actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: &actorspb.LoadBalancerTree{LoadBalancer: spec}})
+		&actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: tree})
 	if err != nil {
 		return err
 	}
-	loadBalancers.writeOne(ctx, fasthttp.StatusCreated, reply.Tree.LoadBalancer, treeState(reply.Tree))
+	if len(tree.Listeners)+len(tree.Pools) == 0 {
+		loadBalancers.writeOne(ctx, fasthttp.StatusCreated, reply.Tree.LoadBalancer, treeState(reply.Tree))
+		return nil
+	}
+	ctx.SetStatusCode(fasthttp.StatusCreated)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(writeGraph(nil, reply.Tree, treeState(reply.Tree)))
 	return nil
 }
 
@@ -183,8 +195,8 @@ func treeState(t *actorspb.LoadBalancerTree) *store.State {
 }
 
 // decodeLoadBalancerCreate validates a POST body and returns the load balancer
-// with Octavia's defaults applied.
-func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.LoadBalancer, error) {
+// with Octavia's defaults applied and, for a single-call create, its tree.
+func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*actorspb.LoadBalancerTree, error) {
 	f, err := decodeRoot(body, "load_balancer", "loadbalancer")
 	if err != nil {
 		return nil, err
@@ -226,6 +238,10 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Lo
 			v.AdditionalVips = append(v.AdditionalVips, &storepb.AdditionalVip{SubnetId: subnet, IpAddress: ip})
 		}
 	}
+	tree, err := readGraph(f, v)
+	if err != nil {
+		return nil, err
+	}
 	if err := f.finish(); err != nil {
 		return nil, err
 	}
@@ -245,7 +261,10 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Lo
 		}
 		seen[av.SubnetId] = true
 	}
-	return v, nil
+	if tree == nil {
+		tree = &actorspb.LoadBalancerTree{LoadBalancer: v}
+	}
+	return tree, nil
 }
 
 // allocateVip fills in what Neutron would: keel has no network service, so the VIP
