@@ -52,6 +52,17 @@ var decoders = []struct {
 		}
 		return err
 	}},
+	{"l7policy create", func(b []byte) error { _, _, err := decodeL7PolicyCreate(b); return err }},
+	{"l7policy update", func(b []byte) error { _, _, err := decodeL7PolicyUpdate(b); return err }},
+	{"l7rule create", func(b []byte) error { _, err := decodeL7RuleCreate(b); return err }},
+	{"l7rule update", func(b []byte) error { _, _, err := decodeL7RuleUpdate(b); return err }},
+	{"quota update", func(b []byte) error { _, _, err := decodeQuotaUpdate(b); return err }},
+	{"flavor create", func(b []byte) error { _, err := decodeFlavorCreate(b); return err }},
+	{"flavor update", func(b []byte) error { _, _, err := decodeFlavorUpdate(b); return err }},
+	{"flavorprofile create", func(b []byte) error { _, err := decodeFlavorProfileCreate(b); return err }},
+	{"availabilityzone create", func(b []byte) error { _, err := decodeAvailabilityZoneCreate(b); return err }},
+	{"availabilityzone update", func(b []byte) error { _, _, err := decodeAvailabilityZoneUpdate(b); return err }},
+	{"availabilityzoneprofile create", func(b []byte) error { _, err := decodeAvailabilityZoneProfileCreate(b); return err }},
 }
 
 // FuzzDecoders feeds arbitrary bodies to every decoder: none may panic, and every
@@ -68,6 +79,14 @@ func FuzzDecoders(f *testing.F) {
 		`{"members":[{"address":"2001:db8::1","protocol_port":80,"monitor_port":null},null,{}]}`,
 		`{"member":{"address":"10.0.0.1","protocol_port":"80","weight":null,"tags":["t"]}}`,
 		`{"healthmonitor":{"pool_id":"08dce793-daef-411d-a896-d389cd45b1ea","type":"HTTP","delay":1,"timeout":1,"max_retries":1,"url_path":"/a%2fb?c","expected_codes":"200, 202","http_version":1.1,"domain_name":"a.example.com."}}`,
+		`{"loadbalancer":{"vip_subnet_id":"08dce793-daef-411d-a896-d389cd45b1ea","listeners":[{"protocol":"HTTP","protocol_port":80,"default_pool":{"name":"p"},"l7policies":[{"action":"REDIRECT_TO_POOL","redirect_pool":{"name":"q","protocol":"HTTP","lb_algorithm":"ROUND_ROBIN"},"rules":[{"type":"PATH","compare_type":"REGEX","value":"^/a"}]}]}],"pools":[{"name":"p","protocol":"HTTP","lb_algorithm":"ROUND_ROBIN","members":[{"address":"192.0.2.1","protocol_port":80}],"healthmonitor":{"type":"PING","delay":1,"timeout":1,"max_retries":1}}]}}`,
+		`{"l7policy":{"listener_id":"08dce793-daef-411d-a896-d389cd45b1ea","action":"REDIRECT_PREFIX","redirect_prefix":"https://a","redirect_http_code":301,"rules":[{"type":"HEADER","key":"X","compare_type":"EQUAL_TO","value":"v"}]}}`,
+		`{"rule":{"type":"COOKIE","compare_type":"REGEX","key":"c","value":"(a|b","invert":true}}`,
+		`{"quota":{"load_balancer":-1,"listener":null,"member":"5","health_monitor":2147483648}}`,
+		`{"flavor":{"name":"f","flavor_profile_id":"08dce793-daef-411d-a896-d389cd45b1ea","enabled":true}}`,
+		`{"flavorprofile":{"name":"p","provider_name":"amphora","flavor_data":"{\"loadbalancer_topology\": \"ACTIVE_STANDBY\"}"}}`,
+		`{"availability_zone":{"name":"az","availability_zone_profile_id":"08dce793-daef-411d-a896-d389cd45b1ea"}}`,
+		`{"availability_zone_profile":{"name":"p","provider_name":"amphora","availability_zone_data":"{}"}}`,
 		`{"loadbalancer":[]}`, `[]`, `null`, ``, `{"loadbalancer":{"name":1e309}}`, `{"listener":{"protocol_port":-1}}`,
 	} {
 		for i := range decoders {
