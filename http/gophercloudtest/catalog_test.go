@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/apiversions"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/flavorprofiles"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
@@ -183,5 +185,32 @@ func TestProvidersThroughGophercloud(t *testing.T) {
 	member := client(t, n, map[string]string{"X-Project-Id": "p", "X-Roles": "member"})
 	if _, err := providers.ListFlavorCapabilities(ctx(t), member, "amphora", nil).Extract(); !isStatus(err, http.StatusForbidden) {
 		t.Fatalf("member reads capabilities: %v", err)
+	}
+}
+
+// TestAPIVersionsThroughGophercloud reads the version document at the endpoint's
+// root through gophercloud's apiversions package.
+func TestAPIVersionsThroughGophercloud(t *testing.T) {
+	n := startKeel(t)
+	c := client(t, n, nil)
+	pages, err := apiversions.List(c).AllPages(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions, err := apiversions.ExtractAPIVersions(pages)
+	if err != nil || len(versions) == 0 {
+		t.Fatalf("versions: %+v %v", versions, err)
+	}
+	current := 0
+	for _, v := range versions {
+		if !strings.HasPrefix(v.ID, "v2.") {
+			t.Fatalf("version %+v is not a v2 minor version", v)
+		}
+		if v.Status == "CURRENT" {
+			current++
+		}
+	}
+	if current != 1 {
+		t.Fatalf("want exactly one CURRENT version: %+v", versions)
 	}
 }
