@@ -11,7 +11,7 @@ import (
 // catalogState builds tables holding the given catalog rows.
 func catalogState(profiles []*storepb.FlavorProfile, flavors []*storepb.Flavor, zoneProfiles []*storepb.AvailabilityZoneProfile,
 	zones []*storepb.AvailabilityZone) *store.State {
-	st := store.StateOf(nil, nil, nil, nil, nil, nil, nil, nil)
+	st := store.NewState()
 	for _, x := range profiles {
 		st.FlavorProfiles.Put(x)
 	}

@@ -356,34 +356,43 @@ func (s *StateStore) PendingLoadBalancers() []*storepb.LoadBalancer {
 // CountLoadBalancers returns how many load balancers are stored.
 func (s *StateStore) CountLoadBalancers() int { return s.Snapshot().LoadBalancers.Len() }
 
-// StateOf builds a State holding only the given rows (to render a grain's reply
-// with the same code that renders the store's rows).
+// emptyState's tables stand in for the tables StateOf is given no rows for. Nothing
+// writes them: a State from StateOf is read-only.
+var emptyState = newState()
+
+// NewState returns a State with empty, writable tables.
+func NewState() *State { return newState() }
+
+// StateOf builds a read-only State holding only the given rows (to render a
+// grain's reply with the same code that renders the store's rows). Tables it is
+// given no rows for are shared empty ones, so a reply costs only its own tables.
 func StateOf(lb *storepb.LoadBalancer, listeners []*storepb.Listener, pools []*storepb.Pool, members []*storepb.Member,
 	monitors []*storepb.HealthMonitor, policies []*storepb.L7Policy, rules []*storepb.L7Rule, amphorae []*storepb.Amphora) *State {
-	st := newState()
+	st := *emptyState
 	if lb != nil {
-		st.LoadBalancers.Put(lb)
+		st.LoadBalancers = tableOf(loadBalancerSchema, []*storepb.LoadBalancer{lb})
 	}
-	for _, x := range listeners {
-		st.Listeners.Put(x)
+	st.Listeners = tableOrEmpty(listenerSchema, listeners, st.Listeners)
+	st.Pools = tableOrEmpty(poolSchema, pools, st.Pools)
+	st.Members = tableOrEmpty(memberSchema, members, st.Members)
+	st.HealthMonitors = tableOrEmpty(healthMonitorSchema, monitors, st.HealthMonitors)
+	st.L7Policies = tableOrEmpty(l7PolicySchema, policies, st.L7Policies)
+	st.L7Rules = tableOrEmpty(l7RuleSchema, rules, st.L7Rules)
+	st.Amphorae = tableOrEmpty(amphoraSchema, amphorae, st.Amphorae)
+	return &st
+}
+
+func tableOf[T Entity](s *Schema[T], rows []T) *Table[T] {
+	t := NewTable(s)
+	for _, x := range rows {
+		t.Put(x)
 	}
-	for _, x := range pools {
-		st.Pools.Put(x)
+	return t
+}
+
+func tableOrEmpty[T Entity](s *Schema[T], rows []T, empty *Table[T]) *Table[T] {
+	if len(rows) == 0 {
+		return empty
 	}
-	for _, x := range members {
-		st.Members.Put(x)
-	}
-	for _, x := range monitors {
-		st.HealthMonitors.Put(x)
-	}
-	for _, x := range policies {
-		st.L7Policies.Put(x)
-	}
-	for _, x := range rules {
-		st.L7Rules.Put(x)
-	}
-	for _, x := range amphorae {
-		st.Amphorae.Put(x)
-	}
-	return st
+	return tableOf(s, rows)
 }
