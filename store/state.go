@@ -44,14 +44,15 @@ const (
 	IndexStatus                  = "status"
 )
 
-// exact builds an exact-match index from a field getter and a pivot constructor.
-func exact[T Entity](field func(T) string, pivot func(string) T) ExactIndex[T] {
-	return ExactIndex[T]{Field: field, Pivot: pivot}
+// exact builds an exact-match index from a field's getter and setter.
+func exact[T Entity](field func(T) string, set func(T, string)) ExactIndex[T] {
+	return ExactIndex[T]{Field: field, SetField: set, pivots: newPivotPool[T]()}
 }
 
-func pendingIndex[T Entity](field func(T) string, pivot func(string) T) ExactIndex[T] {
-	return ExactIndex[T]{Field: field, Pivot: pivot, Covers: isPending,
-		Include: func(v T) bool { return isPending(field(v)) }}
+func pendingIndex[T Entity](field func(T) string, set func(T, string)) ExactIndex[T] {
+	ix := exact(field, set)
+	ix.Covers, ix.Include = isPending, func(v T) bool { return isPending(field(v)) }
+	return ix
 }
 
 var (
@@ -61,12 +62,12 @@ var (
 			return &storepb.LoadBalancer{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.LoadBalancer]{
-			IndexName: exact((*storepb.LoadBalancer).GetName, func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{Name: v} }),
+			IndexName: exact((*storepb.LoadBalancer).GetName, func(p *storepb.LoadBalancer, v string) { p.Name = v }),
 			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus,
-				func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{ProvisioningStatus: v} }),
-			IndexFlavor: exact((*storepb.LoadBalancer).GetFlavorId, func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{FlavorId: v} }),
+				func(p *storepb.LoadBalancer, v string) { p.ProvisioningStatus = v }),
+			IndexFlavor: exact((*storepb.LoadBalancer).GetFlavorId, func(p *storepb.LoadBalancer, v string) { p.FlavorId = v }),
 			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
-				func(v string) *storepb.LoadBalancer { return &storepb.LoadBalancer{AvailabilityZone: v} }),
+				func(p *storepb.LoadBalancer, v string) { p.AvailabilityZone = v }),
 		},
 	}
 	listenerSchema = &Schema[*storepb.Listener]{
@@ -75,9 +76,9 @@ var (
 			return &storepb.Listener{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Listener]{
-			IndexName:         exact((*storepb.Listener).GetName, func(v string) *storepb.Listener { return &storepb.Listener{Name: v} }),
-			IndexLoadBalancer: exact((*storepb.Listener).GetLoadbalancerId, func(v string) *storepb.Listener { return &storepb.Listener{LoadbalancerId: v} }),
-			IndexDefaultPool:  exact((*storepb.Listener).GetDefaultPoolId, func(v string) *storepb.Listener { return &storepb.Listener{DefaultPoolId: v} }),
+			IndexName:         exact((*storepb.Listener).GetName, func(p *storepb.Listener, v string) { p.Name = v }),
+			IndexLoadBalancer: exact((*storepb.Listener).GetLoadbalancerId, func(p *storepb.Listener, v string) { p.LoadbalancerId = v }),
+			IndexDefaultPool:  exact((*storepb.Listener).GetDefaultPoolId, func(p *storepb.Listener, v string) { p.DefaultPoolId = v }),
 		},
 	}
 	poolSchema = &Schema[*storepb.Pool]{
@@ -86,8 +87,8 @@ var (
 			return &storepb.Pool{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Pool]{
-			IndexName:         exact((*storepb.Pool).GetName, func(v string) *storepb.Pool { return &storepb.Pool{Name: v} }),
-			IndexLoadBalancer: exact((*storepb.Pool).GetLoadbalancerId, func(v string) *storepb.Pool { return &storepb.Pool{LoadbalancerId: v} }),
+			IndexName:         exact((*storepb.Pool).GetName, func(p *storepb.Pool, v string) { p.Name = v }),
+			IndexLoadBalancer: exact((*storepb.Pool).GetLoadbalancerId, func(p *storepb.Pool, v string) { p.LoadbalancerId = v }),
 		},
 	}
 	memberSchema = &Schema[*storepb.Member]{
@@ -96,9 +97,9 @@ var (
 			return &storepb.Member{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Member]{
-			IndexName:         exact((*storepb.Member).GetName, func(v string) *storepb.Member { return &storepb.Member{Name: v} }),
-			IndexPool:         exact((*storepb.Member).GetPoolId, func(v string) *storepb.Member { return &storepb.Member{PoolId: v} }),
-			IndexLoadBalancer: exact((*storepb.Member).GetLoadbalancerId, func(v string) *storepb.Member { return &storepb.Member{LoadbalancerId: v} }),
+			IndexName:         exact((*storepb.Member).GetName, func(p *storepb.Member, v string) { p.Name = v }),
+			IndexPool:         exact((*storepb.Member).GetPoolId, func(p *storepb.Member, v string) { p.PoolId = v }),
+			IndexLoadBalancer: exact((*storepb.Member).GetLoadbalancerId, func(p *storepb.Member, v string) { p.LoadbalancerId = v }),
 		},
 	}
 	healthMonitorSchema = &Schema[*storepb.HealthMonitor]{
@@ -107,9 +108,9 @@ var (
 			return &storepb.HealthMonitor{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.HealthMonitor]{
-			IndexName:         exact((*storepb.HealthMonitor).GetName, func(v string) *storepb.HealthMonitor { return &storepb.HealthMonitor{Name: v} }),
-			IndexPool:         exact((*storepb.HealthMonitor).GetPoolId, func(v string) *storepb.HealthMonitor { return &storepb.HealthMonitor{PoolId: v} }),
-			IndexLoadBalancer: exact((*storepb.HealthMonitor).GetLoadbalancerId, func(v string) *storepb.HealthMonitor { return &storepb.HealthMonitor{LoadbalancerId: v} }),
+			IndexName:         exact((*storepb.HealthMonitor).GetName, func(p *storepb.HealthMonitor, v string) { p.Name = v }),
+			IndexPool:         exact((*storepb.HealthMonitor).GetPoolId, func(p *storepb.HealthMonitor, v string) { p.PoolId = v }),
+			IndexLoadBalancer: exact((*storepb.HealthMonitor).GetLoadbalancerId, func(p *storepb.HealthMonitor, v string) { p.LoadbalancerId = v }),
 		},
 	}
 	l7PolicySchema = &Schema[*storepb.L7Policy]{
@@ -118,10 +119,10 @@ var (
 			return &storepb.L7Policy{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.L7Policy]{
-			IndexName:         exact((*storepb.L7Policy).GetName, func(v string) *storepb.L7Policy { return &storepb.L7Policy{Name: v} }),
-			IndexListener:     exact((*storepb.L7Policy).GetListenerId, func(v string) *storepb.L7Policy { return &storepb.L7Policy{ListenerId: v} }),
-			IndexLoadBalancer: exact((*storepb.L7Policy).GetLoadbalancerId, func(v string) *storepb.L7Policy { return &storepb.L7Policy{LoadbalancerId: v} }),
-			IndexRedirectPool: exact((*storepb.L7Policy).GetRedirectPoolId, func(v string) *storepb.L7Policy { return &storepb.L7Policy{RedirectPoolId: v} }),
+			IndexName:         exact((*storepb.L7Policy).GetName, func(p *storepb.L7Policy, v string) { p.Name = v }),
+			IndexListener:     exact((*storepb.L7Policy).GetListenerId, func(p *storepb.L7Policy, v string) { p.ListenerId = v }),
+			IndexLoadBalancer: exact((*storepb.L7Policy).GetLoadbalancerId, func(p *storepb.L7Policy, v string) { p.LoadbalancerId = v }),
+			IndexRedirectPool: exact((*storepb.L7Policy).GetRedirectPoolId, func(p *storepb.L7Policy, v string) { p.RedirectPoolId = v }),
 		},
 	}
 	l7RuleSchema = &Schema[*storepb.L7Rule]{
@@ -130,8 +131,8 @@ var (
 			return &storepb.L7Rule{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.L7Rule]{
-			IndexL7Policy:     exact((*storepb.L7Rule).GetL7PolicyId, func(v string) *storepb.L7Rule { return &storepb.L7Rule{L7PolicyId: v} }),
-			IndexLoadBalancer: exact((*storepb.L7Rule).GetLoadbalancerId, func(v string) *storepb.L7Rule { return &storepb.L7Rule{LoadbalancerId: v} }),
+			IndexL7Policy:     exact((*storepb.L7Rule).GetL7PolicyId, func(p *storepb.L7Rule, v string) { p.L7PolicyId = v }),
+			IndexLoadBalancer: exact((*storepb.L7Rule).GetLoadbalancerId, func(p *storepb.L7Rule, v string) { p.LoadbalancerId = v }),
 		},
 	}
 	amphoraSchema = &Schema[*storepb.Amphora]{
@@ -140,8 +141,8 @@ var (
 			return &storepb.Amphora{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Amphora]{
-			IndexLoadBalancer: exact((*storepb.Amphora).GetLoadbalancerId, func(v string) *storepb.Amphora { return &storepb.Amphora{LoadbalancerId: v} }),
-			IndexStatus:       exact((*storepb.Amphora).GetStatus, func(v string) *storepb.Amphora { return &storepb.Amphora{Status: v} }),
+			IndexLoadBalancer: exact((*storepb.Amphora).GetLoadbalancerId, func(p *storepb.Amphora, v string) { p.LoadbalancerId = v }),
+			IndexStatus:       exact((*storepb.Amphora).GetStatus, func(p *storepb.Amphora, v string) { p.Status = v }),
 		},
 	}
 	quotaSchema = &Schema[*storepb.Quota]{
@@ -156,8 +157,8 @@ var (
 			return &storepb.Flavor{CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Flavor]{
-			IndexName:          exact((*storepb.Flavor).GetName, func(v string) *storepb.Flavor { return &storepb.Flavor{Name: v} }),
-			IndexFlavorProfile: exact((*storepb.Flavor).GetFlavorProfileId, func(v string) *storepb.Flavor { return &storepb.Flavor{FlavorProfileId: v} }),
+			IndexName:          exact((*storepb.Flavor).GetName, func(p *storepb.Flavor, v string) { p.Name = v }),
+			IndexFlavorProfile: exact((*storepb.Flavor).GetFlavorProfileId, func(p *storepb.Flavor, v string) { p.FlavorProfileId = v }),
 		},
 	}
 	flavorProfileSchema = &Schema[*storepb.FlavorProfile]{
@@ -166,7 +167,7 @@ var (
 			return &storepb.FlavorProfile{CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.FlavorProfile]{
-			IndexName: exact((*storepb.FlavorProfile).GetName, func(v string) *storepb.FlavorProfile { return &storepb.FlavorProfile{Name: v} }),
+			IndexName: exact((*storepb.FlavorProfile).GetName, func(p *storepb.FlavorProfile, v string) { p.Name = v }),
 		},
 	}
 	availabilityZoneSchema = &Schema[*storepb.AvailabilityZone]{
@@ -176,9 +177,7 @@ var (
 		},
 		Exact: map[string]ExactIndex[*storepb.AvailabilityZone]{
 			IndexAvailabilityZoneProfile: exact((*storepb.AvailabilityZone).GetAvailabilityZoneProfileId,
-				func(v string) *storepb.AvailabilityZone {
-					return &storepb.AvailabilityZone{AvailabilityZoneProfileId: v}
-				}),
+				func(p *storepb.AvailabilityZone, v string) { p.AvailabilityZoneProfileId = v }),
 		},
 	}
 	availabilityZoneProfileSchema = &Schema[*storepb.AvailabilityZoneProfile]{
@@ -188,7 +187,7 @@ var (
 		},
 		Exact: map[string]ExactIndex[*storepb.AvailabilityZoneProfile]{
 			IndexName: exact((*storepb.AvailabilityZoneProfile).GetName,
-				func(v string) *storepb.AvailabilityZoneProfile { return &storepb.AvailabilityZoneProfile{Name: v} }),
+				func(p *storepb.AvailabilityZoneProfile, v string) { p.Name = v }),
 		},
 	}
 )

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"reflect"
+	"sync"
+
 	"github.com/google/btree"
 )
 
@@ -24,9 +27,12 @@ type Entity interface {
 // ExactIndex orders a table by (Field, id) to answer equality filters on Field.
 type ExactIndex[T Entity] struct {
 	Field func(T) string
-	// Pivot returns a T whose Field is value (and whose id is ""): the smallest key
-	// with that value.
-	Pivot func(value string) T
+	// SetField sets Field on a pivot: an otherwise empty T (id "") that is the
+	// smallest key with that value. Equal seeks with pivots taken from a pool, so
+	// a lookup allocates no entity (a listener's or pool's pivot is ~400 bytes, and
+	// rendering a page of load balancers looks up each one's listeners and pools).
+	SetField func(pivot T, value string)
+	pivots   *sync.Pool
 	// Include, when set, makes the index partial (e.g. only PENDING_* entities);
 	// Covers then says which values the index can answer. Entities with an empty
 	// Field are never indexed.
@@ -194,9 +200,23 @@ func (t *Table[T]) Equal(index, value string, fn func(T) bool) {
 	if !ok {
 		panic("store: no index " + index + " on " + t.schema.Name)
 	}
-	t.exact[index].AscendGreaterOrEqual(ix.Pivot(value), func(v T) bool {
+	tree := t.exact[index]
+	if tree.Len() == 0 {
+		return
+	}
+	pivot := ix.pivots.Get().(T)
+	ix.SetField(pivot, value)
+	tree.AscendGreaterOrEqual(pivot, func(v T) bool {
 		return ix.Field(v) == value && fn(v)
 	})
+	ix.SetField(pivot, "")
+	ix.pivots.Put(pivot)
+}
+
+// newPivotPool makes a pool of empty entities (T is a pointer to a message).
+func newPivotPool[T Entity]() *sync.Pool {
+	elem := reflect.TypeFor[T]().Elem()
+	return &sync.Pool{New: func() any { return reflect.New(elem).Interface().(T) }}
 }
 
 // CanAnswer reports whether an exact-match index holds every entity whose field
