@@ -74,6 +74,9 @@ func listByCreated[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) 
 		tree = t.projectCreated
 	}
 	var items []T
+	if q.Limit > 0 {
+		items = make([]T, 0, min(q.Limit, 1000))
+	}
 	more := false
 	visit := func(v T) bool {
 		if q.Project != "" && v.GetProjectId() != q.Project {
