@@ -46,6 +46,32 @@ type Schema[T Entity] struct {
 	// Pivot returns a T with only these three fields set (for ordered seeks).
 	Pivot func(project string, created int64, id string) T
 	Exact map[string]ExactIndex[T]
+
+	// What every table of the schema shares, made once: B-tree node free lists
+	// (safe for concurrent use) and the exact indexes' orderings, so an empty
+	// table (a grain reply's, say) costs a few small allocations.
+	once      sync.Once
+	idFree    *btree.FreeListG[idItem[T]]
+	free      *btree.FreeListG[T]
+	exactLess map[string]btree.LessFunc[T]
+}
+
+func (s *Schema[T]) shared() {
+	s.once.Do(func() {
+		s.idFree = btree.NewFreeListG[idItem[T]](btree.DefaultFreeListSize)
+		s.free = btree.NewFreeListG[T](btree.DefaultFreeListSize)
+		s.exactLess = map[string]btree.LessFunc[T]{}
+		for name, ix := range s.Exact {
+			field := ix.Field
+			s.exactLess[name] = func(a, b T) bool {
+				fa, fb := field(a), field(b)
+				if fa != fb {
+					return fa < fb
+				}
+				return a.GetId() < b.GetId()
+			}
+		}
+	})
 }
 
 const btreeDegree = 16
@@ -116,22 +142,16 @@ func lessProjectCreated[T Entity](a, b T) bool {
 
 // NewTable returns an empty table.
 func NewTable[T Entity](s *Schema[T]) *Table[T] {
+	s.shared()
 	t := &Table[T]{
 		schema:         s,
-		byID:           btree.NewG(btreeDegree, lessIDItem[T]),
-		created:        btree.NewG(btreeDegree, lessCreated[T]),
-		projectCreated: btree.NewG(btreeDegree, lessProjectCreated[T]),
-		exact:          map[string]*btree.BTreeG[T]{},
+		byID:           btree.NewWithFreeListG(btreeDegree, lessIDItem[T], s.idFree),
+		created:        btree.NewWithFreeListG(btreeDegree, lessCreated[T], s.free),
+		projectCreated: btree.NewWithFreeListG(btreeDegree, lessProjectCreated[T], s.free),
+		exact:          make(map[string]*btree.BTreeG[T], len(s.exactLess)),
 	}
-	for name, ix := range s.Exact {
-		field := ix.Field
-		t.exact[name] = btree.NewG(btreeDegree, func(a, b T) bool {
-			fa, fb := field(a), field(b)
-			if fa != fb {
-				return fa < fb
-			}
-			return a.GetId() < b.GetId()
-		})
+	for name, less := range s.exactLess {
+		t.exact[name] = btree.NewWithFreeListG(btreeDegree, less, s.free)
 	}
 	return t
 }
