@@ -252,18 +252,9 @@ func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte 
 			n++
 			b = l7Policies.appendObject(b, p, allBut(l7Policies.attrs, "rules"), st)
 			b = b[:len(b)-1]
-			b = append(b, `,"rules":[`...)
-			m := 0
-			for _, r := range t.L7Rules {
-				if r.L7PolicyId == p.Id {
-					if m > 0 {
-						b = append(b, ',')
-					}
-					m++
-					b = l7Rules.appendObject(b, r, nil, st)
-				}
-			}
-			b = append(b, "]}"...)
+			b = append(b, `,"rules":`...)
+			b = appendOwned(b, l7Rules, t.L7Rules, func(r *storepb.L7Rule) bool { return r.L7PolicyId == p.Id }, st)
+			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
 	}
@@ -274,18 +265,9 @@ func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte 
 		}
 		b = pools.appendObject(b, p, allBut(pools.attrs, "loadbalancers", "healthmonitor_id", "members"), st)
 		b = b[:len(b)-1]
-		b = append(b, `,"members":[`...)
-		n := 0
-		for _, m := range t.Members {
-			if m.PoolId == p.Id {
-				if n > 0 {
-					b = append(b, ',')
-				}
-				n++
-				b = members.appendObject(b, m, nil, st)
-			}
-		}
-		b = append(b, `],"healthmonitor":`...)
+		b = append(b, `,"members":`...)
+		b = appendOwned(b, members, t.Members, func(m *storepb.Member) bool { return m.PoolId == p.Id }, st)
+		b = append(b, `,"healthmonitor":`...)
 		hm := (*storepb.HealthMonitor)(nil)
 		for _, x := range t.HealthMonitors {
 			if x.PoolId == p.Id {
@@ -300,6 +282,23 @@ func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte 
 		b = append(b, '}')
 	}
 	return append(b, "]}}"...)
+}
+
+// appendOwned renders, as a JSON list, the rows of xs that owned accepts.
+func appendOwned[T store.Entity](b []byte, r *resource[T], xs []T, owned func(T) bool, st *store.State) []byte {
+	b = append(b, '[')
+	n := 0
+	for _, x := range xs {
+		if !owned(x) {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = r.appendObject(b, x, nil, st)
+	}
+	return append(b, ']')
 }
 
 // allBut selects every attribute of a resource except the named ones.
