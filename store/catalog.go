@@ -37,17 +37,11 @@ func casCatalog[T interface {
 	cur, found := t.Get(id)
 	switch {
 	case expected == 0 && found:
-		if sameRequest(cur.GetLastRequestId(), reqID) {
-			return cur, found, replayed(cur.GetVersion())
-		}
 		return cur, found, &storepb.CommandResult{Code: storepb.CommandResult_ALREADY_EXISTS,
 			Message: kind + " " + id + " exists", Version: cur.GetVersion()}
 	case expected != 0 && !found:
 		return cur, found, notFound("%s %s not found", kind, id)
 	case expected != 0 && cur.GetVersion() != expected:
-		if sameRequest(cur.GetLastRequestId(), reqID) {
-			return cur, found, replayed(cur.GetVersion())
-		}
 		return cur, found, conflict(cur.GetVersion(), "%s %s is at version %d, not %d", kind, id, cur.GetVersion(), expected)
 	}
 	return cur, found, nil

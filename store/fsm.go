@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -23,11 +24,21 @@ type FSM struct {
 	write *State
 	// lastVersion is the modification sequence handed to entities as their version.
 	lastVersion uint64
+	// clock is the newest leader time (unix ms) of the entries applied: the FSM's
+	// deterministic notion of now, against which request deadlines are checked.
+	clock int64
+	// requests remembers applied requests until their deadlines (requests.go).
+	requests *requestTable
 }
+
+// defaultRequestLifetime is how long a request without a deadline of its own is
+// remembered (and how long Propose gives a command it sends without one): longer
+// than any of keel's retries of it can live.
+const defaultRequestLifetime = 30 * time.Second
 
 // NewFSM returns an FSM over an empty state store.
 func NewFSM() *FSM {
-	f := &FSM{state: NewStateStore(), write: newState()}
+	f := &FSM{state: NewStateStore(), write: newState(), requests: newRequestTable()}
 	f.state.publish(f.write.clone())
 	return f
 }
@@ -57,9 +68,13 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			out[i] = fmt.Errorf("store: undecodable log entry %d: %w", l.Index, err)
 			continue
 		}
+		if batch.LeaderTimeUnixMs > f.clock {
+			f.clock = batch.LeaderTimeUnixMs
+			f.requests.forgetBefore(f.clock)
+		}
 		results := make([]*storepb.CommandResult, len(batch.Commands))
 		for j, cmd := range batch.Commands {
-			results[j] = f.applyCommand(st, cmd)
+			results[j] = f.applyRequest(st, cmd)
 		}
 		out[i] = results
 	}
@@ -148,7 +163,7 @@ func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResu
 		return f.applyPutAvailabilityZoneProfile(st, req, op.PutAvailabilityZoneProfile)
 	case *storepb.Command_DeleteAvailabilityZoneProfile:
 		return f.applyDeleteAvailabilityZoneProfile(st, op.DeleteAvailabilityZoneProfile)
-	default:
+	default: // ResolveRequest is decided by applyRequest
 		return invalid("unknown command %T", cmd.Op)
 	}
 }
@@ -160,11 +175,6 @@ func (f *FSM) nextVersion() uint64 {
 
 func ok(version uint64) *storepb.CommandResult {
 	return &storepb.CommandResult{Code: storepb.CommandResult_OK, Version: version}
-}
-
-// replayed answers a command whose request was already applied.
-func replayed(version uint64) *storepb.CommandResult {
-	return &storepb.CommandResult{Code: storepb.CommandResult_OK, Version: version, Replayed: true}
 }
 
 func invalid(format string, args ...interface{}) *storepb.CommandResult {
@@ -181,12 +191,6 @@ func notFound(format string, args ...interface{}) *storepb.CommandResult {
 
 func inUse(format string, args ...interface{}) *storepb.CommandResult {
 	return &storepb.CommandResult{Code: storepb.CommandResult_IN_USE, Message: fmt.Sprintf(format, args...)}
-}
-
-// sameRequest reports whether an entity's last change came from request reqID (or
-// from a follow-up step of it, "<id>/...").
-func sameRequest(last, reqID string) bool {
-	return reqID != "" && (last == reqID || strings.HasPrefix(last, reqID+"/"))
 }
 
 type treeMode int
@@ -207,17 +211,11 @@ func (f *FSM) applyTreeWrite(st *State, reqID string, w *storepb.TreeWrite, mode
 	cur := st.LoadBalancer(lbID)
 	switch {
 	case mode == treeCreate && cur != nil:
-		if sameRequest(cur.LastRequestId, reqID) {
-			return replayed(cur.Version)
-		}
 		return &storepb.CommandResult{Code: storepb.CommandResult_ALREADY_EXISTS,
 			Message: "load balancer " + lbID + " exists", Version: cur.Version}
 	case mode == treeUpdate && cur == nil:
 		return notFound("load balancer %s not found", lbID)
 	case mode == treeUpdate && cur.Version != w.ExpectedVersion:
-		if sameRequest(cur.LastRequestId, reqID) {
-			return replayed(cur.Version)
-		}
 		return conflict(cur.Version, "load balancer %s is at version %d, not %d", lbID, cur.Version, w.ExpectedVersion)
 	}
 	if res := checkTreeMembership(st, w); res != nil {
@@ -442,9 +440,6 @@ func (f *FSM) applySetLoadBalancerStatus(st *State, reqID string, c *storepb.Set
 		return notFound("load balancer %s not found", c.Id)
 	}
 	if cur.Version != c.ExpectedVersion {
-		if sameRequest(cur.LastRequestId, reqID) {
-			return replayed(cur.Version)
-		}
 		return conflict(cur.Version, "load balancer %s is at version %d, not %d", c.Id, cur.Version, c.ExpectedVersion)
 	}
 	lb := proto.Clone(cur).(*storepb.LoadBalancer)
@@ -496,17 +491,24 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		state:       f.state.Snapshot(),
 		applied:     f.state.AppliedIndex(),
 		lastVersion: f.lastVersion,
+		clock:       f.clock,
+		requests:    f.requests.all(),
 	}, nil
 }
 
 // Restore replaces the tables with a snapshot's content.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, hdr, err := readSnapshot(rc)
+	st, hdr, requests, err := readSnapshot(rc)
 	if err != nil {
 		return err
 	}
 	f.write = st
+	f.clock = hdr.ClockUnixMs
+	f.requests = newRequestTable()
+	for _, r := range requests {
+		f.requests.remember(r.RequestId, r.Result, r.DeadlineUnixMs)
+	}
 	f.state.publish(st.clone())
 	f.lastVersion = hdr.LastVersion
 	f.state.setApplied(hdr.AppliedIndex)

@@ -102,6 +102,7 @@ type Node struct {
 	raft      *raft.Raft
 	fsm       *FSM
 	bolt      *raftboltdb.BoltStore
+	logs      raft.LogStore // the bolt log behind an in-memory cache of recent entries
 	transport *raft.NetworkTransport
 	hadState  bool
 
@@ -112,6 +113,10 @@ type Node struct {
 	readMu   sync.Mutex
 	nextRead *readBatch    // the round the next reader joins
 	readKick chan struct{} // wakes the read loop (buffered, coalescing)
+
+	readIdxMu     sync.Mutex // guards the memo of lastFSMEntry
+	readIdxCommit uint64
+	readIdxTarget uint64
 
 	leaderGen   atomic.Uint64 // bumped on every leadership change
 	leaderReady atomic.Bool   // leader, and a Barrier completed in this term
@@ -176,6 +181,7 @@ func Open(cfg Config) (*Node, error) {
 		cfg:        cfg,
 		fsm:        NewFSM(),
 		bolt:       bolt,
+		logs:       logs,
 		transport:  transport,
 		hadState:   hadState,
 		proposals:  make(chan *proposal, 4096),
@@ -296,8 +302,13 @@ func (n *Node) establishLeadership(gen uint64) {
 
 // Propose commits one command through Raft (batched with concurrent proposals,
 // forwarded to the leader from a follower) and returns its result. Errors are
-// ErrNoLeader, ErrAmbiguous (retry with the same request id), ErrShutdown or ctx's.
+// ErrNoLeader, ErrAmbiguous (retry with the same request id, or Resolve it),
+// ErrShutdown or ctx's. A command without a deadline gets one: now plus the
+// default request lifetime.
 func (n *Node) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	if cmd.DeadlineUnixMs == 0 {
+		cmd.DeadlineUnixMs = time.Now().Add(defaultRequestLifetime).UnixMilli()
+	}
 	p := &proposal{cmd: cmd, done: make(chan struct{})}
 	select {
 	case n.proposals <- p:
@@ -312,6 +323,19 @@ func (n *Node) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.Comm
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %v", ErrAmbiguous, ctx.Err())
 	}
+}
+
+// Resolve decides the outcome of request reqID for good (its deadline is the one
+// its commands carry): the original result if it was applied (Replayed), or
+// ABORTED, after which no copy of it still in flight can apply. Use it when a
+// proposal was ambiguous, or before refusing a request an earlier attempt of which
+// may still be in flight. Errors are Propose's: the outcome is still unknown.
+func (n *Node) Resolve(ctx context.Context, reqID string, deadlineUnixMs int64) (*storepb.CommandResult, error) {
+	if reqID == "" {
+		return nil, errors.New("store: resolve needs a request id")
+	}
+	return n.Propose(ctx, &storepb.Command{RequestId: reqID, DeadlineUnixMs: deadlineUnixMs,
+		Op: &storepb.Command_ResolveRequest{ResolveRequest: &storepb.ResolveRequest{}}})
 }
 
 // batchLoop turns queued proposals into Raft entries: it takes everything queued
@@ -468,7 +492,9 @@ func (n *Node) ApplyForwarded(cmds []*storepb.Command) ([]*storepb.CommandResult
 }
 
 func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*storepb.CommandResult, error) {
-	data, err := proto.Marshal(&storepb.CommandBatch{Commands: cmds})
+	// The leader's clock travels in the entry: every FSM checks deadlines against
+	// it, so they all decide alike.
+	data, err := proto.Marshal(&storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: time.Now().UnixMilli()})
 	if err != nil {
 		return nil, err
 	}
@@ -580,10 +606,14 @@ func (n *Node) readRound() error {
 	}
 }
 
-// ReadIndex is the leader's half of a read: after the leader has applied every
-// entry of earlier terms, its applied index covers every acknowledged write (an
-// entry is acknowledged only after the leader applied it); VerifyLeader then proves
-// no newer leader could have acknowledged anything else.
+// ReadIndex is the leader's half of a read (Raft dissertation §6.4): the commit
+// index, taken once the leader has committed an entry of its own term (the Barrier
+// of establishLeadership), covers every write acknowledged or observed anywhere;
+// VerifyLeader then proves no newer leader could have committed anything else.
+// The leader's *applied* index would not do: a follower may apply (and show) an
+// entry before the leader does. The index returned is the last entry up to the
+// commit index that reaches the FSM (no-ops and barriers never do), so readers
+// can wait for the FSM to reach it.
 func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	for !n.leaderReady.Load() {
 		if !n.IsLeader() {
@@ -595,11 +625,37 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	idx := n.fsm.State().AppliedIndex()
+	commit := n.raft.CommitIndex()
 	if err := n.raft.VerifyLeader().Error(); err != nil {
 		return 0, ErrNotLeader
 	}
-	return idx, nil
+	return n.lastFSMEntry(commit), nil
+}
+
+// lastFSMEntry returns the index of the last entry at or below idx that the FSM
+// applies (a command or a configuration), or the FSM's own index if none above it
+// remains: Raft's no-op at the start of a term and Barrier entries never reach the
+// FSM, so waiting for their index would never end.
+func (n *Node) lastFSMEntry(idx uint64) uint64 {
+	n.readIdxMu.Lock()
+	defer n.readIdxMu.Unlock()
+	if idx == n.readIdxCommit {
+		return n.readIdxTarget
+	}
+	applied := n.fsm.State().AppliedIndex()
+	target := applied
+	var l raft.Log
+	for i := idx; i > applied; i-- {
+		if err := n.logs.GetLog(i, &l); err != nil {
+			break // compacted into a snapshot, which the FSM holds
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			target = i
+			break
+		}
+	}
+	n.readIdxCommit, n.readIdxTarget = idx, target
+	return target
 }
 
 // Status is a summary of the node's Raft state for operators. AppliedIndex is

@@ -111,3 +111,41 @@ func TestNodeProposeBarrierRestart(t *testing.T) {
 		t.Fatal("entry after the snapshot lost on restart")
 	}
 }
+
+// The read index is the commit index (not the leader's applied index), skipping
+// the entries that never reach the FSM (a term's no-op, barriers), so a reader
+// never waits for an index the FSM cannot reach.
+func TestReadIndexIsTheCommitIndex(t *testing.T) {
+	n := openSingle(t, t.TempDir(), freeAddr(t))
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// Right after election the log ends with a no-op and establishLeadership's
+	// barrier: neither reaches the FSM.
+	idx, err := n.ReadIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if commit := n.Raft().CommitIndex(); idx > n.State().AppliedIndex() || commit <= idx {
+		t.Fatalf("read index %d with commit %d and FSM at %d", idx, commit, n.State().AppliedIndex())
+	}
+	if err := n.Barrier(ctx); err != nil {
+		t.Fatalf("barrier with only a no-op and a barrier entry committed: %v", err)
+	}
+
+	res, err := n.Propose(ctx, createCmd("r1", testLB("a", "p", 1)))
+	if err != nil || res.Code != storepb.CommandResult_OK {
+		t.Fatalf("create: %v %v", res, err)
+	}
+	if idx, err = n.ReadIndex(ctx); err != nil || idx != n.Raft().CommitIndex() {
+		t.Fatalf("read index %d (%v) after a command, commit index %d", idx, err, n.Raft().CommitIndex())
+	}
+	// A barrier entry after the command: the read index stays at the command.
+	if err := n.Raft().Barrier(time.Second).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := n.ReadIndex(ctx); got != idx {
+		t.Fatalf("read index %d after a barrier entry, want the command's %d", got, idx)
+	}
+}

@@ -20,6 +20,8 @@ type fsmSnapshot struct {
 	state       *State
 	applied     uint64
 	lastVersion uint64
+	clock       int64
+	requests    []*storepb.AppliedRequest
 }
 
 // Persist streams the captured tables to the sink; it runs concurrently with Apply,
@@ -34,7 +36,7 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 
 func (s *fsmSnapshot) write(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	hdr := &storepb.SnapshotHeader{AppliedIndex: s.applied, LastVersion: s.lastVersion, Format: snapshotFormat}
+	hdr := &storepb.SnapshotHeader{AppliedIndex: s.applied, LastVersion: s.lastVersion, Format: snapshotFormat, ClockUnixMs: s.clock}
 	if _, err := protodelim.MarshalTo(bw, hdr); err != nil {
 		return err
 	}
@@ -85,6 +87,11 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	st.AvailabilityZoneProfiles.All(func(x *storepb.AvailabilityZoneProfile) bool {
 		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZoneProfile{AvailabilityZoneProfile: x}})
 	})
+	for _, r := range s.requests {
+		if werr != nil || !emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AppliedRequest{AppliedRequest: r}}) {
+			break
+		}
+	}
 	if werr != nil {
 		return werr
 	}
@@ -97,31 +104,33 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 
 func (s *fsmSnapshot) Release() {}
 
-// readSnapshot builds fresh tables from a snapshot stream.
-func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, error) {
+// readSnapshot builds fresh tables (and the remembered requests) from a snapshot
+// stream.
+func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.AppliedRequest, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	opts := protodelim.UnmarshalOptions{MaxSize: 64 << 20}
 	hdr := &storepb.SnapshotHeader{}
 	if err := opts.UnmarshalFrom(br, hdr); err != nil {
-		return nil, nil, fmt.Errorf("store: snapshot header: %w", err)
+		return nil, nil, nil, fmt.Errorf("store: snapshot header: %w", err)
 	}
 	if hdr.Format != snapshotFormat {
-		return nil, nil, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
+		return nil, nil, nil, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
 	}
 	st := newState()
+	var requests []*storepb.AppliedRequest
 	var count uint64
 	for {
 		rec := &storepb.SnapshotRecord{}
 		err := opts.UnmarshalFrom(br, rec)
 		if errors.Is(err, io.EOF) {
-			return nil, nil, errors.New("store: snapshot truncated (no end record)")
+			return nil, nil, nil, errors.New("store: snapshot truncated (no end record)")
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("store: snapshot record: %w", err)
+			return nil, nil, nil, fmt.Errorf("store: snapshot record: %w", err)
 		}
 		if end, isEnd := rec.Entity.(*storepb.SnapshotRecord_EndCount); isEnd {
 			if end.EndCount != count {
-				return nil, nil, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
+				return nil, nil, nil, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
 			}
 			break
 		}
@@ -153,9 +162,11 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, error) {
 			st.AvailabilityZones.Put(e.AvailabilityZone)
 		case *storepb.SnapshotRecord_AvailabilityZoneProfile:
 			st.AvailabilityZoneProfiles.Put(e.AvailabilityZoneProfile)
+		case *storepb.SnapshotRecord_AppliedRequest:
+			requests = append(requests, e.AppliedRequest)
 		default:
-			return nil, nil, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
+			return nil, nil, nil, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
 		}
 	}
-	return st, hdr, nil
+	return st, hdr, requests, nil
 }

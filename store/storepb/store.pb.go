@@ -34,6 +34,8 @@ const (
 	CommandResult_INVALID        CommandResult_Code = 4 // a command the FSM cannot apply (unknown type, missing entity)
 	CommandResult_QUOTA_EXCEEDED CommandResult_Code = 5 // message names the resources, as Octavia's 403 does
 	CommandResult_IN_USE         CommandResult_Code = 6 // a catalog row still referenced
+	CommandResult_EXPIRED        CommandResult_Code = 7 // the request's deadline had passed: nothing was written
+	CommandResult_ABORTED        CommandResult_Code = 8 // the request was resolved as not applied: nothing was written
 )
 
 // Enum value maps for CommandResult_Code.
@@ -46,6 +48,8 @@ var (
 		4: "INVALID",
 		5: "QUOTA_EXCEEDED",
 		6: "IN_USE",
+		7: "EXPIRED",
+		8: "ABORTED",
 	}
 	CommandResult_Code_value = map[string]int32{
 		"OK":             0,
@@ -55,6 +59,8 @@ var (
 		"INVALID":        4,
 		"QUOTA_EXCEEDED": 5,
 		"IN_USE":         6,
+		"EXPIRED":        7,
+		"ABORTED":        8,
 	}
 )
 
@@ -82,7 +88,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{41, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -94,8 +100,17 @@ func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
 // FSM checks the load balancer's version (compare-and-set on the aggregate root),
 // quotas and the command's own invariants, then applies the write set.
 type Command struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// request_id names the API request (or the grain's own step) the command serves.
+	// The FSM applies a request at most once: it remembers every applied request id
+	// until the request's deadline has passed, and answers a repeat with the
+	// original result (replayed).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// deadline_unix_ms is when the request stops being worth applying: the FSM
+	// refuses the command (EXPIRED) once its clock (the newest leader time it has
+	// applied) is past it. A proposal arriving late (a paused node, a delayed
+	// forward, a retried attempt) therefore cannot apply a stale decision.
+	DeadlineUnixMs int64 `protobuf:"varint,2,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_CreateLoadBalancer
@@ -135,6 +150,7 @@ type Command struct {
 	//	*Command_DeleteAvailabilityZone
 	//	*Command_PutAvailabilityZoneProfile
 	//	*Command_DeleteAvailabilityZoneProfile
+	//	*Command_ResolveRequest
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -175,6 +191,13 @@ func (x *Command) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *Command) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -517,6 +540,15 @@ func (x *Command) GetDeleteAvailabilityZoneProfile() *DeleteAvailabilityZoneProf
 	return nil
 }
 
+func (x *Command) GetResolveRequest() *ResolveRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ResolveRequest); ok {
+			return x.ResolveRequest
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -671,6 +703,11 @@ type Command_DeleteAvailabilityZoneProfile struct {
 	DeleteAvailabilityZoneProfile *DeleteAvailabilityZoneProfile `protobuf:"bytes,59,opt,name=delete_availability_zone_profile,json=deleteAvailabilityZoneProfile,proto3,oneof"`
 }
 
+type Command_ResolveRequest struct {
+	// Idempotency.
+	ResolveRequest *ResolveRequest `protobuf:"bytes,70,opt,name=resolve_request,json=resolveRequest,proto3,oneof"`
+}
+
 func (*Command_CreateLoadBalancer) isCommand_Op() {}
 
 func (*Command_UpdateLoadBalancer) isCommand_Op() {}
@@ -745,6 +782,47 @@ func (*Command_PutAvailabilityZoneProfile) isCommand_Op() {}
 
 func (*Command_DeleteAvailabilityZoneProfile) isCommand_Op() {}
 
+func (*Command_ResolveRequest) isCommand_Op() {}
+
+// ResolveRequest decides an ambiguous request for good: if request_id was applied,
+// the result is the original one (replayed); otherwise the request is marked
+// aborted, and no copy of it still in flight will ever be applied (ABORTED).
+type ResolveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveRequest) Reset() {
+	*x = ResolveRequest{}
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveRequest) ProtoMessage() {}
+
+func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
+func (*ResolveRequest) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+}
+
 // TreeWrite is the write set of one change to a load balancer's tree.
 type TreeWrite struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -775,7 +853,7 @@ type TreeWrite struct {
 
 func (x *TreeWrite) Reset() {
 	*x = TreeWrite{}
-	mi := &file_store_storepb_store_proto_msgTypes[1]
+	mi := &file_store_storepb_store_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +865,7 @@ func (x *TreeWrite) String() string {
 func (*TreeWrite) ProtoMessage() {}
 
 func (x *TreeWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[1]
+	mi := &file_store_storepb_store_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +878,7 @@ func (x *TreeWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
 func (*TreeWrite) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *TreeWrite) GetLoadBalancerId() string {
@@ -933,7 +1011,7 @@ type CreateLoadBalancer struct {
 
 func (x *CreateLoadBalancer) Reset() {
 	*x = CreateLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1023,7 @@ func (x *CreateLoadBalancer) String() string {
 func (*CreateLoadBalancer) ProtoMessage() {}
 
 func (x *CreateLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1036,7 @@ func (x *CreateLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLoadBalancer.ProtoReflect.Descriptor instead.
 func (*CreateLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateLoadBalancer) GetWrite() *TreeWrite {
@@ -978,7 +1056,7 @@ type UpdateLoadBalancer struct {
 
 func (x *UpdateLoadBalancer) Reset() {
 	*x = UpdateLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1068,7 @@ func (x *UpdateLoadBalancer) String() string {
 func (*UpdateLoadBalancer) ProtoMessage() {}
 
 func (x *UpdateLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1081,7 @@ func (x *UpdateLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLoadBalancer.ProtoReflect.Descriptor instead.
 func (*UpdateLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpdateLoadBalancer) GetWrite() *TreeWrite {
@@ -1027,7 +1105,7 @@ type SetLoadBalancerStatus struct {
 
 func (x *SetLoadBalancerStatus) Reset() {
 	*x = SetLoadBalancerStatus{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1117,7 @@ func (x *SetLoadBalancerStatus) String() string {
 func (*SetLoadBalancerStatus) ProtoMessage() {}
 
 func (x *SetLoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1130,7 @@ func (x *SetLoadBalancerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLoadBalancerStatus.ProtoReflect.Descriptor instead.
 func (*SetLoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetLoadBalancerStatus) GetId() string {
@@ -1100,7 +1178,7 @@ type DeleteLoadBalancer struct {
 
 func (x *DeleteLoadBalancer) Reset() {
 	*x = DeleteLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1190,7 @@ func (x *DeleteLoadBalancer) String() string {
 func (*DeleteLoadBalancer) ProtoMessage() {}
 
 func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1203,7 @@ func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLoadBalancer.ProtoReflect.Descriptor instead.
 func (*DeleteLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeleteLoadBalancer) GetWrite() *TreeWrite {
@@ -1146,7 +1224,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1236,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1249,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -1199,7 +1277,7 @@ type CompleteProvisioning struct {
 
 func (x *CompleteProvisioning) Reset() {
 	*x = CompleteProvisioning{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1289,7 @@ func (x *CompleteProvisioning) String() string {
 func (*CompleteProvisioning) ProtoMessage() {}
 
 func (x *CompleteProvisioning) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1302,7 @@ func (x *CompleteProvisioning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteProvisioning.ProtoReflect.Descriptor instead.
 func (*CompleteProvisioning) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CompleteProvisioning) GetWrite() *TreeWrite {
@@ -1244,7 +1322,7 @@ type FailoverLoadBalancer struct {
 
 func (x *FailoverLoadBalancer) Reset() {
 	*x = FailoverLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1334,7 @@ func (x *FailoverLoadBalancer) String() string {
 func (*FailoverLoadBalancer) ProtoMessage() {}
 
 func (x *FailoverLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1347,7 @@ func (x *FailoverLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverLoadBalancer.ProtoReflect.Descriptor instead.
 func (*FailoverLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FailoverLoadBalancer) GetWrite() *TreeWrite {
@@ -1288,7 +1366,7 @@ type CreateListener struct {
 
 func (x *CreateListener) Reset() {
 	*x = CreateListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1378,7 @@ func (x *CreateListener) String() string {
 func (*CreateListener) ProtoMessage() {}
 
 func (x *CreateListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1391,7 @@ func (x *CreateListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateListener.ProtoReflect.Descriptor instead.
 func (*CreateListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateListener) GetWrite() *TreeWrite {
@@ -1332,7 +1410,7 @@ type UpdateListener struct {
 
 func (x *UpdateListener) Reset() {
 	*x = UpdateListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1422,7 @@ func (x *UpdateListener) String() string {
 func (*UpdateListener) ProtoMessage() {}
 
 func (x *UpdateListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1435,7 @@ func (x *UpdateListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateListener.ProtoReflect.Descriptor instead.
 func (*UpdateListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateListener) GetWrite() *TreeWrite {
@@ -1376,7 +1454,7 @@ type DeleteListener struct {
 
 func (x *DeleteListener) Reset() {
 	*x = DeleteListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1466,7 @@ func (x *DeleteListener) String() string {
 func (*DeleteListener) ProtoMessage() {}
 
 func (x *DeleteListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1479,7 @@ func (x *DeleteListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteListener.ProtoReflect.Descriptor instead.
 func (*DeleteListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteListener) GetWrite() *TreeWrite {
@@ -1420,7 +1498,7 @@ type CreatePool struct {
 
 func (x *CreatePool) Reset() {
 	*x = CreatePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1510,7 @@ func (x *CreatePool) String() string {
 func (*CreatePool) ProtoMessage() {}
 
 func (x *CreatePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1523,7 @@ func (x *CreatePool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePool.ProtoReflect.Descriptor instead.
 func (*CreatePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreatePool) GetWrite() *TreeWrite {
@@ -1464,7 +1542,7 @@ type UpdatePool struct {
 
 func (x *UpdatePool) Reset() {
 	*x = UpdatePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1554,7 @@ func (x *UpdatePool) String() string {
 func (*UpdatePool) ProtoMessage() {}
 
 func (x *UpdatePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1567,7 @@ func (x *UpdatePool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePool.ProtoReflect.Descriptor instead.
 func (*UpdatePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdatePool) GetWrite() *TreeWrite {
@@ -1508,7 +1586,7 @@ type DeletePool struct {
 
 func (x *DeletePool) Reset() {
 	*x = DeletePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1598,7 @@ func (x *DeletePool) String() string {
 func (*DeletePool) ProtoMessage() {}
 
 func (x *DeletePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1611,7 @@ func (x *DeletePool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePool.ProtoReflect.Descriptor instead.
 func (*DeletePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeletePool) GetWrite() *TreeWrite {
@@ -1552,7 +1630,7 @@ type CreateMember struct {
 
 func (x *CreateMember) Reset() {
 	*x = CreateMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1642,7 @@ func (x *CreateMember) String() string {
 func (*CreateMember) ProtoMessage() {}
 
 func (x *CreateMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1655,7 @@ func (x *CreateMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMember.ProtoReflect.Descriptor instead.
 func (*CreateMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateMember) GetWrite() *TreeWrite {
@@ -1596,7 +1674,7 @@ type UpdateMember struct {
 
 func (x *UpdateMember) Reset() {
 	*x = UpdateMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1686,7 @@ func (x *UpdateMember) String() string {
 func (*UpdateMember) ProtoMessage() {}
 
 func (x *UpdateMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1699,7 @@ func (x *UpdateMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMember.ProtoReflect.Descriptor instead.
 func (*UpdateMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateMember) GetWrite() *TreeWrite {
@@ -1640,7 +1718,7 @@ type DeleteMember struct {
 
 func (x *DeleteMember) Reset() {
 	*x = DeleteMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1652,7 +1730,7 @@ func (x *DeleteMember) String() string {
 func (*DeleteMember) ProtoMessage() {}
 
 func (x *DeleteMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1665,7 +1743,7 @@ func (x *DeleteMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMember.ProtoReflect.Descriptor instead.
 func (*DeleteMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteMember) GetWrite() *TreeWrite {
@@ -1685,7 +1763,7 @@ type ReplaceMembers struct {
 
 func (x *ReplaceMembers) Reset() {
 	*x = ReplaceMembers{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1775,7 @@ func (x *ReplaceMembers) String() string {
 func (*ReplaceMembers) ProtoMessage() {}
 
 func (x *ReplaceMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1788,7 @@ func (x *ReplaceMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceMembers.ProtoReflect.Descriptor instead.
 func (*ReplaceMembers) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplaceMembers) GetWrite() *TreeWrite {
@@ -1729,7 +1807,7 @@ type CreateHealthMonitor struct {
 
 func (x *CreateHealthMonitor) Reset() {
 	*x = CreateHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +1819,7 @@ func (x *CreateHealthMonitor) String() string {
 func (*CreateHealthMonitor) ProtoMessage() {}
 
 func (x *CreateHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +1832,7 @@ func (x *CreateHealthMonitor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHealthMonitor.ProtoReflect.Descriptor instead.
 func (*CreateHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateHealthMonitor) GetWrite() *TreeWrite {
@@ -1773,7 +1851,7 @@ type UpdateHealthMonitor struct {
 
 func (x *UpdateHealthMonitor) Reset() {
 	*x = UpdateHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1785,7 +1863,7 @@ func (x *UpdateHealthMonitor) String() string {
 func (*UpdateHealthMonitor) ProtoMessage() {}
 
 func (x *UpdateHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1798,7 +1876,7 @@ func (x *UpdateHealthMonitor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHealthMonitor.ProtoReflect.Descriptor instead.
 func (*UpdateHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateHealthMonitor) GetWrite() *TreeWrite {
@@ -1817,7 +1895,7 @@ type DeleteHealthMonitor struct {
 
 func (x *DeleteHealthMonitor) Reset() {
 	*x = DeleteHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1907,7 @@ func (x *DeleteHealthMonitor) String() string {
 func (*DeleteHealthMonitor) ProtoMessage() {}
 
 func (x *DeleteHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1920,7 @@ func (x *DeleteHealthMonitor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteHealthMonitor.ProtoReflect.Descriptor instead.
 func (*DeleteHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteHealthMonitor) GetWrite() *TreeWrite {
@@ -1861,7 +1939,7 @@ type CreateL7Policy struct {
 
 func (x *CreateL7Policy) Reset() {
 	*x = CreateL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[22]
+	mi := &file_store_storepb_store_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +1951,7 @@ func (x *CreateL7Policy) String() string {
 func (*CreateL7Policy) ProtoMessage() {}
 
 func (x *CreateL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[22]
+	mi := &file_store_storepb_store_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +1964,7 @@ func (x *CreateL7Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateL7Policy.ProtoReflect.Descriptor instead.
 func (*CreateL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateL7Policy) GetWrite() *TreeWrite {
@@ -1905,7 +1983,7 @@ type UpdateL7Policy struct {
 
 func (x *UpdateL7Policy) Reset() {
 	*x = UpdateL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[23]
+	mi := &file_store_storepb_store_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +1995,7 @@ func (x *UpdateL7Policy) String() string {
 func (*UpdateL7Policy) ProtoMessage() {}
 
 func (x *UpdateL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[23]
+	mi := &file_store_storepb_store_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2008,7 @@ func (x *UpdateL7Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateL7Policy.ProtoReflect.Descriptor instead.
 func (*UpdateL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{23}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateL7Policy) GetWrite() *TreeWrite {
@@ -1949,7 +2027,7 @@ type DeleteL7Policy struct {
 
 func (x *DeleteL7Policy) Reset() {
 	*x = DeleteL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[24]
+	mi := &file_store_storepb_store_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2039,7 @@ func (x *DeleteL7Policy) String() string {
 func (*DeleteL7Policy) ProtoMessage() {}
 
 func (x *DeleteL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[24]
+	mi := &file_store_storepb_store_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2052,7 @@ func (x *DeleteL7Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteL7Policy.ProtoReflect.Descriptor instead.
 func (*DeleteL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{24}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteL7Policy) GetWrite() *TreeWrite {
@@ -1993,7 +2071,7 @@ type CreateL7Rule struct {
 
 func (x *CreateL7Rule) Reset() {
 	*x = CreateL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[25]
+	mi := &file_store_storepb_store_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2083,7 @@ func (x *CreateL7Rule) String() string {
 func (*CreateL7Rule) ProtoMessage() {}
 
 func (x *CreateL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[25]
+	mi := &file_store_storepb_store_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2096,7 @@ func (x *CreateL7Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateL7Rule.ProtoReflect.Descriptor instead.
 func (*CreateL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{25}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateL7Rule) GetWrite() *TreeWrite {
@@ -2037,7 +2115,7 @@ type UpdateL7Rule struct {
 
 func (x *UpdateL7Rule) Reset() {
 	*x = UpdateL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[26]
+	mi := &file_store_storepb_store_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2049,7 +2127,7 @@ func (x *UpdateL7Rule) String() string {
 func (*UpdateL7Rule) ProtoMessage() {}
 
 func (x *UpdateL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[26]
+	mi := &file_store_storepb_store_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2062,7 +2140,7 @@ func (x *UpdateL7Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateL7Rule.ProtoReflect.Descriptor instead.
 func (*UpdateL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{26}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateL7Rule) GetWrite() *TreeWrite {
@@ -2081,7 +2159,7 @@ type DeleteL7Rule struct {
 
 func (x *DeleteL7Rule) Reset() {
 	*x = DeleteL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[27]
+	mi := &file_store_storepb_store_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2171,7 @@ func (x *DeleteL7Rule) String() string {
 func (*DeleteL7Rule) ProtoMessage() {}
 
 func (x *DeleteL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[27]
+	mi := &file_store_storepb_store_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2184,7 @@ func (x *DeleteL7Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteL7Rule.ProtoReflect.Descriptor instead.
 func (*DeleteL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{27}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteL7Rule) GetWrite() *TreeWrite {
@@ -2126,7 +2204,7 @@ type UpdateAmphora struct {
 
 func (x *UpdateAmphora) Reset() {
 	*x = UpdateAmphora{}
-	mi := &file_store_storepb_store_proto_msgTypes[28]
+	mi := &file_store_storepb_store_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2216,7 @@ func (x *UpdateAmphora) String() string {
 func (*UpdateAmphora) ProtoMessage() {}
 
 func (x *UpdateAmphora) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[28]
+	mi := &file_store_storepb_store_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2229,7 @@ func (x *UpdateAmphora) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAmphora.ProtoReflect.Descriptor instead.
 func (*UpdateAmphora) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{28}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateAmphora) GetWrite() *TreeWrite {
@@ -2171,7 +2249,7 @@ type SetQuota struct {
 
 func (x *SetQuota) Reset() {
 	*x = SetQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[29]
+	mi := &file_store_storepb_store_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2261,7 @@ func (x *SetQuota) String() string {
 func (*SetQuota) ProtoMessage() {}
 
 func (x *SetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[29]
+	mi := &file_store_storepb_store_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2274,7 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
 func (*SetQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SetQuota) GetQuota() *Quota {
@@ -2215,7 +2293,7 @@ type DeleteQuota struct {
 
 func (x *DeleteQuota) Reset() {
 	*x = DeleteQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[30]
+	mi := &file_store_storepb_store_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2305,7 @@ func (x *DeleteQuota) String() string {
 func (*DeleteQuota) ProtoMessage() {}
 
 func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[30]
+	mi := &file_store_storepb_store_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2318,7 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
 func (*DeleteQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteQuota) GetProjectId() string {
@@ -2261,7 +2339,7 @@ type PutFlavor struct {
 
 func (x *PutFlavor) Reset() {
 	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+	mi := &file_store_storepb_store_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2351,7 @@ func (x *PutFlavor) String() string {
 func (*PutFlavor) ProtoMessage() {}
 
 func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+	mi := &file_store_storepb_store_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2364,7 @@ func (x *PutFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
 func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutFlavor) GetFlavor() *Flavor {
@@ -2313,7 +2391,7 @@ type DeleteFlavor struct {
 
 func (x *DeleteFlavor) Reset() {
 	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[32]
+	mi := &file_store_storepb_store_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2403,7 @@ func (x *DeleteFlavor) String() string {
 func (*DeleteFlavor) ProtoMessage() {}
 
 func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[32]
+	mi := &file_store_storepb_store_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2416,7 @@ func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
 func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteFlavor) GetId() string {
@@ -2365,7 +2443,7 @@ type PutFlavorProfile struct {
 
 func (x *PutFlavorProfile) Reset() {
 	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[33]
+	mi := &file_store_storepb_store_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2455,7 @@ func (x *PutFlavorProfile) String() string {
 func (*PutFlavorProfile) ProtoMessage() {}
 
 func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[33]
+	mi := &file_store_storepb_store_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2468,7 @@ func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
 func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
@@ -2417,7 +2495,7 @@ type DeleteFlavorProfile struct {
 
 func (x *DeleteFlavorProfile) Reset() {
 	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[34]
+	mi := &file_store_storepb_store_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2507,7 @@ func (x *DeleteFlavorProfile) String() string {
 func (*DeleteFlavorProfile) ProtoMessage() {}
 
 func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[34]
+	mi := &file_store_storepb_store_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2520,7 @@ func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
 func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteFlavorProfile) GetId() string {
@@ -2469,7 +2547,7 @@ type PutAvailabilityZone struct {
 
 func (x *PutAvailabilityZone) Reset() {
 	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[35]
+	mi := &file_store_storepb_store_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2559,7 @@ func (x *PutAvailabilityZone) String() string {
 func (*PutAvailabilityZone) ProtoMessage() {}
 
 func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[35]
+	mi := &file_store_storepb_store_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2572,7 @@ func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
@@ -2521,7 +2599,7 @@ type DeleteAvailabilityZone struct {
 
 func (x *DeleteAvailabilityZone) Reset() {
 	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[36]
+	mi := &file_store_storepb_store_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2611,7 @@ func (x *DeleteAvailabilityZone) String() string {
 func (*DeleteAvailabilityZone) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[36]
+	mi := &file_store_storepb_store_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2624,7 @@ func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteAvailabilityZone) GetName() string {
@@ -2573,7 +2651,7 @@ type PutAvailabilityZoneProfile struct {
 
 func (x *PutAvailabilityZoneProfile) Reset() {
 	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[37]
+	mi := &file_store_storepb_store_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2585,7 +2663,7 @@ func (x *PutAvailabilityZoneProfile) String() string {
 func (*PutAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[37]
+	mi := &file_store_storepb_store_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2598,7 +2676,7 @@ func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
@@ -2625,7 +2703,7 @@ type DeleteAvailabilityZoneProfile struct {
 
 func (x *DeleteAvailabilityZoneProfile) Reset() {
 	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[38]
+	mi := &file_store_storepb_store_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2715,7 @@ func (x *DeleteAvailabilityZoneProfile) String() string {
 func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[38]
+	mi := &file_store_storepb_store_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2728,7 @@ func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteAvailabilityZoneProfile) GetId() string {
@@ -2670,15 +2748,18 @@ func (x *DeleteAvailabilityZoneProfile) GetExpectedVersion() uint64 {
 // CommandBatch is what one Raft log entry carries: commands from many grains,
 // applied in order in one state-store transaction.
 type CommandBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Commands      []*Command             `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Commands []*Command             `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
+	// leader_time_unix_ms is the leader's clock when it appended the entry; the FSM's
+	// clock is the newest such time it has applied (deterministic on every node).
+	LeaderTimeUnixMs int64 `protobuf:"varint,2,opt,name=leader_time_unix_ms,json=leaderTimeUnixMs,proto3" json:"leader_time_unix_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2690,7 +2771,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2703,7 +2784,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -2711,6 +2792,13 @@ func (x *CommandBatch) GetCommands() []*Command {
 		return x.Commands
 	}
 	return nil
+}
+
+func (x *CommandBatch) GetLeaderTimeUnixMs() int64 {
+	if x != nil {
+		return x.LeaderTimeUnixMs
+	}
+	return 0
 }
 
 type CommandResult struct {
@@ -2727,7 +2815,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2739,7 +2827,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2752,7 +2840,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -2785,17 +2873,19 @@ func (x *CommandResult) GetReplayed() bool {
 
 // SnapshotHeader opens a snapshot stream; entities follow as length-prefixed records.
 type SnapshotHeader struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AppliedIndex  uint64                 `protobuf:"varint,1,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	LastVersion   uint64                 `protobuf:"varint,2,opt,name=last_version,json=lastVersion,proto3" json:"last_version,omitempty"`
-	Format        uint32                 `protobuf:"varint,3,opt,name=format,proto3" json:"format,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	AppliedIndex uint64                 `protobuf:"varint,1,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	LastVersion  uint64                 `protobuf:"varint,2,opt,name=last_version,json=lastVersion,proto3" json:"last_version,omitempty"`
+	Format       uint32                 `protobuf:"varint,3,opt,name=format,proto3" json:"format,omitempty"`
+	// clock_unix_ms is the FSM's clock (see CommandBatch.leader_time_unix_ms).
+	ClockUnixMs   int64 `protobuf:"varint,4,opt,name=clock_unix_ms,json=clockUnixMs,proto3" json:"clock_unix_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +2897,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +2910,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -2844,6 +2934,75 @@ func (x *SnapshotHeader) GetFormat() uint32 {
 	return 0
 }
 
+func (x *SnapshotHeader) GetClockUnixMs() int64 {
+	if x != nil {
+		return x.ClockUnixMs
+	}
+	return 0
+}
+
+// AppliedRequest is a request the FSM remembers until its deadline: the result a
+// repeat is answered with (OK, or ABORTED for a request resolved as not applied).
+type AppliedRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RequestId      string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Result         *CommandResult         `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	DeadlineUnixMs int64                  `protobuf:"varint,3,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AppliedRequest) Reset() {
+	*x = AppliedRequest{}
+	mi := &file_store_storepb_store_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppliedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppliedRequest) ProtoMessage() {}
+
+func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
+func (*AppliedRequest) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *AppliedRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AppliedRequest) GetResult() *CommandResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *AppliedRequest) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
 // SnapshotRecord is one entity in a snapshot stream; the last record is an end
 // marker with the entity count, so a truncated stream is detected.
 type SnapshotRecord struct {
@@ -2863,6 +3022,7 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_FlavorProfile
 	//	*SnapshotRecord_AvailabilityZone
 	//	*SnapshotRecord_AvailabilityZoneProfile
+	//	*SnapshotRecord_AppliedRequest
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -2871,7 +3031,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2883,7 +3043,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2896,7 +3056,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -3023,6 +3183,15 @@ func (x *SnapshotRecord) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
 	return nil
 }
 
+func (x *SnapshotRecord) GetAppliedRequest() *AppliedRequest {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_AppliedRequest); ok {
+			return x.AppliedRequest
+		}
+	}
+	return nil
+}
+
 func (x *SnapshotRecord) GetEndCount() uint64 {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_EndCount); ok {
@@ -3088,6 +3257,10 @@ type SnapshotRecord_AvailabilityZoneProfile struct {
 	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,13,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3,oneof"`
 }
 
+type SnapshotRecord_AppliedRequest struct {
+	AppliedRequest *AppliedRequest `protobuf:"bytes,14,opt,name=applied_request,json=appliedRequest,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
@@ -3118,6 +3291,8 @@ func (*SnapshotRecord_AvailabilityZone) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_AvailabilityZoneProfile) isSnapshotRecord_Entity() {}
 
+func (*SnapshotRecord_AppliedRequest) isSnapshotRecord_Entity() {}
+
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
 var File_store_storepb_store_proto protoreflect.FileDescriptor
@@ -3125,10 +3300,11 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xa8\x16\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\x99\x17\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x01 \x01(\tR\trequestId\x12R\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
+	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12R\n" +
 	"\x14create_load_balancer\x18\n" +
 	" \x01(\v2\x1e.keel.store.CreateLoadBalancerH\x00R\x12createLoadBalancer\x12R\n" +
 	"\x14update_load_balancer\x18\v \x01(\v2\x1e.keel.store.UpdateLoadBalancerH\x00R\x12updateLoadBalancer\x12\\\n" +
@@ -3170,8 +3346,10 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x15put_availability_zone\x188 \x01(\v2\x1f.keel.store.PutAvailabilityZoneH\x00R\x13putAvailabilityZone\x12^\n" +
 	"\x18delete_availability_zone\x189 \x01(\v2\".keel.store.DeleteAvailabilityZoneH\x00R\x16deleteAvailabilityZone\x12k\n" +
 	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
-	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfileB\x04\n" +
-	"\x02op\"\xaa\x06\n" +
+	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
+	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequestB\x04\n" +
+	"\x02op\"\x10\n" +
+	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12=\n" +
@@ -3284,14 +3462,15 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"Z\n" +
 	"\x1dDeleteAvailabilityZoneProfile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"?\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"n\n" +
 	"\fCommandBatch\x12/\n" +
-	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\"\x81\x02\n" +
+	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\x12-\n" +
+	"\x13leader_time_unix_ms\x18\x02 \x01(\x03R\x10leaderTimeUnixMs\"\x9c\x02\n" +
 	"\rCommandResult\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.keel.store.CommandResult.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x1a\n" +
-	"\breplayed\x18\x04 \x01(\bR\breplayed\"l\n" +
+	"\breplayed\x18\x04 \x01(\bR\breplayed\"\x86\x01\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\f\n" +
 	"\bCONFLICT\x10\x01\x12\r\n" +
@@ -3300,11 +3479,19 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\aINVALID\x10\x04\x12\x12\n" +
 	"\x0eQUOTA_EXCEEDED\x10\x05\x12\n" +
 	"\n" +
-	"\x06IN_USE\x10\x06\"p\n" +
+	"\x06IN_USE\x10\x06\x12\v\n" +
+	"\aEXPIRED\x10\a\x12\v\n" +
+	"\aABORTED\x10\b\"\x94\x01\n" +
 	"\x0eSnapshotHeader\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12!\n" +
 	"\flast_version\x18\x02 \x01(\x04R\vlastVersion\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\rR\x06format\"\xa8\x06\n" +
+	"\x06format\x18\x03 \x01(\rR\x06format\x12\"\n" +
+	"\rclock_unix_ms\x18\x04 \x01(\x03R\vclockUnixMs\"\x8c\x01\n" +
+	"\x0eAppliedRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
+	"\x06result\x18\x02 \x01(\v2\x19.keel.store.CommandResultR\x06result\x12(\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xef\x06\n" +
 	"\x0eSnapshotRecord\x12?\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
 	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
@@ -3319,7 +3506,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	" \x01(\v2\x12.keel.store.FlavorH\x00R\x06flavor\x12B\n" +
 	"\x0eflavor_profile\x18\v \x01(\v2\x19.keel.store.FlavorProfileH\x00R\rflavorProfile\x12K\n" +
 	"\x11availability_zone\x18\f \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
-	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12\x1d\n" +
+	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12E\n" +
+	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entityB\x14Z\x12keel/store/storepbb\x06proto3"
 
@@ -3336,162 +3524,167 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_store_storepb_store_proto_goTypes = []any{
 	(CommandResult_Code)(0),               // 0: keel.store.CommandResult.Code
 	(*Command)(nil),                       // 1: keel.store.Command
-	(*TreeWrite)(nil),                     // 2: keel.store.TreeWrite
-	(*CreateLoadBalancer)(nil),            // 3: keel.store.CreateLoadBalancer
-	(*UpdateLoadBalancer)(nil),            // 4: keel.store.UpdateLoadBalancer
-	(*SetLoadBalancerStatus)(nil),         // 5: keel.store.SetLoadBalancerStatus
-	(*DeleteLoadBalancer)(nil),            // 6: keel.store.DeleteLoadBalancer
-	(*PurgeLoadBalancer)(nil),             // 7: keel.store.PurgeLoadBalancer
-	(*CompleteProvisioning)(nil),          // 8: keel.store.CompleteProvisioning
-	(*FailoverLoadBalancer)(nil),          // 9: keel.store.FailoverLoadBalancer
-	(*CreateListener)(nil),                // 10: keel.store.CreateListener
-	(*UpdateListener)(nil),                // 11: keel.store.UpdateListener
-	(*DeleteListener)(nil),                // 12: keel.store.DeleteListener
-	(*CreatePool)(nil),                    // 13: keel.store.CreatePool
-	(*UpdatePool)(nil),                    // 14: keel.store.UpdatePool
-	(*DeletePool)(nil),                    // 15: keel.store.DeletePool
-	(*CreateMember)(nil),                  // 16: keel.store.CreateMember
-	(*UpdateMember)(nil),                  // 17: keel.store.UpdateMember
-	(*DeleteMember)(nil),                  // 18: keel.store.DeleteMember
-	(*ReplaceMembers)(nil),                // 19: keel.store.ReplaceMembers
-	(*CreateHealthMonitor)(nil),           // 20: keel.store.CreateHealthMonitor
-	(*UpdateHealthMonitor)(nil),           // 21: keel.store.UpdateHealthMonitor
-	(*DeleteHealthMonitor)(nil),           // 22: keel.store.DeleteHealthMonitor
-	(*CreateL7Policy)(nil),                // 23: keel.store.CreateL7Policy
-	(*UpdateL7Policy)(nil),                // 24: keel.store.UpdateL7Policy
-	(*DeleteL7Policy)(nil),                // 25: keel.store.DeleteL7Policy
-	(*CreateL7Rule)(nil),                  // 26: keel.store.CreateL7Rule
-	(*UpdateL7Rule)(nil),                  // 27: keel.store.UpdateL7Rule
-	(*DeleteL7Rule)(nil),                  // 28: keel.store.DeleteL7Rule
-	(*UpdateAmphora)(nil),                 // 29: keel.store.UpdateAmphora
-	(*SetQuota)(nil),                      // 30: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 31: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 32: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 33: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 34: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 35: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 36: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 37: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 38: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 39: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 40: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 41: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 42: keel.store.SnapshotHeader
-	(*SnapshotRecord)(nil),                // 43: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 44: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 45: keel.store.Listener
-	(*Pool)(nil),                          // 46: keel.store.Pool
-	(*Member)(nil),                        // 47: keel.store.Member
-	(*HealthMonitor)(nil),                 // 48: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 49: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 50: keel.store.L7Rule
-	(*Amphora)(nil),                       // 51: keel.store.Amphora
-	(*Quota)(nil),                         // 52: keel.store.Quota
-	(*Flavor)(nil),                        // 53: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 54: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 55: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 56: keel.store.AvailabilityZoneProfile
+	(*ResolveRequest)(nil),                // 2: keel.store.ResolveRequest
+	(*TreeWrite)(nil),                     // 3: keel.store.TreeWrite
+	(*CreateLoadBalancer)(nil),            // 4: keel.store.CreateLoadBalancer
+	(*UpdateLoadBalancer)(nil),            // 5: keel.store.UpdateLoadBalancer
+	(*SetLoadBalancerStatus)(nil),         // 6: keel.store.SetLoadBalancerStatus
+	(*DeleteLoadBalancer)(nil),            // 7: keel.store.DeleteLoadBalancer
+	(*PurgeLoadBalancer)(nil),             // 8: keel.store.PurgeLoadBalancer
+	(*CompleteProvisioning)(nil),          // 9: keel.store.CompleteProvisioning
+	(*FailoverLoadBalancer)(nil),          // 10: keel.store.FailoverLoadBalancer
+	(*CreateListener)(nil),                // 11: keel.store.CreateListener
+	(*UpdateListener)(nil),                // 12: keel.store.UpdateListener
+	(*DeleteListener)(nil),                // 13: keel.store.DeleteListener
+	(*CreatePool)(nil),                    // 14: keel.store.CreatePool
+	(*UpdatePool)(nil),                    // 15: keel.store.UpdatePool
+	(*DeletePool)(nil),                    // 16: keel.store.DeletePool
+	(*CreateMember)(nil),                  // 17: keel.store.CreateMember
+	(*UpdateMember)(nil),                  // 18: keel.store.UpdateMember
+	(*DeleteMember)(nil),                  // 19: keel.store.DeleteMember
+	(*ReplaceMembers)(nil),                // 20: keel.store.ReplaceMembers
+	(*CreateHealthMonitor)(nil),           // 21: keel.store.CreateHealthMonitor
+	(*UpdateHealthMonitor)(nil),           // 22: keel.store.UpdateHealthMonitor
+	(*DeleteHealthMonitor)(nil),           // 23: keel.store.DeleteHealthMonitor
+	(*CreateL7Policy)(nil),                // 24: keel.store.CreateL7Policy
+	(*UpdateL7Policy)(nil),                // 25: keel.store.UpdateL7Policy
+	(*DeleteL7Policy)(nil),                // 26: keel.store.DeleteL7Policy
+	(*CreateL7Rule)(nil),                  // 27: keel.store.CreateL7Rule
+	(*UpdateL7Rule)(nil),                  // 28: keel.store.UpdateL7Rule
+	(*DeleteL7Rule)(nil),                  // 29: keel.store.DeleteL7Rule
+	(*UpdateAmphora)(nil),                 // 30: keel.store.UpdateAmphora
+	(*SetQuota)(nil),                      // 31: keel.store.SetQuota
+	(*DeleteQuota)(nil),                   // 32: keel.store.DeleteQuota
+	(*PutFlavor)(nil),                     // 33: keel.store.PutFlavor
+	(*DeleteFlavor)(nil),                  // 34: keel.store.DeleteFlavor
+	(*PutFlavorProfile)(nil),              // 35: keel.store.PutFlavorProfile
+	(*DeleteFlavorProfile)(nil),           // 36: keel.store.DeleteFlavorProfile
+	(*PutAvailabilityZone)(nil),           // 37: keel.store.PutAvailabilityZone
+	(*DeleteAvailabilityZone)(nil),        // 38: keel.store.DeleteAvailabilityZone
+	(*PutAvailabilityZoneProfile)(nil),    // 39: keel.store.PutAvailabilityZoneProfile
+	(*DeleteAvailabilityZoneProfile)(nil), // 40: keel.store.DeleteAvailabilityZoneProfile
+	(*CommandBatch)(nil),                  // 41: keel.store.CommandBatch
+	(*CommandResult)(nil),                 // 42: keel.store.CommandResult
+	(*SnapshotHeader)(nil),                // 43: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),                // 44: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),                // 45: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),                  // 46: keel.store.LoadBalancer
+	(*Listener)(nil),                      // 47: keel.store.Listener
+	(*Pool)(nil),                          // 48: keel.store.Pool
+	(*Member)(nil),                        // 49: keel.store.Member
+	(*HealthMonitor)(nil),                 // 50: keel.store.HealthMonitor
+	(*L7Policy)(nil),                      // 51: keel.store.L7Policy
+	(*L7Rule)(nil),                        // 52: keel.store.L7Rule
+	(*Amphora)(nil),                       // 53: keel.store.Amphora
+	(*Quota)(nil),                         // 54: keel.store.Quota
+	(*Flavor)(nil),                        // 55: keel.store.Flavor
+	(*FlavorProfile)(nil),                 // 56: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),              // 57: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil),       // 58: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	3,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
-	4,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
-	5,  // 2: keel.store.Command.set_load_balancer_status:type_name -> keel.store.SetLoadBalancerStatus
-	6,  // 3: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
-	7,  // 4: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	8,  // 5: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
-	9,  // 6: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
-	10, // 7: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
-	11, // 8: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
-	12, // 9: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
-	13, // 10: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
-	14, // 11: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
-	15, // 12: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
-	16, // 13: keel.store.Command.create_member:type_name -> keel.store.CreateMember
-	17, // 14: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
-	18, // 15: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
-	19, // 16: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
-	20, // 17: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
-	21, // 18: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
-	22, // 19: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
-	23, // 20: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
-	24, // 21: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
-	25, // 22: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
-	26, // 23: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
-	27, // 24: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
-	28, // 25: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
-	29, // 26: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
-	30, // 27: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	31, // 28: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	32, // 29: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	33, // 30: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	34, // 31: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	35, // 32: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	36, // 33: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	37, // 34: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	38, // 35: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	39, // 36: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	44, // 37: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	45, // 38: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	46, // 39: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	47, // 40: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	48, // 41: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	49, // 42: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	50, // 43: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	51, // 44: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	2,  // 45: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	2,  // 46: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	2,  // 47: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
-	2,  // 48: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
-	2,  // 49: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
-	2,  // 50: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
-	2,  // 51: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
-	2,  // 52: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
-	2,  // 53: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
-	2,  // 54: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
-	2,  // 55: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
-	2,  // 56: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
-	2,  // 57: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
-	2,  // 58: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
-	2,  // 59: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
-	2,  // 60: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	2,  // 61: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	2,  // 62: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
-	2,  // 63: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
-	2,  // 64: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
-	2,  // 65: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
-	2,  // 66: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
-	2,  // 67: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
-	2,  // 68: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
-	2,  // 69: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
-	52, // 70: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	53, // 71: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	54, // 72: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	55, // 73: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	56, // 74: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	1,  // 75: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	0,  // 76: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	44, // 77: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	45, // 78: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	46, // 79: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	47, // 80: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	48, // 81: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	49, // 82: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	50, // 83: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	51, // 84: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	52, // 85: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	53, // 86: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	54, // 87: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	55, // 88: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	56, // 89: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	90, // [90:90] is the sub-list for method output_type
-	90, // [90:90] is the sub-list for method input_type
-	90, // [90:90] is the sub-list for extension type_name
-	90, // [90:90] is the sub-list for extension extendee
-	0,  // [0:90] is the sub-list for field type_name
+	4,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
+	5,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
+	6,  // 2: keel.store.Command.set_load_balancer_status:type_name -> keel.store.SetLoadBalancerStatus
+	7,  // 3: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
+	8,  // 4: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	9,  // 5: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
+	10, // 6: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
+	11, // 7: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
+	12, // 8: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
+	13, // 9: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
+	14, // 10: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
+	15, // 11: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
+	16, // 12: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
+	17, // 13: keel.store.Command.create_member:type_name -> keel.store.CreateMember
+	18, // 14: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
+	19, // 15: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
+	20, // 16: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
+	21, // 17: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
+	22, // 18: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
+	23, // 19: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
+	24, // 20: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
+	25, // 21: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
+	26, // 22: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
+	27, // 23: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
+	28, // 24: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
+	29, // 25: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
+	30, // 26: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
+	31, // 27: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
+	32, // 28: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
+	33, // 29: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
+	34, // 30: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
+	35, // 31: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
+	36, // 32: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
+	37, // 33: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
+	38, // 34: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
+	39, // 35: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
+	40, // 36: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
+	2,  // 37: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	46, // 38: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	47, // 39: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	48, // 40: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	49, // 41: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	50, // 42: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	51, // 43: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	52, // 44: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	53, // 45: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	3,  // 46: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 47: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 48: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 49: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
+	3,  // 50: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 51: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
+	3,  // 52: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
+	3,  // 53: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
+	3,  // 54: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
+	3,  // 55: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
+	3,  // 56: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
+	3,  // 57: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
+	3,  // 58: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
+	3,  // 59: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
+	3,  // 60: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
+	3,  // 61: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	3,  // 62: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	3,  // 63: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
+	3,  // 64: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
+	3,  // 65: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
+	3,  // 66: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
+	3,  // 67: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
+	3,  // 68: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
+	3,  // 69: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
+	3,  // 70: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
+	54, // 71: keel.store.SetQuota.quota:type_name -> keel.store.Quota
+	55, // 72: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
+	56, // 73: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
+	57, // 74: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
+	58, // 75: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	1,  // 76: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	0,  // 77: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	42, // 78: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	46, // 79: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	47, // 80: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	48, // 81: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	49, // 82: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	50, // 83: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	51, // 84: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	52, // 85: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	53, // 86: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	54, // 87: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	55, // 88: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	56, // 89: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	57, // 90: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	58, // 91: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	44, // 92: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	93, // [93:93] is the sub-list for method output_type
+	93, // [93:93] is the sub-list for method input_type
+	93, // [93:93] is the sub-list for extension type_name
+	93, // [93:93] is the sub-list for extension extendee
+	0,  // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -3538,8 +3731,9 @@ func file_store_storepb_store_proto_init() {
 		(*Command_DeleteAvailabilityZone)(nil),
 		(*Command_PutAvailabilityZoneProfile)(nil),
 		(*Command_DeleteAvailabilityZoneProfile)(nil),
+		(*Command_ResolveRequest)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[42].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[44].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -3553,6 +3747,7 @@ func file_store_storepb_store_proto_init() {
 		(*SnapshotRecord_FlavorProfile)(nil),
 		(*SnapshotRecord_AvailabilityZone)(nil),
 		(*SnapshotRecord_AvailabilityZoneProfile)(nil),
+		(*SnapshotRecord_AppliedRequest)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -3561,7 +3756,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
