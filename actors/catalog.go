@@ -94,7 +94,7 @@ func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide fun
 		if err != nil {
 			return zero, err
 		}
-		cmd.RequestId = reqID
+		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		res, err := g.rt.Store.Propose(ctx, cmd)
 		cancel()
@@ -114,6 +114,8 @@ func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide fun
 			continue // another writer got there first: decide again on what it wrote
 		case storepb.CommandResult_IN_USE:
 			return zero, grainError(KindConflict, "%s", res.Message)
+		case storepb.CommandResult_EXPIRED, storepb.CommandResult_ABORTED:
+			return zero, grainError(KindNotApplied, "Service unavailable: %s; retry the request.", res.Message)
 		default:
 			return zero, grainError(KindInternal, "%s", res.Message)
 		}
@@ -518,5 +520,7 @@ type CatalogMethod[Req, Resp any] func(*catalogpb.CatalogGrainClient, Req, ...cl
 // so a retry is answered, not applied twice).
 func CallCatalog[Req, Resp any](ctx context.Context, c *Client, kind string, method CatalogMethod[Req, Resp], req Req) (Resp, error) {
 	g := catalogpb.GetCatalogGrainClient(c.cluster, kind)
-	return call(ctx, c, func(opts ...cluster.GrainCallOption) (Resp, error) { return method(g, req, opts...) })
+	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
+		return method(g, numbered(req, attempt), opts...)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
 
 	"keel/actors/actorspb"
 )
@@ -14,7 +15,9 @@ import (
 // Client calls grains for the HTTP handlers and the reconciler. protoactor-go's own
 // call timeout is soft (an activation on a just-died owner can stall for 5 s), so
 // every attempt runs under a hard deadline of its own, and attempts that reach no
-// decision are retried with the same request id until the call's deadline.
+// decision are retried with the same request id until the call's deadline. Each
+// attempt is numbered in its Caller, so a grain knows when an earlier one may
+// still be in flight.
 type Client struct {
 	cluster        *cluster.Cluster
 	attemptTimeout time.Duration
@@ -23,16 +26,30 @@ type Client struct {
 
 // NewClient returns a grain client over c.
 func NewClient(c *cluster.Cluster) *Client {
-	return &Client{cluster: c, attemptTimeout: time.Second, callTimeout: 12 * time.Second}
+	return &Client{cluster: c, attemptTimeout: time.Second, callTimeout: RequestLifetime}
 }
+
+// RequestLifetime bounds an API request's grain call, retries included; the
+// request's commands carry its end as their deadline, after which the FSM
+// refuses them.
+const RequestLifetime = 12 * time.Second
+
+// RequestDeadline is the deadline (unix ms) of a request that arrives at now.
+func RequestDeadline(now time.Time) int64 { return now.Add(RequestLifetime).UnixMilli() }
+
+// protoactorSlack keeps protoactor-go's own timeout past the attempt's: it resends
+// a message after its timeout, and that resend must never be the answer taken for
+// an attempt (it would carry the attempt's number while racing the first delivery).
+const protoactorSlack = 500 * time.Millisecond
 
 type attemptResult[T any] struct {
 	v   T
 	err error
 }
 
-// call runs f until it returns a value or a grain's decision (*Error).
-func call[T any](ctx context.Context, c *Client, f func(opts ...cluster.GrainCallOption) (T, error)) (T, error) {
+// call runs f until it returns a value or a grain's decision (*Error); f gets the
+// attempt's number.
+func call[T any](ctx context.Context, c *Client, f func(attempt uint32, opts ...cluster.GrainCallOption) (T, error)) (T, error) {
 	var zero T
 	deadline := time.Now().Add(c.callTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -46,10 +63,10 @@ func call[T any](ctx context.Context, c *Client, f func(opts ...cluster.GrainCal
 		}
 		timeout := min(c.attemptTimeout, remaining)
 		ch := make(chan attemptResult[T], 1)
-		go func() {
-			v, err := f(cluster.WithTimeout(timeout), cluster.WithRetryCount(3))
+		go func(attempt uint32) {
+			v, err := f(attempt, cluster.WithTimeout(timeout+protoactorSlack), cluster.WithRetryCount(3))
 			ch <- attemptResult[T]{v, err}
-		}()
+		}(uint32(attempt))
 		select {
 		case r := <-ch:
 			if r.err == nil {
@@ -59,7 +76,7 @@ func call[T any](ctx context.Context, c *Client, f func(opts ...cluster.GrainCal
 				return zero, e
 			}
 			last = r.err
-		case <-time.After(timeout + 250*time.Millisecond):
+		case <-time.After(timeout):
 			last = fmt.Errorf("grain call attempt timed out after %v", timeout)
 		case <-ctx.Done():
 			return zero, &Error{Kind: KindUnavailable, Message: "Service unavailable: request cancelled"}
@@ -81,7 +98,26 @@ type LoadBalancerMethod[Req, Resp any] func(*actorspb.LoadBalancerGrainClient, R
 // is answered, not applied twice).
 func CallLoadBalancer[Req, Resp any](ctx context.Context, c *Client, lbID string, method LoadBalancerMethod[Req, Resp], req Req) (Resp, error) {
 	g := actorspb.GetLoadBalancerGrainClient(c.cluster, lbID)
-	return call(ctx, c, func(opts ...cluster.GrainCallOption) (Resp, error) { return method(g, req, opts...) })
+	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
+		return method(g, numbered(req, attempt), opts...)
+	})
+}
+
+// numbered returns req with its Caller's attempt set (a copy: an earlier attempt
+// may still be sending the original).
+func numbered[Req any](req Req, attempt uint32) Req {
+	if attempt == 0 {
+		return req
+	}
+	m, ok := any(req).(proto.Message)
+	if !ok {
+		return req
+	}
+	clone := proto.Clone(m)
+	if c, ok := clone.(interface{ GetCaller() *actorspb.Caller }); ok && c.GetCaller() != nil {
+		c.GetCaller().Attempt = attempt
+	}
+	return clone.(Req)
 }
 
 // ResumeLoadBalancer asks the grain of id to continue an unfinished flow.

@@ -119,8 +119,60 @@ var errDone = errors.New("already done")
 
 // mutate runs one request through the tree: decide from the cached tree, propose
 // the write with the version read, and on a lost race reload and decide again.
-// After a write the provider step is scheduled.
+// After a write the provider step is scheduled. Its answer is definite: success
+// means applied (now or by an earlier attempt), a refusal means not applied, and
+// an unknown outcome is KindUnavailable.
 func (g *LoadBalancerGrain) mutate(caller *actorspb.Caller, create bool, decide func(t *tree) (*decision, error)) error {
+	return g.definite(caller, g.decideAndWrite(caller, create, decide))
+}
+
+// definite makes a refusal of a retried request mean "not applied": an earlier
+// attempt of it (still queued at another activation, or in a forward to the
+// leader) could otherwise apply after the refusal was answered. The request is
+// resolved in the FSM first; if an earlier attempt did apply it, that is the
+// answer.
+func (g *LoadBalancerGrain) definite(caller *actorspb.Caller, err error) error {
+	if err == nil || caller.GetAttempt() == 0 || caller.GetRequestId() == "" || !isRefusal(err) {
+		return err
+	}
+	res, rerr := g.resolve(caller)
+	if rerr != nil {
+		return rerr
+	}
+	if res.Code == storepb.CommandResult_OK { // an earlier attempt applied it
+		if err := g.load(true); err != nil {
+			return unavailable(err)
+		}
+		return nil
+	}
+	return err
+}
+
+// resolve decides the outcome of the caller's request for good (store.Resolve).
+func (g *LoadBalancerGrain) resolve(caller *actorspb.Caller) (*storepb.CommandResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := g.rt.Store.Resolve(ctx, caller.GetRequestId(), caller.GetDeadlineUnixMs())
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return res, nil
+}
+
+// isRefusal reports whether err is a grain's 4xx decision.
+func isRefusal(err error) bool {
+	var ge *cluster.GrainErrorResponse
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ErrorKind(ge.Reason) {
+	case KindNotFound, KindConflict, KindInvalid, KindForbidden:
+		return true
+	}
+	return false
+}
+
+func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool, decide func(t *tree) (*decision, error)) error {
 	reqID := caller.GetRequestId()
 	for attempt := 0; attempt < 3; attempt++ {
 		// A create needs no read: the id is new, the FSM refuses a duplicate and a
@@ -147,8 +199,12 @@ func (g *LoadBalancerGrain) mutate(caller *actorspb.Caller, create bool, decide 
 			return err
 		}
 		cmd := d.command(d.write)
-		cmd.RequestId = reqID
+		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
 		res, err := g.propose(cmd)
+		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
+			// The command may still apply: decide it for good before answering.
+			res, err = g.resolve(caller)
+		}
 		if err != nil {
 			return unavailable(err)
 		}
@@ -176,6 +232,9 @@ func (g *LoadBalancerGrain) mutate(caller *actorspb.Caller, create bool, decide 
 			return g.notFound()
 		case storepb.CommandResult_QUOTA_EXCEEDED:
 			return grainError(KindForbidden, "%s", res.Message)
+		case storepb.CommandResult_EXPIRED, storepb.CommandResult_ABORTED:
+			// Definitely not applied, and too late to decide again.
+			return grainError(KindNotApplied, "Service unavailable: %s; retry the request.", res.Message)
 		default:
 			return grainError(KindInternal, "%s", res.Message)
 		}

@@ -79,6 +79,10 @@ const (
 	KindInternal    ErrorKind = cluster.ErrorReason_INTERNAL
 	// KindUnimplemented is a provider refusal (Octavia's 501).
 	KindUnimplemented ErrorKind = cluster.ErrorReason_UNIMPLEMENTED
+	// KindNotApplied: the request was definitely not applied, and retrying it is
+	// pointless (its deadline passed, or it was resolved as aborted). A 503 that
+	// the client retries with a new request.
+	KindNotApplied ErrorKind = cluster.ErrorReason_ABORTED
 )
 
 // Error is a grain's answer that is not a success. Message is the user-facing text
@@ -103,7 +107,7 @@ func asError(err error) *Error {
 		return nil
 	}
 	switch ErrorKind(ge.Reason) {
-	case KindNotFound, KindConflict, KindInvalid, KindForbidden, KindInternal, KindUnimplemented:
+	case KindNotFound, KindConflict, KindInvalid, KindForbidden, KindInternal, KindUnimplemented, KindNotApplied:
 		return &Error{Kind: ErrorKind(ge.Reason), Message: ge.Message}
 	}
 	return nil // UNAVAILABLE and unknown reasons: retry

@@ -53,7 +53,7 @@ func statusOf(err error) (int, string) {
 			return fasthttp.StatusBadRequest, ge.Message
 		case actors.KindForbidden:
 			return fasthttp.StatusForbidden, ge.Message
-		case actors.KindUnavailable:
+		case actors.KindUnavailable, actors.KindNotApplied:
 			return fasthttp.StatusServiceUnavailable, ge.Message
 		case actors.KindUnimplemented:
 			return fasthttp.StatusNotImplemented, ge.Message

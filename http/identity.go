@@ -2,9 +2,11 @@ package http
 
 import (
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"keel/actors"
 	"keel/actors/actorspb"
 )
 
@@ -29,5 +31,6 @@ func callerOf(ctx *fasthttp.RequestCtx) *actorspb.Caller {
 			}
 		}
 	}
-	return &actorspb.Caller{ProjectId: project, Admin: admin, RequestId: requestID(ctx)}
+	return &actorspb.Caller{ProjectId: project, Admin: admin, RequestId: requestID(ctx),
+		DeadlineUnixMs: actors.RequestDeadline(time.Now())}
 }

@@ -27,10 +27,17 @@ const (
 // Caller is who asks, as the API identified them, and the request's id: a request
 // retried with the same id is answered, never applied twice.
 type Caller struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Admin         bool                   `protobuf:"varint,2,opt,name=admin,proto3" json:"admin,omitempty"`
-	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Admin     bool                   `protobuf:"varint,2,opt,name=admin,proto3" json:"admin,omitempty"`
+	RequestId string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// deadline_unix_ms: after it the request's commands are refused by the FSM, so a
+	// late copy of the request can never apply (see store Command.deadline_unix_ms).
+	DeadlineUnixMs int64 `protobuf:"varint,4,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	// attempt counts the client's deliveries of this request (0 = the first). A
+	// later attempt may race an earlier one still in flight, so a grain that refuses
+	// it first resolves the request in the FSM: a 4xx then means "not applied".
+	Attempt       uint32 `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -84,6 +91,20 @@ func (x *Caller) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *Caller) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+func (x *Caller) GetAttempt() uint32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
 }
 
 // LoadBalancerTree is a load balancer with everything it owns.
@@ -1705,13 +1726,15 @@ var File_actors_actorspb_actors_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
-	"\x1cactors/actorspb/actors.proto\x12\vkeel.actors\x1a\x1bstore/storepb/octavia.proto\"\\\n" +
+	"\x1cactors/actorspb/actors.proto\x12\vkeel.actors\x1a\x1bstore/storepb/octavia.proto\"\xa0\x01\n" +
 	"\x06Caller\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
 	"\x05admin\x18\x02 \x01(\bR\x05admin\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\xb4\x03\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12(\n" +
+	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\x12\x18\n" +
+	"\aattempt\x18\x05 \x01(\rR\aattempt\"\xb4\x03\n" +
 	"\x10LoadBalancerTree\x12=\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
 	"\tlisteners\x18\x02 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +

@@ -1,0 +1,175 @@
+package actors_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	protocluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/hashicorp/raft"
+
+	"keel/actors"
+	"keel/actors/actorspb"
+	"keel/cluster"
+	"keel/store"
+	"keel/store/storepb"
+)
+
+// grainNode is one in-process node: a single-voter store and a one-member actor
+// cluster serving keel's grain kinds (one member per process: protoactor-go races
+// with two, see runtime.md).
+type grainNode struct {
+	store  *store.Node
+	client *actors.Client
+}
+
+func freeLoopback(t *testing.T) (string, int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a := l.Addr().(*net.TCPAddr)
+	return a.IP.String(), a.Port
+}
+
+func startGrainNode(t *testing.T, settings actors.Settings) *grainNode {
+	t.Helper()
+	host, port := freeLoopback(t)
+	rhost, rport := freeLoopback(t)
+	raftAddr := net.JoinHostPort(rhost, itoa(rport))
+	st, err := store.Open(store.Config{NodeID: "n1", DataDir: t.TempDir(), RaftAddr: raftAddr, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Bootstrap([]raft.Server{{ID: "n1", Address: raft.ServerAddress(raftAddr)}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !st.LeaderReady() {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }))
+	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: quiet})
+	cfg := protocluster.Configure("keel-test", test.NewTestProvider(test.NewInMemAgent()), cluster.NewPlacementLookup(),
+		remote.Configure(host, port), protocluster.WithKinds(kinds...))
+	c := protocluster.New(system, cfg)
+	c.StartMember()
+	t.Cleanup(func() { c.Shutdown(false) })
+	return &grainNode{store: st, client: actors.NewClient(c)}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func caller(reqID string, attempt uint32) *actorspb.Caller {
+	return &actorspb.Caller{ProjectId: "p", Admin: true, RequestId: reqID, Attempt: attempt,
+		DeadlineUnixMs: actors.RequestDeadline(time.Now())}
+}
+
+func (n *grainNode) update(t *testing.T, lbID string, c *actorspb.Caller, name string) error {
+	t.Helper()
+	_, err := actors.CallLoadBalancer(context.Background(), n.client, lbID, (*actorspb.LoadBalancerGrainClient).Update,
+		&actorspb.UpdateLoadBalancerRequest{Caller: c, Values: &storepb.LoadBalancer{Id: lbID, Name: name}, Fields: []string{"name"}})
+	return err
+}
+
+func (n *grainNode) lb(t *testing.T, id string) *storepb.LoadBalancer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.store.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return n.store.State().LoadBalancer(id)
+}
+
+func (n *grainNode) waitActive(t *testing.T, id string) *storepb.LoadBalancer {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lb := n.lb(t, id)
+		if lb != nil && lb.ProvisioningStatus == actors.StatusActive {
+			return lb
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("load balancer %s not ACTIVE within 10s: %v", id, lb)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A retried request is applied at most once and a refusal of it means "not
+// applied" (issue 8: a PUT applied twice after later writes, a 409 applied anyway).
+func TestRetriedRequestsAreDefinite(t *testing.T) {
+	n := startGrainNode(t, actors.Settings{ProvisionDelay: 300 * time.Millisecond, IdleTimeout: time.Minute})
+	const lbID = "5d2c3a9e-0000-4000-8000-000000000001"
+	_, err := actors.CallLoadBalancer(context.Background(), n.client, lbID, (*actorspb.LoadBalancerGrainClient).Create,
+		&actorspb.CreateLoadBalancerRequest{Caller: caller("req-create", 0), Tree: &actorspb.LoadBalancerTree{
+			LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: "p", Name: "first", AdminStateUp: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.waitActive(t, lbID)
+
+	// put-1 applies; then put-2 moves the load balancer on.
+	put1 := caller("req-put-1", 0)
+	if err := n.update(t, lbID, put1, "one"); err != nil {
+		t.Fatal(err)
+	}
+	n.waitActive(t, lbID)
+	if err := n.update(t, lbID, caller("req-put-2", 0), "two"); err != nil {
+		t.Fatal(err)
+	}
+	before := n.waitActive(t, lbID)
+
+	// A late attempt of put-1 (as a grain-call retry delivers it) succeeds without
+	// applying again: the name stays put-2's.
+	late := caller("req-put-1", 1)
+	late.DeadlineUnixMs = put1.DeadlineUnixMs
+	if err := n.update(t, lbID, late, "one"); err != nil {
+		t.Fatalf("late attempt of an applied request: %v", err)
+	}
+	if lb := n.lb(t, lbID); lb.Name != "two" || lb.Version != before.Version {
+		t.Fatalf("late attempt applied again: name %q version %d (was %d)", lb.Name, lb.Version, before.Version)
+	}
+
+	// While put-3 holds the load balancer in PENDING_UPDATE, a retried attempt of
+	// put-4 is refused (409); the refusal is definite: put-4's first attempt, still
+	// in flight somewhere, can no longer apply.
+	if err := n.update(t, lbID, caller("req-put-3", 0), "three"); err != nil {
+		t.Fatal(err)
+	}
+	put4 := caller("req-put-4", 1)
+	err = n.update(t, lbID, put4, "four")
+	if e, ok := err.(*actors.Error); !ok || e.Kind != actors.KindConflict {
+		t.Fatalf("retried put-4 while PENDING_UPDATE: %v, want a conflict", err)
+	}
+	cur := n.waitActive(t, lbID)
+	zombie := &storepb.Command{RequestId: "req-put-4", DeadlineUnixMs: put4.DeadlineUnixMs,
+		Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{Write: &storepb.TreeWrite{
+			LoadBalancerId: lbID, ExpectedVersion: cur.Version,
+			LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: "p", Name: "four", ProvisioningStatus: "PENDING_UPDATE"}}}}}
+	res, err := n.store.Propose(context.Background(), zombie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != storepb.CommandResult_ABORTED {
+		t.Fatalf("first attempt of a refused request after the refusal: %v, want ABORTED", res)
+	}
+	if lb := n.lb(t, lbID); lb.Name != "three" {
+		t.Fatalf("name %q after the refused request's zombie, want three", lb.Name)
+	}
+}
