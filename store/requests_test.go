@@ -151,4 +151,3 @@ func TestFSMRequestTableExpiresAndSnapshots(t *testing.T) {
 		t.Fatalf("retry after restore: %v", r)
 	}
 }
-
