@@ -177,23 +177,33 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 	for attempt := 0; attempt < 3; attempt++ {
 		// A create needs no read: the id is new, the FSM refuses a duplicate and a
 		// retry is recognised by its request id. Only a refusal makes the grain read.
+		// A refusal is answered only from the tree as it is now: one decided on
+		// the cache (which a paused or duplicate activation may hold stale) is
+		// decided again after a read.
+		fresh := attempt > 0 || !g.loaded
 		if !create || attempt > 0 || g.loaded {
 			if err := g.load(attempt > 0); err != nil {
 				return unavailable(err)
 			}
 		}
-		if g.tree != nil && !create && !authorized(caller, g.tree.lb.ProjectId) {
-			return grainError(KindForbidden, policyRefused)
-		}
 		if g.tree != nil && sameRequest(g.tree.lb.LastRequestId, reqID) {
 			return nil // this request was applied already
 		}
-		if g.tree == nil && !create {
-			return g.notFound()
+		var d *decision
+		var err error
+		switch {
+		case g.tree != nil && !create && !authorized(caller, g.tree.lb.ProjectId):
+			err = grainError(KindForbidden, policyRefused)
+		case g.tree == nil && !create:
+			err = g.notFound()
+		default:
+			d, err = decide(g.tree)
 		}
-		d, err := decide(g.tree)
 		if errors.Is(err, errDone) {
 			return nil
+		}
+		if err != nil && !fresh && isRefusal(err) {
+			continue
 		}
 		if err != nil {
 			return err
