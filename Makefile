@@ -9,8 +9,14 @@ PROTOACTOR_VERSION := v0.0.0-20240822202345-3c0e61ca19c9
 PROTOC_GEN_GO_VERSION := v1.36.6
 TEST_TIMEOUT ?= 25m
 FUZZ_TIME ?= 20s
+# make chaos: every scenario of cluster/chaostest, CHAOS_RUNS times, each for
+# CHAOS_DURATION; the table goes to bench/results/chaos-<time>.md (and chaos-latest.md).
+CHAOS_RUNS ?= 1
+CHAOS_DURATION ?= 30s
+CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
+CHAOS_FLAGS ?=
 
-.PHONY: all build run test deps proto vet fmt-check bench clean
+.PHONY: all build run test chaos deps proto vet fmt-check bench clean
 
 all: build
 
@@ -34,6 +40,19 @@ fmt-check:
 test: deps vet fmt-check build
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime $(FUZZ_TIME) ./http/
+
+# The Jepsen-style suite (not part of `make test`, which runs only its short
+# version): real keeld nodes under kill -9, SIGSTOP and iptables partitions (root
+# needed for those), histories checked with porcupine. Leftover iptables chains of
+# a killed run are removed afterwards.
+chaos: deps build
+	@out=$(CURDIR)/bench/results/chaos-$$(date -u +%Y%m%d-%H%M%S).md; \
+	$(GO) test -tags chaos -count=1 -timeout 120m -run '^TestChaos$$' -v ./cluster/chaostest/ \
+		-chaos.runs $(CHAOS_RUNS) -chaos.duration $(CHAOS_DURATION) -chaos.scenarios $(CHAOS_SCENARIOS) \
+		-chaos.out $$out $(CHAOS_FLAGS); rc=$$?; \
+	bash .ci/chaos-clean.sh; \
+	if [ -f $$out ]; then cp $$out bench/results/chaos-latest.md; echo "results: $$out"; fi; \
+	exit $$rc
 
 # Regenerates the protobuf contracts (generated code is committed).
 proto: deps

@@ -9,6 +9,8 @@ command -v keepalived >/dev/null 2>&1 || [ -x /usr/sbin/keepalived ] || need+=(k
 command -v protoc     >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v ip         >/dev/null 2>&1 || [ -x /usr/sbin/ip ]         || need+=(iproute2)
 command -v openssl    >/dev/null 2>&1 || need+=(openssl)
+# The chaos suite's partitions (cluster/chaostest): iptables with owner/connmark matches.
+command -v iptables   >/dev/null 2>&1 || [ -x /usr/sbin/iptables ]   || need+=(iptables)
 # The openstack CLI with the Octavia plugin: the README's client, tested in CI.
 command -v openstack  >/dev/null 2>&1 || need+=(python3-openstackclient)
 python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclient)

@@ -1,7 +1,16 @@
 // Package systemtest is keel's test support for system tests: it builds keeld once
 // per test binary and runs real keeld processes on loopback ports, as rqlite's
-// system_test does — start, SIGKILL, SIGTERM, restart on the same data dir — with
-// HTTP helpers to drive them. Every wait is bounded and every process is reaped.
+// system_test does — start, SIGKILL, SIGTERM, SIGSTOP/SIGCONT, restart on the same
+// data dir (with or without -join) — with HTTP helpers to drive them. Every wait is
+// bounded and every process is reaped.
+//
+// Nodes listen on 127.0.0.1 unless NewNodeOn gives them their own loopback address
+// (127.0.0.X) and a user id, which is what lets the chaos suite cut one node off
+// with iptables (cluster/chaostest).
+//
+// KEEL_SYSTEMTEST_RACE=1 builds keeld with -race; every node's log is then checked
+// when its test ends, and a "WARNING: DATA RACE" report fails the test (the report is
+// printed).
 package systemtest
 
 import (
@@ -56,7 +65,11 @@ func binary() (string, error) {
 			return
 		}
 		path := filepath.Join(binDir, "keeld")
-		cmd := exec.Command("go", "build", "-o", path, "keel/cmd/keeld")
+		args := []string{"build", "-o", path}
+		if RaceBuild() {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "keel/cmd/keeld")...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("systemtest: build keeld: %v\n%s", err, out)
@@ -67,6 +80,9 @@ func binary() (string, error) {
 	return binPath, buildErr
 }
 
+// RaceBuild reports whether keeld is built with -race (KEEL_SYSTEMTEST_RACE=1).
+func RaceBuild() bool { return os.Getenv("KEEL_SYSTEMTEST_RACE") == "1" }
+
 // Main runs the package's tests with a scratch directory where keeld is built (on
 // first use) and removes it afterwards. Call it from TestMain.
 func Main(m *testing.M) int {
@@ -76,6 +92,7 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	_ = os.Chmod(dir, 0o755) // nodes running under their own user id (NewNodeOn) exec from here
 	binDir = dir
 	return m.Run()
 }
@@ -83,13 +100,19 @@ func Main(m *testing.M) int {
 // FreePort returns a loopback port that was free a moment ago (TCP and UDP).
 func FreePort(t T) int {
 	t.Helper()
+	return FreePortOn(t, "127.0.0.1")
+}
+
+// FreePortOn returns a port that was free on host a moment ago (TCP and UDP).
+func FreePortOn(t T, host string) int {
+	t.Helper()
 	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		u, err := net.ListenPacket("udp", net.JoinHostPort(host, fmt.Sprint(port)))
 		l.Close()
 		if err == nil {
 			u.Close()
@@ -114,26 +137,85 @@ type Node struct {
 	Join       []string
 	LogPath    string
 	ExtraArgs  []string
+	// Host is the loopback address every port of the node is on.
+	Host string
+	// UID, if not 0, is the user id keeld runs as: iptables' owner match then tells
+	// this node's packets from every other node's (see NewNodeOn).
+	UID int
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
 
-// NewNode allocates ports and a data dir for a node; Start runs it.
+// NewNode allocates ports on 127.0.0.1 and a data dir for a node; Start runs it.
 func NewNode(t T, name string) *Node {
 	t.Helper()
+	return NewNodeOn(t, name, "127.0.0.1", 0)
+}
+
+// NewNodeOn is NewNode with every port on host (any 127.0.0.0/8 address: Linux
+// answers the whole block on lo) and keeld running as user id uid (0: as the
+// test). Connections a node opens still leave from 127.0.0.1, so the host alone
+// cannot tell whose packet it is; the uid can (iptables -m owner).
+func NewNodeOn(t T, name, host string, uid int) *Node {
+	t.Helper()
 	dir := t.TempDir()
-	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", FreePort(t)) }
+	if uid != 0 {
+		// The node must reach its data dir; t.TempDir's directories are 0700.
+		var err error
+		if dir, err = os.MkdirTemp("", "keel-node-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(t, host))) }
 	n := &Node{t: t, Name: name, HTTPAddr: addr(), GossipAddr: addr(), RaftAddr: addr(), ActorAddr: addr(),
-		HealthAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1}
+		HealthAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1,
+		Host: host, UID: uid}
 	t.Cleanup(func() {
 		n.Kill()
 		if t.Failed() {
 			n.dumpLog()
 		}
+		if RaceBuild() {
+			if races := n.RaceReports(); len(races) > 0 {
+				t.Errorf("%s: %d data race report(s) from keeld -race:\n%s", n.Name, len(races), strings.Join(races, "\n"))
+			}
+		}
 	})
 	return n
+}
+
+// RaceReports returns every "WARNING: DATA RACE" report in the node's log (all of
+// its runs), each up to the next report's end marker.
+func (n *Node) RaceReports() []string {
+	b, err := os.ReadFile(n.LogPath)
+	if err != nil {
+		return nil
+	}
+	return raceReports(string(b))
+}
+
+func raceReports(log string) []string {
+	const begin, end = "WARNING: DATA RACE", "=================="
+	var out []string
+	for {
+		i := strings.Index(log, begin)
+		if i < 0 {
+			return out
+		}
+		log = log[i:]
+		j := strings.Index(log, end)
+		if j < 0 {
+			j = len(log)
+		}
+		out = append(out, log[:j])
+		log = log[j:]
+	}
 }
 
 // Args are the node's command-line flags.
@@ -150,6 +232,23 @@ func (n *Node) Args() []string {
 // Start runs keeld (appending to the node's log).
 func (n *Node) Start() {
 	n.t.Helper()
+	n.start(n.Args())
+}
+
+// StartWithoutJoin runs keeld without -join, as an operator restarting a node on
+// its data dir with a minimal command line would: it must find the cluster again
+// from what it persisted (and the others must take it back).
+func (n *Node) StartWithoutJoin() {
+	n.t.Helper()
+	join := n.Join
+	n.Join = nil
+	args := n.Args()
+	n.Join = join
+	n.start(args)
+}
+
+func (n *Node) start(args []string) {
+	n.t.Helper()
 	bin, err := binary()
 	if err != nil {
 		n.t.Fatal(err)
@@ -158,9 +257,16 @@ func (n *Node) Start() {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	cmd := exec.Command(bin, n.Args()...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
+	if n.UID != 0 {
+		if err := chownTree(n.DataDir, n.UID); err != nil {
+			logf.Close()
+			n.t.Fatal(err)
+		}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(n.UID), Gid: uint32(n.UID)}
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		n.t.Fatal(err)
@@ -174,6 +280,19 @@ func (n *Node) Start() {
 	n.mu.Lock()
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
+}
+
+// chownTree creates dir if needed and gives it and everything in it to uid.
+func chownTree(dir string, uid int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, uid)
+	})
 }
 
 // Pid returns the process id of the running node (0 if none).
@@ -211,7 +330,11 @@ func (n *Node) StartHealthy(timeout time.Duration) {
 			return
 		}
 		n.t.Logf("%s: a port was taken; retrying on new ports", n.Name)
-		addr := func() string { return fmt.Sprintf("127.0.0.1:%d", FreePort(n.t)) }
+		host := n.Host
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(n.t, host))) }
 		n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr = addr(), addr(), addr(), addr(), addr()
 		_ = os.RemoveAll(n.DataDir)
 	}
@@ -242,6 +365,21 @@ func (n *Node) Running() bool {
 // Kill sends SIGKILL and reaps the process.
 func (n *Node) Kill() {
 	n.signal(syscall.SIGKILL, 10*time.Second)
+}
+
+// Pause stops the process (SIGSTOP): it keeps its sockets but answers nothing,
+// like a node stuck in a long GC or a VM that was frozen.
+func (n *Node) Pause() { n.sendOnly(syscall.SIGSTOP) }
+
+// Resume continues a paused process (SIGCONT).
+func (n *Node) Resume() { n.sendOnly(syscall.SIGCONT) }
+
+func (n *Node) sendOnly(sig syscall.Signal) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd != nil && n.cmd.Process != nil {
+		_ = n.cmd.Process.Signal(sig)
+	}
 }
 
 // Stop sends SIGTERM (graceful leave) and waits up to 20 s, then kills.
