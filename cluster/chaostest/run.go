@@ -209,7 +209,11 @@ func Run(t systemtest.T, cfg Config) *Result {
 		time.Sleep(200 * time.Millisecond)
 	}
 	pools := u.pools()
-	res.Pending = waitSettled(a, nodes[0], pools, 60*time.Second)
+	var listErr error
+	res.Pending, listErr = waitSettled(a, nodes[0], pools, 60*time.Second)
+	if listErr != nil {
+		res.Unreadable = append(res.Unreadable, "no list of every object within 60s after healing: "+listErr.Error())
+	}
 
 	// Final reads of every object on every node: part of the history, and the
 	// acknowledged-write check.
@@ -261,18 +265,19 @@ func Run(t systemtest.T, cfg Config) *Result {
 		res.Divergence = append(res.Divergence, "applied indexes (fsm/raft) differ: "+idx)
 	}
 	var first listing
-	for i, n := range nodes {
+	var firstNode string
+	for _, n := range nodes {
 		l, err := list(a, n, pools)
 		if err != nil {
-			res.Divergence = append(res.Divergence, err.Error())
+			res.Unreadable = append(res.Unreadable, "state not listed for the divergence check: "+err.Error())
 			continue
 		}
-		if i == 0 || first == nil {
-			first = l
+		if first == nil {
+			first, firstNode = l, n.Name
 			continue
 		}
 		if l.digest() != first.digest() {
-			res.Divergence = append(res.Divergence, fmt.Sprintf("%s's state differs from %s's: %v", n.Name, nodes[0].Name, first.diff(l)))
+			res.Divergence = append(res.Divergence, fmt.Sprintf("%s's state differs from %s's: %v", n.Name, firstNode, first.diff(l)))
 		}
 	}
 
