@@ -224,6 +224,9 @@ var knownRaces = map[string]string{
 	// protoactor-go gossip: the gossip actor updates its state (setKey) while an
 	// endpoint writer still serializes a GossipRequest that shares it.
 	"github.com/asynkron/protoactor-go/cluster.setKey(": "protoactor gossip state (docs/races.md R3)",
+	// protoactor-go actor: the receive-timeout timer (grain passivation) fires on
+	// its own goroutine and touches the context the mailbox goroutine is using.
+	"github.com/asynkron/protoactor-go/actor.(*actorContext).receiveTimeoutHandler(": "protoactor receive timeout (docs/races.md R4)",
 }
 
 func knownRace(report string) string {
