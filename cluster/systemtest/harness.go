@@ -10,7 +10,8 @@
 //
 // KEEL_SYSTEMTEST_RACE=1 builds keeld with -race; every node's log is then checked
 // when its test ends, and a "WARNING: DATA RACE" report fails the test (the report is
-// printed).
+// printed) unless it is one of the known races inside protoactor-go (knownRaces,
+// docs/races.md), which are logged by name.
 package systemtest
 
 import (
