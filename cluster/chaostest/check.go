@@ -139,21 +139,19 @@ func (l listing) pending() []string {
 }
 
 // waitSettled waits up to timeout until n lists no object in PENDING_* (or
-// ERROR); it returns what is still not ACTIVE.
-func waitSettled(a *api, n *systemtest.Node, pools []string, timeout time.Duration) []string {
+// ERROR); it returns what is still not ACTIVE, or why n could not list.
+func waitSettled(a *api, n *systemtest.Node, pools []string, timeout time.Duration) ([]string, error) {
 	deadline := time.Now().Add(timeout)
-	var last []string
 	for {
 		l, err := list(a, n, pools)
+		var pending []string
 		if err == nil {
-			if last = l.pending(); len(last) == 0 {
-				return nil
+			if pending = l.pending(); len(pending) == 0 {
+				return nil, nil
 			}
-		} else {
-			last = []string{err.Error()}
 		}
 		if time.Now().After(deadline) {
-			return last
+			return pending, err
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -213,7 +213,61 @@ func Anomalies(recs []Record) []Anomaly {
 			out = append(out, Anomaly{Read: r, Write: w, Why: "4xx write took effect"})
 		}
 	}
+	out = append(out, vanished(recs)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Read.Return < out[j].Read.Return })
+	return out
+}
+
+// vanished finds objects read gone after an acknowledged create although no delete
+// of theirs was acknowledged or left unknown before that read: either a delete
+// answered with a 4xx took effect after all, or nothing asked for it.
+func vanished(recs []Record) []Anomaly {
+	type life struct {
+		created      bool
+		mayDelete    int64 // earliest call of an ok or unknown delete (0: none)
+		failedDelete *Record
+		reported     bool
+	}
+	objs := map[string]*life{}
+	get := func(id string) *life {
+		if objs[id] == nil {
+			objs[id] = &life{}
+		}
+		return objs[id]
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Obj == "" {
+			continue
+		}
+		l := get(r.Obj)
+		switch {
+		case r.Op == OpCreate && r.Outcome == OK:
+			l.created = true
+		case r.Op == OpDelete && r.Outcome != Failed:
+			if l.mayDelete == 0 || r.Call < l.mayDelete {
+				l.mayDelete = r.Call
+			}
+		case r.Op == OpDelete && l.failedDelete == nil:
+			l.failedDelete = r
+		}
+	}
+	var out []Anomaly
+	for _, r := range recs { // ordered by call
+		if r.Op != OpRead || r.Outcome != OK || r.Read != Gone {
+			continue
+		}
+		l := objs[r.Obj]
+		if l == nil || !l.created || l.reported || (l.mayDelete != 0 && l.mayDelete < r.Return) {
+			continue
+		}
+		l.reported = true
+		if l.failedDelete != nil && l.failedDelete.Call < r.Return {
+			out = append(out, Anomaly{Read: r, Write: l.failedDelete, Why: "4xx delete took effect"})
+		} else {
+			out = append(out, Anomaly{Read: r, Why: "acknowledged object vanished"})
+		}
+	}
 	return out
 }
 

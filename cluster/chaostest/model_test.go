@@ -108,6 +108,17 @@ func TestCheckerDeletes(t *testing.T) {
 			t.Errorf("unknown delete, read %s: got %s, want Ok", read, v.Result)
 		}
 	}
+	refused := []Record{
+		created(),
+		op(1, OpDelete, "", "", Failed, 10, 20), // a 404 or 409: keel says not deleted
+		op(2, OpRead, "", Gone, OK, 30, 40),
+	}
+	if v := Check(refused, 10*time.Second); v.Result != porcupine.Illegal {
+		t.Errorf("4xx delete that took effect: got %s, want Illegal", v.Result)
+	}
+	if a := Anomalies(refused); len(a) != 1 || a[0].Why != "4xx delete took effect" {
+		t.Errorf("anomalies: %v", a)
+	}
 	resurrected := []Record{
 		created(),
 		op(1, OpDelete, "", "", Unknown, 10, 20),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,7 @@ type Result struct {
 	Divergence []string  // indexes or rendered state that differ between nodes
 	Pending    []string  // objects not ACTIVE 60 s after healing
 	Unhealed   string    // what was still not whole 30 s after healing
+	Unreadable []string  // nodes that did not serve the final reads
 	Gaps       []Gap
 	Faults     []Fault
 	Notes      []string // nemesis findings: faults after which the cluster did not recover
@@ -84,6 +86,9 @@ func (r *Result) Failures() []string {
 	}
 	if len(r.Pending) > 0 {
 		out = append(out, fmt.Sprintf("stuck: %d objects not ACTIVE 60s after healing: %v", len(r.Pending), shorten(r.Pending)))
+	}
+	for _, u := range r.Unreadable {
+		out = append(out, "unreadable: "+u)
 	}
 	if r.Unhealed != "" {
 		out = append(out, "not healed 30s after the last fault: "+r.Unhealed)
@@ -204,31 +209,53 @@ func Run(t systemtest.T, cfg Config) *Result {
 		time.Sleep(200 * time.Millisecond)
 	}
 	pools := u.pools()
-	res.Pending = waitSettled(a, nodes[0], pools, 60*time.Second)
+	var listErr error
+	res.Pending, listErr = waitSettled(a, nodes[0], pools, 60*time.Second)
+	if listErr != nil {
+		res.Unreadable = append(res.Unreadable, "no list of every object within 60s after healing: "+listErr.Error())
+	}
 
 	// Final reads of every object on every node: part of the history, and the
 	// acknowledged-write check.
 	all, acked, ackedDeletes, deleteTried := u.snapshot()
 	final := map[string]map[string]string{} // node → obj → read
+	var readers sync.WaitGroup
+	var finalMu sync.Mutex
 	for i, n := range nodes {
 		final[n.Name] = map[string]string{}
-		for _, o := range all {
-			r := a.read(cfg.Clients+1+i, n, o)
-			if r.Outcome == OK {
-				final[n.Name][o.ID] = r.Read
-			} else {
-				final[n.Name][o.ID] = fmt.Sprintf("<HTTP %d %s>", r.Status, r.Err)
+		readers.Add(1)
+		go func(i int, n *systemtest.Node) {
+			defer readers.Done()
+			failures := 0
+			for _, o := range all {
+				r := a.read(cfg.Clients+1+i, n, o)
+				finalMu.Lock()
+				if r.Outcome == OK {
+					final[n.Name][o.ID] = r.Read
+					failures = 0
+				} else {
+					final[n.Name][o.ID] = fmt.Sprintf("<HTTP %d %s>", r.Status, r.Err)
+					failures++
+				}
+				finalMu.Unlock()
+				if failures == 3 { // bounded: a node that does not serve reads is reported, not waited for
+					finalMu.Lock()
+					res.Unreadable = append(res.Unreadable, fmt.Sprintf("%s: 3 reads in a row failed after healing (last: HTTP %d %s)", n.Name, r.Status, r.Err))
+					finalMu.Unlock()
+					return
+				}
 			}
-		}
+		}(i, n)
 	}
+	readers.Wait()
 	for _, n := range nodes {
 		for _, o := range acked {
-			if got := final[n.Name][o.ID]; !deleteTried[o.ID] && got == Gone {
+			if got, ok := final[n.Name][o.ID]; ok && !deleteTried[o.ID] && got == Gone {
 				res.Lost = append(res.Lost, fmt.Sprintf("%s: %s %s created (201) but absent", n.Name, o.Kind, o.ID))
 			}
 		}
 		for _, o := range ackedDeletes {
-			if got := final[n.Name][o.ID]; got != Gone {
+			if got, ok := final[n.Name][o.ID]; ok && got != Gone && !strings.HasPrefix(got, "<HTTP") {
 				res.Lost = append(res.Lost, fmt.Sprintf("%s: %s %s deleted (204) but present: %s", n.Name, o.Kind, o.ID, got))
 			}
 		}
@@ -238,18 +265,19 @@ func Run(t systemtest.T, cfg Config) *Result {
 		res.Divergence = append(res.Divergence, "applied indexes (fsm/raft) differ: "+idx)
 	}
 	var first listing
-	for i, n := range nodes {
+	var firstNode string
+	for _, n := range nodes {
 		l, err := list(a, n, pools)
 		if err != nil {
-			res.Divergence = append(res.Divergence, err.Error())
+			res.Unreadable = append(res.Unreadable, "state not listed for the divergence check: "+err.Error())
 			continue
 		}
-		if i == 0 || first == nil {
-			first = l
+		if first == nil {
+			first, firstNode = l, n.Name
 			continue
 		}
 		if l.digest() != first.digest() {
-			res.Divergence = append(res.Divergence, fmt.Sprintf("%s's state differs from %s's: %v", n.Name, nodes[0].Name, first.diff(l)))
+			res.Divergence = append(res.Divergence, fmt.Sprintf("%s's state differs from %s's: %v", n.Name, firstNode, first.diff(l)))
 		}
 	}
 

@@ -32,6 +32,9 @@ type universe struct {
 	// deleted with a 204: must be gone at the end.
 	ackedDeletes []object
 	port         atomic.Int64 // unique member ports
+	// hot is the object written last: half the reads go to it, so reads race the
+	// writes they might see (a stale read needs a read right after a commit).
+	hot atomic.Pointer[object]
 }
 
 func newUniverse() *universe {
@@ -215,12 +218,17 @@ func clientLoop(ctx context.Context, a *api, u *universe, nodes []*systemtest.No
 		var r Record
 		switch p := rng.Intn(100); {
 		case p < 40:
-			r = a.read(c, n, u.pickAny(rng))
+			o := u.pickAny(rng)
+			if h := u.hot.Load(); h != nil && rng.Intn(2) == 0 {
+				o = *h
+			}
+			r = a.read(c, n, o)
 		case p < 75:
 			o, ok := u.pick(rng, "")
 			if !ok {
 				continue
 			}
+			u.hot.Store(&o)
 			r = a.write(c, n, o, value)
 		case p < 85:
 			pools := u.pools()

@@ -10,7 +10,8 @@
 //
 // KEEL_SYSTEMTEST_RACE=1 builds keeld with -race; every node's log is then checked
 // when its test ends, and a "WARNING: DATA RACE" report fails the test (the report is
-// printed).
+// printed) unless it is one of the known races inside protoactor-go (knownRaces,
+// docs/races.md), which are logged by name.
 package systemtest
 
 import (
@@ -182,7 +183,11 @@ func NewNodeOn(t T, name, host string, uid int) *Node {
 			n.dumpLog()
 		}
 		if RaceBuild() {
-			if races := n.RaceReports(); len(races) > 0 {
+			races, known := n.RaceReports()
+			if len(known) > 0 {
+				t.Logf("%s: %d known upstream data race report(s), not failing (docs/races.md): %s", n.Name, len(known), strings.Join(known, "; "))
+			}
+			if len(races) > 0 {
 				t.Errorf("%s: %d data race report(s) from keeld -race:\n%s", n.Name, len(races), strings.Join(races, "\n"))
 			}
 		}
@@ -191,13 +196,47 @@ func NewNodeOn(t T, name, host string, uid int) *Node {
 }
 
 // RaceReports returns every "WARNING: DATA RACE" report in the node's log (all of
-// its runs), each up to the next report's end marker.
-func (n *Node) RaceReports() []string {
+// its runs) that is not a known upstream race, and the names of the known ones.
+func (n *Node) RaceReports() (races, known []string) {
 	b, err := os.ReadFile(n.LogPath)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return raceReports(string(b))
+	for _, r := range raceReports(string(b)) {
+		if name := knownRace(r); name != "" {
+			known = append(known, name)
+		} else {
+			races = append(races, r)
+		}
+	}
+	return races, known
+}
+
+// knownRaces are races inside dependencies that keel cannot fix or avoid from its
+// own code: a report with the marker in one of its stacks is logged, not failed.
+// docs/races.md has each one's stack, upstream reference and the way out.
+var knownRaces = map[string]string{
+	// protoactor-go remote.BlockList: Block swaps the set under a mutex that
+	// IsBlocked and BlockedMembers never take; every reader races every block.
+	"github.com/asynkron/protoactor-go/remote.(*BlockList).Block(": "protoactor BlockList (docs/races.md R1)",
+	// protoactor-go cluster.MemberList: ContainsMemberID (gossip actor) reads
+	// members without the mutex UpdateClusterTopology (the provider) holds.
+	"github.com/asynkron/protoactor-go/cluster.(*MemberList).ContainsMemberID(": "protoactor MemberList (docs/races.md R2)",
+	// protoactor-go gossip: the gossip actor updates its state (setKey) while an
+	// endpoint writer still serializes a GossipRequest that shares it.
+	"github.com/asynkron/protoactor-go/cluster.setKey(": "protoactor gossip state (docs/races.md R3)",
+	// protoactor-go actor: the receive-timeout timer (grain passivation) fires on
+	// its own goroutine and touches the context the mailbox goroutine is using.
+	"github.com/asynkron/protoactor-go/actor.(*actorContext).receiveTimeoutHandler(": "protoactor receive timeout (docs/races.md R4)",
+}
+
+func knownRace(report string) string {
+	for marker, name := range knownRaces {
+		if strings.Contains(report, marker) {
+			return name
+		}
+	}
+	return ""
 }
 
 func raceReports(log string) []string {
