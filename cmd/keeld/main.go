@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,7 @@ type options struct {
 	healthAddr      string
 	join            string
 	bootstrapExpect int
+	gossipKey       []byte
 	logLevel        string
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
@@ -55,6 +57,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.healthAddr, "health-addr", "127.0.0.1:5555", "UDP amphora heartbeat receiver address")
 	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
 	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 1, "servers to wait for before the first election")
+	var gossipKey string
+	fs.StringVar(&gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; every node of a cluster needs the same one")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
@@ -81,6 +85,13 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
+	}
+	if gossipKey != "" {
+		key, err := cluster.ParseGossipKey(gossipKey)
+		if err != nil {
+			return nil, fmt.Errorf("-gossip-key: %w", err)
+		}
+		o.gossipKey = key
 	}
 	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
 		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr} {
@@ -141,8 +152,14 @@ func run(o *options, logger *slog.Logger) error {
 			joins = append(joins, j)
 		}
 	}
+	if len(o.gossipKey) == 0 && (len(joins) > 0 || o.bootstrapExpect > 1) {
+		logger.Warn("SECURITY: gossip is not encrypted or authenticated: anyone who reaches " + o.gossipAddr +
+			" can join this cluster and learn its addresses. Set -gossip-key (or KEEL_GOSSIP_KEY) on every node; " +
+			"generate one with: head -c 32 /dev/urandom | base64")
+	}
 	n.membership, err = cluster.StartMembership(cluster.MembershipConfig{
 		NodeName: o.node, GossipAddr: o.gossipAddr, Join: joins, LogOutput: logOut,
+		SecretKey: o.gossipKey, PeersFile: filepath.Join(o.dataDir, "peers.json"),
 		Meta: &clusterpb.NodeMeta{Name: o.node, RaftAddr: o.raftAddr, HttpAddr: o.httpAddr,
 			BootstrapExpect: int32(o.bootstrapExpect), RaftInitialized: st.HadState(), Joining: len(joins) > 0},
 	})
