@@ -20,6 +20,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/hashicorp/raft"
 
 	"keel/actors"
 	"keel/cluster"
@@ -183,10 +184,24 @@ func run(o *options, logger *slog.Logger) error {
 	settings.IdleTimeout = o.grainIdle
 	settings.ProvisionDelay = o.provisionDelay
 	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger})
-	n.provider = cluster.NewActorProvider(n.membership)
 	placement := cluster.NewPlacementLookup()
+	n.provider = cluster.NewActorProvider(n.membership, cluster.ProviderOptions{
+		Voters: func() []string { return voterNames(st) },
+		OnFence: func(fenced bool) {
+			if fenced {
+				logger.Warn("fenced: a majority of voters is not alive in gossip; hosting no grains")
+			} else {
+				logger.Info("unfenced: a majority of voters is alive again")
+			}
+			placement.SetFenced(fenced)
+		},
+	})
+	// Gossip is the only judge of liveness: protoactor's own heartbeat expiry
+	// would block a paused-and-resumed member's ActorSystem ID forever (see
+	// cluster.ActorProvider), so it is pushed out of reach.
 	cfg := protocluster.Configure("keel", n.provider, placement, remoteCfg,
-		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second))
+		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second),
+		protocluster.WithHeartbeatExpiration(365*24*time.Hour))
 	n.cluster = protocluster.New(system, cfg)
 	n.cluster.StartMember()
 
@@ -254,6 +269,21 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 		logger.Warn("gossip shutdown", "err", err)
 	}
 	logger.Info("stopped")
+}
+
+// voterNames lists the Raft voters (nil while there is no configuration).
+func voterNames(st *store.Node) []string {
+	servers, err := st.Configuration()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range servers {
+		if s.Suffrage == raft.Voter {
+			out = append(out, string(s.ID))
+		}
+	}
+	return out
 }
 
 func level(l *slog.Logger) slog.Level {
