@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sort"
 	"sync"
@@ -263,26 +264,39 @@ func LeaveGracefully(node *store.Node, m *Membership, fwd *ActorForwarder, logge
 	if others == 0 {
 		return
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	// The removal is a courtesy: the leader also removes a member gossip shows as
+	// left. So it gets a short, bounded try and one log line, not a retry storm.
+	deadline := time.Now().Add(removalBudget)
+	var lastErr error
 	for time.Now().Before(deadline) {
 		leader, _ := node.Leader()
-		if leader == node.ID() { // the transfer did not happen: step out ourselves
-			if err := node.Raft().RemoveServer(raft.ServerID(node.ID()), 0, 3*time.Second).Error(); err != nil {
+		switch {
+		case leader == node.ID(): // the transfer did not happen: step out ourselves
+			if err := node.Raft().RemoveServer(raft.ServerID(node.ID()), 0, time.Until(deadline)).Error(); err != nil {
 				logger.Warn("self removal failed", "err", err)
 			}
 			return
-		}
-		if leader != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		case leader == "":
+			lastErr = store.ErrNoLeader
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), min(time.Second, time.Until(deadline)))
 			err := fwd.RemoveServer(ctx, leader, node.ID())
 			cancel()
 			if err == nil {
 				logger.Info("removed from raft configuration", "leader", leader)
 				return
 			}
-			logger.Warn("raft removal failed, retrying", "err", err)
+			lastErr = err
+			if errors.Is(err, store.ErrNoLeader) {
+				// The leader is not in our gossip view: no retry can reach it.
+				deadline = time.Now()
+			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
-	logger.Warn("left without confirmation of raft removal")
+	logger.Warn("left without confirming raft removal; the leader removes members gossip shows as left",
+		"err", lastErr)
 }
+
+// removalBudget bounds a leaving node's request to be removed from Raft.
+const removalBudget = 2 * time.Second
