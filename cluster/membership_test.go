@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -270,5 +271,60 @@ func TestParseGossipKey(t *testing.T) {
 		if _, err := ParseGossipKey(in); (err == nil) != ok {
 			t.Errorf("ParseGossipKey(%q): err %v, want ok=%v", in, err, ok)
 		}
+	}
+}
+
+// Node TLS: holders of the same key connect; another key or no client
+// certificate is refused.
+func TestNodeTLS(t *testing.T) {
+	keyA, keyB := []byte("0123456789abcdef"), []byte("fedcba9876543210")
+	server, err := NodeTLS(keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.(*tls.Conn).Handshake()
+				_, _ = c.Write([]byte("ok"))
+			}()
+		}
+	}()
+	exchange := func(cfg *tls.Config) error {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", ln.Addr().String(), cfg)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 2)
+		_, err = io.ReadFull(c, buf)
+		return err
+	}
+	same, _ := NodeTLS(keyA)
+	if err := exchange(same); err != nil {
+		t.Fatalf("same key: %v", err)
+	}
+	other, _ := NodeTLS(keyB)
+	if err := exchange(other); err == nil {
+		t.Fatal("another key was accepted")
+	}
+	lax := other.Clone() // another key, and no check of the server: the server refuses
+	lax.VerifyPeerCertificate = nil
+	if err := exchange(lax); err == nil {
+		t.Fatal("a client with another key was accepted by the server")
+	}
+	if err := exchange(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}); err == nil {
+		t.Fatal("a client without a certificate was accepted")
 	}
 }

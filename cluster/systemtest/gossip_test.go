@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -189,6 +190,38 @@ func TestStrangerNeverBecomesVoter(t *testing.T) {
 		}
 	}
 	WaitConverged(t, nodes, 3, 5*time.Second)
+
+	// The actor remote (grain calls, forwarded proposals, removal requests)
+	// speaks TLS only to holders of the key.
+	rawKey, _ := base64.StdEncoding.DecodeString(key)
+	handshake := func(k []byte) error {
+		cfg, err := cluster.NodeTLS(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", nodes[0].ActorAddr, cfg)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if err := c.Handshake(); err != nil {
+			return err
+		}
+		// TLS 1.3: the server checks the client's certificate after the
+		// client's handshake returns; a refused client learns it on first read.
+		_, err = c.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
+		if err == nil {
+			_, err = c.Read(make([]byte, 1))
+		}
+		return err
+	}
+	if err := handshake(rawKey); err != nil {
+		t.Fatalf("a key holder cannot reach the actor port: %v", err)
+	}
+	if err := handshake(strangers["impostor"]); err == nil {
+		t.Fatal("the actor port accepted TLS from another key")
+	}
 }
 
 // (c) A node paused (SIGSTOP) well past the suspicion timeout and memberlist's

@@ -21,6 +21,8 @@ import (
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"keel/actors"
 	"keel/cluster"
@@ -178,7 +180,20 @@ func run(o *options, logger *slog.Logger) error {
 	actorLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: max(level(logger), slog.LevelError)})).
 		With("node", o.node, "component", "protoactor")
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
-	remoteCfg := remote.Configure(actorHost, actorPort)
+	var remoteOpts []remote.ConfigOption
+	if len(o.gossipKey) > 0 {
+		// Actor traffic (grain calls, forwarded proposals, read-index and removal
+		// requests) is TLS with the identity derived from the cluster key: a peer
+		// without the key cannot connect, in either direction.
+		tlsCfg, err := cluster.NodeTLS(o.gossipKey)
+		if err != nil {
+			return err
+		}
+		creds := credentials.NewTLS(tlsCfg)
+		remoteOpts = append(remoteOpts, remote.WithServerOptions(grpc.Creds(creds)),
+			remote.WithDialOptions(grpc.WithTransportCredentials(creds)))
+	}
+	remoteCfg := remote.Configure(actorHost, actorPort, remoteOpts...)
 	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
 	settings := actors.DefaultSettings
 	settings.IdleTimeout = o.grainIdle
