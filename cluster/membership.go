@@ -86,6 +86,7 @@ type Membership struct {
 
 	peers      map[string]string // name -> gossip address of members seen alive (not self)
 	peersDirty bool              // peers changed since the file was written
+	peersKick  chan struct{}     // wakes the peers writer (buffered, coalescing)
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -107,12 +108,13 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 		return nil, fmt.Errorf("cluster: gossip port %q: %w", portStr, err)
 	}
 	m := &Membership{
-		cfg:     cfg,
-		meta:    proto.Clone(cfg.Meta).(*clusterpb.NodeMeta),
-		members: map[string]*Member{},
-		leaving: map[string]bool{},
-		peers:   map[string]string{},
-		stop:    make(chan struct{}),
+		cfg:       cfg,
+		meta:      proto.Clone(cfg.Meta).(*clusterpb.NodeMeta),
+		members:   map[string]*Member{},
+		leaving:   map[string]bool{},
+		peers:     map[string]string{},
+		peersKick: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
 	}
 	if cfg.PeersFile != "" {
 		peers, err := loadPeers(cfg.PeersFile)
@@ -163,6 +165,10 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	m.ml = ml
 	m.wg.Add(1)
 	go m.rejoinLoop()
+	if cfg.PeersFile != "" {
+		m.wg.Add(1)
+		go m.peersWriter()
+	}
 	return m, nil
 }
 
@@ -196,7 +202,6 @@ func (m *Membership) rejoinLoop() {
 	delay := 200 * time.Millisecond
 	contacted := false
 	for {
-		m.savePeers()
 		if targets := m.rejoinTargets(); len(targets) > 0 {
 			if n, _ := m.ml.Join(targets); n > 0 {
 				contacted = true
@@ -295,6 +300,41 @@ func (m *Membership) notePeer(name, addr string, state MemberState) {
 		return
 	}
 	m.peersDirty = true
+	select {
+	case m.peersKick <- struct{}{}:
+	default:
+	}
+}
+
+// peersWriter writes the peers file soon after every change (a node may be
+// killed seconds after its peers joined), at most once per 100 ms, and retries a
+// failed write after a second.
+func (m *Membership) peersWriter() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-m.peersKick:
+		}
+		if !m.savePeers() {
+			select {
+			case m.peersKick <- struct{}{}:
+			default:
+			}
+			select {
+			case <-m.stop:
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		select {
+		case <-m.stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // evictPeer drops one remembered peer that is not alive now (the one dead the
@@ -316,15 +356,13 @@ func (m *Membership) evictPeer() {
 	}
 }
 
-// savePeers writes the peers file if the remembered peers changed.
-func (m *Membership) savePeers() {
-	if m.cfg.PeersFile == "" {
-		return
-	}
+// savePeers writes the peers file if the remembered peers changed; false if the
+// write failed (the peers stay dirty).
+func (m *Membership) savePeers() bool {
 	m.mu.Lock()
 	if !m.peersDirty {
 		m.mu.Unlock()
-		return
+		return true
 	}
 	m.peersDirty = false
 	snapshot := make(map[string]string, len(m.peers))
@@ -339,7 +377,9 @@ func (m *Membership) savePeers() {
 		if m.cfg.LogOutput != nil {
 			fmt.Fprintf(m.cfg.LogOutput, "[WARN] cluster: write peers file: %v\n", err)
 		}
+		return false
 	}
+	return true
 }
 
 // Peers returns the remembered peers (name -> gossip address), self excluded.

@@ -92,9 +92,12 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 
 	restarted := time.Now()
 	n1.Start() // same flags: no -join
+	// Bound: process start (~1.2 s, protoactor sleeps 1 s) plus one rejoin round;
+	// n2's and n3's own 3 s rejoin rounds must not be what brings n1 back.
+	Eventually(t, 8*time.Second, "all nodes to see each other alive", func() bool { return allAlive(nodes) })
+	t.Logf("all alive in gossip %v after n1's restart without -join", time.Since(restarted).Round(time.Millisecond))
 	WaitConverged(t, nodes, 3, 20*time.Second)
-	t.Logf("n1 healthy and converged %v after its restart without -join", time.Since(restarted).Round(time.Millisecond))
-	Eventually(t, 10*time.Second, "all nodes to see each other alive", func() bool { return allAlive(nodes) })
+	t.Logf("n1 healthy and converged %v after its restart", time.Since(restarted).Round(time.Millisecond))
 	for _, id := range []string{before, after} {
 		n1.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil)
 	}
