@@ -211,12 +211,16 @@ func run(o *options, logger *slog.Logger) error {
 			placement.SetFenced(fenced)
 		},
 	})
-	// Gossip is the only judge of liveness: protoactor's own heartbeat expiry
-	// would block a paused-and-resumed member's ActorSystem ID forever (see
-	// cluster.ActorProvider), so it is pushed out of reach.
 	cfg := protocluster.Configure("keel", n.provider, placement, remoteCfg,
-		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second),
-		protocluster.WithHeartbeatExpiration(365*24*time.Hour))
+		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second))
+	// protoactor's own gossip is off (its loop ticks once a day): memberlist is
+	// the only judge of liveness. keel uses none of what it carries (pubsub,
+	// topology consensus); its heartbeat expiry would block a paused-and-resumed
+	// member's ActorSystem ID forever (see cluster.ActorProvider); and its actor
+	// reads protoactor's member list and block list without their locks while
+	// topology updates write them (data races under -race).
+	cfg.GossipInterval = 24 * time.Hour
+	cfg.HeartbeatExpiration = 365 * 24 * time.Hour
 	n.cluster = protocluster.New(system, cfg)
 	n.cluster.StartMember()
 
