@@ -37,9 +37,9 @@ const ProviderActorName = "keel-provider"
 // host grains again. Other members are therefore published under a generation ID
 // (its ActorSystem ID, "#", a counter bumped each time it re-enters the topology
 // here); blocking an old generation does not block the next. Only this node
-// appears under its own ActorSystem ID (protoactor's gossip needs that), and
-// protoactor's heartbeat blocking must be off (cmd/keeld sets a heartbeat
-// expiration of a year): gossip is the only judge of liveness.
+// appears under its own ActorSystem ID, and protoactor's own gossip must be off
+// (cmd/keeld does so): its heartbeat expiry blocks real IDs, and memberlist is
+// the only judge of liveness.
 //
 // Self-fencing: when Voters is set and fewer than a majority of the Raft voters
 // are alive in gossip (this node included), the node cannot reach a quorum; it
