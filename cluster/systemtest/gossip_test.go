@@ -1,10 +1,12 @@
 package systemtest
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -41,6 +43,16 @@ func allAlive(nodes []*Node) bool {
 		}
 	}
 	return true
+}
+
+// logContains reports whether the node's log holds s.
+func logContains(t *testing.T, n *Node, s string) bool {
+	t.Helper()
+	b, err := os.ReadFile(n.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Contains(b, []byte(s))
 }
 
 // activeGrains is the number of grains a node hosts (GET /debug/memory).
@@ -82,6 +94,11 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 		t.Logf("leader is %s, not n1", leader)
 	}
 	before := lbID(t, n2.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("before-kill")))
+	// Without a key, a node started alone is quiet; one started with -join warns.
+	if logContains(t, n1, "SECURITY:") || !logContains(t, n2, "SECURITY:") {
+		t.Errorf("the no-key warning: n1 (alone) %v, n2 (-join) %v, want false, true",
+			logContains(t, n1, "SECURITY:"), logContains(t, n2, "SECURITY:"))
+	}
 
 	n1.Kill()
 	WaitConverged(t, []*Node{n2, n3}, 3, 20*time.Second)
@@ -139,6 +156,11 @@ func TestStrangerNeverBecomesVoter(t *testing.T) {
 	}
 	leader := WaitConverged(t, nodes, 3, 30*time.Second)
 	term := nodes[0].Cluster().Raft.Term
+	for _, n := range nodes {
+		if logContains(t, n, "SECURITY:") {
+			t.Errorf("%s warns about a missing key although it has one", n.Name)
+		}
+	}
 
 	// A fake Raft endpoint that accepts connections and says nothing.
 	raftLn, err := net.Listen("tcp", "127.0.0.1:0")

@@ -155,11 +155,6 @@ func run(o *options, logger *slog.Logger) error {
 			joins = append(joins, j)
 		}
 	}
-	if len(o.gossipKey) == 0 && (len(joins) > 0 || o.bootstrapExpect > 1) {
-		logger.Warn("SECURITY: gossip is not encrypted or authenticated: anyone who reaches " + o.gossipAddr +
-			" can join this cluster and learn its addresses. Set -gossip-key (or KEEL_GOSSIP_KEY) on every node; " +
-			"generate one with: head -c 32 /dev/urandom | base64")
-	}
 	n.membership, err = cluster.StartMembership(cluster.MembershipConfig{
 		NodeName: o.node, GossipAddr: o.gossipAddr, Join: joins, LogOutput: logOut,
 		SecretKey: o.gossipKey, PeersFile: filepath.Join(o.dataDir, "peers.json"),
@@ -169,6 +164,12 @@ func run(o *options, logger *slog.Logger) error {
 	if err != nil {
 		st.Close()
 		return err
+	}
+	// Multi-node: started to join or bootstrap with others, or it remembers peers.
+	if len(o.gossipKey) == 0 && (len(joins) > 0 || o.bootstrapExpect > 1 || len(n.membership.Peers()) > 0) {
+		logger.Warn("SECURITY: gossip and node-to-node traffic are not encrypted or authenticated: anyone who reaches " +
+			o.gossipAddr + " can join this cluster, become a Raft voter and learn its addresses. Set -gossip-key " +
+			"(or KEEL_GOSSIP_KEY) on every node; generate one with: head -c 32 /dev/urandom | base64")
 	}
 
 	// The actor cluster: grains placed over gossip's alive members.
