@@ -117,9 +117,11 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 		stop:      make(chan struct{}),
 	}
 	if cfg.PeersFile != "" {
+		// An unreadable file costs the rejoin hints, never the start: the seeds and
+		// the members that find this node still work, and the file is rewritten.
 		peers, err := loadPeers(cfg.PeersFile)
-		if err != nil {
-			return nil, err
+		if err != nil && cfg.LogOutput != nil {
+			fmt.Fprintf(cfg.LogOutput, "[WARN] cluster: ignoring the peers file: %v\n", err)
 		}
 		delete(peers, cfg.NodeName)
 		m.peers = peers

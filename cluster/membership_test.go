@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -327,4 +328,19 @@ func TestNodeTLS(t *testing.T) {
 	if err := exchange(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}); err == nil {
 		t.Fatal("a client without a certificate was accepted")
 	}
+}
+
+// A corrupt peers file costs the rejoin hints, not the start, and is rewritten.
+func TestCorruptPeersFileIsIgnored(t *testing.T) {
+	peersFile := filepath.Join(t.TempDir(), "peers.json")
+	if err := os.WriteFile(peersFile, []byte(`{"peers":[{"name":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startTestMember(t, "a", memberOpts{peersFile: peersFile})
+	b := startTestMember(t, "b", memberOpts{join: []string{a.addr}})
+	waitFor(t, 10*time.Second, "b to join", allSeeAllAlive(a, b))
+	waitFor(t, 5*time.Second, "the peers file to be rewritten", func() bool {
+		p, err := loadPeers(peersFile)
+		return err == nil && p["b"] == b.addr
+	})
 }

@@ -45,15 +45,18 @@ func allAlive(nodes []*Node) bool {
 	return true
 }
 
-// logContains reports whether the node's log holds s.
-func logContains(t *testing.T, n *Node, s string) bool {
+// logCount counts the occurrences of s in the node's log.
+func logCount(t *testing.T, n *Node, s string) int {
 	t.Helper()
 	b, err := os.ReadFile(n.LogPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Contains(b, []byte(s))
+	return bytes.Count(b, []byte(s))
 }
+
+// logContains reports whether the node's log holds s.
+func logContains(t *testing.T, n *Node, s string) bool { return logCount(t, n, s) > 0 }
 
 // activeGrains is the number of grains a node hosts (GET /debug/memory).
 func activeGrains(n *Node) int {
@@ -122,10 +125,16 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 	n2.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil)
 
 	// Lose the majority: the survivor stops claiming to be healthy.
+	const fenced = "fenced: a majority of voters is not alive"
+	fencedBefore := logCount(t, n1, fenced) // n1 was fenced while it rejoined, too
 	n2.Kill()
 	n3.Kill()
 	took := unhealthyWithin(t, n1, 10*time.Second)
 	t.Logf("n1 /healthz turned 503 %v after the majority died", took.Round(time.Millisecond))
+	// It fences itself: no grains stay on a node cut off from the quorum.
+	Eventually(t, 10*time.Second, "n1 to fence itself and host no grains", func() bool {
+		return logCount(t, n1, fenced) > fencedBefore && activeGrains(n1) == 0
+	})
 
 	// Its SIGTERM cannot get it removed (no quorum): it is bounded, not a retry storm.
 	start := time.Now()
