@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -119,12 +120,15 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	if cfg.PeersFile != "" {
 		// An unreadable file costs the rejoin hints, never the start: the seeds and
 		// the members that find this node still work, and the file is rewritten.
-		peers, err := loadPeers(cfg.PeersFile)
+		peers, clusterID, err := loadPeers(cfg.PeersFile)
 		if err != nil && cfg.LogOutput != nil {
 			fmt.Fprintf(cfg.LogOutput, "[WARN] cluster: ignoring the peers file: %v\n", err)
 		}
 		delete(peers, cfg.NodeName)
 		m.peers = peers
+		if m.meta.ClusterId == "" {
+			m.meta.ClusterId = clusterID
+		}
 	}
 	c := memberlist.DefaultLocalConfig()
 	c.Name = cfg.NodeName
@@ -154,6 +158,8 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	}
 	c.Delegate = (*metaDelegate)(m)
 	c.Events = (*eventDelegate)(m)
+	c.Merge = (*clusterGuard)(m)
+	c.Alive = (*clusterGuard)(m)
 	out := cfg.LogOutput
 	if out == nil {
 		out = io.Discard
@@ -371,8 +377,9 @@ func (m *Membership) savePeers() bool {
 	for k, v := range m.peers {
 		snapshot[k] = v
 	}
+	clusterID := m.meta.ClusterId
 	m.mu.Unlock()
-	if err := savePeers(m.cfg.PeersFile, snapshot); err != nil {
+	if err := savePeers(m.cfg.PeersFile, clusterID, snapshot); err != nil {
 		m.mu.Lock()
 		m.peersDirty = true // try again next round
 		m.mu.Unlock()
@@ -393,6 +400,68 @@ func (m *Membership) Peers() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// ClusterID is the ID of the cluster this node belongs to ("" until it
+// bootstrapped one or adopted its cluster's).
+func (m *Membership) ClusterID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.meta.ClusterId
+}
+
+// SetClusterID records the node's cluster (in its metadata and the peers file).
+// From then on gossip refuses members that belong to another cluster.
+func (m *Membership) SetClusterID(id string) {
+	m.UpdateMeta(func(meta *clusterpb.NodeMeta) { meta.ClusterId = id })
+	m.mu.Lock()
+	m.peersDirty = true
+	m.mu.Unlock()
+	select {
+	case m.peersKick <- struct{}{}:
+	default:
+	}
+}
+
+// clusterGuard keeps clusters apart: a remembered address may belong to a
+// node of another cluster by now (addresses are reused), and a rejoin must not
+// merge the two. memberlist asks it before merging a joined node's member list
+// (NotifyMerge) and before taking any member as alive (NotifyAlive); a member
+// whose metadata names another cluster is refused. Members without a cluster ID
+// (new nodes, not yet added) are accepted, as is everything while this node has
+// none.
+type clusterGuard Membership
+
+var errForeignCluster = errors.New("cluster: member of another cluster")
+
+func (g *clusterGuard) foreign(n *memberlist.Node) bool {
+	ours := (*Membership)(g).ClusterID()
+	if ours == "" || len(n.Meta) == 0 {
+		return false
+	}
+	meta := &clusterpb.NodeMeta{}
+	if proto.Unmarshal(n.Meta, meta) != nil {
+		return false
+	}
+	return meta.ClusterId != "" && meta.ClusterId != ours
+}
+
+// NotifyMerge refuses a push-pull merge that would bring in another cluster.
+func (g *clusterGuard) NotifyMerge(peers []*memberlist.Node) error {
+	for _, n := range peers {
+		if g.foreign(n) {
+			return fmt.Errorf("%w: %s", errForeignCluster, n.Name)
+		}
+	}
+	return nil
+}
+
+// NotifyAlive ignores alive messages about members of another cluster.
+func (g *clusterGuard) NotifyAlive(n *memberlist.Node) error {
+	if g.foreign(n) {
+		return fmt.Errorf("%w: %s", errForeignCluster, n.Name)
+	}
+	return nil
 }
 
 // Name is this node's name.

@@ -98,6 +98,7 @@ type testMember struct {
 }
 
 type memberOpts struct {
+	clusterID string
 	join      []string
 	key       []byte
 	peersFile string
@@ -119,7 +120,7 @@ func startTestMember(t *testing.T, name string, o memberOpts) *testMember {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	m, err := StartMembership(MembershipConfig{
 		NodeName: name, GossipAddr: addr, Join: o.join, SecretKey: o.key, PeersFile: o.peersFile,
-		Meta: &clusterpb.NodeMeta{Name: name, RaftAddr: name + ":raft"}, Transport: tr,
+		Meta: &clusterpb.NodeMeta{Name: name, RaftAddr: name + ":raft", ClusterId: o.clusterID}, Transport: tr,
 		RejoinInterval: 500 * time.Millisecond,
 	})
 	if err != nil {
@@ -218,12 +219,12 @@ func TestOneWayCutIsDeclaredDead(t *testing.T) {
 func TestRestartWithoutJoinUsesPeersFile(t *testing.T) {
 	peersFile := filepath.Join(t.TempDir(), "peers.json")
 	port := freeGossipPort(t)
-	a := startTestMember(t, "a", memberOpts{peersFile: peersFile, port: port})
+	a := startTestMember(t, "a", memberOpts{peersFile: peersFile, port: port, clusterID: "A"})
 	b := startTestMember(t, "b", memberOpts{join: []string{a.addr}})
 	c := startTestMember(t, "c", memberOpts{join: []string{a.addr}})
 	waitFor(t, 10*time.Second, "the trio to form", allSeeAllAlive(a, b, c))
 	waitFor(t, 5*time.Second, "the peers file to list b and c", func() bool {
-		p, _ := loadPeers(peersFile)
+		p, _, _ := loadPeers(peersFile)
 		return p["b"] == b.addr && p["c"] == c.addr
 	})
 	if err := a.Shutdown(); err != nil { // a crash: no leave
@@ -234,6 +235,9 @@ func TestRestartWithoutJoinUsesPeersFile(t *testing.T) {
 	a2 := startTestMember(t, "a", memberOpts{peersFile: peersFile, port: port})
 	took := waitFor(t, 10*time.Second, "the restarted a to rejoin", allSeeAllAlive(a2, b, c))
 	t.Logf("rejoined %v after the restart", took)
+	if id := a2.ClusterID(); id != "A" {
+		t.Errorf("cluster ID %q after the restart, want the remembered A", id)
+	}
 }
 
 // With a gossip key, a member without it or with another key cannot join, and
@@ -340,7 +344,36 @@ func TestCorruptPeersFileIsIgnored(t *testing.T) {
 	b := startTestMember(t, "b", memberOpts{join: []string{a.addr}})
 	waitFor(t, 10*time.Second, "b to join", allSeeAllAlive(a, b))
 	waitFor(t, 5*time.Second, "the peers file to be rewritten", func() bool {
-		p, err := loadPeers(peersFile)
+		p, _, err := loadPeers(peersFile)
 		return err == nil && p["b"] == b.addr
 	})
+}
+
+// A remembered address that now belongs to a node of another cluster (addresses
+// are reused) is not merged: neither side learns of the other. A new node with
+// no cluster ID yet still joins.
+func TestForeignClusterIsNotMerged(t *testing.T) {
+	a1 := startTestMember(t, "n1", memberOpts{clusterID: "A"})
+	a2 := startTestMember(t, "n2", memberOpts{clusterID: "A", join: []string{a1.addr}})
+	waitFor(t, 10*time.Second, "cluster A to form", allSeeAllAlive(a1, a2))
+	b1 := startTestMember(t, "n3", memberOpts{clusterID: "B", join: []string{a1.addr}})
+	fresh := startTestMember(t, "n4", memberOpts{join: []string{a2.addr}})
+	waitFor(t, 10*time.Second, "the new node to join A", allSeeAllAlive(a1, a2, fresh))
+	time.Sleep(1500 * time.Millisecond) // rejoin rounds of b1
+	for _, m := range []*testMember{a1, a2, fresh} {
+		if st := stateOf(m.Membership, "n3"); st != "" {
+			t.Errorf("%s knows n3 of cluster B (%s)", m.Name(), st)
+		}
+	}
+	if n := b1.aliveOthers(); n != 0 {
+		t.Errorf("n3 of cluster B sees %d members of A", n)
+	}
+
+	// Once the new node adopts A's ID, B stays out through it too.
+	fresh.SetClusterID("A")
+	b2 := startTestMember(t, "n5", memberOpts{clusterID: "B", join: []string{fresh.addr}})
+	time.Sleep(1500 * time.Millisecond)
+	if n := b2.aliveOthers(); n != 0 {
+		t.Errorf("n5 of cluster B sees %d members of A", n)
+	}
 }

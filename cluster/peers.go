@@ -22,36 +22,38 @@ type peer struct {
 // reduced to what a rejoin needs). A node restarted without -join reads it to find
 // its cluster again.
 type peersFile struct {
-	Peers []peer `json:"peers"`
+	ClusterID string `json:"cluster_id,omitempty"`
+	Peers     []peer `json:"peers"`
 }
 
-// loadPeers reads the peers file; a missing file is an empty list.
-func loadPeers(path string) (map[string]string, error) {
-	out := map[string]string{}
+// loadPeers reads the peers file (the remembered peers and the cluster ID); a
+// missing file is an empty list.
+func loadPeers(path string) (peers map[string]string, clusterID string, err error) {
+	peers = map[string]string{}
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return out, nil
+		return peers, "", nil
 	}
 	if err != nil {
-		return out, err
+		return peers, "", err
 	}
 	var f peersFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return out, fmt.Errorf("cluster: peers file %s: %w", path, err)
+		return peers, "", fmt.Errorf("cluster: peers file %s: %w", path, err)
 	}
 	for _, p := range f.Peers {
 		if p.Name != "" && p.Addr != "" {
-			out[p.Name] = p.Addr
+			peers[p.Name] = p.Addr
 		}
 	}
-	return out, nil
+	return peers, f.ClusterID, nil
 }
 
 // savePeers writes the peers file atomically: a temporary file in the same
 // directory, synced, then renamed over the old one, so a crash leaves either the
 // old list or the new one.
-func savePeers(path string, peers map[string]string) error {
-	f := peersFile{Peers: make([]peer, 0, len(peers))}
+func savePeers(path, clusterID string, peers map[string]string) error {
+	f := peersFile{ClusterID: clusterID, Peers: make([]peer, 0, len(peers))}
 	for name, addr := range peers {
 		f.Peers = append(f.Peers, peer{Name: name, Addr: addr})
 	}

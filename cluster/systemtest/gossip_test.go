@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +45,19 @@ func allAlive(nodes []*Node) bool {
 		}
 	}
 	return true
+}
+
+// clusterIDOf reads the cluster ID a node remembers in its peers file.
+func clusterIDOf(n *Node) string {
+	b, err := os.ReadFile(filepath.Join(n.DataDir, "peers.json"))
+	if err != nil {
+		return ""
+	}
+	var f struct {
+		ClusterID string `json:"cluster_id"`
+	}
+	_ = json.Unmarshal(b, &f)
+	return f.ClusterID
 }
 
 // logCount counts the occurrences of s in the node's log.
@@ -97,6 +112,11 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 		t.Logf("leader is %s, not n1", leader)
 	}
 	before := lbID(t, n2.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("before-kill")))
+	// n1 made up the cluster's ID when it bootstrapped; n2 and n3 adopted it.
+	Eventually(t, 5*time.Second, "every node to remember n1's cluster ID", func() bool {
+		id := clusterIDOf(n1)
+		return id != "" && clusterIDOf(n2) == id && clusterIDOf(n3) == id
+	})
 	// Without a key, a node started alone is quiet; one started with -join warns.
 	if logContains(t, n1, "SECURITY:") || !logContains(t, n2, "SECURITY:") {
 		t.Errorf("the no-key warning: n1 (alone) %v, n2 (-join) %v, want false, true",
