@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -88,6 +89,7 @@ type Membership struct {
 	peers      map[string]string // name -> gossip address of members seen alive (not self)
 	peersDirty bool              // peers changed since the file was written
 	peersKick  chan struct{}     // wakes the peers writer (buffered, coalescing)
+	left       atomic.Bool       // Leave was called: no more rejoins
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -210,11 +212,8 @@ func (m *Membership) rejoinLoop() {
 	delay := 200 * time.Millisecond
 	contacted := false
 	for {
-		if targets := m.rejoinTargets(); len(targets) > 0 {
-			if n, _ := m.ml.Join(targets); n > 0 {
-				contacted = true
-			}
-		} else if m.aliveOthers() > 0 {
+		// After a graceful leave a join would announce this node alive again.
+		if !m.left.Load() && m.rejoinRound() {
 			contacted = true
 		}
 		if contacted {
@@ -228,6 +227,17 @@ func (m *Membership) rejoinLoop() {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// rejoinRound joins the rejoin targets; true if one answered, or if there was
+// none to contact and other members are alive.
+func (m *Membership) rejoinRound() bool {
+	targets := m.rejoinTargets()
+	if len(targets) == 0 {
+		return m.aliveOthers() > 0
+	}
+	n, _ := m.ml.Join(targets)
+	return n > 0
 }
 
 // rejoinTargets lists the gossip addresses worth contacting: the -join seeds,
@@ -559,6 +569,7 @@ func (m *Membership) record(n *memberlist.Node, state MemberState) {
 // memberlist's leave event does not tell peers a leave from a death, so the node
 // first says so itself: in its metadata, and in a direct message to every member.
 func (m *Membership) Leave(timeout time.Duration) error {
+	m.left.Store(true)
 	m.UpdateMeta(func(meta *clusterpb.NodeMeta) { meta.Leaving = true })
 	for _, n := range m.ml.Members() {
 		if n.Name != m.cfg.NodeName {

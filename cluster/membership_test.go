@@ -377,3 +377,17 @@ func TestForeignClusterIsNotMerged(t *testing.T) {
 		t.Errorf("n5 of cluster B sees %d members of A", n)
 	}
 }
+
+// After a graceful leave the node stops rejoining: it stays left while its
+// gossip still runs (keeld leaves seconds before it shuts gossip down).
+func TestNoRejoinAfterLeave(t *testing.T) {
+	a, b, _ := startTrio(t, nil)
+	if err := a.Leave(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "b to see a left", func() bool { return stateOf(b.Membership, "a") == StateLeft })
+	time.Sleep(1500 * time.Millisecond) // three rejoin rounds
+	if st := stateOf(b.Membership, "a"); st != StateLeft {
+		t.Fatalf("a is %s on b after it left", st)
+	}
+}
