@@ -105,7 +105,7 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 	n2, n3 := NewNode(t, "n2"), NewNode(t, "n3")
 	for _, n := range []*Node{n2, n3} {
 		n.Join = []string{n1.GossipAddr}
-		n.Start()
+		n.StartHealthy(30 * time.Second) // healthy once the leader added it; retried on a taken port
 	}
 	nodes := []*Node{n1, n2, n3}
 	if leader := WaitConverged(t, nodes, 3, 30*time.Second); leader != "n1" {
