@@ -41,9 +41,13 @@ const ProviderActorName = "keel-provider"
 // (cmd/keeld does so): its heartbeat expiry blocks real IDs, and memberlist is
 // the only judge of liveness.
 //
-// Self-fencing: when Voters is set and fewer than a majority of the Raft voters
-// are alive in gossip (this node included), the node cannot reach a quorum; it
-// stops hosting grains (OnFence(true)) until a majority is back.
+// Self-fencing: the node stops hosting grains (OnFence(true)) while it cannot
+// reach a quorum, by either of two signs: fewer than a majority of the Raft
+// voters are alive in gossip (this node included), or Raft has known no leader
+// for LeaderlessFenceAfter. The second catches a node cut off from everyone
+// whose gossip is slow to say so (memberlist's Lifeguard stretches the timeouts
+// of a node whose own probes fail); the grace keeps ordinary elections (~1 s)
+// from stopping every grain.
 type ActorProvider struct {
 	membership *Membership
 	opts       ProviderOptions
@@ -59,10 +63,16 @@ type ActorProvider struct {
 type ProviderOptions struct {
 	// Voters returns the names of the current Raft voters (nil: unknown, never fence).
 	Voters func() []string
+	// HasLeader reports whether Raft knows a leader now (nil: not a sign).
+	HasLeader func() bool
 	// OnFence is called (from the provider actor) when the node starts or stops
-	// being fenced off from a quorum.
-	OnFence func(fenced bool)
+	// being fenced off from a quorum, with the reason.
+	OnFence func(fenced bool, why string)
 }
+
+// LeaderlessFenceAfter is how long Raft may know no leader before the node
+// fences itself: well above an election after a leader's death (~1–1.5 s).
+const LeaderlessFenceAfter = 3 * time.Second
 
 // NewActorProvider returns a provider publishing membership to protoactor.
 func NewActorProvider(m *Membership, opts ProviderOptions) *ActorProvider {
@@ -149,10 +159,18 @@ func (p *ActorProvider) publish(c *cluster.Cluster, st *topologyState) {
 	if p.opts.Voters == nil || p.opts.OnFence == nil {
 		return
 	}
-	fenced := !quorumAlive(members, p.opts.Voters())
-	if fenced != st.fenced {
+	now, voters := time.Now(), p.opts.Voters()
+	// A node with no Raft configuration yet (waiting to be added) has no leader
+	// by design; only a configured one is fenced for that.
+	if len(voters) == 0 || p.opts.HasLeader == nil || p.opts.HasLeader() {
+		st.leaderless = time.Time{}
+	} else if st.leaderless.IsZero() {
+		st.leaderless = now
+	}
+	why := fenceReason(quorumAlive(members, voters), st.leaderless, now)
+	if fenced := why != ""; fenced != st.fenced {
 		st.fenced = fenced
-		p.opts.OnFence(fenced)
+		p.opts.OnFence(fenced, why)
 	}
 }
 
@@ -162,6 +180,8 @@ type topologyState struct {
 	selfID string // this node's ActorSystem ID
 	gens   map[string]*generation
 	fenced bool
+
+	leaderless time.Time // since when Raft knows no leader (zero: it knows one)
 }
 
 // generation tracks one member's published identity.
@@ -212,6 +232,19 @@ func (st *topologyState) topology(members []Member) []*cluster.Member {
 		})
 	}
 	return out
+}
+
+// fenceReason says why the node must fence itself ("" if it need not): no
+// majority of voters alive in gossip, or no Raft leader since leaderless (zero:
+// there is one) for longer than LeaderlessFenceAfter.
+func fenceReason(quorumAlive bool, leaderless, now time.Time) string {
+	switch {
+	case !quorumAlive:
+		return "a majority of voters is not alive in gossip"
+	case !leaderless.IsZero() && now.Sub(leaderless) > LeaderlessFenceAfter:
+		return "no raft leader for " + now.Sub(leaderless).Round(time.Second).String()
+	}
+	return ""
 }
 
 // quorumAlive reports whether a majority of voters is alive (or suspect) in

@@ -77,3 +77,19 @@ func TestQuorumAlive(t *testing.T) {
 		}
 	}
 }
+
+func TestFenceReason(t *testing.T) {
+	now := time.Now()
+	if why := fenceReason(true, time.Time{}, now); why != "" {
+		t.Errorf("quorum and a leader: fenced (%s)", why)
+	}
+	if why := fenceReason(true, now.Add(-time.Second), now); why != "" {
+		t.Errorf("leaderless for 1 s (an election): fenced (%s)", why)
+	}
+	if why := fenceReason(true, now.Add(-LeaderlessFenceAfter-time.Second), now); why == "" {
+		t.Error("leaderless past the grace: not fenced")
+	}
+	if why := fenceReason(false, time.Time{}, now); why == "" {
+		t.Error("no majority alive: not fenced")
+	}
+}

@@ -145,7 +145,7 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 	n2.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil)
 
 	// Lose the majority: the survivor stops claiming to be healthy.
-	const fenced = "fenced: a majority of voters is not alive"
+	const fenced = "fenced: cut off from the quorum"
 	fencedBefore := logCount(t, n1, fenced) // n1 was fenced while it rejoined, too
 	n2.Kill()
 	n3.Kill()

@@ -202,12 +202,13 @@ func run(o *options, logger *slog.Logger) error {
 	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger})
 	placement := cluster.NewPlacementLookup()
 	n.provider = cluster.NewActorProvider(n.membership, cluster.ProviderOptions{
-		Voters: func() []string { return voterNames(st) },
-		OnFence: func(fenced bool) {
+		Voters:    func() []string { return voterNames(st) },
+		HasLeader: func() bool { id, _ := st.Leader(); return id != "" },
+		OnFence: func(fenced bool, why string) {
 			if fenced {
-				logger.Warn("fenced: a majority of voters is not alive in gossip; hosting no grains")
+				logger.Warn("fenced: cut off from the quorum; hosting no grains", "why", why)
 			} else {
-				logger.Info("unfenced: a majority of voters is alive again")
+				logger.Info("unfenced: the quorum is reachable again")
 			}
 			placement.SetFenced(fenced)
 		},
