@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"sort"
 	"strconv"
@@ -271,9 +272,18 @@ func (m *Membership) rejoinTargets() []string {
 		seen[key] = true
 		out = append(out, addr)
 	}
-	sort.Strings(out)
+	// A round dials its targets one after another, each bounded by memberlist's
+	// TCP timeout (1 s); a random few per round keep it short when many
+	// remembered addresses are unreachable.
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	if len(out) > maxRejoinTargets {
+		out = out[:maxRejoinTargets]
+	}
 	return out
 }
+
+// maxRejoinTargets bounds the members one rejoin round contacts.
+const maxRejoinTargets = 8
 
 // aliveOthers counts members other than this node that gossip shows alive.
 func (m *Membership) aliveOthers() int {

@@ -391,3 +391,24 @@ func TestNoRejoinAfterLeave(t *testing.T) {
 		t.Fatalf("a is %s on b after it left", st)
 	}
 }
+
+// A rejoin round contacts a bounded number of members, never this node or a
+// member gossip shows alive.
+func TestRejoinTargetsAreBounded(t *testing.T) {
+	a, b, _ := startTrio(t, nil)
+	a.mu.Lock()
+	for i := 0; i < 20; i++ {
+		a.peers[fmt.Sprintf("gone%d", i)] = fmt.Sprintf("127.0.0.1:%d", 1+i)
+	}
+	a.peers["b"] = b.addr
+	a.mu.Unlock()
+	targets := a.rejoinTargets()
+	if len(targets) != maxRejoinTargets {
+		t.Fatalf("%d targets, want %d", len(targets), maxRejoinTargets)
+	}
+	for _, addr := range targets {
+		if addr == a.addr || addr == b.addr {
+			t.Errorf("target %s is this node or alive", addr)
+		}
+	}
+}
