@@ -26,6 +26,7 @@ const activationTimeout = 750 * time.Millisecond
 // to every member. At 100k grains that stalls placement for minutes.
 type PlacementLookup struct {
 	active    atomic.Int64 // grains activated on this node and not yet stopped
+	fenced    atomic.Bool  // cut off from a quorum: host no grains, place none
 	cluster   *protocluster.Cluster
 	rdv       atomic.Pointer[protocluster.Rendezvous]
 	activator *actor.PID
@@ -42,7 +43,7 @@ func (l *PlacementLookup) Setup(c *protocluster.Cluster, kinds []string, isClien
 	l.cluster = c
 	l.rdv.Store(protocluster.NewRendezvous())
 	system := c.ActorSystem
-	props := actor.PropsFromProducer(func() actor.Actor { return newActivator(c, &l.active) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newActivator(c, &l.active, &l.fenced) })
 	l.activator, _ = system.Root.SpawnNamed(props, ActivatorActorName)
 	l.sub = system.EventStream.Subscribe(func(ev interface{}) {
 		if topology, ok := ev.(*protocluster.ClusterTopology); ok {
@@ -54,12 +55,32 @@ func (l *PlacementLookup) Setup(c *protocluster.Cluster, kinds []string, isClien
 	})
 }
 
+// SetFenced fences the node off (true) or lets it host grains again (false). A
+// fenced node cannot reach a quorum of voters: whatever it sees as the topology
+// is stale, so it stops every local grain, refuses activations and places no
+// calls; its grains re-activate on the majority side, which no longer sees it.
+func (l *PlacementLookup) SetFenced(fenced bool) {
+	if l.fenced.Swap(fenced) == fenced || !fenced || l.activator == nil {
+		return
+	}
+	l.cluster.ActorSystem.Root.Send(l.activator, stopAllGrains{})
+}
+
+// Fenced reports whether the node is fenced off.
+func (l *PlacementLookup) Fenced() bool { return l.fenced.Load() }
+
+// stopAllGrains tells the activator to stop every local grain.
+type stopAllGrains struct{}
+
 // Active returns how many grains this node hosts now.
 func (l *PlacementLookup) Active() int64 { return l.active.Load() }
 
 // Get returns the PID of the identity's activation, asking its owner to activate it
 // if needed; nil when the owner cannot be reached in time (the caller retries).
 func (l *PlacementLookup) Get(id *protocluster.ClusterIdentity) *actor.PID {
+	if l.fenced.Load() {
+		return nil
+	}
 	owner := l.rdv.Load().GetByClusterIdentity(id)
 	if owner == "" {
 		return nil
@@ -96,12 +117,13 @@ func (l *PlacementLookup) Shutdown() {
 type activator struct {
 	cluster *protocluster.Cluster
 	active  *atomic.Int64
+	fenced  *atomic.Bool
 	byKey   map[string]*actor.PID                    // identity key -> grain
 	byPID   map[string]*protocluster.ClusterIdentity // grain PID id -> identity
 }
 
-func newActivator(c *protocluster.Cluster, active *atomic.Int64) *activator {
-	return &activator{cluster: c, active: active, byKey: map[string]*actor.PID{}, byPID: map[string]*protocluster.ClusterIdentity{}}
+func newActivator(c *protocluster.Cluster, active *atomic.Int64, fenced *atomic.Bool) *activator {
+	return &activator{cluster: c, active: active, fenced: fenced, byKey: map[string]*actor.PID{}, byPID: map[string]*protocluster.ClusterIdentity{}}
 }
 
 // Receive implements actor.Actor.
@@ -118,7 +140,7 @@ func (a *activator) Receive(ctx actor.Context) {
 				k.Dec()
 			}
 		}
-	case *actor.Stopping:
+	case *actor.Stopping, stopAllGrains:
 		for _, pid := range a.byKey {
 			ctx.Poison(pid)
 		}
@@ -139,6 +161,10 @@ func (a *activator) Receive(ctx actor.Context) {
 func (a *activator) activate(ctx actor.Context, req *protocluster.ActivationRequest) {
 	id := req.ClusterIdentity
 	key := id.AsKey()
+	if a.fenced.Load() {
+		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
+		return
+	}
 	if pid, ok := a.byKey[key]; ok {
 		ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
 		return

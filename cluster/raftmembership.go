@@ -2,6 +2,11 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -89,6 +94,9 @@ func (r *RaftMembership) step() {
 	if !r.membership.LocalMeta().RaftInitialized {
 		r.membership.UpdateMeta(func(m *clusterpb.NodeMeta) { m.RaftInitialized = true })
 	}
+	if r.membership.ClusterID() == "" {
+		r.adoptClusterID(servers)
+	}
 	if r.node.LeaderReady() {
 		r.reconcile(servers)
 	}
@@ -100,6 +108,7 @@ func (r *RaftMembership) maybeBootstrap() {
 		if r.joining {
 			return // wait for the leader to add us
 		}
+		r.membership.SetClusterID(newClusterID())
 		if err := r.node.Bootstrap([]raft.Server{self}); err != nil {
 			r.logger.Error("bootstrap failed", "err", err)
 		}
@@ -126,11 +135,55 @@ func (r *RaftMembership) maybeBootstrap() {
 	for _, s := range servers {
 		if s.ID == self.ID {
 			r.logger.Info("bootstrapping raft", "servers", len(servers))
+			r.membership.SetClusterID(bootstrapClusterID(servers))
 			if err := r.node.Bootstrap(servers); err != nil {
 				r.logger.Error("bootstrap failed", "err", err)
 			}
 			return
 		}
+	}
+}
+
+// newClusterID is a fresh random cluster ID (a node bootstrapping alone).
+func newClusterID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// bootstrapClusterID is the cluster ID every node bootstrapping the same server
+// list computes alike: a hash of the sorted servers' IDs and addresses.
+func bootstrapClusterID(servers []raft.Server) string {
+	h := sha256.New()
+	for _, s := range servers {
+		fmt.Fprintf(h, "%s\x00%s\x00", s.ID, s.Address)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// adoptClusterID gives a node with Raft state but no cluster ID (one the leader
+// added) its cluster's: the Raft leader's if gossip shows it, else any configured
+// server's. A cluster bootstrapped before cluster IDs existed has none and runs
+// without the guard (making one up on a leader could split an upgrading
+// cluster in two IDs).
+func (r *RaftMembership) adoptClusterID(servers []raft.Server) {
+	inConf := map[string]bool{}
+	for _, s := range servers {
+		inConf[string(s.ID)] = true
+	}
+	leader, _ := r.node.Leader()
+	var id string
+	for _, m := range r.membership.Members() {
+		if m.Meta == nil || m.Meta.ClusterId == "" || !inConf[m.Name] || m.State != StateAlive {
+			continue
+		}
+		if id == "" || m.Name == leader {
+			id = m.Meta.ClusterId
+		}
+	}
+	if id != "" {
+		r.logger.Info("cluster id", "id", id)
+		r.membership.SetClusterID(id)
 	}
 }
 
@@ -263,26 +316,39 @@ func LeaveGracefully(node *store.Node, m *Membership, fwd *ActorForwarder, logge
 	if others == 0 {
 		return
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	// The removal is a courtesy: the leader also removes a member gossip shows as
+	// left. So it gets a short, bounded try and one log line, not a retry storm.
+	deadline := time.Now().Add(removalBudget)
+	var lastErr error
 	for time.Now().Before(deadline) {
 		leader, _ := node.Leader()
-		if leader == node.ID() { // the transfer did not happen: step out ourselves
-			if err := node.Raft().RemoveServer(raft.ServerID(node.ID()), 0, 3*time.Second).Error(); err != nil {
+		switch {
+		case leader == node.ID(): // the transfer did not happen: step out ourselves
+			if err := node.Raft().RemoveServer(raft.ServerID(node.ID()), 0, time.Until(deadline)).Error(); err != nil {
 				logger.Warn("self removal failed", "err", err)
 			}
 			return
-		}
-		if leader != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		case leader == "":
+			lastErr = store.ErrNoLeader
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), min(time.Second, time.Until(deadline)))
 			err := fwd.RemoveServer(ctx, leader, node.ID())
 			cancel()
 			if err == nil {
 				logger.Info("removed from raft configuration", "leader", leader)
 				return
 			}
-			logger.Warn("raft removal failed, retrying", "err", err)
+			lastErr = err
+			if errors.Is(err, store.ErrNoLeader) {
+				// The leader is not in our gossip view: no retry can reach it.
+				deadline = time.Now()
+			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
-	logger.Warn("left without confirmation of raft removal")
+	logger.Warn("left without confirming raft removal; the leader removes members gossip shows as left",
+		"err", lastErr)
 }
+
+// removalBudget bounds a leaving node's request to be removed from Raft.
+const removalBudget = 2 * time.Second

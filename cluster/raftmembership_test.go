@@ -84,3 +84,18 @@ func TestPlanReconcile(t *testing.T) {
 		})
 	}
 }
+
+// Every node bootstrapping the same server list computes the same cluster ID;
+// another list gives another.
+func TestBootstrapClusterID(t *testing.T) {
+	a, b := bootstrapClusterID(voters("n1", "n2", "n3")), bootstrapClusterID(voters("n1", "n2", "n3"))
+	if a != b || len(a) != 32 {
+		t.Fatalf("ids %q and %q", a, b)
+	}
+	if c := bootstrapClusterID(voters("n1", "n2", "n4")); c == a {
+		t.Fatal("another server list, the same id")
+	}
+	if newClusterID() == newClusterID() {
+		t.Fatal("random ids repeat")
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// healthz answers 200 {"status":"ok"} once the node serves requests: a leader is
-// known and a linearizable read completes.
+// healthz answers 200 {"status":"ok"} while the node can serve linearizable
+// reads — a leader is reachable and a read barrier completes within 1 s — and 503
+// otherwise, so a load balancer in front of keeld steers away from a node cut
+// off from its quorum.
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {
-	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	c, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	ctx.Response.Header.SetContentType("application/json")
 	if err := s.store.Barrier(c); err != nil {

@@ -243,8 +243,11 @@ type NodeMeta struct {
 	Kinds           []string               `protobuf:"bytes,8,rep,name=kinds,proto3" json:"kinds,omitempty"`
 	Joining         bool                   `protobuf:"varint,9,opt,name=joining,proto3" json:"joining,omitempty"`  // started with -join: never bootstraps alone
 	Leaving         bool                   `protobuf:"varint,10,opt,name=leaving,proto3" json:"leaving,omitempty"` // announced just before a graceful leave, so peers
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// tell "left" from "dead" (memberlist's leave event
+	// does not say which)
+	ClusterId     string `protobuf:"bytes,11,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"` // the cluster this node belongs to (empty until it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeMeta) Reset() {
@@ -345,6 +348,13 @@ func (x *NodeMeta) GetLeaving() bool {
 		return x.Leaving
 	}
 	return false
+}
+
+func (x *NodeMeta) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
 }
 
 // RemoveServerRequest asks the leader to remove a server from the Raft configuration
@@ -454,7 +464,7 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1d\n" +
 	"\n" +
 	"error_kind\x18\x02 \x01(\tR\terrorKind\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xb2\x02\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xd1\x02\n" +
 	"\bNodeMeta\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12\x1d\n" +
@@ -467,7 +477,9 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05kinds\x18\b \x03(\tR\x05kinds\x12\x18\n" +
 	"\ajoining\x18\t \x01(\bR\ajoining\x12\x18\n" +
 	"\aleaving\x18\n" +
-	" \x01(\bR\aleaving\"%\n" +
+	" \x01(\bR\aleaving\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\v \x01(\tR\tclusterId\"%\n" +
 	"\x13RemoveServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\x14RemoveServerResponse\x12\x14\n" +

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"keel/actors"
 	"keel/cluster"
@@ -37,6 +41,7 @@ type options struct {
 	healthAddr      string
 	join            string
 	bootstrapExpect int
+	gossipKey       []byte
 	logLevel        string
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
@@ -55,6 +60,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.healthAddr, "health-addr", "127.0.0.1:5555", "UDP amphora heartbeat receiver address")
 	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
 	fs.IntVar(&o.bootstrapExpect, "bootstrap-expect", 1, "servers to wait for before the first election")
+	var gossipKey string
+	fs.StringVar(&gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; every node of a cluster needs the same one")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
@@ -81,6 +88,13 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
+	}
+	if gossipKey != "" {
+		key, err := cluster.ParseGossipKey(gossipKey)
+		if err != nil {
+			return nil, fmt.Errorf("-gossip-key: %w", err)
+		}
+		o.gossipKey = key
 	}
 	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
 		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr} {
@@ -143,12 +157,19 @@ func run(o *options, logger *slog.Logger) error {
 	}
 	n.membership, err = cluster.StartMembership(cluster.MembershipConfig{
 		NodeName: o.node, GossipAddr: o.gossipAddr, Join: joins, LogOutput: logOut,
+		SecretKey: o.gossipKey, PeersFile: filepath.Join(o.dataDir, "peers.json"),
 		Meta: &clusterpb.NodeMeta{Name: o.node, RaftAddr: o.raftAddr, HttpAddr: o.httpAddr,
 			BootstrapExpect: int32(o.bootstrapExpect), RaftInitialized: st.HadState(), Joining: len(joins) > 0},
 	})
 	if err != nil {
 		st.Close()
 		return err
+	}
+	// Multi-node: started to join or bootstrap with others, or it remembers peers.
+	if len(o.gossipKey) == 0 && (len(joins) > 0 || o.bootstrapExpect > 1 || len(n.membership.Peers()) > 0) {
+		logger.Warn("SECURITY: gossip and node-to-node traffic are not encrypted or authenticated: anyone who reaches " +
+			o.gossipAddr + " can join this cluster, become a Raft voter and learn its addresses. Set -gossip-key " +
+			"(or KEEL_GOSSIP_KEY) on every node; generate one with: head -c 32 /dev/urandom | base64")
 	}
 
 	// The actor cluster: grains placed over gossip's alive members.
@@ -160,16 +181,48 @@ func run(o *options, logger *slog.Logger) error {
 	actorLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: max(level(logger), slog.LevelError)})).
 		With("node", o.node, "component", "protoactor")
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
-	remoteCfg := remote.Configure(actorHost, actorPort)
+	var remoteOpts []remote.ConfigOption
+	if len(o.gossipKey) > 0 {
+		// Actor traffic (grain calls, forwarded proposals, read-index and removal
+		// requests) is TLS with the identity derived from the cluster key: a peer
+		// without the key cannot connect, in either direction.
+		tlsCfg, err := cluster.NodeTLS(o.gossipKey)
+		if err != nil {
+			return err
+		}
+		creds := credentials.NewTLS(tlsCfg)
+		remoteOpts = append(remoteOpts, remote.WithServerOptions(grpc.Creds(creds)),
+			remote.WithDialOptions(grpc.WithTransportCredentials(creds)))
+	}
+	remoteCfg := remote.Configure(actorHost, actorPort, remoteOpts...)
 	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
 	settings := actors.DefaultSettings
 	settings.IdleTimeout = o.grainIdle
 	settings.ProvisionDelay = o.provisionDelay
 	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger})
-	n.provider = cluster.NewActorProvider(n.membership)
 	placement := cluster.NewPlacementLookup()
+	n.provider = cluster.NewActorProvider(n.membership, cluster.ProviderOptions{
+		Voters:    func() []string { return voterNames(st) },
+		HasLeader: func() bool { id, _ := st.Leader(); return id != "" },
+		OnFence: func(fenced bool, why string) {
+			if fenced {
+				logger.Warn("fenced: cut off from the quorum; hosting no grains", "why", why)
+			} else {
+				logger.Info("unfenced: the quorum is reachable again")
+			}
+			placement.SetFenced(fenced)
+		},
+	})
 	cfg := protocluster.Configure("keel", n.provider, placement, remoteCfg,
 		protocluster.WithKinds(kinds...), protocluster.WithRequestTimeout(3*time.Second))
+	// protoactor's own gossip is off (its loop ticks once a day): memberlist is
+	// the only judge of liveness. keel uses none of what it carries (pubsub,
+	// topology consensus); its heartbeat expiry would block a paused-and-resumed
+	// member's ActorSystem ID forever (see cluster.ActorProvider); and its actor
+	// reads protoactor's member list and block list without their locks while
+	// topology updates write them (data races under -race).
+	cfg.GossipInterval = 24 * time.Hour
+	cfg.HeartbeatExpiration = 365 * 24 * time.Hour
 	n.cluster = protocluster.New(system, cfg)
 	n.cluster.StartMember()
 
@@ -237,6 +290,21 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 		logger.Warn("gossip shutdown", "err", err)
 	}
 	logger.Info("stopped")
+}
+
+// voterNames lists the Raft voters (nil while there is no configuration).
+func voterNames(st *store.Node) []string {
+	servers, err := st.Configuration()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range servers {
+		if s.Suffrage == raft.Voter {
+			out = append(out, string(s.ID))
+		}
+	}
+	return out
 }
 
 func level(l *slog.Logger) slog.Level {
