@@ -271,10 +271,14 @@ func vanished(recs []Record) []Anomaly {
 	return out
 }
 
-// isWorkloadValue tells the names the workload writes ("c3-17", "setup-…").
+// isWorkloadValue tells the names the workload writes ("c3-17", "setup-…",
+// "probe-12").
 func isWorkloadValue(v string) bool {
 	var c, n int
 	if _, err := fmt.Sscanf(v, "c%d-%d", &c, &n); err == nil {
+		return true
+	}
+	if _, err := fmt.Sscanf(v, "probe-%d", &n); err == nil {
 		return true
 	}
 	return len(v) > 6 && v[:6] == "setup-"

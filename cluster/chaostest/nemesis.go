@@ -20,6 +20,7 @@ type Fault struct {
 	Target string
 	Start  int64
 	End    int64 // healed (restarted, resumed, rules removed)
+	Whole  int64 // the cluster whole again after End (see whole); 0: not within healthyTimeout
 	Note   string
 }
 
@@ -230,18 +231,33 @@ func viewOf(n *systemtest.Node) string {
 }
 
 // awaitRecovery waits until every node is healthy and agrees on a leader with all
-// nodes as voters.
+// nodes as voters, and records when that was on the last fault. It waits also
+// after the run's end (bounded by healthyTimeout), so every fault's healing is
+// measured.
 func (m *nemesis) awaitRecovery(ctx context.Context) {
 	deadline := time.Now().Add(healthyTimeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	for time.Now().Before(deadline) {
 		if whole(m.nodes) == "" {
+			now := m.rec.Now()
+			m.mu.Lock()
+			if len(m.faults) > 0 {
+				m.faults[len(m.faults)-1].Whole = now
+			}
+			m.mu.Unlock()
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if ctx.Err() == nil {
-		m.note("cluster not whole %v after the fault: %s", healthyTimeout, whole(m.nodes))
+	m.note("cluster not whole %v after the fault: %s", healthyTimeout, whole(m.nodes))
+}
+
+// HealTime is how long the cluster took to become whole after the fault was
+// healed (-1: not within healthyTimeout).
+func (f Fault) HealTime() time.Duration {
+	if f.Whole == 0 {
+		return -1
 	}
+	return time.Duration(f.Whole - f.End)
 }
 
 // whole returns "" if every node is healthy, sees every node alive and agrees on

@@ -62,7 +62,8 @@ type Result struct {
 	Pending    []string  // objects not ACTIVE 60 s after healing
 	Unhealed   string    // what was still not whole 30 s after healing
 	Unreadable []string  // nodes that did not serve the final reads
-	Gaps       []Gap
+	Gaps       []Gap     // the clients' view: longest time without any client's successful write
+	ProbeGaps  []Gap     // the cluster's: longest time without a successful open-loop probe create
 	Faults     []Fault
 	Notes      []string // nemesis findings: faults after which the cluster did not recover
 	Partitions string   // why partitions were replaced by pauses, if they were
@@ -103,10 +104,28 @@ func shorten(s []string) []string {
 	return s
 }
 
-// MaxGap is the longest write gap of the run.
-func (r *Result) MaxGap() time.Duration {
+// MaxHealTime is the longest time the cluster took to become whole after a
+// fault was healed (-1 if once it did not within healthyTimeout).
+func (r *Result) MaxHealTime() time.Duration {
 	var m time.Duration
-	for _, g := range r.Gaps {
+	for _, f := range r.Faults {
+		if f.HealTime() < 0 {
+			return -1
+		}
+		m = max(m, f.HealTime())
+	}
+	return m
+}
+
+// MaxGap is the longest write gap of the run, as the clients saw it.
+func (r *Result) MaxGap() time.Duration { return maxGap(r.Gaps) }
+
+// MaxProbeGap is the longest time the cluster accepted no new load balancer.
+func (r *Result) MaxProbeGap() time.Duration { return maxGap(r.ProbeGaps) }
+
+func maxGap(gaps []Gap) time.Duration {
+	var m time.Duration
+	for _, g := range gaps {
 		m = max(m, g.Max)
 	}
 	return m
@@ -173,6 +192,11 @@ func Run(t systemtest.T, cfg Config) *Result {
 			clientLoop(clientCtx, a, u, nodes, c, cfg.Seed+int64(c))
 		}(c)
 	}
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		probeLoop(clientCtx, a, u, nodes, probeClient(cfg))
+	}()
 	nem := newNemesis(t, nodes, fw, rec, cfg.Seed)
 	nemCtx, stopNemesis := context.WithTimeout(context.Background(), cfg.Duration)
 	defer stopNemesis()
@@ -200,6 +224,7 @@ func Run(t systemtest.T, cfg Config) *Result {
 	time.Sleep(3 * time.Second) // the clients go on a little on the healed cluster
 	stopClients()
 	clients.Wait()
+	<-probeDone
 	runEnd := rec.Now()
 	res.Faults, res.Notes = nem.result()
 
@@ -287,12 +312,14 @@ func Run(t systemtest.T, cfg Config) *Result {
 	res.Verdict, res.Illegal = v.Result, v.Illegal
 	res.Anomalies = Anomalies(recs)
 	res.Gaps = writeGaps(recs, res.Faults, 5*time.Second, runEnd)
+	res.ProbeGaps = writeGaps(probesOf(recs, probeClient(cfg)), res.Faults, 5*time.Second, runEnd)
 
 	t.Logf("chaos: %d ops (%d ok, %d 4xx, %d unknown), %d checked; porcupine: %s", res.Counts.Ops, res.Counts.OK,
 		res.Counts.Failed, res.Counts.Unknown, v.Ops, v.Result)
-	for _, g := range res.Gaps {
-		t.Logf("chaos: %s %s at %v: longest time without a successful write %v", g.Fault.Kind, g.Fault.Target,
-			time.Duration(g.Fault.Start).Round(time.Millisecond), g.Max.Round(time.Millisecond))
+	for i, g := range res.Gaps {
+		t.Logf("chaos: %s %s at %v: longest time without a successful write %v (probe), %v (clients); whole again %v after healing", g.Fault.Kind, g.Fault.Target,
+			time.Duration(g.Fault.Start).Round(time.Millisecond), res.ProbeGaps[i].Max.Round(time.Millisecond), g.Max.Round(time.Millisecond),
+			g.Fault.HealTime().Round(time.Millisecond))
 	}
 	if fails := res.Failures(); len(fails) > 0 {
 		dir, err := os.MkdirTemp("", "keel-chaos-")

@@ -51,6 +51,16 @@ func (u *universe) add(o object) {
 	u.mu.Unlock()
 }
 
+// addProbe records a probe's load balancer: read and checked at the end like
+// every acknowledged create, but never written by the clients, so the probes do
+// not change the workload's mix.
+func (u *universe) addProbe(o object) {
+	u.mu.Lock()
+	u.all = append(u.all, o)
+	u.acked = append(u.acked, o)
+	u.mu.Unlock()
+}
+
 // pick returns a random live object of kind ("" any), or false.
 func (u *universe) pick(rng *rand.Rand, kind string) (object, bool) {
 	u.mu.Lock()
@@ -291,4 +301,52 @@ func (u *universe) pickBare(rng *rand.Rand) (object, bool) {
 		return object{}, false
 	}
 	return cands[rng.Intn(len(cands))], true
+}
+
+// probeInterval is the open-loop probe's rate: one create every 100 ms.
+const probeInterval = 100 * time.Millisecond
+
+// probeClient is the probe's client number in the history.
+func probeClient(cfg Config) int { return cfg.Clients + cfg.Nodes + 1 }
+
+// probeLoop measures the cluster's availability, not the clients': every
+// probeInterval it creates a load balancer through the next node, without
+// waiting for earlier probes (open loop). A closed-loop client that sent a
+// request to a paused or cut-off node waits out its timeout, and soon all of
+// them do, so the clients' gaps mostly measure the HTTP timeout; the probe's
+// gaps measure how long the cluster accepted no new write at all. Each create
+// is a new grain, placed anywhere, so a node that still owns placements after a
+// fault shows too. The probes are in the history, checked like every write.
+func probeLoop(ctx context.Context, a *api, u *universe, nodes []*systemtest.Node, client int) {
+	tick := time.NewTicker(probeInterval)
+	defer tick.Stop()
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n := nodes[i%len(nodes)]
+		inflight.Add(1)
+		go func(i int) {
+			defer inflight.Done()
+			_, id := a.create(client, n, "loadbalancer", "/v2/lbaas/loadbalancers", fmt.Sprintf("probe-%d", i), lbBody())
+			if id != "" {
+				u.addProbe(object{Kind: "loadbalancer", ID: id})
+			}
+		}(i)
+	}
+}
+
+// probesOf is the probe's part of a history.
+func probesOf(recs []Record, client int) []Record {
+	var out []Record
+	for _, r := range recs {
+		if r.Client == client {
+			out = append(out, r)
+		}
+	}
+	return out
 }
