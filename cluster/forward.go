@@ -130,6 +130,28 @@ func timeoutOf(ctx context.Context) time.Duration {
 	return 3 * time.Second
 }
 
+// request sends msg to pid and waits for the reply until ctx ends: its deadline
+// (the future's timeout) or its cancellation (the store gives up an attempt as
+// soon as it learns of a new leader).
+func (f *ActorForwarder) request(ctx context.Context, pid *actor.PID, msg interface{}) (interface{}, error) {
+	future := f.system.Root.RequestFuture(pid, msg, timeoutOf(ctx))
+	type reply struct {
+		v   interface{}
+		err error
+	}
+	done := make(chan reply, 1)
+	go func() {
+		v, err := future.Result()
+		done <- reply{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Propose sends commands to the leader's store actor. A lost reply is ambiguous;
 // an undeliverable request is not.
 func (f *ActorForwarder) Propose(ctx context.Context, leaderID string, cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
@@ -137,7 +159,7 @@ func (f *ActorForwarder) Propose(ctx context.Context, leaderID string, cmds []*s
 	if err != nil {
 		return nil, err
 	}
-	raw, err := f.system.Root.RequestFuture(pid, &clusterpb.ProposeRequest{Commands: cmds}, timeoutOf(ctx)).Result()
+	raw, err := f.request(ctx, pid, &clusterpb.ProposeRequest{Commands: cmds})
 	if err != nil {
 		if errors.Is(err, actor.ErrDeadLetter) {
 			return nil, store.ErrNotLeader
@@ -163,7 +185,7 @@ func (f *ActorForwarder) ReadIndex(ctx context.Context, leaderID string) (uint64
 	if err != nil {
 		return 0, err
 	}
-	raw, err := f.system.Root.RequestFuture(pid, &clusterpb.ReadIndexRequest{}, timeoutOf(ctx)).Result()
+	raw, err := f.request(ctx, pid, &clusterpb.ReadIndexRequest{})
 	if err != nil {
 		return 0, store.ErrNotLeader
 	}

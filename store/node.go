@@ -121,6 +121,10 @@ type Node struct {
 	leaderGen   atomic.Uint64 // bumped on every leadership change
 	leaderReady atomic.Bool   // leader, and a Barrier completed in this term
 
+	leaderObs    chan raft.Observation // Raft's leader observations (any node's view)
+	leaderMu     sync.Mutex
+	leaderChange chan struct{} // closed, and replaced, when the known leader changes
+
 	shutdownCh chan struct{}
 	closeOnce  sync.Once
 	wg         sync.WaitGroup
@@ -211,8 +215,15 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("store: start raft: %w", err)
 	}
 	n.raft = r
+	n.leaderChange = make(chan struct{})
+	n.leaderObs = make(chan raft.Observation, 16)
+	r.RegisterObserver(raft.NewObserver(n.leaderObs, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	}))
 
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go n.watchLeader()
 	go n.watchLeadership(notify)
 	go n.batchLoop()
 	go n.readLoop()
@@ -435,7 +446,7 @@ func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error)
 		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
 			// Short attempts: a leader that just died keeps its title for a heartbeat
 			// timeout, and a request to it would otherwise wait out the whole deadline.
-			ctx, cancel := context.WithTimeout(context.Background(), min(remaining, forwardAttemptTimeout))
+			ctx, cancel := n.attemptAtLeader(context.Background(), id, min(remaining, forwardAttemptTimeout))
 			res, err = n.fwd().Propose(ctx, id, cmds)
 			cancel()
 		} else {
@@ -456,6 +467,53 @@ func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error)
 		case <-n.shutdownCh:
 			return nil, ErrShutdown
 		case <-time.After(time.Duration(20+rand.IntN(30)) * time.Millisecond):
+		}
+	}
+}
+
+// attemptAtLeader bounds one forwarded attempt at leader id: it ends after
+// timeout, or as soon as this node learns of another leader (or of none). A
+// request sent to a leader that died is otherwise lost in the dead endpoint and
+// waits out its whole timeout, although a new leader was elected meanwhile: with
+// the attempts of a follower's detection window that made every write after a
+// leader's kill wait ~1 s longer than the election took.
+func (n *Node) attemptAtLeader(parent context.Context, id string, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	changed := n.leaderChanged()
+	if cur, _ := n.Leader(); cur != id {
+		cancel()
+		return ctx, cancel
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-changed:
+			cancel()
+		}
+	}()
+	return ctx, cancel
+}
+
+// leaderChanged returns a channel closed at the next change of the leader this
+// node knows.
+func (n *Node) leaderChanged() <-chan struct{} {
+	n.leaderMu.Lock()
+	defer n.leaderMu.Unlock()
+	return n.leaderChange
+}
+
+// watchLeader turns Raft's leader observations into leaderChanged's broadcasts.
+func (n *Node) watchLeader() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.leaderObs:
+			n.leaderMu.Lock()
+			close(n.leaderChange)
+			n.leaderChange = make(chan struct{})
+			n.leaderMu.Unlock()
+		case <-n.shutdownCh:
+			return
 		}
 	}
 }
@@ -587,7 +645,7 @@ func (n *Node) readRound() error {
 		if n.IsLeader() {
 			idx, err = n.ReadIndex(ctx)
 		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
-			actx, cancel := context.WithTimeout(ctx, readIndexAttemptTimeout)
+			actx, cancel := n.attemptAtLeader(ctx, id, readIndexAttemptTimeout)
 			idx, err = n.fwd().ReadIndex(actx, id)
 			cancel()
 		} else {

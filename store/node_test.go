@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -147,5 +148,45 @@ func TestReadIndexIsTheCommitIndex(t *testing.T) {
 	}
 	if got, _ := n.ReadIndex(ctx); got != idx {
 		t.Fatalf("read index %d after a barrier entry, want the command's %d", got, idx)
+	}
+}
+
+// A forwarded attempt ends as soon as the node learns of another leader, rather
+// than waiting out its timeout at a leader that may be dead.
+func TestAttemptAtLeaderEndsOnLeaderChange(t *testing.T) {
+	addr := freeAddr(t)
+	n, err := Open(Config{NodeID: "n1", DataDir: t.TempDir(), RaftAddr: addr, LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	// No leader yet: an attempt at a leader this node does not know ends at once.
+	ctx, cancel := n.attemptAtLeader(context.Background(), "gone", time.Minute)
+	defer cancel()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("an attempt at an unknown leader did not end")
+	}
+	// An attempt at "no leader" ends when one is elected.
+	ctx2, cancel2 := n.attemptAtLeader(context.Background(), "", time.Minute)
+	defer cancel2()
+	if err := n.Bootstrap([]raft.Server{{ID: "n1", Address: raft.ServerAddress(addr)}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx2.Done():
+		if id, _ := n.Leader(); id != "n1" {
+			t.Fatalf("attempt ended, leader %q", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an attempt outlived the leader change by 10s")
+	}
+	// An attempt at the current leader runs to its timeout.
+	ctx3, cancel3 := n.attemptAtLeader(context.Background(), "n1", 200*time.Millisecond)
+	defer cancel3()
+	<-ctx3.Done()
+	if !errors.Is(ctx3.Err(), context.DeadlineExceeded) {
+		t.Fatalf("attempt at the leader ended with %v", ctx3.Err())
 	}
 }
