@@ -64,7 +64,7 @@ func (g *CatalogGrain) read() (*store.State, error) {
 	if err := g.rt.Store.Barrier(ctx); err != nil {
 		return nil, err
 	}
-	return g.rt.Store.State().Snapshot(), nil
+	return g.rt.Store.State().Current(), nil
 }
 
 // runWrite runs one change for an admin. decide returns the row as it will be

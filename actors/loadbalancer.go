@@ -70,7 +70,7 @@ func (g *LoadBalancerGrain) load(force bool) error {
 	if err := g.rt.Store.Barrier(ctx); err != nil {
 		return err
 	}
-	g.tree = treeFromStore(g.rt.Store.State().Snapshot().Tree(g.id))
+	g.tree = treeFromStore(g.rt.Store.State().Current().Tree(g.id))
 	g.loaded = true
 	return nil
 }

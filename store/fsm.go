@@ -461,7 +461,7 @@ func deleteAll[T Entity](t *Table[T], lbID string) {
 // Snapshot captures the tables at this point (a published State is immutable).
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	return &fsmSnapshot{
-		state:       f.state.Snapshot(),
+		state:       f.state.Current(),
 		applied:     f.state.AppliedIndex(),
 		lastVersion: f.lastVersion,
 		clock:       f.clock,

@@ -165,7 +165,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("version %d reused after restore", res[0].Version)
 	}
 	// Indexes are rebuilt: a project-scoped list works.
-	page, err := List(g.State().Snapshot().LoadBalancers, Query[*storepb.LoadBalancer]{Project: "p3"})
+	page, err := List(g.State().Current().LoadBalancers, Query[*storepb.LoadBalancer]{Project: "p3"})
 	if err != nil || len(page.Items) == 0 {
 		t.Fatalf("list after restore: %d, %v", len(page.Items), err)
 	}
