@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -34,9 +35,6 @@ const (
 type CatalogGrain struct {
 	kind string
 	rt   *Runtime
-	// deletes remembers the delete requests this activation proposed: a delete's
-	// retry finds the row gone and must answer as the first attempt did.
-	deletes recentRequests
 }
 
 var _ catalogpb.Catalog = (*CatalogGrain)(nil)
@@ -47,18 +45,16 @@ func (g *CatalogGrain) Init(ctx cluster.GrainContext) {
 	g.rt = runtimeOf(ctx.ActorSystem())
 }
 
-// Terminate has nothing to release: the grain keeps no state beyond its memory of
-// recent deletes.
+// Terminate has nothing to release: the grain keeps no state between calls.
 func (g *CatalogGrain) Terminate(ctx cluster.GrainContext) {}
 
 // ReceiveDefault ignores messages that are not calls.
 func (g *CatalogGrain) ReceiveDefault(ctx cluster.GrainContext) {}
 
-// catalogRow is what every catalog row has: CAS version and last request id.
+// catalogRow is what every catalog row has: its CAS version.
 type catalogRow interface {
 	proto.Message
 	GetVersion() uint64
-	GetLastRequestId() string
 }
 
 // read returns the tables after a read barrier.
@@ -68,29 +64,56 @@ func (g *CatalogGrain) read() (*store.State, error) {
 	if err := g.rt.Store.Barrier(ctx); err != nil {
 		return nil, err
 	}
-	return g.rt.Store.State().Snapshot(), nil
+	return g.rt.Store.State().Current(), nil
 }
 
-// runWrite runs one change: read, decide, propose; on a lost race (version moved,
-// row appeared or vanished) it reads and decides again, so the answer always comes
-// from the rows as they are. decide returns the row as it will be stored (zero for
-// a delete) and the command, or errDone with the row as stored when the request
-// was applied already.
-func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide func(st *store.State, reqID string) (T, *storepb.Command, error)) (T, error) {
+// runWrite runs one change for an admin. decide returns the row as it will be
+// stored (zero for a delete) and the command. A request an earlier attempt already
+// applied (the FSM replays it, or settles a retry's refusal as applied) is
+// answered with the row as stored now, which stored looks up (nil for a delete).
+func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, stored func(*store.State) (T, bool), decide func(st *store.State) (T, *storepb.Command, error)) (T, error) {
 	var zero T
 	if !caller.GetAdmin() {
 		return zero, grainError(KindForbidden, policyRefused)
 	}
+	row, err := decideAndPropose(g, caller, decide)
+	applied := errors.Is(err, errApplied)
+	if !applied {
+		if applied, err = settleRefusal(g.rt, caller, err); err != nil {
+			return zero, err
+		}
+	}
+	if !applied {
+		return row, nil
+	}
+	if stored == nil {
+		return zero, nil
+	}
+	st, err := g.read()
+	if err != nil {
+		return zero, unavailable(err)
+	}
+	if row, found := stored(st); found {
+		return row, nil
+	}
+	return zero, unavailable(fmt.Errorf("the request was applied, but the %s row it wrote has changed since; read it again", g.kind))
+}
+
+// errApplied tells runWrite that an earlier attempt of the request applied it.
+var errApplied = errors.New("applied by an earlier attempt")
+
+// decideAndPropose reads, decides and proposes; on a lost race (version moved, row
+// appeared or vanished) it reads and decides again, so the answer always comes
+// from the rows as they are.
+func decideAndPropose[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide func(st *store.State) (T, *storepb.Command, error)) (T, error) {
+	var zero T
 	reqID := caller.GetRequestId()
 	for attempt := 0; attempt < 3; attempt++ {
 		st, err := g.read()
 		if err != nil {
 			return zero, unavailable(err)
 		}
-		row, cmd, err := decide(st, reqID)
-		if errors.Is(err, errDone) {
-			return row, nil
-		}
+		row, cmd, err := decide(st)
 		if err != nil {
 			return zero, err
 		}
@@ -98,16 +121,20 @@ func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide fun
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		res, err := g.rt.Store.Propose(ctx, cmd)
 		cancel()
+		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
+			// The command may still apply: decide it for good before answering.
+			res, err = resolveRequest(g.rt, caller)
+		}
 		if err != nil {
 			return zero, unavailable(err)
 		}
 		switch res.Code {
 		case storepb.CommandResult_OK:
 			if res.Replayed {
-				continue // an earlier attempt applied it: read what it wrote
+				return zero, errApplied
 			}
 			if row.ProtoReflect().IsValid() {
-				stamp(row, res.Version, reqID)
+				stamp(row, res.Version)
 			}
 			return row, nil
 		case storepb.CommandResult_CONFLICT, storepb.CommandResult_NOT_FOUND, storepb.CommandResult_ALREADY_EXISTS:
@@ -123,43 +150,14 @@ func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide fun
 	return zero, grainError(KindConflict, "The %s catalog is being changed concurrently; retry.", g.kind)
 }
 
-// stamp records the version and request id the store gave a row, so the reply
-// shows the row as stored.
-func stamp(m proto.Message, version uint64, reqID string) {
+// stamp records the version the store gave a row, so the reply shows the row as
+// stored.
+func stamp(m proto.Message, version uint64) {
 	r := m.ProtoReflect()
-	fields := r.Descriptor().Fields()
-	r.Set(fields.ByName("version"), protoreflect.ValueOfUint64(version))
-	r.Set(fields.ByName("last_request_id"), protoreflect.ValueOfString(reqID))
+	r.Set(r.Descriptor().Fields().ByName("version"), protoreflect.ValueOfUint64(version))
 }
 
 func (g *CatalogGrain) micros() int64 { return g.rt.Now().UnixMicro() }
-
-// recentRequests is a small ring of request ids.
-type recentRequests struct {
-	ids  [64]string
-	next int
-}
-
-func (r *recentRequests) add(id string) {
-	if id == "" || r.has(id) {
-		return
-	}
-	r.ids[r.next] = id
-	r.next = (r.next + 1) % len(r.ids)
-}
-
-func (r *recentRequests) has(id string) bool {
-	return id != "" && slices.Contains(r.ids[:], id)
-}
-
-// absentOnDelete is what a delete decides when its row is absent: done if this
-// activation already proposed it (a retry), else not found.
-func (g *CatalogGrain) absentOnDelete(reqID string, notFound error) error {
-	if g.deletes.has(reqID) {
-		return errDone
-	}
-	return notFound
-}
 
 func setsAny(fields []string, names ...string) bool {
 	for _, n := range names {
@@ -175,11 +173,9 @@ func setsAny(fields []string, names ...string) bool {
 // SetQuota changes the quotas a PUT named; a project without a row gets one.
 func (g *CatalogGrain) SetQuota(req *catalogpb.SetQuotaRequest, ctx cluster.GrainContext) (*catalogpb.QuotaReply, error) {
 	project := req.GetProjectId()
-	q, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.Quota, *storepb.Command, error) {
+	stored := func(st *store.State) (*storepb.Quota, bool) { return st.Quotas.Get(project) }
+	q, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.Quota, *storepb.Command, error) {
 		cur, found := st.Quotas.Get(project)
-		if found && sameRequest(cur.LastRequestId, reqID) {
-			return cur, nil, errDone
-		}
 		x := &storepb.Quota{Id: project, CreatedAt: g.micros()}
 		if found {
 			x = cloneRow(cur)
@@ -199,13 +195,10 @@ func (g *CatalogGrain) SetQuota(req *catalogpb.SetQuotaRequest, ctx cluster.Grai
 // row stays (every value unset) and a project without one is not found.
 func (g *CatalogGrain) ResetQuota(req *catalogpb.ResetQuotaRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	project := req.GetProjectId()
-	_, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.Quota, *storepb.Command, error) {
+	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.Quota, *storepb.Command, error) {
 		cur, found := st.Quotas.Get(project)
 		if !found {
 			return nil, nil, grainError(KindNotFound, "Quotas %s not found.", project)
-		}
-		if sameRequest(cur.LastRequestId, reqID) {
-			return cur, nil, errDone
 		}
 		x := &storepb.Quota{Id: project, CreatedAt: cur.CreatedAt}
 		return x, &storepb.Command{Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{Quota: x}}}, nil
@@ -231,11 +224,9 @@ func flavorNameTaken(st *store.State, name, id string) bool {
 // CreateFlavor stores a new flavor of an existing profile, under a unique name.
 func (g *CatalogGrain) CreateFlavor(req *catalogpb.CreateFlavorRequest, ctx cluster.GrainContext) (*catalogpb.FlavorReply, error) {
 	in := req.GetFlavor()
-	f, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.Flavor, *storepb.Command, error) {
-		if cur, found := st.Flavors.Get(in.Id); found {
-			if sameRequest(cur.LastRequestId, reqID) {
-				return cur, nil, errDone
-			}
+	stored := func(st *store.State) (*storepb.Flavor, bool) { return st.Flavors.Get(in.Id) }
+	f, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.Flavor, *storepb.Command, error) {
+		if _, found := st.Flavors.Get(in.Id); found {
 			return nil, nil, grainError(KindConflict, "Already an entity with that specified id.")
 		}
 		if _, found := st.FlavorProfiles.Get(in.FlavorProfileId); !found {
@@ -257,13 +248,11 @@ func (g *CatalogGrain) CreateFlavor(req *catalogpb.CreateFlavorRequest, ctx clus
 // UpdateFlavor changes a flavor's name, description or enabled.
 func (g *CatalogGrain) UpdateFlavor(req *catalogpb.UpdateFlavorRequest, ctx cluster.GrainContext) (*catalogpb.FlavorReply, error) {
 	id := req.GetValues().GetId()
-	f, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.Flavor, *storepb.Command, error) {
+	stored := func(st *store.State) (*storepb.Flavor, bool) { return st.Flavors.Get(id) }
+	f, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.Flavor, *storepb.Command, error) {
 		cur, found := st.Flavors.Get(id)
 		if !found {
 			return nil, nil, grainError(KindNotFound, "Flavor %s not found.", id)
-		}
-		if sameRequest(cur.LastRequestId, reqID) {
-			return cur, nil, errDone
 		}
 		x := cloneRow(cur)
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
@@ -283,15 +272,14 @@ func (g *CatalogGrain) UpdateFlavor(req *catalogpb.UpdateFlavorRequest, ctx clus
 // DeleteFlavor deletes a flavor no load balancer uses.
 func (g *CatalogGrain) DeleteFlavor(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	id := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.Flavor, *storepb.Command, error) {
+	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.Flavor, *storepb.Command, error) {
 		cur, found := st.Flavors.Get(id)
 		if !found {
-			return nil, nil, g.absentOnDelete(reqID, grainError(KindNotFound, "Flavor %s not found.", id))
+			return nil, nil, grainError(KindNotFound, "Flavor %s not found.", id)
 		}
 		if len(store.Collect(st.LoadBalancers, store.IndexFlavor, id)) > 0 {
 			return nil, nil, grainError(KindConflict, "Flavor %s is in use and cannot be modified.", id)
 		}
-		g.deletes.add(reqID)
 		return nil, &storepb.Command{Op: &storepb.Command_DeleteFlavor{DeleteFlavor: &storepb.DeleteFlavor{Id: id, ExpectedVersion: cur.Version}}}, nil
 	})
 	if err != nil {
@@ -305,11 +293,9 @@ func (g *CatalogGrain) DeleteFlavor(req *catalogpb.DeleteRowRequest, ctx cluster
 // CreateFlavorProfile stores a new flavor profile.
 func (g *CatalogGrain) CreateFlavorProfile(req *catalogpb.CreateFlavorProfileRequest, ctx cluster.GrainContext) (*catalogpb.FlavorProfileReply, error) {
 	in := req.GetFlavorProfile()
-	p, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.FlavorProfile, *storepb.Command, error) {
-		if cur, found := st.FlavorProfiles.Get(in.Id); found {
-			if sameRequest(cur.LastRequestId, reqID) {
-				return cur, nil, errDone
-			}
+	stored := func(st *store.State) (*storepb.FlavorProfile, bool) { return st.FlavorProfiles.Get(in.Id) }
+	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.FlavorProfile, *storepb.Command, error) {
+		if _, found := st.FlavorProfiles.Get(in.Id); found {
 			return nil, nil, grainError(KindConflict, "Already an entity with that specified id.")
 		}
 		x := cloneRow(in)
@@ -326,11 +312,9 @@ func (g *CatalogGrain) CreateFlavorProfile(req *catalogpb.CreateFlavorProfileReq
 // flavor uses it (Octavia refuses a PUT that names either, changed or not).
 func (g *CatalogGrain) UpdateFlavorProfile(req *catalogpb.UpdateFlavorProfileRequest, ctx cluster.GrainContext) (*catalogpb.FlavorProfileReply, error) {
 	id := req.GetValues().GetId()
-	p, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.FlavorProfile, *storepb.Command, error) {
+	stored := func(st *store.State) (*storepb.FlavorProfile, bool) { return st.FlavorProfiles.Get(id) }
+	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.FlavorProfile, *storepb.Command, error) {
 		cur, found := st.FlavorProfiles.Get(id)
-		if found && sameRequest(cur.LastRequestId, reqID) {
-			return cur, nil, errDone
-		}
 		if setsAny(req.GetFields(), "provider_name", "flavor_data") &&
 			len(store.Collect(st.Flavors, store.IndexFlavorProfile, id)) > 0 {
 			return nil, nil, grainError(KindConflict, "Flavor profile %s is in use and cannot be modified.", id)
@@ -353,15 +337,14 @@ func (g *CatalogGrain) UpdateFlavorProfile(req *catalogpb.UpdateFlavorProfileReq
 // DeleteFlavorProfile deletes a profile no flavor uses.
 func (g *CatalogGrain) DeleteFlavorProfile(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	id := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.FlavorProfile, *storepb.Command, error) {
+	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.FlavorProfile, *storepb.Command, error) {
 		if len(store.Collect(st.Flavors, store.IndexFlavorProfile, id)) > 0 {
 			return nil, nil, grainError(KindConflict, "Flavor profile %s is in use and cannot be modified.", id)
 		}
 		cur, found := st.FlavorProfiles.Get(id)
 		if !found {
-			return nil, nil, g.absentOnDelete(reqID, grainError(KindNotFound, "Flavor profile %s not found.", id))
+			return nil, nil, grainError(KindNotFound, "Flavor profile %s not found.", id)
 		}
-		g.deletes.add(reqID)
 		return nil, &storepb.Command{Op: &storepb.Command_DeleteFlavorProfile{DeleteFlavorProfile: &storepb.DeleteFlavorProfile{Id: id, ExpectedVersion: cur.Version}}}, nil
 	})
 	if err != nil {
@@ -375,11 +358,9 @@ func (g *CatalogGrain) DeleteFlavorProfile(req *catalogpb.DeleteRowRequest, ctx 
 // CreateAvailabilityZone stores a new availability zone (its name is its key).
 func (g *CatalogGrain) CreateAvailabilityZone(req *catalogpb.CreateAvailabilityZoneRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneReply, error) {
 	in := req.GetAvailabilityZone()
-	z, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.AvailabilityZone, *storepb.Command, error) {
-		if cur, found := st.AvailabilityZones.Get(in.Name); found {
-			if sameRequest(cur.LastRequestId, reqID) {
-				return cur, nil, errDone
-			}
+	stored := func(st *store.State) (*storepb.AvailabilityZone, bool) { return st.AvailabilityZones.Get(in.Name) }
+	z, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZone, *storepb.Command, error) {
+		if _, found := st.AvailabilityZones.Get(in.Name); found {
 			return nil, nil, grainError(KindConflict, "A availability zone of %s already exists.", in.Name)
 		}
 		if _, found := st.AvailabilityZoneProfiles.Get(in.AvailabilityZoneProfileId); !found {
@@ -398,13 +379,11 @@ func (g *CatalogGrain) CreateAvailabilityZone(req *catalogpb.CreateAvailabilityZ
 // UpdateAvailabilityZone changes an availability zone's description or enabled.
 func (g *CatalogGrain) UpdateAvailabilityZone(req *catalogpb.UpdateAvailabilityZoneRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneReply, error) {
 	name := req.GetValues().GetName()
-	z, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.AvailabilityZone, *storepb.Command, error) {
+	stored := func(st *store.State) (*storepb.AvailabilityZone, bool) { return st.AvailabilityZones.Get(name) }
+	z, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZone, *storepb.Command, error) {
 		cur, found := st.AvailabilityZones.Get(name)
 		if !found {
 			return nil, nil, grainError(KindNotFound, "Availability Zone %s not found.", name)
-		}
-		if sameRequest(cur.LastRequestId, reqID) {
-			return cur, nil, errDone
 		}
 		x := cloneRow(cur)
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
@@ -421,15 +400,14 @@ func (g *CatalogGrain) UpdateAvailabilityZone(req *catalogpb.UpdateAvailabilityZ
 // DeleteAvailabilityZone deletes an availability zone no load balancer uses.
 func (g *CatalogGrain) DeleteAvailabilityZone(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	name := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.AvailabilityZone, *storepb.Command, error) {
+	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.AvailabilityZone, *storepb.Command, error) {
 		cur, found := st.AvailabilityZones.Get(name)
 		if !found {
-			return nil, nil, g.absentOnDelete(reqID, grainError(KindNotFound, "Availability Zone %s not found.", name))
+			return nil, nil, grainError(KindNotFound, "Availability Zone %s not found.", name)
 		}
 		if len(store.Collect(st.LoadBalancers, store.IndexAvailabilityZone, name)) > 0 {
 			return nil, nil, grainError(KindConflict, "Availability Zone %s is in use and cannot be modified.", name)
 		}
-		g.deletes.add(reqID)
 		return nil, &storepb.Command{Op: &storepb.Command_DeleteAvailabilityZone{DeleteAvailabilityZone: &storepb.DeleteAvailabilityZone{Name: name, ExpectedVersion: cur.Version}}}, nil
 	})
 	if err != nil {
@@ -443,11 +421,11 @@ func (g *CatalogGrain) DeleteAvailabilityZone(req *catalogpb.DeleteRowRequest, c
 // CreateAvailabilityZoneProfile stores a new availability zone profile.
 func (g *CatalogGrain) CreateAvailabilityZoneProfile(req *catalogpb.CreateAvailabilityZoneProfileRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneProfileReply, error) {
 	in := req.GetAvailabilityZoneProfile()
-	p, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
-		if cur, found := st.AvailabilityZoneProfiles.Get(in.Id); found {
-			if sameRequest(cur.LastRequestId, reqID) {
-				return cur, nil, errDone
-			}
+	stored := func(st *store.State) (*storepb.AvailabilityZoneProfile, bool) {
+		return st.AvailabilityZoneProfiles.Get(in.Id)
+	}
+	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
+		if _, found := st.AvailabilityZoneProfiles.Get(in.Id); found {
 			return nil, nil, grainError(KindConflict, "Already an entity with that specified id.")
 		}
 		x := cloneRow(in)
@@ -465,11 +443,11 @@ func (g *CatalogGrain) CreateAvailabilityZoneProfile(req *catalogpb.CreateAvaila
 // locked while an availability zone uses it.
 func (g *CatalogGrain) UpdateAvailabilityZoneProfile(req *catalogpb.UpdateAvailabilityZoneProfileRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneProfileReply, error) {
 	id := req.GetValues().GetId()
-	p, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
+	stored := func(st *store.State) (*storepb.AvailabilityZoneProfile, bool) {
+		return st.AvailabilityZoneProfiles.Get(id)
+	}
+	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
 		cur, found := st.AvailabilityZoneProfiles.Get(id)
-		if found && sameRequest(cur.LastRequestId, reqID) {
-			return cur, nil, errDone
-		}
 		if setsAny(req.GetFields(), "provider_name", "availability_zone_data") &&
 			len(store.Collect(st.AvailabilityZones, store.IndexAvailabilityZoneProfile, id)) > 0 {
 			return nil, nil, grainError(KindConflict, "Availability Zone Profile %s is in use and cannot be modified.", id)
@@ -493,15 +471,14 @@ func (g *CatalogGrain) UpdateAvailabilityZoneProfile(req *catalogpb.UpdateAvaila
 // DeleteAvailabilityZoneProfile deletes a profile no availability zone uses.
 func (g *CatalogGrain) DeleteAvailabilityZoneProfile(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	id := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), func(st *store.State, reqID string) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
+	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
 		if len(store.Collect(st.AvailabilityZones, store.IndexAvailabilityZoneProfile, id)) > 0 {
 			return nil, nil, grainError(KindConflict, "Availability Zone Profile %s is in use and cannot be modified.", id)
 		}
 		cur, found := st.AvailabilityZoneProfiles.Get(id)
 		if !found {
-			return nil, nil, g.absentOnDelete(reqID, grainError(KindNotFound, "Availability Zone Profile %s not found.", id))
+			return nil, nil, grainError(KindNotFound, "Availability Zone Profile %s not found.", id)
 		}
-		g.deletes.add(reqID)
 		return nil, &storepb.Command{Op: &storepb.Command_DeleteAvailabilityZoneProfile{
 			DeleteAvailabilityZoneProfile: &storepb.DeleteAvailabilityZoneProfile{Id: id, ExpectedVersion: cur.Version}}}, nil
 	})

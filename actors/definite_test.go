@@ -17,6 +17,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/catalogpb"
 	"keel/cluster"
 	"keel/store"
 	"keel/store/storepb"
@@ -171,5 +172,99 @@ func TestRetriedRequestsAreDefinite(t *testing.T) {
 	}
 	if lb := n.lb(t, lbID); lb.Name != "three" {
 		t.Fatalf("name %q after the refused request's zombie, want three", lb.Name)
+	}
+}
+
+// A retried create of a load balancer an earlier attempt created is answered
+// with the load balancer, not "already exists": the FSM's request table, not
+// the row, remembers who created it.
+func TestRetriedCreateIsAnsweredAsApplied(t *testing.T) {
+	n := startGrainNode(t, actors.Settings{ProvisionDelay: 50 * time.Millisecond, IdleTimeout: time.Minute})
+	const lbID = "5d2c3a9e-0000-4000-8000-000000000002"
+	create := func(c *actorspb.Caller) (*actorspb.LoadBalancerReply, error) {
+		return actors.CallLoadBalancer(context.Background(), n.client, lbID, (*actorspb.LoadBalancerGrainClient).Create,
+			&actorspb.CreateLoadBalancerRequest{Caller: c, Tree: &actorspb.LoadBalancerTree{
+				LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: "p", Name: "lb", AdminStateUp: true}}})
+	}
+	first := caller("req-create", 0)
+	if _, err := create(first); err != nil {
+		t.Fatal(err)
+	}
+	n.waitActive(t, lbID)
+	retry := caller("req-create", 1)
+	retry.DeadlineUnixMs = first.DeadlineUnixMs
+	reply, err := create(retry)
+	if err != nil {
+		t.Fatalf("retried create: %v", err)
+	}
+	if got := reply.GetTree().GetLoadBalancer().GetId(); got != lbID {
+		t.Fatalf("retried create answered %q", got)
+	}
+	// Another request creating the same id is refused.
+	if _, err := create(caller("req-other", 1)); err == nil {
+		t.Fatal("a second create of the same id succeeded")
+	} else if e, ok := err.(*actors.Error); !ok || e.Kind != actors.KindConflict {
+		t.Fatalf("second create: %v, want a conflict", err)
+	}
+}
+
+// The catalog grain answers retried requests as the FSM decided them: a create
+// or delete an earlier attempt applied succeeds again, and a refusal of a retried
+// request is definite.
+func TestCatalogRetriesAreDefinite(t *testing.T) {
+	n := startGrainNode(t, actors.Settings{ProvisionDelay: 50 * time.Millisecond, IdleTimeout: time.Minute})
+	ctx := context.Background()
+	const id = "7a1b2c3d-0000-4000-8000-000000000001"
+	create := func(c *actorspb.Caller) (*catalogpb.FlavorProfileReply, error) {
+		return actors.CallCatalog(ctx, n.client, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).CreateFlavorProfile,
+			&catalogpb.CreateFlavorProfileRequest{Caller: c, FlavorProfile: &storepb.FlavorProfile{
+				Id: id, Name: "fp", ProviderName: "amphora", FlavorData: "{}"}})
+	}
+	remove := func(c *actorspb.Caller, key string) error {
+		_, err := actors.CallCatalog(ctx, n.client, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).DeleteFlavorProfile,
+			&catalogpb.DeleteRowRequest{Caller: c, Key: key})
+		return err
+	}
+	first := caller("req-fp-create", 0)
+	if _, err := create(first); err != nil {
+		t.Fatal(err)
+	}
+	retry := caller("req-fp-create", 1)
+	retry.DeadlineUnixMs = first.DeadlineUnixMs
+	reply, err := create(retry)
+	if err != nil {
+		t.Fatalf("retried create: %v", err)
+	}
+	if reply.GetFlavorProfile().GetId() != id || reply.GetFlavorProfile().GetVersion() == 0 {
+		t.Fatalf("retried create answered %v", reply.GetFlavorProfile())
+	}
+
+	del := caller("req-fp-delete", 0)
+	if err := remove(del, id); err != nil {
+		t.Fatal(err)
+	}
+	again := caller("req-fp-delete", 1)
+	again.DeadlineUnixMs = del.DeadlineUnixMs
+	if err := remove(again, id); err != nil {
+		t.Fatalf("retried delete after it applied: %v", err)
+	}
+
+	// A retried delete of a row that never existed is refused, and its first
+	// attempt can no longer apply.
+	const ghost = "7a1b2c3d-0000-4000-8000-000000000002"
+	ghostDel := caller("req-ghost-delete", 1)
+	if err := remove(ghostDel, ghost); err == nil {
+		t.Fatal("delete of a missing row succeeded")
+	} else if e, ok := err.(*actors.Error); !ok || e.Kind != actors.KindNotFound {
+		t.Fatalf("delete of a missing row: %v, want not found", err)
+	}
+	res, err := n.store.Propose(ctx, &storepb.Command{RequestId: "req-ghost-delete", DeadlineUnixMs: ghostDel.DeadlineUnixMs,
+		Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
+			FlavorProfile: &storepb.FlavorProfile{Id: ghost, Name: "zombie", ProviderName: "amphora", FlavorData: "{}"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != storepb.CommandResult_ABORTED {
+		t.Fatalf("first attempt of a refused request after the refusal: %v, want ABORTED", res)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -71,7 +70,7 @@ func (g *LoadBalancerGrain) load(force bool) error {
 	if err := g.rt.Store.Barrier(ctx); err != nil {
 		return err
 	}
-	g.tree = treeFromStore(g.rt.Store.State().Snapshot().Tree(g.id))
+	g.tree = treeFromStore(g.rt.Store.State().Current().Tree(g.id))
 	g.loaded = true
 	return nil
 }
@@ -100,12 +99,6 @@ func authorized(c *actorspb.Caller, project string) bool {
 	return c.GetAdmin() || c.GetProjectId() == project
 }
 
-// sameRequest reports whether an entity's last change came from request reqID (or
-// from a follow-up step of it): a retried request is answered, not applied again.
-func sameRequest(last, reqID string) bool {
-	return reqID != "" && (last == reqID || strings.HasPrefix(last, reqID+"/"))
-}
-
 // decision is what a grain decided for one request: the write set and the command
 // that carries it.
 type decision struct {
@@ -113,8 +106,7 @@ type decision struct {
 	command func(*storepb.TreeWrite) *storepb.Command
 }
 
-// errDone tells mutate the request needs no write (e.g. a retried request that was
-// already applied).
+// errDone tells mutate the request needs no write (Octavia's no-ops).
 var errDone = errors.New("already done")
 
 // mutate runs one request through the tree: decide from the cached tree, propose
@@ -126,33 +118,44 @@ func (g *LoadBalancerGrain) mutate(caller *actorspb.Caller, create bool, decide 
 	return g.definite(caller, g.decideAndWrite(caller, create, decide))
 }
 
-// definite makes a refusal of a retried request mean "not applied": an earlier
-// attempt of it (still queued at another activation, or in a forward to the
-// leader) could otherwise apply after the refusal was answered. The request is
-// resolved in the FSM first; if an earlier attempt did apply it, that is the
-// answer.
+// definite makes a refusal of a retried request mean "not applied"
+// (settleRefusal); if an earlier attempt did apply it, that is the answer.
 func (g *LoadBalancerGrain) definite(caller *actorspb.Caller, err error) error {
-	if err == nil || caller.GetAttempt() == 0 || caller.GetRequestId() == "" || !isRefusal(err) {
-		return err
-	}
-	res, rerr := g.resolve(caller)
-	if rerr != nil {
-		return rerr
-	}
-	if res.Code == storepb.CommandResult_OK { // an earlier attempt applied it
+	applied, err := settleRefusal(g.rt, caller, err)
+	if applied {
 		if err := g.load(true); err != nil {
 			return unavailable(err)
 		}
-		return nil
 	}
 	return err
 }
 
-// resolve decides the outcome of the caller's request for good (store.Resolve).
-func (g *LoadBalancerGrain) resolve(caller *actorspb.Caller) (*storepb.CommandResult, error) {
+// settleRefusal makes a grain's refusal of a retried request mean "not applied":
+// an earlier attempt of it (still queued at another activation, or in a forward
+// to the leader) could otherwise apply after the refusal was answered. The
+// request is resolved in the FSM first (store.Resolve): applied reports that an
+// earlier attempt applied it, and the refusal is dropped; otherwise no copy of
+// the request can apply any more, and the refusal stands. Other errors pass.
+func settleRefusal(rt *Runtime, caller *actorspb.Caller, err error) (applied bool, _ error) {
+	if err == nil || caller.GetAttempt() == 0 || caller.GetRequestId() == "" || !isRefusal(err) {
+		return false, err
+	}
+	res, rerr := resolveRequest(rt, caller)
+	if rerr != nil {
+		return false, rerr
+	}
+	if res.Code == storepb.CommandResult_OK {
+		return true, nil
+	}
+	return false, err
+}
+
+// resolveRequest decides the outcome of the caller's request for good
+// (store.Resolve): OK (replayed) if it was applied, ABORTED otherwise.
+func resolveRequest(rt *Runtime, caller *actorspb.Caller) (*storepb.CommandResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := g.rt.Store.Resolve(ctx, caller.GetRequestId(), caller.GetDeadlineUnixMs())
+	res, err := rt.Store.Resolve(ctx, caller.GetRequestId(), caller.GetDeadlineUnixMs())
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -186,9 +189,6 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 				return unavailable(err)
 			}
 		}
-		if g.tree != nil && sameRequest(g.tree.lb.LastRequestId, reqID) {
-			return nil // this request was applied already
-		}
 		var d *decision
 		var err error
 		switch {
@@ -213,7 +213,7 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 		res, err := g.propose(cmd)
 		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
 			// The command may still apply: decide it for good before answering.
-			res, err = g.resolve(caller)
+			res, err = resolveRequest(g.rt, caller)
 		}
 		if err != nil {
 			return unavailable(err)
@@ -230,7 +230,7 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 			if g.tree == nil {
 				g.tree = newTree(d.write.LoadBalancer)
 			}
-			g.tree.apply(d.write, res.Version, reqID)
+			g.tree.apply(d.write, res.Version)
 			g.loaded = true
 			g.schedule(g.rt.Settings.ProvisionDelay)
 			return nil
@@ -281,7 +281,7 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 			return nil, err
 		}
 		view := newTree(w.LoadBalancer)
-		view.apply(cloneRow(w), 0, "")
+		view.apply(cloneRow(w), 0)
 		if err := validateNewTree(view); err != nil {
 			return nil, err
 		}
@@ -514,8 +514,9 @@ func (g *LoadBalancerGrain) schedule(d time.Duration) {
 // provision is the provider step (until real amphorae are driven): every PENDING_*
 // object of the tree becomes ACTIVE or is removed, amphorae are recorded (or
 // replaced, after a failover), statuses roll up, and a deleted load balancer is
-// purged. Its command carries the originating request id with a suffix, so it is
-// idempotent across activations.
+// purged. Its command is a compare-and-set on the version it read, so a
+// duplicate activation or a retry after an unknown outcome cannot apply it twice:
+// it needs no request id.
 func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	if err := g.load(false); err != nil {
 		g.schedule(time.Second)
@@ -525,15 +526,14 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	if t == nil || !t.pending() {
 		return
 	}
-	reqID := t.lb.LastRequestId + "/provisioned"
 	var cmd *storepb.Command
 	var w *storepb.TreeWrite
 	if t.lb.ProvisioningStatus == StatusPendingDelete {
-		cmd = &storepb.Command{RequestId: reqID, Op: &storepb.Command_PurgeLoadBalancer{
+		cmd = &storepb.Command{Op: &storepb.Command_PurgeLoadBalancer{
 			PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: g.id, ExpectedVersion: t.lb.Version}}}
 	} else {
 		w = g.completeProvisioning(t)
-		cmd = &storepb.Command{RequestId: reqID, Op: &storepb.Command_CompleteProvisioning{
+		cmd = &storepb.Command{Op: &storepb.Command_CompleteProvisioning{
 			CompleteProvisioning: &storepb.CompleteProvisioning{Write: w}}}
 	}
 	res, err := g.propose(cmd)
@@ -547,7 +547,7 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 		g.tree, g.loaded = nil, true
 		ctx.Poison(ctx.Self()) // nothing left to own
 	case res.Code == storepb.CommandResult_OK && !res.Replayed:
-		t.apply(w, res.Version, reqID)
+		t.apply(w, res.Version)
 	default: // moved on, replayed or vanished: re-read and re-decide
 		g.loaded = false
 		g.schedule(10 * time.Millisecond)

@@ -62,9 +62,9 @@ func treeFromStore(t *store.Tree) *tree {
 }
 
 // apply makes the cache reflect a committed write set.
-func (t *tree) apply(w *storepb.TreeWrite, version uint64, reqID string) {
+func (t *tree) apply(w *storepb.TreeWrite, version uint64) {
 	t.lb = w.LoadBalancer
-	t.lb.Version, t.lb.LastRequestId = version, reqID
+	t.lb.Version = version
 	for _, id := range w.DeleteListeners {
 		delete(t.listeners, id)
 	}
@@ -87,31 +87,31 @@ func (t *tree) apply(w *storepb.TreeWrite, version uint64, reqID string) {
 		delete(t.amphorae, id)
 	}
 	for _, x := range w.Listeners {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.listeners[x.Id] = x
 	}
 	for _, x := range w.Pools {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.pools[x.Id] = x
 	}
 	for _, x := range w.Members {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.members[x.Id] = x
 	}
 	for _, x := range w.HealthMonitors {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.monitors[x.Id] = x
 	}
 	for _, x := range w.L7Policies {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.policies[x.Id] = x
 	}
 	for _, x := range w.L7Rules {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.rules[x.Id] = x
 	}
 	for _, x := range w.Amphorae {
-		x.Version, x.LastRequestId = version, reqID
+		x.Version = version
 		t.amphorae[x.Id] = x
 	}
 }

@@ -68,7 +68,7 @@ func (s *Server) amphoraInPath(ctx *fasthttp.RequestCtx) (*store.State, *storepb
 	if err := s.barrier(); err != nil {
 		return nil, nil, err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	id := pathParam(ctx, "id")
 	a, found := st.Amphorae.Get(id)
 	if !found {
@@ -106,7 +106,7 @@ func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	id := pathParam(ctx, "id")
 	var served []*storepb.Listener
 	if a, found := st.Amphorae.Get(id); found && a.LoadbalancerId != "" {

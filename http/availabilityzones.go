@@ -231,7 +231,7 @@ func (s *Server) updateAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	if (up.setsProvider || up.setsData) && len(store.Collect(st.AvailabilityZones, store.IndexAvailabilityZoneProfile, values.Id)) > 0 {
 		return conflictError("Availability Zone Profile %s is in use and cannot be modified.", values.Id)
 	}

@@ -43,7 +43,7 @@ func serveCatalogList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *re
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	page, err := store.List(r.table(st), q)
 	if err == store.ErrInvalidMarker {
 		return badRequest("Supplied pagination marker '%s' is not valid.", req.marker)
@@ -63,7 +63,7 @@ func serveCatalogShow[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *re
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	v, found := r.table(st).Get(key)
 	if !found {
 		return notFound("%s %s not found.", r.display, key)

@@ -302,7 +302,7 @@ func (s *Server) updateFlavorProfile(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	if (up.setsProvider || up.setsData) && len(store.Collect(st.Flavors, store.IndexFlavorProfile, values.Id)) > 0 {
 		return conflictError("Flavor profile %s is in use and cannot be modified.", values.Id)
 	}

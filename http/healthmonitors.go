@@ -331,7 +331,7 @@ func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	p, found := s.store.State().Snapshot().Pools.Get(v.PoolId)
+	p, found := s.store.State().Current().Pools.Get(v.PoolId)
 	if !found {
 		return notFound("Pool %s not found.", v.PoolId)
 	}
@@ -358,7 +358,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := lbOf(s, healthMonitors, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, healthMonitors, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
@@ -378,7 +378,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) deleteHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := lbOf(s, healthMonitors, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, healthMonitors, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}

@@ -303,7 +303,7 @@ func (s *Server) createL7Policy(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	l, err := lbOf(s, listeners, v.ListenerId, caller)
+	l, err := childToChange(s, listeners, v.ListenerId, caller)
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,7 @@ func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := lbOf(s, l7Policies, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, l7Policies, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) deleteL7Policy(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := lbOf(s, l7Policies, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, l7Policies, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func (s *Server) policyInPath(ctx *fasthttp.RequestCtx, caller *actorspb.Caller)
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	return policyIn(s.store.State().Snapshot(), pathParam(ctx, "id"), caller)
+	return policyIn(s.store.State().Current(), pathParam(ctx, "id"), caller)
 }
 
 func policyIn(st *store.State, id string, caller *actorspb.Caller) (*storepb.L7Policy, error) {
@@ -132,7 +132,7 @@ func policyIn(st *store.State, id string, caller *actorspb.Caller) (*storepb.L7P
 // ruleInPath reads the rule a path names: it must belong to the path's policy.
 func (s *Server) ruleInPath(ctx *fasthttp.RequestCtx, policy *storepb.L7Policy) (*storepb.L7Rule, error) {
 	id := pathParam(ctx, "rule_id")
-	r, found := s.store.State().Snapshot().L7Rules.Get(id)
+	r, found := s.store.State().Current().L7Rules.Get(id)
 	if !found || r.L7PolicyId != policy.Id {
 		return nil, notFound("L7 Rule %s not found.", id)
 	}

@@ -305,8 +305,9 @@ func decodeListenerUpdate(body []byte) (*storepb.Listener, []string, error) {
 	return v, f.mask(), nil
 }
 
-// lbOf finds the load balancer that owns an object (its grain serves the change).
-func lbOf[T interface {
+// childToChange finds a child object the caller may change, after a barrier; its
+// load balancer's grain (GetLoadbalancerId) serves the change.
+func childToChange[T interface {
 	store.Entity
 	GetLoadbalancerId() string
 }](s *Server, r *resource[T], id string, caller *actorspb.Caller) (T, error) {
@@ -314,7 +315,7 @@ func lbOf[T interface {
 	if err := s.barrier(); err != nil {
 		return zero, err
 	}
-	v, found := r.table(s.store.State().Snapshot()).Get(id)
+	v, found := r.table(s.store.State().Current()).Get(id)
 	if !found {
 		return zero, notFound("%s %s not found.", r.display, id)
 	}
@@ -330,7 +331,7 @@ func writeChild[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	r.writeOne(ctx, status, v, s.store.State().Snapshot())
+	r.writeOne(ctx, status, v, s.store.State().Current())
 	return nil
 }
 
@@ -370,7 +371,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := lbOf(s, listeners, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, listeners, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
@@ -398,7 +399,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := lbOf(s, listeners, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, listeners, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
@@ -415,10 +416,10 @@ func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 // listenerStats answers GET /listeners/{id}/stats.
 func (s *Server) listenerStats(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	l, err := lbOf(s, listeners, pathParam(ctx, "id"), caller)
+	l, err := childToChange(s, listeners, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
-	writeStats(ctx, listenerTraffic(s.store.State().Snapshot(), l.Id))
+	writeStats(ctx, listenerTraffic(s.store.State().Current(), l.Id))
 	return nil
 }

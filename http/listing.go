@@ -541,7 +541,7 @@ func serveList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	if narrow != nil {
 		if err := narrow(st, &q); err != nil {
 			return err
@@ -565,7 +565,7 @@ func serveShow[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	v, found := r.table(st).Get(id)
 	if !found || (belongs != nil && !belongs(v)) {
 		return notFound("%s %s not found.", r.display, id)

@@ -112,7 +112,7 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 			return err
 		}
 	}
-	if err := resolveFlavorAndZone(s.store.State().Snapshot(), spec); err != nil {
+	if err := resolveFlavorAndZone(s.store.State().Current(), spec); err != nil {
 		return err
 	}
 	for _, l := range tree.Listeners {

@@ -482,7 +482,7 @@ func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	lbID := spec.pool.LoadbalancerId
 	if lbID != "" && st.LoadBalancer(lbID) == nil {
 		return notFound("Load Balancer %s not found.", lbID)
@@ -523,7 +523,7 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := lbOf(s, pools, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, pools, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
@@ -543,7 +543,7 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) deletePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := lbOf(s, pools, pathParam(ctx, "id"), caller)
+	cur, err := childToChange(s, pools, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
@@ -564,7 +564,7 @@ func (s *Server) poolInPath(ctx *fasthttp.RequestCtx, caller *actorspb.Caller) (
 	if err := s.barrier(); err != nil {
 		return nil, nil, err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	p, err := poolIn(st, pathParam(ctx, "id"), caller)
 	return st, p, err
 }

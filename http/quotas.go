@@ -127,7 +127,7 @@ func (s *Server) showQuota(ctx *fasthttp.RequestCtx) error {
 	if err := s.barrier(); err != nil {
 		return err
 	}
-	q, _ := s.store.State().Snapshot().Quotas.Get(project)
+	q, _ := s.store.State().Current().Quotas.Get(project)
 	writeQuota(ctx, fasthttp.StatusOK, q)
 	return nil
 }

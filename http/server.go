@@ -69,8 +69,9 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// Handler returns the request handler (routes plus the .json and request-id
-// middleware), for tests that drive it without a listener.
+// Handler returns the request handler: the routes behind the middleware (.json
+// suffix, x-openstack-request-id). The server's listener serves it; tests drive
+// it without one.
 func (s *Server) Handler() fasthttp.RequestHandler {
 	r := router.New()
 	r.RedirectTrailingSlash = false

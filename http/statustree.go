@@ -24,7 +24,7 @@ func (s *Server) loadBalancerInPath(ctx *fasthttp.RequestCtx) (*store.State, *st
 	if err := s.barrier(); err != nil {
 		return nil, nil, err
 	}
-	st := s.store.State().Snapshot()
+	st := s.store.State().Current()
 	id := pathParam(ctx, "id")
 	lb := st.LoadBalancer(id)
 	if lb == nil {

@@ -9,7 +9,7 @@ import (
 // compare-and-set on each row, unique names, and that a row still referenced by
 // another is neither deleted nor (for profiles) changed underneath it.
 
-func (f *FSM) applySetQuota(st *State, reqID string, c *storepb.SetQuota) *storepb.CommandResult {
+func (f *FSM) applySetQuota(st *State, c *storepb.SetQuota) *storepb.CommandResult {
 	q := c.GetQuota()
 	if q == nil || q.Id == "" {
 		return invalid("quota without a project")
@@ -17,7 +17,7 @@ func (f *FSM) applySetQuota(st *State, reqID string, c *storepb.SetQuota) *store
 	if cur, found := st.Quotas.Get(q.Id); found {
 		q.CreatedAt = cur.CreatedAt
 	}
-	q.Version, q.LastRequestId = f.nextVersion(), reqID
+	q.Version = f.nextVersion()
 	q.Id = intern(q.Id)
 	st.Quotas.Put(q)
 	return ok(q.Version)
@@ -32,8 +32,7 @@ func (f *FSM) applyDeleteQuota(st *State, c *storepb.DeleteQuota) *storepb.Comma
 func casCatalog[T interface {
 	Entity
 	GetVersion() uint64
-	GetLastRequestId() string
-}](t *Table[T], id string, expected uint64, reqID, kind string) (T, bool, *storepb.CommandResult) {
+}](t *Table[T], id string, expected uint64, kind string) (T, bool, *storepb.CommandResult) {
 	cur, found := t.Get(id)
 	switch {
 	case expected == 0 && found:
@@ -60,12 +59,12 @@ func nameTaken[T Entity](t *Table[T], name, id string, nameOf func(T) string) bo
 	return taken
 }
 
-func (f *FSM) applyPutFlavor(st *State, reqID string, c *storepb.PutFlavor) *storepb.CommandResult {
+func (f *FSM) applyPutFlavor(st *State, c *storepb.PutFlavor) *storepb.CommandResult {
 	x := c.GetFlavor()
 	if x == nil || x.Id == "" {
 		return invalid("flavor without an id")
 	}
-	cur, found, res := casCatalog(st.Flavors, x.Id, c.ExpectedVersion, reqID, "flavor")
+	cur, found, res := casCatalog(st.Flavors, x.Id, c.ExpectedVersion, "flavor")
 	if res != nil {
 		return res
 	}
@@ -78,7 +77,7 @@ func (f *FSM) applyPutFlavor(st *State, reqID string, c *storepb.PutFlavor) *sto
 	if found {
 		x.CreatedAt = cur.CreatedAt
 	}
-	x.Version, x.LastRequestId = f.nextVersion(), reqID
+	x.Version = f.nextVersion()
 	st.Flavors.Put(x)
 	return ok(x.Version)
 }
@@ -98,12 +97,12 @@ func (f *FSM) applyDeleteFlavor(st *State, c *storepb.DeleteFlavor) *storepb.Com
 	return ok(f.nextVersion())
 }
 
-func (f *FSM) applyPutFlavorProfile(st *State, reqID string, c *storepb.PutFlavorProfile) *storepb.CommandResult {
+func (f *FSM) applyPutFlavorProfile(st *State, c *storepb.PutFlavorProfile) *storepb.CommandResult {
 	x := c.GetFlavorProfile()
 	if x == nil || x.Id == "" {
 		return invalid("flavor profile without an id")
 	}
-	cur, found, res := casCatalog(st.FlavorProfiles, x.Id, c.ExpectedVersion, reqID, "flavor profile")
+	cur, found, res := casCatalog(st.FlavorProfiles, x.Id, c.ExpectedVersion, "flavor profile")
 	if res != nil {
 		return res
 	}
@@ -114,7 +113,7 @@ func (f *FSM) applyPutFlavorProfile(st *State, reqID string, c *storepb.PutFlavo
 		}
 		x.CreatedAt = cur.CreatedAt
 	}
-	x.Version, x.LastRequestId = f.nextVersion(), reqID
+	x.Version = f.nextVersion()
 	st.FlavorProfiles.Put(x)
 	return ok(x.Version)
 }
@@ -134,12 +133,12 @@ func (f *FSM) applyDeleteFlavorProfile(st *State, c *storepb.DeleteFlavorProfile
 	return ok(f.nextVersion())
 }
 
-func (f *FSM) applyPutAvailabilityZone(st *State, reqID string, c *storepb.PutAvailabilityZone) *storepb.CommandResult {
+func (f *FSM) applyPutAvailabilityZone(st *State, c *storepb.PutAvailabilityZone) *storepb.CommandResult {
 	x := c.GetAvailabilityZone()
 	if x == nil || x.Name == "" {
 		return invalid("availability zone without a name")
 	}
-	cur, found, res := casCatalog(st.AvailabilityZones, x.Name, c.ExpectedVersion, reqID, "availability zone")
+	cur, found, res := casCatalog(st.AvailabilityZones, x.Name, c.ExpectedVersion, "availability zone")
 	if res != nil {
 		return res
 	}
@@ -149,7 +148,7 @@ func (f *FSM) applyPutAvailabilityZone(st *State, reqID string, c *storepb.PutAv
 	if found {
 		x.CreatedAt = cur.CreatedAt
 	}
-	x.Version, x.LastRequestId = f.nextVersion(), reqID
+	x.Version = f.nextVersion()
 	st.AvailabilityZones.Put(x)
 	return ok(x.Version)
 }
@@ -169,12 +168,12 @@ func (f *FSM) applyDeleteAvailabilityZone(st *State, c *storepb.DeleteAvailabili
 	return ok(f.nextVersion())
 }
 
-func (f *FSM) applyPutAvailabilityZoneProfile(st *State, reqID string, c *storepb.PutAvailabilityZoneProfile) *storepb.CommandResult {
+func (f *FSM) applyPutAvailabilityZoneProfile(st *State, c *storepb.PutAvailabilityZoneProfile) *storepb.CommandResult {
 	x := c.GetAvailabilityZoneProfile()
 	if x == nil || x.Id == "" {
 		return invalid("availability zone profile without an id")
 	}
-	cur, found, res := casCatalog(st.AvailabilityZoneProfiles, x.Id, c.ExpectedVersion, reqID, "availability zone profile")
+	cur, found, res := casCatalog(st.AvailabilityZoneProfiles, x.Id, c.ExpectedVersion, "availability zone profile")
 	if res != nil {
 		return res
 	}
@@ -185,7 +184,7 @@ func (f *FSM) applyPutAvailabilityZoneProfile(st *State, reqID string, c *storep
 		}
 		x.CreatedAt = cur.CreatedAt
 	}
-	x.Version, x.LastRequestId = f.nextVersion(), reqID
+	x.Version = f.nextVersion()
 	st.AvailabilityZoneProfiles.Put(x)
 	return ok(x.Version)
 }

@@ -87,80 +87,77 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 
 // applyCommand is the one switch over command types.
 func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResult {
-	req := cmd.RequestId
 	switch op := cmd.Op.(type) {
 	case *storepb.Command_CreateLoadBalancer:
-		return f.applyTreeWrite(st, req, op.CreateLoadBalancer.GetWrite(), treeCreate)
+		return f.applyTreeWrite(st, op.CreateLoadBalancer.GetWrite(), treeCreate)
 	case *storepb.Command_UpdateLoadBalancer:
-		return f.applyTreeWrite(st, req, op.UpdateLoadBalancer.GetWrite(), treeUpdate)
-	case *storepb.Command_SetLoadBalancerStatus:
-		return f.applySetLoadBalancerStatus(st, req, op.SetLoadBalancerStatus)
+		return f.applyTreeWrite(st, op.UpdateLoadBalancer.GetWrite(), treeUpdate)
 	case *storepb.Command_DeleteLoadBalancer:
-		return f.applyTreeWrite(st, req, op.DeleteLoadBalancer.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeleteLoadBalancer.GetWrite(), treeUpdate)
 	case *storepb.Command_PurgeLoadBalancer:
-		return f.applyPurgeLoadBalancer(st, req, op.PurgeLoadBalancer)
+		return f.applyPurgeLoadBalancer(st, op.PurgeLoadBalancer)
 	case *storepb.Command_CompleteProvisioning:
-		return f.applyTreeWrite(st, req, op.CompleteProvisioning.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CompleteProvisioning.GetWrite(), treeUpdate)
 	case *storepb.Command_FailoverLoadBalancer:
-		return f.applyTreeWrite(st, req, op.FailoverLoadBalancer.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.FailoverLoadBalancer.GetWrite(), treeUpdate)
 	case *storepb.Command_CreateListener:
-		return f.applyTreeWrite(st, req, op.CreateListener.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CreateListener.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdateListener:
-		return f.applyTreeWrite(st, req, op.UpdateListener.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdateListener.GetWrite(), treeUpdate)
 	case *storepb.Command_DeleteListener:
-		return f.applyTreeWrite(st, req, op.DeleteListener.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeleteListener.GetWrite(), treeUpdate)
 	case *storepb.Command_CreatePool:
-		return f.applyTreeWrite(st, req, op.CreatePool.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CreatePool.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdatePool:
-		return f.applyTreeWrite(st, req, op.UpdatePool.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdatePool.GetWrite(), treeUpdate)
 	case *storepb.Command_DeletePool:
-		return f.applyTreeWrite(st, req, op.DeletePool.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeletePool.GetWrite(), treeUpdate)
 	case *storepb.Command_CreateMember:
-		return f.applyTreeWrite(st, req, op.CreateMember.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CreateMember.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdateMember:
-		return f.applyTreeWrite(st, req, op.UpdateMember.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdateMember.GetWrite(), treeUpdate)
 	case *storepb.Command_DeleteMember:
-		return f.applyTreeWrite(st, req, op.DeleteMember.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeleteMember.GetWrite(), treeUpdate)
 	case *storepb.Command_ReplaceMembers:
-		return f.applyTreeWrite(st, req, op.ReplaceMembers.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.ReplaceMembers.GetWrite(), treeUpdate)
 	case *storepb.Command_CreateHealthMonitor:
-		return f.applyTreeWrite(st, req, op.CreateHealthMonitor.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CreateHealthMonitor.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdateHealthMonitor:
-		return f.applyTreeWrite(st, req, op.UpdateHealthMonitor.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdateHealthMonitor.GetWrite(), treeUpdate)
 	case *storepb.Command_DeleteHealthMonitor:
-		return f.applyTreeWrite(st, req, op.DeleteHealthMonitor.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeleteHealthMonitor.GetWrite(), treeUpdate)
 	case *storepb.Command_CreateL7Policy:
-		return f.applyTreeWrite(st, req, op.CreateL7Policy.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CreateL7Policy.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdateL7Policy:
-		return f.applyTreeWrite(st, req, op.UpdateL7Policy.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdateL7Policy.GetWrite(), treeUpdate)
 	case *storepb.Command_DeleteL7Policy:
-		return f.applyTreeWrite(st, req, op.DeleteL7Policy.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeleteL7Policy.GetWrite(), treeUpdate)
 	case *storepb.Command_CreateL7Rule:
-		return f.applyTreeWrite(st, req, op.CreateL7Rule.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.CreateL7Rule.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdateL7Rule:
-		return f.applyTreeWrite(st, req, op.UpdateL7Rule.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdateL7Rule.GetWrite(), treeUpdate)
 	case *storepb.Command_DeleteL7Rule:
-		return f.applyTreeWrite(st, req, op.DeleteL7Rule.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.DeleteL7Rule.GetWrite(), treeUpdate)
 	case *storepb.Command_UpdateAmphora:
-		return f.applyTreeWrite(st, req, op.UpdateAmphora.GetWrite(), treeUpdate)
+		return f.applyTreeWrite(st, op.UpdateAmphora.GetWrite(), treeUpdate)
 	case *storepb.Command_SetQuota:
-		return f.applySetQuota(st, req, op.SetQuota)
+		return f.applySetQuota(st, op.SetQuota)
 	case *storepb.Command_DeleteQuota:
 		return f.applyDeleteQuota(st, op.DeleteQuota)
 	case *storepb.Command_PutFlavor:
-		return f.applyPutFlavor(st, req, op.PutFlavor)
+		return f.applyPutFlavor(st, op.PutFlavor)
 	case *storepb.Command_DeleteFlavor:
 		return f.applyDeleteFlavor(st, op.DeleteFlavor)
 	case *storepb.Command_PutFlavorProfile:
-		return f.applyPutFlavorProfile(st, req, op.PutFlavorProfile)
+		return f.applyPutFlavorProfile(st, op.PutFlavorProfile)
 	case *storepb.Command_DeleteFlavorProfile:
 		return f.applyDeleteFlavorProfile(st, op.DeleteFlavorProfile)
 	case *storepb.Command_PutAvailabilityZone:
-		return f.applyPutAvailabilityZone(st, req, op.PutAvailabilityZone)
+		return f.applyPutAvailabilityZone(st, op.PutAvailabilityZone)
 	case *storepb.Command_DeleteAvailabilityZone:
 		return f.applyDeleteAvailabilityZone(st, op.DeleteAvailabilityZone)
 	case *storepb.Command_PutAvailabilityZoneProfile:
-		return f.applyPutAvailabilityZoneProfile(st, req, op.PutAvailabilityZoneProfile)
+		return f.applyPutAvailabilityZoneProfile(st, op.PutAvailabilityZoneProfile)
 	case *storepb.Command_DeleteAvailabilityZoneProfile:
 		return f.applyDeleteAvailabilityZoneProfile(st, op.DeleteAvailabilityZoneProfile)
 	default: // ResolveRequest is decided by applyRequest
@@ -203,7 +200,7 @@ const (
 // applyTreeWrite checks the load balancer's version (the tree's compare-and-set),
 // that the write stays inside the tree, and quotas for new objects; then writes
 // every row with the command's version and removes the deleted ones.
-func (f *FSM) applyTreeWrite(st *State, reqID string, w *storepb.TreeWrite, mode treeMode) *storepb.CommandResult {
+func (f *FSM) applyTreeWrite(st *State, w *storepb.TreeWrite, mode treeMode) *storepb.CommandResult {
 	if w == nil || w.LoadBalancer == nil || w.LoadBalancerId == "" || w.LoadBalancer.Id != w.LoadBalancerId {
 		return invalid("tree write without its load balancer")
 	}
@@ -230,7 +227,7 @@ func (f *FSM) applyTreeWrite(st *State, reqID string, w *storepb.TreeWrite, mode
 	if cur != nil {
 		lb.CreatedAt, lb.ProjectId = cur.CreatedAt, cur.ProjectId // immutable
 	}
-	lb.Version, lb.LastRequestId = v, reqID
+	lb.Version = v
 	st.LoadBalancers.Put(internLoadBalancer(lb))
 	for _, id := range w.DeleteListeners {
 		st.Listeners.Delete(id)
@@ -254,31 +251,31 @@ func (f *FSM) applyTreeWrite(st *State, reqID string, w *storepb.TreeWrite, mode
 		st.Amphorae.Delete(id)
 	}
 	for _, x := range w.Listeners {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.Listeners.Put(internListener(x))
 	}
 	for _, x := range w.Pools {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.Pools.Put(internPool(x))
 	}
 	for _, x := range w.Members {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.Members.Put(internMember(x))
 	}
 	for _, x := range w.HealthMonitors {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.HealthMonitors.Put(internHealthMonitor(x))
 	}
 	for _, x := range w.L7Policies {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.L7Policies.Put(internL7Policy(x))
 	}
 	for _, x := range w.L7Rules {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.L7Rules.Put(internL7Rule(x))
 	}
 	for _, x := range w.Amphorae {
-		x.Version, x.LastRequestId = v, reqID
+		x.Version = v
 		st.Amphorae.Put(internAmphora(x))
 	}
 	return ok(v)
@@ -434,32 +431,8 @@ func checkTreeQuotas(st *State, w *storepb.TreeWrite) *storepb.CommandResult {
 	return nil
 }
 
-func (f *FSM) applySetLoadBalancerStatus(st *State, reqID string, c *storepb.SetLoadBalancerStatus) *storepb.CommandResult {
-	cur := st.LoadBalancer(c.Id)
-	if cur == nil {
-		return notFound("load balancer %s not found", c.Id)
-	}
-	if cur.Version != c.ExpectedVersion {
-		return conflict(cur.Version, "load balancer %s is at version %d, not %d", c.Id, cur.Version, c.ExpectedVersion)
-	}
-	lb := proto.Clone(cur).(*storepb.LoadBalancer)
-	if c.ProvisioningStatus != "" {
-		lb.ProvisioningStatus = c.ProvisioningStatus
-	}
-	if c.OperatingStatus != "" {
-		lb.OperatingStatus = c.OperatingStatus
-	}
-	if c.UpdatedAt != 0 {
-		lb.UpdatedAt = c.UpdatedAt
-	}
-	lb.Version = f.nextVersion()
-	lb.LastRequestId = reqID
-	st.LoadBalancers.Put(internLoadBalancer(lb))
-	return ok(lb.Version)
-}
-
 // applyPurgeLoadBalancer removes a load balancer and its whole tree.
-func (f *FSM) applyPurgeLoadBalancer(st *State, reqID string, c *storepb.PurgeLoadBalancer) *storepb.CommandResult {
+func (f *FSM) applyPurgeLoadBalancer(st *State, c *storepb.PurgeLoadBalancer) *storepb.CommandResult {
 	cur := st.LoadBalancer(c.Id)
 	if cur == nil {
 		return ok(0) // already gone: purging is idempotent
@@ -488,7 +461,7 @@ func deleteAll[T Entity](t *Table[T], lbID string) {
 // Snapshot captures the tables at this point (a published State is immutable).
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	return &fsmSnapshot{
-		state:       f.state.Snapshot(),
+		state:       f.state.Current(),
 		applied:     f.state.AppliedIndex(),
 		lastVersion: f.lastVersion,
 		clock:       f.clock,

@@ -37,9 +37,10 @@ func createCmd(req string, lb *storepb.LoadBalancer) *storepb.Command {
 		Write: &storepb.TreeWrite{LoadBalancerId: lb.Id, LoadBalancer: lb}}}}
 }
 
+// statusCmd is a user update that moves load balancer id (of project p) to status.
 func statusCmd(req, id string, expected uint64, status string) *storepb.Command {
-	return &storepb.Command{RequestId: req, Op: &storepb.Command_SetLoadBalancerStatus{SetLoadBalancerStatus: &storepb.SetLoadBalancerStatus{
-		Id: id, ExpectedVersion: expected, ProvisioningStatus: status}}}
+	return &storepb.Command{RequestId: req, Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{
+		Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: expected, LoadBalancer: withStatus(testLB(id, "p", 1), status)}}}}
 }
 
 func TestFSMCompareAndSet(t *testing.T) {
@@ -79,7 +80,7 @@ func TestFSMCompareAndSet(t *testing.T) {
 		t.Fatalf("idempotent retry: %v", res[0])
 	}
 	lb := f.State().LoadBalancer("a")
-	if lb.ProvisioningStatus != "PENDING_UPDATE" || lb.Name != "lb-a" || lb.LastRequestId != "r5" {
+	if lb.ProvisioningStatus != "PENDING_UPDATE" || lb.Name != "lb-a" {
 		t.Fatalf("state: %v", lb)
 	}
 	if got := f.State().AppliedIndex(); got != 5 {
@@ -164,7 +165,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("version %d reused after restore", res[0].Version)
 	}
 	// Indexes are rebuilt: a project-scoped list works.
-	page, err := List(g.State().Snapshot().LoadBalancers, Query[*storepb.LoadBalancer]{Project: "p3"})
+	page, err := List(g.State().Current().LoadBalancers, Query[*storepb.LoadBalancer]{Project: "p3"})
 	if err != nil || len(page.Items) == 0 {
 		t.Fatalf("list after restore: %d, %v", len(page.Items), err)
 	}

@@ -58,13 +58,13 @@ func TestListMatchesReference(t *testing.T) {
 					q := c.q
 					q.Limit, q.Reverse = limit, reverse
 					want := reference(all, q)
-					checkPaging(t, f.State().Snapshot().LoadBalancers, q, want)
+					checkPaging(t, f.State().Current().LoadBalancers, q, want)
 				})
 			}
 		}
 	}
 
-	table := f.State().Snapshot().LoadBalancers
+	table := f.State().Current().LoadBalancers
 	if _, err := List(table, lbq{Marker: "nope"}); err != ErrInvalidMarker {
 		t.Fatalf("unknown marker: %v", err)
 	}

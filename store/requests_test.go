@@ -65,7 +65,7 @@ func TestFSMRequestAppliedOnceAfterLaterWrites(t *testing.T) {
 	if !redo.Replayed {
 		t.Fatalf("re-decided copy: %v", redo)
 	}
-	if lb := f.State().Snapshot().LoadBalancer("a"); lb.ProvisioningStatus != "ACTIVE" || lb.Version != v {
+	if lb := f.State().Current().LoadBalancer("a"); lb.ProvisioningStatus != "ACTIVE" || lb.Version != v {
 		t.Fatalf("state changed by a replay: %v", lb)
 	}
 }
@@ -93,7 +93,7 @@ func TestFSMRefusesExpiredCommands(t *testing.T) {
 	if r := applyAt(t, f, 2, 4000, withDeadline(createCmd("late", testLB("a", "p", 1)), 5000))[0]; r.Code != storepb.CommandResult_EXPIRED {
 		t.Fatalf("late create under an older leader time: %v", r)
 	}
-	if f.State().Snapshot().LoadBalancer("a") != nil {
+	if f.State().Current().LoadBalancer("a") != nil {
 		t.Fatal("an expired command wrote")
 	}
 }
@@ -108,7 +108,7 @@ func TestFSMResolve(t *testing.T) {
 	if r := applyAt(t, f, 2, 1100, withDeadline(createCmd("lost", testLB("a", "p", 1)), 5000))[0]; r.Code != storepb.CommandResult_ABORTED {
 		t.Fatalf("copy after the fence: %v", r)
 	}
-	if f.State().Snapshot().LoadBalancer("a") != nil {
+	if f.State().Current().LoadBalancer("a") != nil {
 		t.Fatal("a fenced request wrote")
 	}
 	created := applyAt(t, f, 3, 1200, withDeadline(createCmd("made", testLB("b", "p", 1)), 5000))[0]

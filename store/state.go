@@ -300,8 +300,9 @@ func NewStateStore() *StateStore {
 	return s
 }
 
-// Snapshot returns the latest published tables.
-func (s *StateStore) Snapshot() *State { return s.current.Load() }
+// Current returns the latest published tables: an immutable view, read without
+// locks. (Raft's snapshots are FSM.Snapshot.)
+func (s *StateStore) Current() *State { return s.current.Load() }
 
 func (s *StateStore) publish(st *State) { s.current.Store(st) }
 
@@ -335,14 +336,14 @@ func (s *StateStore) WaitApplied(ctx context.Context, idx uint64) error {
 
 // LoadBalancer returns the load balancer with id from the latest tables, or nil.
 func (s *StateStore) LoadBalancer(id string) *storepb.LoadBalancer {
-	return s.Snapshot().LoadBalancer(id)
+	return s.Current().LoadBalancer(id)
 }
 
 // PendingLoadBalancers returns the load balancers in a PENDING_* provisioning
 // status (the reconciler's scan, served by a partial index).
 func (s *StateStore) PendingLoadBalancers() []*storepb.LoadBalancer {
 	var out []*storepb.LoadBalancer
-	t := s.Snapshot().LoadBalancers
+	t := s.Current().LoadBalancers
 	for _, status := range []string{"PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE"} {
 		t.Equal(IndexProvisioningStatus, status, func(lb *storepb.LoadBalancer) bool {
 			out = append(out, lb)
@@ -353,7 +354,7 @@ func (s *StateStore) PendingLoadBalancers() []*storepb.LoadBalancer {
 }
 
 // CountLoadBalancers returns how many load balancers are stored.
-func (s *StateStore) CountLoadBalancers() int { return s.Snapshot().LoadBalancers.Len() }
+func (s *StateStore) CountLoadBalancers() int { return s.Current().LoadBalancers.Len() }
 
 // emptyState's tables stand in for the tables StateOf is given no rows for. Nothing
 // writes them: a State from StateOf is read-only.

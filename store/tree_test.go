@@ -33,8 +33,8 @@ func TestTreeWrites(t *testing.T) {
 		t.Fatalf("tree write: %v", res[0])
 	}
 	v2 := res[0].Version
-	st := f.State().Snapshot()
-	if l, _ := st.Listeners.Get("l1"); l.Version != v2 || l.LastRequestId != "t1" {
+	st := f.State().Current()
+	if l, _ := st.Listeners.Get("l1"); l.Version != v2 {
 		t.Fatalf("listener row: %v", l)
 	}
 	if tr := st.Tree("lb1"); len(tr.Listeners) != 1 || len(tr.Pools) != 1 || len(tr.Members) != 1 || tr.LoadBalancer.ProvisioningStatus != "PENDING_UPDATE" {
@@ -70,7 +70,7 @@ func TestTreeWrites(t *testing.T) {
 	if res = applyCmds(t, f, 7, treeCmd("d1", del)); res[0].Code != storepb.CommandResult_OK {
 		t.Fatalf("delete: %v", res[0])
 	}
-	if st := f.State().Snapshot(); len(Collect(st.Members, IndexPool, "pool1")) != 0 {
+	if st := f.State().Current(); len(Collect(st.Members, IndexPool, "pool1")) != 0 {
 		t.Fatal("deleted member still indexed")
 	}
 
@@ -81,7 +81,7 @@ func TestTreeWrites(t *testing.T) {
 	if res[0].Code != storepb.CommandResult_OK {
 		t.Fatalf("purge: %v", res[0])
 	}
-	st = f.State().Snapshot()
+	st = f.State().Current()
 	if st.LoadBalancer("lb1") != nil || st.Listeners.Len() != 0 || st.Pools.Len() != 0 || st.LoadBalancer("lb2") == nil {
 		t.Fatalf("after purge: lbs %d listeners %d pools %d", st.LoadBalancers.Len(), st.Listeners.Len(), st.Pools.Len())
 	}
@@ -111,7 +111,7 @@ func TestTreeQuotas(t *testing.T) {
 	if res = applyCmds(t, f, 3, treeCmd("two", w)); res[0].Code != storepb.CommandResult_QUOTA_EXCEEDED {
 		t.Fatalf("two listeners over a quota of one: %v", res[0])
 	}
-	if f.State().Snapshot().Listeners.Len() != 0 {
+	if f.State().Current().Listeners.Len() != 0 {
 		t.Fatal("refused write left rows")
 	}
 	// Updating an existing object does not count against the quota.
@@ -160,7 +160,7 @@ func TestCatalogInvariants(t *testing.T) {
 	if r := put("f3", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f3", Name: "x", FlavorProfileId: "nope"}}); r.Code != storepb.CommandResult_NOT_FOUND {
 		t.Fatalf("missing profile: %v", r)
 	}
-	prof, _ := f.State().Snapshot().FlavorProfiles.Get("fp1")
+	prof, _ := f.State().Current().FlavorProfiles.Get("fp1")
 	if r := put("fp-change", &storepb.PutFlavorProfile{ExpectedVersion: prof.Version,
 		FlavorProfile: &storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora", FlavorData: `{"loadbalancer_topology":"SINGLE"}`}}); r.Code != storepb.CommandResult_IN_USE {
 		t.Fatalf("profile in use changed: %v", r)
@@ -209,7 +209,7 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 	if err := g.Restore(nopCloser{sink}); err != nil {
 		t.Fatal(err)
 	}
-	a, b := f.State().Snapshot(), g.State().Snapshot()
+	a, b := f.State().Current(), g.State().Current()
 	for name, pair := range map[string][2]int{
 		"loadbalancers": {a.LoadBalancers.Len(), b.LoadBalancers.Len()}, "listeners": {a.Listeners.Len(), b.Listeners.Len()},
 		"pools": {a.Pools.Len(), b.Pools.Len()}, "members": {a.Members.Len(), b.Members.Len()},

@@ -88,7 +88,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{41, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{40, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -115,7 +115,6 @@ type Command struct {
 	//
 	//	*Command_CreateLoadBalancer
 	//	*Command_UpdateLoadBalancer
-	//	*Command_SetLoadBalancerStatus
 	//	*Command_DeleteLoadBalancer
 	//	*Command_PurgeLoadBalancer
 	//	*Command_CompleteProvisioning
@@ -220,15 +219,6 @@ func (x *Command) GetUpdateLoadBalancer() *UpdateLoadBalancer {
 	if x != nil {
 		if x, ok := x.Op.(*Command_UpdateLoadBalancer); ok {
 			return x.UpdateLoadBalancer
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetSetLoadBalancerStatus() *SetLoadBalancerStatus {
-	if x != nil {
-		if x, ok := x.Op.(*Command_SetLoadBalancerStatus); ok {
-			return x.SetLoadBalancerStatus
 		}
 	}
 	return nil
@@ -562,10 +552,6 @@ type Command_UpdateLoadBalancer struct {
 	UpdateLoadBalancer *UpdateLoadBalancer `protobuf:"bytes,11,opt,name=update_load_balancer,json=updateLoadBalancer,proto3,oneof"`
 }
 
-type Command_SetLoadBalancerStatus struct {
-	SetLoadBalancerStatus *SetLoadBalancerStatus `protobuf:"bytes,12,opt,name=set_load_balancer_status,json=setLoadBalancerStatus,proto3,oneof"`
-}
-
 type Command_DeleteLoadBalancer struct {
 	DeleteLoadBalancer *DeleteLoadBalancer `protobuf:"bytes,13,opt,name=delete_load_balancer,json=deleteLoadBalancer,proto3,oneof"`
 }
@@ -711,8 +697,6 @@ type Command_ResolveRequest struct {
 func (*Command_CreateLoadBalancer) isCommand_Op() {}
 
 func (*Command_UpdateLoadBalancer) isCommand_Op() {}
-
-func (*Command_SetLoadBalancerStatus) isCommand_Op() {}
 
 func (*Command_DeleteLoadBalancer) isCommand_Op() {}
 
@@ -1091,83 +1075,6 @@ func (x *UpdateLoadBalancer) GetWrite() *TreeWrite {
 	return nil
 }
 
-// SetLoadBalancerStatus moves a load balancer's statuses.
-type SetLoadBalancerStatus struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	Id                 string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion    uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	ProvisioningStatus string                 `protobuf:"bytes,3,opt,name=provisioning_status,json=provisioningStatus,proto3" json:"provisioning_status,omitempty"`
-	OperatingStatus    string                 `protobuf:"bytes,4,opt,name=operating_status,json=operatingStatus,proto3" json:"operating_status,omitempty"`
-	UpdatedAt          int64                  `protobuf:"varint,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
-}
-
-func (x *SetLoadBalancerStatus) Reset() {
-	*x = SetLoadBalancerStatus{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetLoadBalancerStatus) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetLoadBalancerStatus) ProtoMessage() {}
-
-func (x *SetLoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetLoadBalancerStatus.ProtoReflect.Descriptor instead.
-func (*SetLoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *SetLoadBalancerStatus) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *SetLoadBalancerStatus) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-func (x *SetLoadBalancerStatus) GetProvisioningStatus() string {
-	if x != nil {
-		return x.ProvisioningStatus
-	}
-	return ""
-}
-
-func (x *SetLoadBalancerStatus) GetOperatingStatus() string {
-	if x != nil {
-		return x.OperatingStatus
-	}
-	return ""
-}
-
-func (x *SetLoadBalancerStatus) GetUpdatedAt() int64 {
-	if x != nil {
-		return x.UpdatedAt
-	}
-	return 0
-}
-
 // DeleteLoadBalancer marks a load balancer (and, cascading, its tree) PENDING_DELETE.
 type DeleteLoadBalancer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1178,7 +1085,7 @@ type DeleteLoadBalancer struct {
 
 func (x *DeleteLoadBalancer) Reset() {
 	*x = DeleteLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1097,7 @@ func (x *DeleteLoadBalancer) String() string {
 func (*DeleteLoadBalancer) ProtoMessage() {}
 
 func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1110,7 @@ func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLoadBalancer.ProtoReflect.Descriptor instead.
 func (*DeleteLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeleteLoadBalancer) GetWrite() *TreeWrite {
@@ -1224,7 +1131,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1143,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1156,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -1277,7 +1184,7 @@ type CompleteProvisioning struct {
 
 func (x *CompleteProvisioning) Reset() {
 	*x = CompleteProvisioning{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1196,7 @@ func (x *CompleteProvisioning) String() string {
 func (*CompleteProvisioning) ProtoMessage() {}
 
 func (x *CompleteProvisioning) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1209,7 @@ func (x *CompleteProvisioning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteProvisioning.ProtoReflect.Descriptor instead.
 func (*CompleteProvisioning) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CompleteProvisioning) GetWrite() *TreeWrite {
@@ -1322,7 +1229,7 @@ type FailoverLoadBalancer struct {
 
 func (x *FailoverLoadBalancer) Reset() {
 	*x = FailoverLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1334,7 +1241,7 @@ func (x *FailoverLoadBalancer) String() string {
 func (*FailoverLoadBalancer) ProtoMessage() {}
 
 func (x *FailoverLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1347,7 +1254,7 @@ func (x *FailoverLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverLoadBalancer.ProtoReflect.Descriptor instead.
 func (*FailoverLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FailoverLoadBalancer) GetWrite() *TreeWrite {
@@ -1366,7 +1273,7 @@ type CreateListener struct {
 
 func (x *CreateListener) Reset() {
 	*x = CreateListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1285,7 @@ func (x *CreateListener) String() string {
 func (*CreateListener) ProtoMessage() {}
 
 func (x *CreateListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1298,7 @@ func (x *CreateListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateListener.ProtoReflect.Descriptor instead.
 func (*CreateListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateListener) GetWrite() *TreeWrite {
@@ -1410,7 +1317,7 @@ type UpdateListener struct {
 
 func (x *UpdateListener) Reset() {
 	*x = UpdateListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1329,7 @@ func (x *UpdateListener) String() string {
 func (*UpdateListener) ProtoMessage() {}
 
 func (x *UpdateListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1342,7 @@ func (x *UpdateListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateListener.ProtoReflect.Descriptor instead.
 func (*UpdateListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateListener) GetWrite() *TreeWrite {
@@ -1454,7 +1361,7 @@ type DeleteListener struct {
 
 func (x *DeleteListener) Reset() {
 	*x = DeleteListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1373,7 @@ func (x *DeleteListener) String() string {
 func (*DeleteListener) ProtoMessage() {}
 
 func (x *DeleteListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1386,7 @@ func (x *DeleteListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteListener.ProtoReflect.Descriptor instead.
 func (*DeleteListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteListener) GetWrite() *TreeWrite {
@@ -1498,7 +1405,7 @@ type CreatePool struct {
 
 func (x *CreatePool) Reset() {
 	*x = CreatePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1417,7 @@ func (x *CreatePool) String() string {
 func (*CreatePool) ProtoMessage() {}
 
 func (x *CreatePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1430,7 @@ func (x *CreatePool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePool.ProtoReflect.Descriptor instead.
 func (*CreatePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreatePool) GetWrite() *TreeWrite {
@@ -1542,7 +1449,7 @@ type UpdatePool struct {
 
 func (x *UpdatePool) Reset() {
 	*x = UpdatePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +1461,7 @@ func (x *UpdatePool) String() string {
 func (*UpdatePool) ProtoMessage() {}
 
 func (x *UpdatePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1567,7 +1474,7 @@ func (x *UpdatePool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePool.ProtoReflect.Descriptor instead.
 func (*UpdatePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdatePool) GetWrite() *TreeWrite {
@@ -1586,7 +1493,7 @@ type DeletePool struct {
 
 func (x *DeletePool) Reset() {
 	*x = DeletePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1505,7 @@ func (x *DeletePool) String() string {
 func (*DeletePool) ProtoMessage() {}
 
 func (x *DeletePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1518,7 @@ func (x *DeletePool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePool.ProtoReflect.Descriptor instead.
 func (*DeletePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeletePool) GetWrite() *TreeWrite {
@@ -1630,7 +1537,7 @@ type CreateMember struct {
 
 func (x *CreateMember) Reset() {
 	*x = CreateMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1549,7 @@ func (x *CreateMember) String() string {
 func (*CreateMember) ProtoMessage() {}
 
 func (x *CreateMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1562,7 @@ func (x *CreateMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMember.ProtoReflect.Descriptor instead.
 func (*CreateMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateMember) GetWrite() *TreeWrite {
@@ -1674,7 +1581,7 @@ type UpdateMember struct {
 
 func (x *UpdateMember) Reset() {
 	*x = UpdateMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1593,7 @@ func (x *UpdateMember) String() string {
 func (*UpdateMember) ProtoMessage() {}
 
 func (x *UpdateMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1606,7 @@ func (x *UpdateMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMember.ProtoReflect.Descriptor instead.
 func (*UpdateMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateMember) GetWrite() *TreeWrite {
@@ -1718,7 +1625,7 @@ type DeleteMember struct {
 
 func (x *DeleteMember) Reset() {
 	*x = DeleteMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1637,7 @@ func (x *DeleteMember) String() string {
 func (*DeleteMember) ProtoMessage() {}
 
 func (x *DeleteMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1650,7 @@ func (x *DeleteMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMember.ProtoReflect.Descriptor instead.
 func (*DeleteMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteMember) GetWrite() *TreeWrite {
@@ -1763,7 +1670,7 @@ type ReplaceMembers struct {
 
 func (x *ReplaceMembers) Reset() {
 	*x = ReplaceMembers{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1682,7 @@ func (x *ReplaceMembers) String() string {
 func (*ReplaceMembers) ProtoMessage() {}
 
 func (x *ReplaceMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1695,7 @@ func (x *ReplaceMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceMembers.ProtoReflect.Descriptor instead.
 func (*ReplaceMembers) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplaceMembers) GetWrite() *TreeWrite {
@@ -1807,7 +1714,7 @@ type CreateHealthMonitor struct {
 
 func (x *CreateHealthMonitor) Reset() {
 	*x = CreateHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1726,7 @@ func (x *CreateHealthMonitor) String() string {
 func (*CreateHealthMonitor) ProtoMessage() {}
 
 func (x *CreateHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1739,7 @@ func (x *CreateHealthMonitor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHealthMonitor.ProtoReflect.Descriptor instead.
 func (*CreateHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateHealthMonitor) GetWrite() *TreeWrite {
@@ -1851,7 +1758,7 @@ type UpdateHealthMonitor struct {
 
 func (x *UpdateHealthMonitor) Reset() {
 	*x = UpdateHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1863,7 +1770,7 @@ func (x *UpdateHealthMonitor) String() string {
 func (*UpdateHealthMonitor) ProtoMessage() {}
 
 func (x *UpdateHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1876,7 +1783,7 @@ func (x *UpdateHealthMonitor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHealthMonitor.ProtoReflect.Descriptor instead.
 func (*UpdateHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateHealthMonitor) GetWrite() *TreeWrite {
@@ -1895,7 +1802,7 @@ type DeleteHealthMonitor struct {
 
 func (x *DeleteHealthMonitor) Reset() {
 	*x = DeleteHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[22]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +1814,7 @@ func (x *DeleteHealthMonitor) String() string {
 func (*DeleteHealthMonitor) ProtoMessage() {}
 
 func (x *DeleteHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[22]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +1827,7 @@ func (x *DeleteHealthMonitor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteHealthMonitor.ProtoReflect.Descriptor instead.
 func (*DeleteHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteHealthMonitor) GetWrite() *TreeWrite {
@@ -1939,7 +1846,7 @@ type CreateL7Policy struct {
 
 func (x *CreateL7Policy) Reset() {
 	*x = CreateL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[23]
+	mi := &file_store_storepb_store_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +1858,7 @@ func (x *CreateL7Policy) String() string {
 func (*CreateL7Policy) ProtoMessage() {}
 
 func (x *CreateL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[23]
+	mi := &file_store_storepb_store_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +1871,7 @@ func (x *CreateL7Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateL7Policy.ProtoReflect.Descriptor instead.
 func (*CreateL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{23}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateL7Policy) GetWrite() *TreeWrite {
@@ -1983,7 +1890,7 @@ type UpdateL7Policy struct {
 
 func (x *UpdateL7Policy) Reset() {
 	*x = UpdateL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[24]
+	mi := &file_store_storepb_store_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +1902,7 @@ func (x *UpdateL7Policy) String() string {
 func (*UpdateL7Policy) ProtoMessage() {}
 
 func (x *UpdateL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[24]
+	mi := &file_store_storepb_store_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +1915,7 @@ func (x *UpdateL7Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateL7Policy.ProtoReflect.Descriptor instead.
 func (*UpdateL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{24}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateL7Policy) GetWrite() *TreeWrite {
@@ -2027,7 +1934,7 @@ type DeleteL7Policy struct {
 
 func (x *DeleteL7Policy) Reset() {
 	*x = DeleteL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[25]
+	mi := &file_store_storepb_store_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +1946,7 @@ func (x *DeleteL7Policy) String() string {
 func (*DeleteL7Policy) ProtoMessage() {}
 
 func (x *DeleteL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[25]
+	mi := &file_store_storepb_store_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +1959,7 @@ func (x *DeleteL7Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteL7Policy.ProtoReflect.Descriptor instead.
 func (*DeleteL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{25}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteL7Policy) GetWrite() *TreeWrite {
@@ -2071,7 +1978,7 @@ type CreateL7Rule struct {
 
 func (x *CreateL7Rule) Reset() {
 	*x = CreateL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[26]
+	mi := &file_store_storepb_store_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +1990,7 @@ func (x *CreateL7Rule) String() string {
 func (*CreateL7Rule) ProtoMessage() {}
 
 func (x *CreateL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[26]
+	mi := &file_store_storepb_store_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2003,7 @@ func (x *CreateL7Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateL7Rule.ProtoReflect.Descriptor instead.
 func (*CreateL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{26}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateL7Rule) GetWrite() *TreeWrite {
@@ -2115,7 +2022,7 @@ type UpdateL7Rule struct {
 
 func (x *UpdateL7Rule) Reset() {
 	*x = UpdateL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[27]
+	mi := &file_store_storepb_store_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2034,7 @@ func (x *UpdateL7Rule) String() string {
 func (*UpdateL7Rule) ProtoMessage() {}
 
 func (x *UpdateL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[27]
+	mi := &file_store_storepb_store_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2047,7 @@ func (x *UpdateL7Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateL7Rule.ProtoReflect.Descriptor instead.
 func (*UpdateL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{27}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateL7Rule) GetWrite() *TreeWrite {
@@ -2159,7 +2066,7 @@ type DeleteL7Rule struct {
 
 func (x *DeleteL7Rule) Reset() {
 	*x = DeleteL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[28]
+	mi := &file_store_storepb_store_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2078,7 @@ func (x *DeleteL7Rule) String() string {
 func (*DeleteL7Rule) ProtoMessage() {}
 
 func (x *DeleteL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[28]
+	mi := &file_store_storepb_store_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2091,7 @@ func (x *DeleteL7Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteL7Rule.ProtoReflect.Descriptor instead.
 func (*DeleteL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{28}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteL7Rule) GetWrite() *TreeWrite {
@@ -2204,7 +2111,7 @@ type UpdateAmphora struct {
 
 func (x *UpdateAmphora) Reset() {
 	*x = UpdateAmphora{}
-	mi := &file_store_storepb_store_proto_msgTypes[29]
+	mi := &file_store_storepb_store_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2123,7 @@ func (x *UpdateAmphora) String() string {
 func (*UpdateAmphora) ProtoMessage() {}
 
 func (x *UpdateAmphora) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[29]
+	mi := &file_store_storepb_store_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2136,7 @@ func (x *UpdateAmphora) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAmphora.ProtoReflect.Descriptor instead.
 func (*UpdateAmphora) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateAmphora) GetWrite() *TreeWrite {
@@ -2249,7 +2156,7 @@ type SetQuota struct {
 
 func (x *SetQuota) Reset() {
 	*x = SetQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[30]
+	mi := &file_store_storepb_store_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2168,7 @@ func (x *SetQuota) String() string {
 func (*SetQuota) ProtoMessage() {}
 
 func (x *SetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[30]
+	mi := &file_store_storepb_store_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2181,7 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
 func (*SetQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetQuota) GetQuota() *Quota {
@@ -2293,7 +2200,7 @@ type DeleteQuota struct {
 
 func (x *DeleteQuota) Reset() {
 	*x = DeleteQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+	mi := &file_store_storepb_store_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +2212,7 @@ func (x *DeleteQuota) String() string {
 func (*DeleteQuota) ProtoMessage() {}
 
 func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+	mi := &file_store_storepb_store_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +2225,7 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
 func (*DeleteQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteQuota) GetProjectId() string {
@@ -2339,7 +2246,7 @@ type PutFlavor struct {
 
 func (x *PutFlavor) Reset() {
 	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[32]
+	mi := &file_store_storepb_store_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2351,7 +2258,7 @@ func (x *PutFlavor) String() string {
 func (*PutFlavor) ProtoMessage() {}
 
 func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[32]
+	mi := &file_store_storepb_store_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2364,7 +2271,7 @@ func (x *PutFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
 func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutFlavor) GetFlavor() *Flavor {
@@ -2391,7 +2298,7 @@ type DeleteFlavor struct {
 
 func (x *DeleteFlavor) Reset() {
 	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[33]
+	mi := &file_store_storepb_store_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2310,7 @@ func (x *DeleteFlavor) String() string {
 func (*DeleteFlavor) ProtoMessage() {}
 
 func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[33]
+	mi := &file_store_storepb_store_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2323,7 @@ func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
 func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteFlavor) GetId() string {
@@ -2443,7 +2350,7 @@ type PutFlavorProfile struct {
 
 func (x *PutFlavorProfile) Reset() {
 	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[34]
+	mi := &file_store_storepb_store_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2362,7 @@ func (x *PutFlavorProfile) String() string {
 func (*PutFlavorProfile) ProtoMessage() {}
 
 func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[34]
+	mi := &file_store_storepb_store_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,7 +2375,7 @@ func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
 func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
@@ -2495,7 +2402,7 @@ type DeleteFlavorProfile struct {
 
 func (x *DeleteFlavorProfile) Reset() {
 	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[35]
+	mi := &file_store_storepb_store_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2414,7 @@ func (x *DeleteFlavorProfile) String() string {
 func (*DeleteFlavorProfile) ProtoMessage() {}
 
 func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[35]
+	mi := &file_store_storepb_store_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2427,7 @@ func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
 func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteFlavorProfile) GetId() string {
@@ -2547,7 +2454,7 @@ type PutAvailabilityZone struct {
 
 func (x *PutAvailabilityZone) Reset() {
 	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[36]
+	mi := &file_store_storepb_store_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2559,7 +2466,7 @@ func (x *PutAvailabilityZone) String() string {
 func (*PutAvailabilityZone) ProtoMessage() {}
 
 func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[36]
+	mi := &file_store_storepb_store_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2572,7 +2479,7 @@ func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
@@ -2599,7 +2506,7 @@ type DeleteAvailabilityZone struct {
 
 func (x *DeleteAvailabilityZone) Reset() {
 	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[37]
+	mi := &file_store_storepb_store_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2611,7 +2518,7 @@ func (x *DeleteAvailabilityZone) String() string {
 func (*DeleteAvailabilityZone) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[37]
+	mi := &file_store_storepb_store_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2624,7 +2531,7 @@ func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteAvailabilityZone) GetName() string {
@@ -2651,7 +2558,7 @@ type PutAvailabilityZoneProfile struct {
 
 func (x *PutAvailabilityZoneProfile) Reset() {
 	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[38]
+	mi := &file_store_storepb_store_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2663,7 +2570,7 @@ func (x *PutAvailabilityZoneProfile) String() string {
 func (*PutAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[38]
+	mi := &file_store_storepb_store_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2676,7 +2583,7 @@ func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
@@ -2703,7 +2610,7 @@ type DeleteAvailabilityZoneProfile struct {
 
 func (x *DeleteAvailabilityZoneProfile) Reset() {
 	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +2622,7 @@ func (x *DeleteAvailabilityZoneProfile) String() string {
 func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +2635,7 @@ func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteAvailabilityZoneProfile) GetId() string {
@@ -2759,7 +2666,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2771,7 +2678,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2784,7 +2691,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -2815,7 +2722,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2734,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2747,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -2885,7 +2792,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2897,7 +2804,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2910,7 +2817,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -2954,7 +2861,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[43]
+	mi := &file_store_storepb_store_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2966,7 +2873,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[43]
+	mi := &file_store_storepb_store_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2979,7 +2886,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{43}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -3031,7 +2938,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[44]
+	mi := &file_store_storepb_store_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3043,7 +2950,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[44]
+	mi := &file_store_storepb_store_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3056,7 +2963,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{44}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -3300,15 +3207,14 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\x99\x17\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xdb\x16\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
 	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12R\n" +
 	"\x14create_load_balancer\x18\n" +
 	" \x01(\v2\x1e.keel.store.CreateLoadBalancerH\x00R\x12createLoadBalancer\x12R\n" +
-	"\x14update_load_balancer\x18\v \x01(\v2\x1e.keel.store.UpdateLoadBalancerH\x00R\x12updateLoadBalancer\x12\\\n" +
-	"\x18set_load_balancer_status\x18\f \x01(\v2!.keel.store.SetLoadBalancerStatusH\x00R\x15setLoadBalancerStatus\x12R\n" +
+	"\x14update_load_balancer\x18\v \x01(\v2\x1e.keel.store.UpdateLoadBalancerH\x00R\x12updateLoadBalancer\x12R\n" +
 	"\x14delete_load_balancer\x18\r \x01(\v2\x1e.keel.store.DeleteLoadBalancerH\x00R\x12deleteLoadBalancer\x12O\n" +
 	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x12W\n" +
 	"\x15complete_provisioning\x18\x0f \x01(\v2 .keel.store.CompleteProvisioningH\x00R\x14completeProvisioning\x12X\n" +
@@ -3348,7 +3254,7 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
 	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequestB\x04\n" +
-	"\x02op\"\x10\n" +
+	"\x02opJ\x04\b\f\x10\rR\x18set_load_balancer_status\"\x10\n" +
 	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
@@ -3374,14 +3280,7 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x12CreateLoadBalancer\x12+\n" +
 	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"A\n" +
 	"\x12UpdateLoadBalancer\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"\xcd\x01\n" +
-	"\x15SetLoadBalancerStatus\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12/\n" +
-	"\x13provisioning_status\x18\x03 \x01(\tR\x12provisioningStatus\x12)\n" +
-	"\x10operating_status\x18\x04 \x01(\tR\x0foperatingStatus\x12\x1d\n" +
-	"\n" +
-	"updated_at\x18\x05 \x01(\x03R\tupdatedAt\"A\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"A\n" +
 	"\x12DeleteLoadBalancer\x12+\n" +
 	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"N\n" +
 	"\x11PurgeLoadBalancer\x12\x0e\n" +
@@ -3524,7 +3423,7 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_store_storepb_store_proto_goTypes = []any{
 	(CommandResult_Code)(0),               // 0: keel.store.CommandResult.Code
 	(*Command)(nil),                       // 1: keel.store.Command
@@ -3532,159 +3431,157 @@ var file_store_storepb_store_proto_goTypes = []any{
 	(*TreeWrite)(nil),                     // 3: keel.store.TreeWrite
 	(*CreateLoadBalancer)(nil),            // 4: keel.store.CreateLoadBalancer
 	(*UpdateLoadBalancer)(nil),            // 5: keel.store.UpdateLoadBalancer
-	(*SetLoadBalancerStatus)(nil),         // 6: keel.store.SetLoadBalancerStatus
-	(*DeleteLoadBalancer)(nil),            // 7: keel.store.DeleteLoadBalancer
-	(*PurgeLoadBalancer)(nil),             // 8: keel.store.PurgeLoadBalancer
-	(*CompleteProvisioning)(nil),          // 9: keel.store.CompleteProvisioning
-	(*FailoverLoadBalancer)(nil),          // 10: keel.store.FailoverLoadBalancer
-	(*CreateListener)(nil),                // 11: keel.store.CreateListener
-	(*UpdateListener)(nil),                // 12: keel.store.UpdateListener
-	(*DeleteListener)(nil),                // 13: keel.store.DeleteListener
-	(*CreatePool)(nil),                    // 14: keel.store.CreatePool
-	(*UpdatePool)(nil),                    // 15: keel.store.UpdatePool
-	(*DeletePool)(nil),                    // 16: keel.store.DeletePool
-	(*CreateMember)(nil),                  // 17: keel.store.CreateMember
-	(*UpdateMember)(nil),                  // 18: keel.store.UpdateMember
-	(*DeleteMember)(nil),                  // 19: keel.store.DeleteMember
-	(*ReplaceMembers)(nil),                // 20: keel.store.ReplaceMembers
-	(*CreateHealthMonitor)(nil),           // 21: keel.store.CreateHealthMonitor
-	(*UpdateHealthMonitor)(nil),           // 22: keel.store.UpdateHealthMonitor
-	(*DeleteHealthMonitor)(nil),           // 23: keel.store.DeleteHealthMonitor
-	(*CreateL7Policy)(nil),                // 24: keel.store.CreateL7Policy
-	(*UpdateL7Policy)(nil),                // 25: keel.store.UpdateL7Policy
-	(*DeleteL7Policy)(nil),                // 26: keel.store.DeleteL7Policy
-	(*CreateL7Rule)(nil),                  // 27: keel.store.CreateL7Rule
-	(*UpdateL7Rule)(nil),                  // 28: keel.store.UpdateL7Rule
-	(*DeleteL7Rule)(nil),                  // 29: keel.store.DeleteL7Rule
-	(*UpdateAmphora)(nil),                 // 30: keel.store.UpdateAmphora
-	(*SetQuota)(nil),                      // 31: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 32: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 33: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 34: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 35: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 36: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 37: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 38: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 39: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 40: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 41: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 42: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 43: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),                // 44: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),                // 45: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 46: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 47: keel.store.Listener
-	(*Pool)(nil),                          // 48: keel.store.Pool
-	(*Member)(nil),                        // 49: keel.store.Member
-	(*HealthMonitor)(nil),                 // 50: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 51: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 52: keel.store.L7Rule
-	(*Amphora)(nil),                       // 53: keel.store.Amphora
-	(*Quota)(nil),                         // 54: keel.store.Quota
-	(*Flavor)(nil),                        // 55: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 56: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 57: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 58: keel.store.AvailabilityZoneProfile
+	(*DeleteLoadBalancer)(nil),            // 6: keel.store.DeleteLoadBalancer
+	(*PurgeLoadBalancer)(nil),             // 7: keel.store.PurgeLoadBalancer
+	(*CompleteProvisioning)(nil),          // 8: keel.store.CompleteProvisioning
+	(*FailoverLoadBalancer)(nil),          // 9: keel.store.FailoverLoadBalancer
+	(*CreateListener)(nil),                // 10: keel.store.CreateListener
+	(*UpdateListener)(nil),                // 11: keel.store.UpdateListener
+	(*DeleteListener)(nil),                // 12: keel.store.DeleteListener
+	(*CreatePool)(nil),                    // 13: keel.store.CreatePool
+	(*UpdatePool)(nil),                    // 14: keel.store.UpdatePool
+	(*DeletePool)(nil),                    // 15: keel.store.DeletePool
+	(*CreateMember)(nil),                  // 16: keel.store.CreateMember
+	(*UpdateMember)(nil),                  // 17: keel.store.UpdateMember
+	(*DeleteMember)(nil),                  // 18: keel.store.DeleteMember
+	(*ReplaceMembers)(nil),                // 19: keel.store.ReplaceMembers
+	(*CreateHealthMonitor)(nil),           // 20: keel.store.CreateHealthMonitor
+	(*UpdateHealthMonitor)(nil),           // 21: keel.store.UpdateHealthMonitor
+	(*DeleteHealthMonitor)(nil),           // 22: keel.store.DeleteHealthMonitor
+	(*CreateL7Policy)(nil),                // 23: keel.store.CreateL7Policy
+	(*UpdateL7Policy)(nil),                // 24: keel.store.UpdateL7Policy
+	(*DeleteL7Policy)(nil),                // 25: keel.store.DeleteL7Policy
+	(*CreateL7Rule)(nil),                  // 26: keel.store.CreateL7Rule
+	(*UpdateL7Rule)(nil),                  // 27: keel.store.UpdateL7Rule
+	(*DeleteL7Rule)(nil),                  // 28: keel.store.DeleteL7Rule
+	(*UpdateAmphora)(nil),                 // 29: keel.store.UpdateAmphora
+	(*SetQuota)(nil),                      // 30: keel.store.SetQuota
+	(*DeleteQuota)(nil),                   // 31: keel.store.DeleteQuota
+	(*PutFlavor)(nil),                     // 32: keel.store.PutFlavor
+	(*DeleteFlavor)(nil),                  // 33: keel.store.DeleteFlavor
+	(*PutFlavorProfile)(nil),              // 34: keel.store.PutFlavorProfile
+	(*DeleteFlavorProfile)(nil),           // 35: keel.store.DeleteFlavorProfile
+	(*PutAvailabilityZone)(nil),           // 36: keel.store.PutAvailabilityZone
+	(*DeleteAvailabilityZone)(nil),        // 37: keel.store.DeleteAvailabilityZone
+	(*PutAvailabilityZoneProfile)(nil),    // 38: keel.store.PutAvailabilityZoneProfile
+	(*DeleteAvailabilityZoneProfile)(nil), // 39: keel.store.DeleteAvailabilityZoneProfile
+	(*CommandBatch)(nil),                  // 40: keel.store.CommandBatch
+	(*CommandResult)(nil),                 // 41: keel.store.CommandResult
+	(*SnapshotHeader)(nil),                // 42: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),                // 43: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),                // 44: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),                  // 45: keel.store.LoadBalancer
+	(*Listener)(nil),                      // 46: keel.store.Listener
+	(*Pool)(nil),                          // 47: keel.store.Pool
+	(*Member)(nil),                        // 48: keel.store.Member
+	(*HealthMonitor)(nil),                 // 49: keel.store.HealthMonitor
+	(*L7Policy)(nil),                      // 50: keel.store.L7Policy
+	(*L7Rule)(nil),                        // 51: keel.store.L7Rule
+	(*Amphora)(nil),                       // 52: keel.store.Amphora
+	(*Quota)(nil),                         // 53: keel.store.Quota
+	(*Flavor)(nil),                        // 54: keel.store.Flavor
+	(*FlavorProfile)(nil),                 // 55: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),              // 56: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil),       // 57: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
 	4,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
 	5,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
-	6,  // 2: keel.store.Command.set_load_balancer_status:type_name -> keel.store.SetLoadBalancerStatus
-	7,  // 3: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
-	8,  // 4: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	9,  // 5: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
-	10, // 6: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
-	11, // 7: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
-	12, // 8: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
-	13, // 9: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
-	14, // 10: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
-	15, // 11: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
-	16, // 12: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
-	17, // 13: keel.store.Command.create_member:type_name -> keel.store.CreateMember
-	18, // 14: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
-	19, // 15: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
-	20, // 16: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
-	21, // 17: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
-	22, // 18: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
-	23, // 19: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
-	24, // 20: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
-	25, // 21: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
-	26, // 22: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
-	27, // 23: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
-	28, // 24: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
-	29, // 25: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
-	30, // 26: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
-	31, // 27: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	32, // 28: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	33, // 29: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	34, // 30: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	35, // 31: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	36, // 32: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	37, // 33: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	38, // 34: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	39, // 35: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	40, // 36: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	2,  // 37: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	46, // 38: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	47, // 39: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	48, // 40: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	49, // 41: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	50, // 42: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	51, // 43: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	52, // 44: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	53, // 45: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	3,  // 46: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 47: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 48: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 49: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
-	3,  // 50: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 51: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
-	3,  // 52: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
-	3,  // 53: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
-	3,  // 54: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
-	3,  // 55: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
-	3,  // 56: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
-	3,  // 57: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
-	3,  // 58: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
-	3,  // 59: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
-	3,  // 60: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
-	3,  // 61: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 62: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 63: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 64: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 65: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 66: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 67: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 68: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 69: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 70: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
-	54, // 71: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	55, // 72: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	56, // 73: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	57, // 74: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	58, // 75: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	1,  // 76: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	0,  // 77: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	42, // 78: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	46, // 79: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	47, // 80: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	48, // 81: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	49, // 82: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	50, // 83: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	51, // 84: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	52, // 85: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	53, // 86: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	54, // 87: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	55, // 88: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	56, // 89: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	57, // 90: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	58, // 91: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	44, // 92: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	93, // [93:93] is the sub-list for method output_type
-	93, // [93:93] is the sub-list for method input_type
-	93, // [93:93] is the sub-list for extension type_name
-	93, // [93:93] is the sub-list for extension extendee
-	0,  // [0:93] is the sub-list for field type_name
+	6,  // 2: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
+	7,  // 3: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	8,  // 4: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
+	9,  // 5: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
+	10, // 6: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
+	11, // 7: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
+	12, // 8: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
+	13, // 9: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
+	14, // 10: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
+	15, // 11: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
+	16, // 12: keel.store.Command.create_member:type_name -> keel.store.CreateMember
+	17, // 13: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
+	18, // 14: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
+	19, // 15: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
+	20, // 16: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
+	21, // 17: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
+	22, // 18: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
+	23, // 19: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
+	24, // 20: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
+	25, // 21: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
+	26, // 22: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
+	27, // 23: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
+	28, // 24: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
+	29, // 25: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
+	30, // 26: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
+	31, // 27: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
+	32, // 28: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
+	33, // 29: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
+	34, // 30: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
+	35, // 31: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
+	36, // 32: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
+	37, // 33: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
+	38, // 34: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
+	39, // 35: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
+	2,  // 36: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	45, // 37: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	46, // 38: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	47, // 39: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	48, // 40: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	49, // 41: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	50, // 42: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	51, // 43: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	52, // 44: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	3,  // 45: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 46: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 47: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 48: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
+	3,  // 49: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
+	3,  // 50: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
+	3,  // 51: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
+	3,  // 52: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
+	3,  // 53: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
+	3,  // 54: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
+	3,  // 55: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
+	3,  // 56: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
+	3,  // 57: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
+	3,  // 58: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
+	3,  // 59: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
+	3,  // 60: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	3,  // 61: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	3,  // 62: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
+	3,  // 63: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
+	3,  // 64: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
+	3,  // 65: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
+	3,  // 66: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
+	3,  // 67: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
+	3,  // 68: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
+	3,  // 69: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
+	53, // 70: keel.store.SetQuota.quota:type_name -> keel.store.Quota
+	54, // 71: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
+	55, // 72: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
+	56, // 73: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
+	57, // 74: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	1,  // 75: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	0,  // 76: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	41, // 77: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	45, // 78: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	46, // 79: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	47, // 80: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	48, // 81: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	49, // 82: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	50, // 83: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	51, // 84: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	52, // 85: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	53, // 86: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	54, // 87: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	55, // 88: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	56, // 89: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	57, // 90: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	43, // 91: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	92, // [92:92] is the sub-list for method output_type
+	92, // [92:92] is the sub-list for method input_type
+	92, // [92:92] is the sub-list for extension type_name
+	92, // [92:92] is the sub-list for extension extendee
+	0,  // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -3696,7 +3593,6 @@ func file_store_storepb_store_proto_init() {
 	file_store_storepb_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateLoadBalancer)(nil),
 		(*Command_UpdateLoadBalancer)(nil),
-		(*Command_SetLoadBalancerStatus)(nil),
 		(*Command_DeleteLoadBalancer)(nil),
 		(*Command_PurgeLoadBalancer)(nil),
 		(*Command_CompleteProvisioning)(nil),
@@ -3733,7 +3629,7 @@ func file_store_storepb_store_proto_init() {
 		(*Command_DeleteAvailabilityZoneProfile)(nil),
 		(*Command_ResolveRequest)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[44].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[43].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -3756,7 +3652,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   45,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
