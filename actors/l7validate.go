@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"keel/actors/python"
 	"keel/store/storepb"
 )
 
@@ -134,8 +135,8 @@ func sslRuleProblem(r *storepb.L7Rule) string {
 var dnField = regexp.MustCompile(`^[a-zA-Z][A-Za-z0-9-]*$`)
 
 func regexProblem(value string) string {
-	if ok, msg := checkPythonRegex(value); !ok {
-		return "Unable to parse regular expression: " + msg
+	if err := python.CheckRegex(value); err != nil {
+		return "Unable to parse regular expression: " + err.Error()
 	}
 	return ""
 }

@@ -13,6 +13,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/python"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -230,16 +231,6 @@ func nonNull(f *fieldReader, name string) bool {
 	return ok && !isNull(raw)
 }
 
-// pyList writes a list of strings as Python shows one (['a', 'b']), which is how
-// WSME quotes a list value in its messages.
-func pyList(vs []string) string {
-	quoted := make([]string, len(vs))
-	for i, v := range vs {
-		quoted[i] = "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
-}
-
 // readPoolTLS decodes the TLS attributes POST and PUT share.
 func readPoolTLS(f *fieldReader, v *storepb.Pool) {
 	v.TlsContainerRef, _ = f.str("tls_container_ref", 255)
@@ -250,7 +241,7 @@ func readPoolTLS(f *fieldReader, v *storepb.Pool) {
 	if protos, set := f.strList("alpn_protocols", 255); set {
 		for _, p := range protos {
 			if !contains(alpnProtocols, p) {
-				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be a valid ALPN protocol ID", pyList(protos)))
+				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be a valid ALPN protocol ID", python.QuotedList(protos)))
 				break
 			}
 		}
