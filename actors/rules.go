@@ -4,11 +4,21 @@ import (
 	"fmt"
 	"net/netip"
 
+	"keel/actors/octaviarules"
 	"keel/store/storepb"
 )
 
 // Cross-object rules of a load balancer's tree (what one request's body cannot
 // show): checked by the grain against its tree before it proposes anything.
+
+// invalid is a refusal of one of Octavia's stateless rules (octaviarules) as a
+// grain answers it: KindInvalid, a 400 with the rule's message.
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return grainError(KindInvalid, "%s", err.Error())
+}
 
 // l4Protocol groups listener protocols by the transport their ports live on.
 func l4Protocol(p string) string {
@@ -185,9 +195,6 @@ func checkPolicyTarget(t *tree, p *storepb.L7Policy) error {
 	return nil
 }
 
-// maxRulesPerPolicy is Octavia's MAX_L7RULES_PER_L7POLICY.
-const maxRulesPerPolicy = 50
-
 // validateNewTree checks a single-call create's tree as a whole.
 func validateNewTree(t *tree) error {
 	for _, l := range sortedRows(t.listeners) {
@@ -217,7 +224,7 @@ func validateNewTree(t *tree) error {
 		if err := checkPolicyTarget(t, p); err != nil {
 			return err
 		}
-		if len(t.rulesOfPolicy(p.Id)) > maxRulesPerPolicy {
+		if len(t.rulesOfPolicy(p.Id)) > octaviarules.MaxRulesPerPolicy {
 			return grainError(KindConflict, "Too many rules on L7 policy %s", p.Id)
 		}
 	}

@@ -1,4 +1,4 @@
-package actors
+package octaviarules
 
 import (
 	"testing"
@@ -47,11 +47,11 @@ func TestCheckL7Rule(t *testing.T) {
 		err := CheckL7Rule(c.rule)
 		got := ""
 		if err != nil {
-			e, ok := err.(*Error)
-			if !ok || e.Kind != KindInvalid {
-				t.Fatalf("%+v: error %v is not an invalid-argument *Error", c.rule, err)
+			e, ok := err.(Invalid)
+			if !ok {
+				t.Fatalf("%+v: error %v is not an Invalid", c.rule, err)
 			}
-			got = e.Message
+			got = string(e)
 		}
 		want := c.want
 		if want != "" {
