@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store/storepb"
 )
 
@@ -144,7 +145,7 @@ func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx clus
 			if !ok || l.ProvisioningStatus == StatusPendingDelete {
 				return nil, grainError(KindNotFound, "Listener %s not found.", lid)
 			}
-			if err := checkPoolProtocol(l.Protocol, p.Protocol); err != nil {
+			if err := invalid(octaviarules.CheckPoolProtocol(l.Protocol, p.Protocol)); err != nil {
 				return nil, err
 			}
 			if l.DefaultPoolId != "" {
@@ -464,7 +465,7 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 		if !ok || pool.ProvisioningStatus == StatusPendingDelete {
 			return nil, grainError(KindNotFound, "Pool %s not found.", hm.PoolId)
 		}
-		if err := checkMonitorType(pool, hm); err != nil {
+		if err := invalid(octaviarules.CheckMonitorType(pool, hm)); err != nil {
 			return nil, err
 		}
 		w, err := g.poolWrite(t, hm.PoolId)
@@ -502,7 +503,7 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
 			return nil, err
 		}
-		if err := checkMonitorType(t.pools[cur.PoolId], x); err != nil {
+		if err := invalid(octaviarules.CheckMonitorType(t.pools[cur.PoolId], x)); err != nil {
 			return nil, err
 		}
 		w, err := g.poolWrite(t, cur.PoolId)

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store/storepb"
 )
 
@@ -84,11 +85,11 @@ func (g *LoadBalancerGrain) CreateL7Policy(req *actorspb.CreateL7PolicyRequest, 
 		if err := checkPolicyTarget(t, x); err != nil {
 			return nil, err
 		}
-		if len(req.GetRules()) > maxRulesPerPolicy {
+		if len(req.GetRules()) > octaviarules.MaxRulesPerPolicy {
 			return nil, grainError(KindConflict, "Too many rules on L7 policy %s", x.Id)
 		}
 		for _, r := range req.GetRules() {
-			if err := checkRule(r); err != nil {
+			if err := invalid(octaviarules.CheckL7Rule(r)); err != nil {
 				return nil, err
 			}
 		}
@@ -219,7 +220,7 @@ func (g *LoadBalancerGrain) ruleWrite(t *tree, policyID string) (*storepb.TreeWr
 func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx cluster.GrainContext) (*actorspb.L7RuleReply, error) {
 	r := req.GetRule()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
-		if err := checkRule(r); err != nil {
+		if err := invalid(octaviarules.CheckL7Rule(r)); err != nil {
 			return nil, err
 		}
 		if p, ok := t.policies[r.L7PolicyId]; ok && p.ProvisioningStatus != StatusPendingDelete {
@@ -229,7 +230,7 @@ func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx 
 					live++
 				}
 			}
-			if live >= maxRulesPerPolicy {
+			if live >= octaviarules.MaxRulesPerPolicy {
 				return nil, grainError(KindConflict, "Too many rules on L7 policy %s", p.Id)
 			}
 		}
@@ -270,7 +271,7 @@ func (g *LoadBalancerGrain) UpdateL7Rule(req *actorspb.UpdateL7RuleRequest, ctx 
 		}
 		// The rule as the update leaves it must hold together (the API checked it
 		// against the rule it read; this is the rule the write changes).
-		if err := checkRule(x); err != nil {
+		if err := invalid(octaviarules.CheckL7Rule(x)); err != nil {
 			return nil, err
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt

@@ -4,51 +4,27 @@ import (
 	"fmt"
 	"net/netip"
 
+	"keel/actors/octaviarules"
 	"keel/store/storepb"
 )
 
 // Cross-object rules of a load balancer's tree (what one request's body cannot
 // show): checked by the grain against its tree before it proposes anything.
 
-// l4Protocol groups listener protocols by the transport their ports live on.
-func l4Protocol(p string) string {
-	switch p {
-	case "UDP":
-		return "UDP"
-	case "SCTP":
-		return "SCTP"
-	default:
-		return "TCP"
+// invalid is a refusal of one of Octavia's stateless rules (octaviarules) as a
+// grain answers it: KindInvalid, a 400 with the rule's message.
+func invalid(err error) error {
+	if err == nil {
+		return nil
 	}
-}
-
-// validListenerPool is Octavia's VALID_LISTENER_POOL_PROTOCOL_MAP.
-var validListenerPool = map[string]map[string]bool{
-	"TCP":              {"HTTP": true, "HTTPS": true, "PROXY": true, "PROXYV2": true, "TCP": true},
-	"HTTP":             {"HTTP": true, "PROXY": true, "PROXYV2": true},
-	"HTTPS":            {"HTTPS": true, "PROXY": true, "PROXYV2": true, "TCP": true},
-	"TERMINATED_HTTPS": {"HTTP": true, "PROXY": true, "PROXYV2": true},
-	"UDP":              {"UDP": true},
-	"SCTP":             {"SCTP": true},
-	"PROMETHEUS":       {},
-}
-
-func checkPoolProtocol(listenerProtocol, poolProtocol string) error {
-	if listenerProtocol == "PROMETHEUS" {
-		return grainError(KindInvalid, "Protocol PROMETHEUS listeners cannot have child objects.")
-	}
-	if !validListenerPool[listenerProtocol][poolProtocol] {
-		return grainError(KindInvalid, "Validation failure: The pool protocol '%s' is invalid while the listener protocol is '%s'.",
-			poolProtocol, listenerProtocol)
-	}
-	return nil
+	return grainError(KindInvalid, "%s", err.Error())
 }
 
 // checkListenerPort refuses a second listener on the same transport and port.
 func checkListenerPort(listeners map[string]*storepb.Listener, l *storepb.Listener) error {
 	for _, other := range listeners {
 		if other.Id != l.Id && other.ProvisioningStatus != StatusPendingDelete &&
-			other.ProtocolPort == l.ProtocolPort && l4Protocol(other.Protocol) == l4Protocol(l.Protocol) {
+			other.ProtocolPort == l.ProtocolPort && octaviarules.L4Protocol(other.Protocol) == octaviarules.L4Protocol(l.Protocol) {
 			return grainError(KindConflict, "Another Listener on this Load Balancer is already using protocol %s and protocol_port %d",
 				l.Protocol, l.ProtocolPort)
 		}
@@ -66,7 +42,7 @@ func checkDefaultPool(t *tree, l *storepb.Listener) error {
 	if !ok || p.ProvisioningStatus == StatusPendingDelete {
 		return grainError(KindNotFound, "Pool %s not found.", l.DefaultPoolId)
 	}
-	return checkPoolProtocol(l.Protocol, p.Protocol)
+	return invalid(octaviarules.CheckPoolProtocol(l.Protocol, p.Protocol))
 }
 
 // checkMemberUnique refuses two members of a pool on the same address and port.
@@ -100,14 +76,10 @@ func unsupportedOption(lb *storepb.LoadBalancer, format string, args ...interfac
 		providerName(lb), fmt.Sprintf(format, args...))
 }
 
-// amphoraAlgorithms are the load-balancing algorithms the amphora provider
-// implements (Octavia's AMPHORA_SUPPORTED_LB_ALGORITHMS; not SOURCE_IP_PORT).
-var amphoraAlgorithms = map[string]bool{"ROUND_ROBIN": true, "LEAST_CONNECTIONS": true, "SOURCE_IP": true}
-
 // checkPoolAlgorithm is the amphora provider's refusal (501) of an algorithm it
 // does not implement.
 func checkPoolAlgorithm(lb *storepb.LoadBalancer, p *storepb.Pool) error {
-	if !amphoraAlgorithms[p.LbAlgorithm] {
+	if !octaviarules.AmphoraAlgorithms[p.LbAlgorithm] {
 		return unsupportedOption(lb, "Amphora provider does not support %s algorithm.", p.LbAlgorithm)
 	}
 	return nil
@@ -117,7 +89,7 @@ func checkPoolAlgorithm(lb *storepb.LoadBalancer, p *storepb.Pool) error {
 // listener uses (LVS cannot translate between IP versions): an IPv4 member needs an
 // IPv4 VIP on the load balancer, an IPv6 member an IPv6 VIP.
 func checkMemberFamilies(t *tree, pool *storepb.Pool, members []*storepb.Member) error {
-	if pool.Protocol != "UDP" && pool.Protocol != "SCTP" || len(t.listenersOfPool(pool.Id)) == 0 {
+	if !octaviarules.IsLVS(pool.Protocol) || len(t.listenersOfPool(pool.Id)) == 0 {
 		return nil
 	}
 	vips := []string{t.lb.VipAddress}
@@ -143,26 +115,6 @@ func checkMemberFamilies(t *tree, pool *storepb.Pool, members []*storepb.Member)
 	return nil
 }
 
-// udpConnectMinDelay is Octavia's [api_settings] udp_connect_min_interval_health_monitor.
-const udpConnectMinDelay = 3
-
-// checkMonitorType checks a health monitor's type (and, for UDP-CONNECT, its
-// delay) against its pool's protocol, with Octavia's messages.
-func checkMonitorType(pool *storepb.Pool, hm *storepb.HealthMonitor) error {
-	lvs := pool.Protocol == "UDP" || pool.Protocol == "SCTP"
-	switch {
-	case lvs && hm.Type != "UDP-CONNECT" && hm.Type != "SCTP" && hm.Type != "TCP" && hm.Type != "HTTP":
-		return grainError(KindInvalid, "Validation failure: The associated pool protocol is %s, so only a "+
-			"UDP-CONNECT/SCTP/TCP/HTTP health monitor is supported.", pool.Protocol)
-	case lvs && hm.Type == "UDP-CONNECT" && hm.Delay < udpConnectMinDelay:
-		return grainError(KindInvalid, "Validation failure: The request delay value %d should be larger than %d for "+
-			"UDP-CONNECT health monitor type.", hm.Delay, udpConnectMinDelay)
-	case !lvs && (hm.Type == "UDP-CONNECT" || hm.Type == "SCTP"):
-		return grainError(KindInvalid, "Validation failure: The %s type is only supported for pools of type UDP/SCTP.", hm.Type)
-	}
-	return nil
-}
-
 // checkPolicyTarget checks an L7 policy's listener and redirect pool.
 func checkPolicyTarget(t *tree, p *storepb.L7Policy) error {
 	l, ok := t.listeners[p.ListenerId]
@@ -170,7 +122,7 @@ func checkPolicyTarget(t *tree, p *storepb.L7Policy) error {
 		return grainError(KindNotFound, "Listener %s not found.", p.ListenerId)
 	}
 	if l.Protocol == "PROMETHEUS" {
-		return grainError(KindInvalid, "Protocol PROMETHEUS listeners cannot have child objects.")
+		return invalid(octaviarules.ErrPrometheusChildren)
 	}
 	if l.Protocol != "HTTP" && l.Protocol != "TERMINATED_HTTPS" {
 		return grainError(KindUnimplemented, "Provider 'amphora' does not support a requested option: %s protocol listeners do not support L7 policies", l.Protocol)
@@ -180,13 +132,10 @@ func checkPolicyTarget(t *tree, p *storepb.L7Policy) error {
 		if !ok || pool.ProvisioningStatus == StatusPendingDelete {
 			return grainError(KindNotFound, "Pool %s not found.", p.RedirectPoolId)
 		}
-		return checkPoolProtocol(l.Protocol, pool.Protocol)
+		return invalid(octaviarules.CheckPoolProtocol(l.Protocol, pool.Protocol))
 	}
 	return nil
 }
-
-// maxRulesPerPolicy is Octavia's MAX_L7RULES_PER_L7POLICY.
-const maxRulesPerPolicy = 50
 
 // validateNewTree checks a single-call create's tree as a whole.
 func validateNewTree(t *tree) error {
@@ -209,7 +158,7 @@ func validateNewTree(t *tree) error {
 			return grainError(KindConflict, "This pool already has a health monitor")
 		}
 		seen[hm.PoolId] = true
-		if err := checkMonitorType(t.pools[hm.PoolId], hm); err != nil {
+		if err := invalid(octaviarules.CheckMonitorType(t.pools[hm.PoolId], hm)); err != nil {
 			return err
 		}
 	}
@@ -217,7 +166,7 @@ func validateNewTree(t *tree) error {
 		if err := checkPolicyTarget(t, p); err != nil {
 			return err
 		}
-		if len(t.rulesOfPolicy(p.Id)) > maxRulesPerPolicy {
+		if len(t.rulesOfPolicy(p.Id)) > octaviarules.MaxRulesPerPolicy {
 			return grainError(KindConflict, "Too many rules on L7 policy %s", p.Id)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"keel/actors"
+	"keel/actors/octaviarules"
 	"keel/store"
 )
 
@@ -41,6 +42,10 @@ func statusOf(err error) (int, string) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae.status, ae.message
+	}
+	var inv octaviarules.Invalid
+	if errors.As(err, &inv) {
+		return fasthttp.StatusBadRequest, inv.Error()
 	}
 	var ge *actors.Error
 	if errors.As(err, &ge) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"keel/actors/python"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -97,7 +98,7 @@ func TestPythonRepr(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
-		if got := pyRepr(v); got != want {
+		if got := python.Repr(v); got != want {
 			t.Errorf("repr(%s) = %s, want %s", raw, got, want)
 		}
 	}

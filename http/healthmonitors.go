@@ -13,6 +13,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -68,7 +69,6 @@ func (s *Server) healthMonitorRoutes(r *router.Router, prefix string) {
 
 // Health monitor option sets and defaults (Octavia 11).
 var (
-	monitorTypes       = []string{"HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"}
 	monitorHTTPMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"}
 	httpVersions       = []string{"1.0", "1.1"}
 )
@@ -162,7 +162,7 @@ func readMonitorCreate(f *fieldReader) *storepb.HealthMonitor {
 	for _, name := range []string{"type", "delay", "timeout", "max_retries"} {
 		f.required(name)
 	}
-	v.Type, _ = f.enum("type", monitorTypes...)
+	v.Type, _ = f.enum("type", octaviarules.MonitorTypes...)
 	readCount := func(name string, min, max int64, dst *int32) {
 		if n, set, null := f.integer(name, min, max); set && !null {
 			*dst = int32(n)

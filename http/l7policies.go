@@ -12,6 +12,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -249,7 +250,7 @@ func checkL7PolicyCreate(b *policyBody, rules []*storepb.L7Rule) error {
 					a.name, a.value, singleLineRule)
 			}
 		}
-		if err := actors.CheckL7Rule(rule); err != nil {
+		if err := octaviarules.CheckL7Rule(rule); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -50,8 +51,8 @@ func singleLine(s string) bool {
 // and value pattern (the rule API's types have it; the rules nested in a policy
 // body are checked for it when Octavia builds them).
 func readRuleAttrs(f *fieldReader, v *storepb.L7Rule, lineChecked bool) {
-	v.Type, _ = f.enum("type", actors.L7RuleTypes...)
-	v.CompareType, _ = f.enum("compare_type", actors.L7RuleCompareTypes...)
+	v.Type, _ = f.enum("type", octaviarules.L7RuleTypes...)
+	v.CompareType, _ = f.enum("compare_type", octaviarules.L7RuleCompareTypes...)
 	for _, a := range []struct {
 		name string
 		dst  *string
@@ -170,7 +171,7 @@ func (s *Server) createL7Rule(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := actors.CheckL7Rule(v); err != nil {
+	if err := octaviarules.CheckL7Rule(v); err != nil {
 		return err
 	}
 	v.Id, v.L7PolicyId = uuid.NewString(), policy.Id
@@ -201,7 +202,7 @@ func (s *Server) updateL7Rule(ctx *fasthttp.RequestCtx) error {
 	// Octavia checks the rule as the update would leave it.
 	merged := proto.Clone(cur).(*storepb.L7Rule)
 	applyMask(merged, values, fields)
-	if err := actors.CheckL7Rule(merged); err != nil {
+	if err := octaviarules.CheckL7Rule(merged); err != nil {
 		return err
 	}
 	values.Id, values.L7PolicyId = cur.Id, policy.Id

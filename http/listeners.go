@@ -10,6 +10,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -82,27 +83,6 @@ func (s *Server) listenerRoutes(r *router.Router, prefix string) {
 	r.GET(prefix+"/listeners/{id}/stats", s.wrap(s.listenerStats))
 }
 
-// Listener protocols and their option sets (Octavia 11).
-var (
-	listenerProtocols = []string{"HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"}
-	tlsVersions       = []string{"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
-	alpnProtocols     = []string{"http/1.0", "http/1.1", "h2"}
-	httpHeaders       = []string{"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"}
-	tlsHeaders        = []string{"X-SSL-Client-Verify", "X-SSL-Client-Has-Cert", "X-SSL-Client-DN", "X-SSL-Client-CN",
-		"X-SSL-Issuer", "X-SSL-Client-SHA1", "X-SSL-Client-Not-Before", "X-SSL-Client-Not-After"}
-)
-
-// Octavia's defaults for TERMINATED_HTTPS listeners ([api_settings]).
-const defaultTLSCiphers = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:" +
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" +
-	"ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" +
-	"ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256"
-
-var (
-	defaultTLSVersions   = []string{"TLSv1.2", "TLSv1.3"}
-	defaultALPNProtocols = []string{"h2", "http/1.1", "http/1.0"}
-)
-
 const maxTimeout = 2073600000
 
 // readListenerAttrs decodes the attributes POST and PUT share into v.
@@ -156,16 +136,16 @@ func readListenerAttrs(f *fieldReader, v *storepb.Listener) {
 	v.TlsCiphers, _ = f.str("tls_ciphers", 2048)
 	if versions, set := f.strList("tls_versions", 32); set {
 		for _, tv := range versions {
-			if !contains(tlsVersions, tv) {
-				f.fail(badRequest("Invalid input for field/attribute tls_versions. Value: '%s'. Value should be one of: %s", tv, strings.Join(tlsVersions, ", ")))
+			if !contains(octaviarules.TLSVersions, tv) {
+				f.fail(badRequest("Invalid input for field/attribute tls_versions. Value: '%s'. Value should be one of: %s", tv, strings.Join(octaviarules.TLSVersions, ", ")))
 			}
 		}
 		v.TlsVersions = versions
 	}
 	if protos, set := f.strList("alpn_protocols", 32); set {
 		for _, p := range protos {
-			if !contains(alpnProtocols, p) {
-				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be one of: %s", p, strings.Join(alpnProtocols, ", ")))
+			if !contains(octaviarules.ALPNProtocols, p) {
+				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be one of: %s", p, strings.Join(octaviarules.ALPNProtocols, ", ")))
 			}
 		}
 		v.AlpnProtocols = protos
@@ -182,42 +162,6 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// checkListenerOptions applies the protocol's rules to a listener as it will be.
-func checkListenerOptions(v *storepb.Listener) error {
-	tls := v.Protocol == "TERMINATED_HTTPS"
-	if !tls && (v.DefaultTlsContainerRef != "" || len(v.SniContainerRefs) > 0) {
-		return badRequest("Validation failure: Certificate container references are only allowed on TERMINATED_HTTPS protocol listeners.")
-	}
-	if tls && v.DefaultTlsContainerRef == "" && len(v.SniContainerRefs) == 0 {
-		return badRequest("Validation failure: An SNI or default certificate container reference must be provided for TERMINATED_HTTPS listeners.")
-	}
-	if !tls && (v.ClientCaTlsContainerRef != "" || v.ClientCrlContainerRef != "" || (v.ClientAuthentication != "" && v.ClientAuthentication != "NONE")) {
-		return badRequest("Validation failure: Client authentication is only allowed on TERMINATED_HTTPS protocol listeners.")
-	}
-	if v.ClientAuthentication != "" && v.ClientAuthentication != "NONE" && v.ClientCaTlsContainerRef == "" {
-		return badRequest("Validation failure: Client authentication setting %s requires a client CA container reference.", v.ClientAuthentication)
-	}
-	if v.ClientCrlContainerRef != "" && v.ClientCaTlsContainerRef == "" {
-		return badRequest("Validation failure: A client authentication CA reference is required to specify a client authentication revocation list.")
-	}
-	if !tls && (v.TlsCiphers != "" || len(v.TlsVersions) > 0 || len(v.AlpnProtocols) > 0) {
-		return badRequest("Validation failure: TLS ciphers, versions and ALPN protocols are only allowed on TERMINATED_HTTPS protocol listeners.")
-	}
-	for k, val := range v.InsertHeaders {
-		allowed := (v.Protocol == "HTTP" || tls) && contains(httpHeaders, k) || tls && contains(tlsHeaders, k)
-		if !allowed {
-			return badRequest("Validation failure: The %s protocol listener does not support the %s insert header.", v.Protocol, k)
-		}
-		if val != "true" && val != "false" && val != "True" && val != "False" {
-			return badRequest("Validation failure: Insert header %s value must be 'true' or 'false'.", k)
-		}
-	}
-	if v.Protocol == "PROMETHEUS" && v.DefaultPoolId != "" {
-		return badRequest("Protocol PROMETHEUS listeners cannot have child objects.")
-	}
-	return nil
-}
-
 // readListenerCreate reads a listener's own POST attributes (not its load balancer)
 // with Octavia's defaults; checkListenerCreate finishes the job.
 func readListenerCreate(f *fieldReader) *storepb.Listener {
@@ -225,7 +169,7 @@ func readListenerCreate(f *fieldReader) *storepb.Listener {
 		TimeoutClientData: 50000, TimeoutMemberConnect: 5000, TimeoutMemberData: 50000}
 	f.required("protocol")
 	f.required("protocol_port")
-	v.Protocol, _ = f.enum("protocol", listenerProtocols...)
+	v.Protocol, _ = f.enum("protocol", octaviarules.ListenerProtocols...)
 	if n, set, _ := f.integer("protocol_port", 1, 65535); set {
 		v.ProtocolPort = int32(n)
 	}
@@ -237,16 +181,16 @@ func readListenerCreate(f *fieldReader) *storepb.Listener {
 func checkListenerCreate(v *storepb.Listener) error {
 	if v.Protocol == "TERMINATED_HTTPS" {
 		if v.TlsCiphers == "" {
-			v.TlsCiphers = defaultTLSCiphers
+			v.TlsCiphers = octaviarules.DefaultTLSCiphers
 		}
 		if len(v.TlsVersions) == 0 {
-			v.TlsVersions = defaultTLSVersions
+			v.TlsVersions = octaviarules.DefaultTLSVersions
 		}
 		if len(v.AlpnProtocols) == 0 {
-			v.AlpnProtocols = defaultALPNProtocols
+			v.AlpnProtocols = octaviarules.DefaultALPNProtocols
 		}
 	}
-	return checkListenerOptions(v)
+	return octaviarules.CheckListenerOptions(v)
 }
 
 // decodeListenerCreate validates a POST body and applies Octavia's defaults.
@@ -378,7 +322,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 	// The protocol's rules apply to the listener as the update leaves it.
 	merged := cloneListener(cur)
 	applyMask(merged, values, fields)
-	if err := checkListenerOptions(merged); err != nil {
+	if err := octaviarules.CheckListenerOptions(merged); err != nil {
 		return err
 	}
 	if lb := s.store.State().LoadBalancer(cur.LoadbalancerId); lb != nil {

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
@@ -13,6 +12,8 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
+	"keel/actors/python"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -132,37 +133,6 @@ func (s *Server) poolRoutes(r *router.Router, prefix string) {
 	s.healthMonitorRoutes(r, prefix)
 }
 
-// Pool option sets (Octavia 11).
-var (
-	poolProtocols    = []string{"HTTP", "HTTPS", "PROXY", "PROXYV2", "TCP", "UDP", "SCTP"}
-	lbAlgorithms     = []string{"ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"}
-	persistenceTypes = []string{"SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"}
-)
-
-// cookieNamePattern is the session persistence cookie_name's WSME pattern.
-const cookieNamePattern = `^[^\s,;\\]+$`
-
-func cookieNameMatches(s string) bool {
-	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || r == ',' || r == ';' || r == '\\'
-	})
-}
-
-// cookieNameValid is Octavia's check_session_persistence test: no control
-// character, space or RFC 6265 separator, and at least one Latin-1 character.
-func cookieNameValid(s string) bool {
-	latin1 := false
-	for _, r := range s {
-		if r <= 0x20 || r == 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
-			return false
-		}
-		latin1 = latin1 || r <= 0xff
-	}
-	return latin1
-}
-
-func isLVS(protocol string) bool { return protocol == "UDP" || protocol == "SCTP" }
-
 // readSessionPersistence decodes session_persistence: set is false when absent;
 // null gives nil with set true. A POST requires its type.
 func readSessionPersistence(f *fieldReader, create bool) (*storepb.SessionPersistence, bool) {
@@ -174,8 +144,8 @@ func readSessionPersistence(f *fieldReader, create bool) (*storepb.SessionPersis
 		o.required("type")
 	}
 	sp := &storepb.SessionPersistence{}
-	sp.Type, _ = o.enum("type", persistenceTypes...)
-	sp.CookieName, _ = o.validStr("cookie_name", 0, 255, patternReason(cookieNamePattern), cookieNameMatches)
+	sp.Type, _ = o.enum("type", octaviarules.PersistenceTypes...)
+	sp.CookieName, _ = o.validStr("cookie_name", 0, 255, patternReason(octaviarules.CookieNamePattern), octaviarules.CookieNameMatches)
 	if n, set, null := o.integer("persistence_timeout", math.MinInt32, math.MaxInt32); set && !null {
 		t := int32(n)
 		sp.PersistenceTimeout = &t
@@ -187,57 +157,10 @@ func readSessionPersistence(f *fieldReader, create bool) (*storepb.SessionPersis
 	return sp, true
 }
 
-// checkSessionPersistence applies Octavia's rules to a pool's session persistence:
-// the UDP/SCTP restrictions (or, for other protocols, that timeout and granularity
-// are UDP/SCTP options; POST and PUT word that differently), then
-// check_session_persistence.
-func checkSessionPersistence(protocol string, sp *storepb.SessionPersistence, create bool) error {
-	if sp == nil {
-		return nil
-	}
-	if isLVS(protocol) {
-		switch {
-		case sp.Type == "SOURCE_IP" && sp.CookieName != "":
-			return badRequest("Validation failure: session_persistence SOURCE_IP type for UDP and SCTP protocols only accepts: " +
-				"type, persistence_timeout, persistence_granularity.")
-		case sp.CookieName != "":
-			return badRequest("Validation failure: Cookie names are not supported for UDP/SCTP pools.")
-		case sp.Type == "HTTP_COOKIE" || sp.Type == "APP_COOKIE":
-			return badRequest("Validation failure: Session persistence of type %s is not supported for UDP/SCTP protocol pools.", sp.Type)
-		}
-	} else if sp.GetPersistenceTimeout() != 0 || sp.PersistenceGranularity != "" {
-		if create {
-			return badRequest("Validation failure: persistence_timeout and persistence_granularity is only for UDP and SCTP protocol pools.")
-		}
-		return badRequest("Validation failure: persistence_timeout and persistence_granularity is only for UDP protocol pools.")
-	}
-	switch {
-	case sp.Type == "":
-		return badRequest("Validation failure: Invalid session_persistence provided.")
-	case sp.CookieName != "" && sp.Type != "APP_COOKIE":
-		return badRequest(`Validation failure: Field "cookie_name" can only be specified with session persistence of type "APP_COOKIE".`)
-	case sp.CookieName != "" && !cookieNameValid(sp.CookieName):
-		return badRequest(`Validation failure: Supplied "cookie_name" is invalid.`)
-	case sp.Type == "APP_COOKIE" && sp.CookieName == "":
-		return badRequest(`Validation failure: Field "cookie_name" must be specified when using the "APP_COOKIE" session persistence type.`)
-	}
-	return nil
-}
-
 // nonNull reports whether an attribute is present and not null.
 func nonNull(f *fieldReader, name string) bool {
 	raw, ok := f.fields[name]
 	return ok && !isNull(raw)
-}
-
-// pyList writes a list of strings as Python shows one (['a', 'b']), which is how
-// WSME quotes a list value in its messages.
-func pyList(vs []string) string {
-	quoted := make([]string, len(vs))
-	for i, v := range vs {
-		quoted[i] = "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-	}
-	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // readPoolTLS decodes the TLS attributes POST and PUT share.
@@ -249,38 +172,13 @@ func readPoolTLS(f *fieldReader, v *storepb.Pool) {
 	v.TlsVersions, _ = f.strList("tls_versions", 32)
 	if protos, set := f.strList("alpn_protocols", 255); set {
 		for _, p := range protos {
-			if !contains(alpnProtocols, p) {
-				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be a valid ALPN protocol ID", pyList(protos)))
+			if !contains(octaviarules.ALPNProtocols, p) {
+				f.fail(badRequest("Invalid input for field/attribute alpn_protocols. Value: '%s'. Value should be a valid ALPN protocol ID", python.QuotedList(protos)))
 				break
 			}
 		}
 		v.AlpnProtocols = protos
 	}
-}
-
-// checkTLSVersions and checkALPNProtocols are Octavia's validate.check_tls_version_list
-// and check_alpn_protocols (for a list that was given).
-func checkTLSVersions(versions []string) error {
-	if len(versions) == 0 {
-		return badRequest("Validation failure: Empty TLS version list. Either specify at least one TLS version or remove this parameter to use the default.")
-	}
-	var invalid []string
-	for _, v := range versions {
-		if !contains(tlsVersions, v) {
-			invalid = append(invalid, v)
-		}
-	}
-	if len(invalid) > 0 {
-		return badRequest("Validation failure: Invalid TLS versions: %s", strings.Join(invalid, ", "))
-	}
-	return nil
-}
-
-func checkALPNProtocols(protocols []string) error {
-	if len(protocols) == 0 {
-		return badRequest("Validation failure: Empty ALPN protocol list. Either specify at least one ALPN protocol or remove this parameter to use the default.")
-	}
-	return nil
 }
 
 // poolCreate is a validated POST /pools: the pool (defaults applied, id not yet
@@ -301,8 +199,8 @@ func readPoolCreate(f *fieldReader) (*storepb.Pool, poolCreateFields) {
 	v := &storepb.Pool{AdminStateUp: true}
 	f.required("protocol")
 	f.required("lb_algorithm")
-	v.Protocol, _ = f.enum("protocol", poolProtocols...)
-	v.LbAlgorithm, _ = f.enum("lb_algorithm", lbAlgorithms...)
+	v.Protocol, _ = f.enum("protocol", octaviarules.PoolProtocols...)
+	v.LbAlgorithm, _ = f.enum("lb_algorithm", octaviarules.LBAlgorithms...)
 	v.Name, _ = f.str("name", 255)
 	v.Description, _ = f.str("description", 255)
 	if up, set := f.boolean("admin_state_up"); set {
@@ -324,7 +222,7 @@ func readPoolCreate(f *fieldReader) (*storepb.Pool, poolCreateFields) {
 
 // checkPoolCreate applies the rules that need the whole pool, and the TLS defaults.
 func checkPoolCreate(v *storepb.Pool, given poolCreateFields) error {
-	if err := checkSessionPersistence(v.Protocol, v.SessionPersistence, true); err != nil {
+	if err := octaviarules.CheckSessionPersistence(v.Protocol, v.SessionPersistence, true); err != nil {
 		return err
 	}
 	if v.CrlContainerRef != "" && v.CaTlsContainerRef == "" {
@@ -332,18 +230,18 @@ func checkPoolCreate(v *storepb.Pool, given poolCreateFields) error {
 	}
 	if v.TlsEnabled {
 		if !given.ciphersGiven {
-			v.TlsCiphers = defaultTLSCiphers
+			v.TlsCiphers = octaviarules.DefaultTLSCiphers
 		}
 		if !given.versionsGiven {
-			v.TlsVersions = defaultTLSVersions
+			v.TlsVersions = octaviarules.DefaultTLSVersions
 		}
 		if !given.alpnGiven {
-			v.AlpnProtocols = defaultALPNProtocols
+			v.AlpnProtocols = octaviarules.DefaultALPNProtocols
 		}
-		if err := checkTLSVersions(v.TlsVersions); err != nil {
+		if err := octaviarules.CheckTLSVersions(v.TlsVersions); err != nil {
 			return err
 		}
-		if err := checkALPNProtocols(v.AlpnProtocols); err != nil {
+		if err := octaviarules.CheckALPNProtocols(v.AlpnProtocols); err != nil {
 			return err
 		}
 	}
@@ -405,8 +303,8 @@ func decodePoolUpdate(body []byte) (*poolUpdate, error) {
 		}
 	}
 	readBool("admin_state_up", &v.AdminStateUp)
-	if alg, set := f.enum("lb_algorithm", lbAlgorithms...); set && alg == "" {
-		f.fail(badRequest("Invalid input for field/attribute lb_algorithm. Value: 'None'. Value should be one of: %s", strings.Join(lbAlgorithms, ", ")))
+	if alg, set := f.enum("lb_algorithm", octaviarules.LBAlgorithms...); set && alg == "" {
+		f.fail(badRequest("Invalid input for field/attribute lb_algorithm. Value: 'None'. Value should be one of: %s", strings.Join(octaviarules.LBAlgorithms, ", ")))
 	} else {
 		v.LbAlgorithm = alg
 	}
@@ -422,18 +320,18 @@ func decodePoolUpdate(body []byte) (*poolUpdate, error) {
 		set[name] = true
 	}
 	if set["tls_ciphers"] && !nonNull(f, "tls_ciphers") {
-		v.TlsCiphers = defaultTLSCiphers
+		v.TlsCiphers = octaviarules.DefaultTLSCiphers
 	}
 	if set["tls_versions"] {
 		if !nonNull(f, "tls_versions") {
-			v.TlsVersions = defaultTLSVersions
+			v.TlsVersions = octaviarules.DefaultTLSVersions
 		}
-		if err := checkTLSVersions(v.TlsVersions); err != nil {
+		if err := octaviarules.CheckTLSVersions(v.TlsVersions); err != nil {
 			return nil, err
 		}
 	}
 	if nonNull(f, "alpn_protocols") {
-		if err := checkALPNProtocols(v.AlpnProtocols); err != nil {
+		if err := octaviarules.CheckALPNProtocols(v.AlpnProtocols); err != nil {
 			return nil, err
 		}
 	}
@@ -448,7 +346,7 @@ func checkPoolUpdate(cur *storepb.Pool, u *poolUpdate) error {
 	if sp := v.SessionPersistence; sp != nil && sp.Type == "" && cur.SessionPersistence != nil {
 		sp.Type = cur.SessionPersistence.Type
 	}
-	if err := checkSessionPersistence(cur.Protocol, v.SessionPersistence, false); err != nil {
+	if err := octaviarules.CheckSessionPersistence(cur.Protocol, v.SessionPersistence, false); err != nil {
 		return err
 	}
 	crl := ""

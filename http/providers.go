@@ -1,15 +1,14 @@
 package http
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
+
+	"keel/actors/python"
 )
 
 // provider is an enabled provider driver as GET /providers lists it.
@@ -139,6 +138,10 @@ type providerData struct {
 	values map[string]any
 }
 
+// Keys and Value make it a python.Dict (messages show it as Python's repr).
+func (d *providerData) Keys() []string       { return d.keys }
+func (d *providerData) Value(key string) any { return d.values[key] }
+
 // validateProviderData checks a profile's flavor_data or availability_zone_data
 // (option is the attribute's name) as Octavia does: the string must be JSON
 // (400 "<data> is not a valid option for <option>"), the provider must be enabled,
@@ -164,7 +167,7 @@ func validateProviderData(providerName, option, raw string, options []providerOp
 func schemaViolation(v any, options []providerOption) string {
 	obj, ok := v.(*providerData)
 	if !ok {
-		return pyRepr(v) + " is not of type 'object'"
+		return python.Repr(v) + " is not of type 'object'"
 	}
 	known := map[string]bool{}
 	for _, o := range options {
@@ -173,7 +176,7 @@ func schemaViolation(v any, options []providerOption) string {
 	var extras []string
 	for _, k := range obj.keys {
 		if !known[k] {
-			extras = append(extras, pyRepr(k))
+			extras = append(extras, python.Repr(k))
 		}
 	}
 	if len(extras) > 0 {
@@ -189,16 +192,16 @@ func schemaViolation(v any, options []providerOption) string {
 			continue
 		}
 		if !hasJSONType(val, o.jsonType) {
-			return fmt.Sprintf("%s %s is not of type '%s'", o.name, pyRepr(val), o.jsonType)
+			return fmt.Sprintf("%s %s is not of type '%s'", o.name, python.Repr(val), o.jsonType)
 		}
 		if len(o.enum) > 0 {
 			s, _ := val.(string)
 			if !contains(o.enum, s) {
 				quoted := make([]string, len(o.enum))
 				for i, e := range o.enum {
-					quoted[i] = pyRepr(e)
+					quoted[i] = python.Repr(e)
 				}
-				return fmt.Sprintf("%s %s is not one of [%s]", o.name, pyRepr(val), strings.Join(quoted, ", "))
+				return fmt.Sprintf("%s %s is not one of [%s]", o.name, python.Repr(val), strings.Join(quoted, ", "))
 			}
 		}
 	}
@@ -278,105 +281,4 @@ func decodeOrdered(dec *json.Decoder) (any, error) {
 	default:
 		return t, nil // string, json.Number, bool, nil
 	}
-}
-
-// pyRepr renders a JSON value as Python's repr() shows it (jsonschema quotes
-// instances that way in its messages).
-func pyRepr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case json.Number:
-		return pyNumber(string(x))
-	case string:
-		return pyString(x)
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = pyRepr(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case *providerData:
-		parts := make([]string, len(x.keys))
-		for i, k := range x.keys {
-			parts[i] = pyString(k) + ": " + pyRepr(x.values[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return fmt.Sprint(v)
-}
-
-// pyNumber renders a JSON number as Python does: integers as written, floats in
-// repr's shortest form (exponent notation below 1e-4 and from 1e16).
-func pyNumber(n string) string {
-	if !strings.ContainsAny(n, ".eE") {
-		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
-			return strconv.FormatInt(i, 10)
-		}
-		return n
-	}
-	f, err := strconv.ParseFloat(n, 64)
-	if err != nil {
-		return n
-	}
-	sci := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
-	mantissa, exp, _ := strings.Cut(sci, "e")
-	e, _ := strconv.Atoi(exp)
-	if e >= -4 && e < 16 {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	sign := "+"
-	if e < 0 {
-		sign, e = "-", -e
-	}
-	return fmt.Sprintf("%se%s%02d", mantissa, sign, e)
-}
-
-// pyString renders a string as Python's repr: single quotes unless the string
-// holds a single quote and no double quote.
-func pyString(s string) string {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b bytes.Buffer
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case !unicode.IsPrint(r) && r > 0x7f:
-			if r <= 0xff {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else if r <= 0xffff {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
 }

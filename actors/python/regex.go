@@ -1,4 +1,4 @@
-package actors
+package python
 
 import (
 	"fmt"
@@ -8,17 +8,48 @@ import (
 	"unicode"
 )
 
-// checkPythonRegex reports whether pattern compiles with Python 3's re module, and
-// re's own error message when it does not. Octavia validates L7 rule regexes with
-// re.compile and reports its message ("Unable to parse regular expression: missing
-// ), unterminated subpattern at position 0"); HAProxy then runs them with PCRE. Go's
-// RE2 syntax is not a substitute: it refuses valid patterns (look-arounds, back
-// references) and reports different errors. This is a parser of Python 3.11's
-// pattern syntax that builds nothing but the facts its errors depend on (group
-// numbers and names, which groups are open, the widths look-behinds need). Two
-// leniencies: \N{name} is accepted for any name spelled as Unicode names are
-// (there is no name table here), and conditional group numbers must be written as plain digits.
-func checkPythonRegex(pattern string) (ok bool, message string) {
+// RegexError is Python's re.error for a pattern re.compile refuses.
+type RegexError struct {
+	Msg     string // the message without its position (re.error.msg)
+	Pattern string
+	Pos     int // where in Pattern, in code points (re.error.pos); -1 when re gives none
+}
+
+// Error is str(re.error): the message, " at position N" when there is a
+// position, and " (line L, column C)" after it when the pattern has several
+// lines.
+func (e *RegexError) Error() string {
+	if e.Pos < 0 {
+		return e.Msg
+	}
+	msg := fmt.Sprintf("%s at position %d", e.Msg, e.Pos)
+	if strings.ContainsRune(e.Pattern, '\n') {
+		src := []rune(e.Pattern)
+		line, lastNewline := 1, -1
+		for i := 0; i < e.Pos && i < len(src); i++ {
+			if src[i] == '\n' {
+				line, lastNewline = line+1, i
+			}
+		}
+		msg = fmt.Sprintf("%s (line %d, column %d)", msg, line, e.Pos-lastNewline)
+	}
+	return msg
+}
+
+// CheckRegex reports whether pattern compiles with Python 3's re module: nil, or
+// a *RegexError whose Error() is re's own message. Octavia validates L7 rule
+// regexes with re.compile and reports its message ("Unable to parse regular
+// expression: missing ), unterminated subpattern at position 0"); HAProxy then
+// runs them with PCRE. Go's RE2 syntax is not a substitute: it refuses valid
+// patterns (look-arounds, back references) and reports different errors. This
+// is a parser of Python 3.11's pattern syntax that builds nothing but the facts
+// its errors depend on (group numbers and names, which groups are open, the
+// widths look-behinds need). Two leniencies: \N{name} is accepted for any name
+// spelled as Unicode names are (there is no name table here), and conditional
+// group numbers must be written as plain digits. One difference: a repetition
+// count from 4294967295 up is an OverflowError in CPython, not an re.error (its
+// message is the same).
+func CheckRegex(pattern string) (err error) {
 	p := &reParser{src: []rune(pattern), groupWidths: []*reWidth{{}}, groupNames: map[string]int{},
 		lookbehindGroups: -1, groupRefPos: map[int]int{}}
 	defer func() {
@@ -27,7 +58,11 @@ func checkPythonRegex(pattern string) (ok bool, message string) {
 			if !isReError {
 				panic(r)
 			}
-			ok, message = false, e.format(p.src)
+			pos := e.pos
+			if !e.hasPos {
+				pos = -1
+			}
+			err = &RegexError{Msg: e.msg, Pattern: pattern, Pos: pos}
 		}
 	}()
 	p.seek(0)
@@ -43,13 +78,13 @@ func checkPythonRegex(pattern string) (ok bool, message string) {
 	// What re's compiler checks, in the order it meets look-behinds.
 	for _, lb := range p.lookbehinds {
 		if lb.lo > reMaxCode {
-			return false, "looks too much behind"
+			return &RegexError{Msg: "looks too much behind", Pattern: pattern, Pos: -1}
 		}
 		if lb.lo != lb.hi {
-			return false, "look-behind requires fixed-width pattern"
+			return &RegexError{Msg: "look-behind requires fixed-width pattern", Pattern: pattern, Pos: -1}
 		}
 	}
-	return true, ""
+	return nil
 }
 
 // Limits of Python's sre.
@@ -78,29 +113,12 @@ const (
 var reInlineFlags = map[string]int{"i": reFlagIgnoreCase, "L": reFlagLocale, "m": reFlagMultiline, "s": reFlagDotAll,
 	"x": reFlagVerbose, "a": reFlagASCII, "t": reFlagTemplate, "u": reFlagUnicode}
 
-// reError is re.error: a message and, usually, a position in code points.
+// reError is what the parser panics with: re.error's message and, usually, its
+// position in code points.
 type reError struct {
 	msg    string
 	pos    int
 	hasPos bool
-}
-
-// format renders the error as str(re.error) does.
-func (e *reError) format(src []rune) string {
-	if !e.hasPos {
-		return e.msg
-	}
-	msg := fmt.Sprintf("%s at position %d", e.msg, e.pos)
-	if strings.ContainsRune(string(src), '\n') {
-		line, lastNewline := 1, -1
-		for i := 0; i < e.pos && i < len(src); i++ {
-			if src[i] == '\n' {
-				line, lastNewline = line+1, i
-			}
-		}
-		msg = fmt.Sprintf("%s (line %d, column %d)", msg, line, e.pos-lastNewline)
-	}
-	return msg
 }
 
 // reWidth is the (min, max) number of characters a subpattern matches.
@@ -234,7 +252,7 @@ func (p *reParser) getUntil(terminator, name string) string {
 
 func (p *reParser) checkGroupName(name string, offset int) {
 	if !isPythonIdentifier(name) {
-		panic(p.errorAt("bad character in group name "+pythonRepr(name), runeLen(name)+offset))
+		panic(p.errorAt("bad character in group name "+reprName(name), runeLen(name)+offset))
 	}
 }
 
@@ -516,7 +534,7 @@ func (p *reParser) codeEscape(escape string, c rune) rune {
 		if strings.IndexFunc(name, func(r rune) bool {
 			return !(r < 0x80 && (isASCIILetter(r) || r >= '0' && r <= '9' || r == ' ' || r == '-'))
 		}) >= 0 {
-			panic(p.errorAt("undefined character name "+pythonRepr(name), runeLen(name)+len(`\N{}`)))
+			panic(p.errorAt("undefined character name "+reprName(name), runeLen(name)+len(`\N{}`)))
 		}
 		return 0
 	}
@@ -604,7 +622,7 @@ func (p *reParser) parseGroup(items []reItem, verbose bool, nested int, first bo
 				p.checkGroupName(ref, 1)
 				gid, ok := p.groupNames[ref]
 				if !ok {
-					panic(p.errorAt("unknown group name "+pythonRepr(ref), runeLen(ref)+1))
+					panic(p.errorAt("unknown group name "+reprName(ref), runeLen(ref)+1))
 				}
 				if !p.groupClosed(gid) {
 					panic(p.errorAt("cannot refer to an open group", runeLen(ref)+1))
@@ -686,7 +704,7 @@ func (p *reParser) parseGroup(items []reItem, verbose bool, nested int, first bo
 		p.groupWidths = append(p.groupWidths, nil)
 		if named {
 			if old, dup := p.groupNames[name]; dup {
-				panic(p.errorAt(fmt.Sprintf("redefinition of group name %s as group %d; was group %d", pythonRepr(name), gid, old),
+				panic(p.errorAt(fmt.Sprintf("redefinition of group name %s as group %d; was group %d", reprName(name), gid, old),
 					runeLen(name)+1))
 			}
 			p.groupNames[name] = gid
@@ -711,13 +729,13 @@ func (p *reParser) parseConditional(start int, verbose bool, nested int) reItem 
 		p.checkGroupName(cond, 1)
 		g, ok := p.groupNames[cond]
 		if !ok {
-			panic(p.errorAt("unknown group name "+pythonRepr(cond), runeLen(cond)+1))
+			panic(p.errorAt("unknown group name "+reprName(cond), runeLen(cond)+1))
 		}
 		gid = g
 	} else {
 		n, err := strconv.Atoi(cond)
 		if err != nil || n < 0 || strings.ContainsAny(cond, "+-") {
-			panic(p.errorAt("bad character in group name "+pythonRepr(cond), runeLen(cond)+1))
+			panic(p.errorAt("bad character in group name "+reprName(cond), runeLen(cond)+1))
 		}
 		if n == 0 {
 			panic(p.errorAt("bad group number", runeLen(cond)+1))
@@ -856,32 +874,12 @@ func isPythonIdentifier(s string) bool {
 	return s != ""
 }
 
-// pythonRepr quotes a string as Python's repr() does for printable text.
-func pythonRepr(s string) string {
-	quote := "'"
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		quote = `"`
-	}
+// reprName is how re's messages quote a name ("bad character in group name
+// 'a-b'"): repr, except that keel has always left non-ASCII characters as they
+// are, where CPython escapes the non-printable ones ('\x85', 'a\u2028b'). Kept
+// so the messages do not change.
+func reprName(name string) string {
 	var b strings.Builder
-	b.WriteString(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case string(r) == quote:
-			b.WriteString(`\` + quote)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteString(quote)
+	quote(&b, name, nonASCIIAsIs)
 	return b.String()
 }

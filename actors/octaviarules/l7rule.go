@@ -1,4 +1,4 @@
-package actors
+package octaviarules
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"keel/actors/python"
 	"keel/store/storepb"
 )
 
@@ -15,24 +16,19 @@ var (
 	L7RuleCompareTypes = []string{"REGEX", "STARTS_WITH", "ENDS_WITH", "CONTAINS", "EQUAL_TO"}
 )
 
+// MaxRulesPerPolicy is Octavia's MAX_L7RULES_PER_L7POLICY.
+const MaxRulesPerPolicy = 50
+
 // CheckL7Rule checks a rule's data as a whole, as Octavia's l7rule_data does on
 // create and on the rule an update would leave: what each type needs (a key for
 // HEADER, COOKIE and SSL_DN_FIELD, none for the SSL_CONN_HAS_CERT and
 // SSL_VERIFY_RESULT types), which compare types it takes, the characters a header
 // name, header value or cookie value may hold, and that a REGEX compiles. The
-// error (an *Error of KindInvalid) is a 400 in Octavia's words: "Error parsing
-// L7Rule: Invalid L7 Rule: L7 rule type requires a key".
+// refusal is in Octavia's words: "Error parsing L7Rule: Invalid L7 Rule: L7 rule
+// type requires a key".
 func CheckL7Rule(r *storepb.L7Rule) error {
 	if msg := l7RuleProblem(r); msg != "" {
-		return &Error{Kind: KindInvalid, Message: "Error parsing L7Rule: " + msg}
-	}
-	return nil
-}
-
-// checkRule is CheckL7Rule for a grain method's answer.
-func checkRule(r *storepb.L7Rule) error {
-	if msg := l7RuleProblem(r); msg != "" {
-		return grainError(KindInvalid, "Error parsing L7Rule: %s", msg)
+		return Invalid("Error parsing L7Rule: " + msg)
 	}
 	return nil
 }
@@ -134,8 +130,8 @@ func sslRuleProblem(r *storepb.L7Rule) string {
 var dnField = regexp.MustCompile(`^[a-zA-Z][A-Za-z0-9-]*$`)
 
 func regexProblem(value string) string {
-	if ok, msg := checkPythonRegex(value); !ok {
-		return "Unable to parse regular expression: " + msg
+	if err := python.CheckRegex(value); err != nil {
+		return "Unable to parse regular expression: " + err.Error()
 	}
 	return ""
 }
