@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"keel/store"
 	"keel/store/storepb"
 )
 
@@ -71,8 +72,8 @@ func checkDefaultPool(t *tree, l *storepb.Listener) error {
 
 // checkMemberUnique refuses two members of a pool on the same address and port.
 func checkMemberUnique(t *tree, m *storepb.Member) error {
-	for _, other := range t.members {
-		if other.Id != m.Id && other.PoolId == m.PoolId && other.ProvisioningStatus != StatusPendingDelete &&
+	for _, other := range t.MembersOfPool(m.PoolId) {
+		if other.Id != m.Id && other.ProvisioningStatus != StatusPendingDelete &&
 			other.Address == m.Address && other.ProtocolPort == m.ProtocolPort {
 			return duplicateMember(m)
 		}
@@ -117,7 +118,7 @@ func checkPoolAlgorithm(lb *storepb.LoadBalancer, p *storepb.Pool) error {
 // listener uses (LVS cannot translate between IP versions): an IPv4 member needs an
 // IPv4 VIP on the load balancer, an IPv6 member an IPv6 VIP.
 func checkMemberFamilies(t *tree, pool *storepb.Pool, members []*storepb.Member) error {
-	if pool.Protocol != "UDP" && pool.Protocol != "SCTP" || len(t.listenersOfPool(pool.Id)) == 0 {
+	if pool.Protocol != "UDP" && pool.Protocol != "SCTP" || len(store.ListenersUsingPool(t, pool.Id)) == 0 {
 		return nil
 	}
 	vips := []string{t.lb.VipAddress}
@@ -217,7 +218,7 @@ func validateNewTree(t *tree) error {
 		if err := checkPolicyTarget(t, p); err != nil {
 			return err
 		}
-		if len(t.rulesOfPolicy(p.Id)) > maxRulesPerPolicy {
+		if len(t.RulesOfPolicy(p.Id)) > maxRulesPerPolicy {
 			return grainError(KindConflict, "Too many rules on L7 policy %s", p.Id)
 		}
 	}
