@@ -75,6 +75,10 @@ func TestTreeAnswersRelationsAsTheStore(t *testing.T) {
 			a["monitor of "+p.Id] = []string{v.MonitorOfPool(p.Id).GetId()}
 			a["pool "+p.Id] = []string{idOf(v.Pool(p.Id))}
 		}
+		// An empty id (no default pool, no redirect pool) relates to nothing.
+		a["listeners defaulting to no pool"] = idsOf(v.ListenersWithDefaultPool(""))
+		a["policies redirecting to no pool"] = idsOf(v.PoliciesRedirectingTo(""))
+		a["members of no pool"] = idsOf(v.MembersOfPool(""))
 		for _, p := range rows.L7Policies {
 			a["rules of "+p.Id] = idsOf(v.RulesOfPolicy(p.Id))
 			if v.PolicyHasRules(p.Id) {

@@ -155,11 +155,12 @@ func sortedRows[T row](m map[string]T) []T {
 // the ones the API renders with.
 var _ store.Relations = (*tree)(nil)
 
-// rowsWhere returns the rows of m that match, in creation order.
-func rowsWhere[T store.Entity](m map[string]T, match func(T) bool) []T {
+// rowsWith returns the rows of m whose field equals key, in creation order: none
+// for an empty key, as the store's indexes never hold an empty field.
+func rowsWith[T store.Entity](m map[string]T, field func(T) string, key string) []T {
 	var out []T
 	for _, x := range m {
-		if match(x) {
+		if key != "" && field(x) == key {
 			out = append(out, x)
 		}
 	}
@@ -171,24 +172,24 @@ func (t *tree) Listener(id string) *storepb.Listener { return t.listeners[id] }
 func (t *tree) Pool(id string) *storepb.Pool { return t.pools[id] }
 
 func (t *tree) ListenersWithDefaultPool(poolID string) []*storepb.Listener {
-	return rowsWhere(t.listeners, func(l *storepb.Listener) bool { return l.DefaultPoolId == poolID })
+	return rowsWith(t.listeners, (*storepb.Listener).GetDefaultPoolId, poolID)
 }
 
 func (t *tree) PoliciesOfListener(listenerID string) []*storepb.L7Policy {
-	return store.ByPosition(rowsWhere(t.policies, func(p *storepb.L7Policy) bool { return p.ListenerId == listenerID }))
+	return store.ByPosition(rowsWith(t.policies, (*storepb.L7Policy).GetListenerId, listenerID))
 }
 
 func (t *tree) PoliciesRedirectingTo(poolID string) []*storepb.L7Policy {
-	return rowsWhere(t.policies, func(p *storepb.L7Policy) bool { return p.RedirectPoolId == poolID })
+	return rowsWith(t.policies, (*storepb.L7Policy).GetRedirectPoolId, poolID)
 }
 
 func (t *tree) RulesOfPolicy(policyID string) []*storepb.L7Rule {
-	return rowsWhere(t.rules, func(r *storepb.L7Rule) bool { return r.L7PolicyId == policyID })
+	return rowsWith(t.rules, (*storepb.L7Rule).GetL7PolicyId, policyID)
 }
 
 func (t *tree) PolicyHasRules(policyID string) bool {
 	for _, r := range t.rules {
-		if r.L7PolicyId == policyID {
+		if policyID != "" && r.L7PolicyId == policyID {
 			return true
 		}
 	}
@@ -196,11 +197,11 @@ func (t *tree) PolicyHasRules(policyID string) bool {
 }
 
 func (t *tree) MembersOfPool(poolID string) []*storepb.Member {
-	return rowsWhere(t.members, func(m *storepb.Member) bool { return m.PoolId == poolID })
+	return rowsWith(t.members, (*storepb.Member).GetPoolId, poolID)
 }
 
 func (t *tree) MonitorOfPool(poolID string) *storepb.HealthMonitor {
-	if monitors := rowsWhere(t.monitors, func(hm *storepb.HealthMonitor) bool { return hm.PoolId == poolID }); len(monitors) > 0 {
+	if monitors := rowsWith(t.monitors, (*storepb.HealthMonitor).GetPoolId, poolID); len(monitors) > 0 {
 		return monitors[0]
 	}
 	return nil
