@@ -8,6 +8,7 @@ import (
 
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
+	"keel/store"
 	"keel/store/storepb"
 )
 
@@ -113,10 +114,10 @@ func (g *LoadBalancerGrain) DeleteListener(req *actorspb.DeleteChildRequest, ctx
 		now := w.LoadBalancer.UpdatedAt
 		x := writableListener(t, w, cur.Id)
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-		for _, p := range t.policiesOfListener(cur.Id) {
+		for _, p := range t.PoliciesOfListener(cur.Id) {
 			px := writablePolicy(t, w, p.Id)
 			px.ProvisioningStatus, px.UpdatedAt = StatusPendingDelete, now
-			for _, r := range t.rulesOfPolicy(p.Id) {
+			for _, r := range t.RulesOfPolicy(p.Id) {
 				rx := writableRule(t, w, r.Id)
 				rx.ProvisioningStatus, rx.UpdatedAt = StatusPendingDelete, now
 			}
@@ -200,7 +201,7 @@ func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx clus
 			}
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
-		lockListeners(t, w, t.listenersOfPool(id)...)
+		lockListeners(t, w, store.ListenersUsingPool(t, id)...)
 		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
 			return &storepb.Command{Op: &storepb.Command_UpdatePool{UpdatePool: &storepb.UpdatePool{Write: w}}}
 		}}, nil
@@ -219,8 +220,8 @@ func (g *LoadBalancerGrain) DeletePool(req *actorspb.DeleteChildRequest, ctx clu
 		if _, ok := t.pools[id]; !ok {
 			return nil, grainError(KindNotFound, "Pool %s not found.", id)
 		}
-		for _, p := range sortedRows(t.policies) {
-			if p.RedirectPoolId == id && p.ProvisioningStatus != StatusPendingDelete {
+		for _, p := range t.PoliciesRedirectingTo(id) {
+			if p.ProvisioningStatus != StatusPendingDelete {
 				return nil, grainError(KindConflict, "Pool %s is in use by L7 policy %s", id, p.Id)
 			}
 		}
@@ -229,14 +230,14 @@ func (g *LoadBalancerGrain) DeletePool(req *actorspb.DeleteChildRequest, ctx clu
 			return nil, err
 		}
 		now := w.LoadBalancer.UpdatedAt
-		users := t.listenersOfPool(id)
+		users := store.ListenersUsingPool(t, id)
 		x := writablePool(t, w, id)
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-		for _, m := range t.membersOfPool(id) {
+		for _, m := range t.MembersOfPool(id) {
 			mx := writableMember(t, w, m.Id)
 			mx.ProvisioningStatus, mx.UpdatedAt = StatusPendingDelete, now
 		}
-		if hm := t.monitorOfPool(id); hm != nil {
+		if hm := t.MonitorOfPool(id); hm != nil {
 			hx := writableMonitor(t, w, hm.Id)
 			hx.ProvisioningStatus, hx.UpdatedAt = StatusPendingDelete, now
 		}
@@ -272,7 +273,7 @@ func (g *LoadBalancerGrain) poolWrite(t *tree, poolID string) (*storepb.TreeWrit
 		return nil, err
 	}
 	lockPool(t, w, poolID)
-	lockListeners(t, w, t.listenersOfPool(poolID)...)
+	lockListeners(t, w, store.ListenersUsingPool(t, poolID)...)
 	return w, nil
 }
 
@@ -386,7 +387,7 @@ func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, 
 			port int32
 		}
 		existing := map[key]*storepb.Member{}
-		for _, m := range t.membersOfPool(poolID) {
+		for _, m := range t.MembersOfPool(poolID) {
 			if m.ProvisioningStatus != StatusPendingDelete {
 				existing[key{m.Address, m.ProtocolPort}] = m
 			}
@@ -472,7 +473,7 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 		if err != nil {
 			return nil, err
 		}
-		if existing := t.monitorOfPool(hm.PoolId); existing != nil && existing.ProvisioningStatus != StatusPendingDelete {
+		if existing := t.MonitorOfPool(hm.PoolId); existing != nil && existing.ProvisioningStatus != StatusPendingDelete {
 			return nil, grainError(KindConflict, "This pool already has a health monitor")
 		}
 		x := cloneRow(hm)

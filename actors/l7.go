@@ -17,7 +17,7 @@ import (
 // policies (0 or past the end: last) and renumbers them all in the write set.
 func placePolicy(t *tree, w *storepb.TreeWrite, x *storepb.L7Policy) {
 	var others []*storepb.L7Policy
-	for _, p := range t.policiesOfListener(x.ListenerId) {
+	for _, p := range t.PoliciesOfListener(x.ListenerId) {
 		if p.Id != x.Id && p.ProvisioningStatus != StatusPendingDelete {
 			others = append(others, p)
 		}
@@ -172,12 +172,12 @@ func (g *LoadBalancerGrain) DeleteL7Policy(req *actorspb.DeleteChildRequest, ctx
 		now := w.LoadBalancer.UpdatedAt
 		x := writablePolicy(t, w, cur.Id)
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, now
-		for _, r := range t.rulesOfPolicy(cur.Id) {
+		for _, r := range t.RulesOfPolicy(cur.Id) {
 			rx := writableRule(t, w, r.Id)
 			rx.ProvisioningStatus, rx.UpdatedAt = StatusPendingDelete, now
 		}
 		var rest []*storepb.L7Policy
-		for _, p := range t.policiesOfListener(cur.ListenerId) {
+		for _, p := range t.PoliciesOfListener(cur.ListenerId) {
 			if p.Id != cur.Id && p.ProvisioningStatus != StatusPendingDelete {
 				rest = append(rest, p)
 			}
@@ -225,7 +225,7 @@ func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx 
 		}
 		if p, ok := t.policies[r.L7PolicyId]; ok && p.ProvisioningStatus != StatusPendingDelete {
 			live := 0
-			for _, x := range t.rulesOfPolicy(p.Id) {
+			for _, x := range t.RulesOfPolicy(p.Id) {
 				if x.ProvisioningStatus != StatusPendingDelete {
 					live++
 				}

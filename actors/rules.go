@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"keel/actors/octaviarules"
+	"keel/store"
 	"keel/store/storepb"
 )
 
@@ -47,8 +48,8 @@ func checkDefaultPool(t *tree, l *storepb.Listener) error {
 
 // checkMemberUnique refuses two members of a pool on the same address and port.
 func checkMemberUnique(t *tree, m *storepb.Member) error {
-	for _, other := range t.members {
-		if other.Id != m.Id && other.PoolId == m.PoolId && other.ProvisioningStatus != StatusPendingDelete &&
+	for _, other := range t.MembersOfPool(m.PoolId) {
+		if other.Id != m.Id && other.ProvisioningStatus != StatusPendingDelete &&
 			other.Address == m.Address && other.ProtocolPort == m.ProtocolPort {
 			return duplicateMember(m)
 		}
@@ -89,7 +90,7 @@ func checkPoolAlgorithm(lb *storepb.LoadBalancer, p *storepb.Pool) error {
 // listener uses (LVS cannot translate between IP versions): an IPv4 member needs an
 // IPv4 VIP on the load balancer, an IPv6 member an IPv6 VIP.
 func checkMemberFamilies(t *tree, pool *storepb.Pool, members []*storepb.Member) error {
-	if !octaviarules.IsLVS(pool.Protocol) || len(t.listenersOfPool(pool.Id)) == 0 {
+	if !octaviarules.IsLVS(pool.Protocol) || len(store.ListenersUsingPool(t, pool.Id)) == 0 {
 		return nil
 	}
 	vips := []string{t.lb.VipAddress}
@@ -166,7 +167,7 @@ func validateNewTree(t *tree) error {
 		if err := checkPolicyTarget(t, p); err != nil {
 			return err
 		}
-		if len(t.rulesOfPolicy(p.Id)) > octaviarules.MaxRulesPerPolicy {
+		if len(t.RulesOfPolicy(p.Id)) > octaviarules.MaxRulesPerPolicy {
 			return grainError(KindConflict, "Too many rules on L7 policy %s", p.Id)
 		}
 	}

@@ -3,6 +3,7 @@ package actors
 import (
 	"google.golang.org/protobuf/proto"
 
+	"keel/store"
 	"keel/store/storepb"
 )
 
@@ -31,7 +32,7 @@ func IsPending(status string) bool { return len(status) > 8 && status[:8] == "PE
 // initialMemberStatus is Octavia's operating status for a new member: OFFLINE when
 // its pool has a health monitor (health will tell), else NO_MONITOR.
 func initialMemberStatus(t *tree, poolID string) string {
-	if t.monitorOfPool(poolID) != nil {
+	if t.MonitorOfPool(poolID) != nil {
 		return OperatingOffline
 	}
 	return OperatingNoMonitor
@@ -47,7 +48,9 @@ func initialMemberStatus(t *tree, poolID string) string {
 //   - a pool is OFFLINE when disabled, ERROR when every member is in ERROR,
 //     DEGRADED when some are, else ONLINE.
 //   - a listener is OFFLINE when disabled, DEGRADED when a pool it uses is DEGRADED
-//     or in ERROR, else ONLINE.
+//     or in ERROR, else ONLINE. The pools it uses are store.PoolsOfListener's: the
+//     default pool and the redirect pools of enabled L7 policies with rules (no
+//     traffic reaches the others).
 //   - the load balancer is OFFLINE when disabled, DEGRADED when a listener is
 //     DEGRADED or a pool in ERROR, else ONLINE.
 //   - health monitors, L7 policies and rules are ONLINE when enabled, else OFFLINE.
@@ -122,6 +125,7 @@ func rollUp(t *tree, w *storepb.TreeWrite) {
 	}
 
 	degraded := false
+	after := t.withWrite(w)
 	for id := range mergedIDs(t.listeners, w.Listeners, w.DeleteListeners) {
 		l := currentListener(t, w, id)
 		want := OperatingOnline
@@ -131,8 +135,8 @@ func rollUp(t *tree, w *storepb.TreeWrite) {
 		case !l.AdminStateUp:
 			want = OperatingOffline
 		default:
-			for _, poolID := range poolsOfListener(t, w, l) {
-				if s := poolStatus[poolID]; s == OperatingDegraded || s == OperatingError {
+			for _, p := range store.PoolsOfListener(after, l) {
+				if s := poolStatus[p.Id]; s == OperatingDegraded || s == OperatingError {
 					want = OperatingDegraded
 				}
 			}
@@ -206,30 +210,6 @@ func mergedMonitors(t *tree, w *storepb.TreeWrite) []*storepb.HealthMonitor {
 	for _, hm := range byID {
 		if hm.ProvisioningStatus != StatusPendingDelete {
 			out = append(out, hm)
-		}
-	}
-	return out
-}
-
-// poolsOfListener lists the pools a listener uses, as the write would leave them.
-func poolsOfListener(t *tree, w *storepb.TreeWrite, l *storepb.Listener) []string {
-	var out []string
-	if l.DefaultPoolId != "" {
-		out = append(out, l.DefaultPoolId)
-	}
-	policies := map[string]*storepb.L7Policy{}
-	for id, p := range t.policies {
-		policies[id] = p
-	}
-	for _, p := range w.L7Policies {
-		policies[p.Id] = p
-	}
-	for _, id := range w.DeleteL7Policies {
-		delete(policies, id)
-	}
-	for _, p := range policies {
-		if p.ListenerId == l.Id && p.Action == "REDIRECT_TO_POOL" && p.RedirectPoolId != "" {
-			out = append(out, p.RedirectPoolId)
 		}
 	}
 	return out

@@ -149,66 +149,90 @@ func sortedRows[T row](m map[string]T) []T {
 	return out
 }
 
-// listenersOfPool returns the listeners using a pool, as Octavia's Pool.listeners:
-// those with it as default pool, then those with an enabled L7 policy that
-// redirects to it and has at least one rule.
-func (t *tree) listenersOfPool(poolID string) []*storepb.Listener {
-	seen := map[string]bool{}
-	var out []*storepb.Listener
-	for _, l := range sortedRows(t.listeners) {
-		if l.DefaultPoolId == poolID && !seen[l.Id] {
-			seen[l.Id] = true
-			out = append(out, l)
+// The tree answers store.Relations by scanning its maps (a tree is one load
+// balancer's rows, a few dozen), in the orders the interface promises; the rules
+// that combine the answers (store.PoolsOfListener, store.ListenersUsingPool) are
+// the ones the API renders with.
+var _ store.Relations = (*tree)(nil)
+
+// rowsWith returns the rows of m whose field equals key, in creation order: none
+// for an empty key, as the store's indexes never hold an empty field.
+func rowsWith[T store.Entity](m map[string]T, field func(T) string, key string) []T {
+	var out []T
+	for _, x := range m {
+		if key != "" && field(x) == key {
+			out = append(out, x)
 		}
 	}
-	for _, p := range sortedRows(t.policies) {
-		if p.RedirectPoolId == poolID && p.Action == "REDIRECT_TO_POOL" && p.AdminStateUp &&
-			len(t.rulesOfPolicy(p.Id)) > 0 && !seen[p.ListenerId] {
-			if l, ok := t.listeners[p.ListenerId]; ok {
-				seen[l.Id] = true
-				out = append(out, l)
-			}
-		}
-	}
-	return out
+	return store.InCreationOrder(out)
 }
 
-func (t *tree) monitorOfPool(poolID string) *storepb.HealthMonitor {
-	for _, hm := range t.monitors {
-		if hm.PoolId == poolID {
-			return hm
+func (t *tree) Listener(id string) *storepb.Listener { return t.listeners[id] }
+
+func (t *tree) Pool(id string) *storepb.Pool { return t.pools[id] }
+
+func (t *tree) ListenersWithDefaultPool(poolID string) []*storepb.Listener {
+	return rowsWith(t.listeners, (*storepb.Listener).GetDefaultPoolId, poolID)
+}
+
+func (t *tree) PoliciesOfListener(listenerID string) []*storepb.L7Policy {
+	return store.ByPosition(rowsWith(t.policies, (*storepb.L7Policy).GetListenerId, listenerID))
+}
+
+func (t *tree) PoliciesRedirectingTo(poolID string) []*storepb.L7Policy {
+	return rowsWith(t.policies, (*storepb.L7Policy).GetRedirectPoolId, poolID)
+}
+
+func (t *tree) RulesOfPolicy(policyID string) []*storepb.L7Rule {
+	return rowsWith(t.rules, (*storepb.L7Rule).GetL7PolicyId, policyID)
+}
+
+func (t *tree) PolicyHasRules(policyID string) bool {
+	for _, r := range t.rules {
+		if policyID != "" && r.L7PolicyId == policyID {
+			return true
 		}
+	}
+	return false
+}
+
+func (t *tree) MembersOfPool(poolID string) []*storepb.Member {
+	return rowsWith(t.members, (*storepb.Member).GetPoolId, poolID)
+}
+
+func (t *tree) MonitorOfPool(poolID string) *storepb.HealthMonitor {
+	if monitors := rowsWith(t.monitors, (*storepb.HealthMonitor).GetPoolId, poolID); len(monitors) > 0 {
+		return monitors[0]
 	}
 	return nil
 }
 
-func (t *tree) membersOfPool(poolID string) []*storepb.Member {
-	var out []*storepb.Member
-	for _, m := range sortedRows(t.members) {
-		if m.PoolId == poolID {
-			out = append(out, m)
-		}
-	}
-	return out
+// withWrite returns the tree as a write set would leave it, for answering
+// relations over a decision in progress. Neither t nor w's rows are changed;
+// the result shares both's rows, so it is only read.
+func (t *tree) withWrite(w *storepb.TreeWrite) *tree {
+	return &tree{lb: w.LoadBalancer,
+		listeners: overlay(t.listeners, w.Listeners, w.DeleteListeners),
+		pools:     overlay(t.pools, w.Pools, w.DeletePools),
+		members:   overlay(t.members, w.Members, w.DeleteMembers),
+		monitors:  overlay(t.monitors, w.HealthMonitors, w.DeleteHealthMonitors),
+		policies:  overlay(t.policies, w.L7Policies, w.DeleteL7Policies),
+		rules:     overlay(t.rules, w.L7Rules, w.DeleteL7Rules),
+		amphorae:  overlay(t.amphorae, w.Amphorae, w.DeleteAmphorae)}
 }
 
-func (t *tree) policiesOfListener(listenerID string) []*storepb.L7Policy {
-	var out []*storepb.L7Policy
-	for _, p := range t.policies {
-		if p.ListenerId == listenerID {
-			out = append(out, p)
-		}
+// overlay returns a copy of cache with the written rows put and the deleted ids
+// removed.
+func overlay[T row](cache map[string]T, written []T, deleted []string) map[string]T {
+	out := make(map[string]T, len(cache)+len(written))
+	for id, x := range cache {
+		out[id] = x
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Position < out[j].Position })
-	return out
-}
-
-func (t *tree) rulesOfPolicy(policyID string) []*storepb.L7Rule {
-	var out []*storepb.L7Rule
-	for _, r := range sortedRows(t.rules) {
-		if r.L7PolicyId == policyID {
-			out = append(out, r)
-		}
+	for _, x := range written {
+		out[x.GetId()] = x
+	}
+	for _, id := range deleted {
+		delete(out, id)
 	}
 	return out
 }

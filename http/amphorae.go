@@ -110,7 +110,7 @@ func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
 	id := pathParam(ctx, "id")
 	var served []*storepb.Listener
 	if a, found := st.Amphorae.Get(id); found && a.LoadbalancerId != "" {
-		served = inCreationOrder(store.Collect(st.Listeners, store.IndexLoadBalancer, a.LoadbalancerId))
+		served = store.InCreationOrder(store.Collect(st.Listeners, store.IndexLoadBalancer, a.LoadbalancerId))
 	}
 	if len(served) == 0 {
 		return notFound("Amphora stats for %s not found.", id)

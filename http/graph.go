@@ -241,19 +241,14 @@ func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte 
 		b = listeners.appendObject(b, l, allBut(listeners.attrs, "loadbalancers", "l7policies"), st)
 		b = b[:len(b)-1]
 		b = append(b, `,"l7policies":[`...)
-		n := 0
-		for _, p := range t.L7Policies {
-			if p.ListenerId != l.Id {
-				continue
-			}
-			if n > 0 {
+		for j, p := range st.PoliciesOfListener(l.Id) {
+			if j > 0 {
 				b = append(b, ',')
 			}
-			n++
 			b = l7Policies.appendObject(b, p, allBut(l7Policies.attrs, "rules"), st)
 			b = b[:len(b)-1]
 			b = append(b, `,"rules":`...)
-			b = appendOwned(b, l7Rules, t.L7Rules, func(r *storepb.L7Rule) bool { return r.L7PolicyId == p.Id }, st)
+			b = appendObjects(b, l7Rules, st.RulesOfPolicy(p.Id), st)
 			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
@@ -266,15 +261,9 @@ func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte 
 		b = pools.appendObject(b, p, allBut(pools.attrs, "loadbalancers", "healthmonitor_id", "members"), st)
 		b = b[:len(b)-1]
 		b = append(b, `,"members":`...)
-		b = appendOwned(b, members, t.Members, func(m *storepb.Member) bool { return m.PoolId == p.Id }, st)
+		b = appendObjects(b, members, st.MembersOfPool(p.Id), st)
 		b = append(b, `,"healthmonitor":`...)
-		hm := (*storepb.HealthMonitor)(nil)
-		for _, x := range t.HealthMonitors {
-			if x.PoolId == p.Id {
-				hm = x
-			}
-		}
-		if hm == nil {
+		if hm := st.MonitorOfPool(p.Id); hm == nil {
 			b = append(b, "null"...)
 		} else {
 			b = healthMonitors.appendObject(b, hm, nil, st)
@@ -284,18 +273,13 @@ func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte 
 	return append(b, "]}}"...)
 }
 
-// appendOwned renders, as a JSON list, the rows of xs that owned accepts.
-func appendOwned[T store.Entity](b []byte, r *resource[T], xs []T, owned func(T) bool, st *store.State) []byte {
+// appendObjects renders rows as a JSON list of r's objects.
+func appendObjects[T store.Entity](b []byte, r *resource[T], rows []T, st *store.State) []byte {
 	b = append(b, '[')
-	n := 0
-	for _, x := range xs {
-		if !owned(x) {
-			continue
-		}
-		if n > 0 {
+	for i, x := range rows {
+		if i > 0 {
 			b = append(b, ',')
 		}
-		n++
 		b = r.appendObject(b, x, nil, st)
 	}
 	return append(b, ']')

@@ -35,7 +35,7 @@ var l7Policies = newResource[l7policy]("L7 Policy", "l7policy", "l7policies",
 		{name: "redirect_prefix", kind: kindNullableString, str: l7policy.GetRedirectPrefix},
 		{name: "position", kind: kindInt, integer: i32(l7policy.GetPosition)},
 		{name: "rules", kind: kindComputed, render: func(b []byte, v l7policy, st *store.State) []byte {
-			return appendIDList(b, ids(store.Collect(st.L7Rules, store.IndexL7Policy, v.Id)))
+			return appendIDList(b, ids(st.RulesOfPolicy(v.Id)))
 		}},
 		{name: "created_at", kind: kindTimestamp, integer: l7policy.GetCreatedAt},
 		{name: "updated_at", kind: kindTimestamp, integer: l7policy.GetUpdatedAt},

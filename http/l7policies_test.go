@@ -240,6 +240,18 @@ func TestL7PolicyAPI(t *testing.T) {
 		if !slices.Equal(byCreation, []string{"a", "b", "c2", "e"}) {
 			t.Fatalf("list order %v", byCreation)
 		}
+		// A listener shows its policies by position, as Octavia's Listener.l7policies
+		// (a relationship ordered by position) does, not in creation order.
+		n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+idsOf(list)[3], `{"l7policy":{"position":1}}`)
+		waitActive(t, n, lbID)
+		if got := positions(t, n, listenerID); !slices.Equal(got, []string{"e", "a", "b", "c2"}) {
+			t.Fatalf("move e to the front: %v", got)
+		}
+		byPosition := idsOf(objects(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies?listener_id="+listenerID+"&sort=position:asc", nil), "l7policies"))
+		shown := refIDs(object(t, n.MustDo(200, "GET", "/v2/lbaas/listeners/"+listenerID, nil), "listener")["l7policies"])
+		if !slices.Equal(shown, byPosition) {
+			t.Fatalf("the listener's l7policies %v, want position order %v", shown, byPosition)
+		}
 	})
 
 	t.Run("nested rules, filters, pagination", func(t *testing.T) {

@@ -34,7 +34,7 @@ var listeners = newResource[listener]("Listener", "listener", "listeners",
 		{name: "tenant_id", kind: kindComputed, render: tenantOf[listener]()},
 		{name: "default_pool_id", kind: kindNullableString, str: listener.GetDefaultPoolId, index: store.IndexDefaultPool},
 		{name: "l7policies", kind: kindComputed, render: func(b []byte, v listener, st *store.State) []byte {
-			return appendIDList(b, ids(store.Collect(st.L7Policies, store.IndexListener, v.Id)))
+			return appendIDList(b, ids(st.PoliciesOfListener(v.Id)))
 		}},
 		{name: "insert_headers", kind: kindComputed, render: func(b []byte, v listener, _ *store.State) []byte {
 			return appendStringMap(b, v.InsertHeaders)

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/google/uuid"
@@ -39,10 +38,10 @@ var loadBalancers = newResource[lb]("Load Balancer", "loadbalancer", "loadbalanc
 		{name: "vip_qos_policy_id", kind: kindNullableString, str: lb.GetVipQosPolicyId},
 		{name: "additional_vips", kind: kindComputed, render: appendAdditionalVips},
 		{name: "listeners", kind: kindComputed, render: func(b []byte, v lb, st *store.State) []byte {
-			return appendIDList(b, ids(store.Collect(st.Listeners, store.IndexLoadBalancer, v.Id)))
+			return appendIDList(b, ids(store.InCreationOrder(store.Collect(st.Listeners, store.IndexLoadBalancer, v.Id))))
 		}},
 		{name: "pools", kind: kindComputed, render: func(b []byte, v lb, st *store.State) []byte {
-			return appendIDList(b, ids(store.Collect(st.Pools, store.IndexLoadBalancer, v.Id)))
+			return appendIDList(b, ids(store.InCreationOrder(store.Collect(st.Pools, store.IndexLoadBalancer, v.Id))))
 		}},
 		{name: "provider", kind: kindString, str: lb.GetProvider},
 		{name: "flavor_id", kind: kindNullableString, str: lb.GetFlavorId, index: store.IndexFlavor},
@@ -50,14 +49,8 @@ var loadBalancers = newResource[lb]("Load Balancer", "loadbalancer", "loadbalanc
 		{name: "tags", kind: kindTags, list: lb.GetTags},
 	})
 
-// ids returns the ids of rows, ordered by creation (then id), as Octavia lists them.
+// ids returns the ids of rows, in the rows' order.
 func ids[T store.Entity](rows []T) []string {
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].GetCreatedAt() != rows[j].GetCreatedAt() {
-			return rows[i].GetCreatedAt() < rows[j].GetCreatedAt()
-		}
-		return rows[i].GetId() < rows[j].GetId()
-	})
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		out[i] = r.GetId()

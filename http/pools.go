@@ -1,9 +1,7 @@
 package http
 
 import (
-	"cmp"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/fasthttp/router"
@@ -40,15 +38,17 @@ var pools = newResource[pool]("Pool", "pool", "pools",
 			return appendIDList(b, []string{v.LoadbalancerId})
 		}},
 		{name: "listeners", kind: kindComputed, render: func(b []byte, v pool, st *store.State) []byte {
-			return appendIDList(b, listenersUsingPool(st, v.Id))
+			return appendIDList(b, ids(store.ListenersUsingPool(st, v.Id)))
 		}},
 		{name: "created_at", kind: kindTimestamp, integer: pool.GetCreatedAt},
 		{name: "updated_at", kind: kindTimestamp, integer: pool.GetUpdatedAt},
 		{name: "healthmonitor_id", kind: kindComputed,
-			render: func(b []byte, v pool, st *store.State) []byte { return appendJSONString(b, monitorOfPool(st, v.Id)) },
-			omit:   func(v pool, st *store.State) bool { return monitorOfPool(st, v.Id) == "" }},
+			render: func(b []byte, v pool, st *store.State) []byte {
+				return appendJSONString(b, st.MonitorOfPool(v.Id).GetId())
+			},
+			omit: func(v pool, st *store.State) bool { return st.MonitorOfPool(v.Id) == nil }},
 		{name: "members", kind: kindComputed, render: func(b []byte, v pool, st *store.State) []byte {
-			return appendIDList(b, ids(store.Collect(st.Members, store.IndexPool, v.Id)))
+			return appendIDList(b, ids(st.MembersOfPool(v.Id)))
 		}},
 		{name: "tags", kind: kindTags, list: pool.GetTags},
 		{name: "tls_container_ref", kind: kindNullableString, str: pool.GetTlsContainerRef},
@@ -78,46 +78,6 @@ func appendSessionPersistence(b []byte, v pool, _ *store.State) []byte {
 	}
 	o.nullableStr("persistence_granularity", sp.PersistenceGranularity)
 	return o.close()
-}
-
-// monitorOfPool returns the id of a pool's health monitor ("" when none).
-func monitorOfPool(st *store.State, poolID string) string {
-	id := ""
-	st.HealthMonitors.Equal(store.IndexPool, poolID, func(hm *storepb.HealthMonitor) bool {
-		id = hm.Id
-		return false
-	})
-	return id
-}
-
-// listenersUsingPool is Octavia's Pool.listeners: the listeners with the pool as
-// default pool, then the listeners of enabled L7 policies that redirect to it and
-// have at least one rule.
-func listenersUsingPool(st *store.State, poolID string) []string {
-	out := ids(store.Collect(st.Listeners, store.IndexDefaultPool, poolID))
-	seen := map[string]bool{}
-	for _, id := range out {
-		seen[id] = true
-	}
-	policies := store.Collect(st.L7Policies, store.IndexRedirectPool, poolID)
-	slices.SortFunc(policies, func(a, b *storepb.L7Policy) int {
-		return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), cmp.Compare(a.Id, b.Id))
-	})
-	for _, p := range policies {
-		if !p.AdminStateUp || p.Action != "REDIRECT_TO_POOL" || seen[p.ListenerId] {
-			continue
-		}
-		hasRule := false
-		st.L7Rules.Equal(store.IndexL7Policy, p.Id, func(*storepb.L7Rule) bool {
-			hasRule = true
-			return false
-		})
-		if hasRule {
-			seen[p.ListenerId] = true
-			out = append(out, p.ListenerId)
-		}
-	}
-	return out
 }
 
 // poolRoutes registers pools, their members and health monitors.

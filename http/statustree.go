@@ -1,8 +1,6 @@
 package http
 
 import (
-	"sort"
-
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
@@ -53,7 +51,7 @@ func (s *Server) loadBalancerStatus(ctx *fasthttp.RequestCtx) error {
 	o.str("provisioning_status", lb.ProvisioningStatus)
 	o.key("listeners")
 	o.b = append(o.b, '[')
-	for i, l := range inCreationOrder(store.Collect(st.Listeners, store.IndexLoadBalancer, lb.Id)) {
+	for i, l := range store.InCreationOrder(store.Collect(st.Listeners, store.IndexLoadBalancer, lb.Id)) {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
@@ -74,7 +72,7 @@ func appendListenerStatus(b []byte, st *store.State, l *storepb.Listener) []byte
 	o.str("provisioning_status", l.ProvisioningStatus)
 	o.key("pools")
 	o.b = append(o.b, '[')
-	for i, p := range poolsInUse(st, l) {
+	for i, p := range store.PoolsOfListener(st, l) {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
@@ -84,40 +82,13 @@ func appendListenerStatus(b []byte, st *store.State, l *storepb.Listener) []byte
 	return o.close()
 }
 
-// poolsInUse is Octavia's Listener.pools: the default pool, then the redirect
-// pools of the listener's enabled policies (in position order) that have at least
-// one rule, each once.
-func poolsInUse(st *store.State, l *storepb.Listener) []*storepb.Pool {
-	var out []*storepb.Pool
-	seen := map[string]bool{}
-	add := func(id string) {
-		if id == "" || seen[id] {
-			return
-		}
-		if p, ok := st.Pools.Get(id); ok {
-			seen[id] = true
-			out = append(out, p)
-		}
-	}
-	add(l.DefaultPoolId)
-	policies := store.Collect(st.L7Policies, store.IndexListener, l.Id)
-	sort.SliceStable(policies, func(i, j int) bool { return policies[i].Position < policies[j].Position })
-	for _, p := range policies {
-		if p.AdminStateUp && p.Action == "REDIRECT_TO_POOL" && len(store.Collect(st.L7Rules, store.IndexL7Policy, p.Id)) > 0 {
-			add(p.RedirectPoolId)
-		}
-	}
-	return out
-}
-
 func appendPoolStatus(b []byte, st *store.State, p *storepb.Pool) []byte {
 	o := openObject(b)
 	o.str("id", p.Id)
 	o.str("name", p.Name)
 	o.str("provisioning_status", p.ProvisioningStatus)
 	o.str("operating_status", p.OperatingStatus)
-	if monitors := inCreationOrder(store.Collect(st.HealthMonitors, store.IndexPool, p.Id)); len(monitors) > 0 {
-		hm := monitors[0]
+	if hm := st.MonitorOfPool(p.Id); hm != nil {
 		o.key("health_monitor")
 		h := openObject(o.b)
 		h.str("id", hm.Id)
@@ -129,7 +100,7 @@ func appendPoolStatus(b []byte, st *store.State, p *storepb.Pool) []byte {
 	}
 	o.key("members")
 	o.b = append(o.b, '[')
-	for i, m := range inCreationOrder(store.Collect(st.Members, store.IndexPool, p.Id)) {
+	for i, m := range st.MembersOfPool(p.Id) {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
@@ -144,17 +115,6 @@ func appendPoolStatus(b []byte, st *store.State, p *storepb.Pool) []byte {
 	}
 	o.b = append(o.b, ']')
 	return o.close()
-}
-
-// inCreationOrder orders rows as Octavia lists them: by creation, then id.
-func inCreationOrder[T store.Entity](rows []T) []T {
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].GetCreatedAt() != rows[j].GetCreatedAt() {
-			return rows[i].GetCreatedAt() < rows[j].GetCreatedAt()
-		}
-		return rows[i].GetId() < rows[j].GetId()
-	})
-	return rows
 }
 
 // loadBalancerStats answers GET /loadbalancers/{id}/stats: its listeners' traffic,
