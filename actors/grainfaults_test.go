@@ -43,8 +43,8 @@ type operation struct {
 	quota bool
 }
 
-// faultRun is one scenario run against one operation: a fresh entity id, and
-// the request's caller (its request id is the subtest's name).
+// faultRun is one call of an operation in a scenario or decision case: a fresh
+// entity id, and the request's caller (its request id is the subtest's name).
 type faultRun struct {
 	store  *fsmStore
 	client *actors.Client
@@ -83,6 +83,8 @@ const (
 )
 
 var errNoLeader = errors.New("no leader reachable")
+
+const scriptedQuotaRefusal = "Quota has been met for resources: Health Monitor, Member"
 
 var faultScenarios = []faultScenario{
 	{
@@ -181,9 +183,10 @@ var faultScenarios = []faultScenario{
 		name: "over quota",
 		skip: func(op operation) bool { return !op.quota },
 		arrange: func(t *testing.T, r *faultRun) {
-			r.store.script(r.caller.RequestId, refusedWith(storepb.CommandResult_QUOTA_EXCEEDED, "Quota has been met for resources: Listener"))
+			r.store.script(r.caller.RequestId, refusedWith(storepb.CommandResult_QUOTA_EXCEEDED, scriptedQuotaRefusal))
 		},
-		want: actors.KindForbidden, message: "Quota has been met for resources: Listener",
+		// The store's text is the answer.
+		want: actors.KindForbidden, message: scriptedQuotaRefusal,
 	},
 }
 
