@@ -3,48 +3,28 @@ package actors_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-	protocluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
-	"github.com/asynkron/protoactor-go/remote"
 	"github.com/hashicorp/raft"
 
 	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/catalogpb"
-	"keel/cluster"
 	"keel/store"
 	"keel/store/storepb"
 )
 
-// grainNode is one in-process node: a single-voter store and a one-member actor
-// cluster serving keel's grain kinds (one member per process: protoactor-go races
-// with two, see runtime.md).
+// grainNode is one in-process node: a single-voter Raft store and a one-member
+// actor cluster serving keel's grain kinds over it.
 type grainNode struct {
 	store  *store.Node
 	client *actors.Client
 }
 
-func freeLoopback(t *testing.T) (string, int) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	a := l.Addr().(*net.TCPAddr)
-	return a.IP.String(), a.Port
-}
-
 func startGrainNode(t *testing.T, settings actors.Settings) *grainNode {
 	t.Helper()
-	host, port := freeLoopback(t)
 	rhost, rport := freeLoopback(t)
 	raftAddr := net.JoinHostPort(rhost, itoa(rport))
 	st, err := store.Open(store.Config{NodeID: "n1", DataDir: t.TempDir(), RaftAddr: raftAddr, LogOutput: io.Discard})
@@ -62,22 +42,7 @@ func startGrainNode(t *testing.T, settings actors.Settings) *grainNode {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }))
-	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: quiet})
-	cfg := protocluster.Configure("keel-test", test.NewTestProvider(test.NewInMemAgent()), cluster.NewPlacementLookup(),
-		remote.Configure(host, port), protocluster.WithKinds(kinds...))
-	c := protocluster.New(system, cfg)
-	c.StartMember()
-	t.Cleanup(func() { c.Shutdown(false) })
-	return &grainNode{store: st, client: actors.NewClient(c)}
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
-func caller(reqID string, attempt uint32) *actorspb.Caller {
-	return &actorspb.Caller{ProjectId: "p", Admin: true, RequestId: reqID, Attempt: attempt,
-		DeadlineUnixMs: actors.RequestDeadline(time.Now())}
+	return &grainNode{store: st, client: startGrainMember(t, st, settings).client}
 }
 
 func (n *grainNode) update(t *testing.T, lbID string, c *actorspb.Caller, name string) error {

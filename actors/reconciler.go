@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"keel/store"
 )
 
 // Reconciler runs on the Raft leader and resumes flows a dead node left behind:
@@ -15,7 +13,7 @@ import (
 // status index for PENDING_* entities untouched for longer than Grace and sends
 // their grains Resume; the grain's compare-and-set makes a needless resume harmless.
 type Reconciler struct {
-	Store    *store.Node
+	Store    Store
 	Client   *Client
 	Interval time.Duration
 	Grace    time.Duration

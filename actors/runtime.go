@@ -7,6 +7,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"keel/actors/actorspb"
 	"keel/actors/catalogpb"
 	"keel/store"
+	"keel/store/storepb"
 )
 
 // Settings tune grain behaviour.
@@ -33,11 +35,26 @@ type Settings struct {
 // DefaultSettings are used by keeld.
 var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 10 * time.Second}
 
+// Store is what grains and the reconciler use of the replicated store: linearizable
+// reads (Barrier, then State), writes (Propose), deciding an unknown outcome for
+// good (Resolve), and whether leader-only work may run (LeaderReady). keeld passes
+// its *store.Node; declaring the interface here, where it is used, lets tests run
+// grains over a store that injects lost races, refusals and ambiguous outcomes.
+type Store interface {
+	Barrier(ctx context.Context) error
+	State() *store.StateStore
+	Propose(ctx context.Context, cmd *storepb.Command) (*storepb.CommandResult, error)
+	Resolve(ctx context.Context, reqID string, deadlineUnixMs int64) (*storepb.CommandResult, error)
+	LeaderReady() bool
+}
+
+var _ Store = (*store.Node)(nil)
+
 // Runtime is what grains need from their node, registered as an actor-system
 // extension (grain factories are process globals in protoactor-go, so they must not
 // capture node state).
 type Runtime struct {
-	Store    *store.Node
+	Store    Store
 	Settings Settings
 	Logger   *slog.Logger
 	Now      func() time.Time
