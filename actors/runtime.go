@@ -78,9 +78,13 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 		rt.Logger = slog.Default()
 	}
 	system.Extensions.Register(rt)
+	// Timeout 0: protoactor's receive timeout races (docs/races.md R4); grains
+	// passivate through passivateWhenIdle instead.
 	return []*cluster.Kind{
-		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, rt.Settings.IdleTimeout),
-		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, rt.Settings.IdleTimeout),
+		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, 0,
+			passivateWhenIdle(rt.Settings.IdleTimeout)),
+		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, 0,
+			passivateWhenIdle(rt.Settings.IdleTimeout)),
 	}
 }
 

@@ -1,0 +1,51 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+)
+
+// A grain stays while messages keep coming and stops once idle; the timer never
+// touches the actor's context (run with -race: protoactor's own receive timeout
+// races, upstream #1139).
+func TestPassivateWhenIdle(t *testing.T) {
+	system := actor.NewActorSystem()
+	stopped := make(chan struct{})
+	received := make(chan struct{}, 100)
+	props := actor.PropsFromFunc(func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Stopped:
+			close(stopped)
+		case string:
+			received <- struct{}{}
+		}
+	}, passivateWhenIdle(150*time.Millisecond))
+	pid := system.Root.Spawn(props)
+	system.Root.Send(pid, &cluster.ClusterInit{})
+
+	// Busy for 600 ms (a message every 50 ms): not stopped.
+	for i := 0; i < 12; i++ {
+		system.Root.Send(pid, "call")
+		select {
+		case <-stopped:
+			t.Fatalf("stopped after %d messages, 50 ms apart", i)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	// Idle: stopped within the idle time plus a bounded margin.
+	idleSince := time.Now()
+	select {
+	case <-stopped:
+		if d := time.Since(idleSince); d < 100*time.Millisecond {
+			t.Fatalf("stopped %v after the last message, before its idle time", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not stopped 5 s after its last message")
+	}
+	if len(received) != 12 {
+		t.Fatalf("%d messages reached the actor, want 12 (the idle checks must not)", len(received))
+	}
+}
