@@ -19,6 +19,16 @@ import (
 // the parents Octavia locks (the listener of a pool or policy, the listeners using a
 // pool, the pool of a member or monitor, the policy of a rule) PENDING_UPDATE.
 
+// replyTree is the tree a child's reply carries: the load balancer as this grain
+// holds it after the write, which the API renders the child's references from
+// (nil if the load balancer is gone, as after a retry of a write since purged).
+func (g *LoadBalancerGrain) replyTree() *actorspb.LoadBalancerTree {
+	if g.tree == nil {
+		return nil
+	}
+	return g.tree.asReply()
+}
+
 // lockListeners puts listeners PENDING_UPDATE in the write set.
 func lockListeners(t *tree, w *storepb.TreeWrite, ls ...*storepb.Listener) {
 	for _, l := range ls {
@@ -65,7 +75,7 @@ func (g *LoadBalancerGrain) CreateListener(req *actorspb.CreateListenerRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.ListenerReply{Listener: g.tree.listeners[l.Id]}, nil
+	return &actorspb.ListenerReply{Listener: g.tree.listeners[l.Id], Tree: g.replyTree()}, nil
 }
 
 // UpdateListener changes a listener's attributes.
@@ -97,7 +107,7 @@ func (g *LoadBalancerGrain) UpdateListener(req *actorspb.UpdateListenerRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.ListenerReply{Listener: g.tree.listeners[id]}, nil
+	return &actorspb.ListenerReply{Listener: g.tree.listeners[id], Tree: g.replyTree()}, nil
 }
 
 // DeleteListener deletes a listener with its L7 policies and their rules.
@@ -177,7 +187,7 @@ func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx clus
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.PoolReply{Pool: g.tree.pools[p.Id]}, nil
+	return &actorspb.PoolReply{Pool: g.tree.pools[p.Id], Tree: g.replyTree()}, nil
 }
 
 // UpdatePool changes a pool's attributes; the listeners using it are locked.
@@ -209,7 +219,7 @@ func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx clus
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.PoolReply{Pool: g.tree.pools[id]}, nil
+	return &actorspb.PoolReply{Pool: g.tree.pools[id], Tree: g.replyTree()}, nil
 }
 
 // DeletePool deletes a pool with its members and health monitor; listeners using it
@@ -305,7 +315,7 @@ func (g *LoadBalancerGrain) CreateMember(req *actorspb.CreateMemberRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.MemberReply{Member: g.tree.members[m.Id]}, nil
+	return &actorspb.MemberReply{Member: g.tree.members[m.Id], Tree: g.replyTree()}, nil
 }
 
 // UpdateMember changes a member's attributes.
@@ -332,7 +342,7 @@ func (g *LoadBalancerGrain) UpdateMember(req *actorspb.UpdateMemberRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.MemberReply{Member: g.tree.members[v.Id]}, nil
+	return &actorspb.MemberReply{Member: g.tree.members[v.Id], Tree: g.replyTree()}, nil
 }
 
 // DeleteMember deletes a member (DeleteChildRequest.id is "<pool id>/<member id>").
@@ -488,7 +498,7 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[hm.Id]}, nil
+	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[hm.Id], Tree: g.replyTree()}, nil
 }
 
 // UpdateHealthMonitor changes a health monitor's attributes; the monitor as the
@@ -520,7 +530,7 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[id]}, nil
+	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[id], Tree: g.replyTree()}, nil
 }
 
 // DeleteHealthMonitor deletes a health monitor; when the provider step removes it,

@@ -118,7 +118,7 @@ func (g *LoadBalancerGrain) CreateL7Policy(req *actorspb.CreateL7PolicyRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7PolicyReply{L7Policy: g.tree.policies[p.Id]}, nil
+	return &actorspb.L7PolicyReply{L7Policy: g.tree.policies[p.Id], Tree: g.replyTree()}, nil
 }
 
 // UpdateL7Policy changes an L7 policy (moving it when its position changes).
@@ -155,7 +155,7 @@ func (g *LoadBalancerGrain) UpdateL7Policy(req *actorspb.UpdateL7PolicyRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7PolicyReply{L7Policy: g.tree.policies[id]}, nil
+	return &actorspb.L7PolicyReply{L7Policy: g.tree.policies[id], Tree: g.replyTree()}, nil
 }
 
 // DeleteL7Policy deletes a policy with its rules and closes the gap in positions.
@@ -250,7 +250,7 @@ func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7RuleReply{Rule: g.tree.rules[r.Id]}, nil
+	return &actorspb.L7RuleReply{Rule: g.tree.rules[r.Id], Tree: g.replyTree()}, nil
 }
 
 // UpdateL7Rule changes a rule.
@@ -282,7 +282,7 @@ func (g *LoadBalancerGrain) UpdateL7Rule(req *actorspb.UpdateL7RuleRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7RuleReply{Rule: g.tree.rules[v.Id]}, nil
+	return &actorspb.L7RuleReply{Rule: g.tree.rules[v.Id], Tree: g.replyTree()}, nil
 }
 
 // DeleteL7Rule deletes a rule (DeleteChildRequest.id is "<policy id>/<rule id>").

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
 	"keel/store"
@@ -328,64 +327,63 @@ func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	p, found := s.store.State().Current().Pools.Get(v.PoolId)
-	if !found {
-		return notFound("Pool %s not found.", v.PoolId)
-	}
-	if !caller.Admin && p.ProjectId != caller.ProjectId {
-		return forbidden()
-	}
-	if err := checkMonitorCreate(v); err != nil {
-		return err
-	}
-	v.Id = uuid.NewString()
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, p.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateHealthMonitor,
-		&actorspb.CreateHealthMonitorRequest{Caller: caller, HealthMonitor: v})
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, found := st.Pools.Get(v.PoolId)
+		if !found {
+			return "", notFound("Pool %s not found.", v.PoolId)
+		}
+		if !caller.Admin && p.ProjectId != caller.ProjectId {
+			return "", forbidden()
+		}
+		return p.LoadbalancerId, checkMonitorCreate(v) // its defaults are the same on a second pass
+	}, (*actorspb.LoadBalancerGrainClient).CreateHealthMonitor, func() *actorspb.CreateHealthMonitorRequest {
+		v.Id = uuid.NewString()
+		return &actorspb.CreateHealthMonitorRequest{Caller: caller, HealthMonitor: v}
+	})
 	if err != nil {
 		return err
 	}
-	return writeChild(s, ctx, healthMonitors, fasthttp.StatusCreated, reply.HealthMonitor)
+	healthMonitors.writeOne(ctx, fasthttp.StatusCreated, reply.HealthMonitor, treeState(reply.Tree))
+	return nil
 }
 
+// updateHealthMonitor reads the monitor after a barrier: the domain_name rule
+// combines the update with the monitor's HTTP version and domain, which an
+// earlier update may have changed, and the grain does not check it again.
 func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	u, err := decodeMonitorUpdate(ctx.PostBody())
 	if err != nil {
 		return err
 	}
-	cur, err := childToChange(s, healthMonitors, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	reply, err := writeTree(s, afterBarrier, func(st *store.State) (string, error) {
+		cur, err := childIn(st, healthMonitors, id, caller)
+		if err != nil {
+			return "", err
+		}
+		return cur.LoadbalancerId, checkMonitorUpdate(cur, u)
+	}, (*actorspb.LoadBalancerGrainClient).UpdateHealthMonitor, func() *actorspb.UpdateHealthMonitorRequest {
+		u.values.Id = id
+		return &actorspb.UpdateHealthMonitorRequest{Caller: caller, Values: u.values, Fields: u.fields}
+	})
 	if err != nil {
 		return err
 	}
-	if err := checkMonitorUpdate(cur, u); err != nil {
-		return err
-	}
-	u.values.Id = cur.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateHealthMonitor,
-		&actorspb.UpdateHealthMonitorRequest{Caller: caller, Values: u.values, Fields: u.fields})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, healthMonitors, fasthttp.StatusOK, reply.HealthMonitor)
+	healthMonitors.writeOne(ctx, fasthttp.StatusOK, reply.HealthMonitor, treeState(reply.Tree))
+	return nil
 }
 
 func (s *Server) deleteHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := childToChange(s, healthMonitors, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		hm, err := childIn(st, healthMonitors, id, caller)
+		return hm.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).DeleteHealthMonitor, func() *actorspb.DeleteChildRequest {
+		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}
+	})
 	if err != nil {
-		return err
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteHealthMonitor,
-		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)

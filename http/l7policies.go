@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
 	"keel/store"
@@ -304,22 +303,21 @@ func (s *Server) createL7Policy(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	l, err := childToChange(s, listeners, v.ListenerId, caller)
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		l, err := childIn(st, listeners, v.ListenerId, caller)
+		return l.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).CreateL7Policy, func() *actorspb.CreateL7PolicyRequest {
+		v.Id = uuid.NewString() // the grain refuses more than 50 rules, naming it
+		for _, rule := range rules {
+			rule.Id = uuid.NewString()
+		}
+		return &actorspb.CreateL7PolicyRequest{Caller: caller, L7Policy: v, Rules: rules}
+	})
 	if err != nil {
 		return err
 	}
-	v.Id = uuid.NewString() // the grain refuses more than 50 rules, naming it
-	for _, rule := range rules {
-		rule.Id = uuid.NewString()
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, l.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateL7Policy,
-		&actorspb.CreateL7PolicyRequest{Caller: caller, L7Policy: v, Rules: rules})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, l7Policies, fasthttp.StatusCreated, reply.L7Policy)
+	l7Policies.writeOne(ctx, fasthttp.StatusCreated, reply.L7Policy, treeState(reply.Tree))
+	return nil
 }
 
 func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
@@ -328,31 +326,31 @@ func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := childToChange(s, l7Policies, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := childIn(st, l7Policies, id, caller)
+		return p.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).UpdateL7Policy, func() *actorspb.UpdateL7PolicyRequest {
+		values.Id = id
+		return &actorspb.UpdateL7PolicyRequest{Caller: caller, Values: values, Fields: fields}
+	})
 	if err != nil {
 		return err
 	}
-	values.Id = cur.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateL7Policy,
-		&actorspb.UpdateL7PolicyRequest{Caller: caller, Values: values, Fields: fields})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, l7Policies, fasthttp.StatusOK, reply.L7Policy)
+	l7Policies.writeOne(ctx, fasthttp.StatusOK, reply.L7Policy, treeState(reply.Tree))
+	return nil
 }
 
 func (s *Server) deleteL7Policy(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := childToChange(s, l7Policies, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := childIn(st, l7Policies, id, caller)
+		return p.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).DeleteL7Policy, func() *actorspb.DeleteChildRequest {
+		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}
+	})
 	if err != nil {
-		return err
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteL7Policy,
-		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)

@@ -7,7 +7,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"google.golang.org/protobuf/proto"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
 	"keel/store"
@@ -130,16 +129,6 @@ func policyIn(st *store.State, id string, caller *actorspb.Caller) (*storepb.L7P
 	return p, nil
 }
 
-// ruleInPath reads the rule a path names: it must belong to the path's policy.
-func (s *Server) ruleInPath(ctx *fasthttp.RequestCtx, policy *storepb.L7Policy) (*storepb.L7Rule, error) {
-	id := pathParam(ctx, "rule_id")
-	r, found := s.store.State().Current().L7Rules.Get(id)
-	if !found || r.L7PolicyId != policy.Id {
-		return nil, notFound("L7 Rule %s not found.", id)
-	}
-	return r, nil
-}
-
 func (s *Server) listL7Rules(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
@@ -163,73 +152,74 @@ func (s *Server) showL7Rule(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) createL7Rule(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	policy, err := s.policyInPath(ctx, caller)
+	policyID := pathParam(ctx, "id")
+	var v *storepb.L7Rule
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		policy, err := policyIn(st, policyID, caller)
+		if err != nil {
+			return "", err
+		}
+		if v, err = decodeL7RuleCreate(ctx.PostBody()); err != nil {
+			return "", err
+		}
+		return policy.LoadbalancerId, octaviarules.CheckL7Rule(v)
+	}, (*actorspb.LoadBalancerGrainClient).CreateL7Rule, func() *actorspb.CreateL7RuleRequest {
+		v.Id, v.L7PolicyId = uuid.NewString(), policyID
+		return &actorspb.CreateL7RuleRequest{Caller: caller, Rule: v}
+	})
 	if err != nil {
 		return err
 	}
-	v, err := decodeL7RuleCreate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if err := octaviarules.CheckL7Rule(v); err != nil {
-		return err
-	}
-	v.Id, v.L7PolicyId = uuid.NewString(), policy.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, policy.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateL7Rule,
-		&actorspb.CreateL7RuleRequest{Caller: caller, Rule: v})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, l7Rules, fasthttp.StatusCreated, reply.Rule)
+	l7Rules.writeOne(ctx, fasthttp.StatusCreated, reply.Rule, treeState(reply.Tree))
+	return nil
 }
 
+// updateL7Rule checks the rule as the update would leave it, as Octavia does, on
+// the rule as this node has it: the grain checks the rule it writes again, and a
+// refusal is only answered from a fresh read (routeThenCall).
 func (s *Server) updateL7Rule(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	policy, err := s.policyInPath(ctx, caller)
+	policyID, id := pathParam(ctx, "id"), pathParam(ctx, "rule_id")
+	var values *storepb.L7Rule
+	var fields []string
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		policy, err := policyIn(st, policyID, caller)
+		if err != nil {
+			return "", err
+		}
+		if values, fields, err = decodeL7RuleUpdate(ctx.PostBody()); err != nil {
+			return "", err
+		}
+		cur, found := st.L7Rules.Get(id)
+		if !found || cur.L7PolicyId != policyID {
+			return "", notFound("L7 Rule %s not found.", id)
+		}
+		merged := proto.Clone(cur).(*storepb.L7Rule)
+		applyMask(merged, values, fields)
+		return policy.LoadbalancerId, octaviarules.CheckL7Rule(merged)
+	}, (*actorspb.LoadBalancerGrainClient).UpdateL7Rule, func() *actorspb.UpdateL7RuleRequest {
+		values.Id, values.L7PolicyId = id, policyID
+		return &actorspb.UpdateL7RuleRequest{Caller: caller, Values: values, Fields: fields}
+	})
 	if err != nil {
 		return err
 	}
-	values, fields, err := decodeL7RuleUpdate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	cur, err := s.ruleInPath(ctx, policy)
-	if err != nil {
-		return err
-	}
-	// Octavia checks the rule as the update would leave it.
-	merged := proto.Clone(cur).(*storepb.L7Rule)
-	applyMask(merged, values, fields)
-	if err := octaviarules.CheckL7Rule(merged); err != nil {
-		return err
-	}
-	values.Id, values.L7PolicyId = cur.Id, policy.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, policy.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateL7Rule,
-		&actorspb.UpdateL7RuleRequest{Caller: caller, Values: values, Fields: fields})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, l7Rules, fasthttp.StatusOK, reply.Rule)
+	l7Rules.writeOne(ctx, fasthttp.StatusOK, reply.Rule, treeState(reply.Tree))
+	return nil
 }
 
+// deleteL7Rule routes by the policy in the path; the grain looks the rule up
+// (404 "L7 Rule <id> not found." when it is not the policy's).
 func (s *Server) deleteL7Rule(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	policy, err := s.policyInPath(ctx, caller)
+	policyID, id := pathParam(ctx, "id"), pathParam(ctx, "rule_id")
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		policy, err := policyIn(st, policyID, caller)
+		return policy.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).DeleteL7Rule, func() *actorspb.DeleteChildRequest {
+		return &actorspb.DeleteChildRequest{Caller: caller, Id: policyID + "/" + id}
+	})
 	if err != nil {
-		return err
-	}
-	cur, err := s.ruleInPath(ctx, policy)
-	if err != nil {
-		return err
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, policy.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteL7Rule,
-		&actorspb.DeleteChildRequest{Caller: caller, Id: policy.Id + "/" + cur.Id}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
 	"keel/store"
@@ -249,108 +248,79 @@ func decodeListenerUpdate(body []byte) (*storepb.Listener, []string, error) {
 	return v, f.mask(), nil
 }
 
-// childToChange finds a child object the caller may change, after a barrier; its
-// load balancer's grain (GetLoadbalancerId) serves the change.
-func childToChange[T interface {
-	store.Entity
-	GetLoadbalancerId() string
-}](s *Server, r *resource[T], id string, caller *actorspb.Caller) (T, error) {
-	var zero T
-	if err := s.barrier(); err != nil {
-		return zero, err
-	}
-	v, found := r.table(s.store.State().Current()).Get(id)
-	if !found {
-		return zero, notFound("%s %s not found.", r.display, id)
-	}
-	if !caller.Admin && v.GetProjectId() != caller.ProjectId {
-		return zero, forbidden()
-	}
-	return v, nil
-}
-
-// writeChild renders a child object a grain returned, reading its references after
-// a barrier (the grain's write is then visible here).
-func writeChild[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], status int, v T) error {
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	r.writeOne(ctx, status, v, s.store.State().Current())
-	return nil
-}
-
 func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	v, err := decodeListenerCreate(ctx.PostBody(), caller)
 	if err != nil {
 		return err
 	}
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	lb := s.store.State().LoadBalancer(v.LoadbalancerId)
-	if lb == nil {
-		return notFound("Load Balancer %s not found.", v.LoadbalancerId)
-	}
-	if !caller.Admin && lb.ProjectId != caller.ProjectId || lb.ProjectId != v.ProjectId {
-		return forbidden()
-	}
-	if err := checkAllowedCIDRs(v.AllowedCidrs, lb.VipAddress); err != nil {
-		return err
-	}
-	v.Id = uuid.NewString()
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, lb.Id, (*actorspb.LoadBalancerGrainClient).CreateListener,
-		&actorspb.CreateListenerRequest{Caller: caller, Listener: v})
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		lb := st.LoadBalancer(v.LoadbalancerId)
+		if lb == nil {
+			return "", notFound("Load Balancer %s not found.", v.LoadbalancerId)
+		}
+		if !caller.Admin && lb.ProjectId != caller.ProjectId || lb.ProjectId != v.ProjectId {
+			return "", forbidden()
+		}
+		return lb.Id, checkAllowedCIDRs(v.AllowedCidrs, lb.VipAddress)
+	}, (*actorspb.LoadBalancerGrainClient).CreateListener, func() *actorspb.CreateListenerRequest {
+		v.Id = uuid.NewString()
+		return &actorspb.CreateListenerRequest{Caller: caller, Listener: v}
+	})
 	if err != nil {
 		return err
 	}
-	return writeChild(s, ctx, listeners, fasthttp.StatusCreated, reply.Listener)
+	listeners.writeOne(ctx, fasthttp.StatusCreated, reply.Listener, treeState(reply.Tree))
+	return nil
 }
 
+// updateListener reads the listener after a barrier: the protocol's rules apply
+// to the listener as the update leaves it, which an earlier update may have
+// changed, and the grain does not apply them again.
 func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	values, fields, err := decodeListenerUpdate(ctx.PostBody())
 	if err != nil {
 		return err
 	}
-	cur, err := childToChange(s, listeners, pathParam(ctx, "id"), caller)
-	if err != nil {
-		return err
-	}
-	// The protocol's rules apply to the listener as the update leaves it.
-	merged := cloneListener(cur)
-	applyMask(merged, values, fields)
-	if err := octaviarules.CheckListenerOptions(merged); err != nil {
-		return err
-	}
-	if lb := s.store.State().LoadBalancer(cur.LoadbalancerId); lb != nil {
-		if err := checkAllowedCIDRs(merged.AllowedCidrs, lb.VipAddress); err != nil {
-			return err
+	id := pathParam(ctx, "id")
+	reply, err := writeTree(s, afterBarrier, func(st *store.State) (string, error) {
+		cur, err := childIn(st, listeners, id, caller)
+		if err != nil {
+			return "", err
 		}
-	}
-	values.Id = cur.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateListener,
-		&actorspb.UpdateListenerRequest{Caller: caller, Values: values, Fields: fields})
+		merged := cloneListener(cur)
+		applyMask(merged, values, fields)
+		if err := octaviarules.CheckListenerOptions(merged); err != nil {
+			return "", err
+		}
+		if lb := st.LoadBalancer(cur.LoadbalancerId); lb != nil {
+			if err := checkAllowedCIDRs(merged.AllowedCidrs, lb.VipAddress); err != nil {
+				return "", err
+			}
+		}
+		return cur.LoadbalancerId, nil
+	}, (*actorspb.LoadBalancerGrainClient).UpdateListener, func() *actorspb.UpdateListenerRequest {
+		values.Id = id
+		return &actorspb.UpdateListenerRequest{Caller: caller, Values: values, Fields: fields}
+	})
 	if err != nil {
 		return err
 	}
-	return writeChild(s, ctx, listeners, fasthttp.StatusOK, reply.Listener)
+	listeners.writeOne(ctx, fasthttp.StatusOK, reply.Listener, treeState(reply.Tree))
+	return nil
 }
 
 func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := childToChange(s, listeners, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		l, err := childIn(st, listeners, id, caller)
+		return l.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).DeleteListener, func() *actorspb.DeleteChildRequest {
+		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}
+	})
 	if err != nil {
-		return err
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteListener,
-		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
@@ -360,10 +330,14 @@ func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 // listenerStats answers GET /listeners/{id}/stats.
 func (s *Server) listenerStats(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	l, err := childToChange(s, listeners, pathParam(ctx, "id"), caller)
+	if err := s.barrier(); err != nil {
+		return err
+	}
+	st := s.store.State().Current()
+	l, err := childIn(st, listeners, pathParam(ctx, "id"), caller)
 	if err != nil {
 		return err
 	}
-	writeStats(ctx, listenerTraffic(s.store.State().Current(), l.Id))
+	writeStats(ctx, listenerTraffic(st, l.Id))
 	return nil
 }

@@ -181,10 +181,13 @@ func (s *Server) failoverLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// treeState makes a State holding just a grain's reply tree, so responses render
-// references (a load balancer's listeners and pools) from what the grain wrote.
+// treeState makes a State holding just a grain's reply tree, so a write's response
+// renders references (a load balancer's listeners and pools, a pool's members, a
+// listener's policies, ...) from what the grain wrote, without reading again. A
+// missing tree (the grain's load balancer gone since the write) is an empty State.
 func treeState(t *actorspb.LoadBalancerTree) *store.State {
-	return store.StateOf(t.LoadBalancer, t.Listeners, t.Pools, t.Members, t.HealthMonitors, t.L7Policies, t.L7Rules, t.Amphorae)
+	return store.StateOf(t.GetLoadBalancer(), t.GetListeners(), t.GetPools(), t.GetMembers(), t.GetHealthMonitors(),
+		t.GetL7Policies(), t.GetL7Rules(), t.GetAmphorae())
 }
 
 // decodeLoadBalancerCreate validates a POST body and returns the load balancer

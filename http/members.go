@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/store"
 	"keel/store/storepb"
@@ -221,67 +220,64 @@ func (s *Server) showMember(ctx *fasthttp.RequestCtx) error {
 
 func (s *Server) createMember(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	_, p, err := s.poolInPath(ctx, caller)
+	poolID := pathParam(ctx, "id")
+	var v *storepb.Member
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := poolIn(st, poolID, caller)
+		if err != nil {
+			return "", err
+		}
+		if v, err = decodeMemberCreate(ctx.PostBody()); err != nil {
+			return "", err
+		}
+		return p.LoadbalancerId, checkMemberAddress(v.Address)
+	}, (*actorspb.LoadBalancerGrainClient).CreateMember, func() *actorspb.CreateMemberRequest {
+		v.Id, v.PoolId = uuid.NewString(), poolID
+		return &actorspb.CreateMemberRequest{Caller: caller, Member: v}
+	})
 	if err != nil {
 		return err
 	}
-	v, err := decodeMemberCreate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if err := checkMemberAddress(v.Address); err != nil {
-		return err
-	}
-	v.Id, v.PoolId = uuid.NewString(), p.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, p.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).CreateMember,
-		&actorspb.CreateMemberRequest{Caller: caller, Member: v})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, members, fasthttp.StatusCreated, reply.Member)
+	members.writeOne(ctx, fasthttp.StatusCreated, reply.Member, treeState(reply.Tree))
+	return nil
 }
 
+// updateMember routes by the pool in the path; the grain looks the member up
+// (404 "Member <id> not found." when it is not the pool's).
 func (s *Server) updateMember(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	st, p, err := s.poolInPath(ctx, caller)
+	poolID, id := pathParam(ctx, "id"), pathParam(ctx, "member_id")
+	var values *storepb.Member
+	var fields []string
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := poolIn(st, poolID, caller)
+		if err != nil {
+			return "", err
+		}
+		values, fields, err = decodeMemberUpdate(ctx.PostBody())
+		return p.LoadbalancerId, err
+	}, (*actorspb.LoadBalancerGrainClient).UpdateMember, func() *actorspb.UpdateMemberRequest {
+		values.Id, values.PoolId = id, poolID
+		return &actorspb.UpdateMemberRequest{Caller: caller, Values: values, Fields: fields}
+	})
 	if err != nil {
 		return err
 	}
-	values, fields, err := decodeMemberUpdate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	cur, err := memberInPath(ctx, st, p, caller)
-	if err != nil {
-		return err
-	}
-	values.Id, values.PoolId = cur.Id, p.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, p.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdateMember,
-		&actorspb.UpdateMemberRequest{Caller: caller, Values: values, Fields: fields})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, members, fasthttp.StatusOK, reply.Member)
+	members.writeOne(ctx, fasthttp.StatusOK, reply.Member, treeState(reply.Tree))
+	return nil
 }
 
+// deleteMember routes by the pool in the path; the grain looks the member up.
 func (s *Server) deleteMember(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	st, p, err := s.poolInPath(ctx, caller)
+	poolID, id := pathParam(ctx, "id"), pathParam(ctx, "member_id")
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := poolIn(st, poolID, caller)
+		return p.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).DeleteMember, func() *actorspb.DeleteChildRequest {
+		return &actorspb.DeleteChildRequest{Caller: caller, Id: poolID + "/" + id}
+	})
 	if err != nil {
-		return err
-	}
-	cur, err := memberInPath(ctx, st, p, caller)
-	if err != nil {
-		return err
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, p.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteMember,
-		&actorspb.DeleteChildRequest{Caller: caller, Id: p.Id + "/" + cur.Id}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
@@ -292,25 +288,31 @@ func (s *Server) deleteMember(ctx *fasthttp.RequestCtx) error {
 // additive_only is read as oslo's bool_from_string does (anything unknown: false).
 func (s *Server) replaceMembers(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	_, p, err := s.poolInPath(ctx, caller)
-	if err != nil {
-		return err
-	}
-	list, fields, err := decodeMemberBatch(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	for _, m := range list {
-		if err := checkMemberAddress(m.Address); err != nil {
-			return err
+	poolID := pathParam(ctx, "id")
+	var list []*storepb.Member
+	var fields []*actorspb.FieldList
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := poolIn(st, poolID, caller)
+		if err != nil {
+			return "", err
 		}
-		m.Id, m.PoolId = uuid.NewString(), p.Id
-	}
-	additive, _ := parseBool(string(ctx.QueryArgs().Peek("additive_only")))
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, p.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).ReplaceMembers,
-		&actorspb.ReplaceMembersRequest{Caller: caller, PoolId: p.Id, Members: list, Fields: fields, AdditiveOnly: additive}); err != nil {
+		if list, fields, err = decodeMemberBatch(ctx.PostBody()); err != nil {
+			return "", err
+		}
+		for _, m := range list {
+			if err := checkMemberAddress(m.Address); err != nil {
+				return "", err
+			}
+		}
+		return p.LoadbalancerId, nil
+	}, (*actorspb.LoadBalancerGrainClient).ReplaceMembers, func() *actorspb.ReplaceMembersRequest {
+		for _, m := range list {
+			m.Id, m.PoolId = uuid.NewString(), poolID
+		}
+		additive, _ := parseBool(string(ctx.QueryArgs().Peek("additive_only")))
+		return &actorspb.ReplaceMembersRequest{Caller: caller, PoolId: poolID, Members: list, Fields: fields, AdditiveOnly: additive}
+	})
+	if err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
 	"keel/actors/python"
@@ -337,78 +336,79 @@ func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	st := s.store.State().Current()
-	lbID := spec.pool.LoadbalancerId
-	if lbID != "" && st.LoadBalancer(lbID) == nil {
-		return notFound("Load Balancer %s not found.", lbID)
-	}
-	if spec.listenerID != "" {
-		l, found := st.Listeners.Get(spec.listenerID)
-		switch {
-		case !found:
-			return notFound("Listener %s not found.", spec.listenerID)
-		case lbID == "":
-			lbID = l.LoadbalancerId
-		case l.LoadbalancerId != lbID:
-			return badRequest("Validation failure: Listener %s is not on load balancer %s.", spec.listenerID, lbID)
+	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		lbID := spec.pool.LoadbalancerId
+		if lbID != "" && st.LoadBalancer(lbID) == nil {
+			return "", notFound("Load Balancer %s not found.", lbID)
 		}
-	}
-	lb := st.LoadBalancer(lbID)
-	if lb == nil {
-		return notFound("Load Balancer %s not found.", lbID)
-	}
-	if !caller.Admin && lb.ProjectId != caller.ProjectId {
-		return forbidden()
-	}
-	v := spec.pool
-	v.Id, v.LoadbalancerId = uuid.NewString(), lb.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, lb.Id, (*actorspb.LoadBalancerGrainClient).CreatePool,
-		&actorspb.CreatePoolRequest{Caller: caller, Pool: v, ListenerId: spec.listenerID})
+		if spec.listenerID != "" {
+			l, found := st.Listeners.Get(spec.listenerID)
+			switch {
+			case !found:
+				return "", notFound("Listener %s not found.", spec.listenerID)
+			case lbID == "":
+				lbID = l.LoadbalancerId
+			case l.LoadbalancerId != lbID:
+				return "", badRequest("Validation failure: Listener %s is not on load balancer %s.", spec.listenerID, lbID)
+			}
+		}
+		lb := st.LoadBalancer(lbID)
+		if lb == nil {
+			return "", notFound("Load Balancer %s not found.", lbID)
+		}
+		if !caller.Admin && lb.ProjectId != caller.ProjectId {
+			return "", forbidden()
+		}
+		return lb.Id, nil
+	}, (*actorspb.LoadBalancerGrainClient).CreatePool, func() *actorspb.CreatePoolRequest {
+		v := spec.pool
+		v.Id = uuid.NewString()
+		return &actorspb.CreatePoolRequest{Caller: caller, Pool: v, ListenerId: spec.listenerID}
+	})
 	if err != nil {
 		return err
 	}
-	return writeChild(s, ctx, pools, fasthttp.StatusCreated, reply.Pool)
+	pools.writeOne(ctx, fasthttp.StatusCreated, reply.Pool, treeState(reply.Tree))
+	return nil
 }
 
+// updatePool reads the pool after a barrier: its checks combine the update with
+// the pool's session persistence and CA / CRL references, which an earlier update
+// may have changed, and the grain does not check them again.
 func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	u, err := decodePoolUpdate(ctx.PostBody())
 	if err != nil {
 		return err
 	}
-	cur, err := childToChange(s, pools, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	reply, err := writeTree(s, afterBarrier, func(st *store.State) (string, error) {
+		cur, err := childIn(st, pools, id, caller)
+		if err != nil {
+			return "", err
+		}
+		return cur.LoadbalancerId, checkPoolUpdate(cur, u)
+	}, (*actorspb.LoadBalancerGrainClient).UpdatePool, func() *actorspb.UpdatePoolRequest {
+		u.values.Id = id
+		return &actorspb.UpdatePoolRequest{Caller: caller, Values: u.values, Fields: u.fields}
+	})
 	if err != nil {
 		return err
 	}
-	if err := checkPoolUpdate(cur, u); err != nil {
-		return err
-	}
-	u.values.Id = cur.Id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).UpdatePool,
-		&actorspb.UpdatePoolRequest{Caller: caller, Values: u.values, Fields: u.fields})
-	if err != nil {
-		return err
-	}
-	return writeChild(s, ctx, pools, fasthttp.StatusOK, reply.Pool)
+	pools.writeOne(ctx, fasthttp.StatusOK, reply.Pool, treeState(reply.Tree))
+	return nil
 }
 
 func (s *Server) deletePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	cur, err := childToChange(s, pools, pathParam(ctx, "id"), caller)
+	id := pathParam(ctx, "id")
+	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+		p, err := childIn(st, pools, id, caller)
+		return p.GetLoadbalancerId(), err
+	}, (*actorspb.LoadBalancerGrainClient).DeletePool, func() *actorspb.DeleteChildRequest {
+		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}
+	})
 	if err != nil {
-		return err
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, cur.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeletePool,
-		&actorspb.DeleteChildRequest{Caller: caller, Id: cur.Id}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)

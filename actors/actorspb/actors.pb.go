@@ -705,9 +705,15 @@ func (x *UpdateListenerRequest) GetFields() []string {
 	return nil
 }
 
+// A child's reply (ListenerReply, PoolReply, MemberReply, HealthMonitorReply,
+// L7PolicyReply, L7RuleReply) carries the object as written and, in tree, its
+// load balancer's tree as the grain holds it after the write: the API renders
+// the object's references (a pool's members, a listener's policies, ...) from
+// it, with no read after the write.
 type ListenerReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Listener      *storepb.Listener      `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -745,6 +751,13 @@ func (*ListenerReply) Descriptor() ([]byte, []int) {
 func (x *ListenerReply) GetListener() *storepb.Listener {
 	if x != nil {
 		return x.Listener
+	}
+	return nil
+}
+
+func (x *ListenerReply) GetTree() *LoadBalancerTree {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -874,6 +887,7 @@ func (x *UpdatePoolRequest) GetFields() []string {
 type PoolReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pool          *storepb.Pool          `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -911,6 +925,13 @@ func (*PoolReply) Descriptor() ([]byte, []int) {
 func (x *PoolReply) GetPool() *storepb.Pool {
 	if x != nil {
 		return x.Pool
+	}
+	return nil
+}
+
+func (x *PoolReply) GetTree() *LoadBalancerTree {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -1030,6 +1051,7 @@ func (x *UpdateMemberRequest) GetFields() []string {
 type MemberReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Member        *storepb.Member        `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1067,6 +1089,13 @@ func (*MemberReply) Descriptor() ([]byte, []int) {
 func (x *MemberReply) GetMember() *storepb.Member {
 	if x != nil {
 		return x.Member
+	}
+	return nil
+}
+
+func (x *MemberReply) GetTree() *LoadBalancerTree {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -1308,6 +1337,7 @@ func (x *UpdateHealthMonitorRequest) GetFields() []string {
 type HealthMonitorReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	HealthMonitor *storepb.HealthMonitor `protobuf:"bytes,1,opt,name=health_monitor,json=healthMonitor,proto3" json:"health_monitor,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1345,6 +1375,13 @@ func (*HealthMonitorReply) Descriptor() ([]byte, []int) {
 func (x *HealthMonitorReply) GetHealthMonitor() *storepb.HealthMonitor {
 	if x != nil {
 		return x.HealthMonitor
+	}
+	return nil
+}
+
+func (x *HealthMonitorReply) GetTree() *LoadBalancerTree {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -1472,6 +1509,7 @@ func (x *UpdateL7PolicyRequest) GetFields() []string {
 type L7PolicyReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	L7Policy      *storepb.L7Policy      `protobuf:"bytes,1,opt,name=l7policy,proto3" json:"l7policy,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1509,6 +1547,13 @@ func (*L7PolicyReply) Descriptor() ([]byte, []int) {
 func (x *L7PolicyReply) GetL7Policy() *storepb.L7Policy {
 	if x != nil {
 		return x.L7Policy
+	}
+	return nil
+}
+
+func (x *L7PolicyReply) GetTree() *LoadBalancerTree {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -1628,6 +1673,7 @@ func (x *UpdateL7RuleRequest) GetFields() []string {
 type L7RuleReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rule          *storepb.L7Rule        `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1665,6 +1711,13 @@ func (*L7RuleReply) Descriptor() ([]byte, []int) {
 func (x *L7RuleReply) GetRule() *storepb.L7Rule {
 	if x != nil {
 		return x.Rule
+	}
+	return nil
+}
+
+func (x *L7RuleReply) GetTree() *LoadBalancerTree {
+	if x != nil {
+		return x.Tree
 	}
 	return nil
 }
@@ -1772,9 +1825,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x15UpdateListenerRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12,\n" +
 	"\x06values\x18\x02 \x01(\v2\x14.keel.store.ListenerR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"A\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"t\n" +
 	"\rListenerReply\x120\n" +
-	"\blistener\x18\x01 \x01(\v2\x14.keel.store.ListenerR\blistener\"\x87\x01\n" +
+	"\blistener\x18\x01 \x01(\v2\x14.keel.store.ListenerR\blistener\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\x87\x01\n" +
 	"\x11CreatePoolRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12$\n" +
 	"\x04pool\x18\x02 \x01(\v2\x10.keel.store.PoolR\x04pool\x12\x1f\n" +
@@ -1783,18 +1837,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x11UpdatePoolRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12(\n" +
 	"\x06values\x18\x02 \x01(\v2\x10.keel.store.PoolR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"1\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"d\n" +
 	"\tPoolReply\x12$\n" +
-	"\x04pool\x18\x01 \x01(\v2\x10.keel.store.PoolR\x04pool\"n\n" +
+	"\x04pool\x18\x01 \x01(\v2\x10.keel.store.PoolR\x04pool\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"n\n" +
 	"\x13CreateMemberRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
 	"\x06member\x18\x02 \x01(\v2\x12.keel.store.MemberR\x06member\"\x86\x01\n" +
 	"\x13UpdateMemberRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
 	"\x06values\x18\x02 \x01(\v2\x12.keel.store.MemberR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"9\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"l\n" +
 	"\vMemberReply\x12*\n" +
-	"\x06member\x18\x01 \x01(\v2\x12.keel.store.MemberR\x06member\"\xe0\x01\n" +
+	"\x06member\x18\x01 \x01(\v2\x12.keel.store.MemberR\x06member\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\xe0\x01\n" +
 	"\x15ReplaceMembersRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12,\n" +
@@ -1809,9 +1865,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aUpdateHealthMonitorRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x121\n" +
 	"\x06values\x18\x02 \x01(\v2\x19.keel.store.HealthMonitorR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"V\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"\x89\x01\n" +
 	"\x12HealthMonitorReply\x12@\n" +
-	"\x0ehealth_monitor\x18\x01 \x01(\v2\x19.keel.store.HealthMonitorR\rhealthMonitor\"\xa0\x01\n" +
+	"\x0ehealth_monitor\x18\x01 \x01(\v2\x19.keel.store.HealthMonitorR\rhealthMonitor\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\xa0\x01\n" +
 	"\x15CreateL7PolicyRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x120\n" +
 	"\bl7policy\x18\x02 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\x12(\n" +
@@ -1819,18 +1876,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x15UpdateL7PolicyRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12,\n" +
 	"\x06values\x18\x02 \x01(\v2\x14.keel.store.L7PolicyR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"A\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"t\n" +
 	"\rL7PolicyReply\x120\n" +
-	"\bl7policy\x18\x01 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\"j\n" +
+	"\bl7policy\x18\x01 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"j\n" +
 	"\x13CreateL7RuleRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12&\n" +
 	"\x04rule\x18\x02 \x01(\v2\x12.keel.store.L7RuleR\x04rule\"\x86\x01\n" +
 	"\x13UpdateL7RuleRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
 	"\x06values\x18\x02 \x01(\v2\x12.keel.store.L7RuleR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"5\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"h\n" +
 	"\vL7RuleReply\x12&\n" +
-	"\x04rule\x18\x01 \x01(\v2\x12.keel.store.L7RuleR\x04rule\"Q\n" +
+	"\x04rule\x18\x01 \x01(\v2\x12.keel.store.L7RuleR\x04rule\x121\n" +
+	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"Q\n" +
 	"\x12DeleteChildRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id2\xf3\x0e\n" +
@@ -1939,91 +1998,97 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 17: keel.actors.UpdateListenerRequest.caller:type_name -> keel.actors.Caller
 	32, // 18: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
 	32, // 19: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
-	0,  // 20: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
-	33, // 21: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
-	0,  // 22: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
-	33, // 23: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
-	33, // 24: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
-	0,  // 25: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
-	34, // 26: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
-	0,  // 27: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
-	34, // 28: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
-	34, // 29: keel.actors.MemberReply.member:type_name -> keel.store.Member
-	0,  // 30: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
-	34, // 31: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
-	20, // 32: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
-	0,  // 33: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	35, // 34: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
-	0,  // 35: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	35, // 36: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
-	35, // 37: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
-	0,  // 38: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	36, // 39: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
-	37, // 40: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
-	0,  // 41: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	36, // 42: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
-	36, // 43: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
-	0,  // 44: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	37, // 45: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
-	0,  // 46: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	37, // 47: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
-	37, // 48: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
-	0,  // 49: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
-	2,  // 50: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
-	4,  // 51: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
-	5,  // 52: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
-	6,  // 53: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
-	8,  // 54: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
-	10, // 55: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
-	11, // 56: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
-	30, // 57: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
-	13, // 58: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
-	14, // 59: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
-	30, // 60: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
-	16, // 61: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
-	17, // 62: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
-	30, // 63: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
-	19, // 64: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
-	21, // 65: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
-	22, // 66: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
-	30, // 67: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
-	24, // 68: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
-	25, // 69: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
-	30, // 70: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
-	27, // 71: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
-	28, // 72: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
-	30, // 73: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
-	30, // 74: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
-	3,  // 75: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
-	3,  // 76: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
-	7,  // 77: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
-	7,  // 78: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
-	9,  // 79: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
-	12, // 80: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
-	12, // 81: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
-	7,  // 82: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
-	15, // 83: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
-	15, // 84: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
-	7,  // 85: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
-	18, // 86: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
-	18, // 87: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
-	7,  // 88: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
-	7,  // 89: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
-	23, // 90: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	23, // 91: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	7,  // 92: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
-	26, // 93: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
-	26, // 94: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
-	7,  // 95: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
-	29, // 96: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
-	29, // 97: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
-	7,  // 98: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
-	7,  // 99: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
-	75, // [75:100] is the sub-list for method output_type
-	50, // [50:75] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	1,  // 20: keel.actors.ListenerReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 21: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
+	33, // 22: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
+	0,  // 23: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
+	33, // 24: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
+	33, // 25: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
+	1,  // 26: keel.actors.PoolReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 27: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
+	34, // 28: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
+	0,  // 29: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
+	34, // 30: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
+	34, // 31: keel.actors.MemberReply.member:type_name -> keel.store.Member
+	1,  // 32: keel.actors.MemberReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 33: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
+	34, // 34: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
+	20, // 35: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
+	0,  // 36: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
+	35, // 37: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
+	0,  // 38: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
+	35, // 39: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
+	35, // 40: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
+	1,  // 41: keel.actors.HealthMonitorReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 42: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
+	36, // 43: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
+	37, // 44: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
+	0,  // 45: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
+	36, // 46: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
+	36, // 47: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
+	1,  // 48: keel.actors.L7PolicyReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 49: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
+	37, // 50: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
+	0,  // 51: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
+	37, // 52: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
+	37, // 53: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
+	1,  // 54: keel.actors.L7RuleReply.tree:type_name -> keel.actors.LoadBalancerTree
+	0,  // 55: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
+	2,  // 56: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
+	4,  // 57: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
+	5,  // 58: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
+	6,  // 59: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
+	8,  // 60: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
+	10, // 61: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
+	11, // 62: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
+	30, // 63: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
+	13, // 64: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
+	14, // 65: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
+	30, // 66: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
+	16, // 67: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
+	17, // 68: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
+	30, // 69: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
+	19, // 70: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
+	21, // 71: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
+	22, // 72: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
+	30, // 73: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
+	24, // 74: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
+	25, // 75: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
+	30, // 76: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
+	27, // 77: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
+	28, // 78: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
+	30, // 79: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
+	30, // 80: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
+	3,  // 81: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
+	3,  // 82: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
+	7,  // 83: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
+	7,  // 84: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
+	9,  // 85: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
+	12, // 86: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
+	12, // 87: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
+	7,  // 88: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
+	15, // 89: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
+	15, // 90: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
+	7,  // 91: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
+	18, // 92: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
+	18, // 93: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
+	7,  // 94: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
+	7,  // 95: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
+	23, // 96: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	23, // 97: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	7,  // 98: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
+	26, // 99: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
+	26, // 100: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
+	7,  // 101: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
+	29, // 102: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
+	29, // 103: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
+	7,  // 104: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
+	7,  // 105: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
+	81, // [81:106] is the sub-list for method output_type
+	56, // [56:81] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }

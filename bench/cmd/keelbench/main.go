@@ -30,7 +30,7 @@ func main() {
 	keeld := flag.String("keeld", "bin/keeld", "keeld binary")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
-	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster")
+	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*keeld)
@@ -65,6 +65,8 @@ func main() {
 			notes = append(notes, singleNode(r, *dur, *preload, add)...)
 		case "cluster":
 			notes = append(notes, threeNodes(r, *dur, add)...)
+		case "children":
+			notes = append(notes, children(r, *dur, add)...)
 		}
 		r.cleanup()
 	}
