@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"errors"
 	"slices"
 	"sort"
 
 	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
 
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
@@ -22,6 +24,28 @@ import (
 // replyTree is the tree a child's reply carries: the load balancer as this grain
 // holds it after the write, which the API renders the child's references from
 // (nil if the load balancer is gone, as after a retry of a write since purged).
+// writtenRow returns the row a successful request wrote, as the grain holds it.
+// When an earlier attempt of the request applied it and the row has been changed
+// away since (deleted, or the whole tree purged), there is nothing to render: a
+// 503 asks the client to read it again, rather than a 2xx without a body.
+func writtenRow[T proto.Message](g *LoadBalancerGrain, rows func(*tree) map[string]T, id string) (T, error) {
+	var zero T
+	if g.tree == nil {
+		return zero, changedSince()
+	}
+	row, ok := rows(g.tree)[id]
+	if !ok {
+		return zero, changedSince()
+	}
+	return row, nil
+}
+
+// changedSince is the answer to a request an earlier attempt applied whose object
+// has been deleted since.
+func changedSince() error {
+	return unavailable(errors.New("the request was applied, but what it wrote has changed since; read it again"))
+}
+
 func (g *LoadBalancerGrain) replyTree() *actorspb.LoadBalancerTree {
 	if g.tree == nil {
 		return nil
@@ -75,7 +99,11 @@ func (g *LoadBalancerGrain) CreateListener(req *actorspb.CreateListenerRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.ListenerReply{Listener: g.tree.listeners[l.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.Listener { return t.listeners }, l.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.ListenerReply{Listener: row, Tree: g.replyTree()}, nil
 }
 
 // UpdateListener changes a listener's attributes.
@@ -107,7 +135,11 @@ func (g *LoadBalancerGrain) UpdateListener(req *actorspb.UpdateListenerRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.ListenerReply{Listener: g.tree.listeners[id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.Listener { return t.listeners }, id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.ListenerReply{Listener: row, Tree: g.replyTree()}, nil
 }
 
 // DeleteListener deletes a listener with its L7 policies and their rules.
@@ -187,7 +219,11 @@ func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx clus
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.PoolReply{Pool: g.tree.pools[p.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.Pool { return t.pools }, p.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.PoolReply{Pool: row, Tree: g.replyTree()}, nil
 }
 
 // UpdatePool changes a pool's attributes; the listeners using it are locked.
@@ -219,7 +255,11 @@ func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx clus
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.PoolReply{Pool: g.tree.pools[id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.Pool { return t.pools }, id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.PoolReply{Pool: row, Tree: g.replyTree()}, nil
 }
 
 // DeletePool deletes a pool with its members and health monitor; listeners using it
@@ -315,7 +355,11 @@ func (g *LoadBalancerGrain) CreateMember(req *actorspb.CreateMemberRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.MemberReply{Member: g.tree.members[m.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.Member { return t.members }, m.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.MemberReply{Member: row, Tree: g.replyTree()}, nil
 }
 
 // UpdateMember changes a member's attributes.
@@ -342,7 +386,11 @@ func (g *LoadBalancerGrain) UpdateMember(req *actorspb.UpdateMemberRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.MemberReply{Member: g.tree.members[v.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.Member { return t.members }, v.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.MemberReply{Member: row, Tree: g.replyTree()}, nil
 }
 
 // DeleteMember deletes a member (DeleteChildRequest.id is "<pool id>/<member id>").
@@ -498,7 +546,11 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[hm.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.HealthMonitor { return t.monitors }, hm.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.HealthMonitorReply{HealthMonitor: row, Tree: g.replyTree()}, nil
 }
 
 // UpdateHealthMonitor changes a health monitor's attributes; the monitor as the
@@ -530,7 +582,11 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.HealthMonitorReply{HealthMonitor: g.tree.monitors[id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.HealthMonitor { return t.monitors }, id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.HealthMonitorReply{HealthMonitor: row, Tree: g.replyTree()}, nil
 }
 
 // DeleteHealthMonitor deletes a health monitor; when the provider step removes it,

@@ -118,7 +118,11 @@ func (g *LoadBalancerGrain) CreateL7Policy(req *actorspb.CreateL7PolicyRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7PolicyReply{L7Policy: g.tree.policies[p.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.L7Policy { return t.policies }, p.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.L7PolicyReply{L7Policy: row, Tree: g.replyTree()}, nil
 }
 
 // UpdateL7Policy changes an L7 policy (moving it when its position changes).
@@ -155,7 +159,11 @@ func (g *LoadBalancerGrain) UpdateL7Policy(req *actorspb.UpdateL7PolicyRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7PolicyReply{L7Policy: g.tree.policies[id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.L7Policy { return t.policies }, id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.L7PolicyReply{L7Policy: row, Tree: g.replyTree()}, nil
 }
 
 // DeleteL7Policy deletes a policy with its rules and closes the gap in positions.
@@ -250,7 +258,11 @@ func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7RuleReply{Rule: g.tree.rules[r.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.L7Rule { return t.rules }, r.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.L7RuleReply{Rule: row, Tree: g.replyTree()}, nil
 }
 
 // UpdateL7Rule changes a rule.
@@ -282,7 +294,11 @@ func (g *LoadBalancerGrain) UpdateL7Rule(req *actorspb.UpdateL7RuleRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
-	return &actorspb.L7RuleReply{Rule: g.tree.rules[v.Id], Tree: g.replyTree()}, nil
+	row, err := writtenRow(g, func(t *tree) map[string]*storepb.L7Rule { return t.rules }, v.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &actorspb.L7RuleReply{Rule: row, Tree: g.replyTree()}, nil
 }
 
 // DeleteL7Rule deletes a rule (DeleteChildRequest.id is "<policy id>/<rule id>").

@@ -292,6 +292,9 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 	if err != nil {
 		return nil, err
 	}
+	if g.tree == nil {
+		return nil, changedSince()
+	}
 	return &actorspb.LoadBalancerReply{Tree: g.tree.asReply()}, nil
 }
 
@@ -380,6 +383,9 @@ func (g *LoadBalancerGrain) Update(req *actorspb.UpdateLoadBalancerRequest, ctx 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if g.tree == nil {
+		return nil, changedSince()
 	}
 	return &actorspb.LoadBalancerReply{Tree: g.tree.asReply()}, nil
 }
