@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 )
 
 // idleCheck is the passivation timer's message to a grain: stop if idle long enough.
@@ -34,7 +33,9 @@ func passivateWhenIdle(idle time.Duration) actor.PropsOption {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 			self := c.Self()
 			switch env.Message.(type) {
-			case *cluster.ClusterInit:
+			case *actor.Started:
+				// Not ClusterInit: the cluster's own middleware, inside this one,
+				// makes that from Started and hands it straight to the grain.
 				st := &idleState{last: time.Now()}
 				grains.Store(self.Id, st)
 				st.arm(c.ActorSystem(), self, idle)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 )
 
 // A grain stays while messages keep coming and stops once idle; the timer never
@@ -24,7 +23,6 @@ func TestPassivateWhenIdle(t *testing.T) {
 		}
 	}, passivateWhenIdle(150*time.Millisecond))
 	pid := system.Root.Spawn(props)
-	system.Root.Send(pid, &cluster.ClusterInit{})
 
 	// Busy for 600 ms (a message every 50 ms): not stopped.
 	var lastSend time.Time

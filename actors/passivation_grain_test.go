@@ -1,0 +1,38 @@
+package actors_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"keel/actors"
+	"keel/actors/actorspb"
+	"keel/cluster"
+	"keel/store/storepb"
+)
+
+// A load balancer grain passivates after its idle time, through the real kind's
+// props and the cluster's middleware (which hands the grain its ClusterInit
+// itself, past any middleware outside it).
+func TestGrainPassivatesWhenIdle(t *testing.T) {
+	s := newFSMStore(t)
+	m := startGrainMember(t, s, actors.Settings{ProvisionDelay: time.Hour, IdleTimeout: 300 * time.Millisecond})
+	lookup := m.cluster.Config.IdentityLookup.(*cluster.PlacementLookup)
+	const id = "5d2c3a9e-0000-4000-8000-0000000000aa"
+	_, err := actors.CallLoadBalancer(context.Background(), m.client, id, (*actorspb.LoadBalancerGrainClient).Create,
+		&actorspb.CreateLoadBalancerRequest{Caller: caller("req-passivate", 0), Tree: &actorspb.LoadBalancerTree{
+			LoadBalancer: &storepb.LoadBalancer{Id: id, ProjectId: "p", Name: "idle", AdminStateUp: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := lookup.Active(); n != 1 {
+		t.Fatalf("%d grains active after the call, want 1", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for lookup.Active() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d grains still active 5 s after an idle time of 300 ms", lookup.Active())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
