@@ -308,7 +308,7 @@ func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		p, found := st.Pools.Get(v.PoolId)
 		if !found {
 			return "", notFound("Pool %s not found.", v.PoolId)
@@ -337,7 +337,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		cur, err := childIn(st, healthMonitors, id, caller)
 		if err != nil {
 			return "", err
@@ -357,7 +357,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		hm, err := childIn(st, healthMonitors, id, caller)
 		return hm.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteHealthMonitor, func() *actorspb.DeleteChildRequest {

@@ -254,7 +254,7 @@ func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		lb := st.LoadBalancer(v.LoadbalancerId)
 		if lb == nil {
 			return "", notFound("Load Balancer %s not found.", v.LoadbalancerId)
@@ -284,7 +284,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		cur, err := childIn(st, listeners, id, caller)
 		return cur.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdateListener, func() *actorspb.UpdateListenerRequest {
@@ -301,7 +301,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		l, err := childIn(st, listeners, id, caller)
 		return l.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteListener, func() *actorspb.DeleteChildRequest {

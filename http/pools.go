@@ -302,7 +302,7 @@ func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		lbID := spec.pool.LoadbalancerId
 		if lbID != "" && st.LoadBalancer(lbID) == nil {
 			return "", notFound("Load Balancer %s not found.", lbID)
@@ -348,7 +348,7 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		cur, err := childIn(st, pools, id, caller)
 		return cur.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdatePool, func() *actorspb.UpdatePoolRequest {
@@ -365,7 +365,7 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deletePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := childIn(st, pools, id, caller)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeletePool, func() *actorspb.DeleteChildRequest {
