@@ -106,13 +106,22 @@ func (g *LoadBalancerGrain) CreateListener(req *actorspb.CreateListenerRequest, 
 	return &actorspb.ListenerReply{Listener: row, Tree: g.replyTree()}, nil
 }
 
-// UpdateListener changes a listener's attributes.
+// UpdateListener changes a listener's attributes. The listener as the update
+// leaves it is checked (its protocol's options, its allowed CIDRs against the
+// VIP) before anything is locked, as Octavia checks before its locks.
 func (g *LoadBalancerGrain) UpdateListener(req *actorspb.UpdateListenerRequest, ctx cluster.GrainContext) (*actorspb.ListenerReply, error) {
 	id := req.GetValues().GetId()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
 		cur, ok := t.listeners[id]
 		if !ok {
 			return nil, grainError(KindNotFound, "Listener %s not found.", id)
+		}
+		merged := cloneRow(cur)
+		if err := applyFields(merged, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
+		}
+		if err := checkListenerUpdate(t, merged); err != nil {
+			return nil, err
 		}
 		w, err := g.childWrite(t)
 		if err != nil {
@@ -226,19 +235,29 @@ func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx clus
 	return &actorspb.PoolReply{Pool: row, Tree: g.replyTree()}, nil
 }
 
-// UpdatePool changes a pool's attributes; the listeners using it are locked.
+// UpdatePool changes a pool's attributes; the listeners using it are locked. The
+// pool as the update leaves it is checked (session persistence, CA / CRL) before
+// anything is locked, as Octavia checks before its locks.
 func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx cluster.GrainContext) (*actorspb.PoolReply, error) {
 	id := req.GetValues().GetId()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
-		if _, ok := t.pools[id]; !ok {
+		cur, ok := t.pools[id]
+		if !ok {
 			return nil, grainError(KindNotFound, "Pool %s not found.", id)
+		}
+		merged := cloneRow(cur)
+		if err := applyFields(merged, req.GetValues(), req.GetFields()); err != nil {
+			return nil, err
+		}
+		if err := invalid(octaviarules.CheckPoolUpdate(cur, merged, req.GetFields())); err != nil {
+			return nil, err
 		}
 		w, err := g.childWrite(t)
 		if err != nil {
 			return nil, err
 		}
 		x := writablePool(t, w, id)
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
+		if err := applyFields(x, merged, req.GetFields()); err != nil {
 			return nil, err
 		}
 		if slices.Contains(req.GetFields(), "lb_algorithm") {
@@ -553,14 +572,18 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 	return &actorspb.HealthMonitorReply{HealthMonitor: row, Tree: g.replyTree()}, nil
 }
 
-// UpdateHealthMonitor changes a health monitor's attributes; the monitor as the
-// update leaves it is checked against its pool's protocol before anything is locked.
+// UpdateHealthMonitor changes a health monitor's attributes; the update's
+// domain_name against the monitor as stored, then the monitor as the update
+// leaves it against its pool's protocol, are checked before anything is locked.
 func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonitorRequest, ctx cluster.GrainContext) (*actorspb.HealthMonitorReply, error) {
 	id := req.GetValues().GetId()
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
 		cur, ok := t.monitors[id]
 		if !ok {
 			return nil, grainError(KindNotFound, "Health Monitor %s not found.", id)
+		}
+		if err := invalid(octaviarules.CheckMonitorUpdate(cur, req.GetValues())); err != nil {
+			return nil, err
 		}
 		x := cloneRow(cur)
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {

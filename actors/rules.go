@@ -21,6 +21,15 @@ func invalid(err error) error {
 	return grainError(KindInvalid, "%s", err.Error())
 }
 
+// checkListenerUpdate checks a listener as an update leaves it: its protocol's
+// options, then its allowed CIDRs against the load balancer's VIP.
+func checkListenerUpdate(t *tree, l *storepb.Listener) error {
+	if err := invalid(octaviarules.CheckListenerOptions(l)); err != nil {
+		return err
+	}
+	return invalid(octaviarules.CheckAllowedCIDRs(l.AllowedCidrs, t.lb.GetVipAddress()))
+}
+
 // checkListenerPort refuses a second listener on the same transport and port.
 func checkListenerPort(listeners map[string]*storepb.Listener, l *storepb.Listener) error {
 	for _, other := range listeners {

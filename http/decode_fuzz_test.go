@@ -4,7 +4,10 @@ import (
 	"errors"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store/storepb"
 )
 
@@ -31,7 +34,10 @@ var decoders = []struct {
 	{"pool update", func(b []byte) error {
 		u, err := decodePoolUpdate(b)
 		if err == nil {
-			err = checkPoolUpdate(&storepb.Pool{Protocol: "UDP", CrlContainerRef: "crl"}, u)
+			cur := &storepb.Pool{Protocol: "UDP", CrlContainerRef: "crl"}
+			merged := proto.Clone(cur).(*storepb.Pool)
+			_ = storepb.ApplyFields(merged, u.values, u.fields)
+			err = octaviarules.CheckPoolUpdate(cur, merged, u.fields)
 		}
 		return err
 	}},
@@ -48,7 +54,10 @@ var decoders = []struct {
 	{"health monitor update", func(b []byte) error {
 		u, err := decodeMonitorUpdate(b)
 		if err == nil {
-			err = checkMonitorUpdate(&storepb.HealthMonitor{Type: "TCP", HttpVersion: "1.0"}, u)
+			cur := &storepb.HealthMonitor{Type: "TCP", HttpVersion: "1.0"}
+			if err = checkMonitorUpdate(cur, u); err == nil {
+				err = octaviarules.CheckMonitorUpdate(cur, u.values)
+			}
 		}
 		return err
 	}},

@@ -198,23 +198,6 @@ func decodeMonitorCreate(body []byte) (*storepb.HealthMonitor, error) {
 	return v, nil
 }
 
-// invalidOption is Octavia's InvalidOption (400 "<value> is not a valid option for <option>").
-func invalidOption(value, option string) error {
-	return badRequest("%s is not a valid option for %s", value, option)
-}
-
-// checkMonitorDomain is Octavia's rule for domain_name: it needs an HTTP version,
-// and that version must be 1.1.
-func checkMonitorDomain(domainGiven bool, version, domain string) error {
-	if domainGiven && version == "" {
-		return badRequest("Validation failure: 'http_version' must be specified when 'domain_name' is provided.")
-	}
-	if version != "" && domain != "" && version != "1.1" {
-		return invalidOption("http_version "+version, "health monitors HTTP 1.1 domain name health check")
-	}
-	return nil
-}
-
 // checkMonitorCreate is Octavia's _validate_create_hm: HTTP options only on HTTP
 // and HTTPS monitors (which get their defaults), and the domain_name rule.
 func checkMonitorCreate(v *storepb.HealthMonitor) error {
@@ -222,7 +205,7 @@ func checkMonitorCreate(v *storepb.HealthMonitor) error {
 		for _, opt := range []struct{ name, value string }{
 			{"http_method", v.HttpMethod}, {"url_path", v.UrlPath}, {"expected_codes", v.ExpectedCodes}} {
 			if opt.value != "" {
-				return invalidOption(opt.name, "health monitors of type "+v.Type)
+				return octaviarules.InvalidOption(opt.name, "health monitors of type "+v.Type)
 			}
 		}
 	} else {
@@ -230,7 +213,7 @@ func checkMonitorCreate(v *storepb.HealthMonitor) error {
 		v.UrlPath = cmp.Or(v.UrlPath, defaultMonitorURLPath)
 		v.ExpectedCodes = cmp.Or(v.ExpectedCodes, defaultMonitorExpectedCodes)
 	}
-	return checkMonitorDomain(v.DomainName != "", v.HttpVersion, v.DomainName)
+	return octaviarules.CheckMonitorDomain(v.DomainName != "", v.HttpVersion, v.DomainName)
 }
 
 // monitorUpdate is a decoded PUT /healthmonitors/{id}: the values, the attributes
@@ -282,29 +265,27 @@ func decodeMonitorUpdate(body []byte) (*monitorUpdate, error) {
 	return u, nil
 }
 
-// checkMonitorUpdate is Octavia's _validate_update_hm and _set_default_on_none:
-// HTTP options (even null) only on HTTP and HTTPS monitors; delay, timeout and
-// max_retries cannot be null; the domain_name rule against the monitor as stored
-// and as sent; nulls reset http_method, url_path, expected_codes and
-// max_retries_down to their defaults.
+// checkMonitorUpdate is what of Octavia's _validate_update_hm and
+// _set_default_on_none needs no more of the monitor than its type, which never
+// changes: HTTP options (even null) only on HTTP and HTTPS monitors; delay,
+// timeout and max_retries cannot be null; nulls reset http_method, url_path,
+// expected_codes and max_retries_down to their defaults. The domain_name rule,
+// next in Octavia's order, reads the monitor's HTTP version and domain, which an
+// earlier update may have changed: the grain applies it (CheckMonitorUpdate).
 func checkMonitorUpdate(cur *storepb.HealthMonitor, u *monitorUpdate) error {
 	if !isHTTPMonitor(cur.Type) {
 		for _, name := range []string{"http_method", "url_path", "expected_codes"} {
 			if u.set[name] {
-				return invalidOption(name, "health monitors of type "+cur.Type)
+				return octaviarules.InvalidOption(name, "health monitors of type "+cur.Type)
 			}
 		}
 	}
 	for _, name := range []string{"delay", "max_retries", "timeout"} {
 		if u.null[name] {
-			return invalidOption("None", name)
+			return octaviarules.InvalidOption("None", name)
 		}
 	}
 	v := u.values
-	version, domain := cmp.Or(v.HttpVersion, cur.HttpVersion), cmp.Or(v.DomainName, cur.DomainName)
-	if err := checkMonitorDomain(v.DomainName != "", version, domain); err != nil {
-		return err
-	}
 	for _, d := range []struct {
 		name string
 		dst  *string
@@ -327,7 +308,7 @@ func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		p, found := st.Pools.Get(v.PoolId)
 		if !found {
 			return "", notFound("Pool %s not found.", v.PoolId)
@@ -347,9 +328,8 @@ func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// updateHealthMonitor reads the monitor after a barrier: the domain_name rule
-// combines the update with the monitor's HTTP version and domain, which an
-// earlier update may have changed, and the grain does not check it again.
+// updateHealthMonitor routes on this node's tables: what it checks against the
+// monitor reads only its type, and the domain_name rule is the grain's.
 func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	u, err := decodeMonitorUpdate(ctx.PostBody())
@@ -357,7 +337,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, afterBarrier, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		cur, err := childIn(st, healthMonitors, id, caller)
 		if err != nil {
 			return "", err
@@ -377,7 +357,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		hm, err := childIn(st, healthMonitors, id, caller)
 		return hm.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteHealthMonitor, func() *actorspb.DeleteChildRequest {

@@ -303,7 +303,7 @@ func (s *Server) createL7Policy(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		l, err := childIn(st, listeners, v.ListenerId, caller)
 		return l.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).CreateL7Policy, func() *actorspb.CreateL7PolicyRequest {
@@ -327,7 +327,7 @@ func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := childIn(st, l7Policies, id, caller)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdateL7Policy, func() *actorspb.UpdateL7PolicyRequest {
@@ -344,7 +344,7 @@ func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteL7Policy(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := childIn(st, l7Policies, id, caller)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteL7Policy, func() *actorspb.DeleteChildRequest {

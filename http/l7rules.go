@@ -154,7 +154,7 @@ func (s *Server) createL7Rule(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	policyID := pathParam(ctx, "id")
 	var v *storepb.L7Rule
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		policy, err := policyIn(st, policyID, caller)
 		if err != nil {
 			return "", err
@@ -182,7 +182,7 @@ func (s *Server) updateL7Rule(ctx *fasthttp.RequestCtx) error {
 	policyID, id := pathParam(ctx, "id"), pathParam(ctx, "rule_id")
 	var values *storepb.L7Rule
 	var fields []string
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		policy, err := policyIn(st, policyID, caller)
 		if err != nil {
 			return "", err
@@ -213,7 +213,7 @@ func (s *Server) updateL7Rule(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteL7Rule(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	policyID, id := pathParam(ctx, "id"), pathParam(ctx, "rule_id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		policy, err := policyIn(st, policyID, caller)
 		return policy.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteL7Rule, func() *actorspb.DeleteChildRequest {

@@ -254,7 +254,7 @@ func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		lb := st.LoadBalancer(v.LoadbalancerId)
 		if lb == nil {
 			return "", notFound("Load Balancer %s not found.", v.LoadbalancerId)
@@ -262,7 +262,7 @@ func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
 		if !caller.Admin && lb.ProjectId != caller.ProjectId || lb.ProjectId != v.ProjectId {
 			return "", forbidden()
 		}
-		return lb.Id, checkAllowedCIDRs(v.AllowedCidrs, lb.VipAddress)
+		return lb.Id, octaviarules.CheckAllowedCIDRs(v.AllowedCidrs, lb.VipAddress)
 	}, (*actorspb.LoadBalancerGrainClient).CreateListener, func() *actorspb.CreateListenerRequest {
 		v.Id = uuid.NewString()
 		return &actorspb.CreateListenerRequest{Caller: caller, Listener: v}
@@ -274,9 +274,9 @@ func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// updateListener reads the listener after a barrier: the protocol's rules apply
-// to the listener as the update leaves it, which an earlier update may have
-// changed, and the grain does not apply them again.
+// updateListener routes on this node's tables: the rules that combine the update
+// with the listener (its protocol's options, the allowed CIDRs against the VIP)
+// are the grain's, applied to the listener as it holds it.
 func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	values, fields, err := decodeListenerUpdate(ctx.PostBody())
@@ -284,22 +284,9 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, afterBarrier, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		cur, err := childIn(st, listeners, id, caller)
-		if err != nil {
-			return "", err
-		}
-		merged := cloneListener(cur)
-		applyMask(merged, values, fields)
-		if err := octaviarules.CheckListenerOptions(merged); err != nil {
-			return "", err
-		}
-		if lb := st.LoadBalancer(cur.LoadbalancerId); lb != nil {
-			if err := checkAllowedCIDRs(merged.AllowedCidrs, lb.VipAddress); err != nil {
-				return "", err
-			}
-		}
-		return cur.LoadbalancerId, nil
+		return cur.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdateListener, func() *actorspb.UpdateListenerRequest {
 		values.Id = id
 		return &actorspb.UpdateListenerRequest{Caller: caller, Values: values, Fields: fields}
@@ -314,7 +301,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		l, err := childIn(st, listeners, id, caller)
 		return l.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteListener, func() *actorspb.DeleteChildRequest {

@@ -11,6 +11,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -109,7 +110,7 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	for _, l := range tree.Listeners {
-		if err := checkAllowedCIDRs(l.AllowedCidrs, spec.VipAddress); err != nil {
+		if err := octaviarules.CheckAllowedCIDRs(l.AllowedCidrs, spec.VipAddress); err != nil {
 			return err
 		}
 	}

@@ -222,7 +222,7 @@ func (s *Server) createMember(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	poolID := pathParam(ctx, "id")
 	var v *storepb.Member
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := poolIn(st, poolID, caller)
 		if err != nil {
 			return "", err
@@ -249,7 +249,7 @@ func (s *Server) updateMember(ctx *fasthttp.RequestCtx) error {
 	poolID, id := pathParam(ctx, "id"), pathParam(ctx, "member_id")
 	var values *storepb.Member
 	var fields []string
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := poolIn(st, poolID, caller)
 		if err != nil {
 			return "", err
@@ -271,7 +271,7 @@ func (s *Server) updateMember(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deleteMember(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	poolID, id := pathParam(ctx, "id"), pathParam(ctx, "member_id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := poolIn(st, poolID, caller)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteMember, func() *actorspb.DeleteChildRequest {
@@ -291,7 +291,7 @@ func (s *Server) replaceMembers(ctx *fasthttp.RequestCtx) error {
 	poolID := pathParam(ctx, "id")
 	var list []*storepb.Member
 	var fields []*actorspb.FieldList
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := poolIn(st, poolID, caller)
 		if err != nil {
 			return "", err

@@ -235,12 +235,11 @@ func decodePoolCreate(body []byte) (*poolCreate, error) {
 	return &poolCreate{pool: v, listenerID: listenerID}, nil
 }
 
-// poolUpdate is a decoded PUT /pools/{id}: the values, the attributes set, and
-// what the checks against the current pool need to know about the body.
+// poolUpdate is a decoded PUT /pools/{id}: the values and the attributes set
+// (null included); the grain checks them against the pool (CheckPoolUpdate).
 type poolUpdate struct {
 	values *storepb.Pool
 	fields []string
-	set    map[string]bool // attributes present in the body (null included)
 }
 
 // decodePoolUpdate validates a PUT body: the mutable attributes only. Nulls reset
@@ -294,40 +293,7 @@ func decodePoolUpdate(body []byte) (*poolUpdate, error) {
 			return nil, err
 		}
 	}
-	return &poolUpdate{values: v, fields: f.mask(), set: set}, nil
-}
-
-// checkPoolUpdate applies the rules that need the current pool: a session
-// persistence without a type keeps the current type; the protocol's persistence
-// rules; and Octavia's CA / CRL consistency for PUT.
-func checkPoolUpdate(cur *storepb.Pool, u *poolUpdate) error {
-	v := u.values
-	if sp := v.SessionPersistence; sp != nil && sp.Type == "" && cur.SessionPersistence != nil {
-		sp.Type = cur.SessionPersistence.Type
-	}
-	if err := octaviarules.CheckSessionPersistence(cur.Protocol, v.SessionPersistence, false); err != nil {
-		return err
-	}
-	crl := ""
-	switch {
-	case v.CrlContainerRef != "":
-		crl = v.CrlContainerRef
-	case !u.set["crl_container_ref"]:
-		crl = cur.CrlContainerRef
-	}
-	curCA := cur.CaTlsContainerRef
-	switch {
-	case u.set["ca_tls_container_ref"]:
-		if v.CaTlsContainerRef == "" && crl != "" {
-			if curCA != "" {
-				return badRequest("Validation failure: A CA reference cannot be removed when a certificate revocation list is present.")
-			}
-			return badRequest("Validation failure: A CA reference is required to specify a certificate revocation list.")
-		}
-	case curCA == "" && crl != "":
-		return badRequest("Validation failure: A CA reference is required to specify a certificate revocation list.")
-	}
-	return nil
+	return &poolUpdate{values: v, fields: f.mask()}, nil
 }
 
 func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
@@ -336,7 +302,7 @@ func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	reply, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		lbID := spec.pool.LoadbalancerId
 		if lbID != "" && st.LoadBalancer(lbID) == nil {
 			return "", notFound("Load Balancer %s not found.", lbID)
@@ -372,9 +338,9 @@ func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// updatePool reads the pool after a barrier: its checks combine the update with
-// the pool's session persistence and CA / CRL references, which an earlier update
-// may have changed, and the grain does not check them again.
+// updatePool routes on this node's tables: the rules that combine the update
+// with the pool (session persistence, CA / CRL) are the grain's, applied to the
+// pool as it holds it.
 func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	u, err := decodePoolUpdate(ctx.PostBody())
@@ -382,12 +348,9 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	id := pathParam(ctx, "id")
-	reply, err := writeTree(s, afterBarrier, func(st *store.State) (string, error) {
+	reply, err := writeTree(s, func(st *store.State) (string, error) {
 		cur, err := childIn(st, pools, id, caller)
-		if err != nil {
-			return "", err
-		}
-		return cur.LoadbalancerId, checkPoolUpdate(cur, u)
+		return cur.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdatePool, func() *actorspb.UpdatePoolRequest {
 		u.values.Id = id
 		return &actorspb.UpdatePoolRequest{Caller: caller, Values: u.values, Fields: u.fields}
@@ -402,7 +365,7 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 func (s *Server) deletePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
-	_, err := writeTree(s, localFirst, func(st *store.State) (string, error) {
+	_, err := writeTree(s, func(st *store.State) (string, error) {
 		p, err := childIn(st, pools, id, caller)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeletePool, func() *actorspb.DeleteChildRequest {

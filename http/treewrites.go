@@ -16,35 +16,25 @@ import (
 // caller's right to it: Octavia looks an object up (404) before checking its
 // project (403), and every check the API makes before the grain call comes after
 // both. What routing reads never changes once written — an object's load balancer
-// and project, a load balancer's VIP address — so a row found in this node's
-// tables is as good as one read after a barrier, and costs none. A row not found
+// and project, a load balancer's VIP address, a monitor's type — so a row found
+// in this node's tables is as good as one read after a barrier, and costs none.
+// A check that combines a write with what an earlier write may change (a
+// listener's options, a pool's CA / CRL, a monitor's domain name) is the grain's,
+// made on the tree it writes, so two writes each valid against an older row
+// cannot combine into an invalid one. A row not found
 // here may be a write acknowledged through another node and not applied here yet,
 // so a miss is only believed after a barrier; more generally, a refusal (ours or
 // the grain's) is only answered from a fresh read, as the grain answers its own.
-
-// freshness says what a route's checks read, and so how fresh its tables must be.
-type freshness int
-
-const (
-	// localFirst: the route reads what never changes once written, or its checks
-	// are made again by the grain on the tree it writes; it runs on this node's
-	// tables, and again after a barrier before refusing.
-	localFirst freshness = iota
-	// afterBarrier: the route's checks read attributes of the object an earlier
-	// write may have changed, and the grain does not check them again; it runs
-	// after a barrier (a stale row could let an invalid update through).
-	afterBarrier
-)
 
 // writeTree makes one tree write: route finds, on the tables it is given, the
 // load balancer whose grain serves the write and checks what the API checks
 // before the call (see routeThenCall); then method is called on that grain with
 // the request request builds. Its reply is the object written and the tree.
-func writeTree[Req, Resp any](s *Server, fresh freshness, route func(st *store.State) (lbID string, err error),
+func writeTree[Req, Resp any](s *Server, route func(st *store.State) (lbID string, err error),
 	method actors.LoadBalancerMethod[Req, Resp], request func() Req) (Resp, error) {
 	var lbID string
 	var reply Resp
-	err := routeThenCall(s.store.State().Current, s.barrier, fresh, func(st *store.State) (err error) {
+	err := routeThenCall(s.store.State().Current, s.barrier, func(st *store.State) (err error) {
 		lbID, err = route(st)
 		return err
 	}, func() (err error) {
@@ -58,28 +48,27 @@ func writeTree[Req, Resp any](s *Server, fresh freshness, route func(st *store.S
 
 // routeThenCall runs route on the tables, then call. route looks up and checks
 // what the write needs and refuses what it must; it may run twice (on this node's
-// tables, then after a barrier), so it must not change what it is given. With
-// localFirst, a refusal made on local tables is made again on fresh ones: route's
-// fresh refusal is the answer; if route now lets the write through, call is made
+// tables, then after a barrier), so it must not change what it is given. A
+// refusal made on local tables is made again on fresh ones: route's fresh
+// refusal is the answer; if route now lets the write through, call is made
 // (route refused) or its refusal stands (call refused). So every answer is the
 // one a barrier taken first would have given, and a write that succeeds takes no
-// barrier.
-func routeThenCall(tables func() *store.State, barrier func() error, fresh freshness,
+// barrier. That holds because route reads only what never changes once written,
+// and every check against what may change is the grain's, on the tree it writes.
+func routeThenCall(tables func() *store.State, barrier func() error,
 	route func(st *store.State) error, call func() error) error {
-	if fresh == localFirst {
-		if err := route(tables()); err == nil {
-			err := call()
-			if !isRefusal(err) {
-				return err
-			}
-			if barrier() != nil {
-				return err // the grain's refusal is definite: not applied
-			}
-			if rerr := route(tables()); rerr != nil {
-				return rerr
-			}
+	if err := route(tables()); err == nil {
+		err := call()
+		if !isRefusal(err) {
 			return err
 		}
+		if barrier() != nil {
+			return err // the grain's refusal is definite: not applied
+		}
+		if rerr := route(tables()); rerr != nil {
+			return rerr
+		}
+		return err
 	}
 	if err := barrier(); err != nil {
 		return err

@@ -60,7 +60,6 @@ func TestRouteThenCall(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		local, fresh *store.State
-		mode         freshness
 		barrierErr   error
 		grainErr     error
 		wantErr      string // "" for success
@@ -86,10 +85,6 @@ func TestRouteThenCall(t *testing.T) {
 		{name: "the grain is unavailable: no barrier", local: withListener, fresh: withListener,
 			grainErr: &actors.Error{Kind: actors.KindUnavailable, Message: "Service unavailable: x"},
 			wantErr:  "Service unavailable: x", wantBarriers: 0, wantCalls: 1},
-		{name: "afterBarrier reads fresh tables first", local: empty, fresh: withListener, mode: afterBarrier,
-			wantBarriers: 1, wantCalls: 1},
-		{name: "afterBarrier: a grain refusal is the answer, no second barrier", local: withListener, fresh: withListener,
-			mode: afterBarrier, grainErr: grainRefusal, wantErr: grainRefusal.Message, wantBarriers: 1, wantCalls: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &replicaTables{local: tc.local, fresh: tc.fresh, barrierErr: tc.barrierErr}
@@ -101,7 +96,7 @@ func TestRouteThenCall(t *testing.T) {
 			}
 			g := &grainCall{err: tc.grainErr}
 			routedTo = ""
-			err := routeThenCall(r.tables, barrier, tc.mode, route, g.call)
+			err := routeThenCall(r.tables, barrier, route, g.call)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("error %v, want success", err)
@@ -141,7 +136,7 @@ func TestRouteThenCallForbidden(t *testing.T) {
 	} {
 		r := &replicaTables{local: st, fresh: tc.fresh}
 		g := &grainCall{}
-		err := routeThenCall(r.tables, r.barrier, localFirst, route, g.call)
+		err := routeThenCall(r.tables, r.barrier, route, g.call)
 		if status, msg := statusOf(err); status != tc.wantStatus || msg != tc.wantMsg {
 			t.Fatalf("answer %d %q, want %d %q", status, msg, tc.wantStatus, tc.wantMsg)
 		}

@@ -4,7 +4,10 @@
 // listener/pool protocol map, and the checks that need nothing but the values
 // they check: an L7 rule's data, a listener's options against its protocol, a
 // session persistence, a TLS version list, a monitor type against its pool's
-// protocol. The API (http) and the grains (actors) apply them from here, so
+// protocol, a listener's allowed CIDRs against its VIP, and a pool's or monitor's
+// update against the row it updates (CA / CRL, session persistence, domain name:
+// the grain applies them to the row as it holds it, so two updates that are each
+// valid against an older row cannot combine into an invalid one). The API (http) and the grains (actors) apply them from here, so
 // each is written once. Rules that need other objects of a load balancer's
 // tree (a port clash, a duplicate member, a pool's listeners) stay with the
 // grain that owns the tree; how a request body is decoded stays with the API.
