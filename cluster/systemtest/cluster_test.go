@@ -204,14 +204,26 @@ func TestThreeNodeCluster(t *testing.T) {
 	if code := n4.ExitCode(); code != 0 {
 		t.Fatalf("n4 exited with %d after SIGTERM", code)
 	}
-	Eventually(t, 15*time.Second, "n4 to be shown left and out of Raft", func() bool {
+	// Shown left — or dead: the leave is announced over gossip and a direct
+	// message, best effort, and a CI run once saw neither reach n1 within 15 s
+	// (noted in issue 8's closing note). Out of Raft it must be either way.
+	var lastRaft, lastStatus string
+	defer func() {
+		if t.Failed() {
+			t.Logf("n1 last saw n4 as raft %q, gossip %q", lastRaft, lastStatus)
+		}
+	}()
+	Eventually(t, 15*time.Second, "n4 to be shown left (or dead) and out of Raft", func() bool {
 		v := nodes[0].Cluster()
 		if v == nil {
 			return false
 		}
-		raft, status := v.Role("n4")
-		return raft == "none" && status == "left"
+		lastRaft, lastStatus = v.Role("n4")
+		return lastRaft == "none" && (lastStatus == "left" || lastStatus == "dead")
 	})
+	if lastStatus != "left" {
+		t.Logf("n4's graceful leave is shown as %q, not left: its announcement did not reach n1", lastStatus)
+	}
 	WaitConverged(t, nodes[:3], 3, 15*time.Second)
 }
 
