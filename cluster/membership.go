@@ -598,7 +598,24 @@ func (m *Membership) noteLeaving(msg []byte) {
 	}
 	m.mu.Lock()
 	m.leaving[string(name)] = true
+	// The message (TCP) may be handled after memberlist's news of the death (UDP)
+	// that the leave caused: a member already recorded dead has left.
+	cur, ok := m.members[string(name)]
+	changed := ok && cur.State == StateDead
+	if changed {
+		cur.State, cur.Since = StateLeft, time.Now()
+		m.notePeer(cur.Name, cur.Addr, StateLeft)
+	}
+	subs := m.subs
 	m.mu.Unlock()
+	if changed {
+		for _, ch := range subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // Shutdown stops gossip without announcing anything (after Leave, or on crash paths).

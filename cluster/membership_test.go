@@ -412,3 +412,19 @@ func TestRejoinTargetsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// A leave message handled after memberlist reported the leaving member dead (the
+// message comes over TCP, the death over UDP) still shows the member as left.
+func TestLeaveMessageAfterDeath(t *testing.T) {
+	a := startTestMember(t, "a", memberOpts{})
+	gone := &memberlist.Node{Name: "b", Addr: net.ParseIP("127.0.0.1"), Port: 1}
+	a.record(gone, StateAlive)
+	a.record(gone, StateDead)
+	if s := stateOf(a.Membership, "b"); s != StateDead {
+		t.Fatalf("b is %q before its leave message, want dead", s)
+	}
+	a.noteLeaving([]byte(leaveMessagePrefix + "b"))
+	if s := stateOf(a.Membership, "b"); s != StateLeft {
+		t.Fatalf("b is %q after its leave message, want left", s)
+	}
+}

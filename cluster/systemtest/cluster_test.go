@@ -205,8 +205,10 @@ func TestThreeNodeCluster(t *testing.T) {
 		t.Fatalf("n4 exited with %d after SIGTERM", code)
 	}
 	// Shown left — or dead: the leave is announced over gossip and a direct
-	// message, best effort, and a CI run once saw neither reach n1 within 15 s
-	// (noted in issue 8's closing note). Out of Raft it must be either way.
+	// message, best effort. A CI run once saw n4 stay dead on n1 for 15 s; the
+	// likely cause (the message handled after the death, Membership.noteLeaving)
+	// is fixed and unit-tested, but the announcement can still be lost. Out of
+	// Raft it must be either way.
 	var lastRaft, lastStatus string
 	defer func() {
 		if t.Failed() {
