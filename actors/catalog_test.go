@@ -88,8 +88,8 @@ func flavorNamedAsNew(st *store.State, id string) *storepb.Command {
 // flavorUsed: another writer created a load balancer of the flavor.
 func flavorUsed(st *store.State, id string) *storepb.Command {
 	lbID := uuid.NewString()
-	return &storepb.Command{Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{
-		Write: &storepb.TreeWrite{LoadBalancerId: lbID, LoadBalancer: &storepb.LoadBalancer{
+	return &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: lbID, LoadBalancer: &storepb.LoadBalancer{
 			Id: lbID, ProjectId: "p", FlavorId: id, ProvisioningStatus: actors.StatusPendingCreate}}}}}
 }
 

@@ -92,9 +92,7 @@ func (g *LoadBalancerGrain) CreateListener(req *actorspb.CreateListenerRequest, 
 			return nil, err
 		}
 		w.Listeners = append(w.Listeners, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreateListener{CreateListener: &storepb.CreateListener{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_LISTENER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -137,9 +135,7 @@ func (g *LoadBalancerGrain) UpdateListener(req *actorspb.UpdateListenerRequest, 
 				return nil, err
 			}
 		}
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateListener{UpdateListener: &storepb.UpdateListener{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_LISTENER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -173,9 +169,7 @@ func (g *LoadBalancerGrain) DeleteListener(req *actorspb.DeleteChildRequest, ctx
 				rx.ProvisioningStatus, rx.UpdatedAt = StatusPendingDelete, now
 			}
 		}
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeleteListener{DeleteListener: &storepb.DeleteListener{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_LISTENER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -221,9 +215,7 @@ func (g *LoadBalancerGrain) CreatePool(req *actorspb.CreatePoolRequest, ctx clus
 			lockListeners(t, w, lx)
 		}
 		w.Pools = append(w.Pools, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreatePool{CreatePool: &storepb.CreatePool{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_POOL}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -267,9 +259,7 @@ func (g *LoadBalancerGrain) UpdatePool(req *actorspb.UpdatePoolRequest, ctx clus
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
 		lockListeners(t, w, store.ListenersUsingPool(t, id)...)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdatePool{UpdatePool: &storepb.UpdatePool{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_POOL}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -317,9 +307,7 @@ func (g *LoadBalancerGrain) DeletePool(req *actorspb.DeleteChildRequest, ctx clu
 			}
 		}
 		lockListeners(t, w, users...)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeletePool{DeletePool: &storepb.DeletePool{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_POOL}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -367,9 +355,7 @@ func (g *LoadBalancerGrain) CreateMember(req *actorspb.CreateMemberRequest, ctx 
 			return nil, err
 		}
 		w.Members = append(w.Members, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreateMember{CreateMember: &storepb.CreateMember{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_MEMBER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -398,9 +384,7 @@ func (g *LoadBalancerGrain) UpdateMember(req *actorspb.UpdateMemberRequest, ctx 
 			return nil, err
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateMember{UpdateMember: &storepb.UpdateMember{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_MEMBER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -426,9 +410,7 @@ func (g *LoadBalancerGrain) DeleteMember(req *actorspb.DeleteChildRequest, ctx c
 		}
 		x := writableMember(t, w, memberID)
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeleteMember{DeleteMember: &storepb.DeleteMember{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_MEMBER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -521,9 +503,7 @@ func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, 
 		if err := checkMemberFamilies(t, t.pools[poolID], kept); err != nil {
 			return nil, err
 		}
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_ReplaceMembers{ReplaceMembers: &storepb.ReplaceMembers{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_REPLACE_MEMBERS}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -558,9 +538,7 @@ func (g *LoadBalancerGrain) CreateHealthMonitor(req *actorspb.CreateHealthMonito
 		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, OperatingOffline
 		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
 		w.HealthMonitors = append(w.HealthMonitors, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreateHealthMonitor{CreateHealthMonitor: &storepb.CreateHealthMonitor{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_HEALTH_MONITOR}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -598,9 +576,7 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
 		w.HealthMonitors = append(w.HealthMonitors, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateHealthMonitor{UpdateHealthMonitor: &storepb.UpdateHealthMonitor{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_HEALTH_MONITOR}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -626,9 +602,7 @@ func (g *LoadBalancerGrain) DeleteHealthMonitor(req *actorspb.DeleteChildRequest
 		}
 		x := writableMonitor(t, w, cur.Id)
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeleteHealthMonitor{DeleteHealthMonitor: &storepb.DeleteHealthMonitor{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_HEALTH_MONITOR}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -125,7 +125,7 @@ func TestRetriedRequestsAreDefinite(t *testing.T) {
 	}
 	cur := n.waitActive(t, lbID)
 	zombie := &storepb.Command{RequestId: "req-put-4", DeadlineUnixMs: put4.DeadlineUnixMs,
-		Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{Write: &storepb.TreeWrite{
+		Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{Intent: storepb.TreeTransaction_UPDATE_LOAD_BALANCER, Write: &storepb.TreeWrite{
 			LoadBalancerId: lbID, ExpectedVersion: cur.Version,
 			LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: "p", Name: "four", ProvisioningStatus: "PENDING_UPDATE"}}}}}
 	res, err := n.store.Propose(context.Background(), zombie)

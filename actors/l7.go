@@ -111,9 +111,7 @@ func (g *LoadBalancerGrain) CreateL7Policy(req *actorspb.CreateL7PolicyRequest, 
 			w.L7Rules = append(w.L7Rules, rx)
 		}
 		lockListeners(t, w, t.listeners[x.ListenerId])
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreateL7Policy{CreateL7Policy: &storepb.CreateL7Policy{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_L7POLICY}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -152,9 +150,7 @@ func (g *LoadBalancerGrain) UpdateL7Policy(req *actorspb.UpdateL7PolicyRequest, 
 			placePolicy(t, w, x)
 		}
 		lockListeners(t, w, t.listeners[x.ListenerId])
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateL7Policy{UpdateL7Policy: &storepb.UpdateL7Policy{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_L7POLICY}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -193,9 +189,7 @@ func (g *LoadBalancerGrain) DeleteL7Policy(req *actorspb.DeleteChildRequest, ctx
 		sort.SliceStable(rest, func(i, j int) bool { return rest[i].Position < rest[j].Position })
 		renumber(t, w, rest)
 		lockListeners(t, w, t.listeners[cur.ListenerId])
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeleteL7Policy{DeleteL7Policy: &storepb.DeleteL7Policy{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_L7POLICY}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -251,9 +245,7 @@ func (g *LoadBalancerGrain) CreateL7Rule(req *actorspb.CreateL7RuleRequest, ctx 
 		x.ProvisioningStatus, x.OperatingStatus = StatusPendingCreate, OperatingOffline
 		x.CreatedAt, x.UpdatedAt = w.LoadBalancer.UpdatedAt, 0
 		w.L7Rules = append(w.L7Rules, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreateL7Rule{CreateL7Rule: &storepb.CreateL7Rule{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_L7RULE}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -287,9 +279,7 @@ func (g *LoadBalancerGrain) UpdateL7Rule(req *actorspb.UpdateL7RuleRequest, ctx 
 			return nil, err
 		}
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingUpdate, w.LoadBalancer.UpdatedAt
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateL7Rule{UpdateL7Rule: &storepb.UpdateL7Rule{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_L7RULE}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -315,9 +305,7 @@ func (g *LoadBalancerGrain) DeleteL7Rule(req *actorspb.DeleteChildRequest, ctx c
 		}
 		x := writableRule(t, w, ruleID)
 		x.ProvisioningStatus, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeleteL7Rule{DeleteL7Rule: &storepb.DeleteL7Rule{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_L7RULE}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -102,8 +102,14 @@ func authorized(c *actorspb.Caller, project string) bool {
 // decision is what a grain decided for one request: the write set and the command
 // that carries it.
 type decision struct {
-	write   *storepb.TreeWrite
-	command func(*storepb.TreeWrite) *storepb.Command
+	write  *storepb.TreeWrite
+	intent storepb.TreeTransaction_Intent
+}
+
+// treeTransaction is the command that records one decided change of a tree.
+func treeTransaction(intent storepb.TreeTransaction_Intent, w *storepb.TreeWrite) *storepb.Command {
+	return &storepb.Command{Op: &storepb.Command_TreeTransaction{
+		TreeTransaction: &storepb.TreeTransaction{Intent: intent, Write: w}}}
 }
 
 // errDone tells mutate the request needs no write (Octavia's no-ops).
@@ -208,7 +214,7 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 		if err != nil {
 			return err
 		}
-		cmd := d.command(d.write)
+		cmd := treeTransaction(d.intent, d.write)
 		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
 		res, err := g.propose(cmd)
 		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
@@ -285,9 +291,7 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 		if err := validateNewTree(view); err != nil {
 			return nil, err
 		}
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -377,9 +381,7 @@ func (g *LoadBalancerGrain) Update(req *actorspb.UpdateLoadBalancerRequest, ctx 
 		if err := applyFields(w.LoadBalancer, req.GetValues(), req.GetFields()); err != nil {
 			return nil, err
 		}
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_LOAD_BALANCER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -408,9 +410,7 @@ func (g *LoadBalancerGrain) Delete(req *actorspb.DeleteLoadBalancerRequest, ctx 
 		markAll(t.monitors, &w.HealthMonitors, StatusPendingDelete, now)
 		markAll(t.policies, &w.L7Policies, StatusPendingDelete, now)
 		markAll(t.rules, &w.L7Rules, StatusPendingDelete, now)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_DELETE_LOAD_BALANCER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -444,9 +444,7 @@ func (g *LoadBalancerGrain) Failover(req *actorspb.FailoverRequest, ctx cluster.
 				w.Amphorae = append(w.Amphorae, x)
 			}
 		}
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_FailoverLoadBalancer{FailoverLoadBalancer: &storepb.FailoverLoadBalancer{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_FAILOVER_LOAD_BALANCER}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -472,9 +470,7 @@ func (g *LoadBalancerGrain) DeleteAmphora(req *actorspb.DeleteChildRequest, ctx 
 		x := cloneRow(a)
 		x.Status, x.UpdatedAt = StatusPendingDelete, w.LoadBalancer.UpdatedAt
 		w.Amphorae = append(w.Amphorae, x)
-		return &decision{write: w, command: func(w *storepb.TreeWrite) *storepb.Command {
-			return &storepb.Command{Op: &storepb.Command_UpdateAmphora{UpdateAmphora: &storepb.UpdateAmphora{Write: w}}}
-		}}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_UPDATE_AMPHORA}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -539,8 +535,7 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 			PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: g.id, ExpectedVersion: t.lb.Version}}}
 	} else {
 		w = g.completeProvisioning(t)
-		cmd = &storepb.Command{Op: &storepb.Command_CompleteProvisioning{
-			CompleteProvisioning: &storepb.CompleteProvisioning{Write: w}}}
+		cmd = treeTransaction(storepb.TreeTransaction_COMPLETE_PROVISIONING, w)
 	}
 	res, err := g.propose(cmd)
 	switch {

@@ -21,8 +21,8 @@ var grainTestSettings = actors.Settings{ProvisionDelay: time.Hour, IdleTimeout: 
 // seedLoadBalancer stores an ACTIVE load balancer id of project p, named old-<id>.
 func seedLoadBalancer(t *testing.T, s *fsmStore, id string) {
 	t.Helper()
-	s.write(t, &storepb.Command{Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{
-		Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{
+	s.write(t, &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{
 			Id: id, ProjectId: "p", Name: "old-" + id, AdminStateUp: true, Topology: "SINGLE",
 			ProvisioningStatus: actors.StatusActive, OperatingStatus: actors.OperatingOnline,
 			CreatedAt: time.Now().UnixMicro()}}}}})
@@ -116,8 +116,8 @@ func lbChanged(change func(lb *storepb.LoadBalancer)) func(st *store.State, id s
 	return func(st *store.State, id string) *storepb.Command {
 		lb := proto.Clone(st.LoadBalancer(id)).(*storepb.LoadBalancer)
 		change(lb)
-		return &storepb.Command{Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{
-			Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb}}}}
+		return &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+			Intent: storepb.TreeTransaction_UPDATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb}}}}
 	}
 }
 
@@ -132,8 +132,8 @@ func lbPurged(st *store.State, id string) *storepb.Command {
 
 // lbCreated: another writer created a load balancer with the same id.
 func lbCreated(_ *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{
-		Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{
+	return &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{
 			Id: id, ProjectId: "p", Name: "other", ProvisioningStatus: actors.StatusPendingCreate}}}}}
 }
 
@@ -141,8 +141,8 @@ func lbCreated(_ *store.State, id string) *storepb.Command {
 // provider step already ran: the load balancer stays ACTIVE).
 func lbListenerAdded(st *store.State, id string) *storepb.Command {
 	lb := proto.Clone(st.LoadBalancer(id)).(*storepb.LoadBalancer)
-	return &storepb.Command{Op: &storepb.Command_CreateListener{CreateListener: &storepb.CreateListener{
-		Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb,
+	return &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LISTENER, Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb,
 			Listeners: []*storepb.Listener{{Id: uuid.NewString(), LoadbalancerId: id, ProjectId: "p", Name: "other",
 				Protocol: "HTTP", ProtocolPort: 80, ProvisioningStatus: actors.StatusActive}}}}}}
 }

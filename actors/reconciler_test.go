@@ -15,8 +15,8 @@ import (
 func seedPendingLoadBalancer(t *testing.T, s *fsmStore, status string, touched int64) string {
 	t.Helper()
 	id := uuid.NewString()
-	s.write(t, &storepb.Command{Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{
-		Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{
+	s.write(t, &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{
 			Id: id, ProjectId: "p", Name: "stalled", AdminStateUp: true, Topology: "SINGLE",
 			ProvisioningStatus: status, OperatingStatus: actors.OperatingOffline, CreatedAt: touched}}}}})
 	return id

@@ -32,8 +32,8 @@ func monitorOf(lbID string) string     { return "monitor-" + lbID }
 func seedUpdateTargets(t *testing.T, s *fsmStore, id string) {
 	seedLoadBalancer(t, s, id)
 	lb := proto.Clone(s.State().LoadBalancer(id)).(*storepb.LoadBalancer)
-	s.write(t, &storepb.Command{Op: &storepb.Command_CreateListener{CreateListener: &storepb.CreateListener{
-		Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb,
+	s.write(t, &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LISTENER, Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb,
 			Listeners: []*storepb.Listener{{Id: tlsListenerOf(id), LoadbalancerId: id, ProjectId: "p",
 				Protocol: "TERMINATED_HTTPS", ProtocolPort: 443, DefaultTlsContainerRef: "cert", ClientCaTlsContainerRef: "ca",
 				ClientAuthentication: "NONE", ProvisioningStatus: actors.StatusActive}},
@@ -51,7 +51,7 @@ func otherUpdate(change func(w *storepb.TreeWrite, st *store.State, id string)) 
 		lb := proto.Clone(st.LoadBalancer(id)).(*storepb.LoadBalancer)
 		w := &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: lb.Version, LoadBalancer: lb}
 		change(w, st, id)
-		return &storepb.Command{Op: &storepb.Command_UpdateListener{UpdateListener: &storepb.UpdateListener{Write: w}}}
+		return &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{Intent: storepb.TreeTransaction_UPDATE_LISTENER, Write: w}}}
 	}
 }
 

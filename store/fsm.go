@@ -88,58 +88,10 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 // applyCommand is the one switch over command types.
 func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResult {
 	switch op := cmd.Op.(type) {
-	case *storepb.Command_CreateLoadBalancer:
-		return f.applyTreeWrite(st, op.CreateLoadBalancer.GetWrite(), treeCreate)
-	case *storepb.Command_UpdateLoadBalancer:
-		return f.applyTreeWrite(st, op.UpdateLoadBalancer.GetWrite(), treeUpdate)
-	case *storepb.Command_DeleteLoadBalancer:
-		return f.applyTreeWrite(st, op.DeleteLoadBalancer.GetWrite(), treeUpdate)
+	case *storepb.Command_TreeTransaction:
+		return f.applyTreeTransaction(st, op.TreeTransaction)
 	case *storepb.Command_PurgeLoadBalancer:
 		return f.applyPurgeLoadBalancer(st, op.PurgeLoadBalancer)
-	case *storepb.Command_CompleteProvisioning:
-		return f.applyTreeWrite(st, op.CompleteProvisioning.GetWrite(), treeUpdate)
-	case *storepb.Command_FailoverLoadBalancer:
-		return f.applyTreeWrite(st, op.FailoverLoadBalancer.GetWrite(), treeUpdate)
-	case *storepb.Command_CreateListener:
-		return f.applyTreeWrite(st, op.CreateListener.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdateListener:
-		return f.applyTreeWrite(st, op.UpdateListener.GetWrite(), treeUpdate)
-	case *storepb.Command_DeleteListener:
-		return f.applyTreeWrite(st, op.DeleteListener.GetWrite(), treeUpdate)
-	case *storepb.Command_CreatePool:
-		return f.applyTreeWrite(st, op.CreatePool.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdatePool:
-		return f.applyTreeWrite(st, op.UpdatePool.GetWrite(), treeUpdate)
-	case *storepb.Command_DeletePool:
-		return f.applyTreeWrite(st, op.DeletePool.GetWrite(), treeUpdate)
-	case *storepb.Command_CreateMember:
-		return f.applyTreeWrite(st, op.CreateMember.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdateMember:
-		return f.applyTreeWrite(st, op.UpdateMember.GetWrite(), treeUpdate)
-	case *storepb.Command_DeleteMember:
-		return f.applyTreeWrite(st, op.DeleteMember.GetWrite(), treeUpdate)
-	case *storepb.Command_ReplaceMembers:
-		return f.applyTreeWrite(st, op.ReplaceMembers.GetWrite(), treeUpdate)
-	case *storepb.Command_CreateHealthMonitor:
-		return f.applyTreeWrite(st, op.CreateHealthMonitor.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdateHealthMonitor:
-		return f.applyTreeWrite(st, op.UpdateHealthMonitor.GetWrite(), treeUpdate)
-	case *storepb.Command_DeleteHealthMonitor:
-		return f.applyTreeWrite(st, op.DeleteHealthMonitor.GetWrite(), treeUpdate)
-	case *storepb.Command_CreateL7Policy:
-		return f.applyTreeWrite(st, op.CreateL7Policy.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdateL7Policy:
-		return f.applyTreeWrite(st, op.UpdateL7Policy.GetWrite(), treeUpdate)
-	case *storepb.Command_DeleteL7Policy:
-		return f.applyTreeWrite(st, op.DeleteL7Policy.GetWrite(), treeUpdate)
-	case *storepb.Command_CreateL7Rule:
-		return f.applyTreeWrite(st, op.CreateL7Rule.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdateL7Rule:
-		return f.applyTreeWrite(st, op.UpdateL7Rule.GetWrite(), treeUpdate)
-	case *storepb.Command_DeleteL7Rule:
-		return f.applyTreeWrite(st, op.DeleteL7Rule.GetWrite(), treeUpdate)
-	case *storepb.Command_UpdateAmphora:
-		return f.applyTreeWrite(st, op.UpdateAmphora.GetWrite(), treeUpdate)
 	case *storepb.Command_SetQuota:
 		return f.applySetQuota(st, op.SetQuota)
 	case *storepb.Command_DeleteQuota:
@@ -190,32 +142,34 @@ func inUse(format string, args ...interface{}) *storepb.CommandResult {
 	return &storepb.CommandResult{Code: storepb.CommandResult_IN_USE, Message: fmt.Sprintf(format, args...)}
 }
 
-type treeMode int
-
-const (
-	treeCreate treeMode = iota // the load balancer must not exist (expected_version 0)
-	treeUpdate                 // the load balancer must exist at expected_version
-)
-
-// applyTreeWrite checks the load balancer's version (the tree's compare-and-set),
-// that the write stays inside the tree, and quotas for new objects; then writes
-// every row with the command's version and removes the deleted ones.
-func (f *FSM) applyTreeWrite(st *State, w *storepb.TreeWrite, mode treeMode) *storepb.CommandResult {
+// applyTreeTransaction checks the load balancer's version (the tree's
+// compare-and-set), that the write stays inside the tree, that it does what its
+// intent says, and quotas for new objects; then writes every row with the
+// command's version and removes the deleted ones.
+func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *storepb.CommandResult {
+	w := tx.GetWrite()
 	if w == nil || w.LoadBalancer == nil || w.LoadBalancerId == "" || w.LoadBalancer.Id != w.LoadBalancerId {
-		return invalid("tree write without its load balancer")
+		return invalid("tree transaction without its load balancer")
+	}
+	intent := tx.GetIntent()
+	if intent == storepb.TreeTransaction_INTENT_UNSPECIFIED {
+		return invalid("tree transaction without an intent")
 	}
 	lbID := w.LoadBalancerId
 	cur := st.LoadBalancer(lbID)
-	switch {
-	case mode == treeCreate && cur != nil:
+	switch create := intent == storepb.TreeTransaction_CREATE_LOAD_BALANCER; {
+	case create && cur != nil:
 		return &storepb.CommandResult{Code: storepb.CommandResult_ALREADY_EXISTS,
 			Message: "load balancer " + lbID + " exists", Version: cur.Version}
-	case mode == treeUpdate && cur == nil:
+	case !create && cur == nil:
 		return notFound("load balancer %s not found", lbID)
-	case mode == treeUpdate && cur.Version != w.ExpectedVersion:
+	case !create && cur.Version != w.ExpectedVersion:
 		return conflict(cur.Version, "load balancer %s is at version %d, not %d", lbID, cur.Version, w.ExpectedVersion)
 	}
 	if res := checkTreeMembership(st, w); res != nil {
+		return res
+	}
+	if res := checkIntent(st, intent, w); res != nil {
 		return res
 	}
 	if res := checkTreeQuotas(st, w); res != nil {
@@ -279,6 +233,43 @@ func (f *FSM) applyTreeWrite(st *State, w *storepb.TreeWrite, mode treeMode) *st
 		st.Amphorae.Put(internAmphora(x))
 	}
 	return ok(v)
+}
+
+// checkIntent refuses a transaction whose write set does not do what its intent
+// names: a create must insert a row of its kind (so a grain bug that would record
+// an update as a create, or lose the new row, is refused rather than applied).
+func checkIntent(st *State, intent storepb.TreeTransaction_Intent, w *storepb.TreeWrite) *storepb.CommandResult {
+	var inserts bool
+	switch intent {
+	case storepb.TreeTransaction_CREATE_LISTENER:
+		inserts = insertsInto(st.Listeners, w.Listeners)
+	case storepb.TreeTransaction_CREATE_POOL:
+		inserts = insertsInto(st.Pools, w.Pools)
+	case storepb.TreeTransaction_CREATE_MEMBER:
+		inserts = insertsInto(st.Members, w.Members)
+	case storepb.TreeTransaction_CREATE_HEALTH_MONITOR:
+		inserts = insertsInto(st.HealthMonitors, w.HealthMonitors)
+	case storepb.TreeTransaction_CREATE_L7POLICY:
+		inserts = insertsInto(st.L7Policies, w.L7Policies)
+	case storepb.TreeTransaction_CREATE_L7RULE:
+		inserts = insertsInto(st.L7Rules, w.L7Rules)
+	default:
+		return nil
+	}
+	if !inserts {
+		return invalid("%s inserts no new row", intent)
+	}
+	return nil
+}
+
+// insertsInto reports whether rows holds one not yet in t.
+func insertsInto[T Entity](t *Table[T], rows []T) bool {
+	for _, x := range rows {
+		if _, ok := t.Get(x.GetId()); !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // treeEntity is an entity of a load balancer's tree.

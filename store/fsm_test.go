@@ -33,14 +33,14 @@ func testLB(id, project string, created int64) *storepb.LoadBalancer {
 }
 
 func createCmd(req string, lb *storepb.LoadBalancer) *storepb.Command {
-	return &storepb.Command{RequestId: req, Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{
-		Write: &storepb.TreeWrite{LoadBalancerId: lb.Id, LoadBalancer: lb}}}}
+	return &storepb.Command{RequestId: req, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: lb.Id, LoadBalancer: lb}}}}
 }
 
 // statusCmd is a user update that moves load balancer id (of project p) to status.
 func statusCmd(req, id string, expected uint64, status string) *storepb.Command {
-	return &storepb.Command{RequestId: req, Op: &storepb.Command_UpdateLoadBalancer{UpdateLoadBalancer: &storepb.UpdateLoadBalancer{
-		Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: expected, LoadBalancer: withStatus(testLB(id, "p", 1), status)}}}}
+	return &storepb.Command{RequestId: req, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: storepb.TreeTransaction_UPDATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, ExpectedVersion: expected, LoadBalancer: withStatus(testLB(id, "p", 1), status)}}}}
 }
 
 func TestFSMCompareAndSet(t *testing.T) {
@@ -89,8 +89,8 @@ func TestFSMCompareAndSet(t *testing.T) {
 
 	// Not found, delete, purge.
 	res = applyCmds(t, f, 6, statusCmd("r7", "zzz", 1, "ACTIVE"),
-		&storepb.Command{RequestId: "r8", Op: &storepb.Command_DeleteLoadBalancer{DeleteLoadBalancer: &storepb.DeleteLoadBalancer{
-			Write: &storepb.TreeWrite{LoadBalancerId: "a", ExpectedVersion: lb.Version, LoadBalancer: withStatus(lb, "PENDING_DELETE")}}}})
+		&storepb.Command{RequestId: "r8", Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+			Intent: storepb.TreeTransaction_DELETE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: "a", ExpectedVersion: lb.Version, LoadBalancer: withStatus(lb, "PENDING_DELETE")}}}})
 	if res[0].Code != storepb.CommandResult_NOT_FOUND || res[1].Code != storepb.CommandResult_OK {
 		t.Fatalf("not found / delete: %v / %v", res[0], res[1])
 	}

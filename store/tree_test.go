@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -9,7 +10,7 @@ import (
 )
 
 func treeCmd(req string, w *storepb.TreeWrite) *storepb.Command {
-	return &storepb.Command{RequestId: req, Op: &storepb.Command_CreateListener{CreateListener: &storepb.CreateListener{Write: w}}}
+	return &storepb.Command{RequestId: req, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{Intent: storepb.TreeTransaction_UPDATE_LISTENER, Write: w}}}
 }
 
 func listener(id, lb, project string) *storepb.Listener {
@@ -193,7 +194,7 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		Amphorae:       []*storepb.Amphora{{Id: "amp", LoadbalancerId: "lb", ProjectId: "p"}}}
 	ten := int32(10)
 	applyCmds(t, f, 1,
-		&storepb.Command{RequestId: "c", Op: &storepb.Command_CreateLoadBalancer{CreateLoadBalancer: &storepb.CreateLoadBalancer{Write: w}}},
+		&storepb.Command{RequestId: "c", Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: w}}},
 		quotaCmd("p", &ten, nil),
 		&storepb.Command{RequestId: "fp", Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: &storepb.FlavorProfile{Id: "fp"}}}},
 		&storepb.Command{RequestId: "f", Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f", FlavorProfileId: "fp"}}}},
@@ -231,3 +232,47 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 type nopCloser struct{ *memSink }
 
 func (nopCloser) Close() error { return nil }
+
+// A tree transaction must do what its intent names: only a create makes the load
+// balancer, a create of a child inserts one, and an intent is required.
+func TestTreeTransactionIntent(t *testing.T) {
+	f := NewFSM()
+	res := applyCmds(t, f, 1, createCmd("c1", testLB("lb1", "p", 1)))
+	v1 := res[0].Version
+	tx := func(req string, intent storepb.TreeTransaction_Intent, w *storepb.TreeWrite) *storepb.Command {
+		return &storepb.Command{RequestId: req, Op: &storepb.Command_TreeTransaction{
+			TreeTransaction: &storepb.TreeTransaction{Intent: intent, Write: w}}}
+	}
+	lb := func() *storepb.LoadBalancer {
+		return proto.Clone(f.State().LoadBalancer("lb1")).(*storepb.LoadBalancer)
+	}
+	withListener := &storepb.TreeWrite{LoadBalancerId: "lb1", ExpectedVersion: v1, LoadBalancer: lb(),
+		Listeners: []*storepb.Listener{listener("l1", "lb1", "p")}}
+
+	cases := []struct {
+		name   string
+		cmd    *storepb.Command
+		want   storepb.CommandResult_Code
+		result string
+	}{
+		{"no intent", tx("a", storepb.TreeTransaction_INTENT_UNSPECIFIED, withListener), storepb.CommandResult_INVALID, "without an intent"},
+		{"create of a missing tree by an update", tx("b", storepb.TreeTransaction_UPDATE_LOAD_BALANCER,
+			&storepb.TreeWrite{LoadBalancerId: "lb9", LoadBalancer: testLB("lb9", "p", 9)}), storepb.CommandResult_NOT_FOUND, "not found"},
+		{"a create that inserts no listener", tx("c", storepb.TreeTransaction_CREATE_LISTENER,
+			&storepb.TreeWrite{LoadBalancerId: "lb1", ExpectedVersion: v1, LoadBalancer: lb()}), storepb.CommandResult_INVALID, "CREATE_LISTENER inserts no new row"},
+		{"a create of a pool that writes a listener", tx("d", storepb.TreeTransaction_CREATE_POOL, withListener), storepb.CommandResult_INVALID, "CREATE_POOL inserts no new row"},
+		{"a create that inserts its listener", tx("e", storepb.TreeTransaction_CREATE_LISTENER, withListener), storepb.CommandResult_OK, ""},
+	}
+	for i, c := range cases {
+		res := applyCmds(t, f, uint64(i+2), c.cmd)
+		if res[0].Code != c.want || !strings.Contains(res[0].Message, c.result) {
+			t.Errorf("%s: %v, want %v %q", c.name, res[0], c.want, c.result)
+		}
+	}
+	// The same listener again is an update, not a create.
+	again := &storepb.TreeWrite{LoadBalancerId: "lb1", ExpectedVersion: f.State().LoadBalancer("lb1").Version, LoadBalancer: lb(),
+		Listeners: []*storepb.Listener{listener("l1", "lb1", "p")}}
+	if res := applyCmds(t, f, 10, tx("f", storepb.TreeTransaction_CREATE_LISTENER, again)); res[0].Code != storepb.CommandResult_INVALID {
+		t.Fatalf("re-create of an existing listener: %v", res[0])
+	}
+}

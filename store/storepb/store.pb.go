@@ -24,6 +24,124 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type TreeTransaction_Intent int32
+
+const (
+	TreeTransaction_INTENT_UNSPECIFIED     TreeTransaction_Intent = 0
+	TreeTransaction_CREATE_LOAD_BALANCER   TreeTransaction_Intent = 1 // a new load balancer (with, for a single-call create, its tree)
+	TreeTransaction_UPDATE_LOAD_BALANCER   TreeTransaction_Intent = 2 // a user update of its own attributes
+	TreeTransaction_DELETE_LOAD_BALANCER   TreeTransaction_Intent = 3 // PENDING_DELETE, cascading over its tree
+	TreeTransaction_COMPLETE_PROVISIONING  TreeTransaction_Intent = 4 // the provider step: PENDING_* to ACTIVE/ERROR, deleted rows removed
+	TreeTransaction_FAILOVER_LOAD_BALANCER TreeTransaction_Intent = 5 // a failover starts (PENDING_UPDATE)
+	TreeTransaction_UPDATE_AMPHORA         TreeTransaction_Intent = 6 // an amphora record changes (admin failover, config, delete)
+	TreeTransaction_CREATE_LISTENER        TreeTransaction_Intent = 10
+	TreeTransaction_UPDATE_LISTENER        TreeTransaction_Intent = 11
+	TreeTransaction_DELETE_LISTENER        TreeTransaction_Intent = 12
+	TreeTransaction_CREATE_POOL            TreeTransaction_Intent = 13
+	TreeTransaction_UPDATE_POOL            TreeTransaction_Intent = 14
+	TreeTransaction_DELETE_POOL            TreeTransaction_Intent = 15
+	TreeTransaction_CREATE_MEMBER          TreeTransaction_Intent = 16
+	TreeTransaction_UPDATE_MEMBER          TreeTransaction_Intent = 17
+	TreeTransaction_DELETE_MEMBER          TreeTransaction_Intent = 18
+	TreeTransaction_REPLACE_MEMBERS        TreeTransaction_Intent = 19 // the batch update of a pool's members
+	TreeTransaction_CREATE_HEALTH_MONITOR  TreeTransaction_Intent = 20
+	TreeTransaction_UPDATE_HEALTH_MONITOR  TreeTransaction_Intent = 21
+	TreeTransaction_DELETE_HEALTH_MONITOR  TreeTransaction_Intent = 22
+	TreeTransaction_CREATE_L7POLICY        TreeTransaction_Intent = 23
+	TreeTransaction_UPDATE_L7POLICY        TreeTransaction_Intent = 24
+	TreeTransaction_DELETE_L7POLICY        TreeTransaction_Intent = 25
+	TreeTransaction_CREATE_L7RULE          TreeTransaction_Intent = 26
+	TreeTransaction_UPDATE_L7RULE          TreeTransaction_Intent = 27
+	TreeTransaction_DELETE_L7RULE          TreeTransaction_Intent = 28
+)
+
+// Enum value maps for TreeTransaction_Intent.
+var (
+	TreeTransaction_Intent_name = map[int32]string{
+		0:  "INTENT_UNSPECIFIED",
+		1:  "CREATE_LOAD_BALANCER",
+		2:  "UPDATE_LOAD_BALANCER",
+		3:  "DELETE_LOAD_BALANCER",
+		4:  "COMPLETE_PROVISIONING",
+		5:  "FAILOVER_LOAD_BALANCER",
+		6:  "UPDATE_AMPHORA",
+		10: "CREATE_LISTENER",
+		11: "UPDATE_LISTENER",
+		12: "DELETE_LISTENER",
+		13: "CREATE_POOL",
+		14: "UPDATE_POOL",
+		15: "DELETE_POOL",
+		16: "CREATE_MEMBER",
+		17: "UPDATE_MEMBER",
+		18: "DELETE_MEMBER",
+		19: "REPLACE_MEMBERS",
+		20: "CREATE_HEALTH_MONITOR",
+		21: "UPDATE_HEALTH_MONITOR",
+		22: "DELETE_HEALTH_MONITOR",
+		23: "CREATE_L7POLICY",
+		24: "UPDATE_L7POLICY",
+		25: "DELETE_L7POLICY",
+		26: "CREATE_L7RULE",
+		27: "UPDATE_L7RULE",
+		28: "DELETE_L7RULE",
+	}
+	TreeTransaction_Intent_value = map[string]int32{
+		"INTENT_UNSPECIFIED":     0,
+		"CREATE_LOAD_BALANCER":   1,
+		"UPDATE_LOAD_BALANCER":   2,
+		"DELETE_LOAD_BALANCER":   3,
+		"COMPLETE_PROVISIONING":  4,
+		"FAILOVER_LOAD_BALANCER": 5,
+		"UPDATE_AMPHORA":         6,
+		"CREATE_LISTENER":        10,
+		"UPDATE_LISTENER":        11,
+		"DELETE_LISTENER":        12,
+		"CREATE_POOL":            13,
+		"UPDATE_POOL":            14,
+		"DELETE_POOL":            15,
+		"CREATE_MEMBER":          16,
+		"UPDATE_MEMBER":          17,
+		"DELETE_MEMBER":          18,
+		"REPLACE_MEMBERS":        19,
+		"CREATE_HEALTH_MONITOR":  20,
+		"UPDATE_HEALTH_MONITOR":  21,
+		"DELETE_HEALTH_MONITOR":  22,
+		"CREATE_L7POLICY":        23,
+		"UPDATE_L7POLICY":        24,
+		"DELETE_L7POLICY":        25,
+		"CREATE_L7RULE":          26,
+		"UPDATE_L7RULE":          27,
+		"DELETE_L7RULE":          28,
+	}
+)
+
+func (x TreeTransaction_Intent) Enum() *TreeTransaction_Intent {
+	p := new(TreeTransaction_Intent)
+	*p = x
+	return p
+}
+
+func (x TreeTransaction_Intent) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TreeTransaction_Intent) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[0].Descriptor()
+}
+
+func (TreeTransaction_Intent) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[0]
+}
+
+func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TreeTransaction_Intent.Descriptor instead.
+func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3, 0}
+}
+
 type CommandResult_Code int32
 
 const (
@@ -75,11 +193,11 @@ func (x CommandResult_Code) String() string {
 }
 
 func (CommandResult_Code) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[0].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[1].Descriptor()
 }
 
 func (CommandResult_Code) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[0]
+	return &file_store_storepb_store_proto_enumTypes[1]
 }
 
 func (x CommandResult_Code) Number() protoreflect.EnumNumber {
@@ -88,7 +206,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -113,32 +231,8 @@ type Command struct {
 	DeadlineUnixMs int64 `protobuf:"varint,2,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
-	//	*Command_CreateLoadBalancer
-	//	*Command_UpdateLoadBalancer
-	//	*Command_DeleteLoadBalancer
+	//	*Command_TreeTransaction
 	//	*Command_PurgeLoadBalancer
-	//	*Command_CompleteProvisioning
-	//	*Command_FailoverLoadBalancer
-	//	*Command_CreateListener
-	//	*Command_UpdateListener
-	//	*Command_DeleteListener
-	//	*Command_CreatePool
-	//	*Command_UpdatePool
-	//	*Command_DeletePool
-	//	*Command_CreateMember
-	//	*Command_UpdateMember
-	//	*Command_DeleteMember
-	//	*Command_ReplaceMembers
-	//	*Command_CreateHealthMonitor
-	//	*Command_UpdateHealthMonitor
-	//	*Command_DeleteHealthMonitor
-	//	*Command_CreateL7Policy
-	//	*Command_UpdateL7Policy
-	//	*Command_DeleteL7Policy
-	//	*Command_CreateL7Rule
-	//	*Command_UpdateL7Rule
-	//	*Command_DeleteL7Rule
-	//	*Command_UpdateAmphora
 	//	*Command_SetQuota
 	//	*Command_DeleteQuota
 	//	*Command_PutFlavor
@@ -206,28 +300,10 @@ func (x *Command) GetOp() isCommand_Op {
 	return nil
 }
 
-func (x *Command) GetCreateLoadBalancer() *CreateLoadBalancer {
+func (x *Command) GetTreeTransaction() *TreeTransaction {
 	if x != nil {
-		if x, ok := x.Op.(*Command_CreateLoadBalancer); ok {
-			return x.CreateLoadBalancer
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateLoadBalancer() *UpdateLoadBalancer {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateLoadBalancer); ok {
-			return x.UpdateLoadBalancer
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteLoadBalancer() *DeleteLoadBalancer {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteLoadBalancer); ok {
-			return x.DeleteLoadBalancer
+		if x, ok := x.Op.(*Command_TreeTransaction); ok {
+			return x.TreeTransaction
 		}
 	}
 	return nil
@@ -237,204 +313,6 @@ func (x *Command) GetPurgeLoadBalancer() *PurgeLoadBalancer {
 	if x != nil {
 		if x, ok := x.Op.(*Command_PurgeLoadBalancer); ok {
 			return x.PurgeLoadBalancer
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCompleteProvisioning() *CompleteProvisioning {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CompleteProvisioning); ok {
-			return x.CompleteProvisioning
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetFailoverLoadBalancer() *FailoverLoadBalancer {
-	if x != nil {
-		if x, ok := x.Op.(*Command_FailoverLoadBalancer); ok {
-			return x.FailoverLoadBalancer
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCreateListener() *CreateListener {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CreateListener); ok {
-			return x.CreateListener
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateListener() *UpdateListener {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateListener); ok {
-			return x.UpdateListener
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteListener() *DeleteListener {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteListener); ok {
-			return x.DeleteListener
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCreatePool() *CreatePool {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CreatePool); ok {
-			return x.CreatePool
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdatePool() *UpdatePool {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdatePool); ok {
-			return x.UpdatePool
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeletePool() *DeletePool {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeletePool); ok {
-			return x.DeletePool
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCreateMember() *CreateMember {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CreateMember); ok {
-			return x.CreateMember
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateMember() *UpdateMember {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateMember); ok {
-			return x.UpdateMember
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteMember() *DeleteMember {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteMember); ok {
-			return x.DeleteMember
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetReplaceMembers() *ReplaceMembers {
-	if x != nil {
-		if x, ok := x.Op.(*Command_ReplaceMembers); ok {
-			return x.ReplaceMembers
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCreateHealthMonitor() *CreateHealthMonitor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CreateHealthMonitor); ok {
-			return x.CreateHealthMonitor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateHealthMonitor() *UpdateHealthMonitor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateHealthMonitor); ok {
-			return x.UpdateHealthMonitor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteHealthMonitor() *DeleteHealthMonitor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteHealthMonitor); ok {
-			return x.DeleteHealthMonitor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCreateL7Policy() *CreateL7Policy {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CreateL7Policy); ok {
-			return x.CreateL7Policy
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateL7Policy() *UpdateL7Policy {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateL7Policy); ok {
-			return x.UpdateL7Policy
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteL7Policy() *DeleteL7Policy {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteL7Policy); ok {
-			return x.DeleteL7Policy
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetCreateL7Rule() *CreateL7Rule {
-	if x != nil {
-		if x, ok := x.Op.(*Command_CreateL7Rule); ok {
-			return x.CreateL7Rule
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateL7Rule() *UpdateL7Rule {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateL7Rule); ok {
-			return x.UpdateL7Rule
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteL7Rule() *DeleteL7Rule {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteL7Rule); ok {
-			return x.DeleteL7Rule
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetUpdateAmphora() *UpdateAmphora {
-	if x != nil {
-		if x, ok := x.Op.(*Command_UpdateAmphora); ok {
-			return x.UpdateAmphora
 		}
 	}
 	return nil
@@ -543,109 +421,13 @@ type isCommand_Op interface {
 	isCommand_Op()
 }
 
-type Command_CreateLoadBalancer struct {
-	// Load balancer tree.
-	CreateLoadBalancer *CreateLoadBalancer `protobuf:"bytes,10,opt,name=create_load_balancer,json=createLoadBalancer,proto3,oneof"`
-}
-
-type Command_UpdateLoadBalancer struct {
-	UpdateLoadBalancer *UpdateLoadBalancer `protobuf:"bytes,11,opt,name=update_load_balancer,json=updateLoadBalancer,proto3,oneof"`
-}
-
-type Command_DeleteLoadBalancer struct {
-	DeleteLoadBalancer *DeleteLoadBalancer `protobuf:"bytes,13,opt,name=delete_load_balancer,json=deleteLoadBalancer,proto3,oneof"`
+type Command_TreeTransaction struct {
+	// Load balancer tree: one transaction on the aggregate, named by its intent.
+	TreeTransaction *TreeTransaction `protobuf:"bytes,17,opt,name=tree_transaction,json=treeTransaction,proto3,oneof"`
 }
 
 type Command_PurgeLoadBalancer struct {
 	PurgeLoadBalancer *PurgeLoadBalancer `protobuf:"bytes,14,opt,name=purge_load_balancer,json=purgeLoadBalancer,proto3,oneof"`
-}
-
-type Command_CompleteProvisioning struct {
-	CompleteProvisioning *CompleteProvisioning `protobuf:"bytes,15,opt,name=complete_provisioning,json=completeProvisioning,proto3,oneof"`
-}
-
-type Command_FailoverLoadBalancer struct {
-	FailoverLoadBalancer *FailoverLoadBalancer `protobuf:"bytes,16,opt,name=failover_load_balancer,json=failoverLoadBalancer,proto3,oneof"`
-}
-
-type Command_CreateListener struct {
-	CreateListener *CreateListener `protobuf:"bytes,20,opt,name=create_listener,json=createListener,proto3,oneof"`
-}
-
-type Command_UpdateListener struct {
-	UpdateListener *UpdateListener `protobuf:"bytes,21,opt,name=update_listener,json=updateListener,proto3,oneof"`
-}
-
-type Command_DeleteListener struct {
-	DeleteListener *DeleteListener `protobuf:"bytes,22,opt,name=delete_listener,json=deleteListener,proto3,oneof"`
-}
-
-type Command_CreatePool struct {
-	CreatePool *CreatePool `protobuf:"bytes,23,opt,name=create_pool,json=createPool,proto3,oneof"`
-}
-
-type Command_UpdatePool struct {
-	UpdatePool *UpdatePool `protobuf:"bytes,24,opt,name=update_pool,json=updatePool,proto3,oneof"`
-}
-
-type Command_DeletePool struct {
-	DeletePool *DeletePool `protobuf:"bytes,25,opt,name=delete_pool,json=deletePool,proto3,oneof"`
-}
-
-type Command_CreateMember struct {
-	CreateMember *CreateMember `protobuf:"bytes,26,opt,name=create_member,json=createMember,proto3,oneof"`
-}
-
-type Command_UpdateMember struct {
-	UpdateMember *UpdateMember `protobuf:"bytes,27,opt,name=update_member,json=updateMember,proto3,oneof"`
-}
-
-type Command_DeleteMember struct {
-	DeleteMember *DeleteMember `protobuf:"bytes,28,opt,name=delete_member,json=deleteMember,proto3,oneof"`
-}
-
-type Command_ReplaceMembers struct {
-	ReplaceMembers *ReplaceMembers `protobuf:"bytes,29,opt,name=replace_members,json=replaceMembers,proto3,oneof"`
-}
-
-type Command_CreateHealthMonitor struct {
-	CreateHealthMonitor *CreateHealthMonitor `protobuf:"bytes,30,opt,name=create_health_monitor,json=createHealthMonitor,proto3,oneof"`
-}
-
-type Command_UpdateHealthMonitor struct {
-	UpdateHealthMonitor *UpdateHealthMonitor `protobuf:"bytes,31,opt,name=update_health_monitor,json=updateHealthMonitor,proto3,oneof"`
-}
-
-type Command_DeleteHealthMonitor struct {
-	DeleteHealthMonitor *DeleteHealthMonitor `protobuf:"bytes,32,opt,name=delete_health_monitor,json=deleteHealthMonitor,proto3,oneof"`
-}
-
-type Command_CreateL7Policy struct {
-	CreateL7Policy *CreateL7Policy `protobuf:"bytes,33,opt,name=create_l7policy,json=createL7policy,proto3,oneof"`
-}
-
-type Command_UpdateL7Policy struct {
-	UpdateL7Policy *UpdateL7Policy `protobuf:"bytes,34,opt,name=update_l7policy,json=updateL7policy,proto3,oneof"`
-}
-
-type Command_DeleteL7Policy struct {
-	DeleteL7Policy *DeleteL7Policy `protobuf:"bytes,35,opt,name=delete_l7policy,json=deleteL7policy,proto3,oneof"`
-}
-
-type Command_CreateL7Rule struct {
-	CreateL7Rule *CreateL7Rule `protobuf:"bytes,36,opt,name=create_l7rule,json=createL7rule,proto3,oneof"`
-}
-
-type Command_UpdateL7Rule struct {
-	UpdateL7Rule *UpdateL7Rule `protobuf:"bytes,37,opt,name=update_l7rule,json=updateL7rule,proto3,oneof"`
-}
-
-type Command_DeleteL7Rule struct {
-	DeleteL7Rule *DeleteL7Rule `protobuf:"bytes,38,opt,name=delete_l7rule,json=deleteL7rule,proto3,oneof"`
-}
-
-type Command_UpdateAmphora struct {
-	UpdateAmphora *UpdateAmphora `protobuf:"bytes,39,opt,name=update_amphora,json=updateAmphora,proto3,oneof"`
 }
 
 type Command_SetQuota struct {
@@ -694,57 +476,9 @@ type Command_ResolveRequest struct {
 	ResolveRequest *ResolveRequest `protobuf:"bytes,70,opt,name=resolve_request,json=resolveRequest,proto3,oneof"`
 }
 
-func (*Command_CreateLoadBalancer) isCommand_Op() {}
-
-func (*Command_UpdateLoadBalancer) isCommand_Op() {}
-
-func (*Command_DeleteLoadBalancer) isCommand_Op() {}
+func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
-
-func (*Command_CompleteProvisioning) isCommand_Op() {}
-
-func (*Command_FailoverLoadBalancer) isCommand_Op() {}
-
-func (*Command_CreateListener) isCommand_Op() {}
-
-func (*Command_UpdateListener) isCommand_Op() {}
-
-func (*Command_DeleteListener) isCommand_Op() {}
-
-func (*Command_CreatePool) isCommand_Op() {}
-
-func (*Command_UpdatePool) isCommand_Op() {}
-
-func (*Command_DeletePool) isCommand_Op() {}
-
-func (*Command_CreateMember) isCommand_Op() {}
-
-func (*Command_UpdateMember) isCommand_Op() {}
-
-func (*Command_DeleteMember) isCommand_Op() {}
-
-func (*Command_ReplaceMembers) isCommand_Op() {}
-
-func (*Command_CreateHealthMonitor) isCommand_Op() {}
-
-func (*Command_UpdateHealthMonitor) isCommand_Op() {}
-
-func (*Command_DeleteHealthMonitor) isCommand_Op() {}
-
-func (*Command_CreateL7Policy) isCommand_Op() {}
-
-func (*Command_UpdateL7Policy) isCommand_Op() {}
-
-func (*Command_DeleteL7Policy) isCommand_Op() {}
-
-func (*Command_CreateL7Rule) isCommand_Op() {}
-
-func (*Command_UpdateL7Rule) isCommand_Op() {}
-
-func (*Command_DeleteL7Rule) isCommand_Op() {}
-
-func (*Command_UpdateAmphora) isCommand_Op() {}
 
 func (*Command_SetQuota) isCommand_Op() {}
 
@@ -984,29 +718,33 @@ func (x *TreeWrite) GetDeleteAmphorae() []string {
 	return nil
 }
 
-// CreateLoadBalancer inserts a new load balancer (with, for a single-call create,
-// its whole tree); refused if the id exists.
-type CreateLoadBalancer struct {
+// TreeTransaction is one change to a load balancer's tree, decided by the tree's
+// grain: the write set plus the intent it serves. The FSM checks what every tree
+// change needs (the load balancer's version, ownership of every row, quotas) and
+// what the intent promises: a create inserts the load balancer, or a new row of the
+// kind it names; nothing else may create the load balancer.
+type TreeTransaction struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
+	Intent        TreeTransaction_Intent `protobuf:"varint,1,opt,name=intent,proto3,enum=keel.store.TreeTransaction_Intent" json:"intent,omitempty"`
+	Write         *TreeWrite             `protobuf:"bytes,2,opt,name=write,proto3" json:"write,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *CreateLoadBalancer) Reset() {
-	*x = CreateLoadBalancer{}
+func (x *TreeTransaction) Reset() {
+	*x = TreeTransaction{}
 	mi := &file_store_storepb_store_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *CreateLoadBalancer) String() string {
+func (x *TreeTransaction) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*CreateLoadBalancer) ProtoMessage() {}
+func (*TreeTransaction) ProtoMessage() {}
 
-func (x *CreateLoadBalancer) ProtoReflect() protoreflect.Message {
+func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 	mi := &file_store_storepb_store_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1018,102 +756,19 @@ func (x *CreateLoadBalancer) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use CreateLoadBalancer.ProtoReflect.Descriptor instead.
-func (*CreateLoadBalancer) Descriptor() ([]byte, []int) {
+// Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
+func (*TreeTransaction) Descriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *CreateLoadBalancer) GetWrite() *TreeWrite {
+func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
 	if x != nil {
-		return x.Write
+		return x.Intent
 	}
-	return nil
+	return TreeTransaction_INTENT_UNSPECIFIED
 }
 
-// UpdateLoadBalancer changes a load balancer's own attributes (user update).
-type UpdateLoadBalancer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateLoadBalancer) Reset() {
-	*x = UpdateLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateLoadBalancer) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateLoadBalancer) ProtoMessage() {}
-
-func (x *UpdateLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateLoadBalancer.ProtoReflect.Descriptor instead.
-func (*UpdateLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *UpdateLoadBalancer) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-// DeleteLoadBalancer marks a load balancer (and, cascading, its tree) PENDING_DELETE.
-type DeleteLoadBalancer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteLoadBalancer) Reset() {
-	*x = DeleteLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteLoadBalancer) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteLoadBalancer) ProtoMessage() {}
-
-func (x *DeleteLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteLoadBalancer.ProtoReflect.Descriptor instead.
-func (*DeleteLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *DeleteLoadBalancer) GetWrite() *TreeWrite {
+func (x *TreeTransaction) GetWrite() *TreeWrite {
 	if x != nil {
 		return x.Write
 	}
@@ -1131,7 +786,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +798,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +811,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -1173,979 +828,6 @@ func (x *PurgeLoadBalancer) GetExpectedVersion() uint64 {
 	return 0
 }
 
-// CompleteProvisioning records the provider step's outcome: PENDING_* objects made
-// ACTIVE (or ERROR), deleted children removed, amphorae recorded.
-type CompleteProvisioning struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CompleteProvisioning) Reset() {
-	*x = CompleteProvisioning{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CompleteProvisioning) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CompleteProvisioning) ProtoMessage() {}
-
-func (x *CompleteProvisioning) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CompleteProvisioning.ProtoReflect.Descriptor instead.
-func (*CompleteProvisioning) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *CompleteProvisioning) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-// FailoverLoadBalancer starts a failover (load balancer PENDING_UPDATE).
-type FailoverLoadBalancer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *FailoverLoadBalancer) Reset() {
-	*x = FailoverLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *FailoverLoadBalancer) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*FailoverLoadBalancer) ProtoMessage() {}
-
-func (x *FailoverLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use FailoverLoadBalancer.ProtoReflect.Descriptor instead.
-func (*FailoverLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *FailoverLoadBalancer) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type CreateListener struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateListener) Reset() {
-	*x = CreateListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateListener) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateListener) ProtoMessage() {}
-
-func (x *CreateListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateListener.ProtoReflect.Descriptor instead.
-func (*CreateListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *CreateListener) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type UpdateListener struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateListener) Reset() {
-	*x = UpdateListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateListener) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateListener) ProtoMessage() {}
-
-func (x *UpdateListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateListener.ProtoReflect.Descriptor instead.
-func (*UpdateListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *UpdateListener) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type DeleteListener struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteListener) Reset() {
-	*x = DeleteListener{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteListener) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteListener) ProtoMessage() {}
-
-func (x *DeleteListener) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteListener.ProtoReflect.Descriptor instead.
-func (*DeleteListener) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
-}
-
-func (x *DeleteListener) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type CreatePool struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreatePool) Reset() {
-	*x = CreatePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreatePool) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreatePool) ProtoMessage() {}
-
-func (x *CreatePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreatePool.ProtoReflect.Descriptor instead.
-func (*CreatePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
-}
-
-func (x *CreatePool) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type UpdatePool struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdatePool) Reset() {
-	*x = UpdatePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdatePool) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdatePool) ProtoMessage() {}
-
-func (x *UpdatePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdatePool.ProtoReflect.Descriptor instead.
-func (*UpdatePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
-}
-
-func (x *UpdatePool) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type DeletePool struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeletePool) Reset() {
-	*x = DeletePool{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeletePool) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeletePool) ProtoMessage() {}
-
-func (x *DeletePool) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeletePool.ProtoReflect.Descriptor instead.
-func (*DeletePool) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
-}
-
-func (x *DeletePool) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type CreateMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateMember) Reset() {
-	*x = CreateMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateMember) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateMember) ProtoMessage() {}
-
-func (x *CreateMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateMember.ProtoReflect.Descriptor instead.
-func (*CreateMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *CreateMember) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type UpdateMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateMember) Reset() {
-	*x = UpdateMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateMember) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateMember) ProtoMessage() {}
-
-func (x *UpdateMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateMember.ProtoReflect.Descriptor instead.
-func (*UpdateMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *UpdateMember) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type DeleteMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteMember) Reset() {
-	*x = DeleteMember{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteMember) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteMember) ProtoMessage() {}
-
-func (x *DeleteMember) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteMember.ProtoReflect.Descriptor instead.
-func (*DeleteMember) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
-}
-
-func (x *DeleteMember) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-// ReplaceMembers is the batch update of a pool's members.
-type ReplaceMembers struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ReplaceMembers) Reset() {
-	*x = ReplaceMembers{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ReplaceMembers) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ReplaceMembers) ProtoMessage() {}
-
-func (x *ReplaceMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ReplaceMembers.ProtoReflect.Descriptor instead.
-func (*ReplaceMembers) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
-}
-
-func (x *ReplaceMembers) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type CreateHealthMonitor struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateHealthMonitor) Reset() {
-	*x = CreateHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateHealthMonitor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateHealthMonitor) ProtoMessage() {}
-
-func (x *CreateHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateHealthMonitor.ProtoReflect.Descriptor instead.
-func (*CreateHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
-}
-
-func (x *CreateHealthMonitor) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type UpdateHealthMonitor struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateHealthMonitor) Reset() {
-	*x = UpdateHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[20]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateHealthMonitor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateHealthMonitor) ProtoMessage() {}
-
-func (x *UpdateHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[20]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateHealthMonitor.ProtoReflect.Descriptor instead.
-func (*UpdateHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
-}
-
-func (x *UpdateHealthMonitor) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type DeleteHealthMonitor struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteHealthMonitor) Reset() {
-	*x = DeleteHealthMonitor{}
-	mi := &file_store_storepb_store_proto_msgTypes[21]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteHealthMonitor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteHealthMonitor) ProtoMessage() {}
-
-func (x *DeleteHealthMonitor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[21]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteHealthMonitor.ProtoReflect.Descriptor instead.
-func (*DeleteHealthMonitor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
-}
-
-func (x *DeleteHealthMonitor) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type CreateL7Policy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateL7Policy) Reset() {
-	*x = CreateL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[22]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateL7Policy) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateL7Policy) ProtoMessage() {}
-
-func (x *CreateL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[22]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateL7Policy.ProtoReflect.Descriptor instead.
-func (*CreateL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
-}
-
-func (x *CreateL7Policy) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type UpdateL7Policy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateL7Policy) Reset() {
-	*x = UpdateL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[23]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateL7Policy) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateL7Policy) ProtoMessage() {}
-
-func (x *UpdateL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[23]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateL7Policy.ProtoReflect.Descriptor instead.
-func (*UpdateL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{23}
-}
-
-func (x *UpdateL7Policy) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type DeleteL7Policy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteL7Policy) Reset() {
-	*x = DeleteL7Policy{}
-	mi := &file_store_storepb_store_proto_msgTypes[24]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteL7Policy) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteL7Policy) ProtoMessage() {}
-
-func (x *DeleteL7Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[24]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteL7Policy.ProtoReflect.Descriptor instead.
-func (*DeleteL7Policy) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{24}
-}
-
-func (x *DeleteL7Policy) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type CreateL7Rule struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateL7Rule) Reset() {
-	*x = CreateL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[25]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateL7Rule) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateL7Rule) ProtoMessage() {}
-
-func (x *CreateL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[25]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateL7Rule.ProtoReflect.Descriptor instead.
-func (*CreateL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{25}
-}
-
-func (x *CreateL7Rule) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type UpdateL7Rule struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateL7Rule) Reset() {
-	*x = UpdateL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[26]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateL7Rule) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateL7Rule) ProtoMessage() {}
-
-func (x *UpdateL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[26]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateL7Rule.ProtoReflect.Descriptor instead.
-func (*UpdateL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{26}
-}
-
-func (x *UpdateL7Rule) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-type DeleteL7Rule struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteL7Rule) Reset() {
-	*x = DeleteL7Rule{}
-	mi := &file_store_storepb_store_proto_msgTypes[27]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteL7Rule) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteL7Rule) ProtoMessage() {}
-
-func (x *DeleteL7Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[27]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteL7Rule.ProtoReflect.Descriptor instead.
-func (*DeleteL7Rule) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{27}
-}
-
-func (x *DeleteL7Rule) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
-// UpdateAmphora changes an amphora record (admin failover, config, delete flows).
-type UpdateAmphora struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Write         *TreeWrite             `protobuf:"bytes,1,opt,name=write,proto3" json:"write,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateAmphora) Reset() {
-	*x = UpdateAmphora{}
-	mi := &file_store_storepb_store_proto_msgTypes[28]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateAmphora) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateAmphora) ProtoMessage() {}
-
-func (x *UpdateAmphora) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[28]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateAmphora.ProtoReflect.Descriptor instead.
-func (*UpdateAmphora) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{28}
-}
-
-func (x *UpdateAmphora) GetWrite() *TreeWrite {
-	if x != nil {
-		return x.Write
-	}
-	return nil
-}
-
 // SetQuota creates or replaces a project's quota row (expected_version 0: any).
 type SetQuota struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2156,7 +838,7 @@ type SetQuota struct {
 
 func (x *SetQuota) Reset() {
 	*x = SetQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[29]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +850,7 @@ func (x *SetQuota) String() string {
 func (*SetQuota) ProtoMessage() {}
 
 func (x *SetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[29]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +863,7 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
 func (*SetQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetQuota) GetQuota() *Quota {
@@ -2200,7 +882,7 @@ type DeleteQuota struct {
 
 func (x *DeleteQuota) Reset() {
 	*x = DeleteQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[30]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +894,7 @@ func (x *DeleteQuota) String() string {
 func (*DeleteQuota) ProtoMessage() {}
 
 func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[30]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +907,7 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
 func (*DeleteQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeleteQuota) GetProjectId() string {
@@ -2246,7 +928,7 @@ type PutFlavor struct {
 
 func (x *PutFlavor) Reset() {
 	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +940,7 @@ func (x *PutFlavor) String() string {
 func (*PutFlavor) ProtoMessage() {}
 
 func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +953,7 @@ func (x *PutFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
 func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PutFlavor) GetFlavor() *Flavor {
@@ -2298,7 +980,7 @@ type DeleteFlavor struct {
 
 func (x *DeleteFlavor) Reset() {
 	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[32]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2310,7 +992,7 @@ func (x *DeleteFlavor) String() string {
 func (*DeleteFlavor) ProtoMessage() {}
 
 func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[32]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2323,7 +1005,7 @@ func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
 func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteFlavor) GetId() string {
@@ -2350,7 +1032,7 @@ type PutFlavorProfile struct {
 
 func (x *PutFlavorProfile) Reset() {
 	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[33]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +1044,7 @@ func (x *PutFlavorProfile) String() string {
 func (*PutFlavorProfile) ProtoMessage() {}
 
 func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[33]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +1057,7 @@ func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
 func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
@@ -2402,7 +1084,7 @@ type DeleteFlavorProfile struct {
 
 func (x *DeleteFlavorProfile) Reset() {
 	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[34]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +1096,7 @@ func (x *DeleteFlavorProfile) String() string {
 func (*DeleteFlavorProfile) ProtoMessage() {}
 
 func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[34]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +1109,7 @@ func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
 func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteFlavorProfile) GetId() string {
@@ -2454,7 +1136,7 @@ type PutAvailabilityZone struct {
 
 func (x *PutAvailabilityZone) Reset() {
 	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[35]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2466,7 +1148,7 @@ func (x *PutAvailabilityZone) String() string {
 func (*PutAvailabilityZone) ProtoMessage() {}
 
 func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[35]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2479,7 +1161,7 @@ func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
@@ -2506,7 +1188,7 @@ type DeleteAvailabilityZone struct {
 
 func (x *DeleteAvailabilityZone) Reset() {
 	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[36]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +1200,7 @@ func (x *DeleteAvailabilityZone) String() string {
 func (*DeleteAvailabilityZone) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[36]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +1213,7 @@ func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteAvailabilityZone) GetName() string {
@@ -2558,7 +1240,7 @@ type PutAvailabilityZoneProfile struct {
 
 func (x *PutAvailabilityZoneProfile) Reset() {
 	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[37]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +1252,7 @@ func (x *PutAvailabilityZoneProfile) String() string {
 func (*PutAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[37]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +1265,7 @@ func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
@@ -2610,7 +1292,7 @@ type DeleteAvailabilityZoneProfile struct {
 
 func (x *DeleteAvailabilityZoneProfile) Reset() {
 	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[38]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2622,7 +1304,7 @@ func (x *DeleteAvailabilityZoneProfile) String() string {
 func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[38]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2635,7 +1317,7 @@ func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteAvailabilityZoneProfile) GetId() string {
@@ -2666,7 +1348,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +1360,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +1373,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -2722,7 +1404,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +1416,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +1429,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -2792,7 +1474,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +1486,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +1499,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -2861,7 +1543,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +1555,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +1568,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -2938,7 +1620,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[43]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2950,7 +1632,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[43]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2963,7 +1645,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{43}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -3207,41 +1889,13 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xdb\x16\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xe7\f\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
-	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12R\n" +
-	"\x14create_load_balancer\x18\n" +
-	" \x01(\v2\x1e.keel.store.CreateLoadBalancerH\x00R\x12createLoadBalancer\x12R\n" +
-	"\x14update_load_balancer\x18\v \x01(\v2\x1e.keel.store.UpdateLoadBalancerH\x00R\x12updateLoadBalancer\x12R\n" +
-	"\x14delete_load_balancer\x18\r \x01(\v2\x1e.keel.store.DeleteLoadBalancerH\x00R\x12deleteLoadBalancer\x12O\n" +
-	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x12W\n" +
-	"\x15complete_provisioning\x18\x0f \x01(\v2 .keel.store.CompleteProvisioningH\x00R\x14completeProvisioning\x12X\n" +
-	"\x16failover_load_balancer\x18\x10 \x01(\v2 .keel.store.FailoverLoadBalancerH\x00R\x14failoverLoadBalancer\x12E\n" +
-	"\x0fcreate_listener\x18\x14 \x01(\v2\x1a.keel.store.CreateListenerH\x00R\x0ecreateListener\x12E\n" +
-	"\x0fupdate_listener\x18\x15 \x01(\v2\x1a.keel.store.UpdateListenerH\x00R\x0eupdateListener\x12E\n" +
-	"\x0fdelete_listener\x18\x16 \x01(\v2\x1a.keel.store.DeleteListenerH\x00R\x0edeleteListener\x129\n" +
-	"\vcreate_pool\x18\x17 \x01(\v2\x16.keel.store.CreatePoolH\x00R\n" +
-	"createPool\x129\n" +
-	"\vupdate_pool\x18\x18 \x01(\v2\x16.keel.store.UpdatePoolH\x00R\n" +
-	"updatePool\x129\n" +
-	"\vdelete_pool\x18\x19 \x01(\v2\x16.keel.store.DeletePoolH\x00R\n" +
-	"deletePool\x12?\n" +
-	"\rcreate_member\x18\x1a \x01(\v2\x18.keel.store.CreateMemberH\x00R\fcreateMember\x12?\n" +
-	"\rupdate_member\x18\x1b \x01(\v2\x18.keel.store.UpdateMemberH\x00R\fupdateMember\x12?\n" +
-	"\rdelete_member\x18\x1c \x01(\v2\x18.keel.store.DeleteMemberH\x00R\fdeleteMember\x12E\n" +
-	"\x0freplace_members\x18\x1d \x01(\v2\x1a.keel.store.ReplaceMembersH\x00R\x0ereplaceMembers\x12U\n" +
-	"\x15create_health_monitor\x18\x1e \x01(\v2\x1f.keel.store.CreateHealthMonitorH\x00R\x13createHealthMonitor\x12U\n" +
-	"\x15update_health_monitor\x18\x1f \x01(\v2\x1f.keel.store.UpdateHealthMonitorH\x00R\x13updateHealthMonitor\x12U\n" +
-	"\x15delete_health_monitor\x18  \x01(\v2\x1f.keel.store.DeleteHealthMonitorH\x00R\x13deleteHealthMonitor\x12E\n" +
-	"\x0fcreate_l7policy\x18! \x01(\v2\x1a.keel.store.CreateL7PolicyH\x00R\x0ecreateL7policy\x12E\n" +
-	"\x0fupdate_l7policy\x18\" \x01(\v2\x1a.keel.store.UpdateL7PolicyH\x00R\x0eupdateL7policy\x12E\n" +
-	"\x0fdelete_l7policy\x18# \x01(\v2\x1a.keel.store.DeleteL7PolicyH\x00R\x0edeleteL7policy\x12?\n" +
-	"\rcreate_l7rule\x18$ \x01(\v2\x18.keel.store.CreateL7RuleH\x00R\fcreateL7rule\x12?\n" +
-	"\rupdate_l7rule\x18% \x01(\v2\x18.keel.store.UpdateL7RuleH\x00R\fupdateL7rule\x12?\n" +
-	"\rdelete_l7rule\x18& \x01(\v2\x18.keel.store.DeleteL7RuleH\x00R\fdeleteL7rule\x12B\n" +
-	"\x0eupdate_amphora\x18' \x01(\v2\x19.keel.store.UpdateAmphoraH\x00R\rupdateAmphora\x123\n" +
+	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12H\n" +
+	"\x10tree_transaction\x18\x11 \x01(\v2\x1b.keel.store.TreeTransactionH\x00R\x0ftreeTransaction\x12O\n" +
+	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x123\n" +
 	"\tset_quota\x182 \x01(\v2\x14.keel.store.SetQuotaH\x00R\bsetQuota\x12<\n" +
 	"\fdelete_quota\x183 \x01(\v2\x17.keel.store.DeleteQuotaH\x00R\vdeleteQuota\x126\n" +
 	"\n" +
@@ -3254,7 +1908,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
 	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequestB\x04\n" +
-	"\x02opJ\x04\b\f\x10\rR\x18set_load_balancer_status\"\x10\n" +
+	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
+	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphora\"\x10\n" +
 	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
@@ -3276,63 +1931,41 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x16delete_health_monitors\x18\x17 \x03(\tR\x14deleteHealthMonitors\x12+\n" +
 	"\x11delete_l7policies\x18\x18 \x03(\tR\x10deleteL7policies\x12%\n" +
 	"\x0edelete_l7rules\x18\x19 \x03(\tR\rdeleteL7rules\x12'\n" +
-	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"A\n" +
-	"\x12CreateLoadBalancer\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"A\n" +
-	"\x12UpdateLoadBalancer\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"A\n" +
-	"\x12DeleteLoadBalancer\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"N\n" +
+	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\xbf\x05\n" +
+	"\x0fTreeTransaction\x12:\n" +
+	"\x06intent\x18\x01 \x01(\x0e2\".keel.store.TreeTransaction.IntentR\x06intent\x12+\n" +
+	"\x05write\x18\x02 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"\xc2\x04\n" +
+	"\x06Intent\x12\x16\n" +
+	"\x12INTENT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CREATE_LOAD_BALANCER\x10\x01\x12\x18\n" +
+	"\x14UPDATE_LOAD_BALANCER\x10\x02\x12\x18\n" +
+	"\x14DELETE_LOAD_BALANCER\x10\x03\x12\x19\n" +
+	"\x15COMPLETE_PROVISIONING\x10\x04\x12\x1a\n" +
+	"\x16FAILOVER_LOAD_BALANCER\x10\x05\x12\x12\n" +
+	"\x0eUPDATE_AMPHORA\x10\x06\x12\x13\n" +
+	"\x0fCREATE_LISTENER\x10\n" +
+	"\x12\x13\n" +
+	"\x0fUPDATE_LISTENER\x10\v\x12\x13\n" +
+	"\x0fDELETE_LISTENER\x10\f\x12\x0f\n" +
+	"\vCREATE_POOL\x10\r\x12\x0f\n" +
+	"\vUPDATE_POOL\x10\x0e\x12\x0f\n" +
+	"\vDELETE_POOL\x10\x0f\x12\x11\n" +
+	"\rCREATE_MEMBER\x10\x10\x12\x11\n" +
+	"\rUPDATE_MEMBER\x10\x11\x12\x11\n" +
+	"\rDELETE_MEMBER\x10\x12\x12\x13\n" +
+	"\x0fREPLACE_MEMBERS\x10\x13\x12\x19\n" +
+	"\x15CREATE_HEALTH_MONITOR\x10\x14\x12\x19\n" +
+	"\x15UPDATE_HEALTH_MONITOR\x10\x15\x12\x19\n" +
+	"\x15DELETE_HEALTH_MONITOR\x10\x16\x12\x13\n" +
+	"\x0fCREATE_L7POLICY\x10\x17\x12\x13\n" +
+	"\x0fUPDATE_L7POLICY\x10\x18\x12\x13\n" +
+	"\x0fDELETE_L7POLICY\x10\x19\x12\x11\n" +
+	"\rCREATE_L7RULE\x10\x1a\x12\x11\n" +
+	"\rUPDATE_L7RULE\x10\x1b\x12\x11\n" +
+	"\rDELETE_L7RULE\x10\x1c\"N\n" +
 	"\x11PurgeLoadBalancer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"C\n" +
-	"\x14CompleteProvisioning\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"C\n" +
-	"\x14FailoverLoadBalancer\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eCreateListener\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eUpdateListener\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eDeleteListener\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"9\n" +
-	"\n" +
-	"CreatePool\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"9\n" +
-	"\n" +
-	"UpdatePool\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"9\n" +
-	"\n" +
-	"DeletePool\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
-	"\fCreateMember\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
-	"\fUpdateMember\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
-	"\fDeleteMember\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eReplaceMembers\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"B\n" +
-	"\x13CreateHealthMonitor\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"B\n" +
-	"\x13UpdateHealthMonitor\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"B\n" +
-	"\x13DeleteHealthMonitor\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eCreateL7Policy\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eUpdateL7Policy\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"=\n" +
-	"\x0eDeleteL7Policy\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
-	"\fCreateL7Rule\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
-	"\fUpdateL7Rule\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\";\n" +
-	"\fDeleteL7Rule\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"<\n" +
-	"\rUpdateAmphora\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"3\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"3\n" +
 	"\bSetQuota\x12'\n" +
 	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaR\x05quota\",\n" +
 	"\vDeleteQuota\x12\x1d\n" +
@@ -3422,166 +2055,96 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 	return file_store_storepb_store_proto_rawDescData
 }
 
-var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_store_storepb_store_proto_goTypes = []any{
-	(CommandResult_Code)(0),               // 0: keel.store.CommandResult.Code
-	(*Command)(nil),                       // 1: keel.store.Command
-	(*ResolveRequest)(nil),                // 2: keel.store.ResolveRequest
-	(*TreeWrite)(nil),                     // 3: keel.store.TreeWrite
-	(*CreateLoadBalancer)(nil),            // 4: keel.store.CreateLoadBalancer
-	(*UpdateLoadBalancer)(nil),            // 5: keel.store.UpdateLoadBalancer
-	(*DeleteLoadBalancer)(nil),            // 6: keel.store.DeleteLoadBalancer
-	(*PurgeLoadBalancer)(nil),             // 7: keel.store.PurgeLoadBalancer
-	(*CompleteProvisioning)(nil),          // 8: keel.store.CompleteProvisioning
-	(*FailoverLoadBalancer)(nil),          // 9: keel.store.FailoverLoadBalancer
-	(*CreateListener)(nil),                // 10: keel.store.CreateListener
-	(*UpdateListener)(nil),                // 11: keel.store.UpdateListener
-	(*DeleteListener)(nil),                // 12: keel.store.DeleteListener
-	(*CreatePool)(nil),                    // 13: keel.store.CreatePool
-	(*UpdatePool)(nil),                    // 14: keel.store.UpdatePool
-	(*DeletePool)(nil),                    // 15: keel.store.DeletePool
-	(*CreateMember)(nil),                  // 16: keel.store.CreateMember
-	(*UpdateMember)(nil),                  // 17: keel.store.UpdateMember
-	(*DeleteMember)(nil),                  // 18: keel.store.DeleteMember
-	(*ReplaceMembers)(nil),                // 19: keel.store.ReplaceMembers
-	(*CreateHealthMonitor)(nil),           // 20: keel.store.CreateHealthMonitor
-	(*UpdateHealthMonitor)(nil),           // 21: keel.store.UpdateHealthMonitor
-	(*DeleteHealthMonitor)(nil),           // 22: keel.store.DeleteHealthMonitor
-	(*CreateL7Policy)(nil),                // 23: keel.store.CreateL7Policy
-	(*UpdateL7Policy)(nil),                // 24: keel.store.UpdateL7Policy
-	(*DeleteL7Policy)(nil),                // 25: keel.store.DeleteL7Policy
-	(*CreateL7Rule)(nil),                  // 26: keel.store.CreateL7Rule
-	(*UpdateL7Rule)(nil),                  // 27: keel.store.UpdateL7Rule
-	(*DeleteL7Rule)(nil),                  // 28: keel.store.DeleteL7Rule
-	(*UpdateAmphora)(nil),                 // 29: keel.store.UpdateAmphora
-	(*SetQuota)(nil),                      // 30: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 31: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 32: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 33: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 34: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 35: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 36: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 37: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 38: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 39: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 40: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 41: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 42: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),                // 43: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),                // 44: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 45: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 46: keel.store.Listener
-	(*Pool)(nil),                          // 47: keel.store.Pool
-	(*Member)(nil),                        // 48: keel.store.Member
-	(*HealthMonitor)(nil),                 // 49: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 50: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 51: keel.store.L7Rule
-	(*Amphora)(nil),                       // 52: keel.store.Amphora
-	(*Quota)(nil),                         // 53: keel.store.Quota
-	(*Flavor)(nil),                        // 54: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 55: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 56: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 57: keel.store.AvailabilityZoneProfile
+	(TreeTransaction_Intent)(0),           // 0: keel.store.TreeTransaction.Intent
+	(CommandResult_Code)(0),               // 1: keel.store.CommandResult.Code
+	(*Command)(nil),                       // 2: keel.store.Command
+	(*ResolveRequest)(nil),                // 3: keel.store.ResolveRequest
+	(*TreeWrite)(nil),                     // 4: keel.store.TreeWrite
+	(*TreeTransaction)(nil),               // 5: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),             // 6: keel.store.PurgeLoadBalancer
+	(*SetQuota)(nil),                      // 7: keel.store.SetQuota
+	(*DeleteQuota)(nil),                   // 8: keel.store.DeleteQuota
+	(*PutFlavor)(nil),                     // 9: keel.store.PutFlavor
+	(*DeleteFlavor)(nil),                  // 10: keel.store.DeleteFlavor
+	(*PutFlavorProfile)(nil),              // 11: keel.store.PutFlavorProfile
+	(*DeleteFlavorProfile)(nil),           // 12: keel.store.DeleteFlavorProfile
+	(*PutAvailabilityZone)(nil),           // 13: keel.store.PutAvailabilityZone
+	(*DeleteAvailabilityZone)(nil),        // 14: keel.store.DeleteAvailabilityZone
+	(*PutAvailabilityZoneProfile)(nil),    // 15: keel.store.PutAvailabilityZoneProfile
+	(*DeleteAvailabilityZoneProfile)(nil), // 16: keel.store.DeleteAvailabilityZoneProfile
+	(*CommandBatch)(nil),                  // 17: keel.store.CommandBatch
+	(*CommandResult)(nil),                 // 18: keel.store.CommandResult
+	(*SnapshotHeader)(nil),                // 19: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),                // 20: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),                // 21: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),                  // 22: keel.store.LoadBalancer
+	(*Listener)(nil),                      // 23: keel.store.Listener
+	(*Pool)(nil),                          // 24: keel.store.Pool
+	(*Member)(nil),                        // 25: keel.store.Member
+	(*HealthMonitor)(nil),                 // 26: keel.store.HealthMonitor
+	(*L7Policy)(nil),                      // 27: keel.store.L7Policy
+	(*L7Rule)(nil),                        // 28: keel.store.L7Rule
+	(*Amphora)(nil),                       // 29: keel.store.Amphora
+	(*Quota)(nil),                         // 30: keel.store.Quota
+	(*Flavor)(nil),                        // 31: keel.store.Flavor
+	(*FlavorProfile)(nil),                 // 32: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),              // 33: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil),       // 34: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	4,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
-	5,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
-	6,  // 2: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
-	7,  // 3: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	8,  // 4: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
-	9,  // 5: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
-	10, // 6: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
-	11, // 7: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
-	12, // 8: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
-	13, // 9: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
-	14, // 10: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
-	15, // 11: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
-	16, // 12: keel.store.Command.create_member:type_name -> keel.store.CreateMember
-	17, // 13: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
-	18, // 14: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
-	19, // 15: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
-	20, // 16: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
-	21, // 17: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
-	22, // 18: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
-	23, // 19: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
-	24, // 20: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
-	25, // 21: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
-	26, // 22: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
-	27, // 23: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
-	28, // 24: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
-	29, // 25: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
-	30, // 26: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	31, // 27: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	32, // 28: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	33, // 29: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	34, // 30: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	35, // 31: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	36, // 32: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	37, // 33: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	38, // 34: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	39, // 35: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	2,  // 36: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	45, // 37: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	46, // 38: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	47, // 39: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	48, // 40: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	49, // 41: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	50, // 42: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	51, // 43: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	52, // 44: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	3,  // 45: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 46: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 47: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 48: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
-	3,  // 49: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 50: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
-	3,  // 51: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
-	3,  // 52: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
-	3,  // 53: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
-	3,  // 54: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
-	3,  // 55: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
-	3,  // 56: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
-	3,  // 57: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
-	3,  // 58: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
-	3,  // 59: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
-	3,  // 60: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 61: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 62: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 63: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 64: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 65: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 66: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 67: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 68: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 69: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
-	53, // 70: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	54, // 71: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	55, // 72: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	56, // 73: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	57, // 74: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	1,  // 75: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	0,  // 76: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	41, // 77: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	45, // 78: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	46, // 79: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	47, // 80: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	48, // 81: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	49, // 82: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	50, // 83: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	51, // 84: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	52, // 85: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	53, // 86: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	54, // 87: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	55, // 88: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	56, // 89: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	57, // 90: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	43, // 91: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	92, // [92:92] is the sub-list for method output_type
-	92, // [92:92] is the sub-list for method input_type
-	92, // [92:92] is the sub-list for extension type_name
-	92, // [92:92] is the sub-list for extension extendee
-	0,  // [0:92] is the sub-list for field type_name
+	5,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	6,  // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	7,  // 2: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
+	8,  // 3: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
+	9,  // 4: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
+	10, // 5: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
+	11, // 6: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
+	12, // 7: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
+	13, // 8: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
+	14, // 9: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
+	15, // 10: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
+	16, // 11: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
+	3,  // 12: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	22, // 13: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	23, // 14: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	24, // 15: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	25, // 16: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	26, // 17: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	27, // 18: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	28, // 19: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	29, // 20: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	0,  // 21: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	4,  // 22: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	30, // 23: keel.store.SetQuota.quota:type_name -> keel.store.Quota
+	31, // 24: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
+	32, // 25: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
+	33, // 26: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
+	34, // 27: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	2,  // 28: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	1,  // 29: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	18, // 30: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	22, // 31: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	23, // 32: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	24, // 33: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	25, // 34: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	26, // 35: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	27, // 36: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	28, // 37: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	29, // 38: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	30, // 39: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	31, // 40: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	32, // 41: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	33, // 42: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	34, // 43: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	20, // 44: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -3591,32 +2154,8 @@ func file_store_storepb_store_proto_init() {
 	}
 	file_store_storepb_octavia_proto_init()
 	file_store_storepb_store_proto_msgTypes[0].OneofWrappers = []any{
-		(*Command_CreateLoadBalancer)(nil),
-		(*Command_UpdateLoadBalancer)(nil),
-		(*Command_DeleteLoadBalancer)(nil),
+		(*Command_TreeTransaction)(nil),
 		(*Command_PurgeLoadBalancer)(nil),
-		(*Command_CompleteProvisioning)(nil),
-		(*Command_FailoverLoadBalancer)(nil),
-		(*Command_CreateListener)(nil),
-		(*Command_UpdateListener)(nil),
-		(*Command_DeleteListener)(nil),
-		(*Command_CreatePool)(nil),
-		(*Command_UpdatePool)(nil),
-		(*Command_DeletePool)(nil),
-		(*Command_CreateMember)(nil),
-		(*Command_UpdateMember)(nil),
-		(*Command_DeleteMember)(nil),
-		(*Command_ReplaceMembers)(nil),
-		(*Command_CreateHealthMonitor)(nil),
-		(*Command_UpdateHealthMonitor)(nil),
-		(*Command_DeleteHealthMonitor)(nil),
-		(*Command_CreateL7Policy)(nil),
-		(*Command_UpdateL7Policy)(nil),
-		(*Command_DeleteL7Policy)(nil),
-		(*Command_CreateL7Rule)(nil),
-		(*Command_UpdateL7Rule)(nil),
-		(*Command_DeleteL7Rule)(nil),
-		(*Command_UpdateAmphora)(nil),
 		(*Command_SetQuota)(nil),
 		(*Command_DeleteQuota)(nil),
 		(*Command_PutFlavor)(nil),
@@ -3629,7 +2168,7 @@ func file_store_storepb_store_proto_init() {
 		(*Command_DeleteAvailabilityZoneProfile)(nil),
 		(*Command_ResolveRequest)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[43].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[19].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -3651,8 +2190,8 @@ func file_store_storepb_store_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   44,
+			NumEnums:      2,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
