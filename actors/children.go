@@ -46,7 +46,7 @@ func changedSince() error {
 	return unavailable(errors.New("the request was applied, but what it wrote has changed since; read it again"))
 }
 
-func (g *LoadBalancerGrain) replyTree() *actorspb.LoadBalancerTree {
+func (g *LoadBalancerGrain) replyTree() *storepb.Tree {
 	if g.tree == nil {
 		return nil
 	}

@@ -83,7 +83,7 @@ func TestRetriedRequestsAreDefinite(t *testing.T) {
 	n := startGrainNode(t, actors.Settings{ProvisionDelay: 300 * time.Millisecond, IdleTimeout: time.Minute})
 	const lbID = "5d2c3a9e-0000-4000-8000-000000000001"
 	_, err := actors.CallLoadBalancer(context.Background(), n.client, lbID, (*actorspb.LoadBalancerGrainClient).Create,
-		&actorspb.CreateLoadBalancerRequest{Caller: caller("req-create", 0), Tree: &actorspb.LoadBalancerTree{
+		&actorspb.CreateLoadBalancerRequest{Caller: caller("req-create", 0), Tree: &storepb.Tree{
 			LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: "p", Name: "first", AdminStateUp: true}}})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestRetriedCreateIsAnsweredAsApplied(t *testing.T) {
 	const lbID = "5d2c3a9e-0000-4000-8000-000000000002"
 	create := func(c *actorspb.Caller) (*actorspb.LoadBalancerReply, error) {
 		return actors.CallLoadBalancer(context.Background(), n.client, lbID, (*actorspb.LoadBalancerGrainClient).Create,
-			&actorspb.CreateLoadBalancerRequest{Caller: c, Tree: &actorspb.LoadBalancerTree{
+			&actorspb.CreateLoadBalancerRequest{Caller: c, Tree: &storepb.Tree{
 				LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: "p", Name: "lb", AdminStateUp: true}}})
 	}
 	first := caller("req-create", 0)

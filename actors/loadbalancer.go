@@ -303,7 +303,7 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 }
 
 // newTreeWrite stamps a validated tree from the API with statuses and timestamps.
-func (g *LoadBalancerGrain) newTreeWrite(in *actorspb.LoadBalancerTree) (*storepb.TreeWrite, error) {
+func (g *LoadBalancerGrain) newTreeWrite(in *storepb.Tree) (*storepb.TreeWrite, error) {
 	if in == nil || in.LoadBalancer == nil {
 		return nil, grainError(KindInvalid, "missing load balancer")
 	}

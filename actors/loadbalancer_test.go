@@ -43,7 +43,7 @@ var (
 		name: "Create", replies: true, quota: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
 			r, err := actors.CallLoadBalancer(ctx, c, id, (*actorspb.LoadBalancerGrainClient).Create,
-				&actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: &actorspb.LoadBalancerTree{
+				&actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: &storepb.Tree{
 					LoadBalancer: &storepb.LoadBalancer{Id: id, ProjectId: "p", Name: newName + id, AdminStateUp: true}}})
 			return r.GetTree().GetLoadBalancer().GetName(), err
 		},

@@ -20,7 +20,7 @@ func TestGrainPassivatesWhenIdle(t *testing.T) {
 	lookup := m.cluster.Config.IdentityLookup.(*cluster.PlacementLookup)
 	const id = "5d2c3a9e-0000-4000-8000-0000000000aa"
 	_, err := actors.CallLoadBalancer(context.Background(), m.client, id, (*actorspb.LoadBalancerGrainClient).Create,
-		&actorspb.CreateLoadBalancerRequest{Caller: caller("req-passivate", 0), Tree: &actorspb.LoadBalancerTree{
+		&actorspb.CreateLoadBalancerRequest{Caller: caller("req-passivate", 0), Tree: &storepb.Tree{
 			LoadBalancer: &storepb.LoadBalancer{Id: id, ProjectId: "p", Name: "idle", AdminStateUp: true}}})
 	if err != nil {
 		t.Fatal(err)

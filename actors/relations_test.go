@@ -11,7 +11,7 @@ import (
 // relationRows is one load balancer whose L7 policies cover every case of the
 // "in use" rule (store/relations_test.go pins the answers for the store); creation
 // times, ids and positions disagree so that orders show.
-func relationRows() *store.Tree {
+func relationRows() *storepb.Tree {
 	redirect := func(id string, created int64, listenerID string, position int32, poolID string, up bool) *storepb.L7Policy {
 		return &storepb.L7Policy{Id: id, LoadbalancerId: "lb", CreatedAt: created, ListenerId: listenerID, Position: position,
 			Action: "REDIRECT_TO_POOL", RedirectPoolId: poolID, AdminStateUp: up}
@@ -19,7 +19,7 @@ func relationRows() *store.Tree {
 	rule := func(id string, created int64, policyID string) *storepb.L7Rule {
 		return &storepb.L7Rule{Id: id, LoadbalancerId: "lb", CreatedAt: created, L7PolicyId: policyID}
 	}
-	return &store.Tree{
+	return &storepb.Tree{
 		LoadBalancer: &storepb.LoadBalancer{Id: "lb"},
 		Listeners: []*storepb.Listener{{Id: "l2", CreatedAt: 2, DefaultPoolId: "A"}, {Id: "l1", CreatedAt: 1, DefaultPoolId: "A"},
 			{Id: "l3", CreatedAt: 3}},
@@ -57,7 +57,7 @@ func idOf[T interface{ GetId() string }](x T) string { return x.GetId() }
 func TestTreeAnswersRelationsAsTheStore(t *testing.T) {
 	rows := relationRows()
 	tr := treeFromStore(rows)
-	st := store.StateOf(rows.LoadBalancer, rows.Listeners, rows.Pools, rows.Members, rows.HealthMonitors, rows.L7Policies, rows.L7Rules, nil)
+	st := store.StateOf(rows)
 	views := map[string]store.Relations{"tree": tr, "store": st}
 	answers := map[string]map[string][]string{}
 	for name, v := range views {

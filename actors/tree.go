@@ -5,7 +5,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"keel/actors/actorspb"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -25,109 +24,106 @@ type tree struct {
 }
 
 func newTree(lb *storepb.LoadBalancer) *tree {
-	return &tree{lb: lb,
-		listeners: map[string]*storepb.Listener{}, pools: map[string]*storepb.Pool{},
-		members: map[string]*storepb.Member{}, monitors: map[string]*storepb.HealthMonitor{},
-		policies: map[string]*storepb.L7Policy{}, rules: map[string]*storepb.L7Rule{},
-		amphorae: map[string]*storepb.Amphora{}}
+	t := &tree{lb: lb}
+	for _, k := range cachedKinds {
+		k.empty(t)
+	}
+	return t
 }
 
-func treeFromStore(t *store.Tree) *tree {
-	if t == nil {
+func treeFromStore(rows *storepb.Tree) *tree {
+	if rows == nil {
 		return nil
 	}
-	tr := newTree(t.LoadBalancer)
-	for _, x := range t.Listeners {
-		tr.listeners[x.Id] = x
+	t := newTree(rows.LoadBalancer)
+	for _, k := range cachedKinds {
+		k.load(t, rows)
 	}
-	for _, x := range t.Pools {
-		tr.pools[x.Id] = x
-	}
-	for _, x := range t.Members {
-		tr.members[x.Id] = x
-	}
-	for _, x := range t.HealthMonitors {
-		tr.monitors[x.Id] = x
-	}
-	for _, x := range t.L7Policies {
-		tr.policies[x.Id] = x
-	}
-	for _, x := range t.L7Rules {
-		tr.rules[x.Id] = x
-	}
-	for _, x := range t.Amphorae {
-		tr.amphorae[x.Id] = x
-	}
-	return tr
+	return t
 }
 
 // apply makes the cache reflect a committed write set.
 func (t *tree) apply(w *storepb.TreeWrite, version uint64) {
 	t.lb = w.LoadBalancer
 	t.lb.Version = version
-	for _, id := range w.DeleteListeners {
-		delete(t.listeners, id)
-	}
-	for _, id := range w.DeletePools {
-		delete(t.pools, id)
-	}
-	for _, id := range w.DeleteMembers {
-		delete(t.members, id)
-	}
-	for _, id := range w.DeleteHealthMonitors {
-		delete(t.monitors, id)
-	}
-	for _, id := range w.DeleteL7Policies {
-		delete(t.policies, id)
-	}
-	for _, id := range w.DeleteL7Rules {
-		delete(t.rules, id)
-	}
-	for _, id := range w.DeleteAmphorae {
-		delete(t.amphorae, id)
-	}
-	for _, x := range w.Listeners {
-		x.Version = version
-		t.listeners[x.Id] = x
-	}
-	for _, x := range w.Pools {
-		x.Version = version
-		t.pools[x.Id] = x
-	}
-	for _, x := range w.Members {
-		x.Version = version
-		t.members[x.Id] = x
-	}
-	for _, x := range w.HealthMonitors {
-		x.Version = version
-		t.monitors[x.Id] = x
-	}
-	for _, x := range w.L7Policies {
-		x.Version = version
-		t.policies[x.Id] = x
-	}
-	for _, x := range w.L7Rules {
-		x.Version = version
-		t.rules[x.Id] = x
-	}
-	for _, x := range w.Amphorae {
-		x.Version = version
-		t.amphorae[x.Id] = x
+	for _, k := range cachedKinds {
+		k.apply(t, w, version)
 	}
 }
 
-// asReply renders the cache as the grain contract's tree (children sorted by
-// creation, then id, as lists are).
-func (t *tree) asReply() *actorspb.LoadBalancerTree {
-	out := &actorspb.LoadBalancerTree{LoadBalancer: t.lb}
-	out.Listeners = sortedRows(t.listeners)
-	out.Pools = sortedRows(t.pools)
-	out.Members = sortedRows(t.members)
-	out.HealthMonitors = sortedRows(t.monitors)
-	out.L7Policies = sortedRows(t.policies)
-	out.L7Rules = sortedRows(t.rules)
-	out.Amphorae = sortedRows(t.amphorae)
+// asReply renders the cache as a tree (children sorted by creation, then id, as
+// lists are).
+func (t *tree) asReply() *storepb.Tree {
+	out := &storepb.Tree{LoadBalancer: t.lb}
+	for _, k := range cachedKinds {
+		k.render(t, out)
+	}
 	return out
+}
+
+// withWrite returns the tree as a write set would leave it, for answering
+// relations over a decision in progress. Neither t nor w's rows are changed;
+// the result shares both's rows, so it is only read.
+func (t *tree) withWrite(w *storepb.TreeWrite) *tree {
+	out := &tree{lb: w.LoadBalancer}
+	for _, k := range cachedKinds {
+		k.overlay(out, t, w)
+	}
+	return out
+}
+
+// cachedKind ties one of the store's child kinds to the cache's map of it.
+type cachedKind[T store.TreeEntity] struct {
+	kind  *store.ChildKind[T]
+	cache func(*tree) *map[string]T
+}
+
+// treeKind is a cachedKind with its row type erased.
+type treeKind interface {
+	empty(t *tree)
+	load(t *tree, rows *storepb.Tree)
+	apply(t *tree, w *storepb.TreeWrite, version uint64)
+	render(t *tree, out *storepb.Tree)
+	overlay(out, t *tree, w *storepb.TreeWrite)
+}
+
+// cachedKinds lists the cache's maps, one per child kind of store.ChildKind.
+var cachedKinds = []treeKind{
+	cachedKind[*storepb.Listener]{store.ListenerKind, func(t *tree) *map[string]*storepb.Listener { return &t.listeners }},
+	cachedKind[*storepb.Pool]{store.PoolKind, func(t *tree) *map[string]*storepb.Pool { return &t.pools }},
+	cachedKind[*storepb.Member]{store.MemberKind, func(t *tree) *map[string]*storepb.Member { return &t.members }},
+	cachedKind[*storepb.HealthMonitor]{store.HealthMonitorKind, func(t *tree) *map[string]*storepb.HealthMonitor { return &t.monitors }},
+	cachedKind[*storepb.L7Policy]{store.L7PolicyKind, func(t *tree) *map[string]*storepb.L7Policy { return &t.policies }},
+	cachedKind[*storepb.L7Rule]{store.L7RuleKind, func(t *tree) *map[string]*storepb.L7Rule { return &t.rules }},
+	cachedKind[*storepb.Amphora]{store.AmphoraKind, func(t *tree) *map[string]*storepb.Amphora { return &t.amphorae }},
+}
+
+func (k cachedKind[T]) empty(t *tree) { *k.cache(t) = map[string]T{} }
+
+func (k cachedKind[T]) load(t *tree, rows *storepb.Tree) {
+	m := *k.cache(t)
+	for _, x := range k.kind.Rows(rows) {
+		m[x.GetId()] = x
+	}
+}
+
+func (k cachedKind[T]) apply(t *tree, w *storepb.TreeWrite, version uint64) {
+	m := *k.cache(t)
+	for _, id := range k.kind.Deleted(w) {
+		delete(m, id)
+	}
+	for _, x := range k.kind.Written(w) {
+		k.kind.Stamp(x, version)
+		m[x.GetId()] = x
+	}
+}
+
+func (k cachedKind[T]) render(t *tree, out *storepb.Tree) {
+	k.kind.SetRows(out, sortedRows(*k.cache(t)))
+}
+
+func (k cachedKind[T]) overlay(out, t *tree, w *storepb.TreeWrite) {
+	*k.cache(out) = overlay(*k.cache(t), k.kind.Written(w), k.kind.Deleted(w))
 }
 
 type row interface {
@@ -205,20 +201,6 @@ func (t *tree) MonitorOfPool(poolID string) *storepb.HealthMonitor {
 		return monitors[0]
 	}
 	return nil
-}
-
-// withWrite returns the tree as a write set would leave it, for answering
-// relations over a decision in progress. Neither t nor w's rows are changed;
-// the result shares both's rows, so it is only read.
-func (t *tree) withWrite(w *storepb.TreeWrite) *tree {
-	return &tree{lb: w.LoadBalancer,
-		listeners: overlay(t.listeners, w.Listeners, w.DeleteListeners),
-		pools:     overlay(t.pools, w.Pools, w.DeletePools),
-		members:   overlay(t.members, w.Members, w.DeleteMembers),
-		monitors:  overlay(t.monitors, w.HealthMonitors, w.DeleteHealthMonitors),
-		policies:  overlay(t.policies, w.L7Policies, w.DeleteL7Policies),
-		rules:     overlay(t.rules, w.L7Rules, w.DeleteL7Rules),
-		amphorae:  overlay(t.amphorae, w.Amphorae, w.DeleteAmphorae)}
 }
 
 // overlay returns a copy of cache with the written rows put and the deleted ids

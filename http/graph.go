@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"keel/actors/actorspb"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -108,7 +107,7 @@ type graphPolicy struct {
 // readGraph decodes the listeners and pools of a single-call create (f is the
 // load balancer object) into a tree with every id assigned and every reference
 // resolved. It returns nil when the body has neither.
-func readGraph(f *fieldReader, lb *storepb.LoadBalancer) (*actorspb.LoadBalancerTree, error) {
+func readGraph(f *fieldReader, lb *storepb.LoadBalancer) (*storepb.Tree, error) {
 	if !f.has("listeners") && !f.has("pools") {
 		return nil, nil
 	}
@@ -175,8 +174,8 @@ func readGraph(f *fieldReader, lb *storepb.LoadBalancer) (*actorspb.LoadBalancer
 }
 
 // assemble assigns ids and links parents to children.
-func (g *graphReader) assemble(lb *storepb.LoadBalancer, listeners []*graphListener) *actorspb.LoadBalancerTree {
-	t := &actorspb.LoadBalancerTree{LoadBalancer: lb}
+func (g *graphReader) assemble(lb *storepb.LoadBalancer, listeners []*graphListener) *storepb.Tree {
+	t := &storepb.Tree{LoadBalancer: lb}
 	poolID := func(gp *graphPool) string {
 		if gp == nil {
 			return ""
@@ -229,7 +228,7 @@ func (g *graphReader) assemble(lb *storepb.LoadBalancer, listeners []*graphListe
 // balancer with its listeners expanded (each with its L7 policies and their rules,
 // without "loadbalancers") and its pools expanded (each with its members and
 // health monitor, without "loadbalancers" and "healthmonitor_id").
-func writeGraph(b []byte, t *actorspb.LoadBalancerTree, st *store.State) []byte {
+func writeGraph(b []byte, t *storepb.Tree, st *store.State) []byte {
 	b = append(b, `{"loadbalancer":`...)
 	b = loadBalancers.appendObject(b, t.LoadBalancer, allBut(loadBalancers.attrs, "listeners", "pools"), st)
 	b = b[:len(b)-1] // reopen the object

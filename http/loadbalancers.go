@@ -186,14 +186,13 @@ func (s *Server) failoverLoadBalancer(ctx *fasthttp.RequestCtx) error {
 // renders references (a load balancer's listeners and pools, a pool's members, a
 // listener's policies, ...) from what the grain wrote, without reading again. A
 // missing tree (the grain's load balancer gone since the write) is an empty State.
-func treeState(t *actorspb.LoadBalancerTree) *store.State {
-	return store.StateOf(t.GetLoadBalancer(), t.GetListeners(), t.GetPools(), t.GetMembers(), t.GetHealthMonitors(),
-		t.GetL7Policies(), t.GetL7Rules(), t.GetAmphorae())
+func treeState(t *storepb.Tree) *store.State {
+	return store.StateOf(t)
 }
 
 // decodeLoadBalancerCreate validates a POST body and returns the load balancer
 // with Octavia's defaults applied and, for a single-call create, its tree.
-func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*actorspb.LoadBalancerTree, error) {
+func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Tree, error) {
 	f, err := decodeRoot(body, "load_balancer", "loadbalancer")
 	if err != nil {
 		return nil, err
@@ -259,7 +258,7 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*actorspb.L
 		seen[av.SubnetId] = true
 	}
 	if tree == nil {
-		tree = &actorspb.LoadBalancerTree{LoadBalancer: v}
+		tree = &storepb.Tree{LoadBalancer: v}
 	}
 	return tree, nil
 }

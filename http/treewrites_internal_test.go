@@ -43,9 +43,9 @@ func (g *grainCall) call() error {
 
 func TestRouteThenCall(t *testing.T) {
 	const lbID, listenerID, project = "lb-1", "listener-1", "project-1"
-	withListener := store.StateOf(&storepb.LoadBalancer{Id: lbID, ProjectId: project},
-		[]*storepb.Listener{{Id: listenerID, LoadbalancerId: lbID, ProjectId: project}}, nil, nil, nil, nil, nil, nil)
-	empty := store.StateOf(nil, nil, nil, nil, nil, nil, nil, nil)
+	withListener := store.StateOf(&storepb.Tree{LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: project},
+		Listeners: []*storepb.Listener{{Id: listenerID, LoadbalancerId: lbID, ProjectId: project}}})
+	empty := store.StateOf(nil)
 	caller := &actorspb.Caller{ProjectId: project}
 	var routedTo string
 	route := func(st *store.State) error {
@@ -118,9 +118,9 @@ func TestRouteThenCall(t *testing.T) {
 // Another project's object is refused with Octavia's 403, and only once the
 // refusal was confirmed on fresh tables (it may have been deleted meanwhile: 404).
 func TestRouteThenCallForbidden(t *testing.T) {
-	st := store.StateOf(&storepb.LoadBalancer{Id: "lb-1", ProjectId: "p1"},
-		[]*storepb.Listener{{Id: "l1", LoadbalancerId: "lb-1", ProjectId: "p1"}}, nil, nil, nil, nil, nil, nil)
-	gone := store.StateOf(nil, nil, nil, nil, nil, nil, nil, nil)
+	st := store.StateOf(&storepb.Tree{LoadBalancer: &storepb.LoadBalancer{Id: "lb-1", ProjectId: "p1"},
+		Listeners: []*storepb.Listener{{Id: "l1", LoadbalancerId: "lb-1", ProjectId: "p1"}}})
+	gone := store.StateOf(nil)
 	caller := &actorspb.Caller{ProjectId: "p2"}
 	route := func(st *store.State) error {
 		_, err := childIn(st, listeners, "l1", caller)

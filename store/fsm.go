@@ -183,54 +183,8 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	}
 	lb.Version = v
 	st.LoadBalancers.Put(internLoadBalancer(lb))
-	for _, id := range w.DeleteListeners {
-		st.Listeners.Delete(id)
-	}
-	for _, id := range w.DeletePools {
-		st.Pools.Delete(id)
-	}
-	for _, id := range w.DeleteMembers {
-		st.Members.Delete(id)
-	}
-	for _, id := range w.DeleteHealthMonitors {
-		st.HealthMonitors.Delete(id)
-	}
-	for _, id := range w.DeleteL7Policies {
-		st.L7Policies.Delete(id)
-	}
-	for _, id := range w.DeleteL7Rules {
-		st.L7Rules.Delete(id)
-	}
-	for _, id := range w.DeleteAmphorae {
-		st.Amphorae.Delete(id)
-	}
-	for _, x := range w.Listeners {
-		x.Version = v
-		st.Listeners.Put(internListener(x))
-	}
-	for _, x := range w.Pools {
-		x.Version = v
-		st.Pools.Put(internPool(x))
-	}
-	for _, x := range w.Members {
-		x.Version = v
-		st.Members.Put(internMember(x))
-	}
-	for _, x := range w.HealthMonitors {
-		x.Version = v
-		st.HealthMonitors.Put(internHealthMonitor(x))
-	}
-	for _, x := range w.L7Policies {
-		x.Version = v
-		st.L7Policies.Put(internL7Policy(x))
-	}
-	for _, x := range w.L7Rules {
-		x.Version = v
-		st.L7Rules.Put(internL7Rule(x))
-	}
-	for _, x := range w.Amphorae {
-		x.Version = v
-		st.Amphorae.Put(internAmphora(x))
+	for _, k := range childKinds {
+		k.write(st, w, v)
 	}
 	return ok(v)
 }
@@ -239,25 +193,10 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 // names: a create must insert a row of its kind (so a grain bug that would record
 // an update as a create, or lose the new row, is refused rather than applied).
 func checkIntent(st *State, intent storepb.TreeTransaction_Intent, w *storepb.TreeWrite) *storepb.CommandResult {
-	var inserts bool
-	switch intent {
-	case storepb.TreeTransaction_CREATE_LISTENER:
-		inserts = insertsInto(st.Listeners, w.Listeners)
-	case storepb.TreeTransaction_CREATE_POOL:
-		inserts = insertsInto(st.Pools, w.Pools)
-	case storepb.TreeTransaction_CREATE_MEMBER:
-		inserts = insertsInto(st.Members, w.Members)
-	case storepb.TreeTransaction_CREATE_HEALTH_MONITOR:
-		inserts = insertsInto(st.HealthMonitors, w.HealthMonitors)
-	case storepb.TreeTransaction_CREATE_L7POLICY:
-		inserts = insertsInto(st.L7Policies, w.L7Policies)
-	case storepb.TreeTransaction_CREATE_L7RULE:
-		inserts = insertsInto(st.L7Rules, w.L7Rules)
-	default:
-		return nil
-	}
-	if !inserts {
-		return invalid("%s inserts no new row", intent)
+	for _, k := range childKinds {
+		if k.creates() == intent && !k.inserts(st, w) {
+			return invalid("%s inserts no new row", intent)
+		}
 	}
 	return nil
 }
@@ -272,8 +211,8 @@ func insertsInto[T Entity](t *Table[T], rows []T) bool {
 	return false
 }
 
-// treeEntity is an entity of a load balancer's tree.
-type treeEntity interface {
+// TreeEntity is an entity of a load balancer's tree (a child kind's row).
+type TreeEntity interface {
 	Entity
 	GetLoadbalancerId() string
 }
@@ -281,23 +220,15 @@ type treeEntity interface {
 // checkTreeMembership refuses a write that touches another tree's objects (ids are
 // global; a grain only ever writes its own tree).
 func checkTreeMembership(st *State, w *storepb.TreeWrite) *storepb.CommandResult {
-	for _, r := range []*storepb.CommandResult{
-		owned(st.Listeners, w.Listeners, "listener", w.LoadBalancerId),
-		owned(st.Pools, w.Pools, "pool", w.LoadBalancerId),
-		owned(st.Members, w.Members, "member", w.LoadBalancerId),
-		owned(st.HealthMonitors, w.HealthMonitors, "health monitor", w.LoadBalancerId),
-		owned(st.L7Policies, w.L7Policies, "l7 policy", w.LoadBalancerId),
-		owned(st.L7Rules, w.L7Rules, "l7 rule", w.LoadBalancerId),
-		owned(st.Amphorae, w.Amphorae, "amphora", w.LoadBalancerId),
-	} {
-		if r != nil {
+	for _, k := range childKinds {
+		if r := k.owned(st, w); r != nil {
 			return r
 		}
 	}
 	return nil
 }
 
-func owned[T treeEntity](t *Table[T], rows []T, kind, lbID string) *storepb.CommandResult {
+func owned[T TreeEntity](t *Table[T], rows []T, kind, lbID string) *storepb.CommandResult {
 	for _, x := range rows {
 		if x.GetLoadbalancerId() != lbID {
 			return invalid("%s %s written into load balancer %s's tree", kind, x.GetId(), lbID)
@@ -397,23 +328,10 @@ func checkTreeQuotas(st *State, w *storepb.TreeWrite) *storepb.CommandResult {
 	if overQuota(st, st.LoadBalancers, []*storepb.LoadBalancer{w.LoadBalancer}, QuotaLoadBalancer) {
 		over = append(over, QuotaLoadBalancer)
 	}
-	if overQuota(st, st.Listeners, w.Listeners, QuotaListener) {
-		over = append(over, QuotaListener)
-	}
-	if overQuota(st, st.Pools, w.Pools, QuotaPool) {
-		over = append(over, QuotaPool)
-	}
-	if overQuota(st, st.HealthMonitors, w.HealthMonitors, QuotaHealthMonitor) {
-		over = append(over, QuotaHealthMonitor)
-	}
-	if overQuota(st, st.Members, w.Members, QuotaMember) {
-		over = append(over, QuotaMember)
-	}
-	if overQuota(st, st.L7Policies, w.L7Policies, QuotaL7Policy) {
-		over = append(over, QuotaL7Policy)
-	}
-	if overQuota(st, st.L7Rules, w.L7Rules, QuotaL7Rule) {
-		over = append(over, QuotaL7Rule)
+	for _, k := range quotaOrder {
+		if r := k.overQuota(st, w); r != "" {
+			over = append(over, r)
+		}
 	}
 	if len(over) > 0 {
 		return &storepb.CommandResult{Code: storepb.CommandResult_QUOTA_EXCEEDED,
@@ -421,6 +339,9 @@ func checkTreeQuotas(st *State, w *storepb.TreeWrite) *storepb.CommandResult {
 	}
 	return nil
 }
+
+// quotaOrder is the order Octavia's 403 names exceeded resources in.
+var quotaOrder = []childKind{ListenerKind, PoolKind, HealthMonitorKind, MemberKind, L7PolicyKind, L7RuleKind}
 
 // applyPurgeLoadBalancer removes a load balancer and its whole tree.
 func (f *FSM) applyPurgeLoadBalancer(st *State, c *storepb.PurgeLoadBalancer) *storepb.CommandResult {
@@ -431,22 +352,12 @@ func (f *FSM) applyPurgeLoadBalancer(st *State, c *storepb.PurgeLoadBalancer) *s
 	if cur.Version != c.ExpectedVersion {
 		return conflict(cur.Version, "load balancer %s is at version %d, not %d", c.Id, cur.Version, c.ExpectedVersion)
 	}
-	deleteAll(st.Listeners, c.Id)
-	deleteAll(st.Pools, c.Id)
-	deleteAll(st.Members, c.Id)
-	deleteAll(st.HealthMonitors, c.Id)
-	deleteAll(st.L7Policies, c.Id)
-	deleteAll(st.L7Rules, c.Id)
-	deleteAll(st.Amphorae, c.Id)
+	for _, k := range childKinds {
+		k.purge(st, c.Id)
+	}
 	st.LoadBalancers.Delete(c.Id)
 	f.nextVersion()
 	return ok(0)
-}
-
-func deleteAll[T Entity](t *Table[T], lbID string) {
-	for _, v := range Collect(t, IndexLoadBalancer, lbID) {
-		t.Delete(v.GetId())
-	}
 }
 
 // Snapshot captures the tables at this point (a published State is immutable).

@@ -36,12 +36,12 @@ func relationsFixture() *State {
 	member := func(id string, created int64, poolID string) *storepb.Member {
 		return &storepb.Member{Id: id, LoadbalancerId: "lb", CreatedAt: created, PoolId: poolID}
 	}
-	return StateOf(&storepb.LoadBalancer{Id: "lb"},
-		[]*storepb.Listener{listener("l2", 2, "A"), listener("l1", 1, "A"), listener("l3", 3, "")},
-		[]*storepb.Pool{pool("A", 1), pool("B", 2), pool("C", 3), pool("D", 4), pool("E", 5)},
-		[]*storepb.Member{member("m-z", 1, "A"), member("m-a", 2, "A"), member("m-b", 3, "B")},
-		[]*storepb.HealthMonitor{{Id: "hm", LoadbalancerId: "lb", PoolId: "A", CreatedAt: 1}},
-		[]*storepb.L7Policy{
+	return StateOf(&storepb.Tree{LoadBalancer: &storepb.LoadBalancer{Id: "lb"},
+		Listeners:      []*storepb.Listener{listener("l2", 2, "A"), listener("l1", 1, "A"), listener("l3", 3, "")},
+		Pools:          []*storepb.Pool{pool("A", 1), pool("B", 2), pool("C", 3), pool("D", 4), pool("E", 5)},
+		Members:        []*storepb.Member{member("m-z", 1, "A"), member("m-a", 2, "A"), member("m-b", 3, "B")},
+		HealthMonitors: []*storepb.HealthMonitor{{Id: "hm", LoadbalancerId: "lb", PoolId: "A", CreatedAt: 1}},
+		L7Policies: []*storepb.L7Policy{
 			redirect("p-own", 10, "l1", 1, "A", true),
 			redirect("p-early", 11, "l2", 1, "B", true),
 			redirect("p-used", 12, "l3", 2, "B", true),
@@ -50,9 +50,9 @@ func relationsFixture() *State {
 			{Id: "p-deny", LoadbalancerId: "lb", CreatedAt: 15, ListenerId: "l3", Position: 5, Action: "REJECT", AdminStateUp: true},
 			redirect("p-late", 16, "l3", 1, "E", true),
 		},
-		[]*storepb.L7Rule{rule("r-own", 20, "p-own"), rule("r-early", 21, "p-early"), rule("r-used-2", 22, "p-used"),
+		L7Rules: []*storepb.L7Rule{rule("r-own", 20, "p-own"), rule("r-early", 21, "p-early"), rule("r-used-2", 22, "p-used"),
 			rule("r-used-1", 23, "p-used"), rule("r-off", 24, "p-off"), rule("r-deny", 25, "p-deny"), rule("r-late", 26, "p-late")},
-		nil)
+	})
 }
 
 func idsOf[T interface{ GetId() string }](rows []T) []string {
@@ -139,8 +139,8 @@ func TestStateRelations(t *testing.T) {
 // TestMonitorOfPoolFirstCreated pins the answer for a pool holding two monitors
 // (the grain never stores that): the first created, whatever the ids.
 func TestMonitorOfPoolFirstCreated(t *testing.T) {
-	st := StateOf(nil, nil, nil, nil, []*storepb.HealthMonitor{
-		{Id: "a", PoolId: "p", CreatedAt: 2}, {Id: "b", PoolId: "p", CreatedAt: 1}, {Id: "c", PoolId: "p", CreatedAt: 1}}, nil, nil, nil)
+	st := StateOf(&storepb.Tree{HealthMonitors: []*storepb.HealthMonitor{
+		{Id: "a", PoolId: "p", CreatedAt: 2}, {Id: "b", PoolId: "p", CreatedAt: 1}, {Id: "c", PoolId: "p", CreatedAt: 1}}})
 	if hm := st.MonitorOfPool("p"); hm == nil || hm.Id != "b" {
 		t.Fatalf("monitor of p: %v, want b", hm)
 	}

@@ -51,27 +51,11 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	st.LoadBalancers.All(func(x *storepb.LoadBalancer) bool {
 		return emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_LoadBalancer{LoadBalancer: x}})
 	})
-	st.Listeners.All(func(x *storepb.Listener) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Listener{Listener: x}})
-	})
-	st.Pools.All(func(x *storepb.Pool) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Pool{Pool: x}})
-	})
-	st.Members.All(func(x *storepb.Member) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Member{Member: x}})
-	})
-	st.HealthMonitors.All(func(x *storepb.HealthMonitor) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_HealthMonitor{HealthMonitor: x}})
-	})
-	st.L7Policies.All(func(x *storepb.L7Policy) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_L7Policy{L7Policy: x}})
-	})
-	st.L7Rules.All(func(x *storepb.L7Rule) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_L7Rule{L7Rule: x}})
-	})
-	st.Amphorae.All(func(x *storepb.Amphora) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Amphora{Amphora: x}})
-	})
+	for _, k := range childKinds {
+		if werr == nil {
+			k.snapshot(st, emit)
+		}
+	}
 	st.Quotas.All(func(x *storepb.Quota) bool {
 		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Quota{Quota: x}})
 	})
@@ -135,23 +119,12 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			break
 		}
 		count++
+		if restoreChild(st, rec) {
+			continue
+		}
 		switch e := rec.Entity.(type) {
 		case *storepb.SnapshotRecord_LoadBalancer:
 			st.LoadBalancers.Put(internLoadBalancer(e.LoadBalancer))
-		case *storepb.SnapshotRecord_Listener:
-			st.Listeners.Put(internListener(e.Listener))
-		case *storepb.SnapshotRecord_Pool:
-			st.Pools.Put(internPool(e.Pool))
-		case *storepb.SnapshotRecord_Member:
-			st.Members.Put(internMember(e.Member))
-		case *storepb.SnapshotRecord_HealthMonitor:
-			st.HealthMonitors.Put(internHealthMonitor(e.HealthMonitor))
-		case *storepb.SnapshotRecord_L7Policy:
-			st.L7Policies.Put(internL7Policy(e.L7Policy))
-		case *storepb.SnapshotRecord_L7Rule:
-			st.L7Rules.Put(internL7Rule(e.L7Rule))
-		case *storepb.SnapshotRecord_Amphora:
-			st.Amphorae.Put(internAmphora(e.Amphora))
 		case *storepb.SnapshotRecord_Quota:
 			st.Quotas.Put(e.Quota)
 		case *storepb.SnapshotRecord_Flavor:
@@ -169,4 +142,15 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 		}
 	}
 	return st, hdr, requests, nil
+}
+
+// restoreChild puts a record of a tree's child kind into st; false if the record
+// is of another kind.
+func restoreChild(st *State, rec *storepb.SnapshotRecord) bool {
+	for _, k := range childKinds {
+		if k.restore(st, rec) {
+			return true
+		}
+	}
+	return false
 }

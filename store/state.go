@@ -202,39 +202,33 @@ func firstNonEmpty(a, b string) string {
 func isPending(status string) bool { return len(status) > 8 && status[:8] == "PENDING_" }
 
 func newState() *State {
-	return &State{
+	st := &State{
 		LoadBalancers:            NewTable(loadBalancerSchema),
-		Listeners:                NewTable(listenerSchema),
-		Pools:                    NewTable(poolSchema),
-		Members:                  NewTable(memberSchema),
-		HealthMonitors:           NewTable(healthMonitorSchema),
-		L7Policies:               NewTable(l7PolicySchema),
-		L7Rules:                  NewTable(l7RuleSchema),
-		Amphorae:                 NewTable(amphoraSchema),
 		Quotas:                   NewTable(quotaSchema),
 		Flavors:                  NewTable(flavorSchema),
 		FlavorProfiles:           NewTable(flavorProfileSchema),
 		AvailabilityZones:        NewTable(availabilityZoneSchema),
 		AvailabilityZoneProfiles: NewTable(availabilityZoneProfileSchema),
 	}
+	for _, k := range childKinds {
+		k.newTable(st)
+	}
+	return st
 }
 
 func (s *State) clone() *State {
-	return &State{
+	st := &State{
 		LoadBalancers:            s.LoadBalancers.Clone(),
-		Listeners:                s.Listeners.Clone(),
-		Pools:                    s.Pools.Clone(),
-		Members:                  s.Members.Clone(),
-		HealthMonitors:           s.HealthMonitors.Clone(),
-		L7Policies:               s.L7Policies.Clone(),
-		L7Rules:                  s.L7Rules.Clone(),
-		Amphorae:                 s.Amphorae.Clone(),
 		Quotas:                   s.Quotas.Clone(),
 		Flavors:                  s.Flavors.Clone(),
 		FlavorProfiles:           s.FlavorProfiles.Clone(),
 		AvailabilityZones:        s.AvailabilityZones.Clone(),
 		AvailabilityZoneProfiles: s.AvailabilityZoneProfiles.Clone(),
 	}
+	for _, k := range childKinds {
+		k.cloneTable(st, s)
+	}
+	return st
 }
 
 // LoadBalancer returns the load balancer with id, or nil.
@@ -253,34 +247,17 @@ func Collect[T Entity](t *Table[T], index, value string) []T {
 	return out
 }
 
-// Tree is a load balancer with everything it owns, read from one State.
-type Tree struct {
-	LoadBalancer   *storepb.LoadBalancer
-	Listeners      []*storepb.Listener
-	Pools          []*storepb.Pool
-	Members        []*storepb.Member
-	HealthMonitors []*storepb.HealthMonitor
-	L7Policies     []*storepb.L7Policy
-	L7Rules        []*storepb.L7Rule
-	Amphorae       []*storepb.Amphora
-}
-
 // Tree returns the load balancer id with its children (nil if it does not exist).
-func (s *State) Tree(id string) *Tree {
+func (s *State) Tree(id string) *storepb.Tree {
 	lb := s.LoadBalancer(id)
 	if lb == nil {
 		return nil
 	}
-	return &Tree{
-		LoadBalancer:   lb,
-		Listeners:      Collect(s.Listeners, IndexLoadBalancer, id),
-		Pools:          Collect(s.Pools, IndexLoadBalancer, id),
-		Members:        Collect(s.Members, IndexLoadBalancer, id),
-		HealthMonitors: Collect(s.HealthMonitors, IndexLoadBalancer, id),
-		L7Policies:     Collect(s.L7Policies, IndexLoadBalancer, id),
-		L7Rules:        Collect(s.L7Rules, IndexLoadBalancer, id),
-		Amphorae:       Collect(s.Amphorae, IndexLoadBalancer, id),
+	t := &storepb.Tree{LoadBalancer: lb}
+	for _, k := range childKinds {
+		k.collect(s, id, t)
 	}
+	return t
 }
 
 // StateStore publishes the FSM's tables to readers and the index of the last Raft
@@ -363,22 +340,19 @@ var emptyState = newState()
 // NewState returns a State with empty, writable tables.
 func NewState() *State { return newState() }
 
-// StateOf builds a read-only State holding only the given rows (to render a
-// grain's reply with the same code that renders the store's rows). Tables it is
-// given no rows for are shared empty ones, so a reply costs only its own tables.
-func StateOf(lb *storepb.LoadBalancer, listeners []*storepb.Listener, pools []*storepb.Pool, members []*storepb.Member,
-	monitors []*storepb.HealthMonitor, policies []*storepb.L7Policy, rules []*storepb.L7Rule, amphorae []*storepb.Amphora) *State {
+// StateOf builds a read-only State holding only a tree's rows (to render a grain's
+// reply with the same code that renders the store's rows). Tables it has no rows
+// for are shared empty ones, so a reply costs only its own tables.
+func StateOf(t *storepb.Tree) *State {
 	st := *emptyState
-	if lb != nil {
+	if lb := t.GetLoadBalancer(); lb != nil {
 		st.LoadBalancers = tableOf(loadBalancerSchema, []*storepb.LoadBalancer{lb})
 	}
-	st.Listeners = tableOrEmpty(listenerSchema, listeners, st.Listeners)
-	st.Pools = tableOrEmpty(poolSchema, pools, st.Pools)
-	st.Members = tableOrEmpty(memberSchema, members, st.Members)
-	st.HealthMonitors = tableOrEmpty(healthMonitorSchema, monitors, st.HealthMonitors)
-	st.L7Policies = tableOrEmpty(l7PolicySchema, policies, st.L7Policies)
-	st.L7Rules = tableOrEmpty(l7RuleSchema, rules, st.L7Rules)
-	st.Amphorae = tableOrEmpty(amphoraSchema, amphorae, st.Amphorae)
+	if t != nil {
+		for _, k := range childKinds {
+			k.tableOf(&st, t)
+		}
+	}
 	return &st
 }
 
@@ -388,11 +362,4 @@ func tableOf[T Entity](s *Schema[T], rows []T) *Table[T] {
 		t.Put(x)
 	}
 	return t
-}
-
-func tableOrEmpty[T Entity](s *Schema[T], rows []T, empty *Table[T]) *Table[T] {
-	if len(rows) == 0 {
-		return empty
-	}
-	return tableOf(s, rows)
 }

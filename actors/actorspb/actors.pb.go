@@ -107,121 +107,20 @@ func (x *Caller) GetAttempt() uint32 {
 	return 0
 }
 
-// LoadBalancerTree is a load balancer with everything it owns.
-type LoadBalancerTree struct {
-	state          protoimpl.MessageState   `protogen:"open.v1"`
-	LoadBalancer   *storepb.LoadBalancer    `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
-	Listeners      []*storepb.Listener      `protobuf:"bytes,2,rep,name=listeners,proto3" json:"listeners,omitempty"`
-	Pools          []*storepb.Pool          `protobuf:"bytes,3,rep,name=pools,proto3" json:"pools,omitempty"`
-	Members        []*storepb.Member        `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
-	HealthMonitors []*storepb.HealthMonitor `protobuf:"bytes,5,rep,name=health_monitors,json=healthMonitors,proto3" json:"health_monitors,omitempty"`
-	L7Policies     []*storepb.L7Policy      `protobuf:"bytes,6,rep,name=l7policies,proto3" json:"l7policies,omitempty"`
-	L7Rules        []*storepb.L7Rule        `protobuf:"bytes,7,rep,name=l7rules,proto3" json:"l7rules,omitempty"`
-	Amphorae       []*storepb.Amphora       `protobuf:"bytes,8,rep,name=amphorae,proto3" json:"amphorae,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
-}
-
-func (x *LoadBalancerTree) Reset() {
-	*x = LoadBalancerTree{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *LoadBalancerTree) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*LoadBalancerTree) ProtoMessage() {}
-
-func (x *LoadBalancerTree) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use LoadBalancerTree.ProtoReflect.Descriptor instead.
-func (*LoadBalancerTree) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *LoadBalancerTree) GetLoadBalancer() *storepb.LoadBalancer {
-	if x != nil {
-		return x.LoadBalancer
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetListeners() []*storepb.Listener {
-	if x != nil {
-		return x.Listeners
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetPools() []*storepb.Pool {
-	if x != nil {
-		return x.Pools
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetMembers() []*storepb.Member {
-	if x != nil {
-		return x.Members
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetHealthMonitors() []*storepb.HealthMonitor {
-	if x != nil {
-		return x.HealthMonitors
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetL7Policies() []*storepb.L7Policy {
-	if x != nil {
-		return x.L7Policies
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetL7Rules() []*storepb.L7Rule {
-	if x != nil {
-		return x.L7Rules
-	}
-	return nil
-}
-
-func (x *LoadBalancerTree) GetAmphorae() []*storepb.Amphora {
-	if x != nil {
-		return x.Amphorae
-	}
-	return nil
-}
-
 // CreateLoadBalancerRequest carries a validated load balancer (and, for a
 // single-call create, its children) with ids assigned and defaults applied; the
 // grain sets statuses, timestamps and versions.
 type CreateLoadBalancerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Caller        *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateLoadBalancerRequest) Reset() {
 	*x = CreateLoadBalancerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +132,7 @@ func (x *CreateLoadBalancerRequest) String() string {
 func (*CreateLoadBalancerRequest) ProtoMessage() {}
 
 func (x *CreateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +145,7 @@ func (x *CreateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*CreateLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *CreateLoadBalancerRequest) GetCaller() *Caller {
@@ -256,7 +155,7 @@ func (x *CreateLoadBalancerRequest) GetCaller() *Caller {
 	return nil
 }
 
-func (x *CreateLoadBalancerRequest) GetTree() *LoadBalancerTree {
+func (x *CreateLoadBalancerRequest) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -265,14 +164,14 @@ func (x *CreateLoadBalancerRequest) GetTree() *LoadBalancerTree {
 
 type LoadBalancerReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,1,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,1,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LoadBalancerReply) Reset() {
 	*x = LoadBalancerReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -284,7 +183,7 @@ func (x *LoadBalancerReply) String() string {
 func (*LoadBalancerReply) ProtoMessage() {}
 
 func (x *LoadBalancerReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -297,10 +196,10 @@ func (x *LoadBalancerReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerReply.ProtoReflect.Descriptor instead.
 func (*LoadBalancerReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *LoadBalancerReply) GetTree() *LoadBalancerTree {
+func (x *LoadBalancerReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -321,7 +220,7 @@ type UpdateLoadBalancerRequest struct {
 
 func (x *UpdateLoadBalancerRequest) Reset() {
 	*x = UpdateLoadBalancerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +232,7 @@ func (x *UpdateLoadBalancerRequest) String() string {
 func (*UpdateLoadBalancerRequest) ProtoMessage() {}
 
 func (x *UpdateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +245,7 @@ func (x *UpdateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *UpdateLoadBalancerRequest) GetCaller() *Caller {
@@ -380,7 +279,7 @@ type DeleteLoadBalancerRequest struct {
 
 func (x *DeleteLoadBalancerRequest) Reset() {
 	*x = DeleteLoadBalancerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +291,7 @@ func (x *DeleteLoadBalancerRequest) String() string {
 func (*DeleteLoadBalancerRequest) ProtoMessage() {}
 
 func (x *DeleteLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +304,7 @@ func (x *DeleteLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DeleteLoadBalancerRequest) GetCaller() *Caller {
@@ -433,7 +332,7 @@ type FailoverRequest struct {
 
 func (x *FailoverRequest) Reset() {
 	*x = FailoverRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -445,7 +344,7 @@ func (x *FailoverRequest) String() string {
 func (*FailoverRequest) ProtoMessage() {}
 
 func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -458,7 +357,7 @@ func (x *FailoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailoverRequest.ProtoReflect.Descriptor instead.
 func (*FailoverRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FailoverRequest) GetCaller() *Caller {
@@ -483,7 +382,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +394,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +407,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
 }
 
 // ResumeRequest asks a grain to continue its entity's unfinished flow (sent by the
@@ -521,7 +420,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +432,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +445,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
 }
 
 type ResumeReply struct {
@@ -558,7 +457,7 @@ type ResumeReply struct {
 
 func (x *ResumeReply) Reset() {
 	*x = ResumeReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +469,7 @@ func (x *ResumeReply) String() string {
 func (*ResumeReply) ProtoMessage() {}
 
 func (x *ResumeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +482,7 @@ func (x *ResumeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReply.ProtoReflect.Descriptor instead.
 func (*ResumeReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResumeReply) GetProvisioningStatus() string {
@@ -603,7 +502,7 @@ type CreateListenerRequest struct {
 
 func (x *CreateListenerRequest) Reset() {
 	*x = CreateListenerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +514,7 @@ func (x *CreateListenerRequest) String() string {
 func (*CreateListenerRequest) ProtoMessage() {}
 
 func (x *CreateListenerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +527,7 @@ func (x *CreateListenerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateListenerRequest.ProtoReflect.Descriptor instead.
 func (*CreateListenerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateListenerRequest) GetCaller() *Caller {
@@ -656,7 +555,7 @@ type UpdateListenerRequest struct {
 
 func (x *UpdateListenerRequest) Reset() {
 	*x = UpdateListenerRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +567,7 @@ func (x *UpdateListenerRequest) String() string {
 func (*UpdateListenerRequest) ProtoMessage() {}
 
 func (x *UpdateListenerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +580,7 @@ func (x *UpdateListenerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateListenerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateListenerRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateListenerRequest) GetCaller() *Caller {
@@ -713,14 +612,14 @@ func (x *UpdateListenerRequest) GetFields() []string {
 type ListenerReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Listener      *storepb.Listener      `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListenerReply) Reset() {
 	*x = ListenerReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +631,7 @@ func (x *ListenerReply) String() string {
 func (*ListenerReply) ProtoMessage() {}
 
 func (x *ListenerReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +644,7 @@ func (x *ListenerReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenerReply.ProtoReflect.Descriptor instead.
 func (*ListenerReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListenerReply) GetListener() *storepb.Listener {
@@ -755,7 +654,7 @@ func (x *ListenerReply) GetListener() *storepb.Listener {
 	return nil
 }
 
-func (x *ListenerReply) GetTree() *LoadBalancerTree {
+func (x *ListenerReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -775,7 +674,7 @@ type CreatePoolRequest struct {
 
 func (x *CreatePoolRequest) Reset() {
 	*x = CreatePoolRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +686,7 @@ func (x *CreatePoolRequest) String() string {
 func (*CreatePoolRequest) ProtoMessage() {}
 
 func (x *CreatePoolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +699,7 @@ func (x *CreatePoolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePoolRequest.ProtoReflect.Descriptor instead.
 func (*CreatePoolRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreatePoolRequest) GetCaller() *Caller {
@@ -835,7 +734,7 @@ type UpdatePoolRequest struct {
 
 func (x *UpdatePoolRequest) Reset() {
 	*x = UpdatePoolRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +746,7 @@ func (x *UpdatePoolRequest) String() string {
 func (*UpdatePoolRequest) ProtoMessage() {}
 
 func (x *UpdatePoolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +759,7 @@ func (x *UpdatePoolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePoolRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePoolRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdatePoolRequest) GetCaller() *Caller {
@@ -887,14 +786,14 @@ func (x *UpdatePoolRequest) GetFields() []string {
 type PoolReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pool          *storepb.Pool          `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolReply) Reset() {
 	*x = PoolReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +805,7 @@ func (x *PoolReply) String() string {
 func (*PoolReply) ProtoMessage() {}
 
 func (x *PoolReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +818,7 @@ func (x *PoolReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolReply.ProtoReflect.Descriptor instead.
 func (*PoolReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PoolReply) GetPool() *storepb.Pool {
@@ -929,7 +828,7 @@ func (x *PoolReply) GetPool() *storepb.Pool {
 	return nil
 }
 
-func (x *PoolReply) GetTree() *LoadBalancerTree {
+func (x *PoolReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -946,7 +845,7 @@ type CreateMemberRequest struct {
 
 func (x *CreateMemberRequest) Reset() {
 	*x = CreateMemberRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +857,7 @@ func (x *CreateMemberRequest) String() string {
 func (*CreateMemberRequest) ProtoMessage() {}
 
 func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +870,7 @@ func (x *CreateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMemberRequest.ProtoReflect.Descriptor instead.
 func (*CreateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateMemberRequest) GetCaller() *Caller {
@@ -999,7 +898,7 @@ type UpdateMemberRequest struct {
 
 func (x *UpdateMemberRequest) Reset() {
 	*x = UpdateMemberRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +910,7 @@ func (x *UpdateMemberRequest) String() string {
 func (*UpdateMemberRequest) ProtoMessage() {}
 
 func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +923,7 @@ func (x *UpdateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateMemberRequest) GetCaller() *Caller {
@@ -1051,14 +950,14 @@ func (x *UpdateMemberRequest) GetFields() []string {
 type MemberReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Member        *storepb.Member        `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MemberReply) Reset() {
 	*x = MemberReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +969,7 @@ func (x *MemberReply) String() string {
 func (*MemberReply) ProtoMessage() {}
 
 func (x *MemberReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +982,7 @@ func (x *MemberReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberReply.ProtoReflect.Descriptor instead.
 func (*MemberReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MemberReply) GetMember() *storepb.Member {
@@ -1093,7 +992,7 @@ func (x *MemberReply) GetMember() *storepb.Member {
 	return nil
 }
 
-func (x *MemberReply) GetTree() *LoadBalancerTree {
+func (x *MemberReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -1115,7 +1014,7 @@ type ReplaceMembersRequest struct {
 
 func (x *ReplaceMembersRequest) Reset() {
 	*x = ReplaceMembersRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1026,7 @@ func (x *ReplaceMembersRequest) String() string {
 func (*ReplaceMembersRequest) ProtoMessage() {}
 
 func (x *ReplaceMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1039,7 @@ func (x *ReplaceMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceMembersRequest.ProtoReflect.Descriptor instead.
 func (*ReplaceMembersRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplaceMembersRequest) GetCaller() *Caller {
@@ -1187,7 +1086,7 @@ type FieldList struct {
 
 func (x *FieldList) Reset() {
 	*x = FieldList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1098,7 @@ func (x *FieldList) String() string {
 func (*FieldList) ProtoMessage() {}
 
 func (x *FieldList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1111,7 @@ func (x *FieldList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldList.ProtoReflect.Descriptor instead.
 func (*FieldList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FieldList) GetNames() []string {
@@ -1232,7 +1131,7 @@ type CreateHealthMonitorRequest struct {
 
 func (x *CreateHealthMonitorRequest) Reset() {
 	*x = CreateHealthMonitorRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1143,7 @@ func (x *CreateHealthMonitorRequest) String() string {
 func (*CreateHealthMonitorRequest) ProtoMessage() {}
 
 func (x *CreateHealthMonitorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1156,7 @@ func (x *CreateHealthMonitorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateHealthMonitorRequest.ProtoReflect.Descriptor instead.
 func (*CreateHealthMonitorRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateHealthMonitorRequest) GetCaller() *Caller {
@@ -1285,7 +1184,7 @@ type UpdateHealthMonitorRequest struct {
 
 func (x *UpdateHealthMonitorRequest) Reset() {
 	*x = UpdateHealthMonitorRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1196,7 @@ func (x *UpdateHealthMonitorRequest) String() string {
 func (*UpdateHealthMonitorRequest) ProtoMessage() {}
 
 func (x *UpdateHealthMonitorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1209,7 @@ func (x *UpdateHealthMonitorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateHealthMonitorRequest.ProtoReflect.Descriptor instead.
 func (*UpdateHealthMonitorRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateHealthMonitorRequest) GetCaller() *Caller {
@@ -1337,14 +1236,14 @@ func (x *UpdateHealthMonitorRequest) GetFields() []string {
 type HealthMonitorReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	HealthMonitor *storepb.HealthMonitor `protobuf:"bytes,1,opt,name=health_monitor,json=healthMonitor,proto3" json:"health_monitor,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HealthMonitorReply) Reset() {
 	*x = HealthMonitorReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1255,7 @@ func (x *HealthMonitorReply) String() string {
 func (*HealthMonitorReply) ProtoMessage() {}
 
 func (x *HealthMonitorReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1268,7 @@ func (x *HealthMonitorReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthMonitorReply.ProtoReflect.Descriptor instead.
 func (*HealthMonitorReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *HealthMonitorReply) GetHealthMonitor() *storepb.HealthMonitor {
@@ -1379,7 +1278,7 @@ func (x *HealthMonitorReply) GetHealthMonitor() *storepb.HealthMonitor {
 	return nil
 }
 
-func (x *HealthMonitorReply) GetTree() *LoadBalancerTree {
+func (x *HealthMonitorReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -1397,7 +1296,7 @@ type CreateL7PolicyRequest struct {
 
 func (x *CreateL7PolicyRequest) Reset() {
 	*x = CreateL7PolicyRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1308,7 @@ func (x *CreateL7PolicyRequest) String() string {
 func (*CreateL7PolicyRequest) ProtoMessage() {}
 
 func (x *CreateL7PolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1321,7 @@ func (x *CreateL7PolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateL7PolicyRequest.ProtoReflect.Descriptor instead.
 func (*CreateL7PolicyRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateL7PolicyRequest) GetCaller() *Caller {
@@ -1457,7 +1356,7 @@ type UpdateL7PolicyRequest struct {
 
 func (x *UpdateL7PolicyRequest) Reset() {
 	*x = UpdateL7PolicyRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1368,7 @@ func (x *UpdateL7PolicyRequest) String() string {
 func (*UpdateL7PolicyRequest) ProtoMessage() {}
 
 func (x *UpdateL7PolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1381,7 @@ func (x *UpdateL7PolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateL7PolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateL7PolicyRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateL7PolicyRequest) GetCaller() *Caller {
@@ -1509,14 +1408,14 @@ func (x *UpdateL7PolicyRequest) GetFields() []string {
 type L7PolicyReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	L7Policy      *storepb.L7Policy      `protobuf:"bytes,1,opt,name=l7policy,proto3" json:"l7policy,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *L7PolicyReply) Reset() {
 	*x = L7PolicyReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1427,7 @@ func (x *L7PolicyReply) String() string {
 func (*L7PolicyReply) ProtoMessage() {}
 
 func (x *L7PolicyReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1440,7 @@ func (x *L7PolicyReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use L7PolicyReply.ProtoReflect.Descriptor instead.
 func (*L7PolicyReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *L7PolicyReply) GetL7Policy() *storepb.L7Policy {
@@ -1551,7 +1450,7 @@ func (x *L7PolicyReply) GetL7Policy() *storepb.L7Policy {
 	return nil
 }
 
-func (x *L7PolicyReply) GetTree() *LoadBalancerTree {
+func (x *L7PolicyReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -1568,7 +1467,7 @@ type CreateL7RuleRequest struct {
 
 func (x *CreateL7RuleRequest) Reset() {
 	*x = CreateL7RuleRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1479,7 @@ func (x *CreateL7RuleRequest) String() string {
 func (*CreateL7RuleRequest) ProtoMessage() {}
 
 func (x *CreateL7RuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1492,7 @@ func (x *CreateL7RuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateL7RuleRequest.ProtoReflect.Descriptor instead.
 func (*CreateL7RuleRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateL7RuleRequest) GetCaller() *Caller {
@@ -1621,7 +1520,7 @@ type UpdateL7RuleRequest struct {
 
 func (x *UpdateL7RuleRequest) Reset() {
 	*x = UpdateL7RuleRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1532,7 @@ func (x *UpdateL7RuleRequest) String() string {
 func (*UpdateL7RuleRequest) ProtoMessage() {}
 
 func (x *UpdateL7RuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1545,7 @@ func (x *UpdateL7RuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateL7RuleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateL7RuleRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateL7RuleRequest) GetCaller() *Caller {
@@ -1673,14 +1572,14 @@ func (x *UpdateL7RuleRequest) GetFields() []string {
 type L7RuleReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rule          *storepb.L7Rule        `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
-	Tree          *LoadBalancerTree      `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *L7RuleReply) Reset() {
 	*x = L7RuleReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1591,7 @@ func (x *L7RuleReply) String() string {
 func (*L7RuleReply) ProtoMessage() {}
 
 func (x *L7RuleReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1604,7 @@ func (x *L7RuleReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use L7RuleReply.ProtoReflect.Descriptor instead.
 func (*L7RuleReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *L7RuleReply) GetRule() *storepb.L7Rule {
@@ -1715,7 +1614,7 @@ func (x *L7RuleReply) GetRule() *storepb.L7Rule {
 	return nil
 }
 
-func (x *L7RuleReply) GetTree() *LoadBalancerTree {
+func (x *L7RuleReply) GetTree() *storepb.Tree {
 	if x != nil {
 		return x.Tree
 	}
@@ -1733,7 +1632,7 @@ type DeleteChildRequest struct {
 
 func (x *DeleteChildRequest) Reset() {
 	*x = DeleteChildRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1644,7 @@ func (x *DeleteChildRequest) String() string {
 func (*DeleteChildRequest) ProtoMessage() {}
 
 func (x *DeleteChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1657,7 @@ func (x *DeleteChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChildRequest.ProtoReflect.Descriptor instead.
 func (*DeleteChildRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteChildRequest) GetCaller() *Caller {
@@ -1787,23 +1686,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12(\n" +
 	"\x10deadline_unix_ms\x18\x04 \x01(\x03R\x0edeadlineUnixMs\x12\x18\n" +
-	"\aattempt\x18\x05 \x01(\rR\aattempt\"\xb4\x03\n" +
-	"\x10LoadBalancerTree\x12=\n" +
-	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
-	"\tlisteners\x18\x02 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +
-	"\x05pools\x18\x03 \x03(\v2\x10.keel.store.PoolR\x05pools\x12,\n" +
-	"\amembers\x18\x04 \x03(\v2\x12.keel.store.MemberR\amembers\x12B\n" +
-	"\x0fhealth_monitors\x18\x05 \x03(\v2\x19.keel.store.HealthMonitorR\x0ehealthMonitors\x124\n" +
-	"\n" +
-	"l7policies\x18\x06 \x03(\v2\x14.keel.store.L7PolicyR\n" +
-	"l7policies\x12,\n" +
-	"\al7rules\x18\a \x03(\v2\x12.keel.store.L7RuleR\al7rules\x12/\n" +
-	"\bamphorae\x18\b \x03(\v2\x13.keel.store.AmphoraR\bamphorae\"{\n" +
+	"\aattempt\x18\x05 \x01(\rR\aattempt\"n\n" +
 	"\x19CreateLoadBalancerRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"F\n" +
-	"\x11LoadBalancerReply\x121\n" +
-	"\x04tree\x18\x01 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\x92\x01\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"9\n" +
+	"\x11LoadBalancerReply\x12$\n" +
+	"\x04tree\x18\x01 \x01(\v2\x10.keel.store.TreeR\x04tree\"\x92\x01\n" +
 	"\x19UpdateLoadBalancerRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x120\n" +
 	"\x06values\x18\x02 \x01(\v2\x18.keel.store.LoadBalancerR\x06values\x12\x16\n" +
@@ -1825,10 +1713,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x15UpdateListenerRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12,\n" +
 	"\x06values\x18\x02 \x01(\v2\x14.keel.store.ListenerR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"t\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"g\n" +
 	"\rListenerReply\x120\n" +
-	"\blistener\x18\x01 \x01(\v2\x14.keel.store.ListenerR\blistener\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\x87\x01\n" +
+	"\blistener\x18\x01 \x01(\v2\x14.keel.store.ListenerR\blistener\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"\x87\x01\n" +
 	"\x11CreatePoolRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12$\n" +
 	"\x04pool\x18\x02 \x01(\v2\x10.keel.store.PoolR\x04pool\x12\x1f\n" +
@@ -1837,20 +1725,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x11UpdatePoolRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12(\n" +
 	"\x06values\x18\x02 \x01(\v2\x10.keel.store.PoolR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"d\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"W\n" +
 	"\tPoolReply\x12$\n" +
-	"\x04pool\x18\x01 \x01(\v2\x10.keel.store.PoolR\x04pool\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"n\n" +
+	"\x04pool\x18\x01 \x01(\v2\x10.keel.store.PoolR\x04pool\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"n\n" +
 	"\x13CreateMemberRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
 	"\x06member\x18\x02 \x01(\v2\x12.keel.store.MemberR\x06member\"\x86\x01\n" +
 	"\x13UpdateMemberRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
 	"\x06values\x18\x02 \x01(\v2\x12.keel.store.MemberR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"l\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"_\n" +
 	"\vMemberReply\x12*\n" +
-	"\x06member\x18\x01 \x01(\v2\x12.keel.store.MemberR\x06member\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\xe0\x01\n" +
+	"\x06member\x18\x01 \x01(\v2\x12.keel.store.MemberR\x06member\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"\xe0\x01\n" +
 	"\x15ReplaceMembersRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12,\n" +
@@ -1865,10 +1753,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aUpdateHealthMonitorRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x121\n" +
 	"\x06values\x18\x02 \x01(\v2\x19.keel.store.HealthMonitorR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"\x89\x01\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"|\n" +
 	"\x12HealthMonitorReply\x12@\n" +
-	"\x0ehealth_monitor\x18\x01 \x01(\v2\x19.keel.store.HealthMonitorR\rhealthMonitor\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"\xa0\x01\n" +
+	"\x0ehealth_monitor\x18\x01 \x01(\v2\x19.keel.store.HealthMonitorR\rhealthMonitor\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"\xa0\x01\n" +
 	"\x15CreateL7PolicyRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x120\n" +
 	"\bl7policy\x18\x02 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\x12(\n" +
@@ -1876,20 +1764,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x15UpdateL7PolicyRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12,\n" +
 	"\x06values\x18\x02 \x01(\v2\x14.keel.store.L7PolicyR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"t\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"g\n" +
 	"\rL7PolicyReply\x120\n" +
-	"\bl7policy\x18\x01 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"j\n" +
+	"\bl7policy\x18\x01 \x01(\v2\x14.keel.store.L7PolicyR\bl7policy\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"j\n" +
 	"\x13CreateL7RuleRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12&\n" +
 	"\x04rule\x18\x02 \x01(\v2\x12.keel.store.L7RuleR\x04rule\"\x86\x01\n" +
 	"\x13UpdateL7RuleRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
 	"\x06values\x18\x02 \x01(\v2\x12.keel.store.L7RuleR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"h\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\"[\n" +
 	"\vL7RuleReply\x12&\n" +
-	"\x04rule\x18\x01 \x01(\v2\x12.keel.store.L7RuleR\x04rule\x121\n" +
-	"\x04tree\x18\x02 \x01(\v2\x1d.keel.actors.LoadBalancerTreeR\x04tree\"Q\n" +
+	"\x04rule\x18\x01 \x01(\v2\x12.keel.store.L7RuleR\x04rule\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"Q\n" +
 	"\x12DeleteChildRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id2\xf3\x0e\n" +
@@ -1935,39 +1823,39 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Caller)(nil),                     // 0: keel.actors.Caller
-	(*LoadBalancerTree)(nil),           // 1: keel.actors.LoadBalancerTree
-	(*CreateLoadBalancerRequest)(nil),  // 2: keel.actors.CreateLoadBalancerRequest
-	(*LoadBalancerReply)(nil),          // 3: keel.actors.LoadBalancerReply
-	(*UpdateLoadBalancerRequest)(nil),  // 4: keel.actors.UpdateLoadBalancerRequest
-	(*DeleteLoadBalancerRequest)(nil),  // 5: keel.actors.DeleteLoadBalancerRequest
-	(*FailoverRequest)(nil),            // 6: keel.actors.FailoverRequest
-	(*Empty)(nil),                      // 7: keel.actors.Empty
-	(*ResumeRequest)(nil),              // 8: keel.actors.ResumeRequest
-	(*ResumeReply)(nil),                // 9: keel.actors.ResumeReply
-	(*CreateListenerRequest)(nil),      // 10: keel.actors.CreateListenerRequest
-	(*UpdateListenerRequest)(nil),      // 11: keel.actors.UpdateListenerRequest
-	(*ListenerReply)(nil),              // 12: keel.actors.ListenerReply
-	(*CreatePoolRequest)(nil),          // 13: keel.actors.CreatePoolRequest
-	(*UpdatePoolRequest)(nil),          // 14: keel.actors.UpdatePoolRequest
-	(*PoolReply)(nil),                  // 15: keel.actors.PoolReply
-	(*CreateMemberRequest)(nil),        // 16: keel.actors.CreateMemberRequest
-	(*UpdateMemberRequest)(nil),        // 17: keel.actors.UpdateMemberRequest
-	(*MemberReply)(nil),                // 18: keel.actors.MemberReply
-	(*ReplaceMembersRequest)(nil),      // 19: keel.actors.ReplaceMembersRequest
-	(*FieldList)(nil),                  // 20: keel.actors.FieldList
-	(*CreateHealthMonitorRequest)(nil), // 21: keel.actors.CreateHealthMonitorRequest
-	(*UpdateHealthMonitorRequest)(nil), // 22: keel.actors.UpdateHealthMonitorRequest
-	(*HealthMonitorReply)(nil),         // 23: keel.actors.HealthMonitorReply
-	(*CreateL7PolicyRequest)(nil),      // 24: keel.actors.CreateL7PolicyRequest
-	(*UpdateL7PolicyRequest)(nil),      // 25: keel.actors.UpdateL7PolicyRequest
-	(*L7PolicyReply)(nil),              // 26: keel.actors.L7PolicyReply
-	(*CreateL7RuleRequest)(nil),        // 27: keel.actors.CreateL7RuleRequest
-	(*UpdateL7RuleRequest)(nil),        // 28: keel.actors.UpdateL7RuleRequest
-	(*L7RuleReply)(nil),                // 29: keel.actors.L7RuleReply
-	(*DeleteChildRequest)(nil),         // 30: keel.actors.DeleteChildRequest
+	(*CreateLoadBalancerRequest)(nil),  // 1: keel.actors.CreateLoadBalancerRequest
+	(*LoadBalancerReply)(nil),          // 2: keel.actors.LoadBalancerReply
+	(*UpdateLoadBalancerRequest)(nil),  // 3: keel.actors.UpdateLoadBalancerRequest
+	(*DeleteLoadBalancerRequest)(nil),  // 4: keel.actors.DeleteLoadBalancerRequest
+	(*FailoverRequest)(nil),            // 5: keel.actors.FailoverRequest
+	(*Empty)(nil),                      // 6: keel.actors.Empty
+	(*ResumeRequest)(nil),              // 7: keel.actors.ResumeRequest
+	(*ResumeReply)(nil),                // 8: keel.actors.ResumeReply
+	(*CreateListenerRequest)(nil),      // 9: keel.actors.CreateListenerRequest
+	(*UpdateListenerRequest)(nil),      // 10: keel.actors.UpdateListenerRequest
+	(*ListenerReply)(nil),              // 11: keel.actors.ListenerReply
+	(*CreatePoolRequest)(nil),          // 12: keel.actors.CreatePoolRequest
+	(*UpdatePoolRequest)(nil),          // 13: keel.actors.UpdatePoolRequest
+	(*PoolReply)(nil),                  // 14: keel.actors.PoolReply
+	(*CreateMemberRequest)(nil),        // 15: keel.actors.CreateMemberRequest
+	(*UpdateMemberRequest)(nil),        // 16: keel.actors.UpdateMemberRequest
+	(*MemberReply)(nil),                // 17: keel.actors.MemberReply
+	(*ReplaceMembersRequest)(nil),      // 18: keel.actors.ReplaceMembersRequest
+	(*FieldList)(nil),                  // 19: keel.actors.FieldList
+	(*CreateHealthMonitorRequest)(nil), // 20: keel.actors.CreateHealthMonitorRequest
+	(*UpdateHealthMonitorRequest)(nil), // 21: keel.actors.UpdateHealthMonitorRequest
+	(*HealthMonitorReply)(nil),         // 22: keel.actors.HealthMonitorReply
+	(*CreateL7PolicyRequest)(nil),      // 23: keel.actors.CreateL7PolicyRequest
+	(*UpdateL7PolicyRequest)(nil),      // 24: keel.actors.UpdateL7PolicyRequest
+	(*L7PolicyReply)(nil),              // 25: keel.actors.L7PolicyReply
+	(*CreateL7RuleRequest)(nil),        // 26: keel.actors.CreateL7RuleRequest
+	(*UpdateL7RuleRequest)(nil),        // 27: keel.actors.UpdateL7RuleRequest
+	(*L7RuleReply)(nil),                // 28: keel.actors.L7RuleReply
+	(*DeleteChildRequest)(nil),         // 29: keel.actors.DeleteChildRequest
+	(*storepb.Tree)(nil),               // 30: keel.store.Tree
 	(*storepb.LoadBalancer)(nil),       // 31: keel.store.LoadBalancer
 	(*storepb.Listener)(nil),           // 32: keel.store.Listener
 	(*storepb.Pool)(nil),               // 33: keel.store.Pool
@@ -1975,120 +1863,111 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*storepb.HealthMonitor)(nil),      // 35: keel.store.HealthMonitor
 	(*storepb.L7Policy)(nil),           // 36: keel.store.L7Policy
 	(*storepb.L7Rule)(nil),             // 37: keel.store.L7Rule
-	(*storepb.Amphora)(nil),            // 38: keel.store.Amphora
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
-	31, // 0: keel.actors.LoadBalancerTree.load_balancer:type_name -> keel.store.LoadBalancer
-	32, // 1: keel.actors.LoadBalancerTree.listeners:type_name -> keel.store.Listener
-	33, // 2: keel.actors.LoadBalancerTree.pools:type_name -> keel.store.Pool
-	34, // 3: keel.actors.LoadBalancerTree.members:type_name -> keel.store.Member
-	35, // 4: keel.actors.LoadBalancerTree.health_monitors:type_name -> keel.store.HealthMonitor
-	36, // 5: keel.actors.LoadBalancerTree.l7policies:type_name -> keel.store.L7Policy
-	37, // 6: keel.actors.LoadBalancerTree.l7rules:type_name -> keel.store.L7Rule
-	38, // 7: keel.actors.LoadBalancerTree.amphorae:type_name -> keel.store.Amphora
-	0,  // 8: keel.actors.CreateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	1,  // 9: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.actors.LoadBalancerTree
-	1,  // 10: keel.actors.LoadBalancerReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 11: keel.actors.UpdateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	31, // 12: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
-	0,  // 13: keel.actors.DeleteLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	0,  // 14: keel.actors.FailoverRequest.caller:type_name -> keel.actors.Caller
-	0,  // 15: keel.actors.CreateListenerRequest.caller:type_name -> keel.actors.Caller
-	32, // 16: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
-	0,  // 17: keel.actors.UpdateListenerRequest.caller:type_name -> keel.actors.Caller
-	32, // 18: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
-	32, // 19: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
-	1,  // 20: keel.actors.ListenerReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 21: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
-	33, // 22: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
-	0,  // 23: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
-	33, // 24: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
-	33, // 25: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
-	1,  // 26: keel.actors.PoolReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 27: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
-	34, // 28: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
-	0,  // 29: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
-	34, // 30: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
-	34, // 31: keel.actors.MemberReply.member:type_name -> keel.store.Member
-	1,  // 32: keel.actors.MemberReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 33: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
-	34, // 34: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
-	20, // 35: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
-	0,  // 36: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	35, // 37: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
-	0,  // 38: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	35, // 39: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
-	35, // 40: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
-	1,  // 41: keel.actors.HealthMonitorReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 42: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	36, // 43: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
-	37, // 44: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
-	0,  // 45: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	36, // 46: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
-	36, // 47: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
-	1,  // 48: keel.actors.L7PolicyReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 49: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	37, // 50: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
-	0,  // 51: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	37, // 52: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
-	37, // 53: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
-	1,  // 54: keel.actors.L7RuleReply.tree:type_name -> keel.actors.LoadBalancerTree
-	0,  // 55: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
-	2,  // 56: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
-	4,  // 57: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
-	5,  // 58: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
-	6,  // 59: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
-	8,  // 60: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
-	10, // 61: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
-	11, // 62: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
-	30, // 63: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
-	13, // 64: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
-	14, // 65: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
-	30, // 66: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
-	16, // 67: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
-	17, // 68: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
-	30, // 69: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
-	19, // 70: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
-	21, // 71: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
-	22, // 72: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
-	30, // 73: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
-	24, // 74: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
-	25, // 75: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
-	30, // 76: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
-	27, // 77: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
-	28, // 78: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
-	30, // 79: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
-	30, // 80: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
-	3,  // 81: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
-	3,  // 82: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
-	7,  // 83: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
-	7,  // 84: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
-	9,  // 85: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
-	12, // 86: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
-	12, // 87: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
-	7,  // 88: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
-	15, // 89: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
-	15, // 90: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
-	7,  // 91: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
-	18, // 92: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
-	18, // 93: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
-	7,  // 94: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
-	7,  // 95: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
-	23, // 96: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	23, // 97: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	7,  // 98: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
-	26, // 99: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
-	26, // 100: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
-	7,  // 101: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
-	29, // 102: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
-	29, // 103: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
-	7,  // 104: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
-	7,  // 105: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
-	81, // [81:106] is the sub-list for method output_type
-	56, // [56:81] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	0,  // 0: keel.actors.CreateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
+	30, // 1: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.store.Tree
+	30, // 2: keel.actors.LoadBalancerReply.tree:type_name -> keel.store.Tree
+	0,  // 3: keel.actors.UpdateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
+	31, // 4: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
+	0,  // 5: keel.actors.DeleteLoadBalancerRequest.caller:type_name -> keel.actors.Caller
+	0,  // 6: keel.actors.FailoverRequest.caller:type_name -> keel.actors.Caller
+	0,  // 7: keel.actors.CreateListenerRequest.caller:type_name -> keel.actors.Caller
+	32, // 8: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
+	0,  // 9: keel.actors.UpdateListenerRequest.caller:type_name -> keel.actors.Caller
+	32, // 10: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
+	32, // 11: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
+	30, // 12: keel.actors.ListenerReply.tree:type_name -> keel.store.Tree
+	0,  // 13: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
+	33, // 14: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
+	0,  // 15: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
+	33, // 16: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
+	33, // 17: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
+	30, // 18: keel.actors.PoolReply.tree:type_name -> keel.store.Tree
+	0,  // 19: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
+	34, // 20: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
+	0,  // 21: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
+	34, // 22: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
+	34, // 23: keel.actors.MemberReply.member:type_name -> keel.store.Member
+	30, // 24: keel.actors.MemberReply.tree:type_name -> keel.store.Tree
+	0,  // 25: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
+	34, // 26: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
+	19, // 27: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
+	0,  // 28: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
+	35, // 29: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
+	0,  // 30: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
+	35, // 31: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
+	35, // 32: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
+	30, // 33: keel.actors.HealthMonitorReply.tree:type_name -> keel.store.Tree
+	0,  // 34: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
+	36, // 35: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
+	37, // 36: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
+	0,  // 37: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
+	36, // 38: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
+	36, // 39: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
+	30, // 40: keel.actors.L7PolicyReply.tree:type_name -> keel.store.Tree
+	0,  // 41: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
+	37, // 42: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
+	0,  // 43: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
+	37, // 44: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
+	37, // 45: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
+	30, // 46: keel.actors.L7RuleReply.tree:type_name -> keel.store.Tree
+	0,  // 47: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
+	1,  // 48: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
+	3,  // 49: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
+	4,  // 50: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
+	5,  // 51: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
+	7,  // 52: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
+	9,  // 53: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
+	10, // 54: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
+	29, // 55: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
+	12, // 56: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
+	13, // 57: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
+	29, // 58: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
+	15, // 59: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
+	16, // 60: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
+	29, // 61: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
+	18, // 62: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
+	20, // 63: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
+	21, // 64: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
+	29, // 65: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
+	23, // 66: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
+	24, // 67: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
+	29, // 68: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
+	26, // 69: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
+	27, // 70: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
+	29, // 71: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
+	29, // 72: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
+	2,  // 73: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
+	2,  // 74: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
+	6,  // 75: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
+	6,  // 76: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
+	8,  // 77: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
+	11, // 78: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
+	11, // 79: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
+	6,  // 80: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
+	14, // 81: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
+	14, // 82: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
+	6,  // 83: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
+	17, // 84: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
+	17, // 85: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
+	6,  // 86: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
+	6,  // 87: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
+	22, // 88: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	22, // 89: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	6,  // 90: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
+	25, // 91: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
+	25, // 92: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
+	6,  // 93: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
+	28, // 94: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
+	28, // 95: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
+	6,  // 96: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
+	6,  // 97: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
+	73, // [73:98] is the sub-list for method output_type
+	48, // [48:73] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -2102,7 +1981,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1813,6 +1813,108 @@ func (x *Amphora) GetVersion() uint64 {
 	return 0
 }
 
+// Tree is a load balancer with every row it owns: what a grain loads, replies with
+// and renders. (A change to it travels as a TreeWrite: rows written and ids deleted.)
+type Tree struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	LoadBalancer   *LoadBalancer          `protobuf:"bytes,1,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	Listeners      []*Listener            `protobuf:"bytes,2,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	Pools          []*Pool                `protobuf:"bytes,3,rep,name=pools,proto3" json:"pools,omitempty"`
+	Members        []*Member              `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	HealthMonitors []*HealthMonitor       `protobuf:"bytes,5,rep,name=health_monitors,json=healthMonitors,proto3" json:"health_monitors,omitempty"`
+	L7Policies     []*L7Policy            `protobuf:"bytes,6,rep,name=l7policies,proto3" json:"l7policies,omitempty"`
+	L7Rules        []*L7Rule              `protobuf:"bytes,7,rep,name=l7rules,proto3" json:"l7rules,omitempty"`
+	Amphorae       []*Amphora             `protobuf:"bytes,8,rep,name=amphorae,proto3" json:"amphorae,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Tree) Reset() {
+	*x = Tree{}
+	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tree) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tree) ProtoMessage() {}
+
+func (x *Tree) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tree.ProtoReflect.Descriptor instead.
+func (*Tree) Descriptor() ([]byte, []int) {
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Tree) GetLoadBalancer() *LoadBalancer {
+	if x != nil {
+		return x.LoadBalancer
+	}
+	return nil
+}
+
+func (x *Tree) GetListeners() []*Listener {
+	if x != nil {
+		return x.Listeners
+	}
+	return nil
+}
+
+func (x *Tree) GetPools() []*Pool {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *Tree) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Tree) GetHealthMonitors() []*HealthMonitor {
+	if x != nil {
+		return x.HealthMonitors
+	}
+	return nil
+}
+
+func (x *Tree) GetL7Policies() []*L7Policy {
+	if x != nil {
+		return x.L7Policies
+	}
+	return nil
+}
+
+func (x *Tree) GetL7Rules() []*L7Rule {
+	if x != nil {
+		return x.L7Rules
+	}
+	return nil
+}
+
+func (x *Tree) GetAmphorae() []*Amphora {
+	if x != nil {
+		return x.Amphorae
+	}
+	return nil
+}
+
 // Quota is one project's row; an unset value means "use the default".
 type Quota struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1832,7 +1934,7 @@ type Quota struct {
 
 func (x *Quota) Reset() {
 	*x = Quota{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	mi := &file_store_storepb_octavia_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1946,7 @@ func (x *Quota) String() string {
 func (*Quota) ProtoMessage() {}
 
 func (x *Quota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	mi := &file_store_storepb_octavia_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1959,7 @@ func (x *Quota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quota.ProtoReflect.Descriptor instead.
 func (*Quota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Quota) GetId() string {
@@ -1945,7 +2047,7 @@ type Flavor struct {
 
 func (x *Flavor) Reset() {
 	*x = Flavor{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[11]
+	mi := &file_store_storepb_octavia_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2059,7 @@ func (x *Flavor) String() string {
 func (*Flavor) ProtoMessage() {}
 
 func (x *Flavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[11]
+	mi := &file_store_storepb_octavia_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2072,7 @@ func (x *Flavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flavor.ProtoReflect.Descriptor instead.
 func (*Flavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Flavor) GetId() string {
@@ -2036,7 +2138,7 @@ type FlavorProfile struct {
 
 func (x *FlavorProfile) Reset() {
 	*x = FlavorProfile{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[12]
+	mi := &file_store_storepb_octavia_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2150,7 @@ func (x *FlavorProfile) String() string {
 func (*FlavorProfile) ProtoMessage() {}
 
 func (x *FlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[12]
+	mi := &file_store_storepb_octavia_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2163,7 @@ func (x *FlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlavorProfile.ProtoReflect.Descriptor instead.
 func (*FlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FlavorProfile) GetId() string {
@@ -2121,7 +2223,7 @@ type AvailabilityZone struct {
 
 func (x *AvailabilityZone) Reset() {
 	*x = AvailabilityZone{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[13]
+	mi := &file_store_storepb_octavia_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2235,7 @@ func (x *AvailabilityZone) String() string {
 func (*AvailabilityZone) ProtoMessage() {}
 
 func (x *AvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[13]
+	mi := &file_store_storepb_octavia_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2248,7 @@ func (x *AvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailabilityZone.ProtoReflect.Descriptor instead.
 func (*AvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AvailabilityZone) GetName() string {
@@ -2205,7 +2307,7 @@ type AvailabilityZoneProfile struct {
 
 func (x *AvailabilityZoneProfile) Reset() {
 	*x = AvailabilityZoneProfile{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[14]
+	mi := &file_store_storepb_octavia_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2217,7 +2319,7 @@ func (x *AvailabilityZoneProfile) String() string {
 func (*AvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *AvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[14]
+	mi := &file_store_storepb_octavia_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2230,7 +2332,7 @@ func (x *AvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*AvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AvailabilityZoneProfile) GetId() string {
@@ -2522,7 +2624,18 @@ const file_store_storepb_octavia_proto_rawDesc = "" +
 	"created_at\x18\x14 \x01(\x03R\tcreatedAt\x12\x1d\n" +
 	"\n" +
 	"updated_at\x18\x15 \x01(\x03R\tupdatedAt\x12\x18\n" +
-	"\aversion\x18\x16 \x01(\x04R\aversionJ\x04\b\x17\x10\x18R\x0flast_request_id\"\xb0\x03\n" +
+	"\aversion\x18\x16 \x01(\x04R\aversionJ\x04\b\x17\x10\x18R\x0flast_request_id\"\xa8\x03\n" +
+	"\x04Tree\x12=\n" +
+	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
+	"\tlisteners\x18\x02 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +
+	"\x05pools\x18\x03 \x03(\v2\x10.keel.store.PoolR\x05pools\x12,\n" +
+	"\amembers\x18\x04 \x03(\v2\x12.keel.store.MemberR\amembers\x12B\n" +
+	"\x0fhealth_monitors\x18\x05 \x03(\v2\x19.keel.store.HealthMonitorR\x0ehealthMonitors\x124\n" +
+	"\n" +
+	"l7policies\x18\x06 \x03(\v2\x14.keel.store.L7PolicyR\n" +
+	"l7policies\x12,\n" +
+	"\al7rules\x18\a \x03(\v2\x12.keel.store.L7RuleR\al7rules\x12/\n" +
+	"\bamphorae\x18\b \x03(\v2\x13.keel.store.AmphoraR\bamphorae\"\xb0\x03\n" +
 	"\x05Quota\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12(\n" +
 	"\rload_balancer\x18\x02 \x01(\x05H\x00R\floadBalancer\x88\x01\x01\x12\x1f\n" +
@@ -2590,7 +2703,7 @@ func file_store_storepb_octavia_proto_rawDescGZIP() []byte {
 	return file_store_storepb_octavia_proto_rawDescData
 }
 
-var file_store_storepb_octavia_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_store_storepb_octavia_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_store_storepb_octavia_proto_goTypes = []any{
 	(*LoadBalancer)(nil),            // 0: keel.store.LoadBalancer
 	(*AdditionalVip)(nil),           // 1: keel.store.AdditionalVip
@@ -2602,22 +2715,31 @@ var file_store_storepb_octavia_proto_goTypes = []any{
 	(*L7Policy)(nil),                // 7: keel.store.L7Policy
 	(*L7Rule)(nil),                  // 8: keel.store.L7Rule
 	(*Amphora)(nil),                 // 9: keel.store.Amphora
-	(*Quota)(nil),                   // 10: keel.store.Quota
-	(*Flavor)(nil),                  // 11: keel.store.Flavor
-	(*FlavorProfile)(nil),           // 12: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),        // 13: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil), // 14: keel.store.AvailabilityZoneProfile
-	nil,                             // 15: keel.store.Listener.InsertHeadersEntry
+	(*Tree)(nil),                    // 10: keel.store.Tree
+	(*Quota)(nil),                   // 11: keel.store.Quota
+	(*Flavor)(nil),                  // 12: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 13: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 14: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 15: keel.store.AvailabilityZoneProfile
+	nil,                             // 16: keel.store.Listener.InsertHeadersEntry
 }
 var file_store_storepb_octavia_proto_depIdxs = []int32{
 	1,  // 0: keel.store.LoadBalancer.additional_vips:type_name -> keel.store.AdditionalVip
-	15, // 1: keel.store.Listener.insert_headers:type_name -> keel.store.Listener.InsertHeadersEntry
+	16, // 1: keel.store.Listener.insert_headers:type_name -> keel.store.Listener.InsertHeadersEntry
 	3,  // 2: keel.store.Pool.session_persistence:type_name -> keel.store.SessionPersistence
-	3,  // [3:3] is the sub-list for method output_type
-	3,  // [3:3] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	0,  // 3: keel.store.Tree.load_balancer:type_name -> keel.store.LoadBalancer
+	2,  // 4: keel.store.Tree.listeners:type_name -> keel.store.Listener
+	4,  // 5: keel.store.Tree.pools:type_name -> keel.store.Pool
+	5,  // 6: keel.store.Tree.members:type_name -> keel.store.Member
+	6,  // 7: keel.store.Tree.health_monitors:type_name -> keel.store.HealthMonitor
+	7,  // 8: keel.store.Tree.l7policies:type_name -> keel.store.L7Policy
+	8,  // 9: keel.store.Tree.l7rules:type_name -> keel.store.L7Rule
+	9,  // 10: keel.store.Tree.amphorae:type_name -> keel.store.Amphora
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_octavia_proto_init() }
@@ -2627,14 +2749,14 @@ func file_store_storepb_octavia_proto_init() {
 	}
 	file_store_storepb_octavia_proto_msgTypes[3].OneofWrappers = []any{}
 	file_store_storepb_octavia_proto_msgTypes[5].OneofWrappers = []any{}
-	file_store_storepb_octavia_proto_msgTypes[10].OneofWrappers = []any{}
+	file_store_storepb_octavia_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_octavia_proto_rawDesc), len(file_store_storepb_octavia_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
