@@ -112,6 +112,8 @@ func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResu
 		return f.applyPutAvailabilityZoneProfile(st, op.PutAvailabilityZoneProfile)
 	case *storepb.Command_DeleteAvailabilityZoneProfile:
 		return f.applyDeleteAvailabilityZoneProfile(st, op.DeleteAvailabilityZoneProfile)
+	case *storepb.Command_InitAmphoraSecrets:
+		return f.applyInitAmphoraSecrets(st, op.InitAmphoraSecrets)
 	default: // ResolveRequest is decided by applyRequest
 		return invalid("unknown command %T", cmd.Op)
 	}
@@ -342,6 +344,19 @@ func checkTreeQuotas(st *State, w *storepb.TreeWrite) *storepb.CommandResult {
 
 // quotaOrder is the order Octavia's 403 names exceeded resources in.
 var quotaOrder = []childKind{ListenerKind, PoolKind, HealthMonitorKind, MemberKind, L7PolicyKind, L7RuleKind}
+
+// applyInitAmphoraSecrets stores the cluster's amphora secrets once: the first
+// complete set wins; a later one changes nothing.
+func (f *FSM) applyInitAmphoraSecrets(st *State, c *storepb.InitAmphoraSecrets) *storepb.CommandResult {
+	sec := c.GetSecrets()
+	if sec.GetCaCertPem() == "" || sec.GetCaKeyPem() == "" || sec.GetHeartbeatKey() == "" {
+		return invalid("amphora secrets need a CA certificate, its key and a heartbeat key")
+	}
+	if st.AmphoraSecrets == nil {
+		st.AmphoraSecrets = sec
+	}
+	return ok(0)
+}
 
 // applyPurgeLoadBalancer removes a load balancer and its whole tree.
 func (f *FSM) applyPurgeLoadBalancer(st *State, c *storepb.PurgeLoadBalancer) *storepb.CommandResult {

@@ -56,6 +56,9 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 			k.snapshot(st, emit)
 		}
 	}
+	if st.AmphoraSecrets != nil && werr == nil {
+		emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AmphoraSecrets{AmphoraSecrets: st.AmphoraSecrets}})
+	}
 	st.Quotas.All(func(x *storepb.Quota) bool {
 		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Quota{Quota: x}})
 	})
@@ -135,6 +138,8 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			st.AvailabilityZones.Put(e.AvailabilityZone)
 		case *storepb.SnapshotRecord_AvailabilityZoneProfile:
 			st.AvailabilityZoneProfiles.Put(e.AvailabilityZoneProfile)
+		case *storepb.SnapshotRecord_AmphoraSecrets:
+			st.AmphoraSecrets = e.AmphoraSecrets
 		case *storepb.SnapshotRecord_AppliedRequest:
 			requests = append(requests, e.AppliedRequest)
 		default:

@@ -24,6 +24,9 @@ type State struct {
 	FlavorProfiles           *Table[*storepb.FlavorProfile]
 	AvailabilityZones        *Table[*storepb.AvailabilityZone]
 	AvailabilityZoneProfiles *Table[*storepb.AvailabilityZoneProfile]
+	// AmphoraSecrets are the cluster's amphora CA and heartbeat key (nil until
+	// InitAmphoraSecrets applied). Never rendered by the API.
+	AmphoraSecrets *storepb.AmphoraSecrets
 }
 
 // Index names. IndexID (the primary key) answers id filters in every table.
@@ -224,6 +227,7 @@ func (s *State) clone() *State {
 		FlavorProfiles:           s.FlavorProfiles.Clone(),
 		AvailabilityZones:        s.AvailabilityZones.Clone(),
 		AvailabilityZoneProfiles: s.AvailabilityZoneProfiles.Clone(),
+		AmphoraSecrets:           s.AmphoraSecrets,
 	}
 	for _, k := range childKinds {
 		k.cloneTable(st, s)

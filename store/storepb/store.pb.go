@@ -139,7 +139,7 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5, 0}
 }
 
 type CommandResult_Code int32
@@ -206,7 +206,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -244,6 +244,7 @@ type Command struct {
 	//	*Command_PutAvailabilityZoneProfile
 	//	*Command_DeleteAvailabilityZoneProfile
 	//	*Command_ResolveRequest
+	//	*Command_InitAmphoraSecrets
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -417,6 +418,15 @@ func (x *Command) GetResolveRequest() *ResolveRequest {
 	return nil
 }
 
+func (x *Command) GetInitAmphoraSecrets() *InitAmphoraSecrets {
+	if x != nil {
+		if x, ok := x.Op.(*Command_InitAmphoraSecrets); ok {
+			return x.InitAmphoraSecrets
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -476,6 +486,11 @@ type Command_ResolveRequest struct {
 	ResolveRequest *ResolveRequest `protobuf:"bytes,70,opt,name=resolve_request,json=resolveRequest,proto3,oneof"`
 }
 
+type Command_InitAmphoraSecrets struct {
+	// Amphora trust: the cluster's amphora CA and heartbeat key, set once.
+	InitAmphoraSecrets *InitAmphoraSecrets `protobuf:"bytes,71,opt,name=init_amphora_secrets,json=initAmphoraSecrets,proto3,oneof"`
+}
+
 func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
@@ -502,6 +517,119 @@ func (*Command_DeleteAvailabilityZoneProfile) isCommand_Op() {}
 
 func (*Command_ResolveRequest) isCommand_Op() {}
 
+func (*Command_InitAmphoraSecrets) isCommand_Op() {}
+
+// AmphoraSecrets is what the cluster's nodes share to trust their amphorae and be
+// trusted by them: the CA that signs every amphora's server certificate and every
+// node's client certificate (PEM), and the HMAC key of heartbeats (hex).
+type AmphoraSecrets struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaCertPem     string                 `protobuf:"bytes,1,opt,name=ca_cert_pem,json=caCertPem,proto3" json:"ca_cert_pem,omitempty"`
+	CaKeyPem      string                 `protobuf:"bytes,2,opt,name=ca_key_pem,json=caKeyPem,proto3" json:"ca_key_pem,omitempty"`
+	HeartbeatKey  string                 `protobuf:"bytes,3,opt,name=heartbeat_key,json=heartbeatKey,proto3" json:"heartbeat_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AmphoraSecrets) Reset() {
+	*x = AmphoraSecrets{}
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AmphoraSecrets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AmphoraSecrets) ProtoMessage() {}
+
+func (x *AmphoraSecrets) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AmphoraSecrets.ProtoReflect.Descriptor instead.
+func (*AmphoraSecrets) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AmphoraSecrets) GetCaCertPem() string {
+	if x != nil {
+		return x.CaCertPem
+	}
+	return ""
+}
+
+func (x *AmphoraSecrets) GetCaKeyPem() string {
+	if x != nil {
+		return x.CaKeyPem
+	}
+	return ""
+}
+
+func (x *AmphoraSecrets) GetHeartbeatKey() string {
+	if x != nil {
+		return x.HeartbeatKey
+	}
+	return ""
+}
+
+// InitAmphoraSecrets stores the cluster's amphora secrets if none are stored yet:
+// the first proposal wins, later ones are answered OK and change nothing (every
+// node that found none at startup may propose its own; all end up with the
+// winner's).
+type InitAmphoraSecrets struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secrets       *AmphoraSecrets        `protobuf:"bytes,1,opt,name=secrets,proto3" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InitAmphoraSecrets) Reset() {
+	*x = InitAmphoraSecrets{}
+	mi := &file_store_storepb_store_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InitAmphoraSecrets) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InitAmphoraSecrets) ProtoMessage() {}
+
+func (x *InitAmphoraSecrets) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InitAmphoraSecrets.ProtoReflect.Descriptor instead.
+func (*InitAmphoraSecrets) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InitAmphoraSecrets) GetSecrets() *AmphoraSecrets {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
 // ResolveRequest decides an ambiguous request for good: if request_id was applied,
 // the result is the original one (replayed); otherwise the request is marked
 // aborted, and no copy of it still in flight will ever be applied (ABORTED).
@@ -513,7 +641,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[1]
+	mi := &file_store_storepb_store_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +653,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[1]
+	mi := &file_store_storepb_store_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +666,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
 }
 
 // TreeWrite is the write set of one change to a load balancer's tree.
@@ -571,7 +699,7 @@ type TreeWrite struct {
 
 func (x *TreeWrite) Reset() {
 	*x = TreeWrite{}
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +711,7 @@ func (x *TreeWrite) String() string {
 func (*TreeWrite) ProtoMessage() {}
 
 func (x *TreeWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +724,7 @@ func (x *TreeWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
 func (*TreeWrite) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TreeWrite) GetLoadBalancerId() string {
@@ -733,7 +861,7 @@ type TreeTransaction struct {
 
 func (x *TreeTransaction) Reset() {
 	*x = TreeTransaction{}
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +873,7 @@ func (x *TreeTransaction) String() string {
 func (*TreeTransaction) ProtoMessage() {}
 
 func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +886,7 @@ func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
 func (*TreeTransaction) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
@@ -786,7 +914,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +926,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +939,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -838,7 +966,7 @@ type SetQuota struct {
 
 func (x *SetQuota) Reset() {
 	*x = SetQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +978,7 @@ func (x *SetQuota) String() string {
 func (*SetQuota) ProtoMessage() {}
 
 func (x *SetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +991,7 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
 func (*SetQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SetQuota) GetQuota() *Quota {
@@ -882,7 +1010,7 @@ type DeleteQuota struct {
 
 func (x *DeleteQuota) Reset() {
 	*x = DeleteQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1022,7 @@ func (x *DeleteQuota) String() string {
 func (*DeleteQuota) ProtoMessage() {}
 
 func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1035,7 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
 func (*DeleteQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteQuota) GetProjectId() string {
@@ -928,7 +1056,7 @@ type PutFlavor struct {
 
 func (x *PutFlavor) Reset() {
 	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1068,7 @@ func (x *PutFlavor) String() string {
 func (*PutFlavor) ProtoMessage() {}
 
 func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1081,7 @@ func (x *PutFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
 func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PutFlavor) GetFlavor() *Flavor {
@@ -980,7 +1108,7 @@ type DeleteFlavor struct {
 
 func (x *DeleteFlavor) Reset() {
 	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1120,7 @@ func (x *DeleteFlavor) String() string {
 func (*DeleteFlavor) ProtoMessage() {}
 
 func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1133,7 @@ func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
 func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteFlavor) GetId() string {
@@ -1032,7 +1160,7 @@ type PutFlavorProfile struct {
 
 func (x *PutFlavorProfile) Reset() {
 	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1172,7 @@ func (x *PutFlavorProfile) String() string {
 func (*PutFlavorProfile) ProtoMessage() {}
 
 func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1185,7 @@ func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
 func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
@@ -1084,7 +1212,7 @@ type DeleteFlavorProfile struct {
 
 func (x *DeleteFlavorProfile) Reset() {
 	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1224,7 @@ func (x *DeleteFlavorProfile) String() string {
 func (*DeleteFlavorProfile) ProtoMessage() {}
 
 func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1237,7 @@ func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
 func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteFlavorProfile) GetId() string {
@@ -1136,7 +1264,7 @@ type PutAvailabilityZone struct {
 
 func (x *PutAvailabilityZone) Reset() {
 	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1276,7 @@ func (x *PutAvailabilityZone) String() string {
 func (*PutAvailabilityZone) ProtoMessage() {}
 
 func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1289,7 @@ func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
@@ -1188,7 +1316,7 @@ type DeleteAvailabilityZone struct {
 
 func (x *DeleteAvailabilityZone) Reset() {
 	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1328,7 @@ func (x *DeleteAvailabilityZone) String() string {
 func (*DeleteAvailabilityZone) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1341,7 @@ func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteAvailabilityZone) GetName() string {
@@ -1240,7 +1368,7 @@ type PutAvailabilityZoneProfile struct {
 
 func (x *PutAvailabilityZoneProfile) Reset() {
 	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1380,7 @@ func (x *PutAvailabilityZoneProfile) String() string {
 func (*PutAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,7 +1393,7 @@ func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
@@ -1292,7 +1420,7 @@ type DeleteAvailabilityZoneProfile struct {
 
 func (x *DeleteAvailabilityZoneProfile) Reset() {
 	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1432,7 @@ func (x *DeleteAvailabilityZoneProfile) String() string {
 func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1445,7 @@ func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteAvailabilityZoneProfile) GetId() string {
@@ -1348,7 +1476,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1488,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1501,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -1404,7 +1532,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1544,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1557,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -1474,7 +1602,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1614,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1627,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -1543,7 +1671,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1683,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1696,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -1612,6 +1740,7 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_AvailabilityZone
 	//	*SnapshotRecord_AvailabilityZoneProfile
 	//	*SnapshotRecord_AppliedRequest
+	//	*SnapshotRecord_AmphoraSecrets
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -1620,7 +1749,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +1761,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +1774,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -1781,6 +1910,15 @@ func (x *SnapshotRecord) GetAppliedRequest() *AppliedRequest {
 	return nil
 }
 
+func (x *SnapshotRecord) GetAmphoraSecrets() *AmphoraSecrets {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_AmphoraSecrets); ok {
+			return x.AmphoraSecrets
+		}
+	}
+	return nil
+}
+
 func (x *SnapshotRecord) GetEndCount() uint64 {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_EndCount); ok {
@@ -1850,6 +1988,10 @@ type SnapshotRecord_AppliedRequest struct {
 	AppliedRequest *AppliedRequest `protobuf:"bytes,14,opt,name=applied_request,json=appliedRequest,proto3,oneof"`
 }
 
+type SnapshotRecord_AmphoraSecrets struct {
+	AmphoraSecrets *AmphoraSecrets `protobuf:"bytes,15,opt,name=amphora_secrets,json=amphoraSecrets,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
@@ -1882,6 +2024,8 @@ func (*SnapshotRecord_AvailabilityZoneProfile) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_AppliedRequest) isSnapshotRecord_Entity() {}
 
+func (*SnapshotRecord_AmphoraSecrets) isSnapshotRecord_Entity() {}
+
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
 var File_store_storepb_store_proto protoreflect.FileDescriptor
@@ -1889,7 +2033,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xe7\f\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xbb\r\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
@@ -1907,9 +2051,17 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x18delete_availability_zone\x189 \x01(\v2\".keel.store.DeleteAvailabilityZoneH\x00R\x16deleteAvailabilityZone\x12k\n" +
 	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
 	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
-	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequestB\x04\n" +
+	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequest\x12R\n" +
+	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecretsB\x04\n" +
 	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
-	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphora\"\x10\n" +
+	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphora\"s\n" +
+	"\x0eAmphoraSecrets\x12\x1e\n" +
+	"\vca_cert_pem\x18\x01 \x01(\tR\tcaCertPem\x12\x1c\n" +
+	"\n" +
+	"ca_key_pem\x18\x02 \x01(\tR\bcaKeyPem\x12#\n" +
+	"\rheartbeat_key\x18\x03 \x01(\tR\fheartbeatKey\"J\n" +
+	"\x12InitAmphoraSecrets\x124\n" +
+	"\asecrets\x18\x01 \x01(\v2\x1a.keel.store.AmphoraSecretsR\asecrets\"\x10\n" +
 	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
@@ -2023,7 +2175,7 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
 	"\x06result\x18\x02 \x01(\v2\x19.keel.store.CommandResultR\x06result\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xef\x06\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xb6\a\n" +
 	"\x0eSnapshotRecord\x12?\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
 	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
@@ -2039,7 +2191,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x0eflavor_profile\x18\v \x01(\v2\x19.keel.store.FlavorProfileH\x00R\rflavorProfile\x12K\n" +
 	"\x11availability_zone\x18\f \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
 	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12E\n" +
-	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12\x1d\n" +
+	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12E\n" +
+	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entityB\x14Z\x12keel/store/storepbb\x06proto3"
 
@@ -2056,95 +2209,100 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_store_storepb_store_proto_goTypes = []any{
 	(TreeTransaction_Intent)(0),           // 0: keel.store.TreeTransaction.Intent
 	(CommandResult_Code)(0),               // 1: keel.store.CommandResult.Code
 	(*Command)(nil),                       // 2: keel.store.Command
-	(*ResolveRequest)(nil),                // 3: keel.store.ResolveRequest
-	(*TreeWrite)(nil),                     // 4: keel.store.TreeWrite
-	(*TreeTransaction)(nil),               // 5: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),             // 6: keel.store.PurgeLoadBalancer
-	(*SetQuota)(nil),                      // 7: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 8: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 9: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 10: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 11: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 12: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 13: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 14: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 15: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 16: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 17: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 18: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 19: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),                // 20: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),                // 21: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 22: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 23: keel.store.Listener
-	(*Pool)(nil),                          // 24: keel.store.Pool
-	(*Member)(nil),                        // 25: keel.store.Member
-	(*HealthMonitor)(nil),                 // 26: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 27: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 28: keel.store.L7Rule
-	(*Amphora)(nil),                       // 29: keel.store.Amphora
-	(*Quota)(nil),                         // 30: keel.store.Quota
-	(*Flavor)(nil),                        // 31: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 32: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 33: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 34: keel.store.AvailabilityZoneProfile
+	(*AmphoraSecrets)(nil),                // 3: keel.store.AmphoraSecrets
+	(*InitAmphoraSecrets)(nil),            // 4: keel.store.InitAmphoraSecrets
+	(*ResolveRequest)(nil),                // 5: keel.store.ResolveRequest
+	(*TreeWrite)(nil),                     // 6: keel.store.TreeWrite
+	(*TreeTransaction)(nil),               // 7: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),             // 8: keel.store.PurgeLoadBalancer
+	(*SetQuota)(nil),                      // 9: keel.store.SetQuota
+	(*DeleteQuota)(nil),                   // 10: keel.store.DeleteQuota
+	(*PutFlavor)(nil),                     // 11: keel.store.PutFlavor
+	(*DeleteFlavor)(nil),                  // 12: keel.store.DeleteFlavor
+	(*PutFlavorProfile)(nil),              // 13: keel.store.PutFlavorProfile
+	(*DeleteFlavorProfile)(nil),           // 14: keel.store.DeleteFlavorProfile
+	(*PutAvailabilityZone)(nil),           // 15: keel.store.PutAvailabilityZone
+	(*DeleteAvailabilityZone)(nil),        // 16: keel.store.DeleteAvailabilityZone
+	(*PutAvailabilityZoneProfile)(nil),    // 17: keel.store.PutAvailabilityZoneProfile
+	(*DeleteAvailabilityZoneProfile)(nil), // 18: keel.store.DeleteAvailabilityZoneProfile
+	(*CommandBatch)(nil),                  // 19: keel.store.CommandBatch
+	(*CommandResult)(nil),                 // 20: keel.store.CommandResult
+	(*SnapshotHeader)(nil),                // 21: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),                // 22: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),                // 23: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),                  // 24: keel.store.LoadBalancer
+	(*Listener)(nil),                      // 25: keel.store.Listener
+	(*Pool)(nil),                          // 26: keel.store.Pool
+	(*Member)(nil),                        // 27: keel.store.Member
+	(*HealthMonitor)(nil),                 // 28: keel.store.HealthMonitor
+	(*L7Policy)(nil),                      // 29: keel.store.L7Policy
+	(*L7Rule)(nil),                        // 30: keel.store.L7Rule
+	(*Amphora)(nil),                       // 31: keel.store.Amphora
+	(*Quota)(nil),                         // 32: keel.store.Quota
+	(*Flavor)(nil),                        // 33: keel.store.Flavor
+	(*FlavorProfile)(nil),                 // 34: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),              // 35: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil),       // 36: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	5,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	6,  // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	7,  // 2: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	8,  // 3: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	9,  // 4: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	10, // 5: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	11, // 6: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	12, // 7: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	13, // 8: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	14, // 9: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	15, // 10: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	16, // 11: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	3,  // 12: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	22, // 13: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	23, // 14: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	24, // 15: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	25, // 16: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	26, // 17: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	27, // 18: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	28, // 19: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	29, // 20: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	0,  // 21: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	4,  // 22: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	30, // 23: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	31, // 24: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	32, // 25: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	33, // 26: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	34, // 27: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	2,  // 28: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	1,  // 29: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	18, // 30: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	22, // 31: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	23, // 32: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	24, // 33: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	25, // 34: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	26, // 35: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	27, // 36: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	28, // 37: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	29, // 38: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	30, // 39: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	31, // 40: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	32, // 41: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	33, // 42: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	34, // 43: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	20, // 44: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	7,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	8,  // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	9,  // 2: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
+	10, // 3: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
+	11, // 4: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
+	12, // 5: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
+	13, // 6: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
+	14, // 7: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
+	15, // 8: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
+	16, // 9: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
+	17, // 10: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
+	18, // 11: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
+	5,  // 12: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	4,  // 13: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
+	3,  // 14: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
+	24, // 15: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	25, // 16: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	26, // 17: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	27, // 18: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	28, // 19: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	29, // 20: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	30, // 21: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	31, // 22: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	0,  // 23: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	6,  // 24: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	32, // 25: keel.store.SetQuota.quota:type_name -> keel.store.Quota
+	33, // 26: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
+	34, // 27: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
+	35, // 28: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
+	36, // 29: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	2,  // 30: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	1,  // 31: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	20, // 32: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	24, // 33: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	25, // 34: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	26, // 35: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	27, // 36: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	28, // 37: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	29, // 38: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	30, // 39: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	31, // 40: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	32, // 41: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	33, // 42: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	34, // 43: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	35, // 44: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	36, // 45: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	22, // 46: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	3,  // 47: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -2167,8 +2325,9 @@ func file_store_storepb_store_proto_init() {
 		(*Command_PutAvailabilityZoneProfile)(nil),
 		(*Command_DeleteAvailabilityZoneProfile)(nil),
 		(*Command_ResolveRequest)(nil),
+		(*Command_InitAmphoraSecrets)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[19].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[21].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -2183,6 +2342,7 @@ func file_store_storepb_store_proto_init() {
 		(*SnapshotRecord_AvailabilityZone)(nil),
 		(*SnapshotRecord_AvailabilityZoneProfile)(nil),
 		(*SnapshotRecord_AppliedRequest)(nil),
+		(*SnapshotRecord_AmphoraSecrets)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -2191,7 +2351,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
