@@ -273,8 +273,8 @@ func (l *Local) Build(ctx context.Context, spec Spec) (Instance, error) {
 // writeFiles creates the amphora's directories and writes its PKI and key, each
 // file through a temporary sibling and a rename, secrets 0600.
 func writeFiles(dir string, spec Spec) error {
-	for _, d := range []string{dir, filepath.Join(dir, etcDir), filepath.Join(dir, agentStateDir)} {
-		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	for _, d := range []string{filepath.Join(dir, etcDir), filepath.Join(dir, agentStateDir)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("compute: %w", err)
 		}
 	}
@@ -488,10 +488,13 @@ func (l *Local) Delete(ctx context.Context, computeID string) error {
 		return err
 	}
 	defer l.locks.lock(dir)()
+	_, statErr := os.Stat(dir)
 	if err := l.remove(ctx, dir, filepath.Base(dir)); err != nil {
 		return err
 	}
-	l.log.Info("amphora agent deleted", "amphora", filepath.Base(dir), "dir", dir)
+	if statErr == nil {
+		l.log.Info("amphora agent deleted", "amphora", filepath.Base(dir), "dir", dir)
+	}
 	return nil
 }
 

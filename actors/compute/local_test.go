@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -655,4 +656,39 @@ func TestLocalConcurrentBuilds(t *testing.T) {
 	if l, err := d.List(ctx); err != nil || len(l) != 0 {
 		t.Fatalf("list after delete: %+v %v", l, err)
 	}
+}
+
+// TestLocalPortTaken: an agent whose port was taken between allocation and bind is
+// started again on another one.
+func TestLocalPortTaken(t *testing.T) {
+	agenttest.NeedCommand(t, "/usr/sbin/haproxy")
+	d := newLocal(t, filepath.Join(t.TempDir(), "amphorae"))
+	p := newPKI(t)
+	spec := p.spec(t, "k", "127.0.100.26")
+	dir := filepath.Join(d.BaseDir(), p.id)
+	t.Cleanup(func() { d.Delete(context.Background(), d.computeID(dir)) })
+	if err := writeFiles(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	r := &record{AmphoraID: p.id, ComputeID: d.computeID(dir), HeartbeatInterval: "1s", CertDir: certDirFor(dir, p.id)}
+	agent, haproxy, err := d.binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.start(context.Background(), dir, r, agent, haproxy, "k", port); err != nil {
+		t.Fatal(err)
+	}
+	if r.Port == port || !listening(r.PID, r.Port) {
+		t.Fatalf("record %+v (port %d was taken)", r, port)
+	}
+	if log := logTail(filepath.Join(dir, logFile), 1<<16); !strings.Contains(log, "address already in use") || !strings.Contains(log, "(attempt 2)") {
+		t.Fatalf("log:\n%s", log)
+	}
+	waitInfo(t, p.agentClient(t, r.Addr), p.id)
 }
