@@ -166,3 +166,8 @@ type MissingError struct {
 func (e *MissingError) Error() string {
 	return fmt.Sprintf("%s not found (looked for %s): run `%s`", e.Program, strings.Join(e.Looked, ", "), e.Install)
 }
+
+var (
+	_ Driver = (*Noop)(nil)
+	_ Driver = (*Local)(nil)
+)
