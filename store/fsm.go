@@ -159,7 +159,8 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	}
 	lbID := w.LoadBalancerId
 	cur := st.LoadBalancer(lbID)
-	switch create := intent == storepb.TreeTransaction_CREATE_LOAD_BALANCER; {
+	create := intent == storepb.TreeTransaction_CREATE_LOAD_BALANCER
+	switch {
 	case create && cur != nil:
 		return &storepb.CommandResult{Code: storepb.CommandResult_ALREADY_EXISTS,
 			Message: "load balancer " + lbID + " exists", Version: cur.Version}
@@ -167,6 +168,11 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 		return notFound("load balancer %s not found", lbID)
 	case !create && cur.Version != w.ExpectedVersion:
 		return conflict(cur.Version, "load balancer %s is at version %d, not %d", lbID, cur.Version, w.ExpectedVersion)
+	}
+	if create && tx.GetExclusiveVip() {
+		if holder := st.LoadBalancerWithVip(w.LoadBalancer.GetVipAddress()); holder != nil {
+			return conflict(0, "IP address %s already allocated (load balancer %s)", w.LoadBalancer.GetVipAddress(), holder.Id)
+		}
 	}
 	if res := checkTreeMembership(st, w); res != nil {
 		return res

@@ -178,3 +178,30 @@ func (s *State) MonitorOfPool(poolID string) *storepb.HealthMonitor {
 	})
 	return first
 }
+
+// LoadBalancerWithVip returns a load balancer whose VIP address is addr (nil if
+// none or addr is empty).
+func (s *State) LoadBalancerWithVip(addr string) *storepb.LoadBalancer {
+	var out *storepb.LoadBalancer
+	if addr == "" {
+		return nil
+	}
+	s.LoadBalancers.Equal(IndexVipAddress, addr, func(lb *storepb.LoadBalancer) bool {
+		out = lb
+		return false
+	})
+	return out
+}
+
+// VipAddressesIn returns the VIP addresses held by load balancers that satisfy in
+// (the local amphora driver's used set).
+func (s *State) VipAddressesIn(in func(addr string) bool) map[string]bool {
+	out := map[string]bool{}
+	s.LoadBalancers.All(func(lb *storepb.LoadBalancer) bool {
+		if a := lb.GetVipAddress(); a != "" && in(a) {
+			out[a] = true
+		}
+		return true
+	})
+	return out
+}

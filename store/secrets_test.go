@@ -42,3 +42,27 @@ func TestAmphoraSecretsFirstWins(t *testing.T) {
 		t.Fatalf("restored secrets: %v, want %v", g.State().Current().AmphoraSecrets, got)
 	}
 }
+
+// An exclusive VIP is held by one load balancer only: a second create with the
+// same address loses (CONFLICT, nothing written); a create without the flag
+// (the noop driver: addresses are only records) may share it.
+func TestExclusiveVip(t *testing.T) {
+	f := NewFSM()
+	create := func(req, id string, exclusive bool) *storepb.Command {
+		lb := testLB(id, "p", 1)
+		lb.VipAddress = "127.0.100.7"
+		return &storepb.Command{RequestId: req, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+			Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, ExclusiveVip: exclusive,
+			Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: lb}}}}
+	}
+	res := applyCmds(t, f, 1, create("a", "lb-a", true), create("b", "lb-b", true), create("c", "lb-c", false))
+	if res[0].Code != storepb.CommandResult_OK || res[1].Code != storepb.CommandResult_CONFLICT || res[2].Code != storepb.CommandResult_OK {
+		t.Fatalf("results: %v", res)
+	}
+	if f.State().LoadBalancer("lb-b") != nil {
+		t.Fatal("the losing create was written")
+	}
+	if holder := f.State().Current().LoadBalancerWithVip("127.0.100.7"); holder == nil {
+		t.Fatal("no holder of the VIP")
+	}
+}

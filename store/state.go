@@ -45,6 +45,7 @@ const (
 	IndexAvailabilityZone        = "availability_zone"
 	IndexAvailabilityZoneProfile = "availability_zone_profile_id"
 	IndexStatus                  = "status"
+	IndexVipAddress              = "vip_address"
 )
 
 // exact builds an exact-match index from a field's getter and setter.
@@ -69,6 +70,8 @@ var (
 			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus,
 				func(p *storepb.LoadBalancer, v string) { p.ProvisioningStatus = v }),
 			IndexFlavor: exact((*storepb.LoadBalancer).GetFlavorId, func(p *storepb.LoadBalancer, v string) { p.FlavorId = v }),
+			IndexVipAddress: exact((*storepb.LoadBalancer).GetVipAddress,
+				func(p *storepb.LoadBalancer, v string) { p.VipAddress = v }),
 			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
 				func(p *storepb.LoadBalancer, v string) { p.AvailabilityZone = v }),
 		},

@@ -852,9 +852,13 @@ func (x *TreeWrite) GetDeleteAmphorae() []string {
 // what the intent promises: a create inserts the load balancer, or a new row of the
 // kind it names; nothing else may create the load balancer.
 type TreeTransaction struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Intent        TreeTransaction_Intent `protobuf:"varint,1,opt,name=intent,proto3,enum=keel.store.TreeTransaction_Intent" json:"intent,omitempty"`
-	Write         *TreeWrite             `protobuf:"bytes,2,opt,name=write,proto3" json:"write,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Intent TreeTransaction_Intent `protobuf:"varint,1,opt,name=intent,proto3,enum=keel.store.TreeTransaction_Intent" json:"intent,omitempty"`
+	Write  *TreeWrite             `protobuf:"bytes,2,opt,name=write,proto3" json:"write,omitempty"`
+	// exclusive_vip: no other load balancer may hold this one's VIP address (the
+	// local amphora driver serves every VIP on one host); the FSM refuses a create
+	// that would share one (CONFLICT), so concurrent creates never get the same VIP.
+	ExclusiveVip  bool `protobuf:"varint,3,opt,name=exclusive_vip,json=exclusiveVip,proto3" json:"exclusive_vip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -901,6 +905,13 @@ func (x *TreeTransaction) GetWrite() *TreeWrite {
 		return x.Write
 	}
 	return nil
+}
+
+func (x *TreeTransaction) GetExclusiveVip() bool {
+	if x != nil {
+		return x.ExclusiveVip
+	}
+	return false
 }
 
 // PurgeLoadBalancer removes a load balancer's whole tree once its deletion completed.
@@ -2083,10 +2094,11 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x16delete_health_monitors\x18\x17 \x03(\tR\x14deleteHealthMonitors\x12+\n" +
 	"\x11delete_l7policies\x18\x18 \x03(\tR\x10deleteL7policies\x12%\n" +
 	"\x0edelete_l7rules\x18\x19 \x03(\tR\rdeleteL7rules\x12'\n" +
-	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\xbf\x05\n" +
+	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\xe4\x05\n" +
 	"\x0fTreeTransaction\x12:\n" +
 	"\x06intent\x18\x01 \x01(\x0e2\".keel.store.TreeTransaction.IntentR\x06intent\x12+\n" +
-	"\x05write\x18\x02 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"\xc2\x04\n" +
+	"\x05write\x18\x02 \x01(\v2\x15.keel.store.TreeWriteR\x05write\x12#\n" +
+	"\rexclusive_vip\x18\x03 \x01(\bR\fexclusiveVip\"\xc2\x04\n" +
 	"\x06Intent\x12\x16\n" +
 	"\x12INTENT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CREATE_LOAD_BALANCER\x10\x01\x12\x18\n" +
