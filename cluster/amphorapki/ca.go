@@ -6,9 +6,9 @@
 // cluster's heartbeat key. docs/amphora-pki.md is the contract.
 //
 // Key types: the CA key is ECDSA P-256 (every TLS stack an operator may point at an
-// agent verifies it, in TLS 1.2 and 1.3, unlike Ed25519 certificates, which OpenSSL
-// clients and most tooling refuse in TLS 1.2; and it signs in microseconds where an
-// RSA CA costs a slow key generation at bootstrap). Amphora server keys are RSA 2048,
+// agent verifies it, in TLS 1.2 and 1.3 and in FIPS modes, which Ed25519 certificates
+// cannot claim; and it signs in microseconds where an RSA CA costs a slow key
+// generation at bootstrap). Amphora server keys are RSA 2048,
 // because the agent's PUT /certificate (seed 002, agent/certs) accepts only RSA keys, so
 // rotation through the agent API needs them. Node client keys are ECDSA P-256.
 package amphorapki
