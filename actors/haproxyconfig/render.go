@@ -48,8 +48,10 @@ func Render(v *View) ([]byte, error) {
 	w.raw("defaults")
 	w.line("retries 3")
 	w.line("option redispatch")
-	w.line("option splice-request")
-	w.line("option splice-response")
+	// No "option splice-request/response" (Octavia has them): haproxy sizes its
+	// maxconn from the process's file descriptor limit, and the pipes splicing
+	// reserves on top then exceed that limit, so haproxy refuses to start (seen with
+	// a 20000 limit). Splicing only saves copies.
 	w.line("option http-keep-alive")
 	w.raw("")
 
