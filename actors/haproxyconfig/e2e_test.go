@@ -294,3 +294,62 @@ func TestEndToEndNoDefaultPool(t *testing.T) {
 		t.Fatalf("no default pool: %+v, want 503", ans)
 	}
 }
+
+// TestEndToEndTCPInspection: on a TCP listener, L7 policies read the start of the
+// stream (timeout_tcp_inspect): REJECT closes the connection, REDIRECT_TO_POOL
+// switches pools, and SOURCE_IP persistence keeps a client on one member.
+func TestEndToEndTCPInspection(t *testing.T) {
+	needHaproxy(t)
+	a, b, d := startBackend(t, "A"), startBackend(t, "B"), startBackend(t, "D")
+	tr := baseTree()
+	port := freePort(t)
+	l := listener(tr)
+	l.Protocol, l.ProtocolPort, l.TimeoutTcpInspect = "TCP", port, 2000
+	pool(tr, poolA).Protocol, pool(tr, poolB).Protocol = "TCP", "TCP"
+	pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "SOURCE_IP"}
+	member(tr, memberA1).ProtocolPort = a.port(t)
+	member(tr, memberA2).ProtocolPort = b.port(t)
+	member(tr, memberB1).ProtocolPort = d.port(t)
+	addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REJECT", Position: 1},
+		&storepb.L7Rule{Id: rule1, AdminStateUp: true, Type: "HOST_NAME", CompareType: "EQUAL_TO", Value: "bad.example.com"})
+	addPolicy(tr, &storepb.L7Policy{Id: policy2, AdminStateUp: true, Action: "REDIRECT_TO_POOL", RedirectPoolId: poolB, Position: 2},
+		&storepb.L7Rule{Id: rule2, AdminStateUp: true, Type: "HOST_NAME", CompareType: "ENDS_WITH", Value: ".d.example.com"})
+	if err := haproxyconfig.Check(tr); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := render(t, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustValidate(t, cfg)
+	startHaproxy(t, cfg)
+	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
+
+	host := func(h string) (answer, error) {
+		req, _ := http.NewRequest("GET", base, nil)
+		req.Host = h
+		resp, err := client.Do(req)
+		if err != nil {
+			return answer{}, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return answer{status: resp.StatusCode, body: string(body)}, nil
+	}
+	if ans, err := host("x.d.example.com"); err != nil || ans.body != "D" {
+		t.Errorf("REDIRECT_TO_POOL on TCP: %+v %v, want D", ans, err)
+	}
+	if ans, err := host("bad.example.com"); err == nil {
+		t.Errorf("REJECT on TCP: the connection was served: %+v", ans)
+	}
+	// SOURCE_IP persistence: every connection from 127.0.0.1 lands on one member.
+	first, err := host("www.example.com")
+	if err != nil || (first.body != "A" && first.body != "B") {
+		t.Fatalf("default pool: %+v %v", first, err)
+	}
+	for i := 0; i < 5; i++ {
+		if ans, err := host("www.example.com"); err != nil || ans.body != first.body {
+			t.Fatalf("SOURCE_IP persistence: %+v %v, want %s", ans, err, first.body)
+		}
+	}
+}
