@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"keel/store/storepb"
@@ -23,7 +24,11 @@ type Unsupported struct {
 }
 
 func (e *Unsupported) Error() string {
-	return fmt.Sprintf("%s %s: %s: %s", e.Object, e.ID, e.Field, e.Reason)
+	id := e.ID
+	if !isUUID(id) {
+		id = strconv.Quote(id) // an id refused for its characters must not break a log line
+	}
+	return fmt.Sprintf("%s %s: %s: %s", e.Object, id, e.Field, e.Reason)
 }
 
 // ErrNotLive is Render's answer for a listener that is not live (View.Live): it or

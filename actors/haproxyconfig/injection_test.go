@@ -203,6 +203,9 @@ func TestInjection(t *testing.T) {
 					t.Errorf("Check accepted %q (or refused it for another field): %v", v, err)
 					continue
 				}
+				if strings.ContainsAny(err.Error(), "\r\n\x00") {
+					t.Errorf("the refusal of %q carries a line break: %q", v, err)
+				}
 				vw, verr := haproxyconfig.ViewOf(tr, lisID)
 				if verr != nil {
 					t.Fatal(verr)
