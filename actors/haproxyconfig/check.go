@@ -46,7 +46,7 @@ const MaxRulesPerPolicy = 50
 // uses yet may get one), then what each listener does with its pools and policies.
 // It returns the first refusal as an *Unsupported, or a plain error for a tree that
 // is inconsistent (a listener naming a pool it does not hold).
-func Check(t *Tree) error {
+func Check(t *storepb.Tree) error {
 	if t == nil || t.LoadBalancer == nil {
 		return errors.New("haproxyconfig: no load balancer")
 	}

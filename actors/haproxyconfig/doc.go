@@ -16,8 +16,8 @@
 //	    Policies:     []Policy{{Policy, Rules}},        // the listener's L7 policies
 //	}
 //
-// ViewOf builds it from a load balancer's Tree (the fields of store.Tree, so
-// haproxyconfig.Tree(*storeTree) converts). Rows may come in any order and may be
+// ViewOf builds it from a load balancer's tree (storepb.Tree, what a grain holds
+// and replies with). Rows may come in any order and may be
 // admin down or PENDING_DELETE: only rows admin up and not being deleted render as
 // live (a disabled member is rendered "disabled", a disabled pool or policy is left
 // out, a disabled monitor means no checks).

@@ -104,8 +104,8 @@ const (
 
 // baseTree is an HTTP listener on 127.0.0.1:8080 whose default pool A (HTTP,
 // ROUND_ROBIN) has two members; pool B (one member) exists but is not used.
-func baseTree() *haproxyconfig.Tree {
-	return &haproxyconfig.Tree{
+func baseTree() *storepb.Tree {
+	return &storepb.Tree{
 		LoadBalancer: &storepb.LoadBalancer{Id: lbID, AdminStateUp: true, ProvisioningStatus: "ACTIVE",
 			VipAddress: fixtureVIP, Topology: "SINGLE"},
 		Listeners: []*storepb.Listener{{Id: lisID, LoadbalancerId: lbID, AdminStateUp: true, ProvisioningStatus: "ACTIVE",
@@ -123,9 +123,9 @@ func baseTree() *haproxyconfig.Tree {
 	}
 }
 
-func listener(t *haproxyconfig.Tree) *storepb.Listener { return t.Listeners[0] }
+func listener(t *storepb.Tree) *storepb.Listener { return t.Listeners[0] }
 
-func pool(t *haproxyconfig.Tree, id string) *storepb.Pool {
+func pool(t *storepb.Tree, id string) *storepb.Pool {
 	for _, p := range t.Pools {
 		if p.Id == id {
 			return p
@@ -134,7 +134,7 @@ func pool(t *haproxyconfig.Tree, id string) *storepb.Pool {
 	panic("no pool " + id)
 }
 
-func member(t *haproxyconfig.Tree, id string) *storepb.Member {
+func member(t *storepb.Tree, id string) *storepb.Member {
 	for _, m := range t.Members {
 		if m.Id == id {
 			return m
@@ -149,11 +149,11 @@ func httpMonitor() *storepb.HealthMonitor {
 		HttpMethod: "GET", UrlPath: "/", ExpectedCodes: "200"}
 }
 
-func withMonitor(t *haproxyconfig.Tree, hm *storepb.HealthMonitor) {
+func withMonitor(t *storepb.Tree, hm *storepb.HealthMonitor) {
 	t.HealthMonitors = append(t.HealthMonitors, hm)
 }
 
-func addPolicy(t *haproxyconfig.Tree, p *storepb.L7Policy, rules ...*storepb.L7Rule) {
+func addPolicy(t *storepb.Tree, p *storepb.L7Policy, rules ...*storepb.L7Rule) {
 	p.ListenerId, p.LoadbalancerId = lisID, lbID
 	if p.ProvisioningStatus == "" {
 		p.ProvisioningStatus = "ACTIVE"
@@ -173,7 +173,7 @@ func pathRule(id, compare, value string) *storepb.L7Rule {
 }
 
 // render renders the fixture's listener.
-func render(t testing.TB, tree *haproxyconfig.Tree) ([]byte, error) {
+func render(t testing.TB, tree *storepb.Tree) ([]byte, error) {
 	t.Helper()
 	v, err := haproxyconfig.ViewOf(tree, lisID)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // field an *Unsupported must name, and values that must be refused.
 type injectField struct {
 	name          string
-	set           func(tr *haproxyconfig.Tree, value string)
+	set           func(tr *storepb.Tree, value string)
 	object, field string
 	hostile       []string
 	tricky        []string // legal values full of haproxy syntax: must render as one word
@@ -31,8 +31,8 @@ var lineBreaks = []string{
 }
 
 func injectionFields() []injectField {
-	withRule := func(r *storepb.L7Rule) func(*haproxyconfig.Tree, string) {
-		return func(tr *haproxyconfig.Tree, v string) {
+	withRule := func(r *storepb.L7Rule) func(*storepb.Tree, string) {
+		return func(tr *storepb.Tree, v string) {
 			r := clone(r)
 			switch r.Type {
 			case "HEADER", "COOKIE", "SSL_DN_FIELD":
@@ -47,8 +47,8 @@ func injectionFields() []injectField {
 			addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REJECT", Position: 1}, r)
 		}
 	}
-	monitor := func(f func(*storepb.HealthMonitor, string)) func(*haproxyconfig.Tree, string) {
-		return func(tr *haproxyconfig.Tree, v string) {
+	monitor := func(f func(*storepb.HealthMonitor, string)) func(*storepb.Tree, string) {
+		return func(tr *storepb.Tree, v string) {
 			hm := httpMonitor()
 			hm.HttpVersion = "1.1"
 			f(hm, v)
@@ -58,44 +58,44 @@ func injectionFields() []injectField {
 	ruleTricky := []string{`a'b`, `''`, `a#b`, `a"b`, `"`, `a\b`, `\`, `${HOME}`, `$HOME`, `%[src]`, `%%`, `-i`, `--`, `{`, `}`, `!x`, `é✓`, `"quoted value"`}
 	return []injectField{
 		{name: "vip_address", object: "load balancer", field: "vip_address",
-			set:     func(tr *haproxyconfig.Tree, v string) { tr.LoadBalancer.VipAddress = v },
+			set:     func(tr *storepb.Tree, v string) { tr.LoadBalancer.VipAddress = v },
 			hostile: []string{"127.0.0.1 ssl", "127.0.0.1:80", "fe80::1%eth0", "localhost", "127.0.0.1#"}},
 		{name: "additional_vips", object: "load balancer", field: "additional_vips",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				tr.LoadBalancer.AdditionalVips = []*storepb.AdditionalVip{{IpAddress: v}}
 			},
 			hostile: []string{"127.0.0.2 ssl", ""}},
 		{name: "allowed_cidrs", object: "listener", field: "allowed_cidrs",
-			set:     func(tr *haproxyconfig.Tree, v string) { listener(tr).AllowedCidrs = []string{v} },
+			set:     func(tr *storepb.Tree, v string) { listener(tr).AllowedCidrs = []string{v} },
 			hostile: []string{"10.0.0.0/8 0.0.0.0/0", "10.0.0.0", "10.0.0.0/8#", "any"}},
 		{name: "insert_headers value", object: "listener", field: "insert_headers",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				listener(tr).InsertHeaders = map[string]string{"X-Forwarded-For": v}
 			},
 			hostile: []string{"true x", "yes"}},
 		{name: "insert_headers key", object: "listener", field: "insert_headers",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				listener(tr).InsertHeaders = map[string]string{v: "true"}
 			},
 			hostile: []string{"X-Forwarded-For x"}},
 		{name: "tls_ciphers", object: "pool", field: "tls_ciphers",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				pool(tr, poolA).TlsEnabled, pool(tr, poolA).TlsCiphers = true, v
 			},
 			hostile: []string{"ALL verify required", "ALL#x", "ALL'x", `ALL"x`, "ALL,x", "ALL$x", "ALL\tx"},
 			tricky:  []string{"HIGH:!aNULL:+RSA:-MD5:@STRENGTH:@SECLEVEL=1:ECDHE-RSA-AES128-GCM-SHA256"}},
 		{name: "tls_versions", object: "pool", field: "tls_versions",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				pool(tr, poolA).TlsEnabled, pool(tr, poolA).TlsVersions = true, []string{v}
 			},
 			hostile: []string{"TLSv1.2 x", "no-tlsv12"}},
 		{name: "alpn_protocols", object: "pool", field: "alpn_protocols",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				pool(tr, poolA).TlsEnabled, pool(tr, poolA).AlpnProtocols = true, []string{v}
 			},
 			hostile: []string{"h2 x", "h2,x"}},
 		{name: "cookie_name", object: "pool", field: "session_persistence",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "APP_COOKIE", CookieName: v}
 			},
 			hostile: []string{"a b", "a#b", "a'b", `a"b`, "a)b", "a(b", "a,b", "a$b", `a\b`, "a`b", ""},
@@ -119,26 +119,26 @@ func injectionFields() []injectField {
 			set:     monitor(func(hm *storepb.HealthMonitor, v string) { hm.HttpVersion = v }),
 			hostile: []string{"1.1 x", "2"}},
 		{name: "member address", object: "member", field: "address",
-			set:     func(tr *haproxyconfig.Tree, v string) { member(tr, memberA1).Address = v },
+			set:     func(tr *storepb.Tree, v string) { member(tr, memberA1).Address = v },
 			hostile: []string{"127.0.0.1 backup", "127.0.0.1:1", "fe80::1%eth0", "example.com", "127.0.0.1#"}},
 		{name: "monitor_address", object: "member", field: "monitor_address",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				withMonitor(tr, httpMonitor())
 				member(tr, memberA1).MonitorAddress = v
 			},
 			hostile: []string{"127.0.0.2 backup", "127.0.0.2:1"}},
 		{name: "member id", object: "member", field: "id",
-			set:     func(tr *haproxyconfig.Tree, v string) { member(tr, memberA1).Id = v },
+			set:     func(tr *storepb.Tree, v string) { member(tr, memberA1).Id = v },
 			hostile: []string{"a b", "member-1", memberA1 + " backup"}},
 		{name: "redirect_url", object: "l7policy", field: "redirect_url",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REDIRECT_TO_URL", RedirectUrl: v, Position: 1},
 					pathRule(rule1, "STARTS_WITH", "/"))
 			},
 			hostile: []string{"http://x/ a", "http://x/\ta", "javascript:alert(1)", "/relative", "http://", "ftp://x/"},
 			tricky:  []string{`http://x/a'b#c%20${HOME}"q"\`, `http://x/%25%5B`, "https://user@x:8443/p?q=1&r=%25"}},
 		{name: "redirect_prefix", object: "l7policy", field: "redirect_prefix",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REDIRECT_PREFIX", RedirectPrefix: v, Position: 1},
 					pathRule(rule1, "STARTS_WITH", "/"))
 			},
@@ -180,7 +180,7 @@ func injectionFields() []injectField {
 			set:     withRule(&storepb.L7Rule{Id: rule1, AdminStateUp: true, Type: "SSL_VERIFY_RESULT", CompareType: "EQUAL_TO"}),
 			hostile: []string{"0 or 1", "-1", "0x1", "1234567890"}},
 		{name: "l7rule id", object: "l7rule", field: "id",
-			set: func(tr *haproxyconfig.Tree, v string) {
+			set: func(tr *storepb.Tree, v string) {
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REJECT", Position: 1}, pathRule(v, "EQUAL_TO", "/"))
 			},
 			hostile: []string{"r 1", "keel_pool_chosen", "or"}},

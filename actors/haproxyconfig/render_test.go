@@ -19,7 +19,7 @@ func TestRenderFeatures(t *testing.T) {
 	A1, A2 := "server "+memberA1+" 127.0.0.1:9001", "server "+memberA2+" 127.0.0.1:9002"
 	cases := []struct {
 		name   string
-		mutate func(*haproxyconfig.Tree)
+		mutate func(*storepb.Tree)
 		want   []string // lines (trimmed) or, ending in "…", line prefixes
 		absent []string // substrings that must not appear
 		order  []string // substrings that must appear in this order
@@ -31,76 +31,76 @@ func TestRenderFeatures(t *testing.T) {
 			absent: []string{"backend " + poolB, "\nglobal", "    stats socket", "check", "tcp-request"},
 			order:  []string{A1, A2}},
 		{name: "HTTPS passthrough listener",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "HTTPS"
 				pool(tr, poolA).Protocol = "HTTPS"
 			},
 			want: []string{"mode tcp", "backend " + poolA}, absent: []string{"mode http", "ssl"}},
 		{name: "TCP listener, TCP pool",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "TCP"
 				pool(tr, poolA).Protocol = "TCP"
 			},
 			want: []string{"mode tcp"}, absent: []string{"mode http"}},
 		{name: "TCP listener, HTTP pool",
-			mutate: func(tr *haproxyconfig.Tree) { listener(tr).Protocol = "TCP" },
+			mutate: func(tr *storepb.Tree) { listener(tr).Protocol = "TCP" },
 			order:  []string{"frontend", "mode tcp", "backend", "mode http"}},
 		{name: "HTTPS listener, TCP pool",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "HTTPS"
 				pool(tr, poolA).Protocol = "TCP"
 			},
 			want: []string{"mode tcp"}, absent: []string{"mode http"}},
 		{name: "PROXY members on an HTTP listener",
-			mutate: func(tr *haproxyconfig.Tree) { pool(tr, poolA).Protocol = "PROXY" },
+			mutate: func(tr *storepb.Tree) { pool(tr, poolA).Protocol = "PROXY" },
 			want:   []string{"mode http", A1 + " weight 1 send-proxy"}},
 		{name: "PROXYV2 members on a TCP listener",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "TCP"
 				pool(tr, poolA).Protocol = "PROXYV2"
 			},
 			want: []string{A1 + " weight 1 send-proxy-v2"}, absent: []string{"mode http"}},
 		{name: "PROXYV2 on an HTTPS listener",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "HTTPS"
 				pool(tr, poolA).Protocol = "PROXYV2"
 			},
 			want: []string{A1 + " weight 1 send-proxy-v2"}, absent: []string{"mode http"}},
 		{name: "LEAST_CONNECTIONS",
-			mutate: func(tr *haproxyconfig.Tree) { pool(tr, poolA).LbAlgorithm = "LEAST_CONNECTIONS" },
+			mutate: func(tr *storepb.Tree) { pool(tr, poolA).LbAlgorithm = "LEAST_CONNECTIONS" },
 			want:   []string{"balance leastconn"}},
 		{name: "SOURCE_IP",
-			mutate: func(tr *haproxyconfig.Tree) { pool(tr, poolA).LbAlgorithm = "SOURCE_IP" },
+			mutate: func(tr *storepb.Tree) { pool(tr, poolA).LbAlgorithm = "SOURCE_IP" },
 			want:   []string{"balance source"}},
 		{name: "SOURCE_IP persistence",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "SOURCE_IP"}
 			},
 			want: []string{"stick-table type ipv6 size 10k", "stick on src"}},
 		{name: "SOURCE_IP persistence on a TCP listener",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "TCP"
 				pool(tr, poolA).Protocol = "TCP"
 				pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "SOURCE_IP"}
 			},
 			want: []string{"stick-table type ipv6 size 10k", "stick on src"}},
 		{name: "HTTP_COOKIE persistence",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "HTTP_COOKIE"}
 			},
 			want: []string{"cookie SRV insert indirect nocache", A1 + " weight 1 cookie " + memberA1}},
 		{name: "APP_COOKIE persistence",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "APP_COOKIE", CookieName: "JSESSIONID"}
 			},
 			want: []string{"stick-table type string len 64 size 10k", "stick store-response res.cook(JSESSIONID)",
 				"stick match req.cook(JSESSIONID)"}},
 		{name: "HTTP monitor",
-			mutate: func(tr *haproxyconfig.Tree) { withMonitor(tr, httpMonitor()) },
+			mutate: func(tr *storepb.Tree) { withMonitor(tr, httpMonitor()) },
 			want: []string{"timeout check 3s", "option httpchk GET '/'", "http-check expect status 200",
 				A1 + " weight 1 check inter 5s fall 3 rise 2"}},
 		{name: "HTTP monitor, HEAD, path, HTTP/1.0, code list",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				hm := httpMonitor()
 				hm.HttpMethod, hm.UrlPath, hm.HttpVersion, hm.ExpectedCodes = "HEAD", "/health?full=1&x='y'", "1.0", "200, 202,204"
 				withMonitor(tr, hm)
@@ -108,7 +108,7 @@ func TestRenderFeatures(t *testing.T) {
 			want:   []string{`option httpchk HEAD '/health?full=1&x='\''y'\''' HTTP/1.0`, "http-check expect status 200,202,204"},
 			absent: []string{"http-check send"}},
 		{name: "HTTP monitor, HTTP/1.1 with a domain, code range",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				hm := httpMonitor()
 				hm.HttpVersion, hm.DomainName, hm.ExpectedCodes = "1.1", "www.example.com", "200-299"
 				withMonitor(tr, hm)
@@ -116,35 +116,35 @@ func TestRenderFeatures(t *testing.T) {
 			want: []string{"option httpchk GET '/' HTTP/1.1", "http-check send hdr Host www.example.com",
 				"http-check expect status 200-299"}},
 		{name: "HTTP monitor defaults when fields are empty",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				hm := httpMonitor()
 				hm.HttpMethod, hm.UrlPath, hm.ExpectedCodes, hm.Timeout = "", "", "", 0
 				withMonitor(tr, hm)
 			},
 			want: []string{"option httpchk GET '/'", "http-check expect status 200"}, absent: []string{"timeout check"}},
 		{name: "HTTPS monitor",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				hm := httpMonitor()
 				hm.Type = "HTTPS"
 				withMonitor(tr, hm)
 			},
 			want: []string{"option httpchk GET '/'", A1 + " weight 1 check check-ssl verify none inter 5s fall 3 rise 2"}},
 		{name: "TCP monitor",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				withMonitor(tr, &storepb.HealthMonitor{Id: monitorA, PoolId: poolA, AdminStateUp: true, Type: "TCP",
 					Delay: 2, Timeout: 1, MaxRetries: 3, MaxRetriesDown: 4})
 			},
 			want:   []string{"timeout check 1s", A1 + " weight 1 check inter 2s fall 4 rise 3"},
 			absent: []string{"httpchk", "http-check", "check-ssl"}},
 		{name: "PING monitor is a TCP connect check",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				withMonitor(tr, &storepb.HealthMonitor{Id: monitorA, PoolId: poolA, AdminStateUp: true, Type: "PING",
 					Delay: 2, Timeout: 1, MaxRetries: 3, MaxRetriesDown: 4})
 			},
 			want:   []string{A1 + " weight 1 check inter 2s fall 4 rise 3"},
 			absent: []string{"external-check", "httpchk", "check-ssl", "insecure-fork"}},
 		{name: "TLS-HELLO monitor is a TLS handshake",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).Protocol = "HTTPS"
 				pool(tr, poolA).Protocol = "HTTPS"
 				withMonitor(tr, &storepb.HealthMonitor{Id: monitorA, PoolId: poolA, AdminStateUp: true, Type: "TLS-HELLO",
@@ -153,21 +153,21 @@ func TestRenderFeatures(t *testing.T) {
 			want:   []string{A1 + " weight 1 check check-ssl verify none inter 2s fall 4 rise 3"},
 			absent: []string{"httpchk", "ssl-hello-chk"}},
 		{name: "disabled monitor: no checks",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				hm := httpMonitor()
 				hm.AdminStateUp = false
 				withMonitor(tr, hm)
 			},
 			absent: []string{"check", "httpchk"}},
 		{name: "monitor being deleted: no checks",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				hm := httpMonitor()
 				hm.ProvisioningStatus = "PENDING_DELETE"
 				withMonitor(tr, hm)
 			},
 			absent: []string{"check", "httpchk"}},
 		{name: "member weight, backup, disabled, monitor address and port",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				withMonitor(tr, httpMonitor())
 				a1, a2 := member(tr, memberA1), member(tr, memberA2)
 				a1.Weight, a1.MonitorAddress, a1.MonitorPort = 7, "127.0.0.2", i32(9100)
@@ -176,76 +176,76 @@ func TestRenderFeatures(t *testing.T) {
 			want: []string{A1 + " weight 7 check inter 5s fall 3 rise 2 addr 127.0.0.2 port 9100",
 				A2 + " weight 0 check inter 5s fall 3 rise 2 backup disabled"}},
 		{name: "monitor address without a monitor is not rendered",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				member(tr, memberA1).MonitorAddress, member(tr, memberA1).MonitorPort = "127.0.0.2", i32(9100)
 			},
 			want: []string{A1 + " weight 1"}, absent: []string{"addr", "port 9100"}},
 		{name: "member being deleted is left out",
-			mutate: func(tr *haproxyconfig.Tree) { member(tr, memberA2).ProvisioningStatus = "PENDING_DELETE" },
+			mutate: func(tr *storepb.Tree) { member(tr, memberA2).ProvisioningStatus = "PENDING_DELETE" },
 			want:   []string{A1 + " weight 1"}, absent: []string{memberA2}},
 		{name: "IPv6 member and additional VIPs",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				member(tr, memberA1).Address = "::1"
 				tr.LoadBalancer.AdditionalVips = []*storepb.AdditionalVip{{IpAddress: "127.0.0.2"}, {IpAddress: "::1"}}
 			},
 			want: []string{"server " + memberA1 + " ::1:9001 weight 1", "bind 127.0.0.1:8080", "bind 127.0.0.2:8080", "bind ::1:8080"}},
 		{name: "connection limit",
-			mutate: func(tr *haproxyconfig.Tree) { listener(tr).ConnectionLimit = 100 },
+			mutate: func(tr *storepb.Tree) { listener(tr).ConnectionLimit = 100 },
 			want:   []string{"maxconn 100", "fullconn 100"}, absent: []string{"maxconn 50000"}},
 		{name: "timeouts",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				l := listener(tr)
 				l.TimeoutClientData, l.TimeoutMemberConnect, l.TimeoutMemberData, l.TimeoutTcpInspect = 1000, 2000, 3000, 4000
 			},
 			want: []string{"timeout client 1000ms", "timeout connect 2000ms", "timeout server 3000ms", "tcp-request inspect-delay 4000ms"}},
 		{name: "zero timeouts take Octavia's defaults",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				l := listener(tr)
 				l.TimeoutClientData, l.TimeoutMemberConnect, l.TimeoutMemberData = 0, 0, 0
 			},
 			want: []string{"timeout client 50000ms", "timeout connect 5000ms", "timeout server 50000ms"}, absent: []string{"inspect-delay"}},
 		{name: "allowed CIDRs",
-			mutate: func(tr *haproxyconfig.Tree) { listener(tr).AllowedCidrs = []string{"10.1.2.3/8", "192.168.0.0/24"} },
+			mutate: func(tr *storepb.Tree) { listener(tr).AllowedCidrs = []string{"10.1.2.3/8", "192.168.0.0/24"} },
 			want: []string{"acl keel_allowed_cidr src 10.0.0.0/8", "acl keel_allowed_cidr src 192.168.0.0/24",
 				"tcp-request connection reject if !keel_allowed_cidr"}},
 		{name: "insert headers",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).InsertHeaders = map[string]string{"X-Forwarded-For": "true", "X-Forwarded-Port": "True", "X-Forwarded-Proto": "true"}
 			},
 			want: []string{"option forwardfor", "http-request set-header X-Forwarded-Port %[dst_port]",
 				"http-request set-header X-Forwarded-Proto http"}},
 		{name: "insert headers set to false",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				listener(tr).InsertHeaders = map[string]string{"X-Forwarded-For": "False", "X-Forwarded-Proto": "false"}
 			},
 			absent: []string{"forwardfor", "set-header"}},
 		{name: "insert headers on PROXY members of an HTTP listener",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				pool(tr, poolA).Protocol = "PROXY"
 				listener(tr).InsertHeaders = map[string]string{"X-Forwarded-For": "true"}
 			},
 			want: []string{"option forwardfor"}},
 		{name: "pool TLS to members without certificates",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				p := pool(tr, poolA)
 				p.TlsEnabled, p.TlsCiphers, p.TlsVersions, p.AlpnProtocols = true, "ECDHE-RSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256",
 					[]string{"TLSv1.2", "TLSv1.3"}, []string{"h2", "http/1.1"}
 			},
 			want: []string{A1 + " weight 1 ssl verify none ciphers ECDHE-RSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256 no-sslv3 no-tlsv10 no-tlsv11 alpn h2,http/1.1"}},
 		{name: "pool TLS without options",
-			mutate: func(tr *haproxyconfig.Tree) { pool(tr, poolA).TlsEnabled = true },
+			mutate: func(tr *storepb.Tree) { pool(tr, poolA).TlsEnabled = true },
 			want:   []string{A1 + " weight 1 ssl verify none"}, absent: []string{"ciphers", "no-tls", "alpn"}},
 		{name: "no default pool: no backend, 503",
-			mutate: func(tr *haproxyconfig.Tree) { listener(tr).DefaultPoolId = "" },
+			mutate: func(tr *storepb.Tree) { listener(tr).DefaultPoolId = "" },
 			absent: []string{"default_backend", "backend "}},
 		{name: "disabled default pool: no backend, 503",
-			mutate: func(tr *haproxyconfig.Tree) { pool(tr, poolA).AdminStateUp = false },
+			mutate: func(tr *storepb.Tree) { pool(tr, poolA).AdminStateUp = false },
 			absent: []string{"default_backend", "backend "}},
 		{name: "default pool being deleted: no backend",
-			mutate: func(tr *haproxyconfig.Tree) { pool(tr, poolA).ProvisioningStatus = "PENDING_DELETE" },
+			mutate: func(tr *storepb.Tree) { pool(tr, poolA).ProvisioningStatus = "PENDING_DELETE" },
 			absent: []string{"default_backend", "backend "}},
 		{name: "L7 policies in position order",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				// Created in another order than their positions.
 				addPolicy(tr, &storepb.L7Policy{Id: policy3, AdminStateUp: true, Action: "REDIRECT_TO_POOL", RedirectPoolId: poolB, Position: 3},
 					pathRule(rule3, "STARTS_WITH", "/b"))
@@ -273,7 +273,7 @@ func TestRenderFeatures(t *testing.T) {
 			},
 			order: []string{policy1, policy2, policy3, policy4, "use_backend", "default_backend", "backend " + poolA, "backend " + poolB}},
 		{name: "every policy after a pool redirect is guarded",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REDIRECT_TO_POOL", RedirectPoolId: poolB, Position: 1},
 					pathRule(rule1, "STARTS_WITH", "/b"))
 				addPolicy(tr, &storepb.L7Policy{Id: policy2, AdminStateUp: true, Action: "REDIRECT_TO_POOL", RedirectPoolId: poolA, Position: 2},
@@ -289,7 +289,7 @@ func TestRenderFeatures(t *testing.T) {
 				"use_backend " + poolA + " if { var(txn.keel_pool) -m str " + poolA + " }",
 			}},
 		{name: "rules of a policy are ANDed, inverted ones negated",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				r2 := pathRule(rule2, "STARTS_WITH", "/admin/public")
 				r2.Invert = true
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REJECT", Position: 1},
@@ -297,7 +297,7 @@ func TestRenderFeatures(t *testing.T) {
 			},
 			want: []string{"http-request deny if " + rule1 + " !" + rule2}},
 		{name: "disabled rules, disabled and rule-less policies take no part",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				r2 := pathRule(rule2, "STARTS_WITH", "/x")
 				r2.AdminStateUp = false
 				r3 := pathRule(rule3, "STARTS_WITH", "/y")
@@ -314,7 +314,7 @@ func TestRenderFeatures(t *testing.T) {
 			want:   []string{"http-request deny if " + rule1},
 			absent: []string{rule2, rule3, rule4, rule5, policy2, policy3, policy4}},
 		{name: "redirect to a disabled pool takes no part",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				pool(tr, poolB).AdminStateUp = false
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REDIRECT_TO_POOL", RedirectPoolId: poolB, Position: 1},
 					pathRule(rule1, "STARTS_WITH", "/b"))
@@ -324,7 +324,7 @@ func TestRenderFeatures(t *testing.T) {
 			want:   []string{"http-request deny if " + rule2},
 			absent: []string{"backend " + poolB, "use_backend", "set-var", "keel_pool_chosen"}},
 		{name: "L7 policies on a TCP listener inspect the stream",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				l := listener(tr)
 				l.Protocol, l.TimeoutTcpInspect = "TCP", 2000
 				pool(tr, poolA).Protocol, pool(tr, poolB).Protocol = "TCP", "TCP"
@@ -336,19 +336,19 @@ func TestRenderFeatures(t *testing.T) {
 			want: []string{"tcp-request inspect-delay 2000ms", "tcp-request content reject if " + rule1,
 				"tcp-request content set-var(txn.keel_pool) str(" + poolB + ") if " + rule2}},
 		{name: "a quoted header value matches without its quotes",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REJECT", Position: 1},
 					&storepb.L7Rule{Id: rule1, AdminStateUp: true, Type: "HEADER", Key: "X-Agent", CompareType: "EQUAL_TO", Value: `"bad agent"`})
 			},
 			want: []string{"acl " + rule1 + " req.hdr(X-Agent) -m str -- 'bad agent'"}},
 		{name: "a value that looks like a flag stays a pattern",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				addPolicy(tr, &storepb.L7Policy{Id: policy1, AdminStateUp: true, Action: "REJECT", Position: 1},
 					&storepb.L7Rule{Id: rule1, AdminStateUp: true, Type: "HEADER", Key: "X-A", CompareType: "EQUAL_TO", Value: "-i"})
 			},
 			want: []string{"acl " + rule1 + " req.hdr(X-A) -m str -- '-i'"}},
 		{name: "an ACTIVE_STANDBY load balancer renders as SINGLE",
-			mutate: func(tr *haproxyconfig.Tree) {
+			mutate: func(tr *storepb.Tree) {
 				tr.LoadBalancer.Topology = "ACTIVE_STANDBY"
 				pool(tr, poolA).SessionPersistence = &storepb.SessionPersistence{Type: "SOURCE_IP"}
 			},
@@ -493,11 +493,11 @@ func TestRenderIsDeterministic(t *testing.T) {
 // TestNotLive: a listener or load balancer admin down or being deleted is not
 // rendered (its haproxy is stopped instead), but still checked.
 func TestNotLive(t *testing.T) {
-	for name, mutate := range map[string]func(*haproxyconfig.Tree){
-		"listener admin down":         func(tr *haproxyconfig.Tree) { listener(tr).AdminStateUp = false },
-		"listener being deleted":      func(tr *haproxyconfig.Tree) { listener(tr).ProvisioningStatus = "PENDING_DELETE" },
-		"load balancer admin down":    func(tr *haproxyconfig.Tree) { tr.LoadBalancer.AdminStateUp = false },
-		"load balancer being deleted": func(tr *haproxyconfig.Tree) { tr.LoadBalancer.ProvisioningStatus = "PENDING_DELETE" },
+	for name, mutate := range map[string]func(*storepb.Tree){
+		"listener admin down":         func(tr *storepb.Tree) { listener(tr).AdminStateUp = false },
+		"listener being deleted":      func(tr *storepb.Tree) { listener(tr).ProvisioningStatus = "PENDING_DELETE" },
+		"load balancer admin down":    func(tr *storepb.Tree) { tr.LoadBalancer.AdminStateUp = false },
+		"load balancer being deleted": func(tr *storepb.Tree) { tr.LoadBalancer.ProvisioningStatus = "PENDING_DELETE" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			tr := baseTree()

@@ -4,18 +4,11 @@ import (
 	"testing"
 
 	"keel/actors/haproxyconfig"
-	"keel/store"
-	"keel/store/storepb"
 )
 
-// TestTreeConvertsFromStore: Tree keeps store.Tree's fields, so a caller converts
-// without copying (this stops compiling if they drift apart).
-func TestTreeConvertsFromStore(t *testing.T) {
-	st := &store.Tree{LoadBalancer: &storepb.LoadBalancer{Id: lbID}}
-	tr := haproxyconfig.Tree(*st)
-	if tr.LoadBalancer.Id != lbID {
-		t.Fatal("conversion lost the load balancer")
-	}
+// TestViewOfSelectsTheListenersPools: a view holds the listener's pools and their
+// members only.
+func TestViewOfSelectsTheListenersPools(t *testing.T) {
 	full := baseTree()
 	v, err := haproxyconfig.ViewOf(full, lisID)
 	if err != nil {

@@ -8,21 +8,6 @@ import (
 	"keel/store/storepb"
 )
 
-// Tree is a load balancer's stored rows. It has exactly the fields of store.Tree
-// (same names, types and order), so a caller holding a *store.Tree converts it with
-// haproxyconfig.Tree(*t); the package does not import the store itself. Amphorae are
-// not read.
-type Tree struct {
-	LoadBalancer   *storepb.LoadBalancer
-	Listeners      []*storepb.Listener
-	Pools          []*storepb.Pool
-	Members        []*storepb.Member
-	HealthMonitors []*storepb.HealthMonitor
-	L7Policies     []*storepb.L7Policy
-	L7Rules        []*storepb.L7Rule
-	Amphorae       []*storepb.Amphora
-}
-
 // View is everything Render needs to write the haproxy configuration of one
 // listener: its load balancer (VIP, additional VIPs, admin state), the listener, the
 // pools it can send traffic to (its default pool and the targets of its
@@ -51,7 +36,7 @@ type Policy struct {
 }
 
 // ViewOf selects one listener's view from its load balancer's tree.
-func ViewOf(t *Tree, listenerID string) (*View, error) {
+func ViewOf(t *storepb.Tree, listenerID string) (*View, error) {
 	if t == nil || t.LoadBalancer == nil {
 		return nil, fmt.Errorf("haproxyconfig: no load balancer")
 	}
@@ -94,7 +79,7 @@ func ViewOf(t *Tree, listenerID string) (*View, error) {
 	return v, nil
 }
 
-func poolOf(t *Tree, id string) (Pool, bool) {
+func poolOf(t *storepb.Tree, id string) (Pool, bool) {
 	for _, p := range t.Pools {
 		if p.Id != id {
 			continue

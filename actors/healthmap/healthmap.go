@@ -51,16 +51,6 @@ const (
 	Member       Kind = "member"
 )
 
-// Tree is what Map reads of a load balancer: its row and every listener, pool and
-// member row of it as stored (whatever their provisioning status, as Octavia's
-// get_lb_for_health_update). Order matters only for the order of Changes.
-type Tree struct {
-	LoadBalancer *storepb.LoadBalancer
-	Listeners    []*storepb.Listener
-	Pools        []*storepb.Pool
-	Members      []*storepb.Member
-}
-
 // Change is one object's new operating_status.
 type Change struct {
 	Kind Kind
@@ -118,9 +108,9 @@ type Result struct {
 // Map maps one verified heartbeat (version 3, as heartbeat.Verifier accepts) onto
 // the load balancer's rows. A nil t.LoadBalancer (an amphora whose load balancer is
 // gone) maps to nothing; what to do with such an amphora is the caller's business.
-func Map(msg *heartbeat.Message, t Tree) Result {
+func Map(msg *heartbeat.Message, t *storepb.Tree) Result {
 	var r Result
-	lb := t.LoadBalancer
+	lb := t.GetLoadBalancer()
 	if msg == nil || lb == nil {
 		return r
 	}
@@ -130,7 +120,7 @@ func Map(msg *heartbeat.Message, t Tree) Result {
 		r.Alive = true
 	} else {
 		expected := 0
-		for _, l := range t.Listeners {
+		for _, l := range t.GetListeners() {
 			if l.AdminStateUp {
 				expected++
 			}
@@ -147,7 +137,7 @@ func Map(msg *heartbeat.Message, t Tree) Result {
 		lbStatus = offline
 	}
 
-	for _, l := range t.Listeners {
+	for _, l := range t.GetListeners() {
 		status := ""
 		if rep, ok := msg.Listeners[l.Id]; !ok {
 			if l.AdminStateUp && lb.ProvisioningStatus == active {
@@ -189,13 +179,13 @@ func Map(msg *heartbeat.Message, t Tree) Result {
 		reported[id] = msg.Pools[k]
 	}
 	members := map[string][]*storepb.Member{}
-	for _, m := range t.Members {
+	for _, m := range t.GetMembers() {
 		members[m.PoolId] = append(members[m.PoolId], m)
 	}
 
 	processed := map[string]bool{}
 	var unreported []*storepb.Pool
-	for _, p := range t.Pools {
+	for _, p := range t.GetPools() {
 		if processed[p.Id] {
 			continue
 		}
@@ -215,7 +205,7 @@ func Map(msg *heartbeat.Message, t Tree) Result {
 
 	r.change(LoadBalancer, lb.Id, lb.OperatingStatus, lbStatus)
 
-	for _, l := range t.Listeners {
+	for _, l := range t.GetListeners() {
 		rep, ok := msg.Listeners[l.Id]
 		if !ok {
 			continue

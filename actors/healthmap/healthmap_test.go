@@ -12,8 +12,8 @@ import (
 
 // tree is a load balancer with two listeners; pool p1 (members m1, m2) is l1's
 // default pool, p2 (member m3, no monitor) is l2's; everything ONLINE and enabled.
-func tree() Tree {
-	return Tree{
+func tree() *storepb.Tree {
+	return &storepb.Tree{
 		LoadBalancer: &storepb.LoadBalancer{Id: "lb", AdminStateUp: true, ProvisioningStatus: "ACTIVE", OperatingStatus: "ONLINE"},
 		Listeners: []*storepb.Listener{
 			{Id: "l1", AdminStateUp: true, ProvisioningStatus: "ACTIVE", OperatingStatus: "ONLINE", DefaultPoolId: "p1"},
@@ -48,37 +48,37 @@ func healthy() *heartbeat.Message {
 func TestMapStatuses(t *testing.T) {
 	cases := []struct {
 		name     string
-		tree     func(*Tree)
+		tree     func(*storepb.Tree)
 		msg      func(*heartbeat.Message)
 		changes  []string
 		notAlive bool
 		warning  string
 	}{
 		{name: "all well, all stored: nothing to write"},
-		{name: "statuses compare case-insensitively", tree: func(t *Tree) { t.Listeners[0].OperatingStatus = "online" }},
+		{name: "statuses compare case-insensitively", tree: func(t *storepb.Tree) { t.Listeners[0].OperatingStatus = "online" }},
 
 		// Listeners.
 		{name: "listener FULL: listener and load balancer DEGRADED",
 			msg:     func(m *heartbeat.Message) { m.Listeners["l1"] = heartbeat.Listener{Status: "FULL"} },
 			changes: []string{"listener l1 ONLINE->DEGRADED", "loadbalancer lb ONLINE->DEGRADED"}},
-		{name: "listener back to OPEN", tree: func(t *Tree) {
+		{name: "listener back to OPEN", tree: func(t *storepb.Tree) {
 			t.Listeners[0].OperatingStatus, t.LoadBalancer.OperatingStatus = "DEGRADED", "DEGRADED"
 		}, changes: []string{"listener l1 DEGRADED->ONLINE", "loadbalancer lb DEGRADED->ONLINE"}},
 		{name: "enabled listener missing on an ACTIVE load balancer: ERROR, and the amphora is not alive",
 			msg: func(m *heartbeat.Message) { delete(m.Listeners, "l2") }, changes: []string{"listener l2 ONLINE->ERROR"},
 			notAlive: true, warning: "reports 1 listeners when 2 expected"},
 		{name: "listener missing while the load balancer is PENDING_UPDATE: OFFLINE",
-			tree: func(t *Tree) { t.LoadBalancer.ProvisioningStatus = "PENDING_UPDATE" },
+			tree: func(t *storepb.Tree) { t.LoadBalancer.ProvisioningStatus = "PENDING_UPDATE" },
 			msg:  func(m *heartbeat.Message) { delete(m.Listeners, "l2") }, changes: []string{"listener l2 ONLINE->OFFLINE"}},
 		{name: "disabled listener missing: OFFLINE, not expected",
-			tree: func(t *Tree) { t.Listeners[1].AdminStateUp = false },
+			tree: func(t *storepb.Tree) { t.Listeners[1].AdminStateUp = false },
 			msg:  func(m *heartbeat.Message) { delete(m.Listeners, "l2") }, changes: []string{"listener l2 ONLINE->OFFLINE"}},
 		{name: "more listeners than the tree: not alive",
 			msg:      func(m *heartbeat.Message) { m.Listeners["l9"] = heartbeat.Listener{Status: "OPEN"} },
 			notAlive: true, warning: "reports 3 listeners when 2 expected"},
 		{name: "listener status Octavia does not know: unchanged",
 			msg: func(m *heartbeat.Message) { m.Listeners["l1"] = heartbeat.Listener{Status: "STOP"} }, warning: "listener l1 reported status of STOP"},
-		{name: "a new listener's first heartbeat", tree: func(t *Tree) { t.Listeners[1].OperatingStatus = "OFFLINE" },
+		{name: "a new listener's first heartbeat", tree: func(t *storepb.Tree) { t.Listeners[1].OperatingStatus = "OFFLINE" },
 			changes: []string{"listener l2 OFFLINE->ONLINE"}},
 
 		// Pools.
@@ -96,7 +96,7 @@ func TestMapStatuses(t *testing.T) {
 			"member m3 NO_MONITOR->ERROR", "pool p2 ONLINE->DEGRADED", "loadbalancer lb ONLINE->ERROR"}},
 		{name: "pool not reported: OFFLINE, its members untouched", msg: func(m *heartbeat.Message) { delete(m.Pools, "p2:l2") },
 			changes: []string{"pool p2 ONLINE->OFFLINE"}},
-		{name: "pool not reported and already OFFLINE: nothing", tree: func(t *Tree) { t.Pools[1].OperatingStatus = "OFFLINE" },
+		{name: "pool not reported and already OFFLINE: nothing", tree: func(t *storepb.Tree) { t.Pools[1].OperatingStatus = "OFFLINE" },
 			msg: func(m *heartbeat.Message) { delete(m.Pools, "p2:l2") }},
 		{name: "pool keyed by its id alone", msg: func(m *heartbeat.Message) {
 			m.Pools["p1"] = heartbeat.Pool{Status: "UP", Members: map[string]string{"m1": "UP", "m2": "DRAIN"}}
@@ -116,10 +116,10 @@ func TestMapStatuses(t *testing.T) {
 		{name: "one member DOWN: member ERROR, pool and load balancer DEGRADED",
 			msg:     func(m *heartbeat.Message) { m.Pools["p1:l1"].Members["m2"] = "DOWN" },
 			changes: []string{"member m2 ONLINE->ERROR", "pool p1 ONLINE->DEGRADED", "loadbalancer lb ONLINE->DEGRADED"}},
-		{name: "member back UP", tree: func(t *Tree) {
+		{name: "member back UP", tree: func(t *storepb.Tree) {
 			t.Members[1].OperatingStatus, t.Pools[0].OperatingStatus, t.LoadBalancer.OperatingStatus = "ERROR", "DEGRADED", "DEGRADED"
 		}, changes: []string{"member m2 ERROR->ONLINE", "pool p1 DEGRADED->ONLINE", "loadbalancer lb DEGRADED->ONLINE"}},
-		{name: "transitional UP n/m is ONLINE, DOWN n/m is ERROR", tree: func(t *Tree) { t.Members[0].OperatingStatus = "OFFLINE" },
+		{name: "transitional UP n/m is ONLINE, DOWN n/m is ERROR", tree: func(t *storepb.Tree) { t.Members[0].OperatingStatus = "OFFLINE" },
 			msg: func(m *heartbeat.Message) {
 				m.Pools["p1:l1"].Members["m1"] = "UP 1/3"
 				m.Pools["p1:l1"].Members["m2"] = "DOWN 1/2"
@@ -127,7 +127,7 @@ func TestMapStatuses(t *testing.T) {
 			changes: []string{"member m1 OFFLINE->ONLINE", "member m2 ONLINE->ERROR", "pool p1 ONLINE->DEGRADED", "loadbalancer lb ONLINE->DEGRADED"}},
 		{name: "DRAIN is DRAINING", msg: func(m *heartbeat.Message) { m.Pools["p1:l1"].Members["m1"] = "DRAIN" },
 			changes: []string{"member m1 ONLINE->DRAINING"}},
-		{name: "disabled member (haproxy MAINT) is OFFLINE", tree: func(t *Tree) { t.Members[0].AdminStateUp = false },
+		{name: "disabled member (haproxy MAINT) is OFFLINE", tree: func(t *storepb.Tree) { t.Members[0].AdminStateUp = false },
 			msg: func(m *heartbeat.Message) { m.Pools["p1:l1"].Members["m1"] = "MAINT" }, changes: []string{"member m1 ONLINE->OFFLINE"}},
 		{name: "no check is NO_MONITOR", msg: func(m *heartbeat.Message) { m.Pools["p1:l1"].Members["m1"] = "no check" },
 			changes: []string{"member m1 ONLINE->NO_MONITOR"}},
@@ -144,17 +144,17 @@ func TestMapStatuses(t *testing.T) {
 		// the load balancer is disabled (Octavia looks at the listener's
 		// enabled flag and the load balancer's provisioning status only).
 		{name: "disabled load balancer: OFFLINE, a FULL listener does not degrade it, any listener count is alive",
-			tree: func(t *Tree) { t.LoadBalancer.AdminStateUp = false },
+			tree: func(t *storepb.Tree) { t.LoadBalancer.AdminStateUp = false },
 			msg: func(m *heartbeat.Message) {
 				m.Listeners["l1"] = heartbeat.Listener{Status: "FULL"}
 				delete(m.Listeners, "l2")
 			},
 			changes: []string{"listener l1 ONLINE->DEGRADED", "listener l2 ONLINE->ERROR", "loadbalancer lb ONLINE->OFFLINE"}},
-		{name: "disabled load balancer with a pool DOWN: ERROR", tree: func(t *Tree) { t.LoadBalancer.AdminStateUp = false },
+		{name: "disabled load balancer with a pool DOWN: ERROR", tree: func(t *storepb.Tree) { t.LoadBalancer.AdminStateUp = false },
 			msg: func(m *heartbeat.Message) {
 				m.Pools["p2:l2"] = heartbeat.Pool{Status: "DOWN", Members: map[string]string{"m3": "no check"}}
 			}, changes: []string{"pool p2 ONLINE->ERROR", "loadbalancer lb ONLINE->ERROR"}},
-		{name: "first heartbeat of a new load balancer", tree: func(t *Tree) {
+		{name: "first heartbeat of a new load balancer", tree: func(t *storepb.Tree) {
 			t.LoadBalancer.OperatingStatus = "OFFLINE"
 			for _, l := range t.Listeners {
 				l.OperatingStatus = "OFFLINE"
@@ -166,14 +166,14 @@ func TestMapStatuses(t *testing.T) {
 		}, changes: []string{"listener l1 OFFLINE->ONLINE", "listener l2 OFFLINE->ONLINE", "member m1 OFFLINE->ONLINE",
 			"member m2 OFFLINE->ONLINE", "pool p1 OFFLINE->ONLINE", "pool p2 OFFLINE->ONLINE", "loadbalancer lb OFFLINE->ONLINE"}},
 		{name: "an empty heartbeat of a load balancer without listeners",
-			tree: func(t *Tree) { t.Listeners, t.Pools, t.Members = nil, nil, nil },
+			tree: func(t *storepb.Tree) { t.Listeners, t.Pools, t.Members = nil, nil, nil },
 			msg:  func(m *heartbeat.Message) { m.Listeners, m.Pools = nil, nil }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, msg := tree(), healthy()
 			if tc.tree != nil {
-				tc.tree(&tr)
+				tc.tree(tr)
 			}
 			if tc.msg != nil {
 				tc.msg(msg)
@@ -198,7 +198,7 @@ func TestMapStatuses(t *testing.T) {
 				t.Error("Map changed its input")
 			}
 			// Applying the changes makes the same heartbeat change nothing more.
-			apply(&tr, got.Changes)
+			apply(tr, got.Changes)
 			if again := Map(msg, tr); len(again.Changes) != 0 {
 				t.Errorf("not idempotent: %v", again.Changes)
 			}
@@ -260,7 +260,7 @@ func TestStatsAdd(t *testing.T) {
 }
 
 func TestMapWithoutLoadBalancer(t *testing.T) {
-	for name, tr := range map[string]Tree{"no load balancer": {}, "no heartbeat": tree()} {
+	for name, tr := range map[string]*storepb.Tree{"no load balancer": {}, "nil tree": nil, "no heartbeat": tree()} {
 		t.Run(name, func(t *testing.T) {
 			msg := healthy()
 			if name == "no heartbeat" {
@@ -273,44 +273,10 @@ func TestMapWithoutLoadBalancer(t *testing.T) {
 	}
 }
 
-func cloneTree(t Tree) Tree {
-	c := Tree{LoadBalancer: proto.Clone(t.LoadBalancer).(*storepb.LoadBalancer)}
-	for _, l := range t.Listeners {
-		c.Listeners = append(c.Listeners, proto.Clone(l).(*storepb.Listener))
-	}
-	for _, p := range t.Pools {
-		c.Pools = append(c.Pools, proto.Clone(p).(*storepb.Pool))
-	}
-	for _, m := range t.Members {
-		c.Members = append(c.Members, proto.Clone(m).(*storepb.Member))
-	}
-	return c
-}
+func cloneTree(t *storepb.Tree) *storepb.Tree { return proto.Clone(t).(*storepb.Tree) }
 
-func sameTree(a, b Tree) bool {
-	if !proto.Equal(a.LoadBalancer, b.LoadBalancer) || len(a.Listeners) != len(b.Listeners) || len(a.Pools) != len(b.Pools) || len(a.Members) != len(b.Members) {
-		return false
-	}
-	for i := range a.Listeners {
-		if !proto.Equal(a.Listeners[i], b.Listeners[i]) {
-			return false
-		}
-	}
-	for i := range a.Pools {
-		if !proto.Equal(a.Pools[i], b.Pools[i]) {
-			return false
-		}
-	}
-	for i := range a.Members {
-		if !proto.Equal(a.Members[i], b.Members[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// apply writes changes into the tree's rows, as the caller would store them.
-func apply(t *Tree, changes []Change) {
+func sameTree(a, b *storepb.Tree) bool { return proto.Equal(a, b) }
+func apply(t *storepb.Tree, changes []Change) {
 	for _, c := range changes {
 		switch c.Kind {
 		case LoadBalancer:
