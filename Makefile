@@ -27,7 +27,7 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 # A single node with embedded defaults (see docs/ARCHITECTURE.md for the flags).
-run: build
+run: deps build
 	./$(BIN)/keeld -data-dir $(DATA_DIR)
 
 vet:

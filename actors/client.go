@@ -125,3 +125,12 @@ func (c *Client) ResumeLoadBalancer(ctx context.Context, id string) error {
 	_, err := CallLoadBalancer(ctx, c, id, (*actorspb.LoadBalancerGrainClient).Resume, &actorspb.ResumeRequest{})
 	return err
 }
+
+// WatchAmphora makes the grain of an amphora in service supervise it (activating
+// it wherever placement puts it).
+func (c *Client) WatchAmphora(ctx context.Context, spec *actorspb.AmphoraSpec) error {
+	_, err := call(ctx, c, func(_ uint32, opts ...cluster.GrainCallOption) (*actorspb.Empty, error) {
+		return actorspb.GetAmphoraGrainClient(c.cluster, spec.GetAmphoraId()).Watch(spec, opts...)
+	})
+	return err
+}

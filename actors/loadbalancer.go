@@ -34,6 +34,8 @@ type LoadBalancerGrain struct {
 	tree   *tree // nil: absent
 	loaded bool
 	timer  *time.Timer
+	// driving: the provider step's amphora work runs (driveAmphorae).
+	driving bool
 }
 
 var _ actorspb.LoadBalancer = (*LoadBalancerGrain)(nil)
@@ -53,10 +55,13 @@ func (g *LoadBalancerGrain) Terminate(ctx cluster.GrainContext) {
 	}
 }
 
-// ReceiveDefault handles the grain's own timer.
+// ReceiveDefault handles the grain's own timer and the end of its amphora work.
 func (g *LoadBalancerGrain) ReceiveDefault(ctx cluster.GrainContext) {
-	if _, ok := ctx.Message().(*provisionTick); ok {
+	switch m := ctx.Message().(type) {
+	case *provisionTick:
 		g.provision(ctx)
+	case *amphoraeDriven:
+		g.amphoraeDone(ctx, m)
 	}
 }
 
@@ -104,6 +109,8 @@ func authorized(c *actorspb.Caller, project string) bool {
 type decision struct {
 	write  *storepb.TreeWrite
 	intent storepb.TreeTransaction_Intent
+	// exclusiveVip: the create's VIP must be held by no other load balancer.
+	exclusiveVip bool
 }
 
 // treeTransaction is the command that records one decided change of a tree.
@@ -211,10 +218,14 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 		if err != nil && !fresh && isRefusal(err) {
 			continue
 		}
+		if err == nil && d.intent != storepb.TreeTransaction_COMPLETE_PROVISIONING {
+			err = g.checkServable(g.tree, d.write)
+		}
 		if err != nil {
 			return err
 		}
 		cmd := treeTransaction(d.intent, d.write)
+		cmd.GetTreeTransaction().ExclusiveVip = d.exclusiveVip
 		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
 		res, err := g.propose(cmd)
 		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
@@ -286,12 +297,16 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 		if err != nil {
 			return nil, err
 		}
+		exclusive, err := g.allocateVip(w)
+		if err != nil {
+			return nil, err
+		}
 		view := newTree(w.LoadBalancer)
 		view.apply(cloneRow(w), 0)
 		if err := validateNewTree(view); err != nil {
 			return nil, err
 		}
-		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER}, nil
+		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, exclusiveVip: exclusive}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -528,15 +543,30 @@ func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	if t == nil || !t.pending() {
 		return
 	}
-	var cmd *storepb.Command
-	var w *storepb.TreeWrite
-	if t.lb.ProvisioningStatus == StatusPendingDelete {
-		cmd = &storepb.Command{Op: &storepb.Command_PurgeLoadBalancer{
-			PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: g.id, ExpectedVersion: t.lb.Version}}}
-	} else {
-		w = g.completeProvisioning(t)
-		cmd = treeTransaction(storepb.TreeTransaction_COMPLETE_PROVISIONING, w)
+	if g.rt.Amphorae != nil {
+		g.driveAmphorae(ctx.Cluster(), t)
+		return
 	}
+	if t.lb.ProvisioningStatus == StatusPendingDelete {
+		g.proposePurge(ctx)
+		return
+	}
+	g.recordProvisioning(ctx, g.completeProvisioning(t))
+}
+
+// proposePurge removes the deleted load balancer's tree.
+func (g *LoadBalancerGrain) proposePurge(ctx cluster.GrainContext) {
+	g.finishProvisioning(ctx, &storepb.Command{Op: &storepb.Command_PurgeLoadBalancer{
+		PurgeLoadBalancer: &storepb.PurgeLoadBalancer{Id: g.id, ExpectedVersion: g.tree.lb.Version}}}, nil)
+}
+
+// recordProvisioning writes the provider step's outcome.
+func (g *LoadBalancerGrain) recordProvisioning(ctx cluster.GrainContext, w *storepb.TreeWrite) {
+	g.finishProvisioning(ctx, treeTransaction(storepb.TreeTransaction_COMPLETE_PROVISIONING, w), w)
+}
+
+func (g *LoadBalancerGrain) finishProvisioning(ctx cluster.GrainContext, cmd *storepb.Command, w *storepb.TreeWrite) {
+	t := g.tree
 	res, err := g.propose(cmd)
 	switch {
 	case err != nil && errors.Is(err, store.ErrShutdown):
@@ -608,6 +638,11 @@ func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 		x.OperatingStatus = enabledStatus(x.AdminStateUp)
 	})
 	g.provisionAmphorae(t, w, now)
+	if g.rt.Amphorae != nil {
+		// Real amphorae: operating statuses are what their heartbeats report
+		// (RecordHealth), as Octavia's health manager owns them.
+		return w
+	}
 	// The write set's rows are the post-provisioning rows; roll statuses up over them.
 	rollUp(t, w)
 	return w
@@ -634,12 +669,15 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 			continue
 		}
 		a := &storepb.Amphora{
-			Id: uuid.NewString(), ProjectId: t.lb.ProjectId, LoadbalancerId: g.id,
+			Id: amphoraID(g.id, role, t.lb.Version), ProjectId: t.lb.ProjectId, LoadbalancerId: g.id,
 			ComputeId: uuid.NewString(), LbNetworkIp: managementAddress(g.id, role),
 			VrrpIp: "", HaIp: t.lb.VipAddress, HaPortId: t.lb.VipPortId,
 			CertExpiration: now + int64(2*365*24*time.Hour/time.Microsecond),
 			Role:           role, Status: AmphoraAllocated, CachedZone: t.lb.AvailabilityZone,
 			CreatedAt: now + int64(i), UpdatedAt: now,
+		}
+		if g.rt.Amphorae != nil { // the build fills them in
+			a.ComputeId, a.LbNetworkIp, a.CertExpiration = "", "", 0
 		}
 		if t.lb.Topology == "ACTIVE_STANDBY" {
 			a.VrrpIp = managementAddress(g.id, role+"-vrrp")

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"keel/actors/actorspb"
+	"keel/store/storepb"
 )
 
 // Reconciler runs on the Raft leader and resumes flows a dead node left behind:
@@ -18,6 +21,10 @@ type Reconciler struct {
 	Interval time.Duration
 	Grace    time.Duration
 	Logger   *slog.Logger
+	// WatchAmphorae: every pass also sends Watch to the grain of every amphora in
+	// service (real amphorae only), so supervision survives the death of the node
+	// that hosted a grain.
+	WatchAmphorae bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -54,6 +61,9 @@ func (r *Reconciler) loop() {
 		}
 		if r.Store.LeaderReady() {
 			r.pass()
+			if r.WatchAmphorae {
+				r.watch()
+			}
 		}
 	}
 }
@@ -86,6 +96,39 @@ func (r *Reconciler) pass() {
 				r.Logger.Warn("resume failed", "lb", id, "err", err)
 			}
 		}(id)
+	}
+	wg.Wait()
+}
+
+// watch sends Watch to the grain of every built amphora that serves, 16 at a time.
+func (r *Reconciler) watch() {
+	var specs []*actorspb.AmphoraSpec
+	r.Store.State().Current().Amphorae.All(func(a *storepb.Amphora) bool {
+		if a.ComputeId != "" && a.Status != StatusPendingDelete && a.Status != StatusError {
+			specs = append(specs, &actorspb.AmphoraSpec{AmphoraId: a.Id, LoadBalancerId: a.LoadbalancerId,
+				VipAddress: a.HaIp, ComputeId: a.ComputeId})
+		}
+		return true
+	})
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for _, spec := range specs {
+		select {
+		case <-r.stop:
+			wg.Wait()
+			return
+		case sem <- struct{}{}:
+		}
+		wg.Add(1)
+		go func(spec *actorspb.AmphoraSpec) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := r.Client.WatchAmphora(ctx, spec); err != nil {
+				r.Logger.Debug("watch failed", "amphora", spec.AmphoraId, "err", err)
+			}
+		}(spec)
 	}
 	wg.Wait()
 }

@@ -58,6 +58,8 @@ type Runtime struct {
 	Settings Settings
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Amphorae runs real amphorae; nil is the noop provider (records only).
+	Amphorae *Amphorae
 }
 
 var runtimeExtensionID = extensions.NextExtensionID()
@@ -78,6 +80,9 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 		rt.Logger = slog.Default()
 	}
 	system.Extensions.Register(rt)
+	if rt.Amphorae != nil {
+		rt.Amphorae.defaults()
+	}
 	// Timeout 0: protoactor's receive timeout races (docs/races.md R4); grains
 	// passivate through passivateWhenIdle instead.
 	return []*cluster.Kind{
@@ -85,6 +90,8 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 			passivateWhenIdle(rt.Settings.IdleTimeout)),
 		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, 0,
 			passivateWhenIdle(rt.Settings.IdleTimeout)),
+		// Amphora grains never passivate: they supervise while their amphora lives.
+		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0),
 	}
 }
 

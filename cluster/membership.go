@@ -658,3 +658,16 @@ func (f *warnFilter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// HealthAddrs lists the heartbeat receivers of the alive members (sorted): the
+// controllers amphorae send heartbeats to.
+func (m *Membership) HealthAddrs() []string {
+	var out []string
+	for _, mem := range m.Members() {
+		if mem.State == StateAlive && mem.Meta.GetHealthAddr() != "" {
+			out = append(out, mem.Meta.GetHealthAddr())
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,9 +1,6 @@
 package http
 
 import (
-	"encoding/binary"
-	"hash/fnv"
-	"net/netip"
 	"strings"
 
 	"github.com/google/uuid"
@@ -263,9 +260,10 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Tr
 	return tree, nil
 }
 
-// allocateVip fills in what Neutron would: keel has no network service, so the VIP
-// port id is new, a missing subnet or network id is derived (stably) from the other,
-// and a missing VIP address is derived from the load balancer id in 10.0.0.0/8.
+// allocateVip fills in the ids Neutron would: keel has no network service, so the
+// VIP port id is new and a missing subnet or network id is derived (stably) from
+// the other. The VIP address itself is the grain's to allocate (it knows the
+// amphora driver's range).
 func allocateVip(v *storepb.LoadBalancer) {
 	if v.VipPortId == "" {
 		v.VipPortId = uuid.NewString()
@@ -275,26 +273,6 @@ func allocateVip(v *storepb.LoadBalancer) {
 	}
 	if v.VipSubnetId == "" {
 		v.VipSubnetId = uuid.NewSHA1(keelNamespace, []byte("subnet-of:"+v.VipNetworkId)).String()
-	}
-	if v.VipAddress == "" {
-		h := fnv.New32a()
-		h.Write([]byte(v.Id))
-		n := h.Sum32()&0x00ffffff | 0x0a000000
-		if n&0xff == 0 || n&0xff == 0xff {
-			n ^= 0x01
-		}
-		var a [4]byte
-		binary.BigEndian.PutUint32(a[:], n)
-		v.VipAddress = netip.AddrFrom4(a).String()
-	}
-	for _, av := range v.AdditionalVips {
-		if av.IpAddress == "" {
-			h := fnv.New32a()
-			h.Write([]byte(v.Id + av.SubnetId))
-			var a [4]byte
-			binary.BigEndian.PutUint32(a[:], h.Sum32()&0x00fffffe|0x0a000001)
-			av.IpAddress = netip.AddrFrom4(a).String()
-		}
 	}
 }
 

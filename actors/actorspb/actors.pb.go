@@ -1674,6 +1674,421 @@ func (x *DeleteChildRequest) GetId() string {
 	return ""
 }
 
+// OperatingStatusChange is one object whose operating status a heartbeat changed.
+type OperatingStatusChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind: "loadbalancer", "listener", "pool" or "member".
+	Kind            string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id              string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	OperatingStatus string `protobuf:"bytes,3,opt,name=operating_status,json=operatingStatus,proto3" json:"operating_status,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *OperatingStatusChange) Reset() {
+	*x = OperatingStatusChange{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperatingStatusChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperatingStatusChange) ProtoMessage() {}
+
+func (x *OperatingStatusChange) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperatingStatusChange.ProtoReflect.Descriptor instead.
+func (*OperatingStatusChange) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *OperatingStatusChange) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *OperatingStatusChange) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OperatingStatusChange) GetOperatingStatus() string {
+	if x != nil {
+		return x.OperatingStatus
+	}
+	return ""
+}
+
+type RecordHealthRequest struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	AmphoraId     string                   `protobuf:"bytes,1,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
+	Changes       []*OperatingStatusChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordHealthRequest) Reset() {
+	*x = RecordHealthRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHealthRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHealthRequest) ProtoMessage() {}
+
+func (x *RecordHealthRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHealthRequest.ProtoReflect.Descriptor instead.
+func (*RecordHealthRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RecordHealthRequest) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+func (x *RecordHealthRequest) GetChanges() []*OperatingStatusChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+type AmphoraSilentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	AmphoraId string                 `protobuf:"bytes,1,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
+	// silent_ms is how long no heartbeat arrived (for the log).
+	SilentMs      int64 `protobuf:"varint,2,opt,name=silent_ms,json=silentMs,proto3" json:"silent_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AmphoraSilentRequest) Reset() {
+	*x = AmphoraSilentRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AmphoraSilentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AmphoraSilentRequest) ProtoMessage() {}
+
+func (x *AmphoraSilentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AmphoraSilentRequest.ProtoReflect.Descriptor instead.
+func (*AmphoraSilentRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AmphoraSilentRequest) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+func (x *AmphoraSilentRequest) GetSilentMs() int64 {
+	if x != nil {
+		return x.SilentMs
+	}
+	return 0
+}
+
+// AmphoraSpec is what an Amphora grain needs to build and supervise its agent.
+type AmphoraSpec struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AmphoraId      string                 `protobuf:"bytes,1,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
+	LoadBalancerId string                 `protobuf:"bytes,2,opt,name=load_balancer_id,json=loadBalancerId,proto3" json:"load_balancer_id,omitempty"`
+	VipAddress     string                 `protobuf:"bytes,3,opt,name=vip_address,json=vipAddress,proto3" json:"vip_address,omitempty"`
+	// compute_id is the driver's handle once built ("" before).
+	ComputeId     string `protobuf:"bytes,4,opt,name=compute_id,json=computeId,proto3" json:"compute_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AmphoraSpec) Reset() {
+	*x = AmphoraSpec{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AmphoraSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AmphoraSpec) ProtoMessage() {}
+
+func (x *AmphoraSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AmphoraSpec.ProtoReflect.Descriptor instead.
+func (*AmphoraSpec) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AmphoraSpec) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+func (x *AmphoraSpec) GetLoadBalancerId() string {
+	if x != nil {
+		return x.LoadBalancerId
+	}
+	return ""
+}
+
+func (x *AmphoraSpec) GetVipAddress() string {
+	if x != nil {
+		return x.VipAddress
+	}
+	return ""
+}
+
+func (x *AmphoraSpec) GetComputeId() string {
+	if x != nil {
+		return x.ComputeId
+	}
+	return ""
+}
+
+type BuildAmphoraReply struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ComputeId   string                 `protobuf:"bytes,1,opt,name=compute_id,json=computeId,proto3" json:"compute_id,omitempty"`
+	LbNetworkIp string                 `protobuf:"bytes,2,opt,name=lb_network_ip,json=lbNetworkIp,proto3" json:"lb_network_ip,omitempty"`
+	// cert_expiration: the amphora certificate's NotAfter (unix microseconds).
+	CertExpiration int64 `protobuf:"varint,3,opt,name=cert_expiration,json=certExpiration,proto3" json:"cert_expiration,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BuildAmphoraReply) Reset() {
+	*x = BuildAmphoraReply{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildAmphoraReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildAmphoraReply) ProtoMessage() {}
+
+func (x *BuildAmphoraReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildAmphoraReply.ProtoReflect.Descriptor instead.
+func (*BuildAmphoraReply) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BuildAmphoraReply) GetComputeId() string {
+	if x != nil {
+		return x.ComputeId
+	}
+	return ""
+}
+
+func (x *BuildAmphoraReply) GetLbNetworkIp() string {
+	if x != nil {
+		return x.LbNetworkIp
+	}
+	return ""
+}
+
+func (x *BuildAmphoraReply) GetCertExpiration() int64 {
+	if x != nil {
+		return x.CertExpiration
+	}
+	return 0
+}
+
+// ConfigureAmphoraRequest carries the tree as the amphora must serve it (the
+// provider step's outcome: PENDING_DELETE objects gone, new ones present).
+type ConfigureAmphoraRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *AmphoraSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	Tree          *storepb.Tree          `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigureAmphoraRequest) Reset() {
+	*x = ConfigureAmphoraRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigureAmphoraRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigureAmphoraRequest) ProtoMessage() {}
+
+func (x *ConfigureAmphoraRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigureAmphoraRequest.ProtoReflect.Descriptor instead.
+func (*ConfigureAmphoraRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ConfigureAmphoraRequest) GetSpec() *AmphoraSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *ConfigureAmphoraRequest) GetTree() *storepb.Tree {
+	if x != nil {
+		return x.Tree
+	}
+	return nil
+}
+
+// HeartbeatRequest hands a verified heartbeat to its amphora's grain: the
+// agent's message (docs/heartbeat.md), as JSON.
+type HeartbeatRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	AmphoraId   string                 `protobuf:"bytes,1,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
+	MessageJson []byte                 `protobuf:"bytes,2,opt,name=message_json,json=messageJson,proto3" json:"message_json,omitempty"`
+	// received_unix_ms: when the node received it.
+	ReceivedUnixMs int64 `protobuf:"varint,3,opt,name=received_unix_ms,json=receivedUnixMs,proto3" json:"received_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *HeartbeatRequest) Reset() {
+	*x = HeartbeatRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeartbeatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeartbeatRequest) ProtoMessage() {}
+
+func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
+func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *HeartbeatRequest) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+func (x *HeartbeatRequest) GetMessageJson() []byte {
+	if x != nil {
+		return x.MessageJson
+	}
+	return nil
+}
+
+func (x *HeartbeatRequest) GetReceivedUnixMs() int64 {
+	if x != nil {
+		return x.ReceivedUnixMs
+	}
+	return 0
+}
+
 var File_actors_actorspb_actors_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_actors_proto_rawDesc = "" +
@@ -1780,7 +2195,40 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"Q\n" +
 	"\x12DeleteChildRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id2\xf3\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"f\n" +
+	"\x15OperatingStatusChange\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12)\n" +
+	"\x10operating_status\x18\x03 \x01(\tR\x0foperatingStatus\"r\n" +
+	"\x13RecordHealthRequest\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x01 \x01(\tR\tamphoraId\x12<\n" +
+	"\achanges\x18\x02 \x03(\v2\".keel.actors.OperatingStatusChangeR\achanges\"R\n" +
+	"\x14AmphoraSilentRequest\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x01 \x01(\tR\tamphoraId\x12\x1b\n" +
+	"\tsilent_ms\x18\x02 \x01(\x03R\bsilentMs\"\x96\x01\n" +
+	"\vAmphoraSpec\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x01 \x01(\tR\tamphoraId\x12(\n" +
+	"\x10load_balancer_id\x18\x02 \x01(\tR\x0eloadBalancerId\x12\x1f\n" +
+	"\vvip_address\x18\x03 \x01(\tR\n" +
+	"vipAddress\x12\x1d\n" +
+	"\n" +
+	"compute_id\x18\x04 \x01(\tR\tcomputeId\"\x7f\n" +
+	"\x11BuildAmphoraReply\x12\x1d\n" +
+	"\n" +
+	"compute_id\x18\x01 \x01(\tR\tcomputeId\x12\"\n" +
+	"\rlb_network_ip\x18\x02 \x01(\tR\vlbNetworkIp\x12'\n" +
+	"\x0fcert_expiration\x18\x03 \x01(\x03R\x0ecertExpiration\"m\n" +
+	"\x17ConfigureAmphoraRequest\x12,\n" +
+	"\x04spec\x18\x01 \x01(\v2\x18.keel.actors.AmphoraSpecR\x04spec\x12$\n" +
+	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"~\n" +
+	"\x10HeartbeatRequest\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x01 \x01(\tR\tamphoraId\x12!\n" +
+	"\fmessage_json\x18\x02 \x01(\fR\vmessageJson\x12(\n" +
+	"\x10received_unix_ms\x18\x03 \x01(\x03R\x0ereceivedUnixMs2\x81\x10\n" +
 	"\fLoadBalancer\x12P\n" +
 	"\x06Create\x12&.keel.actors.CreateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12P\n" +
 	"\x06Update\x12&.keel.actors.UpdateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12D\n" +
@@ -1809,7 +2257,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fCreateL7Rule\x12 .keel.actors.CreateL7RuleRequest\x1a\x18.keel.actors.L7RuleReply\x12J\n" +
 	"\fUpdateL7Rule\x12 .keel.actors.UpdateL7RuleRequest\x1a\x18.keel.actors.L7RuleReply\x12C\n" +
 	"\fDeleteL7Rule\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12D\n" +
-	"\rDeleteAmphora\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.EmptyB\x16Z\x14keel/actors/actorspbb\x06proto3"
+	"\rDeleteAmphora\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12D\n" +
+	"\fRecordHealth\x12 .keel.actors.RecordHealthRequest\x1a\x12.keel.actors.Empty\x12F\n" +
+	"\rAmphoraSilent\x12!.keel.actors.AmphoraSilentRequest\x1a\x12.keel.actors.Empty2\xc3\x02\n" +
+	"\aAmphora\x12A\n" +
+	"\x05Build\x12\x18.keel.actors.AmphoraSpec\x1a\x1e.keel.actors.BuildAmphoraReply\x12E\n" +
+	"\tConfigure\x12$.keel.actors.ConfigureAmphoraRequest\x1a\x12.keel.actors.Empty\x127\n" +
+	"\aDestroy\x12\x18.keel.actors.AmphoraSpec\x1a\x12.keel.actors.Empty\x125\n" +
+	"\x05Watch\x12\x18.keel.actors.AmphoraSpec\x1a\x12.keel.actors.Empty\x12>\n" +
+	"\tHeartbeat\x12\x1d.keel.actors.HeartbeatRequest\x1a\x12.keel.actors.EmptyB\x16Z\x14keel/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once
@@ -1823,7 +2279,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Caller)(nil),                     // 0: keel.actors.Caller
 	(*CreateLoadBalancerRequest)(nil),  // 1: keel.actors.CreateLoadBalancerRequest
@@ -1855,119 +2311,143 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*UpdateL7RuleRequest)(nil),        // 27: keel.actors.UpdateL7RuleRequest
 	(*L7RuleReply)(nil),                // 28: keel.actors.L7RuleReply
 	(*DeleteChildRequest)(nil),         // 29: keel.actors.DeleteChildRequest
-	(*storepb.Tree)(nil),               // 30: keel.store.Tree
-	(*storepb.LoadBalancer)(nil),       // 31: keel.store.LoadBalancer
-	(*storepb.Listener)(nil),           // 32: keel.store.Listener
-	(*storepb.Pool)(nil),               // 33: keel.store.Pool
-	(*storepb.Member)(nil),             // 34: keel.store.Member
-	(*storepb.HealthMonitor)(nil),      // 35: keel.store.HealthMonitor
-	(*storepb.L7Policy)(nil),           // 36: keel.store.L7Policy
-	(*storepb.L7Rule)(nil),             // 37: keel.store.L7Rule
+	(*OperatingStatusChange)(nil),      // 30: keel.actors.OperatingStatusChange
+	(*RecordHealthRequest)(nil),        // 31: keel.actors.RecordHealthRequest
+	(*AmphoraSilentRequest)(nil),       // 32: keel.actors.AmphoraSilentRequest
+	(*AmphoraSpec)(nil),                // 33: keel.actors.AmphoraSpec
+	(*BuildAmphoraReply)(nil),          // 34: keel.actors.BuildAmphoraReply
+	(*ConfigureAmphoraRequest)(nil),    // 35: keel.actors.ConfigureAmphoraRequest
+	(*HeartbeatRequest)(nil),           // 36: keel.actors.HeartbeatRequest
+	(*storepb.Tree)(nil),               // 37: keel.store.Tree
+	(*storepb.LoadBalancer)(nil),       // 38: keel.store.LoadBalancer
+	(*storepb.Listener)(nil),           // 39: keel.store.Listener
+	(*storepb.Pool)(nil),               // 40: keel.store.Pool
+	(*storepb.Member)(nil),             // 41: keel.store.Member
+	(*storepb.HealthMonitor)(nil),      // 42: keel.store.HealthMonitor
+	(*storepb.L7Policy)(nil),           // 43: keel.store.L7Policy
+	(*storepb.L7Rule)(nil),             // 44: keel.store.L7Rule
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: keel.actors.CreateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	30, // 1: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.store.Tree
-	30, // 2: keel.actors.LoadBalancerReply.tree:type_name -> keel.store.Tree
+	37, // 1: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.store.Tree
+	37, // 2: keel.actors.LoadBalancerReply.tree:type_name -> keel.store.Tree
 	0,  // 3: keel.actors.UpdateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	31, // 4: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
+	38, // 4: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
 	0,  // 5: keel.actors.DeleteLoadBalancerRequest.caller:type_name -> keel.actors.Caller
 	0,  // 6: keel.actors.FailoverRequest.caller:type_name -> keel.actors.Caller
 	0,  // 7: keel.actors.CreateListenerRequest.caller:type_name -> keel.actors.Caller
-	32, // 8: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
+	39, // 8: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
 	0,  // 9: keel.actors.UpdateListenerRequest.caller:type_name -> keel.actors.Caller
-	32, // 10: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
-	32, // 11: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
-	30, // 12: keel.actors.ListenerReply.tree:type_name -> keel.store.Tree
+	39, // 10: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
+	39, // 11: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
+	37, // 12: keel.actors.ListenerReply.tree:type_name -> keel.store.Tree
 	0,  // 13: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
-	33, // 14: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
+	40, // 14: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
 	0,  // 15: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
-	33, // 16: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
-	33, // 17: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
-	30, // 18: keel.actors.PoolReply.tree:type_name -> keel.store.Tree
+	40, // 16: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
+	40, // 17: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
+	37, // 18: keel.actors.PoolReply.tree:type_name -> keel.store.Tree
 	0,  // 19: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
-	34, // 20: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
+	41, // 20: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
 	0,  // 21: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
-	34, // 22: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
-	34, // 23: keel.actors.MemberReply.member:type_name -> keel.store.Member
-	30, // 24: keel.actors.MemberReply.tree:type_name -> keel.store.Tree
+	41, // 22: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
+	41, // 23: keel.actors.MemberReply.member:type_name -> keel.store.Member
+	37, // 24: keel.actors.MemberReply.tree:type_name -> keel.store.Tree
 	0,  // 25: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
-	34, // 26: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
+	41, // 26: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
 	19, // 27: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
 	0,  // 28: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	35, // 29: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
+	42, // 29: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
 	0,  // 30: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	35, // 31: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
-	35, // 32: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
-	30, // 33: keel.actors.HealthMonitorReply.tree:type_name -> keel.store.Tree
+	42, // 31: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
+	42, // 32: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
+	37, // 33: keel.actors.HealthMonitorReply.tree:type_name -> keel.store.Tree
 	0,  // 34: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	36, // 35: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
-	37, // 36: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
+	43, // 35: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
+	44, // 36: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
 	0,  // 37: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	36, // 38: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
-	36, // 39: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
-	30, // 40: keel.actors.L7PolicyReply.tree:type_name -> keel.store.Tree
+	43, // 38: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
+	43, // 39: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
+	37, // 40: keel.actors.L7PolicyReply.tree:type_name -> keel.store.Tree
 	0,  // 41: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	37, // 42: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
+	44, // 42: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
 	0,  // 43: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	37, // 44: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
-	37, // 45: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
-	30, // 46: keel.actors.L7RuleReply.tree:type_name -> keel.store.Tree
+	44, // 44: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
+	44, // 45: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
+	37, // 46: keel.actors.L7RuleReply.tree:type_name -> keel.store.Tree
 	0,  // 47: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
-	1,  // 48: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
-	3,  // 49: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
-	4,  // 50: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
-	5,  // 51: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
-	7,  // 52: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
-	9,  // 53: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
-	10, // 54: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
-	29, // 55: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
-	12, // 56: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
-	13, // 57: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
-	29, // 58: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
-	15, // 59: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
-	16, // 60: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
-	29, // 61: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
-	18, // 62: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
-	20, // 63: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
-	21, // 64: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
-	29, // 65: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
-	23, // 66: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
-	24, // 67: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
-	29, // 68: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
-	26, // 69: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
-	27, // 70: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
-	29, // 71: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
-	29, // 72: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
-	2,  // 73: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
-	2,  // 74: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
-	6,  // 75: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
-	6,  // 76: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
-	8,  // 77: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
-	11, // 78: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
-	11, // 79: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
-	6,  // 80: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
-	14, // 81: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
-	14, // 82: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
-	6,  // 83: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
-	17, // 84: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
-	17, // 85: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
-	6,  // 86: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
-	6,  // 87: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
-	22, // 88: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	22, // 89: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	6,  // 90: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
-	25, // 91: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
-	25, // 92: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
-	6,  // 93: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
-	28, // 94: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
-	28, // 95: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
-	6,  // 96: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
-	6,  // 97: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
-	73, // [73:98] is the sub-list for method output_type
-	48, // [48:73] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	30, // 48: keel.actors.RecordHealthRequest.changes:type_name -> keel.actors.OperatingStatusChange
+	33, // 49: keel.actors.ConfigureAmphoraRequest.spec:type_name -> keel.actors.AmphoraSpec
+	37, // 50: keel.actors.ConfigureAmphoraRequest.tree:type_name -> keel.store.Tree
+	1,  // 51: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
+	3,  // 52: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
+	4,  // 53: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
+	5,  // 54: keel.actors.LoadBalancer.Failover:input_type -> keel.actors.FailoverRequest
+	7,  // 55: keel.actors.LoadBalancer.Resume:input_type -> keel.actors.ResumeRequest
+	9,  // 56: keel.actors.LoadBalancer.CreateListener:input_type -> keel.actors.CreateListenerRequest
+	10, // 57: keel.actors.LoadBalancer.UpdateListener:input_type -> keel.actors.UpdateListenerRequest
+	29, // 58: keel.actors.LoadBalancer.DeleteListener:input_type -> keel.actors.DeleteChildRequest
+	12, // 59: keel.actors.LoadBalancer.CreatePool:input_type -> keel.actors.CreatePoolRequest
+	13, // 60: keel.actors.LoadBalancer.UpdatePool:input_type -> keel.actors.UpdatePoolRequest
+	29, // 61: keel.actors.LoadBalancer.DeletePool:input_type -> keel.actors.DeleteChildRequest
+	15, // 62: keel.actors.LoadBalancer.CreateMember:input_type -> keel.actors.CreateMemberRequest
+	16, // 63: keel.actors.LoadBalancer.UpdateMember:input_type -> keel.actors.UpdateMemberRequest
+	29, // 64: keel.actors.LoadBalancer.DeleteMember:input_type -> keel.actors.DeleteChildRequest
+	18, // 65: keel.actors.LoadBalancer.ReplaceMembers:input_type -> keel.actors.ReplaceMembersRequest
+	20, // 66: keel.actors.LoadBalancer.CreateHealthMonitor:input_type -> keel.actors.CreateHealthMonitorRequest
+	21, // 67: keel.actors.LoadBalancer.UpdateHealthMonitor:input_type -> keel.actors.UpdateHealthMonitorRequest
+	29, // 68: keel.actors.LoadBalancer.DeleteHealthMonitor:input_type -> keel.actors.DeleteChildRequest
+	23, // 69: keel.actors.LoadBalancer.CreateL7Policy:input_type -> keel.actors.CreateL7PolicyRequest
+	24, // 70: keel.actors.LoadBalancer.UpdateL7Policy:input_type -> keel.actors.UpdateL7PolicyRequest
+	29, // 71: keel.actors.LoadBalancer.DeleteL7Policy:input_type -> keel.actors.DeleteChildRequest
+	26, // 72: keel.actors.LoadBalancer.CreateL7Rule:input_type -> keel.actors.CreateL7RuleRequest
+	27, // 73: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
+	29, // 74: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
+	29, // 75: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
+	31, // 76: keel.actors.LoadBalancer.RecordHealth:input_type -> keel.actors.RecordHealthRequest
+	32, // 77: keel.actors.LoadBalancer.AmphoraSilent:input_type -> keel.actors.AmphoraSilentRequest
+	33, // 78: keel.actors.Amphora.Build:input_type -> keel.actors.AmphoraSpec
+	35, // 79: keel.actors.Amphora.Configure:input_type -> keel.actors.ConfigureAmphoraRequest
+	33, // 80: keel.actors.Amphora.Destroy:input_type -> keel.actors.AmphoraSpec
+	33, // 81: keel.actors.Amphora.Watch:input_type -> keel.actors.AmphoraSpec
+	36, // 82: keel.actors.Amphora.Heartbeat:input_type -> keel.actors.HeartbeatRequest
+	2,  // 83: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
+	2,  // 84: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
+	6,  // 85: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
+	6,  // 86: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
+	8,  // 87: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
+	11, // 88: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
+	11, // 89: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
+	6,  // 90: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
+	14, // 91: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
+	14, // 92: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
+	6,  // 93: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
+	17, // 94: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
+	17, // 95: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
+	6,  // 96: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
+	6,  // 97: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
+	22, // 98: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	22, // 99: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	6,  // 100: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
+	25, // 101: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
+	25, // 102: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
+	6,  // 103: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
+	28, // 104: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
+	28, // 105: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
+	6,  // 106: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
+	6,  // 107: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
+	6,  // 108: keel.actors.LoadBalancer.RecordHealth:output_type -> keel.actors.Empty
+	6,  // 109: keel.actors.LoadBalancer.AmphoraSilent:output_type -> keel.actors.Empty
+	34, // 110: keel.actors.Amphora.Build:output_type -> keel.actors.BuildAmphoraReply
+	6,  // 111: keel.actors.Amphora.Configure:output_type -> keel.actors.Empty
+	6,  // 112: keel.actors.Amphora.Destroy:output_type -> keel.actors.Empty
+	6,  // 113: keel.actors.Amphora.Watch:output_type -> keel.actors.Empty
+	6,  // 114: keel.actors.Amphora.Heartbeat:output_type -> keel.actors.Empty
+	83, // [83:115] is the sub-list for method output_type
+	51, // [51:83] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -1981,9 +2461,9 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   37,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_actors_actorspb_actors_proto_goTypes,
 		DependencyIndexes: file_actors_actorspb_actors_proto_depIdxs,

@@ -86,6 +86,8 @@ type LoadBalancer interface {
 	UpdateL7Rule(req *UpdateL7RuleRequest, ctx cluster.GrainContext) (*L7RuleReply, error)
 	DeleteL7Rule(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
 	DeleteAmphora(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
+	RecordHealth(req *RecordHealthRequest, ctx cluster.GrainContext) (*Empty, error)
+	AmphoraSilent(req *AmphoraSilentRequest, ctx cluster.GrainContext) (*Empty, error)
 }
 
 // LoadBalancerGrainClient holds the base data for the LoadBalancerGrain
@@ -769,6 +771,60 @@ func (g *LoadBalancerGrainClient) DeleteAmphora(r *DeleteChildRequest, opts ...c
 	}
 }
 
+// RecordHealth requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) RecordHealth(r *RecordHealthRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "RecordHealth"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 25, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// AmphoraSilent requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) AmphoraSilent(r *AmphoraSilentRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "AmphoraSilent"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 26, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
 // LoadBalancerActor represents the actor structure
 type LoadBalancerActor struct {
 	ctx     cluster.GrainContext
@@ -1297,6 +1353,46 @@ func (a *LoadBalancerActor) Receive(ctx actor.Context) {
 				return
 			}
 			ctx.Respond(r0)
+		case 25:
+			req := &RecordHealthRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] RecordHealth(RecordHealthRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.RecordHealth(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 26:
+			req := &AmphoraSilentRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] AmphoraSilent(AmphoraSilentRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.AmphoraSilent(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
 		}
 	default:
 		a.inner.ReceiveDefault(a.ctx)
@@ -1306,6 +1402,341 @@ func (a *LoadBalancerActor) Receive(ctx actor.Context) {
 // onError should be used in ctx.ReenterAfter
 // you can just return error in reenterable method for other errors
 func (a *LoadBalancerActor) onError(err error) {
+	resp := cluster.FromError(err)
+	a.ctx.Respond(resp)
+}
+
+var xAmphoraFactory func() Amphora
+
+// AmphoraFactory produces a Amphora
+func AmphoraFactory(factory func() Amphora) {
+	xAmphoraFactory = factory
+}
+
+// GetAmphoraGrainClient instantiates a new AmphoraGrainClient with given Identity
+func GetAmphoraGrainClient(c *cluster.Cluster, id string) *AmphoraGrainClient {
+	if c == nil {
+		panic(fmt.Errorf("nil cluster instance"))
+	}
+	if id == "" {
+		panic(fmt.Errorf("empty id"))
+	}
+	return &AmphoraGrainClient{Identity: id, cluster: c}
+}
+
+// GetAmphoraKind instantiates a new cluster.Kind for Amphora
+func GetAmphoraKind(opts ...actor.PropsOption) *cluster.Kind {
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &AmphoraActor{
+			Timeout: 60 * time.Second,
+		}
+	}, opts...)
+	kind := cluster.NewKind("Amphora", props)
+	return kind
+}
+
+// GetAmphoraKind instantiates a new cluster.Kind for Amphora
+func NewAmphoraKind(factory func() Amphora, timeout time.Duration, opts ...actor.PropsOption) *cluster.Kind {
+	xAmphoraFactory = factory
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &AmphoraActor{
+			Timeout: timeout,
+		}
+	}, opts...)
+	kind := cluster.NewKind("Amphora", props)
+	return kind
+}
+
+// Amphora interfaces the services available to the Amphora
+type Amphora interface {
+	Init(ctx cluster.GrainContext)
+	Terminate(ctx cluster.GrainContext)
+	ReceiveDefault(ctx cluster.GrainContext)
+	Build(req *AmphoraSpec, ctx cluster.GrainContext) (*BuildAmphoraReply, error)
+	Configure(req *ConfigureAmphoraRequest, ctx cluster.GrainContext) (*Empty, error)
+	Destroy(req *AmphoraSpec, ctx cluster.GrainContext) (*Empty, error)
+	Watch(req *AmphoraSpec, ctx cluster.GrainContext) (*Empty, error)
+	Heartbeat(req *HeartbeatRequest, ctx cluster.GrainContext) (*Empty, error)
+}
+
+// AmphoraGrainClient holds the base data for the AmphoraGrain
+type AmphoraGrainClient struct {
+	Identity string
+	cluster  *cluster.Cluster
+}
+
+// Build requests the execution on to the cluster with CallOptions
+func (g *AmphoraGrainClient) Build(r *AmphoraSpec, opts ...cluster.GrainCallOption) (*BuildAmphoraReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Amphora"), slog.String("method", "Build"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 0, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Amphora", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *BuildAmphoraReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// Configure requests the execution on to the cluster with CallOptions
+func (g *AmphoraGrainClient) Configure(r *ConfigureAmphoraRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Amphora"), slog.String("method", "Configure"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 1, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Amphora", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// Destroy requests the execution on to the cluster with CallOptions
+func (g *AmphoraGrainClient) Destroy(r *AmphoraSpec, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Amphora"), slog.String("method", "Destroy"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 2, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Amphora", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// Watch requests the execution on to the cluster with CallOptions
+func (g *AmphoraGrainClient) Watch(r *AmphoraSpec, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Amphora"), slog.String("method", "Watch"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 3, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Amphora", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// Heartbeat requests the execution on to the cluster with CallOptions
+func (g *AmphoraGrainClient) Heartbeat(r *HeartbeatRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Amphora"), slog.String("method", "Heartbeat"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 4, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Amphora", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
+// AmphoraActor represents the actor structure
+type AmphoraActor struct {
+	ctx     cluster.GrainContext
+	inner   Amphora
+	Timeout time.Duration
+}
+
+// Receive ensures the lifecycle of the actor for the received message
+func (a *AmphoraActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started: //pass
+	case *cluster.ClusterInit:
+		a.ctx = cluster.NewGrainContext(ctx, msg.Identity, msg.Cluster)
+		a.inner = xAmphoraFactory()
+		a.inner.Init(a.ctx)
+
+		if a.Timeout > 0 {
+			ctx.SetReceiveTimeout(a.Timeout)
+		}
+	case *actor.ReceiveTimeout:
+		ctx.Poison(ctx.Self())
+	case *actor.Stopped:
+		a.inner.Terminate(a.ctx)
+	case actor.AutoReceiveMessage: // pass
+	case actor.SystemMessage: // pass
+
+	case *cluster.GrainRequest:
+		switch msg.MethodIndex {
+		case 0:
+			req := &AmphoraSpec{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Build(AmphoraSpec) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Build(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 1:
+			req := &ConfigureAmphoraRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Configure(ConfigureAmphoraRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Configure(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 2:
+			req := &AmphoraSpec{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Destroy(AmphoraSpec) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Destroy(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 3:
+			req := &AmphoraSpec{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Watch(AmphoraSpec) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Watch(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 4:
+			req := &HeartbeatRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Heartbeat(HeartbeatRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Heartbeat(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		}
+	default:
+		a.inner.ReceiveDefault(a.ctx)
+	}
+}
+
+// onError should be used in ctx.ReenterAfter
+// you can just return error in reenterable method for other errors
+func (a *AmphoraActor) onError(err error) {
 	resp := cluster.FromError(err)
 	a.ctx.Respond(resp)
 }

@@ -245,7 +245,10 @@ type NodeMeta struct {
 	Leaving         bool                   `protobuf:"varint,10,opt,name=leaving,proto3" json:"leaving,omitempty"` // announced just before a graceful leave, so peers
 	// tell "left" from "dead" (memberlist's leave event
 	// does not say which)
-	ClusterId     string `protobuf:"bytes,11,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"` // the cluster this node belongs to (empty until it
+	ClusterId string `protobuf:"bytes,11,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"` // the cluster this node belongs to (empty until it
+	// bootstrapped or was added); gossip never merges
+	// members of different clusters
+	HealthAddr    string `protobuf:"bytes,12,opt,name=health_addr,json=healthAddr,proto3" json:"health_addr,omitempty"` // the UDP heartbeat receiver (-health-addr): where
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -357,6 +360,13 @@ func (x *NodeMeta) GetClusterId() string {
 	return ""
 }
 
+func (x *NodeMeta) GetHealthAddr() string {
+	if x != nil {
+		return x.HealthAddr
+	}
+	return ""
+}
+
 // RemoveServerRequest asks the leader to remove a server from the Raft configuration
 // (a node leaving gracefully asks for its own removal).
 type RemoveServerRequest struct {
@@ -464,7 +474,7 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1d\n" +
 	"\n" +
 	"error_kind\x18\x02 \x01(\tR\terrorKind\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xd1\x02\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xf2\x02\n" +
 	"\bNodeMeta\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bactor_id\x18\x02 \x01(\tR\aactorId\x12\x1d\n" +
@@ -479,7 +489,9 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\aleaving\x18\n" +
 	" \x01(\bR\aleaving\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\v \x01(\tR\tclusterId\"%\n" +
+	"cluster_id\x18\v \x01(\tR\tclusterId\x12\x1f\n" +
+	"\vhealth_addr\x18\f \x01(\tR\n" +
+	"healthAddr\"%\n" +
 	"\x13RemoveServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\x14RemoveServerResponse\x12\x14\n" +

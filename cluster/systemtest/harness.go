@@ -16,6 +16,7 @@ package systemtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"keel/actors/compute"
 )
 
 // T is what the harness needs from its caller: T satisfies it, and so
@@ -66,11 +69,12 @@ func binary() (string, error) {
 			return
 		}
 		path := filepath.Join(binDir, "keeld")
-		args := []string{"build", "-o", path}
+		args := []string{"build", "-o", binDir + "/"}
 		if RaceBuild() {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command("go", append(args, "keel/cmd/keeld")...)
+		// keel-agent beside keeld: the local amphora driver finds it there.
+		cmd := exec.Command("go", append(args, "keel/cmd/keeld", "keel/cmd/keel-agent")...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("systemtest: build keeld: %v\n%s", err, out)
@@ -138,6 +142,9 @@ type Node struct {
 	Join       []string
 	LogPath    string
 	ExtraArgs  []string
+	// AmphoraDriver is keeld's -amphora-driver: "" runs noop (amphorae are records,
+	// so API tests stay fast); "local" runs real keel-agents (built next to keeld).
+	AmphoraDriver string
 	// Host is the loopback address every port of the node is on.
 	Host string
 	// UID, if not 0, is the user id keeld runs as: iptables' owner match then tells
@@ -179,6 +186,7 @@ func NewNodeOn(t T, name, host string, uid int) *Node {
 		Host: host, UID: uid}
 	t.Cleanup(func() {
 		n.Kill()
+		n.reapAmphorae()
 		if t.Failed() {
 			n.dumpLog()
 		}
@@ -260,7 +268,8 @@ func raceReports(log string) []string {
 func (n *Node) Args() []string {
 	args := []string{"-node", n.Name, "-data-dir", n.DataDir, "-http-addr", n.HTTPAddr,
 		"-gossip-addr", n.GossipAddr, "-raft-addr", n.RaftAddr, "-actor-addr", n.ActorAddr,
-		"-health-addr", n.HealthAddr, "-bootstrap-expect", fmt.Sprint(n.Expect)}
+		"-health-addr", n.HealthAddr, "-bootstrap-expect", fmt.Sprint(n.Expect),
+		"-amphora-driver", firstNonEmpty(n.AmphoraDriver, "noop")}
 	if len(n.Join) > 0 {
 		args = append(args, "-join", strings.Join(n.Join, ","))
 	}
@@ -658,4 +667,39 @@ func ByName(nodes []*Node, name string) *Node {
 		}
 	}
 	return nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// reapAmphorae removes every amphora a node's local driver started: their agents
+// outlive keeld by design (as VMs outlive their controller), so a test must stop
+// them itself. It uses the driver's own Delete (process group, then every
+// process working in the amphora's directory).
+func (n *Node) reapAmphorae() {
+	dir := filepath.Join(n.DataDir, "amphorae")
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
+	local, err := compute.NewLocal(compute.LocalConfig{BaseDir: dir, AgentBinary: filepath.Join(binDir, "keel-agent")})
+	if err != nil {
+		n.t.Errorf("%s: reaping amphorae: %v", n.Name, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	insts, err := local.List(ctx)
+	if err != nil {
+		n.t.Errorf("%s: listing amphorae: %v", n.Name, err)
+		return
+	}
+	for _, inst := range insts {
+		if err := local.Delete(ctx, inst.ComputeID); err != nil {
+			n.t.Errorf("%s: deleting amphora %s: %v", n.Name, inst.AmphoraID, err)
+		}
+	}
 }

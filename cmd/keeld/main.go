@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"keel/actors"
+	"keel/actors/compute"
 	"keel/cluster"
 	"keel/cluster/clusterpb"
 	keelhttp "keel/http"
@@ -45,6 +46,7 @@ type options struct {
 	logLevel        string
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
+	amphorae        amphoraOptions
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -65,6 +67,14 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
+	fs.StringVar(&o.amphorae.driver, "amphora-driver", "local", "where amphorae run: local (a keel-agent process per amphora on this host, running haproxy) or noop (records only)")
+	fs.StringVar(&o.amphorae.vipCIDR, "vip-cidr", compute.DefaultVIPCIDR, "loopback range the local amphora driver allocates VIP addresses from")
+	fs.StringVar(&o.amphorae.agentBinary, "keel-agent", "", "keel-agent binary for the local driver (default: next to keeld, then $PATH)")
+	fs.StringVar(&o.amphorae.caCert, "amphora-ca-cert", "", "CA certificate (PEM) for amphora mutual TLS; default: one generated at bootstrap and replicated")
+	fs.StringVar(&o.amphorae.caKey, "amphora-ca-key", "", "the CA's private key (PEM), with -amphora-ca-cert")
+	fs.StringVar(&o.amphorae.heartbeatKey, "heartbeat-key", "", "HMAC key of amphora heartbeats; default: one generated at bootstrap and replicated")
+	fs.DurationVar(&o.amphorae.interval, "heartbeat-interval", 10*time.Second, "how often amphorae send heartbeats (Octavia's heartbeat_interval)")
+	fs.DurationVar(&o.amphorae.timeout, "heartbeat-timeout", 60*time.Second, "silence after which an amphora is failed over (Octavia's heartbeat_timeout)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -136,6 +146,7 @@ type node struct {
 	raftMember *cluster.RaftMembership
 	reconciler *actors.Reconciler
 	api        *keelhttp.Server
+	amphorae   *amphoraNode
 }
 
 func run(o *options, logger *slog.Logger) error {
@@ -158,7 +169,7 @@ func run(o *options, logger *slog.Logger) error {
 	n.membership, err = cluster.StartMembership(cluster.MembershipConfig{
 		NodeName: o.node, GossipAddr: o.gossipAddr, Join: joins, LogOutput: logOut,
 		SecretKey: o.gossipKey, PeersFile: filepath.Join(o.dataDir, "peers.json"),
-		Meta: &clusterpb.NodeMeta{Name: o.node, RaftAddr: o.raftAddr, HttpAddr: o.httpAddr,
+		Meta: &clusterpb.NodeMeta{Name: o.node, RaftAddr: o.raftAddr, HttpAddr: o.httpAddr, HealthAddr: o.healthAddr,
 			BootstrapExpect: int32(o.bootstrapExpect), RaftInitialized: st.HadState(), Joining: len(joins) > 0},
 	})
 	if err != nil {
@@ -199,7 +210,12 @@ func run(o *options, logger *slog.Logger) error {
 	settings := actors.DefaultSettings
 	settings.IdleTimeout = o.grainIdle
 	settings.ProvisionDelay = o.provisionDelay
-	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger})
+	n.amphorae, err = newAmphoraNode(o, st, n.membership, logger)
+	if err != nil {
+		n.shutdown(logger, false)
+		return err
+	}
+	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger, Amphorae: n.amphorae.cfg})
 	placement := cluster.NewPlacementLookup()
 	n.provider = cluster.NewActorProvider(n.membership, cluster.ProviderOptions{
 		Voters:    func() []string { return voterNames(st) },
@@ -233,8 +249,9 @@ func run(o *options, logger *slog.Logger) error {
 	st.SetForwarder(n.forwarder)
 	n.raftMember = cluster.StartRaftMembership(st, n.membership, o.bootstrapExpect, len(joins) > 0, logger)
 
+	n.amphorae.start(n.cluster)
 	grains := actors.NewClient(n.cluster)
-	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger}
+	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger, WatchAmphorae: n.amphorae.cfg != nil}
 	n.reconciler.Start()
 
 	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
@@ -275,6 +292,9 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 	}
 	if n.reconciler != nil {
 		n.reconciler.Stop()
+	}
+	if n.amphorae != nil {
+		n.amphorae.shutdown()
 	}
 	if n.raftMember != nil {
 		n.raftMember.Stop()

@@ -34,6 +34,7 @@ const (
 	TreeTransaction_COMPLETE_PROVISIONING  TreeTransaction_Intent = 4 // the provider step: PENDING_* to ACTIVE/ERROR, deleted rows removed
 	TreeTransaction_FAILOVER_LOAD_BALANCER TreeTransaction_Intent = 5 // a failover starts (PENDING_UPDATE)
 	TreeTransaction_UPDATE_AMPHORA         TreeTransaction_Intent = 6 // an amphora record changes (admin failover, config, delete)
+	TreeTransaction_RECORD_HEALTH          TreeTransaction_Intent = 7 // operating statuses an amphora's heartbeats changed
 	TreeTransaction_CREATE_LISTENER        TreeTransaction_Intent = 10
 	TreeTransaction_UPDATE_LISTENER        TreeTransaction_Intent = 11
 	TreeTransaction_DELETE_LISTENER        TreeTransaction_Intent = 12
@@ -65,6 +66,7 @@ var (
 		4:  "COMPLETE_PROVISIONING",
 		5:  "FAILOVER_LOAD_BALANCER",
 		6:  "UPDATE_AMPHORA",
+		7:  "RECORD_HEALTH",
 		10: "CREATE_LISTENER",
 		11: "UPDATE_LISTENER",
 		12: "DELETE_LISTENER",
@@ -93,6 +95,7 @@ var (
 		"COMPLETE_PROVISIONING":  4,
 		"FAILOVER_LOAD_BALANCER": 5,
 		"UPDATE_AMPHORA":         6,
+		"RECORD_HEALTH":          7,
 		"CREATE_LISTENER":        10,
 		"UPDATE_LISTENER":        11,
 		"DELETE_LISTENER":        12,
@@ -2094,11 +2097,11 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x16delete_health_monitors\x18\x17 \x03(\tR\x14deleteHealthMonitors\x12+\n" +
 	"\x11delete_l7policies\x18\x18 \x03(\tR\x10deleteL7policies\x12%\n" +
 	"\x0edelete_l7rules\x18\x19 \x03(\tR\rdeleteL7rules\x12'\n" +
-	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\xe4\x05\n" +
+	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\xf7\x05\n" +
 	"\x0fTreeTransaction\x12:\n" +
 	"\x06intent\x18\x01 \x01(\x0e2\".keel.store.TreeTransaction.IntentR\x06intent\x12+\n" +
 	"\x05write\x18\x02 \x01(\v2\x15.keel.store.TreeWriteR\x05write\x12#\n" +
-	"\rexclusive_vip\x18\x03 \x01(\bR\fexclusiveVip\"\xc2\x04\n" +
+	"\rexclusive_vip\x18\x03 \x01(\bR\fexclusiveVip\"\xd5\x04\n" +
 	"\x06Intent\x12\x16\n" +
 	"\x12INTENT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CREATE_LOAD_BALANCER\x10\x01\x12\x18\n" +
@@ -2106,7 +2109,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x14DELETE_LOAD_BALANCER\x10\x03\x12\x19\n" +
 	"\x15COMPLETE_PROVISIONING\x10\x04\x12\x1a\n" +
 	"\x16FAILOVER_LOAD_BALANCER\x10\x05\x12\x12\n" +
-	"\x0eUPDATE_AMPHORA\x10\x06\x12\x13\n" +
+	"\x0eUPDATE_AMPHORA\x10\x06\x12\x11\n" +
+	"\rRECORD_HEALTH\x10\a\x12\x13\n" +
 	"\x0fCREATE_LISTENER\x10\n" +
 	"\x12\x13\n" +
 	"\x0fUPDATE_LISTENER\x10\v\x12\x13\n" +

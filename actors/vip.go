@@ -1,0 +1,88 @@
+package actors
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/fnv"
+	"net/http"
+	"net/netip"
+
+	"keel/actors/compute"
+	"keel/actors/octaviarules"
+	"keel/store/storepb"
+)
+
+// allocateVip gives a new load balancer its VIP address (and its additional VIPs
+// theirs), as Neutron would. With real amphorae the address comes from the
+// driver's range (-vip-cidr): an explicit address must lie in it and be free, a
+// missing one is the first free address from a hash of the id; the create is
+// then exclusive (the FSM refuses a second holder). Without (the noop provider),
+// addresses are records only: a missing one is derived from the id in 10.0.0.0/8.
+func (g *LoadBalancerGrain) allocateVip(w *storepb.TreeWrite) (exclusive bool, err error) {
+	lb := w.LoadBalancer
+	if g.rt.Amphorae == nil {
+		recordedVip(lb)
+	} else if err := g.allocateLoopbackVip(lb); err != nil {
+		return false, err
+	}
+	// The address may be known only now: check the listeners' allowed CIDRs
+	// against it.
+	for _, l := range w.Listeners {
+		if err := invalid(octaviarules.CheckAllowedCIDRs(l.AllowedCidrs, lb.VipAddress)); err != nil {
+			return false, err
+		}
+	}
+	return g.rt.Amphorae != nil, nil
+}
+
+// allocateLoopbackVip allocates from the amphora driver's range.
+func (g *LoadBalancerGrain) allocateLoopbackVip(lb *storepb.LoadBalancer) error {
+	if len(lb.AdditionalVips) > 0 {
+		return grainError(KindUnimplemented, "Provider 'amphora' does not support a requested option: "+
+			"additional VIPs need the netns amphora driver; the %s driver serves one loopback VIP.", g.rt.Amphorae.Driver.Name())
+	}
+	if lb.Topology == "ACTIVE_STANDBY" {
+		return grainError(KindUnimplemented, "Provider 'amphora' does not support a requested option: "+
+			"ACTIVE_STANDBY needs the netns amphora driver (keepalived); the %s driver runs SINGLE amphorae.", g.rt.Amphorae.Driver.Name())
+	}
+	vips := g.rt.Amphorae.VIPs
+	used := g.rt.Store.State().Current().VipAddressesIn(func(a string) bool {
+		addr, err := netip.ParseAddr(a)
+		return err == nil && vips.Prefix().Contains(addr)
+	})
+	addr, err := vips.Allocate(used, lb.VipAddress, g.id)
+	if err != nil {
+		var ve *compute.VIPError
+		if errors.As(err, &ve) && ve.Status() == http.StatusConflict {
+			return grainError(KindConflict, "%s", err.Error())
+		}
+		return grainError(KindInvalid, "%s", err.Error())
+	}
+	lb.VipAddress = addr
+	return nil
+}
+
+// recordedVip derives a missing VIP address (and additional VIP addresses) from
+// the load balancer's id in 10.0.0.0/8: records only, never connected to.
+func recordedVip(v *storepb.LoadBalancer) {
+	if v.VipAddress == "" {
+		h := fnv.New32a()
+		h.Write([]byte(v.Id))
+		n := h.Sum32()&0x00ffffff | 0x0a000000
+		if n&0xff == 0 || n&0xff == 0xff {
+			n ^= 0x01
+		}
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], n)
+		v.VipAddress = netip.AddrFrom4(a).String()
+	}
+	for _, av := range v.AdditionalVips {
+		if av.IpAddress == "" {
+			h := fnv.New32a()
+			h.Write([]byte(v.Id + av.SubnetId))
+			var a [4]byte
+			binary.BigEndian.PutUint32(a[:], h.Sum32()&0x00fffffe|0x0a000001)
+			av.IpAddress = netip.AddrFrom4(a).String()
+		}
+	}
+}

@@ -1,0 +1,344 @@
+package systemtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// backend is a test HTTP server on loopback that answers its own name.
+type backend struct {
+	name string
+	srv  *httptest.Server
+	port int
+}
+
+func startBackend(t *testing.T, name string) *backend {
+	t.Helper()
+	b := &backend{name: name}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, name)
+	}))
+	t.Cleanup(b.srv.Close)
+	_, port, _ := net.SplitHostPort(b.srv.Listener.Addr().String())
+	b.port, _ = strconv.Atoi(port)
+	return b
+}
+
+// stop closes the backend's listener (connections refused from now on); start
+// serves again on the same port.
+func (b *backend) stop() { b.srv.Close() }
+
+func (b *backend) start(t *testing.T) {
+	t.Helper()
+	var ln net.Listener
+	Eventually(t, 5*time.Second, b.name+" listening again", func() bool {
+		var err error
+		ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", b.port))
+		return err == nil
+	})
+	b.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: b.srv.Config.Handler}}
+	b.srv.Start()
+	t.Cleanup(b.srv.Close)
+}
+
+var vipClient = &http.Client{Timeout: 2 * time.Second}
+
+// get fetches url and returns the body ("" on any failure).
+func get(url string) string {
+	resp, err := vipClient.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Sprintf("status %d", resp.StatusCode)
+	}
+	return string(body)
+}
+
+type amphoraView struct {
+	ID          string `json:"id"`
+	ComputeID   string `json:"compute_id"`
+	Status      string `json:"status"`
+	LBNetworkIP string `json:"lb_network_ip"`
+	CertExpires string `json:"cert_expiration"`
+	HaIP        string `json:"ha_ip"`
+}
+
+func amphoraeOf(t *testing.T, n *Node, lbID string) []amphoraView {
+	t.Helper()
+	r := n.MustDo(200, "GET", "/v2/octavia/amphorae?loadbalancer_id="+lbID, nil)
+	var v struct {
+		Amphorae []amphoraView `json:"amphorae"`
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Amphorae
+}
+
+// statusTree returns "kind id" → operating_status from the status tree.
+func statusTree(t *testing.T, n *Node, lbID string) map[string]string {
+	t.Helper()
+	r, err := n.Do("GET", "/v2/lbaas/loadbalancers/"+lbID+"/status", nil)
+	if err != nil || r.Status != 200 {
+		return nil
+	}
+	var v struct {
+		Statuses struct {
+			LoadBalancer struct {
+				OperatingStatus string `json:"operating_status"`
+				Listeners       []struct {
+					ID              string `json:"id"`
+					OperatingStatus string `json:"operating_status"`
+					Pools           []struct {
+						ID              string `json:"id"`
+						OperatingStatus string `json:"operating_status"`
+						Members         []struct {
+							ProtocolPort    int    `json:"protocol_port"`
+							OperatingStatus string `json:"operating_status"`
+						} `json:"members"`
+					} `json:"pools"`
+				} `json:"listeners"`
+			} `json:"loadbalancer"`
+		} `json:"statuses"`
+	}
+	if json.Unmarshal(r.Body, &v) != nil {
+		return nil
+	}
+	out := map[string]string{"loadbalancer": v.Statuses.LoadBalancer.OperatingStatus}
+	for _, l := range v.Statuses.LoadBalancer.Listeners {
+		out["listener"] = l.OperatingStatus
+		for _, p := range l.Pools {
+			out["pool"] = p.OperatingStatus
+			for _, m := range p.Members {
+				out[fmt.Sprintf("member %d", m.ProtocolPort)] = m.OperatingStatus
+			}
+		}
+	}
+	return out
+}
+
+func provisioning(t *testing.T, n *Node, lbID string) string {
+	r, err := n.Do("GET", "/v2/lbaas/loadbalancers/"+lbID, nil)
+	if err != nil || r.Status != 200 {
+		return fmt.Sprint("status ", r.Status)
+	}
+	var v struct {
+		LoadBalancer struct {
+			ProvisioningStatus string `json:"provisioning_status"`
+		} `json:"loadbalancer"`
+	}
+	_ = json.Unmarshal(r.Body, &v)
+	return v.LoadBalancer.ProvisioningStatus
+}
+
+func waitLBActive(t *testing.T, n *Node, lbID string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, lbID+" ACTIVE", func() bool {
+		s := provisioning(t, n, lbID)
+		if s == "ERROR" {
+			t.Fatalf("load balancer %s went ERROR", lbID)
+		}
+		return s == "ACTIVE"
+	})
+}
+
+// sees polls url until every one of names answered (bounded).
+func sees(t *testing.T, url string, timeout time.Duration, names ...string) {
+	t.Helper()
+	seen := map[string]bool{}
+	Eventually(t, timeout, fmt.Sprintf("%s answering from %v", url, names), func() bool {
+		seen[get(url)] = true
+		for _, n := range names {
+			if !seen[n] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestAmphoraServesTraffic is issue 10's walk-through on one node with the local
+// amphora driver: a fully populated load balancer serves its VIP through a real
+// keel-agent and haproxy; heartbeats drive operating statuses; changes go live;
+// killing the agent fails the amphora over on the same VIP; a cascade delete
+// leaves nothing behind.
+func TestAmphoraServesTraffic(t *testing.T) {
+	n := NewNode(t, "amp")
+	n.AmphoraDriver = "local"
+	n.ExtraArgs = []string{"-heartbeat-interval", "1s", "-heartbeat-timeout", "3s"}
+	n.StartHealthy(60 * time.Second)
+
+	a, b, c := startBackend(t, "A"), startBackend(t, "B"), startBackend(t, "C")
+	port := FreePortOn(t, "127.0.0.1") // any port: the VIP is this load balancer's own address
+	body := fmt.Sprintf(`{"loadbalancer":{"name":"web","vip_subnet_id":%q,"listeners":[{"name":"http",
+		"protocol":"HTTP","protocol_port":%d,"default_pool":{"name":"pool","protocol":"HTTP","lb_algorithm":"ROUND_ROBIN",
+		"members":[{"address":"127.0.0.1","protocol_port":%d},{"address":"127.0.0.1","protocol_port":%d}],
+		"healthmonitor":{"type":"HTTP","delay":1,"timeout":1,"max_retries":1,"url_path":"/"}}}]}}`, subnet, port, a.port, b.port)
+	created := n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", body)
+	lbID := lbID(t, created)
+	var lb struct {
+		LoadBalancer struct {
+			VipAddress string `json:"vip_address"`
+			Listeners  []struct {
+				ID string `json:"id"`
+			} `json:"listeners"`
+			Pools []struct {
+				ID string `json:"id"`
+			} `json:"pools"`
+		} `json:"loadbalancer"`
+	}
+	if err := json.Unmarshal(created.Body, &lb); err != nil {
+		t.Fatal(err)
+	}
+	vip := lb.LoadBalancer.VipAddress
+	if !strings.HasPrefix(vip, "127.0.100.") {
+		t.Fatalf("VIP %s is not in the default loopback range", vip)
+	}
+	url := fmt.Sprintf("http://%s:%d/", vip, port)
+	waitLBActive(t, n, lbID)
+
+	// 1. Round robin over both members.
+	sees(t, url, 10*time.Second, "A", "B")
+	amps := amphoraeOf(t, n, lbID)
+	if len(amps) != 1 || amps[0].Status != "ALLOCATED" || !strings.HasPrefix(amps[0].ComputeID, "local:") ||
+		amps[0].LBNetworkIP != "127.0.0.1" || amps[0].CertExpires == "" || amps[0].HaIP != vip {
+		t.Fatalf("amphora records: %+v", amps)
+	}
+	first := amps[0]
+	Eventually(t, 10*time.Second, "everything ONLINE", func() bool {
+		st := statusTree(t, n, lbID)
+		return st["loadbalancer"] == "ONLINE" && st["listener"] == "ONLINE" && st["pool"] == "ONLINE" &&
+			st[fmt.Sprintf("member %d", a.port)] == "ONLINE" && st[fmt.Sprintf("member %d", b.port)] == "ONLINE"
+	})
+
+	// 2. A stopped backend: its member ERROR, pool and load balancer DEGRADED, all
+	// traffic to the other; back again: ONLINE.
+	b.stop()
+	Eventually(t, 10*time.Second, "member B ERROR, pool and load balancer DEGRADED", func() bool {
+		st := statusTree(t, n, lbID)
+		return st[fmt.Sprintf("member %d", b.port)] == "ERROR" && st["pool"] == "DEGRADED" && st["loadbalancer"] == "DEGRADED"
+	})
+	for i := 0; i < 6; i++ {
+		if got := get(url); got != "A" {
+			t.Fatalf("with B down, request %d answered %q", i, got)
+		}
+	}
+	b.start(t)
+	Eventually(t, 10*time.Second, "member B ONLINE again", func() bool {
+		st := statusTree(t, n, lbID)
+		return st[fmt.Sprintf("member %d", b.port)] == "ONLINE" && st["loadbalancer"] == "ONLINE"
+	})
+
+	// 4. Changes go live: a third member, then an L7 REJECT policy.
+	poolID, listenerID := lb.LoadBalancer.Pools[0].ID, lb.LoadBalancer.Listeners[0].ID
+	n.MustDo(201, "POST", "/v2/lbaas/pools/"+poolID+"/members",
+		fmt.Sprintf(`{"member":{"address":"127.0.0.1","protocol_port":%d}}`, c.port))
+	waitLBActive(t, n, lbID)
+	sees(t, url, 10*time.Second, "A", "B", "C")
+	pol := n.MustDo(201, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REJECT"}}`, listenerID))
+	var pv struct {
+		L7Policy struct {
+			ID string `json:"id"`
+		} `json:"l7policy"`
+	}
+	_ = json.Unmarshal(pol.Body, &pv)
+	waitLBActive(t, n, lbID)
+	n.MustDo(201, "POST", "/v2/lbaas/l7policies/"+pv.L7Policy.ID+"/rules",
+		`{"rule":{"type":"PATH","compare_type":"STARTS_WITH","value":"/private"}}`)
+	waitLBActive(t, n, lbID)
+	if got := get(url + "private/x"); got != "status 403" {
+		t.Fatalf("GET /private/x through the REJECT policy: %q, want status 403", got)
+	}
+	if got := get(url); got == "" || strings.HasPrefix(got, "status") {
+		t.Fatalf("GET / beside the REJECT policy: %q", got)
+	}
+
+	// 5. kill -9 the agent: failover on the same VIP.
+	agentPid := agentPidOf(t, n, first.ID)
+	killed := time.Now()
+	if err := syscall.Kill(agentPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var second amphoraView
+	Eventually(t, 15*time.Second, "a new amphora", func() bool {
+		for _, x := range amphoraeOf(t, n, lbID) {
+			if x.ID != first.ID && x.Status == "ALLOCATED" {
+				second = x
+				return true
+			}
+		}
+		return false
+	})
+	waitLBActive(t, n, lbID)
+	sees(t, url, 10*time.Second, "A", "B", "C")
+	t.Logf("agent killed → new amphora serving in %v", time.Since(killed).Round(time.Millisecond))
+	if amps := amphoraeOf(t, n, lbID); len(amps) != 1 || amps[0].ID != second.ID || amps[0].HaIP != vip {
+		t.Fatalf("after failover: %+v", amps)
+	}
+
+	// 7. Cascade delete: agent gone, VIP closed, no file left.
+	n.MustDo(204, "DELETE", "/v2/lbaas/loadbalancers/"+lbID+"?cascade=true", nil)
+	Eventually(t, 20*time.Second, "load balancer gone", func() bool {
+		r, err := n.Do("GET", "/v2/lbaas/loadbalancers/"+lbID, nil)
+		return err == nil && r.Status == 404
+	})
+	Eventually(t, 10*time.Second, "VIP closed", func() bool {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", vip, port), time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	})
+	entries, _ := os.ReadDir(filepath.Join(n.DataDir, "amphorae"))
+	if len(entries) != 0 {
+		t.Fatalf("amphora directories left: %v", entries)
+	}
+	if pid := agentPidOrZero(n, second.ID); pid != 0 {
+		t.Fatalf("agent %d of amphora %s still running", pid, second.ID)
+	}
+}
+
+// agentPidOf finds the keel-agent process of an amphora (its -amphora-id flag).
+func agentPidOf(t *testing.T, n *Node, amphoraID string) int {
+	t.Helper()
+	pid := agentPidOrZero(n, amphoraID)
+	if pid == 0 {
+		t.Fatalf("no keel-agent process for amphora %s", amphoraID)
+	}
+	return pid
+}
+
+func agentPidOrZero(n *Node, amphoraID string) int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) == 0 || filepath.Base(args[0]) != "keel-agent" {
+			continue
+		}
+		for i, a := range args {
+			if a == "-amphora-id" && i+1 < len(args) && args[i+1] == amphoraID {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				return pid
+			}
+		}
+	}
+	return 0
+}
