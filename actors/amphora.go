@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -45,8 +46,10 @@ type AmphoraGrain struct {
 	silent bool      // silence reported; cleared by a heartbeat or a new compute id
 	timer  *time.Timer
 
-	// health: at most one RecordHealth in flight, and the last changes sent.
+	// health: at most one RecordHealth in flight.
 	healthBusy bool
+	// controllers is the heartbeat target list the agent was last given.
+	controllers []string
 }
 
 var _ actorspb.Amphora = (*AmphoraGrain)(nil)
@@ -105,9 +108,10 @@ func (g *AmphoraGrain) Build(spec *actorspb.AmphoraSpec, ctx cluster.GrainContex
 	}
 	bctx, cancel := context.WithTimeout(context.Background(), g.amp.BuildTimeout)
 	defer cancel()
+	controllers := g.amp.Controllers()
 	inst, err := g.amp.Driver.Build(bctx, compute.Spec{
 		AmphoraID: g.id, ServerCert: cert.CertPEM, ServerKey: cert.KeyPEM, ClientCA: trust.CA.CertPEM(),
-		HeartbeatKey: trust.HeartbeatKey, Controllers: g.amp.Controllers(),
+		HeartbeatKey: trust.HeartbeatKey, Controllers: controllers,
 		HeartbeatInterval: g.amp.HeartbeatInterval, VIP: spec.GetVipAddress(),
 	})
 	if err != nil {
@@ -116,6 +120,7 @@ func (g *AmphoraGrain) Build(spec *actorspb.AmphoraSpec, ctx cluster.GrainContex
 	if err := g.connect(trust, inst); err != nil {
 		return nil, grainError(KindInternal, "%v", err)
 	}
+	g.controllers = controllers
 	if _, err := g.agent.Info(bctx); err != nil {
 		return nil, grainError(KindInternal, "amphora %s does not answer: %v", g.id, err)
 	}
@@ -239,12 +244,30 @@ func (g *AmphoraGrain) Destroy(spec *actorspb.AmphoraSpec, ctx cluster.GrainCont
 	return &actorspb.Empty{}, nil
 }
 
-// Watch keeps the grain supervising the amphora spec names.
+// Watch keeps the grain supervising the amphora spec names, and points the
+// agent's heartbeats at the nodes alive now (when nodes join or leave, agents
+// learn the new list).
 func (g *AmphoraGrain) Watch(spec *actorspb.AmphoraSpec, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	if err := g.ready(); err != nil {
 		return nil, err
 	}
 	g.supervise(spec)
+	want := g.amp.Controllers()
+	if len(want) > 0 && !slices.Equal(want, g.controllers) && spec.GetComputeId() != "" {
+		wctx, cancel := context.WithTimeout(context.Background(), g.amp.BuildTimeout)
+		defer cancel()
+		inst, err := g.amp.Driver.SetControllers(wctx, spec.GetComputeId(), want)
+		switch {
+		case errors.Is(err, compute.ErrNotLocal):
+		case err != nil:
+			g.rt.Logger.Warn("amphora controllers not updated", "amphora", g.id, "err", err)
+		default:
+			g.controllers = want
+			if trust, terr := g.amp.Trust(); terr == nil {
+				_ = g.connect(trust, inst) // the restarted agent may listen elsewhere
+			}
+		}
+	}
 	return &actorspb.Empty{}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -575,7 +576,8 @@ func (l *Local) reap(ctx context.Context, dir string) {
 	}
 }
 
-// SetControllers restarts the amphora's agent with a new controller list. The agent is
+// SetControllers restarts the amphora's agent with a new controller list (nothing
+// happens when the list is the one it has). The agent is
 // killed alone (SIGKILL, not its group, not SIGTERM — which would stop its haproxy);
 // its haproxy keep serving, and the new agent, on the same port if still free,
 // adopts them: the data plane does not stop, heartbeats pause for a moment.
@@ -603,6 +605,9 @@ func (l *Local) SetControllers(ctx context.Context, computeID string, controller
 	}
 	if !isAgent(r.PID, dir, r.AmphoraID) {
 		return r.instance(Gone), fmt.Errorf("compute: amphora %s is gone (agent pid %d not running)", r.AmphoraID, r.PID)
+	}
+	if slices.Equal(r.Controllers, controllers) {
+		return r.instance(Running), nil // already sending there: no restart
 	}
 	key, err := os.ReadFile(filepath.Join(dir, etcDir, "heartbeat.key"))
 	if err != nil {

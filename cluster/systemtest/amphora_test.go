@@ -52,7 +52,8 @@ func (b *backend) start(t *testing.T) {
 	t.Cleanup(b.srv.Close)
 }
 
-var vipClient = &http.Client{Timeout: 2 * time.Second}
+// vipClient opens a connection per request, so a TCP listener balances requests too.
+var vipClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // get fetches url and returns the body ("" on any failure).
 func get(url string) string {
@@ -159,16 +160,20 @@ func waitLBActive(t *testing.T, n *Node, lbID string) {
 // sees polls url until every one of names answered (bounded).
 func sees(t *testing.T, url string, timeout time.Duration, names ...string) {
 	t.Helper()
-	seen := map[string]bool{}
-	Eventually(t, timeout, fmt.Sprintf("%s answering from %v", url, names), func() bool {
-		seen[get(url)] = true
+	seen := map[string]int{}
+	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
+		seen[get(url)]++
+		all := true
 		for _, n := range names {
-			if !seen[n] {
-				return false
-			}
+			all = all && seen[n] > 0
 		}
-		return true
-	})
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s to answer from %v; answers: %v", timeout, url, names, seen)
+		}
+	}
 }
 
 // TestAmphoraServesTraffic is issue 10's walk-through on one node with the local
@@ -341,4 +346,74 @@ func agentPidOrZero(n *Node, amphoraID string) int {
 		}
 	}
 	return 0
+}
+
+// TestAmphoraSupervisionSurvivesNodes is issue 10's item 6: in a 3-node cluster,
+// kill -9 the node whose grain supervises the amphora: traffic on the VIP is not
+// interrupted (the agent and haproxy outlive keeld), the grain comes back on a
+// live node, and a later kill of the agent is still failed over.
+func TestAmphoraSupervisionSurvivesNodes(t *testing.T) {
+	nodes := StartClusterWith(t, 3, func(n *Node) {
+		n.AmphoraDriver = "local"
+		n.ExtraArgs = []string{"-heartbeat-interval", "1s", "-heartbeat-timeout", "3s"}
+	})
+	a, b := startBackend(t, "A"), startBackend(t, "B")
+	port := FreePortOn(t, "127.0.0.1")
+	body := fmt.Sprintf(`{"loadbalancer":{"name":"ha","vip_subnet_id":%q,"listeners":[{"protocol":"TCP","protocol_port":%d,
+		"default_pool":{"name":"pool","protocol":"TCP","lb_algorithm":"ROUND_ROBIN",
+		"members":[{"address":"127.0.0.1","protocol_port":%d},{"address":"127.0.0.1","protocol_port":%d}]}}]}}`,
+		subnet, port, a.port, b.port)
+	lbID := lbID(t, nodes[0].MustDo(201, "POST", "/v2/lbaas/loadbalancers", body))
+	waitLBActive(t, nodes[0], lbID)
+	vip := ""
+	var v struct {
+		LoadBalancer struct {
+			VipAddress string `json:"vip_address"`
+		} `json:"loadbalancer"`
+	}
+	_ = json.Unmarshal(nodes[0].MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+lbID, nil).Body, &v)
+	vip = v.LoadBalancer.VipAddress
+	url := fmt.Sprintf("http://%s:%d/", vip, port)
+	sees(t, url, 10*time.Second, "A", "B")
+
+	// The node that built the amphora hosts its grain (placement is stable while
+	// membership is): its data dir holds the amphora.
+	first := amphoraeOf(t, nodes[0], lbID)[0]
+	var host *Node
+	var live []*Node
+	for _, n := range nodes {
+		if _, err := os.Stat(filepath.Join(n.DataDir, "amphorae", first.ID)); err == nil {
+			host = n
+		} else {
+			live = append(live, n)
+		}
+	}
+	if host == nil {
+		t.Fatalf("no node holds amphora %s", first.ID)
+	}
+	host.Kill()
+	failures := 0
+	for end := time.Now().Add(8 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if got := get(url); got != "A" && got != "B" {
+			failures++
+		}
+	}
+	if failures > 0 {
+		t.Fatalf("%d requests failed on the VIP after the supervising node %s died", failures, host.Name)
+	}
+	WaitConverged(t, live, 3, 30*time.Second) // the dead node stays a voter until removed
+
+	// The grain lives on a live node now: a killed agent is still failed over.
+	if err := syscall.Kill(agentPidOf(t, live[0], first.ID), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 30*time.Second, "a new amphora serving", func() bool {
+		amps := amphoraeOf(t, live[0], lbID)
+		return len(amps) == 1 && amps[0].ID != first.ID && amps[0].Status == "ALLOCATED" &&
+			provisioning(t, live[0], lbID) == "ACTIVE"
+	})
+	sees(t, url, 10*time.Second, "A", "B")
+	if pid := agentPidOrZero(live[0], first.ID); pid != 0 {
+		t.Fatalf("the failed amphora's agent %d still runs", pid)
+	}
 }

@@ -613,11 +613,21 @@ func (n *Node) Healthy() bool {
 // a leader with size voters.
 func StartCluster(t T, size int) []*Node {
 	t.Helper()
+	return StartClusterWith(t, size, nil)
+}
+
+// StartClusterWith is StartCluster with each node configured by configure (when
+// not nil) before it starts.
+func StartClusterWith(t T, size int, configure func(*Node)) []*Node {
+	t.Helper()
 	nodes := make([]*Node, size)
 	var gossip []string
 	for i := range nodes {
 		nodes[i] = NewNode(t, fmt.Sprintf("n%d", i+1))
 		nodes[i].Expect = size
+		if configure != nil {
+			configure(nodes[i])
+		}
 		gossip = append(gossip, nodes[i].GossipAddr)
 	}
 	for _, n := range nodes {
@@ -698,6 +708,14 @@ func (n *Node) reapAmphorae() {
 		return
 	}
 	for _, inst := range insts {
+		if n.t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(dir, inst.AmphoraID, "*.log"))
+			more, _ := filepath.Glob(filepath.Join(dir, inst.AmphoraID, "agent", "listeners", "*", "*.log"))
+			for _, l := range append(logs, more...) {
+				b, _ := os.ReadFile(l)
+				n.t.Logf("---- %s: %s ----\n%s", n.Name, l, tail(b, 3000))
+			}
+		}
 		if err := local.Delete(ctx, inst.ComputeID); err != nil {
 			n.t.Errorf("%s: deleting amphora %s: %v", n.Name, inst.AmphoraID, err)
 		}
