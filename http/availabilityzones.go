@@ -7,6 +7,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/catalogpb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -194,7 +195,7 @@ func (s *Server) createAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
 	if !caller.Admin {
 		return forbidden()
 	}
-	if _, err := validateProviderData(profileDriver(v.ProviderName), "availability_zone_data", v.AvailabilityZoneData, amphoraZoneOptions); err != nil {
+	if _, err := octaviarules.ValidateProviderData(profileDriver(v.ProviderName), "availability_zone_data", v.AvailabilityZoneData, octaviarules.ZoneOptions); err != nil {
 		return err
 	}
 	v.Id = uuid.NewString()
@@ -239,7 +240,7 @@ func (s *Server) updateAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
 		return notFound("Availability Zone Profile %s not found.", values.Id)
 	}
 	if up.setsProvider {
-		if err := checkProviderEnabled(profileDriver(values.ProviderName)); err != nil {
+		if err := octaviarules.CheckProviderEnabled(profileDriver(values.ProviderName)); err != nil {
 			return err
 		}
 	}
@@ -252,7 +253,7 @@ func (s *Server) updateAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
 			}
 			providerName = cur.ProviderName
 		}
-		if _, err := validateProviderData(profileDriver(providerName), "availability_zone_data", values.AvailabilityZoneData, amphoraZoneOptions); err != nil {
+		if _, err := octaviarules.ValidateProviderData(profileDriver(providerName), "availability_zone_data", values.AvailabilityZoneData, octaviarules.ZoneOptions); err != nil {
 			return err
 		}
 	}

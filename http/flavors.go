@@ -9,6 +9,7 @@ import (
 
 	"keel/actors"
 	"keel/actors/catalogpb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -193,7 +194,7 @@ func (s *Server) deleteFlavor(ctx *fasthttp.RequestCtx) error {
 // the default driver for an empty provider_name.
 func profileDriver(providerName string) string {
 	if providerName == "" {
-		return defaultProvider
+		return octaviarules.DefaultProvider
 	}
 	return providerName
 }
@@ -264,7 +265,7 @@ func (s *Server) createFlavorProfile(ctx *fasthttp.RequestCtx) error {
 	if !caller.Admin {
 		return forbidden()
 	}
-	if _, err := validateProviderData(profileDriver(v.ProviderName), "flavor_data", v.FlavorData, amphoraFlavorOptions); err != nil {
+	if _, err := octaviarules.ValidateProviderData(profileDriver(v.ProviderName), "flavor_data", v.FlavorData, octaviarules.FlavorOptions); err != nil {
 		return err
 	}
 	v.Id = uuid.NewString()
@@ -310,7 +311,7 @@ func (s *Server) updateFlavorProfile(ctx *fasthttp.RequestCtx) error {
 		return notFound("Flavor profile %s not found.", values.Id)
 	}
 	if up.setsProvider {
-		if err := checkProviderEnabled(profileDriver(values.ProviderName)); err != nil {
+		if err := octaviarules.CheckProviderEnabled(profileDriver(values.ProviderName)); err != nil {
 			return err
 		}
 	}
@@ -323,7 +324,7 @@ func (s *Server) updateFlavorProfile(ctx *fasthttp.RequestCtx) error {
 			}
 			providerName = cur.ProviderName
 		}
-		if _, err := validateProviderData(profileDriver(providerName), "flavor_data", values.FlavorData, amphoraFlavorOptions); err != nil {
+		if _, err := octaviarules.ValidateProviderData(profileDriver(providerName), "flavor_data", values.FlavorData, octaviarules.FlavorOptions); err != nil {
 			return err
 		}
 	}
@@ -389,7 +390,7 @@ func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 		}
 	}
 
-	var flavorData *providerData
+	var flavorData *octaviarules.ProviderData
 	if fl != nil {
 		profile, found := st.FlavorProfiles.Get(fl.FlavorProfileId)
 		if !found {
@@ -404,19 +405,19 @@ func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 			return badRequest("Flavor '%s' is not compatible with provider '%s'", lb.FlavorId, lb.Provider)
 		}
 		if lb.Provider == "" {
-			lb.Provider = defaultProvider
+			lb.Provider = octaviarules.DefaultProvider
 		}
 		var err error
-		if flavorData, err = validateProviderData(lb.Provider, "flavor_data", profile.FlavorData, amphoraFlavorOptions); err != nil {
+		if flavorData, err = octaviarules.ValidateProviderData(lb.Provider, "flavor_data", profile.FlavorData, octaviarules.FlavorOptions); err != nil {
 			return err
 		}
 	}
 	if lb.Provider == "" {
-		lb.Provider = defaultProvider
+		lb.Provider = octaviarules.DefaultProvider
 	}
 	lb.Topology = defaultTopology
 	if flavorData != nil {
-		if topology, ok := flavorData.values["loadbalancer_topology"].(string); ok {
+		if topology, ok := flavorData.Values["loadbalancer_topology"].(string); ok {
 			lb.Topology = topology
 		}
 	}
@@ -426,11 +427,11 @@ func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 		if !found {
 			return badRequest("Validation failure: Invalid availability_zone.")
 		}
-		zoneData, err := validateProviderData(lb.Provider, "availability_zone_data", profile.AvailabilityZoneData, amphoraZoneOptions)
+		zoneData, err := octaviarules.ValidateProviderData(lb.Provider, "availability_zone_data", profile.AvailabilityZoneData, octaviarules.ZoneOptions)
 		if err != nil {
 			return err
 		}
-		if allowed, ok := zoneData.values["valid_vip_networks"].([]any); ok && len(allowed) > 0 && !networkListed(allowed, lb.VipNetworkId) {
+		if allowed, ok := zoneData.Values["valid_vip_networks"].([]any); ok && len(allowed) > 0 && !networkListed(allowed, lb.VipNetworkId) {
 			return badRequest("Validation failure: Supplied VIP network_id is not allowed by the configuration of this deployment.")
 		}
 	}
