@@ -183,7 +183,7 @@ func (g *CatalogGrain) SetQuota(req *catalogpb.SetQuotaRequest, ctx cluster.Grai
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
 			return nil, nil, err
 		}
-		return x, &storepb.Command{Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{Quota: x}}}, nil
+		return x, storepb.CatalogPut(x, cur.GetVersion()), nil
 	})
 	if err != nil {
 		return nil, err
@@ -201,7 +201,7 @@ func (g *CatalogGrain) ResetQuota(req *catalogpb.ResetQuotaRequest, ctx cluster.
 			return nil, nil, grainError(KindNotFound, "Quotas %s not found.", project)
 		}
 		x := &storepb.Quota{Id: project, CreatedAt: cur.CreatedAt}
-		return x, &storepb.Command{Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{Quota: x}}}, nil
+		return x, storepb.CatalogPut(x, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func (g *CatalogGrain) CreateFlavor(req *catalogpb.CreateFlavorRequest, ctx clus
 		}
 		x := cloneRow(in)
 		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: x}}}, nil
+		return x, storepb.CatalogPut(x, 0), nil
 	})
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (g *CatalogGrain) UpdateFlavor(req *catalogpb.UpdateFlavorRequest, ctx clus
 		if x.Name != "" && x.Name != cur.Name && flavorNameTaken(st, x.Name, id) {
 			return nil, nil, grainError(KindConflict, "A flavor of %s already exists.", x.Name)
 		}
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: x, ExpectedVersion: cur.Version}}}, nil
+		return x, storepb.CatalogPut(x, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -280,7 +280,7 @@ func (g *CatalogGrain) DeleteFlavor(req *catalogpb.DeleteRowRequest, ctx cluster
 		if len(store.Collect(st.LoadBalancers, store.IndexFlavor, id)) > 0 {
 			return nil, nil, grainError(KindConflict, "Flavor %s is in use and cannot be modified.", id)
 		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteFlavor{DeleteFlavor: &storepb.DeleteFlavor{Id: id, ExpectedVersion: cur.Version}}}, nil
+		return nil, storepb.CatalogDelete(storepb.CatalogKind_FLAVOR, id, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -300,7 +300,7 @@ func (g *CatalogGrain) CreateFlavorProfile(req *catalogpb.CreateFlavorProfileReq
 		}
 		x := cloneRow(in)
 		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: x}}}, nil
+		return x, storepb.CatalogPut(x, 0), nil
 	})
 	if err != nil {
 		return nil, err
@@ -326,7 +326,7 @@ func (g *CatalogGrain) UpdateFlavorProfile(req *catalogpb.UpdateFlavorProfileReq
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
 			return nil, nil, err
 		}
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: x, ExpectedVersion: cur.Version}}}, nil
+		return x, storepb.CatalogPut(x, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -345,7 +345,7 @@ func (g *CatalogGrain) DeleteFlavorProfile(req *catalogpb.DeleteRowRequest, ctx 
 		if !found {
 			return nil, nil, grainError(KindNotFound, "Flavor profile %s not found.", id)
 		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteFlavorProfile{DeleteFlavorProfile: &storepb.DeleteFlavorProfile{Id: id, ExpectedVersion: cur.Version}}}, nil
+		return nil, storepb.CatalogDelete(storepb.CatalogKind_FLAVOR_PROFILE, id, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -368,7 +368,7 @@ func (g *CatalogGrain) CreateAvailabilityZone(req *catalogpb.CreateAvailabilityZ
 		}
 		x := cloneRow(in)
 		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: x}}}, nil
+		return x, storepb.CatalogPut(x, 0), nil
 	})
 	if err != nil {
 		return nil, err
@@ -389,7 +389,7 @@ func (g *CatalogGrain) UpdateAvailabilityZone(req *catalogpb.UpdateAvailabilityZ
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
 			return nil, nil, err
 		}
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: x, ExpectedVersion: cur.Version}}}, nil
+		return x, storepb.CatalogPut(x, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -408,7 +408,7 @@ func (g *CatalogGrain) DeleteAvailabilityZone(req *catalogpb.DeleteRowRequest, c
 		if len(store.Collect(st.LoadBalancers, store.IndexAvailabilityZone, name)) > 0 {
 			return nil, nil, grainError(KindConflict, "Availability Zone %s is in use and cannot be modified.", name)
 		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteAvailabilityZone{DeleteAvailabilityZone: &storepb.DeleteAvailabilityZone{Name: name, ExpectedVersion: cur.Version}}}, nil
+		return nil, storepb.CatalogDelete(storepb.CatalogKind_AVAILABILITY_ZONE, name, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -430,8 +430,7 @@ func (g *CatalogGrain) CreateAvailabilityZoneProfile(req *catalogpb.CreateAvaila
 		}
 		x := cloneRow(in)
 		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZoneProfile{
-			PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: x}}}, nil
+		return x, storepb.CatalogPut(x, 0), nil
 	})
 	if err != nil {
 		return nil, err
@@ -459,8 +458,7 @@ func (g *CatalogGrain) UpdateAvailabilityZoneProfile(req *catalogpb.UpdateAvaila
 		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
 			return nil, nil, err
 		}
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZoneProfile{
-			PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: x, ExpectedVersion: cur.Version}}}, nil
+		return x, storepb.CatalogPut(x, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err
@@ -479,8 +477,7 @@ func (g *CatalogGrain) DeleteAvailabilityZoneProfile(req *catalogpb.DeleteRowReq
 		if !found {
 			return nil, nil, grainError(KindNotFound, "Availability Zone Profile %s not found.", id)
 		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteAvailabilityZoneProfile{
-			DeleteAvailabilityZoneProfile: &storepb.DeleteAvailabilityZoneProfile{Id: id, ExpectedVersion: cur.Version}}}, nil
+		return nil, storepb.CatalogDelete(storepb.CatalogKind_AVAILABILITY_ZONE_PROFILE, id, cur.Version), nil
 	})
 	if err != nil {
 		return nil, err

@@ -19,10 +19,8 @@ func profileOf(flavorID string) string { return "profile-" + flavorID }
 // seedFlavor stores flavor id, named old-<id>, and its profile.
 func seedFlavor(t *testing.T, s *fsmStore, id string) {
 	t.Helper()
-	s.write(t, &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
-		FlavorProfile: &storepb.FlavorProfile{Id: profileOf(id), Name: "profile", ProviderName: "amphora", FlavorData: "{}"}}}})
-	s.write(t, &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{
-		Flavor: &storepb.Flavor{Id: id, Name: "old-" + id, FlavorProfileId: profileOf(id), Enabled: true}}}})
+	s.write(t, storepb.CatalogPut(&storepb.FlavorProfile{Id: profileOf(id), Name: "profile", ProviderName: "amphora", FlavorData: "{}"}, 0))
+	s.write(t, storepb.CatalogPut(&storepb.Flavor{Id: id, Name: "old-" + id, FlavorProfileId: profileOf(id), Enabled: true}, 0))
 }
 
 var (
@@ -34,7 +32,7 @@ var (
 					Id: id, Name: newName + id, ProviderName: "amphora", FlavorData: "{}"}})
 			return r.GetFlavorProfile().GetName(), err
 		},
-		rename: func(cmd *storepb.Command, name string) { cmd.GetPutFlavorProfile().FlavorProfile.Name = name },
+		rename: func(cmd *storepb.Command, name string) { cmd.GetCatalog().GetRow().GetFlavorProfile().Name = name },
 	}
 	updateFlavor = operation{
 		name: "UpdateFlavor", arrange: seedFlavor, readsFirst: true, replies: true,
@@ -44,7 +42,7 @@ var (
 					Fields: []string{"name"}})
 			return r.GetFlavor().GetName(), err
 		},
-		rename: func(cmd *storepb.Command, name string) { cmd.GetPutFlavor().Flavor.Name = name },
+		rename: func(cmd *storepb.Command, name string) { cmd.GetCatalog().GetRow().GetFlavor().Name = name },
 	}
 	deleteFlavor = operation{
 		name: "DeleteFlavor", arrange: seedFlavor, readsFirst: true,
@@ -71,18 +69,17 @@ func flavorChanged(change func(f *storepb.Flavor)) func(st *store.State, id stri
 		cur, _ := st.Flavors.Get(id)
 		f := proto.Clone(cur).(*storepb.Flavor)
 		change(f)
-		return &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: f, ExpectedVersion: cur.Version}}}
+		return storepb.CatalogPut(f, cur.Version)
 	}
 }
 
 func flavorDeleted(st *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_DeleteFlavor{DeleteFlavor: &storepb.DeleteFlavor{Id: id}}}
+	return storepb.CatalogDelete(storepb.CatalogKind_FLAVOR, id, 0)
 }
 
 // flavorNamedAsNew: another writer created a flavor with the name the request gives.
 func flavorNamedAsNew(st *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{
-		Flavor: &storepb.Flavor{Id: uuid.NewString(), Name: newName + id, FlavorProfileId: profileOf(id)}}}}
+	return storepb.CatalogPut(&storepb.Flavor{Id: uuid.NewString(), Name: newName + id, FlavorProfileId: profileOf(id)}, 0)
 }
 
 // flavorUsed: another writer created a load balancer of the flavor.
@@ -94,8 +91,7 @@ func flavorUsed(st *store.State, id string) *storepb.Command {
 }
 
 func flavorProfileCreated(st *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
-		FlavorProfile: &storepb.FlavorProfile{Id: id, Name: "other", ProviderName: "amphora", FlavorData: "{}"}}}}
+	return storepb.CatalogPut(&storepb.FlavorProfile{Id: id, Name: "other", ProviderName: "amphora", FlavorData: "{}"}, 0)
 }
 
 func TestCatalogGrainDecisions(t *testing.T) {

@@ -223,9 +223,9 @@ func TestCatalogRetriesAreDefinite(t *testing.T) {
 	} else if e, ok := err.(*actors.Error); !ok || e.Kind != actors.KindNotFound {
 		t.Fatalf("delete of a missing row: %v, want not found", err)
 	}
-	res, err := n.store.Propose(ctx, &storepb.Command{RequestId: "req-ghost-delete", DeadlineUnixMs: ghostDel.DeadlineUnixMs,
-		Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
-			FlavorProfile: &storepb.FlavorProfile{Id: ghost, Name: "zombie", ProviderName: "amphora", FlavorData: "{}"}}}})
+	zombie := storepb.CatalogPut(&storepb.FlavorProfile{Id: ghost, Name: "zombie", ProviderName: "amphora", FlavorData: "{}"}, 0)
+	zombie.RequestId, zombie.DeadlineUnixMs = "req-ghost-delete", ghostDel.DeadlineUnixMs
+	res, err := n.store.Propose(ctx, zombie)
 	if err != nil {
 		t.Fatal(err)
 	}

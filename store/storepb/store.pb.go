@@ -24,6 +24,117 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CatalogKind names a table of the admin-managed catalog.
+type CatalogKind int32
+
+const (
+	CatalogKind_CATALOG_KIND_UNSPECIFIED  CatalogKind = 0
+	CatalogKind_QUOTA                     CatalogKind = 1 // a project's quotas, keyed by the project's id
+	CatalogKind_FLAVOR                    CatalogKind = 2
+	CatalogKind_FLAVOR_PROFILE            CatalogKind = 3
+	CatalogKind_AVAILABILITY_ZONE         CatalogKind = 4 // keyed by its name
+	CatalogKind_AVAILABILITY_ZONE_PROFILE CatalogKind = 5
+)
+
+// Enum value maps for CatalogKind.
+var (
+	CatalogKind_name = map[int32]string{
+		0: "CATALOG_KIND_UNSPECIFIED",
+		1: "QUOTA",
+		2: "FLAVOR",
+		3: "FLAVOR_PROFILE",
+		4: "AVAILABILITY_ZONE",
+		5: "AVAILABILITY_ZONE_PROFILE",
+	}
+	CatalogKind_value = map[string]int32{
+		"CATALOG_KIND_UNSPECIFIED":  0,
+		"QUOTA":                     1,
+		"FLAVOR":                    2,
+		"FLAVOR_PROFILE":            3,
+		"AVAILABILITY_ZONE":         4,
+		"AVAILABILITY_ZONE_PROFILE": 5,
+	}
+)
+
+func (x CatalogKind) Enum() *CatalogKind {
+	p := new(CatalogKind)
+	*p = x
+	return p
+}
+
+func (x CatalogKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CatalogKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[0].Descriptor()
+}
+
+func (CatalogKind) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[0]
+}
+
+func (x CatalogKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CatalogKind.Descriptor instead.
+func (CatalogKind) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{0}
+}
+
+type CatalogOperation_Op int32
+
+const (
+	CatalogOperation_OP_UNSPECIFIED CatalogOperation_Op = 0
+	// PUT stores row: expected_version 0, a new row (refused if the key
+	// exists); otherwise it replaces the row at that version.
+	CatalogOperation_PUT CatalogOperation_Op = 1
+	// DELETE removes the row of kind with key, at expected_version (0: any).
+	CatalogOperation_DELETE CatalogOperation_Op = 2
+)
+
+// Enum value maps for CatalogOperation_Op.
+var (
+	CatalogOperation_Op_name = map[int32]string{
+		0: "OP_UNSPECIFIED",
+		1: "PUT",
+		2: "DELETE",
+	}
+	CatalogOperation_Op_value = map[string]int32{
+		"OP_UNSPECIFIED": 0,
+		"PUT":            1,
+		"DELETE":         2,
+	}
+)
+
+func (x CatalogOperation_Op) Enum() *CatalogOperation_Op {
+	p := new(CatalogOperation_Op)
+	*p = x
+	return p
+}
+
+func (x CatalogOperation_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CatalogOperation_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[1].Descriptor()
+}
+
+func (CatalogOperation_Op) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[1]
+}
+
+func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CatalogOperation_Op.Descriptor instead.
+func (CatalogOperation_Op) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{30, 0}
+}
+
 type CommandResult_Code int32
 
 const (
@@ -75,11 +186,11 @@ func (x CommandResult_Code) String() string {
 }
 
 func (CommandResult_Code) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[0].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[2].Descriptor()
 }
 
 func (CommandResult_Code) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[0]
+	return &file_store_storepb_store_proto_enumTypes[2]
 }
 
 func (x CommandResult_Code) Number() protoreflect.EnumNumber {
@@ -88,7 +199,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{32, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -139,16 +250,7 @@ type Command struct {
 	//	*Command_UpdateL7Rule
 	//	*Command_DeleteL7Rule
 	//	*Command_UpdateAmphora
-	//	*Command_SetQuota
-	//	*Command_DeleteQuota
-	//	*Command_PutFlavor
-	//	*Command_DeleteFlavor
-	//	*Command_PutFlavorProfile
-	//	*Command_DeleteFlavorProfile
-	//	*Command_PutAvailabilityZone
-	//	*Command_DeleteAvailabilityZone
-	//	*Command_PutAvailabilityZoneProfile
-	//	*Command_DeleteAvailabilityZoneProfile
+	//	*Command_Catalog
 	//	*Command_ResolveRequest
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -440,91 +542,10 @@ func (x *Command) GetUpdateAmphora() *UpdateAmphora {
 	return nil
 }
 
-func (x *Command) GetSetQuota() *SetQuota {
+func (x *Command) GetCatalog() *CatalogOperation {
 	if x != nil {
-		if x, ok := x.Op.(*Command_SetQuota); ok {
-			return x.SetQuota
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteQuota() *DeleteQuota {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteQuota); ok {
-			return x.DeleteQuota
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutFlavor() *PutFlavor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutFlavor); ok {
-			return x.PutFlavor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteFlavor() *DeleteFlavor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteFlavor); ok {
-			return x.DeleteFlavor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutFlavorProfile() *PutFlavorProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutFlavorProfile); ok {
-			return x.PutFlavorProfile
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteFlavorProfile() *DeleteFlavorProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteFlavorProfile); ok {
-			return x.DeleteFlavorProfile
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutAvailabilityZone() *PutAvailabilityZone {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutAvailabilityZone); ok {
-			return x.PutAvailabilityZone
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteAvailabilityZone() *DeleteAvailabilityZone {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteAvailabilityZone); ok {
-			return x.DeleteAvailabilityZone
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutAvailabilityZoneProfile() *PutAvailabilityZoneProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutAvailabilityZoneProfile); ok {
-			return x.PutAvailabilityZoneProfile
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteAvailabilityZoneProfile() *DeleteAvailabilityZoneProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteAvailabilityZoneProfile); ok {
-			return x.DeleteAvailabilityZoneProfile
+		if x, ok := x.Op.(*Command_Catalog); ok {
+			return x.Catalog
 		}
 	}
 	return nil
@@ -648,45 +669,9 @@ type Command_UpdateAmphora struct {
 	UpdateAmphora *UpdateAmphora `protobuf:"bytes,39,opt,name=update_amphora,json=updateAmphora,proto3,oneof"`
 }
 
-type Command_SetQuota struct {
-	// Admin-managed catalog.
-	SetQuota *SetQuota `protobuf:"bytes,50,opt,name=set_quota,json=setQuota,proto3,oneof"`
-}
-
-type Command_DeleteQuota struct {
-	DeleteQuota *DeleteQuota `protobuf:"bytes,51,opt,name=delete_quota,json=deleteQuota,proto3,oneof"`
-}
-
-type Command_PutFlavor struct {
-	PutFlavor *PutFlavor `protobuf:"bytes,52,opt,name=put_flavor,json=putFlavor,proto3,oneof"`
-}
-
-type Command_DeleteFlavor struct {
-	DeleteFlavor *DeleteFlavor `protobuf:"bytes,53,opt,name=delete_flavor,json=deleteFlavor,proto3,oneof"`
-}
-
-type Command_PutFlavorProfile struct {
-	PutFlavorProfile *PutFlavorProfile `protobuf:"bytes,54,opt,name=put_flavor_profile,json=putFlavorProfile,proto3,oneof"`
-}
-
-type Command_DeleteFlavorProfile struct {
-	DeleteFlavorProfile *DeleteFlavorProfile `protobuf:"bytes,55,opt,name=delete_flavor_profile,json=deleteFlavorProfile,proto3,oneof"`
-}
-
-type Command_PutAvailabilityZone struct {
-	PutAvailabilityZone *PutAvailabilityZone `protobuf:"bytes,56,opt,name=put_availability_zone,json=putAvailabilityZone,proto3,oneof"`
-}
-
-type Command_DeleteAvailabilityZone struct {
-	DeleteAvailabilityZone *DeleteAvailabilityZone `protobuf:"bytes,57,opt,name=delete_availability_zone,json=deleteAvailabilityZone,proto3,oneof"`
-}
-
-type Command_PutAvailabilityZoneProfile struct {
-	PutAvailabilityZoneProfile *PutAvailabilityZoneProfile `protobuf:"bytes,58,opt,name=put_availability_zone_profile,json=putAvailabilityZoneProfile,proto3,oneof"`
-}
-
-type Command_DeleteAvailabilityZoneProfile struct {
-	DeleteAvailabilityZoneProfile *DeleteAvailabilityZoneProfile `protobuf:"bytes,59,opt,name=delete_availability_zone_profile,json=deleteAvailabilityZoneProfile,proto3,oneof"`
+type Command_Catalog struct {
+	// Admin-managed catalog: every kind, put or delete.
+	Catalog *CatalogOperation `protobuf:"bytes,60,opt,name=catalog,proto3,oneof"`
 }
 
 type Command_ResolveRequest struct {
@@ -746,25 +731,7 @@ func (*Command_DeleteL7Rule) isCommand_Op() {}
 
 func (*Command_UpdateAmphora) isCommand_Op() {}
 
-func (*Command_SetQuota) isCommand_Op() {}
-
-func (*Command_DeleteQuota) isCommand_Op() {}
-
-func (*Command_PutFlavor) isCommand_Op() {}
-
-func (*Command_DeleteFlavor) isCommand_Op() {}
-
-func (*Command_PutFlavorProfile) isCommand_Op() {}
-
-func (*Command_DeleteFlavorProfile) isCommand_Op() {}
-
-func (*Command_PutAvailabilityZone) isCommand_Op() {}
-
-func (*Command_DeleteAvailabilityZone) isCommand_Op() {}
-
-func (*Command_PutAvailabilityZoneProfile) isCommand_Op() {}
-
-func (*Command_DeleteAvailabilityZoneProfile) isCommand_Op() {}
+func (*Command_Catalog) isCommand_Op() {}
 
 func (*Command_ResolveRequest) isCommand_Op() {}
 
@@ -2146,28 +2113,35 @@ func (x *UpdateAmphora) GetWrite() *TreeWrite {
 	return nil
 }
 
-// SetQuota creates or replaces a project's quota row (expected_version 0: any).
-type SetQuota struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Quota         *Quota                 `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+// CatalogRow is one row of any kind of the catalog.
+type CatalogRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Row:
+	//
+	//	*CatalogRow_Quota
+	//	*CatalogRow_Flavor
+	//	*CatalogRow_FlavorProfile
+	//	*CatalogRow_AvailabilityZone
+	//	*CatalogRow_AvailabilityZoneProfile
+	Row           isCatalogRow_Row `protobuf_oneof:"row"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *SetQuota) Reset() {
-	*x = SetQuota{}
+func (x *CatalogRow) Reset() {
+	*x = CatalogRow{}
 	mi := &file_store_storepb_store_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *SetQuota) String() string {
+func (x *CatalogRow) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*SetQuota) ProtoMessage() {}
+func (*CatalogRow) ProtoMessage() {}
 
-func (x *SetQuota) ProtoReflect() protoreflect.Message {
+func (x *CatalogRow) ProtoReflect() protoreflect.Message {
 	mi := &file_store_storepb_store_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -2179,39 +2153,128 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
-func (*SetQuota) Descriptor() ([]byte, []int) {
+// Deprecated: Use CatalogRow.ProtoReflect.Descriptor instead.
+func (*CatalogRow) Descriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{29}
 }
 
-func (x *SetQuota) GetQuota() *Quota {
+func (x *CatalogRow) GetRow() isCatalogRow_Row {
 	if x != nil {
-		return x.Quota
+		return x.Row
 	}
 	return nil
 }
 
-type DeleteQuota struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+func (x *CatalogRow) GetQuota() *Quota {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_Quota); ok {
+			return x.Quota
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetFlavor() *Flavor {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_Flavor); ok {
+			return x.Flavor
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetFlavorProfile() *FlavorProfile {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_FlavorProfile); ok {
+			return x.FlavorProfile
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetAvailabilityZone() *AvailabilityZone {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_AvailabilityZone); ok {
+			return x.AvailabilityZone
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_AvailabilityZoneProfile); ok {
+			return x.AvailabilityZoneProfile
+		}
+	}
+	return nil
+}
+
+type isCatalogRow_Row interface {
+	isCatalogRow_Row()
+}
+
+type CatalogRow_Quota struct {
+	Quota *Quota `protobuf:"bytes,1,opt,name=quota,proto3,oneof"`
+}
+
+type CatalogRow_Flavor struct {
+	Flavor *Flavor `protobuf:"bytes,2,opt,name=flavor,proto3,oneof"`
+}
+
+type CatalogRow_FlavorProfile struct {
+	FlavorProfile *FlavorProfile `protobuf:"bytes,3,opt,name=flavor_profile,json=flavorProfile,proto3,oneof"`
+}
+
+type CatalogRow_AvailabilityZone struct {
+	AvailabilityZone *AvailabilityZone `protobuf:"bytes,4,opt,name=availability_zone,json=availabilityZone,proto3,oneof"`
+}
+
+type CatalogRow_AvailabilityZoneProfile struct {
+	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,5,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3,oneof"`
+}
+
+func (*CatalogRow_Quota) isCatalogRow_Row() {}
+
+func (*CatalogRow_Flavor) isCatalogRow_Row() {}
+
+func (*CatalogRow_FlavorProfile) isCatalogRow_Row() {}
+
+func (*CatalogRow_AvailabilityZone) isCatalogRow_Row() {}
+
+func (*CatalogRow_AvailabilityZoneProfile) isCatalogRow_Row() {}
+
+// CatalogOperation puts or deletes one row of the admin-managed catalog. Every
+// kind is applied by the same rules, each kind's data saying what they check
+// (store/catalog.go): compare-and-set on the row's version, the row it refers to
+// exists, its name is unique, and no row it is used by loses it or sees it change.
+type CatalogOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Op    CatalogOperation_Op    `protobuf:"varint,1,opt,name=op,proto3,enum=keel.store.CatalogOperation_Op" json:"op,omitempty"`
+	Kind  CatalogKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=keel.store.CatalogKind" json:"kind,omitempty"`
+	// key names the row a DELETE removes (a PUT's row names itself).
+	Key             string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	ExpectedVersion uint64 `protobuf:"varint,4,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// row is the row a PUT stores, of kind.
+	Row           *CatalogRow `protobuf:"bytes,5,opt,name=row,proto3" json:"row,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *DeleteQuota) Reset() {
-	*x = DeleteQuota{}
+func (x *CatalogOperation) Reset() {
+	*x = CatalogOperation{}
 	mi := &file_store_storepb_store_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *DeleteQuota) String() string {
+func (x *CatalogOperation) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*DeleteQuota) ProtoMessage() {}
+func (*CatalogOperation) ProtoMessage() {}
 
-func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
+func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
 	mi := &file_store_storepb_store_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -2223,433 +2286,44 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
-func (*DeleteQuota) Descriptor() ([]byte, []int) {
+// Deprecated: Use CatalogOperation.ProtoReflect.Descriptor instead.
+func (*CatalogOperation) Descriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{30}
 }
 
-func (x *DeleteQuota) GetProjectId() string {
+func (x *CatalogOperation) GetOp() CatalogOperation_Op {
 	if x != nil {
-		return x.ProjectId
+		return x.Op
+	}
+	return CatalogOperation_OP_UNSPECIFIED
+}
+
+func (x *CatalogOperation) GetKind() CatalogKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CatalogKind_CATALOG_KIND_UNSPECIFIED
+}
+
+func (x *CatalogOperation) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
 
-// Put* create (expected_version 0: must not exist) or replace (CAS) a catalog row.
-type PutFlavor struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Flavor          *Flavor                `protobuf:"bytes,1,opt,name=flavor,proto3" json:"flavor,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *PutFlavor) Reset() {
-	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[31]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutFlavor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutFlavor) ProtoMessage() {}
-
-func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[31]
+func (x *CatalogOperation) GetExpectedVersion() uint64 {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
+		return x.ExpectedVersion
 	}
-	return mi.MessageOf(x)
+	return 0
 }
 
-// Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
-func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
-}
-
-func (x *PutFlavor) GetFlavor() *Flavor {
+func (x *CatalogOperation) GetRow() *CatalogRow {
 	if x != nil {
-		return x.Flavor
+		return x.Row
 	}
 	return nil
-}
-
-func (x *PutFlavor) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteFlavor struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteFlavor) Reset() {
-	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[32]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteFlavor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteFlavor) ProtoMessage() {}
-
-func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[32]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
-func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
-}
-
-func (x *DeleteFlavor) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *DeleteFlavor) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type PutFlavorProfile struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	FlavorProfile   *FlavorProfile         `protobuf:"bytes,1,opt,name=flavor_profile,json=flavorProfile,proto3" json:"flavor_profile,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *PutFlavorProfile) Reset() {
-	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[33]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutFlavorProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutFlavorProfile) ProtoMessage() {}
-
-func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[33]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
-func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
-}
-
-func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
-	if x != nil {
-		return x.FlavorProfile
-	}
-	return nil
-}
-
-func (x *PutFlavorProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteFlavorProfile struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteFlavorProfile) Reset() {
-	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[34]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteFlavorProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteFlavorProfile) ProtoMessage() {}
-
-func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[34]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
-func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
-}
-
-func (x *DeleteFlavorProfile) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *DeleteFlavorProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type PutAvailabilityZone struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	AvailabilityZone *AvailabilityZone      `protobuf:"bytes,1,opt,name=availability_zone,json=availabilityZone,proto3" json:"availability_zone,omitempty"`
-	ExpectedVersion  uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *PutAvailabilityZone) Reset() {
-	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[35]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutAvailabilityZone) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutAvailabilityZone) ProtoMessage() {}
-
-func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[35]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
-func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
-}
-
-func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
-	if x != nil {
-		return x.AvailabilityZone
-	}
-	return nil
-}
-
-func (x *PutAvailabilityZone) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteAvailabilityZone struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteAvailabilityZone) Reset() {
-	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[36]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteAvailabilityZone) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteAvailabilityZone) ProtoMessage() {}
-
-func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[36]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
-func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{36}
-}
-
-func (x *DeleteAvailabilityZone) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *DeleteAvailabilityZone) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type PutAvailabilityZoneProfile struct {
-	state                   protoimpl.MessageState   `protogen:"open.v1"`
-	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,1,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3" json:"availability_zone_profile,omitempty"`
-	ExpectedVersion         uint64                   `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
-}
-
-func (x *PutAvailabilityZoneProfile) Reset() {
-	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[37]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutAvailabilityZoneProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutAvailabilityZoneProfile) ProtoMessage() {}
-
-func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[37]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
-func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{37}
-}
-
-func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
-	if x != nil {
-		return x.AvailabilityZoneProfile
-	}
-	return nil
-}
-
-func (x *PutAvailabilityZoneProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteAvailabilityZoneProfile struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteAvailabilityZoneProfile) Reset() {
-	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[38]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteAvailabilityZoneProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
-
-func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[38]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
-func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{38}
-}
-
-func (x *DeleteAvailabilityZoneProfile) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *DeleteAvailabilityZoneProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
 }
 
 // CommandBatch is what one Raft log entry carries: commands from many grains,
@@ -2666,7 +2340,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2352,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[39]
+	mi := &file_store_storepb_store_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2365,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{39}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -2722,7 +2396,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +2408,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[40]
+	mi := &file_store_storepb_store_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +2421,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{40}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -2792,7 +2466,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2478,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[41]
+	mi := &file_store_storepb_store_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2491,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{41}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -2861,7 +2535,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +2547,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[42]
+	mi := &file_store_storepb_store_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +2560,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{42}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -2938,7 +2612,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[43]
+	mi := &file_store_storepb_store_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2950,7 +2624,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[43]
+	mi := &file_store_storepb_store_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2963,7 +2637,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{43}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -3207,7 +2881,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xdb\x16\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xc1\x12\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
@@ -3241,20 +2915,11 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\rcreate_l7rule\x18$ \x01(\v2\x18.keel.store.CreateL7RuleH\x00R\fcreateL7rule\x12?\n" +
 	"\rupdate_l7rule\x18% \x01(\v2\x18.keel.store.UpdateL7RuleH\x00R\fupdateL7rule\x12?\n" +
 	"\rdelete_l7rule\x18& \x01(\v2\x18.keel.store.DeleteL7RuleH\x00R\fdeleteL7rule\x12B\n" +
-	"\x0eupdate_amphora\x18' \x01(\v2\x19.keel.store.UpdateAmphoraH\x00R\rupdateAmphora\x123\n" +
-	"\tset_quota\x182 \x01(\v2\x14.keel.store.SetQuotaH\x00R\bsetQuota\x12<\n" +
-	"\fdelete_quota\x183 \x01(\v2\x17.keel.store.DeleteQuotaH\x00R\vdeleteQuota\x126\n" +
-	"\n" +
-	"put_flavor\x184 \x01(\v2\x15.keel.store.PutFlavorH\x00R\tputFlavor\x12?\n" +
-	"\rdelete_flavor\x185 \x01(\v2\x18.keel.store.DeleteFlavorH\x00R\fdeleteFlavor\x12L\n" +
-	"\x12put_flavor_profile\x186 \x01(\v2\x1c.keel.store.PutFlavorProfileH\x00R\x10putFlavorProfile\x12U\n" +
-	"\x15delete_flavor_profile\x187 \x01(\v2\x1f.keel.store.DeleteFlavorProfileH\x00R\x13deleteFlavorProfile\x12U\n" +
-	"\x15put_availability_zone\x188 \x01(\v2\x1f.keel.store.PutAvailabilityZoneH\x00R\x13putAvailabilityZone\x12^\n" +
-	"\x18delete_availability_zone\x189 \x01(\v2\".keel.store.DeleteAvailabilityZoneH\x00R\x16deleteAvailabilityZone\x12k\n" +
-	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
-	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
+	"\x0eupdate_amphora\x18' \x01(\v2\x19.keel.store.UpdateAmphoraH\x00R\rupdateAmphora\x128\n" +
+	"\acatalog\x18< \x01(\v2\x1c.keel.store.CatalogOperationH\x00R\acatalog\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequestB\x04\n" +
-	"\x02opJ\x04\b\f\x10\rR\x18set_load_balancer_status\"\x10\n" +
+	"\x02opJ\x04\b\f\x10\rJ\x04\b2\x10<R\x18set_load_balancer_statusR\tset_quotaR\fdelete_quotaR\n" +
+	"put_flavorR\rdelete_flavorR\x12put_flavor_profileR\x15delete_flavor_profileR\x15put_availability_zoneR\x18delete_availability_zoneR\x1dput_availability_zone_profileR delete_availability_zone_profile\"\x10\n" +
 	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
@@ -3332,36 +2997,26 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\fDeleteL7Rule\x12+\n" +
 	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"<\n" +
 	"\rUpdateAmphora\x12+\n" +
-	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"3\n" +
-	"\bSetQuota\x12'\n" +
-	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaR\x05quota\",\n" +
-	"\vDeleteQuota\x12\x1d\n" +
+	"\x05write\x18\x01 \x01(\v2\x15.keel.store.TreeWriteR\x05write\"\xe0\x02\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"b\n" +
-	"\tPutFlavor\x12*\n" +
-	"\x06flavor\x18\x01 \x01(\v2\x12.keel.store.FlavorR\x06flavor\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"I\n" +
-	"\fDeleteFlavor\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x7f\n" +
-	"\x10PutFlavorProfile\x12@\n" +
-	"\x0eflavor_profile\x18\x01 \x01(\v2\x19.keel.store.FlavorProfileR\rflavorProfile\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"P\n" +
-	"\x13DeleteFlavorProfile\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x8b\x01\n" +
-	"\x13PutAvailabilityZone\x12I\n" +
-	"\x11availability_zone\x18\x01 \x01(\v2\x1c.keel.store.AvailabilityZoneR\x10availabilityZone\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"W\n" +
-	"\x16DeleteAvailabilityZone\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\xa8\x01\n" +
-	"\x1aPutAvailabilityZoneProfile\x12_\n" +
-	"\x19availability_zone_profile\x18\x01 \x01(\v2#.keel.store.AvailabilityZoneProfileR\x17availabilityZoneProfile\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"Z\n" +
-	"\x1dDeleteAvailabilityZoneProfile\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"n\n" +
+	"CatalogRow\x12)\n" +
+	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaH\x00R\x05quota\x12,\n" +
+	"\x06flavor\x18\x02 \x01(\v2\x12.keel.store.FlavorH\x00R\x06flavor\x12B\n" +
+	"\x0eflavor_profile\x18\x03 \x01(\v2\x19.keel.store.FlavorProfileH\x00R\rflavorProfile\x12K\n" +
+	"\x11availability_zone\x18\x04 \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
+	"\x19availability_zone_profile\x18\x05 \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfileB\x05\n" +
+	"\x03row\"\x86\x02\n" +
+	"\x10CatalogOperation\x12/\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x1f.keel.store.CatalogOperation.OpR\x02op\x12+\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.keel.store.CatalogKindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12)\n" +
+	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\x12(\n" +
+	"\x03row\x18\x05 \x01(\v2\x16.keel.store.CatalogRowR\x03row\"-\n" +
+	"\x02Op\x12\x12\n" +
+	"\x0eOP_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03PUT\x10\x01\x12\n" +
+	"\n" +
+	"\x06DELETE\x10\x02\"n\n" +
 	"\fCommandBatch\x12/\n" +
 	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\x12-\n" +
 	"\x13leader_time_unix_ms\x18\x02 \x01(\x03R\x10leaderTimeUnixMs\"\x9c\x02\n" +
@@ -3408,7 +3063,15 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12E\n" +
 	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
-	"\x06entityB\x14Z\x12keel/store/storepbb\x06proto3"
+	"\x06entity*\x8c\x01\n" +
+	"\vCatalogKind\x12\x1c\n" +
+	"\x18CATALOG_KIND_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05QUOTA\x10\x01\x12\n" +
+	"\n" +
+	"\x06FLAVOR\x10\x02\x12\x12\n" +
+	"\x0eFLAVOR_PROFILE\x10\x03\x12\x15\n" +
+	"\x11AVAILABILITY_ZONE\x10\x04\x12\x1d\n" +
+	"\x19AVAILABILITY_ZONE_PROFILE\x10\x05B\x14Z\x12keel/store/storepbb\x06proto3"
 
 var (
 	file_store_storepb_store_proto_rawDescOnce sync.Once
@@ -3422,166 +3085,154 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 	return file_store_storepb_store_proto_rawDescData
 }
 
-var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_store_storepb_store_proto_goTypes = []any{
-	(CommandResult_Code)(0),               // 0: keel.store.CommandResult.Code
-	(*Command)(nil),                       // 1: keel.store.Command
-	(*ResolveRequest)(nil),                // 2: keel.store.ResolveRequest
-	(*TreeWrite)(nil),                     // 3: keel.store.TreeWrite
-	(*CreateLoadBalancer)(nil),            // 4: keel.store.CreateLoadBalancer
-	(*UpdateLoadBalancer)(nil),            // 5: keel.store.UpdateLoadBalancer
-	(*DeleteLoadBalancer)(nil),            // 6: keel.store.DeleteLoadBalancer
-	(*PurgeLoadBalancer)(nil),             // 7: keel.store.PurgeLoadBalancer
-	(*CompleteProvisioning)(nil),          // 8: keel.store.CompleteProvisioning
-	(*FailoverLoadBalancer)(nil),          // 9: keel.store.FailoverLoadBalancer
-	(*CreateListener)(nil),                // 10: keel.store.CreateListener
-	(*UpdateListener)(nil),                // 11: keel.store.UpdateListener
-	(*DeleteListener)(nil),                // 12: keel.store.DeleteListener
-	(*CreatePool)(nil),                    // 13: keel.store.CreatePool
-	(*UpdatePool)(nil),                    // 14: keel.store.UpdatePool
-	(*DeletePool)(nil),                    // 15: keel.store.DeletePool
-	(*CreateMember)(nil),                  // 16: keel.store.CreateMember
-	(*UpdateMember)(nil),                  // 17: keel.store.UpdateMember
-	(*DeleteMember)(nil),                  // 18: keel.store.DeleteMember
-	(*ReplaceMembers)(nil),                // 19: keel.store.ReplaceMembers
-	(*CreateHealthMonitor)(nil),           // 20: keel.store.CreateHealthMonitor
-	(*UpdateHealthMonitor)(nil),           // 21: keel.store.UpdateHealthMonitor
-	(*DeleteHealthMonitor)(nil),           // 22: keel.store.DeleteHealthMonitor
-	(*CreateL7Policy)(nil),                // 23: keel.store.CreateL7Policy
-	(*UpdateL7Policy)(nil),                // 24: keel.store.UpdateL7Policy
-	(*DeleteL7Policy)(nil),                // 25: keel.store.DeleteL7Policy
-	(*CreateL7Rule)(nil),                  // 26: keel.store.CreateL7Rule
-	(*UpdateL7Rule)(nil),                  // 27: keel.store.UpdateL7Rule
-	(*DeleteL7Rule)(nil),                  // 28: keel.store.DeleteL7Rule
-	(*UpdateAmphora)(nil),                 // 29: keel.store.UpdateAmphora
-	(*SetQuota)(nil),                      // 30: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 31: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 32: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 33: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 34: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 35: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 36: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 37: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 38: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 39: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 40: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 41: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 42: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),                // 43: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),                // 44: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 45: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 46: keel.store.Listener
-	(*Pool)(nil),                          // 47: keel.store.Pool
-	(*Member)(nil),                        // 48: keel.store.Member
-	(*HealthMonitor)(nil),                 // 49: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 50: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 51: keel.store.L7Rule
-	(*Amphora)(nil),                       // 52: keel.store.Amphora
-	(*Quota)(nil),                         // 53: keel.store.Quota
-	(*Flavor)(nil),                        // 54: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 55: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 56: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 57: keel.store.AvailabilityZoneProfile
+	(CatalogKind)(0),                // 0: keel.store.CatalogKind
+	(CatalogOperation_Op)(0),        // 1: keel.store.CatalogOperation.Op
+	(CommandResult_Code)(0),         // 2: keel.store.CommandResult.Code
+	(*Command)(nil),                 // 3: keel.store.Command
+	(*ResolveRequest)(nil),          // 4: keel.store.ResolveRequest
+	(*TreeWrite)(nil),               // 5: keel.store.TreeWrite
+	(*CreateLoadBalancer)(nil),      // 6: keel.store.CreateLoadBalancer
+	(*UpdateLoadBalancer)(nil),      // 7: keel.store.UpdateLoadBalancer
+	(*DeleteLoadBalancer)(nil),      // 8: keel.store.DeleteLoadBalancer
+	(*PurgeLoadBalancer)(nil),       // 9: keel.store.PurgeLoadBalancer
+	(*CompleteProvisioning)(nil),    // 10: keel.store.CompleteProvisioning
+	(*FailoverLoadBalancer)(nil),    // 11: keel.store.FailoverLoadBalancer
+	(*CreateListener)(nil),          // 12: keel.store.CreateListener
+	(*UpdateListener)(nil),          // 13: keel.store.UpdateListener
+	(*DeleteListener)(nil),          // 14: keel.store.DeleteListener
+	(*CreatePool)(nil),              // 15: keel.store.CreatePool
+	(*UpdatePool)(nil),              // 16: keel.store.UpdatePool
+	(*DeletePool)(nil),              // 17: keel.store.DeletePool
+	(*CreateMember)(nil),            // 18: keel.store.CreateMember
+	(*UpdateMember)(nil),            // 19: keel.store.UpdateMember
+	(*DeleteMember)(nil),            // 20: keel.store.DeleteMember
+	(*ReplaceMembers)(nil),          // 21: keel.store.ReplaceMembers
+	(*CreateHealthMonitor)(nil),     // 22: keel.store.CreateHealthMonitor
+	(*UpdateHealthMonitor)(nil),     // 23: keel.store.UpdateHealthMonitor
+	(*DeleteHealthMonitor)(nil),     // 24: keel.store.DeleteHealthMonitor
+	(*CreateL7Policy)(nil),          // 25: keel.store.CreateL7Policy
+	(*UpdateL7Policy)(nil),          // 26: keel.store.UpdateL7Policy
+	(*DeleteL7Policy)(nil),          // 27: keel.store.DeleteL7Policy
+	(*CreateL7Rule)(nil),            // 28: keel.store.CreateL7Rule
+	(*UpdateL7Rule)(nil),            // 29: keel.store.UpdateL7Rule
+	(*DeleteL7Rule)(nil),            // 30: keel.store.DeleteL7Rule
+	(*UpdateAmphora)(nil),           // 31: keel.store.UpdateAmphora
+	(*CatalogRow)(nil),              // 32: keel.store.CatalogRow
+	(*CatalogOperation)(nil),        // 33: keel.store.CatalogOperation
+	(*CommandBatch)(nil),            // 34: keel.store.CommandBatch
+	(*CommandResult)(nil),           // 35: keel.store.CommandResult
+	(*SnapshotHeader)(nil),          // 36: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),          // 37: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),          // 38: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),            // 39: keel.store.LoadBalancer
+	(*Listener)(nil),                // 40: keel.store.Listener
+	(*Pool)(nil),                    // 41: keel.store.Pool
+	(*Member)(nil),                  // 42: keel.store.Member
+	(*HealthMonitor)(nil),           // 43: keel.store.HealthMonitor
+	(*L7Policy)(nil),                // 44: keel.store.L7Policy
+	(*L7Rule)(nil),                  // 45: keel.store.L7Rule
+	(*Amphora)(nil),                 // 46: keel.store.Amphora
+	(*Quota)(nil),                   // 47: keel.store.Quota
+	(*Flavor)(nil),                  // 48: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 49: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 50: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 51: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	4,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
-	5,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
-	6,  // 2: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
-	7,  // 3: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	8,  // 4: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
-	9,  // 5: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
-	10, // 6: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
-	11, // 7: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
-	12, // 8: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
-	13, // 9: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
-	14, // 10: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
-	15, // 11: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
-	16, // 12: keel.store.Command.create_member:type_name -> keel.store.CreateMember
-	17, // 13: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
-	18, // 14: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
-	19, // 15: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
-	20, // 16: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
-	21, // 17: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
-	22, // 18: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
-	23, // 19: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
-	24, // 20: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
-	25, // 21: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
-	26, // 22: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
-	27, // 23: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
-	28, // 24: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
-	29, // 25: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
-	30, // 26: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	31, // 27: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	32, // 28: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	33, // 29: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	34, // 30: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	35, // 31: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	36, // 32: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	37, // 33: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	38, // 34: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	39, // 35: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	2,  // 36: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	45, // 37: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	46, // 38: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	47, // 39: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	48, // 40: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	49, // 41: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	50, // 42: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	51, // 43: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	52, // 44: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	3,  // 45: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 46: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 47: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 48: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
-	3,  // 49: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
-	3,  // 50: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
-	3,  // 51: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
-	3,  // 52: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
-	3,  // 53: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
-	3,  // 54: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
-	3,  // 55: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
-	3,  // 56: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
-	3,  // 57: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
-	3,  // 58: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
-	3,  // 59: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
-	3,  // 60: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 61: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 62: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
-	3,  // 63: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 64: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 65: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
-	3,  // 66: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 67: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 68: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
-	3,  // 69: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
-	53, // 70: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	54, // 71: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	55, // 72: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	56, // 73: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	57, // 74: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	1,  // 75: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	0,  // 76: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	41, // 77: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	45, // 78: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	46, // 79: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	47, // 80: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	48, // 81: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	49, // 82: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	50, // 83: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	51, // 84: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	52, // 85: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	53, // 86: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	54, // 87: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	55, // 88: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	56, // 89: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	57, // 90: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	43, // 91: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	92, // [92:92] is the sub-list for method output_type
-	92, // [92:92] is the sub-list for method input_type
-	92, // [92:92] is the sub-list for extension type_name
-	92, // [92:92] is the sub-list for extension extendee
-	0,  // [0:92] is the sub-list for field type_name
+	6,  // 0: keel.store.Command.create_load_balancer:type_name -> keel.store.CreateLoadBalancer
+	7,  // 1: keel.store.Command.update_load_balancer:type_name -> keel.store.UpdateLoadBalancer
+	8,  // 2: keel.store.Command.delete_load_balancer:type_name -> keel.store.DeleteLoadBalancer
+	9,  // 3: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	10, // 4: keel.store.Command.complete_provisioning:type_name -> keel.store.CompleteProvisioning
+	11, // 5: keel.store.Command.failover_load_balancer:type_name -> keel.store.FailoverLoadBalancer
+	12, // 6: keel.store.Command.create_listener:type_name -> keel.store.CreateListener
+	13, // 7: keel.store.Command.update_listener:type_name -> keel.store.UpdateListener
+	14, // 8: keel.store.Command.delete_listener:type_name -> keel.store.DeleteListener
+	15, // 9: keel.store.Command.create_pool:type_name -> keel.store.CreatePool
+	16, // 10: keel.store.Command.update_pool:type_name -> keel.store.UpdatePool
+	17, // 11: keel.store.Command.delete_pool:type_name -> keel.store.DeletePool
+	18, // 12: keel.store.Command.create_member:type_name -> keel.store.CreateMember
+	19, // 13: keel.store.Command.update_member:type_name -> keel.store.UpdateMember
+	20, // 14: keel.store.Command.delete_member:type_name -> keel.store.DeleteMember
+	21, // 15: keel.store.Command.replace_members:type_name -> keel.store.ReplaceMembers
+	22, // 16: keel.store.Command.create_health_monitor:type_name -> keel.store.CreateHealthMonitor
+	23, // 17: keel.store.Command.update_health_monitor:type_name -> keel.store.UpdateHealthMonitor
+	24, // 18: keel.store.Command.delete_health_monitor:type_name -> keel.store.DeleteHealthMonitor
+	25, // 19: keel.store.Command.create_l7policy:type_name -> keel.store.CreateL7Policy
+	26, // 20: keel.store.Command.update_l7policy:type_name -> keel.store.UpdateL7Policy
+	27, // 21: keel.store.Command.delete_l7policy:type_name -> keel.store.DeleteL7Policy
+	28, // 22: keel.store.Command.create_l7rule:type_name -> keel.store.CreateL7Rule
+	29, // 23: keel.store.Command.update_l7rule:type_name -> keel.store.UpdateL7Rule
+	30, // 24: keel.store.Command.delete_l7rule:type_name -> keel.store.DeleteL7Rule
+	31, // 25: keel.store.Command.update_amphora:type_name -> keel.store.UpdateAmphora
+	33, // 26: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
+	4,  // 27: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	39, // 28: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	40, // 29: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	41, // 30: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	42, // 31: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	43, // 32: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	44, // 33: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	45, // 34: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	46, // 35: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	5,  // 36: keel.store.CreateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	5,  // 37: keel.store.UpdateLoadBalancer.write:type_name -> keel.store.TreeWrite
+	5,  // 38: keel.store.DeleteLoadBalancer.write:type_name -> keel.store.TreeWrite
+	5,  // 39: keel.store.CompleteProvisioning.write:type_name -> keel.store.TreeWrite
+	5,  // 40: keel.store.FailoverLoadBalancer.write:type_name -> keel.store.TreeWrite
+	5,  // 41: keel.store.CreateListener.write:type_name -> keel.store.TreeWrite
+	5,  // 42: keel.store.UpdateListener.write:type_name -> keel.store.TreeWrite
+	5,  // 43: keel.store.DeleteListener.write:type_name -> keel.store.TreeWrite
+	5,  // 44: keel.store.CreatePool.write:type_name -> keel.store.TreeWrite
+	5,  // 45: keel.store.UpdatePool.write:type_name -> keel.store.TreeWrite
+	5,  // 46: keel.store.DeletePool.write:type_name -> keel.store.TreeWrite
+	5,  // 47: keel.store.CreateMember.write:type_name -> keel.store.TreeWrite
+	5,  // 48: keel.store.UpdateMember.write:type_name -> keel.store.TreeWrite
+	5,  // 49: keel.store.DeleteMember.write:type_name -> keel.store.TreeWrite
+	5,  // 50: keel.store.ReplaceMembers.write:type_name -> keel.store.TreeWrite
+	5,  // 51: keel.store.CreateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	5,  // 52: keel.store.UpdateHealthMonitor.write:type_name -> keel.store.TreeWrite
+	5,  // 53: keel.store.DeleteHealthMonitor.write:type_name -> keel.store.TreeWrite
+	5,  // 54: keel.store.CreateL7Policy.write:type_name -> keel.store.TreeWrite
+	5,  // 55: keel.store.UpdateL7Policy.write:type_name -> keel.store.TreeWrite
+	5,  // 56: keel.store.DeleteL7Policy.write:type_name -> keel.store.TreeWrite
+	5,  // 57: keel.store.CreateL7Rule.write:type_name -> keel.store.TreeWrite
+	5,  // 58: keel.store.UpdateL7Rule.write:type_name -> keel.store.TreeWrite
+	5,  // 59: keel.store.DeleteL7Rule.write:type_name -> keel.store.TreeWrite
+	5,  // 60: keel.store.UpdateAmphora.write:type_name -> keel.store.TreeWrite
+	47, // 61: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
+	48, // 62: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
+	49, // 63: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
+	50, // 64: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
+	51, // 65: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	1,  // 66: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
+	0,  // 67: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
+	32, // 68: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
+	3,  // 69: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	2,  // 70: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	35, // 71: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	39, // 72: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	40, // 73: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	41, // 74: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	42, // 75: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	43, // 76: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	44, // 77: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	45, // 78: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	46, // 79: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	47, // 80: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	48, // 81: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	49, // 82: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	50, // 83: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	51, // 84: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	37, // 85: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	86, // [86:86] is the sub-list for method output_type
+	86, // [86:86] is the sub-list for method input_type
+	86, // [86:86] is the sub-list for extension type_name
+	86, // [86:86] is the sub-list for extension extendee
+	0,  // [0:86] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -3617,19 +3268,17 @@ func file_store_storepb_store_proto_init() {
 		(*Command_UpdateL7Rule)(nil),
 		(*Command_DeleteL7Rule)(nil),
 		(*Command_UpdateAmphora)(nil),
-		(*Command_SetQuota)(nil),
-		(*Command_DeleteQuota)(nil),
-		(*Command_PutFlavor)(nil),
-		(*Command_DeleteFlavor)(nil),
-		(*Command_PutFlavorProfile)(nil),
-		(*Command_DeleteFlavorProfile)(nil),
-		(*Command_PutAvailabilityZone)(nil),
-		(*Command_DeleteAvailabilityZone)(nil),
-		(*Command_PutAvailabilityZoneProfile)(nil),
-		(*Command_DeleteAvailabilityZoneProfile)(nil),
+		(*Command_Catalog)(nil),
 		(*Command_ResolveRequest)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[43].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[29].OneofWrappers = []any{
+		(*CatalogRow_Quota)(nil),
+		(*CatalogRow_Flavor)(nil),
+		(*CatalogRow_FlavorProfile)(nil),
+		(*CatalogRow_AvailabilityZone)(nil),
+		(*CatalogRow_AvailabilityZoneProfile)(nil),
+	}
+	file_store_storepb_store_proto_msgTypes[35].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -3651,8 +3300,8 @@ func file_store_storepb_store_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   44,
+			NumEnums:      3,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
