@@ -27,28 +27,30 @@ var (
 	createFlavorProfile = operation{
 		name: "CreateFlavorProfile", readsFirst: true, replies: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
-			r, err := actors.CallCatalog(ctx, c, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).CreateFlavorProfile,
-				&catalogpb.CreateFlavorProfileRequest{Caller: caller, FlavorProfile: &storepb.FlavorProfile{
-					Id: id, Name: newName + id, ProviderName: "amphora", FlavorData: "{}"}})
-			return r.GetFlavorProfile().GetName(), err
+			r, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR_PROFILE,
+				Op: catalogpb.WriteRequest_CREATE, Key: id, Row: storepb.NewCatalogRow(&storepb.FlavorProfile{
+					Name: newName + id, ProviderName: "amphora", FlavorData: "{}"})})
+			p, _ := r.(*storepb.FlavorProfile)
+			return p.GetName(), err
 		},
 		rename: func(cmd *storepb.Command, name string) { cmd.GetCatalog().GetRow().GetFlavorProfile().Name = name },
 	}
 	updateFlavor = operation{
 		name: "UpdateFlavor", arrange: seedFlavor, readsFirst: true, replies: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
-			r, err := actors.CallCatalog(ctx, c, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).UpdateFlavor,
-				&catalogpb.UpdateFlavorRequest{Caller: caller, Values: &storepb.Flavor{Id: id, Name: newName + id},
-					Fields: []string{"name"}})
-			return r.GetFlavor().GetName(), err
+			r, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR,
+				Op: catalogpb.WriteRequest_UPDATE, Key: id, Row: storepb.NewCatalogRow(&storepb.Flavor{Name: newName + id}),
+				Fields: []string{"name"}})
+			f, _ := r.(*storepb.Flavor)
+			return f.GetName(), err
 		},
 		rename: func(cmd *storepb.Command, name string) { cmd.GetCatalog().GetRow().GetFlavor().Name = name },
 	}
 	deleteFlavor = operation{
 		name: "DeleteFlavor", arrange: seedFlavor, readsFirst: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
-			_, err := actors.CallCatalog(ctx, c, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).DeleteFlavor,
-				&catalogpb.DeleteRowRequest{Caller: caller, Key: id})
+			_, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR,
+				Op: catalogpb.WriteRequest_DELETE, Key: id})
 			return "", err
 		},
 		rename: func(*storepb.Command, string) {},

@@ -7,8 +7,8 @@ import (
 	"keel/actors/octaviarules"
 )
 
-// Providers and their capabilities (the providers and their schemas are
-// octaviarules').
+// Providers and their capabilities. The providers and their schemas are
+// octaviarules'; the catalog grain checks profiles' data against them.
 
 func (s *Server) providerRoutes(r *router.Router, prefix string) {
 	r.GET(prefix+"/providers", s.wrap(s.listProviders))
