@@ -57,6 +57,31 @@ var (
 	}
 )
 
+// Operations of other kinds, for decisions only (their replies show no name).
+var (
+	// updateUsedProfile names the data of the profile a flavor uses, unchanged.
+	updateUsedProfile = operation{
+		name: "UpdateFlavorProfile", arrange: seedFlavor, readsFirst: true,
+		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
+			_, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR_PROFILE,
+				Op: catalogpb.WriteRequest_UPDATE, Key: profileOf(id), Row: storepb.NewCatalogRow(&storepb.FlavorProfile{FlavorData: "{}"}),
+				Fields: []string{"flavor_data"}})
+			return "", err
+		},
+	}
+	// setPoolQuota sets a project's pool quota, creating its row.
+	setPoolQuota = operation{
+		name: "SetQuota", readsFirst: true,
+		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
+			five := int32(5)
+			_, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_QUOTA,
+				Op: catalogpb.WriteRequest_UPDATE, Key: id, Row: storepb.NewCatalogRow(&storepb.Quota{Pool: &five}),
+				Fields: []string{"pool"}, CreateMissing: true})
+			return "", err
+		},
+	}
+)
+
 func TestCatalogGrainUnderFaults(t *testing.T) {
 	s := newFSMStore(t)
 	m := startGrainMember(t, s, grainTestSettings)
@@ -143,6 +168,24 @@ func TestCatalogGrainDecisions(t *testing.T) {
 			name: "lost the race to a load balancer using it", op: deleteFlavor,
 			others: []func(*store.State, string) *storepb.Command{flavorUsed},
 			want:   actors.KindConflict, message: "is in use and cannot be modified",
+		},
+		{
+			name: "names a used profile's data", op: updateUsedProfile,
+			want: actors.KindConflict, message: "is in use and cannot be modified",
+		},
+		{
+			// Quota puts are a compare-and-set like any row's: the grain decides
+			// again on the row another writer created.
+			name: "lost the race to another create", op: setPoolQuota,
+			others: []func(*store.State, string) *storepb.Command{func(st *store.State, id string) *storepb.Command {
+				seven := int32(7)
+				return storepb.CatalogPut(&storepb.Quota{Id: id, Member: &seven}, 0)
+			}},
+			check: func(t *testing.T, r *faultRun) {
+				if q, _ := s.State().Current().Quotas.Get(r.id); q.GetPool() != 5 || q.GetMember() != 7 {
+					t.Errorf("stored %v, want both writers' quotas", q)
+				}
+			},
 		},
 		{
 			// The refusal of a retried attempt is definite: the request is
