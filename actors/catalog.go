@@ -5,45 +5,46 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"keel/actors/actorspb"
 	"keel/actors/catalogpb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
 
-// The catalog grain's identities: one grain, so one writer, per kind of row.
-const (
-	CatalogQuotas                   = "quotas"
-	CatalogFlavors                  = "flavors"
-	CatalogFlavorProfiles           = "flavorprofiles"
-	CatalogAvailabilityZones        = "availabilityzones"
-	CatalogAvailabilityZoneProfiles = "availabilityzoneprofiles"
-)
-
 // CatalogGrain writes the admin-managed catalog: quotas, flavors, flavor profiles,
-// availability zones and their profiles. The HTTP layer has validated the request
-// (attributes, provider data, roles); the grain reads the rows after a barrier,
-// decides against them (existence, unique names, rows still in use), and proposes
-// the store command with the version it read. The FSM checks the same invariants
-// again, so a duplicate activation can only lose a race.
+// availability zones and their profiles, one grain (so one writer) per kind
+// (CatalogIdentity). Every kind is written by the same steps, and what differs
+// between kinds is data: catalogKinds here (Octavia's words for the kind, the
+// checks of its values) and the store's rules (store/catalog.go). The HTTP layer
+// has decoded the body; the grain checks the caller is an administrator, reads
+// the rows after a barrier, decides against them (the store's rules asked of
+// this read: State.CheckCatalog), and proposes one CatalogOperation with the
+// version it read. The FSM applies the same rules again, so a duplicate
+// activation can only lose a race, and a lost race is decided again on a fresh
+// read: every refusal comes from the rows as they are.
 type CatalogGrain struct {
-	kind string
-	rt   *Runtime
+	rt *Runtime
 }
 
 var _ catalogpb.Catalog = (*CatalogGrain)(nil)
 
-// Init binds the grain to its kind of row and its node.
-func (g *CatalogGrain) Init(ctx cluster.GrainContext) {
-	g.kind = ctx.Identity()
-	g.rt = runtimeOf(ctx.ActorSystem())
+// CatalogIdentity is the identity of the grain writing kind ("flavorprofiles").
+func CatalogIdentity(kind storepb.CatalogKind) string {
+	if k := catalogKinds[kind]; k != nil {
+		return k.identity
+	}
+	return strings.ToLower(kind.String())
 }
+
+// Init binds the grain to its node.
+func (g *CatalogGrain) Init(ctx cluster.GrainContext) { g.rt = runtimeOf(ctx.ActorSystem()) }
 
 // Terminate has nothing to release: the grain keeps no state between calls.
 func (g *CatalogGrain) Terminate(ctx cluster.GrainContext) {}
@@ -51,10 +52,215 @@ func (g *CatalogGrain) Terminate(ctx cluster.GrainContext) {}
 // ReceiveDefault ignores messages that are not calls.
 func (g *CatalogGrain) ReceiveDefault(ctx cluster.GrainContext) {}
 
-// catalogRow is what every catalog row has: its CAS version.
-type catalogRow interface {
-	proto.Message
-	GetVersion() uint64
+// catalogKind is what the grain knows of one kind beyond the store's rules.
+type catalogKind struct {
+	identity string // the grain's, also in its "being changed concurrently" 409
+	// display names the kind in Octavia's 404 of a show or an update ("Flavor
+	// Profile"); short in its 404 of a delete or of the nil UUID ("Flavor profile").
+	display, short string
+	// nilKey: the nil UUID is not found, without looking (every kind but quotas).
+	nilKey bool
+	// duplicate is Octavia's 409 for a create of a key that exists.
+	duplicate func(key string) string
+	// notNull are the attributes an update may not set to null.
+	notNull []string
+	// check, when set, validates a create's row (fields nil) or an update's values
+	// against the row as it is (cur nil: missing, the 404 to answer if it needs it).
+	check func(values, cur storepb.CatalogEntity, fields []string, missing error) error
+	// deleteResets: a delete sets every attribute back to its default and the row
+	// stays (Octavia's DELETE of a project's quotas).
+	deleteResets bool
+}
+
+func idExists(string) string { return "Already an entity with that specified id." }
+
+var catalogKinds = map[storepb.CatalogKind]*catalogKind{
+	storepb.CatalogKind_QUOTA:  {identity: "quotas", display: "Quotas", short: "Quotas", deleteResets: true},
+	storepb.CatalogKind_FLAVOR: {identity: "flavors", display: "Flavor", short: "Flavor", nilKey: true, duplicate: idExists},
+	storepb.CatalogKind_FLAVOR_PROFILE: {identity: "flavorprofiles", display: "Flavor Profile", short: "Flavor profile",
+		nilKey: true, duplicate: idExists,
+		notNull: []string{"name", "provider_name", "flavor_data"},
+		check:   profileData("flavor_data", octaviarules.FlavorOptions)},
+	storepb.CatalogKind_AVAILABILITY_ZONE: {identity: "availabilityzones", display: "Availability Zone", short: "Availability Zone", nilKey: true,
+		duplicate: func(name string) string { return "A availability zone of " + name + " already exists." }},
+	storepb.CatalogKind_AVAILABILITY_ZONE_PROFILE: {identity: "availabilityzoneprofiles", display: "Availability Zone Profile",
+		short: "Availability Zone Profile", nilKey: true, duplicate: idExists,
+		notNull: []string{"name", "provider_name", "availability_zone_data"},
+		check:   profileData("availability_zone_data", octaviarules.ZoneOptions)},
+}
+
+// nilUUID is the id Octavia answers 404 for without looking (its sentinel).
+const nilUUID = "00000000-0000-0000-0000-000000000000"
+
+// CatalogNilKey is Octavia's 404 for the nil UUID as the key of a row of kind,
+// answered without looking (the API's show answers it too); nil for any other key.
+func CatalogNilKey(kind storepb.CatalogKind, key string) error {
+	if k := catalogKinds[kind]; k != nil && k.nilKey && key == nilUUID {
+		return &Error{Kind: KindNotFound, Message: k.missing(key)}
+	}
+	return nil
+}
+
+// missing is the kind's 404 of a delete or of the nil UUID.
+func (k *catalogKind) missing(key string) string { return k.short + " " + key + " not found." }
+
+// Write makes one change to one row.
+func (g *CatalogGrain) Write(req *catalogpb.WriteRequest, ctx cluster.GrainContext) (*catalogpb.WriteReply, error) {
+	caller, kind, key, values := req.GetCaller(), req.GetKind(), req.GetKey(), req.GetRow().Entity()
+	k := catalogKinds[kind]
+	switch {
+	case !caller.GetAdmin():
+		return nil, grainError(KindForbidden, policyRefused)
+	case k == nil || key == "" || values != nil && storepb.CatalogKindOf(values) != kind:
+		return nil, grainError(KindInvalid, "a catalog write needs a kind, a key, and values of the kind")
+	}
+	row, err := g.decideAndPropose(caller, k.identity, func(st *store.State) (storepb.CatalogEntity, *storepb.Command, error) {
+		return k.decide(st, req, g.rt.Now().UnixMicro())
+	})
+	applied := errors.Is(err, errApplied)
+	if !applied {
+		if applied, err = settleRefusal(g.rt, caller, err); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case req.GetOp() == catalogpb.WriteRequest_DELETE:
+		row = nil
+	case applied: // by an earlier attempt: answer with the row as stored
+		if row, err = g.stored(kind, key); err != nil {
+			return nil, err
+		}
+	}
+	return &catalogpb.WriteReply{Row: storepb.NewCatalogRow(row)}, nil
+}
+
+// decide turns a request into the row to store and its command, from the rows as
+// st has them, refusing in Octavia's order: nulls, a used row's locked
+// attributes, the nil UUID, the kind's own checks, the row's existence, then the
+// store's rules (the parent, a unique name, a row in use).
+func (k *catalogKind) decide(st *store.State, req *catalogpb.WriteRequest, now int64) (storepb.CatalogEntity, *storepb.Command, error) {
+	kind, key, values, fields := req.GetKind(), req.GetKey(), req.GetRow().Entity(), req.GetFields()
+	cur, found := st.CatalogRow(kind, key)
+	var x storepb.CatalogEntity
+	switch op := req.GetOp(); {
+	case op == catalogpb.WriteRequest_CREATE && values != nil:
+		if err := k.checkValues(values, nil, nil, nil); err != nil {
+			return nil, nil, err
+		}
+		if found {
+			return nil, nil, grainError(KindConflict, "%s", k.duplicate(key))
+		}
+		x = cloneRow(values)
+	case op == catalogpb.WriteRequest_UPDATE && values != nil:
+		for _, attr := range k.notNull {
+			if slices.Contains(req.GetNulls(), attr) {
+				return nil, nil, grainError(KindInvalid, "None is not a valid option for %s", attr)
+			}
+		}
+		if slices.ContainsFunc(store.CatalogLocked(kind), func(a string) bool { return slices.Contains(fields, a) }) {
+			if err := refusal(st.CatalogInUse(kind, key)); err != nil {
+				return nil, nil, err
+			}
+		}
+		if k.nilKey && key == nilUUID {
+			return nil, nil, grainError(KindNotFound, "%s", k.missing(key))
+		}
+		missing := grainError(KindNotFound, "%s %s not found.", k.display, key)
+		if err := k.checkValues(values, cur, fields, missing); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case found:
+			x = cloneRow(cur)
+		case req.GetCreateMissing():
+			x = values.ProtoReflect().New().Interface().(storepb.CatalogEntity)
+		default:
+			return nil, nil, missing
+		}
+		if err := applyFields(x, values, fields); err != nil {
+			return nil, nil, err
+		}
+	case op == catalogpb.WriteRequest_DELETE:
+		if !found || k.nilKey && key == nilUUID {
+			return nil, nil, grainError(KindNotFound, "%s", k.missing(key))
+		}
+		if !k.deleteResets {
+			cmd := storepb.CatalogDelete(kind, key, cur.GetVersion())
+			return nil, cmd, refusal(st.CheckCatalog(cmd.GetCatalog()))
+		}
+		x = cur.ProtoReflect().New().Interface().(storepb.CatalogEntity)
+	default:
+		return nil, nil, grainError(KindInvalid, "catalog write %v without its values", op)
+	}
+	x.SetId(key)
+	var expected uint64
+	if found {
+		expected = cur.GetVersion()
+		x.SetCreatedAt(cur.GetCreatedAt())
+	} else {
+		x.SetCreatedAt(now)
+	}
+	cmd := storepb.CatalogPut(x, expected)
+	return x, cmd, refusal(st.CheckCatalog(cmd.GetCatalog()))
+}
+
+func (k *catalogKind) checkValues(values, cur storepb.CatalogEntity, fields []string, missing error) error {
+	if k.check == nil {
+		return nil
+	}
+	return k.check(values, cur, fields, missing)
+}
+
+// profileData checks a profile's provider and data (attr) as Octavia does: a
+// create's data against its provider; an update's provider when it names one,
+// then its data when it names them, against the provider the profile will have.
+// A profile naming no provider is checked by the default driver.
+func profileData(attr string, options []octaviarules.ProviderOption) func(values, cur storepb.CatalogEntity, fields []string, missing error) error {
+	str := func(e storepb.CatalogEntity, name string) string {
+		m := e.ProtoReflect()
+		return m.Get(m.Descriptor().Fields().ByName(protoreflect.Name(name))).String()
+	}
+	driver := func(e storepb.CatalogEntity) string {
+		if p := str(e, "provider_name"); p != "" {
+			return p
+		}
+		return octaviarules.DefaultProvider
+	}
+	return func(values, cur storepb.CatalogEntity, fields []string, missing error) error {
+		provider := values
+		if fields != nil { // an update
+			setsProvider := slices.Contains(fields, "provider_name")
+			if setsProvider {
+				if err := octaviarules.CheckProviderEnabled(driver(values)); err != nil {
+					return invalid(err)
+				}
+			}
+			if !slices.Contains(fields, attr) {
+				return nil
+			}
+			if !setsProvider {
+				if cur == nil {
+					return missing
+				}
+				provider = cur
+			}
+		}
+		_, err := octaviarules.ValidateProviderData(driver(provider), attr, str(values, attr), options)
+		return invalid(err)
+	}
+}
+
+// refusal is the store's refusal of a decision as the API answers it.
+func refusal(res *storepb.CommandResult) error {
+	switch {
+	case res == nil:
+		return nil
+	case res.Code == storepb.CommandResult_NOT_FOUND:
+		return grainError(KindNotFound, "%s", res.Message)
+	case res.Code == storepb.CommandResult_INVALID:
+		return grainError(KindInternal, "%s", res.Message)
+	}
+	return grainError(KindConflict, "%s", res.Message)
 }
 
 // read returns the tables after a read barrier.
@@ -67,55 +273,34 @@ func (g *CatalogGrain) read() (*store.State, error) {
 	return g.rt.Store.State().Current(), nil
 }
 
-// runWrite runs one change for an admin. decide returns the row as it will be
-// stored (zero for a delete) and the command. A request an earlier attempt already
-// applied (the FSM replays it, or settles a retry's refusal as applied) is
-// answered with the row as stored now, which stored looks up (nil for a delete).
-func runWrite[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, stored func(*store.State) (T, bool), decide func(st *store.State) (T, *storepb.Command, error)) (T, error) {
-	var zero T
-	if !caller.GetAdmin() {
-		return zero, grainError(KindForbidden, policyRefused)
-	}
-	row, err := decideAndPropose(g, caller, decide)
-	applied := errors.Is(err, errApplied)
-	if !applied {
-		if applied, err = settleRefusal(g.rt, caller, err); err != nil {
-			return zero, err
-		}
-	}
-	if !applied {
-		return row, nil
-	}
-	if stored == nil {
-		return zero, nil
-	}
+// stored is the row of kind with key as stored now.
+func (g *CatalogGrain) stored(kind storepb.CatalogKind, key string) (storepb.CatalogEntity, error) {
 	st, err := g.read()
 	if err != nil {
-		return zero, unavailable(err)
+		return nil, unavailable(err)
 	}
-	if row, found := stored(st); found {
+	if row, found := st.CatalogRow(kind, key); found {
 		return row, nil
 	}
-	return zero, unavailable(fmt.Errorf("the request was applied, but the %s row it wrote has changed since; read it again", g.kind))
+	return nil, unavailable(fmt.Errorf("the request was applied, but the %s row it wrote has changed since; read it again", CatalogIdentity(kind)))
 }
 
-// errApplied tells runWrite that an earlier attempt of the request applied it.
+// errApplied tells Write that an earlier attempt of the request applied it.
 var errApplied = errors.New("applied by an earlier attempt")
 
 // decideAndPropose reads, decides and proposes; on a lost race (version moved, row
-// appeared or vanished) it reads and decides again, so the answer always comes
-// from the rows as they are.
-func decideAndPropose[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, decide func(st *store.State) (T, *storepb.Command, error)) (T, error) {
-	var zero T
+// appeared or vanished, a parent gone, a user arrived) it reads and decides again,
+// so the answer always comes from the rows as they are.
+func (g *CatalogGrain) decideAndPropose(caller *actorspb.Caller, identity string, decide func(st *store.State) (storepb.CatalogEntity, *storepb.Command, error)) (storepb.CatalogEntity, error) {
 	reqID := caller.GetRequestId()
 	for attempt := 0; attempt < 3; attempt++ {
 		st, err := g.read()
 		if err != nil {
-			return zero, unavailable(err)
+			return nil, unavailable(err)
 		}
 		row, cmd, err := decide(st)
 		if err != nil {
-			return zero, err
+			return nil, err
 		}
 		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -126,378 +311,37 @@ func decideAndPropose[T catalogRow](g *CatalogGrain, caller *actorspb.Caller, de
 			res, err = resolveRequest(g.rt, caller)
 		}
 		if err != nil {
-			return zero, unavailable(err)
+			return nil, unavailable(err)
 		}
 		switch res.Code {
 		case storepb.CommandResult_OK:
 			if res.Replayed {
-				return zero, errApplied
+				return nil, errApplied
 			}
-			if row.ProtoReflect().IsValid() {
-				stamp(row, res.Version)
+			if row != nil {
+				row.SetVersion(res.Version)
 			}
 			return row, nil
-		case storepb.CommandResult_CONFLICT, storepb.CommandResult_NOT_FOUND, storepb.CommandResult_ALREADY_EXISTS:
+		case storepb.CommandResult_CONFLICT, storepb.CommandResult_NOT_FOUND, storepb.CommandResult_ALREADY_EXISTS,
+			storepb.CommandResult_IN_USE:
 			continue // another writer got there first: decide again on what it wrote
-		case storepb.CommandResult_IN_USE:
-			return zero, grainError(KindConflict, "%s", res.Message)
 		case storepb.CommandResult_EXPIRED, storepb.CommandResult_ABORTED:
-			return zero, grainError(KindNotApplied, "Service unavailable: %s; retry the request.", res.Message)
+			return nil, grainError(KindNotApplied, "Service unavailable: %s; retry the request.", res.Message)
 		default:
-			return zero, grainError(KindInternal, "%s", res.Message)
+			return nil, grainError(KindInternal, "%s", res.Message)
 		}
 	}
-	return zero, grainError(KindConflict, "The %s catalog is being changed concurrently; retry.", g.kind)
+	return nil, grainError(KindConflict, "The %s catalog is being changed concurrently; retry.", identity)
 }
 
-// stamp records the version the store gave a row, so the reply shows the row as
-// stored.
-func stamp(m proto.Message, version uint64) {
-	r := m.ProtoReflect()
-	r.Set(r.Descriptor().Fields().ByName("version"), protoreflect.ValueOfUint64(version))
-}
-
-func (g *CatalogGrain) micros() int64 { return g.rt.Now().UnixMicro() }
-
-func setsAny(fields []string, names ...string) bool {
-	for _, n := range names {
-		if slices.Contains(fields, n) {
-			return true
-		}
-	}
-	return false
-}
-
-// Quotas
-
-// SetQuota changes the quotas a PUT named; a project without a row gets one.
-func (g *CatalogGrain) SetQuota(req *catalogpb.SetQuotaRequest, ctx cluster.GrainContext) (*catalogpb.QuotaReply, error) {
-	project := req.GetProjectId()
-	stored := func(st *store.State) (*storepb.Quota, bool) { return st.Quotas.Get(project) }
-	q, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.Quota, *storepb.Command, error) {
-		cur, found := st.Quotas.Get(project)
-		x := &storepb.Quota{Id: project, CreatedAt: g.micros()}
-		if found {
-			x = cloneRow(cur)
-		}
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
-			return nil, nil, err
-		}
-		return x, &storepb.Command{Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{Quota: x}}}, nil
+// CallCatalog makes one write to the catalog grain of req's kind, with keel's
+// per-attempt deadline and retries (requests carry their request id, so a retry
+// is answered, not applied twice), and returns the row as stored (nil for a
+// delete).
+func CallCatalog(ctx context.Context, c *Client, req *catalogpb.WriteRequest) (storepb.CatalogEntity, error) {
+	g := catalogpb.GetCatalogGrainClient(c.cluster, CatalogIdentity(req.GetKind()))
+	reply, err := call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (*catalogpb.WriteReply, error) {
+		return g.Write(numbered(req, attempt), opts...)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.QuotaReply{Quota: q}, nil
-}
-
-// ResetQuota puts a project's quotas back to the defaults. As Octavia does, the
-// row stays (every value unset) and a project without one is not found.
-func (g *CatalogGrain) ResetQuota(req *catalogpb.ResetQuotaRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
-	project := req.GetProjectId()
-	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.Quota, *storepb.Command, error) {
-		cur, found := st.Quotas.Get(project)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Quotas %s not found.", project)
-		}
-		x := &storepb.Quota{Id: project, CreatedAt: cur.CreatedAt}
-		return x, &storepb.Command{Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{Quota: x}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &actorspb.Empty{}, nil
-}
-
-// Flavors
-
-// flavorNameTaken reports whether another flavor has this name.
-func flavorNameTaken(st *store.State, name, id string) bool {
-	taken := false
-	st.Flavors.Equal(store.IndexName, name, func(f *storepb.Flavor) bool {
-		taken = f.Id != id
-		return !taken
-	})
-	return taken
-}
-
-// CreateFlavor stores a new flavor of an existing profile, under a unique name.
-func (g *CatalogGrain) CreateFlavor(req *catalogpb.CreateFlavorRequest, ctx cluster.GrainContext) (*catalogpb.FlavorReply, error) {
-	in := req.GetFlavor()
-	stored := func(st *store.State) (*storepb.Flavor, bool) { return st.Flavors.Get(in.Id) }
-	f, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.Flavor, *storepb.Command, error) {
-		if _, found := st.Flavors.Get(in.Id); found {
-			return nil, nil, grainError(KindConflict, "Already an entity with that specified id.")
-		}
-		if _, found := st.FlavorProfiles.Get(in.FlavorProfileId); !found {
-			return nil, nil, grainError(KindNotFound, "Flavor Profile %s not found.", in.FlavorProfileId)
-		}
-		if in.Name != "" && flavorNameTaken(st, in.Name, in.Id) {
-			return nil, nil, grainError(KindConflict, "A flavor of %s already exists.", in.Name)
-		}
-		x := cloneRow(in)
-		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: x}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.FlavorReply{Flavor: f}, nil
-}
-
-// UpdateFlavor changes a flavor's name, description or enabled.
-func (g *CatalogGrain) UpdateFlavor(req *catalogpb.UpdateFlavorRequest, ctx cluster.GrainContext) (*catalogpb.FlavorReply, error) {
-	id := req.GetValues().GetId()
-	stored := func(st *store.State) (*storepb.Flavor, bool) { return st.Flavors.Get(id) }
-	f, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.Flavor, *storepb.Command, error) {
-		cur, found := st.Flavors.Get(id)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Flavor %s not found.", id)
-		}
-		x := cloneRow(cur)
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
-			return nil, nil, err
-		}
-		if x.Name != "" && x.Name != cur.Name && flavorNameTaken(st, x.Name, id) {
-			return nil, nil, grainError(KindConflict, "A flavor of %s already exists.", x.Name)
-		}
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: x, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.FlavorReply{Flavor: f}, nil
-}
-
-// DeleteFlavor deletes a flavor no load balancer uses.
-func (g *CatalogGrain) DeleteFlavor(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
-	id := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.Flavor, *storepb.Command, error) {
-		cur, found := st.Flavors.Get(id)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Flavor %s not found.", id)
-		}
-		if len(store.Collect(st.LoadBalancers, store.IndexFlavor, id)) > 0 {
-			return nil, nil, grainError(KindConflict, "Flavor %s is in use and cannot be modified.", id)
-		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteFlavor{DeleteFlavor: &storepb.DeleteFlavor{Id: id, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &actorspb.Empty{}, nil
-}
-
-// Flavor profiles
-
-// CreateFlavorProfile stores a new flavor profile.
-func (g *CatalogGrain) CreateFlavorProfile(req *catalogpb.CreateFlavorProfileRequest, ctx cluster.GrainContext) (*catalogpb.FlavorProfileReply, error) {
-	in := req.GetFlavorProfile()
-	stored := func(st *store.State) (*storepb.FlavorProfile, bool) { return st.FlavorProfiles.Get(in.Id) }
-	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.FlavorProfile, *storepb.Command, error) {
-		if _, found := st.FlavorProfiles.Get(in.Id); found {
-			return nil, nil, grainError(KindConflict, "Already an entity with that specified id.")
-		}
-		x := cloneRow(in)
-		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: x}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.FlavorProfileReply{FlavorProfile: p}, nil
-}
-
-// UpdateFlavorProfile changes a profile; its provider and data are locked while a
-// flavor uses it (Octavia refuses a PUT that names either, changed or not).
-func (g *CatalogGrain) UpdateFlavorProfile(req *catalogpb.UpdateFlavorProfileRequest, ctx cluster.GrainContext) (*catalogpb.FlavorProfileReply, error) {
-	id := req.GetValues().GetId()
-	stored := func(st *store.State) (*storepb.FlavorProfile, bool) { return st.FlavorProfiles.Get(id) }
-	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.FlavorProfile, *storepb.Command, error) {
-		cur, found := st.FlavorProfiles.Get(id)
-		if setsAny(req.GetFields(), "provider_name", "flavor_data") &&
-			len(store.Collect(st.Flavors, store.IndexFlavorProfile, id)) > 0 {
-			return nil, nil, grainError(KindConflict, "Flavor profile %s is in use and cannot be modified.", id)
-		}
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Flavor Profile %s not found.", id)
-		}
-		x := cloneRow(cur)
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
-			return nil, nil, err
-		}
-		return x, &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: x, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.FlavorProfileReply{FlavorProfile: p}, nil
-}
-
-// DeleteFlavorProfile deletes a profile no flavor uses.
-func (g *CatalogGrain) DeleteFlavorProfile(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
-	id := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.FlavorProfile, *storepb.Command, error) {
-		if len(store.Collect(st.Flavors, store.IndexFlavorProfile, id)) > 0 {
-			return nil, nil, grainError(KindConflict, "Flavor profile %s is in use and cannot be modified.", id)
-		}
-		cur, found := st.FlavorProfiles.Get(id)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Flavor profile %s not found.", id)
-		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteFlavorProfile{DeleteFlavorProfile: &storepb.DeleteFlavorProfile{Id: id, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &actorspb.Empty{}, nil
-}
-
-// Availability zones
-
-// CreateAvailabilityZone stores a new availability zone (its name is its key).
-func (g *CatalogGrain) CreateAvailabilityZone(req *catalogpb.CreateAvailabilityZoneRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneReply, error) {
-	in := req.GetAvailabilityZone()
-	stored := func(st *store.State) (*storepb.AvailabilityZone, bool) { return st.AvailabilityZones.Get(in.Name) }
-	z, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZone, *storepb.Command, error) {
-		if _, found := st.AvailabilityZones.Get(in.Name); found {
-			return nil, nil, grainError(KindConflict, "A availability zone of %s already exists.", in.Name)
-		}
-		if _, found := st.AvailabilityZoneProfiles.Get(in.AvailabilityZoneProfileId); !found {
-			return nil, nil, grainError(KindNotFound, "Availability Zone Profile %s not found.", in.AvailabilityZoneProfileId)
-		}
-		x := cloneRow(in)
-		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: x}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.AvailabilityZoneReply{AvailabilityZone: z}, nil
-}
-
-// UpdateAvailabilityZone changes an availability zone's description or enabled.
-func (g *CatalogGrain) UpdateAvailabilityZone(req *catalogpb.UpdateAvailabilityZoneRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneReply, error) {
-	name := req.GetValues().GetName()
-	stored := func(st *store.State) (*storepb.AvailabilityZone, bool) { return st.AvailabilityZones.Get(name) }
-	z, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZone, *storepb.Command, error) {
-		cur, found := st.AvailabilityZones.Get(name)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Availability Zone %s not found.", name)
-		}
-		x := cloneRow(cur)
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
-			return nil, nil, err
-		}
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: x, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.AvailabilityZoneReply{AvailabilityZone: z}, nil
-}
-
-// DeleteAvailabilityZone deletes an availability zone no load balancer uses.
-func (g *CatalogGrain) DeleteAvailabilityZone(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
-	name := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.AvailabilityZone, *storepb.Command, error) {
-		cur, found := st.AvailabilityZones.Get(name)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Availability Zone %s not found.", name)
-		}
-		if len(store.Collect(st.LoadBalancers, store.IndexAvailabilityZone, name)) > 0 {
-			return nil, nil, grainError(KindConflict, "Availability Zone %s is in use and cannot be modified.", name)
-		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteAvailabilityZone{DeleteAvailabilityZone: &storepb.DeleteAvailabilityZone{Name: name, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &actorspb.Empty{}, nil
-}
-
-// Availability zone profiles
-
-// CreateAvailabilityZoneProfile stores a new availability zone profile.
-func (g *CatalogGrain) CreateAvailabilityZoneProfile(req *catalogpb.CreateAvailabilityZoneProfileRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneProfileReply, error) {
-	in := req.GetAvailabilityZoneProfile()
-	stored := func(st *store.State) (*storepb.AvailabilityZoneProfile, bool) {
-		return st.AvailabilityZoneProfiles.Get(in.Id)
-	}
-	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
-		if _, found := st.AvailabilityZoneProfiles.Get(in.Id); found {
-			return nil, nil, grainError(KindConflict, "Already an entity with that specified id.")
-		}
-		x := cloneRow(in)
-		x.CreatedAt = g.micros()
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZoneProfile{
-			PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: x}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.AvailabilityZoneProfileReply{AvailabilityZoneProfile: p}, nil
-}
-
-// UpdateAvailabilityZoneProfile changes a profile; its provider and data are
-// locked while an availability zone uses it.
-func (g *CatalogGrain) UpdateAvailabilityZoneProfile(req *catalogpb.UpdateAvailabilityZoneProfileRequest, ctx cluster.GrainContext) (*catalogpb.AvailabilityZoneProfileReply, error) {
-	id := req.GetValues().GetId()
-	stored := func(st *store.State) (*storepb.AvailabilityZoneProfile, bool) {
-		return st.AvailabilityZoneProfiles.Get(id)
-	}
-	p, err := runWrite(g, req.GetCaller(), stored, func(st *store.State) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
-		cur, found := st.AvailabilityZoneProfiles.Get(id)
-		if setsAny(req.GetFields(), "provider_name", "availability_zone_data") &&
-			len(store.Collect(st.AvailabilityZones, store.IndexAvailabilityZoneProfile, id)) > 0 {
-			return nil, nil, grainError(KindConflict, "Availability Zone Profile %s is in use and cannot be modified.", id)
-		}
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Availability Zone Profile %s not found.", id)
-		}
-		x := cloneRow(cur)
-		if err := applyFields(x, req.GetValues(), req.GetFields()); err != nil {
-			return nil, nil, err
-		}
-		return x, &storepb.Command{Op: &storepb.Command_PutAvailabilityZoneProfile{
-			PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: x, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &catalogpb.AvailabilityZoneProfileReply{AvailabilityZoneProfile: p}, nil
-}
-
-// DeleteAvailabilityZoneProfile deletes a profile no availability zone uses.
-func (g *CatalogGrain) DeleteAvailabilityZoneProfile(req *catalogpb.DeleteRowRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
-	id := req.GetKey()
-	_, err := runWrite(g, req.GetCaller(), nil, func(st *store.State) (*storepb.AvailabilityZoneProfile, *storepb.Command, error) {
-		if len(store.Collect(st.AvailabilityZones, store.IndexAvailabilityZoneProfile, id)) > 0 {
-			return nil, nil, grainError(KindConflict, "Availability Zone Profile %s is in use and cannot be modified.", id)
-		}
-		cur, found := st.AvailabilityZoneProfiles.Get(id)
-		if !found {
-			return nil, nil, grainError(KindNotFound, "Availability Zone Profile %s not found.", id)
-		}
-		return nil, &storepb.Command{Op: &storepb.Command_DeleteAvailabilityZoneProfile{
-			DeleteAvailabilityZoneProfile: &storepb.DeleteAvailabilityZoneProfile{Id: id, ExpectedVersion: cur.Version}}}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &actorspb.Empty{}, nil
-}
-
-// CatalogMethod is a method of the catalog grain's generated client, as a method
-// expression: (*catalogpb.CatalogGrainClient).CreateFlavor.
-type CatalogMethod[Req, Resp any] func(*catalogpb.CatalogGrainClient, Req, ...cluster.GrainCallOption) (Resp, error)
-
-// CallCatalog calls one method of the catalog grain of kind (CatalogFlavors, ...)
-// with keel's per-attempt deadline and retries (requests carry their request id,
-// so a retry is answered, not applied twice).
-func CallCatalog[Req, Resp any](ctx context.Context, c *Client, kind string, method CatalogMethod[Req, Resp], req Req) (Resp, error) {
-	g := catalogpb.GetCatalogGrainClient(c.cluster, kind)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
-		return method(g, numbered(req, attempt), opts...)
-	})
+	return reply.GetRow().Entity(), err
 }

@@ -19,41 +19,66 @@ func profileOf(flavorID string) string { return "profile-" + flavorID }
 // seedFlavor stores flavor id, named old-<id>, and its profile.
 func seedFlavor(t *testing.T, s *fsmStore, id string) {
 	t.Helper()
-	s.write(t, &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
-		FlavorProfile: &storepb.FlavorProfile{Id: profileOf(id), Name: "profile", ProviderName: "amphora", FlavorData: "{}"}}}})
-	s.write(t, &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{
-		Flavor: &storepb.Flavor{Id: id, Name: "old-" + id, FlavorProfileId: profileOf(id), Enabled: true}}}})
+	s.write(t, storepb.CatalogPut(&storepb.FlavorProfile{Id: profileOf(id), Name: "profile", ProviderName: "amphora", FlavorData: "{}"}, 0))
+	s.write(t, storepb.CatalogPut(&storepb.Flavor{Id: id, Name: "old-" + id, FlavorProfileId: profileOf(id), Enabled: true}, 0))
 }
 
 var (
 	createFlavorProfile = operation{
 		name: "CreateFlavorProfile", readsFirst: true, replies: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
-			r, err := actors.CallCatalog(ctx, c, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).CreateFlavorProfile,
-				&catalogpb.CreateFlavorProfileRequest{Caller: caller, FlavorProfile: &storepb.FlavorProfile{
-					Id: id, Name: newName + id, ProviderName: "amphora", FlavorData: "{}"}})
-			return r.GetFlavorProfile().GetName(), err
+			r, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR_PROFILE,
+				Op: catalogpb.WriteRequest_CREATE, Key: id, Row: storepb.NewCatalogRow(&storepb.FlavorProfile{
+					Name: newName + id, ProviderName: "amphora", FlavorData: "{}"})})
+			p, _ := r.(*storepb.FlavorProfile)
+			return p.GetName(), err
 		},
-		rename: func(cmd *storepb.Command, name string) { cmd.GetPutFlavorProfile().FlavorProfile.Name = name },
+		rename: func(cmd *storepb.Command, name string) { cmd.GetCatalog().GetRow().GetFlavorProfile().Name = name },
 	}
 	updateFlavor = operation{
 		name: "UpdateFlavor", arrange: seedFlavor, readsFirst: true, replies: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
-			r, err := actors.CallCatalog(ctx, c, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).UpdateFlavor,
-				&catalogpb.UpdateFlavorRequest{Caller: caller, Values: &storepb.Flavor{Id: id, Name: newName + id},
-					Fields: []string{"name"}})
-			return r.GetFlavor().GetName(), err
+			r, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR,
+				Op: catalogpb.WriteRequest_UPDATE, Key: id, Row: storepb.NewCatalogRow(&storepb.Flavor{Name: newName + id}),
+				Fields: []string{"name"}})
+			f, _ := r.(*storepb.Flavor)
+			return f.GetName(), err
 		},
-		rename: func(cmd *storepb.Command, name string) { cmd.GetPutFlavor().Flavor.Name = name },
+		rename: func(cmd *storepb.Command, name string) { cmd.GetCatalog().GetRow().GetFlavor().Name = name },
 	}
 	deleteFlavor = operation{
 		name: "DeleteFlavor", arrange: seedFlavor, readsFirst: true,
 		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
-			_, err := actors.CallCatalog(ctx, c, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).DeleteFlavor,
-				&catalogpb.DeleteRowRequest{Caller: caller, Key: id})
+			_, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR,
+				Op: catalogpb.WriteRequest_DELETE, Key: id})
 			return "", err
 		},
 		rename: func(*storepb.Command, string) {},
+	}
+)
+
+// Operations of other kinds, for decisions only (their replies show no name).
+var (
+	// updateUsedProfile names the data of the profile a flavor uses, unchanged.
+	updateUsedProfile = operation{
+		name: "UpdateFlavorProfile", arrange: seedFlavor, readsFirst: true,
+		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
+			_, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_FLAVOR_PROFILE,
+				Op: catalogpb.WriteRequest_UPDATE, Key: profileOf(id), Row: storepb.NewCatalogRow(&storepb.FlavorProfile{FlavorData: "{}"}),
+				Fields: []string{"flavor_data"}})
+			return "", err
+		},
+	}
+	// setPoolQuota sets a project's pool quota, creating its row.
+	setPoolQuota = operation{
+		name: "SetQuota", readsFirst: true,
+		call: func(ctx context.Context, c *actors.Client, id string, caller *actorspb.Caller) (string, error) {
+			five := int32(5)
+			_, err := actors.CallCatalog(ctx, c, &catalogpb.WriteRequest{Caller: caller, Kind: storepb.CatalogKind_QUOTA,
+				Op: catalogpb.WriteRequest_UPDATE, Key: id, Row: storepb.NewCatalogRow(&storepb.Quota{Pool: &five}),
+				Fields: []string{"pool"}, CreateMissing: true})
+			return "", err
+		},
 	}
 )
 
@@ -71,18 +96,17 @@ func flavorChanged(change func(f *storepb.Flavor)) func(st *store.State, id stri
 		cur, _ := st.Flavors.Get(id)
 		f := proto.Clone(cur).(*storepb.Flavor)
 		change(f)
-		return &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: f, ExpectedVersion: cur.Version}}}
+		return storepb.CatalogPut(f, cur.Version)
 	}
 }
 
 func flavorDeleted(st *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_DeleteFlavor{DeleteFlavor: &storepb.DeleteFlavor{Id: id}}}
+	return storepb.CatalogDelete(storepb.CatalogKind_FLAVOR, id, 0)
 }
 
 // flavorNamedAsNew: another writer created a flavor with the name the request gives.
 func flavorNamedAsNew(st *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{
-		Flavor: &storepb.Flavor{Id: uuid.NewString(), Name: newName + id, FlavorProfileId: profileOf(id)}}}}
+	return storepb.CatalogPut(&storepb.Flavor{Id: uuid.NewString(), Name: newName + id, FlavorProfileId: profileOf(id)}, 0)
 }
 
 // flavorUsed: another writer created a load balancer of the flavor.
@@ -94,8 +118,7 @@ func flavorUsed(st *store.State, id string) *storepb.Command {
 }
 
 func flavorProfileCreated(st *store.State, id string) *storepb.Command {
-	return &storepb.Command{Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
-		FlavorProfile: &storepb.FlavorProfile{Id: id, Name: "other", ProviderName: "amphora", FlavorData: "{}"}}}}
+	return storepb.CatalogPut(&storepb.FlavorProfile{Id: id, Name: "other", ProviderName: "amphora", FlavorData: "{}"}, 0)
 }
 
 func TestCatalogGrainDecisions(t *testing.T) {
@@ -145,6 +168,24 @@ func TestCatalogGrainDecisions(t *testing.T) {
 			name: "lost the race to a load balancer using it", op: deleteFlavor,
 			others: []func(*store.State, string) *storepb.Command{flavorUsed},
 			want:   actors.KindConflict, message: "is in use and cannot be modified",
+		},
+		{
+			name: "names a used profile's data", op: updateUsedProfile,
+			want: actors.KindConflict, message: "is in use and cannot be modified",
+		},
+		{
+			// Quota puts are a compare-and-set like any row's: the grain decides
+			// again on the row another writer created.
+			name: "lost the race to another create", op: setPoolQuota,
+			others: []func(*store.State, string) *storepb.Command{func(st *store.State, id string) *storepb.Command {
+				seven := int32(7)
+				return storepb.CatalogPut(&storepb.Quota{Id: id, Member: &seven}, 0)
+			}},
+			check: func(t *testing.T, r *faultRun) {
+				if q, _ := s.State().Current().Quotas.Get(r.id); q.GetPool() != 5 || q.GetMember() != 7 {
+					t.Errorf("stored %v, want both writers' quotas", q)
+				}
+			},
 		},
 		{
 			// The refusal of a retried attempt is definite: the request is

@@ -180,14 +180,14 @@ func TestCatalogRetriesAreDefinite(t *testing.T) {
 	n := startGrainNode(t, actors.Settings{ProvisionDelay: 50 * time.Millisecond, IdleTimeout: time.Minute})
 	ctx := context.Background()
 	const id = "7a1b2c3d-0000-4000-8000-000000000001"
-	create := func(c *actorspb.Caller) (*catalogpb.FlavorProfileReply, error) {
-		return actors.CallCatalog(ctx, n.client, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).CreateFlavorProfile,
-			&catalogpb.CreateFlavorProfileRequest{Caller: c, FlavorProfile: &storepb.FlavorProfile{
-				Id: id, Name: "fp", ProviderName: "amphora", FlavorData: "{}"}})
+	create := func(c *actorspb.Caller) (storepb.CatalogEntity, error) {
+		return actors.CallCatalog(ctx, n.client, &catalogpb.WriteRequest{Caller: c, Kind: storepb.CatalogKind_FLAVOR_PROFILE,
+			Op: catalogpb.WriteRequest_CREATE, Key: id,
+			Row: storepb.NewCatalogRow(&storepb.FlavorProfile{Name: "fp", ProviderName: "amphora", FlavorData: "{}"})})
 	}
 	remove := func(c *actorspb.Caller, key string) error {
-		_, err := actors.CallCatalog(ctx, n.client, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).DeleteFlavorProfile,
-			&catalogpb.DeleteRowRequest{Caller: c, Key: key})
+		_, err := actors.CallCatalog(ctx, n.client, &catalogpb.WriteRequest{Caller: c, Kind: storepb.CatalogKind_FLAVOR_PROFILE,
+			Op: catalogpb.WriteRequest_DELETE, Key: key})
 		return err
 	}
 	first := caller("req-fp-create", 0)
@@ -200,8 +200,8 @@ func TestCatalogRetriesAreDefinite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retried create: %v", err)
 	}
-	if reply.GetFlavorProfile().GetId() != id || reply.GetFlavorProfile().GetVersion() == 0 {
-		t.Fatalf("retried create answered %v", reply.GetFlavorProfile())
+	if fp, _ := reply.(*storepb.FlavorProfile); fp.GetId() != id || fp.GetVersion() == 0 {
+		t.Fatalf("retried create answered %v", reply)
 	}
 
 	del := caller("req-fp-delete", 0)
@@ -223,9 +223,9 @@ func TestCatalogRetriesAreDefinite(t *testing.T) {
 	} else if e, ok := err.(*actors.Error); !ok || e.Kind != actors.KindNotFound {
 		t.Fatalf("delete of a missing row: %v, want not found", err)
 	}
-	res, err := n.store.Propose(ctx, &storepb.Command{RequestId: "req-ghost-delete", DeadlineUnixMs: ghostDel.DeadlineUnixMs,
-		Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{
-			FlavorProfile: &storepb.FlavorProfile{Id: ghost, Name: "zombie", ProviderName: "amphora", FlavorData: "{}"}}}})
+	zombie := storepb.CatalogPut(&storepb.FlavorProfile{Id: ghost, Name: "zombie", ProviderName: "amphora", FlavorData: "{}"}, 0)
+	zombie.RequestId, zombie.DeadlineUnixMs = "req-ghost-delete", ghostDel.DeadlineUnixMs
+	res, err := n.store.Propose(ctx, zombie)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,10 +151,8 @@ func lbListenerAdded(st *store.State, id string) *storepb.Command {
 func setQuota(t *testing.T, s *fsmStore, q *storepb.Quota) {
 	t.Helper()
 	q.Id = "p"
-	s.write(t, &storepb.Command{Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{Quota: q}}})
-	t.Cleanup(func() {
-		s.write(t, &storepb.Command{Op: &storepb.Command_DeleteQuota{DeleteQuota: &storepb.DeleteQuota{ProjectId: "p"}}})
-	})
+	s.write(t, storepb.CatalogPut(q, 0))
+	t.Cleanup(func() { s.write(t, storepb.CatalogDelete(storepb.CatalogKind_QUOTA, "p", 0)) })
 }
 
 func TestLoadBalancerGrainDecisions(t *testing.T) {

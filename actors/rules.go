@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -13,10 +14,15 @@ import (
 // show): checked by the grain against its tree before it proposes anything.
 
 // invalid is a refusal of one of Octavia's stateless rules (octaviarules) as a
-// grain answers it: KindInvalid, a 400 with the rule's message.
+// grain answers it: KindInvalid, a 400 with the rule's message (a provider's
+// refusal, octaviarules.Unsupported: KindUnimplemented, a 501).
 func invalid(err error) error {
-	if err == nil {
+	var unsupported octaviarules.Unsupported
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &unsupported):
+		return grainError(KindUnimplemented, "%s", err.Error())
 	}
 	return grainError(KindInvalid, "%s", err.Error())
 }

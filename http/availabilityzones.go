@@ -1,12 +1,6 @@
 package http
 
 import (
-	"github.com/fasthttp/router"
-	"github.com/google/uuid"
-	"github.com/valyala/fasthttp"
-
-	"keel/actors"
-	"keel/actors/catalogpb"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -37,35 +31,14 @@ var availabilityZoneProfiles = withLinksKey(newResource[availabilityZoneProfile]
 		{name: "availability_zone_data", kind: kindString, str: availabilityZoneProfile.GetAvailabilityZoneData},
 	}), "availability_zone_profile_links")
 
-func (s *Server) availabilityZoneRoutes(r *router.Router, prefix string) {
-	r.GET(prefix+"/availabilityzones", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		return serveCatalogList(s, ctx, availabilityZones)
-	}))
-	r.POST(prefix+"/availabilityzones", s.wrap(s.createAvailabilityZone))
-	r.GET(prefix+"/availabilityzones/{name}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		return serveCatalogShow(s, ctx, availabilityZones, pathParam(ctx, "name"))
-	}))
-	r.PUT(prefix+"/availabilityzones/{name}", s.wrap(s.updateAvailabilityZone))
-	r.DELETE(prefix+"/availabilityzones/{name}", s.wrap(s.deleteAvailabilityZone))
-}
+// availabilityZoneKind and availabilityZoneProfileKind are their writes
+// (catalog.go): a zone is keyed by the name its body gives, a profile by a new id.
+var availabilityZoneKind = &catalogKind[availabilityZone]{resource: availabilityZones, kind: storepb.CatalogKind_AVAILABILITY_ZONE,
+	path: "/availabilityzones", create: decodeAvailabilityZoneCreate, update: decodeAvailabilityZoneUpdate}
 
-func (s *Server) availabilityZoneProfileRoutes(r *router.Router, prefix string) {
-	r.GET(prefix+"/availabilityzoneprofiles", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		if err := adminOnly(ctx); err != nil {
-			return err
-		}
-		return serveCatalogList(s, ctx, availabilityZoneProfiles)
-	}))
-	r.POST(prefix+"/availabilityzoneprofiles", s.wrap(s.createAvailabilityZoneProfile))
-	r.GET(prefix+"/availabilityzoneprofiles/{id}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		if err := adminOnly(ctx); err != nil {
-			return err
-		}
-		return serveCatalogShow(s, ctx, availabilityZoneProfiles, pathParam(ctx, "id"))
-	}))
-	r.PUT(prefix+"/availabilityzoneprofiles/{id}", s.wrap(s.updateAvailabilityZoneProfile))
-	r.DELETE(prefix+"/availabilityzoneprofiles/{id}", s.wrap(s.deleteAvailabilityZoneProfile))
-}
+var availabilityZoneProfileKind = &catalogKind[availabilityZoneProfile]{resource: availabilityZoneProfiles,
+	kind: storepb.CatalogKind_AVAILABILITY_ZONE_PROFILE, path: "/availabilityzoneprofiles", adminReads: true,
+	create: decodeAvailabilityZoneProfileCreate, newID: true, update: decodeAvailabilityZoneProfileUpdate}
 
 // decodeAvailabilityZoneCreate validates a POST body, attributes in WSME's order.
 func decodeAvailabilityZoneCreate(body []byte) (*storepb.AvailabilityZone, error) {
@@ -89,81 +62,15 @@ func decodeAvailabilityZoneCreate(body []byte) (*storepb.AvailabilityZone, error
 }
 
 // decodeAvailabilityZoneUpdate validates a PUT body: description and enabled.
-func decodeAvailabilityZoneUpdate(body []byte) (*storepb.AvailabilityZone, []string, error) {
+func decodeAvailabilityZoneUpdate(body []byte) (*storepb.AvailabilityZone, []string, []string, error) {
 	f, err := decodeRoot(body, "availability_zone_", "availability_zone")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	v := &storepb.AvailabilityZone{}
 	v.Description, _ = f.str("description", 255)
 	v.Enabled = readEnabled(f)
-	if err := f.finish(); err != nil {
-		return nil, nil, err
-	}
-	return v, f.mask(), nil
-}
-
-func (s *Server) createAvailabilityZone(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	v, err := decodeAvailabilityZoneCreate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogAvailabilityZones, (*catalogpb.CatalogGrainClient).CreateAvailabilityZone,
-		&catalogpb.CreateAvailabilityZoneRequest{Caller: caller, AvailabilityZone: v})
-	if err != nil {
-		return err
-	}
-	availabilityZones.writeOne(ctx, fasthttp.StatusCreated, reply.AvailabilityZone, nil)
-	return nil
-}
-
-func (s *Server) updateAvailabilityZone(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	values, fields, err := decodeAvailabilityZoneUpdate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	values.Name = pathParam(ctx, "name")
-	if values.Name == nilUUID {
-		return notFound("Availability Zone %s not found.", values.Name)
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogAvailabilityZones, (*catalogpb.CatalogGrainClient).UpdateAvailabilityZone,
-		&catalogpb.UpdateAvailabilityZoneRequest{Caller: caller, Values: values, Fields: fields})
-	if err != nil {
-		return err
-	}
-	availabilityZones.writeOne(ctx, fasthttp.StatusOK, reply.AvailabilityZone, nil)
-	return nil
-}
-
-func (s *Server) deleteAvailabilityZone(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	if !caller.Admin {
-		return forbidden()
-	}
-	name := pathParam(ctx, "name")
-	if name == nilUUID {
-		return notFound("Availability Zone %s not found.", name)
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallCatalog(c, s.grains, actors.CatalogAvailabilityZones, (*catalogpb.CatalogGrainClient).DeleteAvailabilityZone,
-		&catalogpb.DeleteRowRequest{Caller: caller, Key: name}); err != nil {
-		return err
-	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
-	return nil
+	return finishUpdate(v, f)
 }
 
 // decodeAvailabilityZoneProfileCreate validates a POST body.
@@ -185,105 +92,16 @@ func decodeAvailabilityZoneProfileCreate(body []byte) (*storepb.AvailabilityZone
 	return v, nil
 }
 
-func (s *Server) createAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	v, err := decodeAvailabilityZoneProfileCreate(ctx.PostBody())
+// decodeAvailabilityZoneProfileUpdate validates a PUT body, as
+// decodeFlavorProfileUpdate.
+func decodeAvailabilityZoneProfileUpdate(body []byte) (*storepb.AvailabilityZoneProfile, []string, []string, error) {
+	f, err := decodeRoot(body, "availability_zone_profile_", "availability_zone_profile")
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	if _, err := validateProviderData(profileDriver(v.ProviderName), "availability_zone_data", v.AvailabilityZoneData, amphoraZoneOptions); err != nil {
-		return err
-	}
-	v.Id = uuid.NewString()
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogAvailabilityZoneProfiles,
-		(*catalogpb.CatalogGrainClient).CreateAvailabilityZoneProfile,
-		&catalogpb.CreateAvailabilityZoneProfileRequest{Caller: caller, AvailabilityZoneProfile: v})
-	if err != nil {
-		return err
-	}
-	availabilityZoneProfiles.writeOne(ctx, fasthttp.StatusCreated, reply.AvailabilityZoneProfile, nil)
-	return nil
-}
-
-// updateAvailabilityZoneProfile checks in Octavia's order, as updateFlavorProfile.
-func (s *Server) updateAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	f, err := decodeRoot(ctx.PostBody(), "availability_zone_profile_", "availability_zone_profile")
-	if err != nil {
-		return err
-	}
-	values := &storepb.AvailabilityZoneProfile{Id: pathParam(ctx, "id")}
-	up, err := readProfileUpdate(f, "availability_zone_data", &values.Name, &values.ProviderName, &values.AvailabilityZoneData)
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	if err := up.refuseNull(); err != nil {
-		return err
-	}
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	st := s.store.State().Current()
-	if (up.setsProvider || up.setsData) && len(store.Collect(st.AvailabilityZones, store.IndexAvailabilityZoneProfile, values.Id)) > 0 {
-		return conflictError("Availability Zone Profile %s is in use and cannot be modified.", values.Id)
-	}
-	if values.Id == nilUUID {
-		return notFound("Availability Zone Profile %s not found.", values.Id)
-	}
-	if up.setsProvider {
-		if err := checkProviderEnabled(profileDriver(values.ProviderName)); err != nil {
-			return err
-		}
-	}
-	if up.setsData {
-		providerName := values.ProviderName
-		if !up.setsProvider {
-			cur, found := st.AvailabilityZoneProfiles.Get(values.Id)
-			if !found {
-				return notFound("Availability Zone Profile %s not found.", values.Id)
-			}
-			providerName = cur.ProviderName
-		}
-		if _, err := validateProviderData(profileDriver(providerName), "availability_zone_data", values.AvailabilityZoneData, amphoraZoneOptions); err != nil {
-			return err
-		}
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogAvailabilityZoneProfiles,
-		(*catalogpb.CatalogGrainClient).UpdateAvailabilityZoneProfile,
-		&catalogpb.UpdateAvailabilityZoneProfileRequest{Caller: caller, Values: values, Fields: up.fields})
-	if err != nil {
-		return err
-	}
-	availabilityZoneProfiles.writeOne(ctx, fasthttp.StatusOK, reply.AvailabilityZoneProfile, nil)
-	return nil
-}
-
-func (s *Server) deleteAvailabilityZoneProfile(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	if !caller.Admin {
-		return forbidden()
-	}
-	id := pathParam(ctx, "id")
-	if id == nilUUID {
-		return notFound("Availability Zone Profile %s not found.", id)
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallCatalog(c, s.grains, actors.CatalogAvailabilityZoneProfiles,
-		(*catalogpb.CatalogGrainClient).DeleteAvailabilityZoneProfile,
-		&catalogpb.DeleteRowRequest{Caller: caller, Key: id}); err != nil {
-		return err
-	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
-	return nil
+	v := &storepb.AvailabilityZoneProfile{}
+	v.AvailabilityZoneData, _ = f.str("availability_zone_data", 4096)
+	v.Name, _ = f.str("name", 255)
+	v.ProviderName, _ = f.str("provider_name", 255)
+	return finishUpdate(v, f)
 }

@@ -1,42 +1,98 @@
 package http
 
 import (
+	"cmp"
+
 	"github.com/fasthttp/router"
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"keel/actors"
 	"keel/actors/actorspb"
+	"keel/actors/catalogpb"
 	"keel/store"
+	"keel/store/storepb"
 )
 
 // The admin-managed catalog: quotas, providers, flavors and flavor profiles,
-// availability zones and their profiles. Writes go through the catalog grain of
-// their kind (actors.CatalogGrain); reads are lock-free snapshots after a barrier.
+// availability zones and their profiles. Each kind of row is one descriptor
+// (catalogKind) and one set of handlers serves them all. Reads are lock-free
+// snapshots after a barrier, with resource[T]'s conventions. A write decodes
+// its body (the one check made here), makes one call to the catalog grain of
+// its kind and renders the reply: every other rule of a write has its home in
+// the grain (the role, nulls, the nil UUID, provider data, existence) or in the
+// store's rules it applies (a missing parent, a taken name, a row in use).
 
 // catalogRoutes registers the catalog's endpoints under one API prefix.
 func (s *Server) catalogRoutes(r *router.Router, prefix string) {
 	s.quotaRoutes(r, prefix)
 	s.providerRoutes(r, prefix)
-	s.flavorRoutes(r, prefix)
-	s.flavorProfileRoutes(r, prefix)
-	s.availabilityZoneRoutes(r, prefix)
-	s.availabilityZoneProfileRoutes(r, prefix)
+	flavorKind.routes(s, r, prefix)
+	flavorProfileKind.routes(s, r, prefix)
+	availabilityZoneKind.routes(s, r, prefix)
+	availabilityZoneProfileKind.routes(s, r, prefix)
 }
 
-// nilUUID is the id Octavia answers 404 for without looking (its sentinel).
-const nilUUID = "00000000-0000-0000-0000-000000000000"
+// catalogEntity is a catalog row as the API reads and writes it.
+type catalogEntity interface {
+	store.Entity
+	storepb.CatalogEntity
+}
+
+// catalogKind describes one kind of catalog row to the generic handlers.
+type catalogKind[T catalogEntity] struct {
+	*resource[T]
+	kind storepb.CatalogKind
+	path string // under the API prefix ("/flavors"); a row is at path/{key}
+	// adminReads: only administrators list and show it (the profiles).
+	adminReads bool
+	// ownReads: the kind serves its list and show itself (quotas).
+	ownReads bool
+	// create decodes a POST body (nil: the kind has no POST). newID: a new row
+	// gets a new UUID as its key (else its body names it: a zone's name).
+	create func(body []byte) (T, error)
+	newID  bool
+	// update decodes a PUT body: the values, the attributes it sets, those it
+	// sets to null. upsert: a PUT of a missing row creates it (quotas).
+	update func(body []byte) (values T, fields, nulls []string, err error)
+	upsert bool
+	// updated and deleted are the statuses of a PUT and a DELETE (0: 200, 204).
+	updated, deleted int
+	// render shows a written row (nil: the resource's object).
+	render func(ctx *fasthttp.RequestCtx, status int, v T)
+}
+
+func (k *catalogKind[T]) routes(s *Server, r *router.Router, prefix string) {
+	one := prefix + k.path + "/{key}"
+	handle := func(h func(*Server, *fasthttp.RequestCtx) error) fasthttp.RequestHandler {
+		return s.wrap(func(ctx *fasthttp.RequestCtx) error { return h(s, ctx) })
+	}
+	if !k.ownReads {
+		r.GET(prefix+k.path, handle(k.list))
+		r.GET(one, handle(k.show))
+	}
+	if k.create != nil {
+		r.POST(prefix+k.path, handle(k.createRow))
+	}
+	r.PUT(one, handle(k.updateRow))
+	r.DELETE(one, handle(k.deleteRow))
+}
 
 // catalogReader is every caller's view of rows that belong to no project: the
 // lists are never scoped to the caller's project (who may read them at all is
 // decided before).
 var catalogReader = &actorspb.Caller{Admin: true}
 
-// serveCatalogList answers a list of catalog rows with seed 001's conventions.
-func serveCatalogList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T]) error {
-	req, err := r.parseList(ctx)
+// list answers a list of the kind's rows with seed 001's conventions.
+func (k *catalogKind[T]) list(s *Server, ctx *fasthttp.RequestCtx) error {
+	if k.adminReads && !callerOf(ctx).Admin {
+		return forbidden()
+	}
+	req, err := k.parseList(ctx)
 	if err != nil {
 		return err
 	}
-	q, err := r.query(req, catalogReader)
+	q, err := k.query(req, catalogReader)
 	if err != nil {
 		return err
 	}
@@ -44,45 +100,81 @@ func serveCatalogList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *re
 		return err
 	}
 	st := s.store.State().Current()
-	page, err := store.List(r.table(st), q)
+	page, err := store.List(k.table(st), q)
 	if err == store.ErrInvalidMarker {
 		return badRequest("Supplied pagination marker '%s' is not valid.", req.marker)
 	}
 	if err != nil {
 		return err
 	}
-	r.writeList(ctx, req, page, st)
+	k.writeList(ctx, req, page, st)
 	return nil
 }
 
-// serveCatalogShow answers GET of one catalog row by its key.
-func serveCatalogShow[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], key string) error {
-	if key == nilUUID {
-		return notFound("%s %s not found.", r.display, key)
+// show answers GET of one row by its key.
+func (k *catalogKind[T]) show(s *Server, ctx *fasthttp.RequestCtx) error {
+	if k.adminReads && !callerOf(ctx).Admin {
+		return forbidden()
+	}
+	key := pathParam(ctx, "key")
+	if err := actors.CatalogNilKey(k.kind, key); err != nil {
+		return err
 	}
 	if err := s.barrier(); err != nil {
 		return err
 	}
 	st := s.store.State().Current()
-	v, found := r.table(st).Get(key)
+	v, found := k.table(st).Get(key)
 	if !found {
-		return notFound("%s %s not found.", r.display, key)
+		return notFound("%s %s not found.", k.display, key)
 	}
-	r.writeOne(ctx, fasthttp.StatusOK, v, st)
+	k.writeOne(ctx, fasthttp.StatusOK, v, st)
 	return nil
 }
 
-// adminOnly refuses callers who are not administrators.
-func adminOnly(ctx *fasthttp.RequestCtx) error {
-	if !callerOf(ctx).Admin {
-		return forbidden()
+func (k *catalogKind[T]) createRow(s *Server, ctx *fasthttp.RequestCtx) error {
+	v, err := k.create(ctx.PostBody())
+	if err != nil {
+		return err
 	}
-	return nil
+	key := v.GetId()
+	if k.newID {
+		key = uuid.NewString()
+	}
+	return k.write(s, ctx, fasthttp.StatusCreated,
+		&catalogpb.WriteRequest{Op: catalogpb.WriteRequest_CREATE, Key: key, Row: storepb.NewCatalogRow(v)})
 }
 
-// conflictError is a 409 raised before a write reaches its grain.
-func conflictError(format string, args ...interface{}) *apiError {
-	e := badRequest(format, args...)
-	e.status = fasthttp.StatusConflict
-	return e
+func (k *catalogKind[T]) updateRow(s *Server, ctx *fasthttp.RequestCtx) error {
+	v, fields, nulls, err := k.update(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	return k.write(s, ctx, cmp.Or(k.updated, fasthttp.StatusOK), &catalogpb.WriteRequest{Op: catalogpb.WriteRequest_UPDATE,
+		Key: pathParam(ctx, "key"), Row: storepb.NewCatalogRow(v), Fields: fields, Nulls: nulls, CreateMissing: k.upsert})
+}
+
+func (k *catalogKind[T]) deleteRow(s *Server, ctx *fasthttp.RequestCtx) error {
+	return k.write(s, ctx, cmp.Or(k.deleted, fasthttp.StatusNoContent),
+		&catalogpb.WriteRequest{Op: catalogpb.WriteRequest_DELETE, Key: pathParam(ctx, "key")})
+}
+
+// write makes a write's one grain call and renders the row it answers (no body
+// for a delete).
+func (k *catalogKind[T]) write(s *Server, ctx *fasthttp.RequestCtx, status int, req *catalogpb.WriteRequest) error {
+	req.Caller, req.Kind = callerOf(ctx), k.kind
+	c, cancel := grainContext()
+	defer cancel()
+	row, err := actors.CallCatalog(c, s.grains, req)
+	switch {
+	case err != nil:
+		return err
+	case row == nil:
+		ctx.SetStatusCode(status)
+	case k.render != nil:
+		k.render(ctx, status, row.(T))
+	default:
+		k.writeOne(ctx, status, row.(T), nil)
+	}
+	return nil
 }

@@ -111,6 +111,27 @@ func (f *fieldReader) peekStr(name string) string {
 // mask returns the names of the attributes the body set.
 func (f *fieldReader) mask() []string { return f.set }
 
+// nulls returns the attributes of the mask the body set to null.
+func (f *fieldReader) nulls() []string {
+	var out []string
+	for _, name := range f.set {
+		if isNull(f.fields[name]) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// finishUpdate ends an update's decoding: the values, the attributes the body
+// set, and those it set to null.
+func finishUpdate[T any](v T, f *fieldReader) (T, []string, []string, error) {
+	if err := f.finish(); err != nil {
+		var zero T
+		return zero, nil, nil, err
+	}
+	return v, f.mask(), f.nulls(), nil
+}
+
 // has reports whether the body sets an attribute (null included).
 func (f *fieldReader) has(name string) bool {
 	_, ok := f.fields[name]

@@ -64,13 +64,19 @@ var decoders = []struct {
 	{"l7policy update", func(b []byte) error { _, _, err := decodeL7PolicyUpdate(b); return err }},
 	{"l7rule create", func(b []byte) error { _, err := decodeL7RuleCreate(b); return err }},
 	{"l7rule update", func(b []byte) error { _, _, err := decodeL7RuleUpdate(b); return err }},
-	{"quota update", func(b []byte) error { _, _, err := decodeQuotaUpdate(b); return err }},
+	{"quota update", func(b []byte) error { _, _, _, err := decodeQuotaUpdate(b); return err }},
 	{"flavor create", func(b []byte) error { _, err := decodeFlavorCreate(b); return err }},
-	{"flavor update", func(b []byte) error { _, _, err := decodeFlavorUpdate(b); return err }},
+	{"flavor update", func(b []byte) error { _, _, _, err := decodeFlavorUpdate(b); return err }},
 	{"flavorprofile create", func(b []byte) error { _, err := decodeFlavorProfileCreate(b); return err }},
 	{"availabilityzone create", func(b []byte) error { _, err := decodeAvailabilityZoneCreate(b); return err }},
-	{"availabilityzone update", func(b []byte) error { _, _, err := decodeAvailabilityZoneUpdate(b); return err }},
+	{"availabilityzone update", func(b []byte) error { _, _, _, err := decodeAvailabilityZoneUpdate(b); return err }},
 	{"availabilityzoneprofile create", func(b []byte) error { _, err := decodeAvailabilityZoneProfileCreate(b); return err }},
+	// Added last, so corpus entries naming an earlier decoder still reach it.
+	{"flavorprofile update", func(b []byte) error { _, _, _, err := decodeFlavorProfileUpdate(b); return err }},
+	{"availabilityzoneprofile update", func(b []byte) error {
+		_, _, _, err := decodeAvailabilityZoneProfileUpdate(b)
+		return err
+	}},
 }
 
 // FuzzDecoders feeds arbitrary bodies to every decoder: none may panic, and every

@@ -47,6 +47,10 @@ func statusOf(err error) (int, string) {
 	if errors.As(err, &inv) {
 		return fasthttp.StatusBadRequest, inv.Error()
 	}
+	var unsupported octaviarules.Unsupported
+	if errors.As(err, &unsupported) {
+		return fasthttp.StatusNotImplemented, unsupported.Error()
+	}
 	var ge *actors.Error
 	if errors.As(err, &ge) {
 		switch ge.Kind {

@@ -3,12 +3,7 @@ package http
 import (
 	"strings"
 
-	"github.com/fasthttp/router"
-	"github.com/google/uuid"
-	"github.com/valyala/fasthttp"
-
-	"keel/actors"
-	"keel/actors/catalogpb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -45,37 +40,13 @@ func withLinksKey[T store.Entity](r *resource[T], key string) *resource[T] {
 	return r
 }
 
-func (s *Server) flavorRoutes(r *router.Router, prefix string) {
-	r.GET(prefix+"/flavors", s.wrap(func(ctx *fasthttp.RequestCtx) error { return serveCatalogList(s, ctx, flavors) }))
-	r.POST(prefix+"/flavors", s.wrap(s.createFlavor))
-	r.GET(prefix+"/flavors/{id}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		return serveCatalogShow(s, ctx, flavors, pathParam(ctx, "id"))
-	}))
-	r.PUT(prefix+"/flavors/{id}", s.wrap(s.updateFlavor))
-	r.DELETE(prefix+"/flavors/{id}", s.wrap(s.deleteFlavor))
-}
+// flavorKind and flavorProfileKind are their writes (catalog.go): a new row gets
+// a new id.
+var flavorKind = &catalogKind[flavor]{resource: flavors, kind: storepb.CatalogKind_FLAVOR, path: "/flavors",
+	create: decodeFlavorCreate, newID: true, update: decodeFlavorUpdate}
 
-func (s *Server) flavorProfileRoutes(r *router.Router, prefix string) {
-	r.GET(prefix+"/flavorprofiles", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		if err := adminOnly(ctx); err != nil {
-			return err
-		}
-		return serveCatalogList(s, ctx, flavorProfiles)
-	}))
-	r.POST(prefix+"/flavorprofiles", s.wrap(s.createFlavorProfile))
-	r.GET(prefix+"/flavorprofiles/{id}", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		if err := adminOnly(ctx); err != nil {
-			return err
-		}
-		id := pathParam(ctx, "id")
-		if id == nilUUID {
-			return notFound("Flavor profile %s not found.", id)
-		}
-		return serveCatalogShow(s, ctx, flavorProfiles, id)
-	}))
-	r.PUT(prefix+"/flavorprofiles/{id}", s.wrap(s.updateFlavorProfile))
-	r.DELETE(prefix+"/flavorprofiles/{id}", s.wrap(s.deleteFlavorProfile))
-}
+var flavorProfileKind = &catalogKind[flavorProfile]{resource: flavorProfiles, kind: storepb.CatalogKind_FLAVOR_PROFILE,
+	path: "/flavorprofiles", adminReads: true, create: decodeFlavorProfileCreate, newID: true, update: decodeFlavorProfileUpdate}
 
 // decodeFlavorCreate validates a POST body. Attributes are read in WSME's
 // (alphabetical) order, so the first error reported is the one Octavia reports.
@@ -100,19 +71,16 @@ func decodeFlavorCreate(body []byte) (*storepb.Flavor, error) {
 }
 
 // decodeFlavorUpdate validates a PUT body: name, description and enabled.
-func decodeFlavorUpdate(body []byte) (*storepb.Flavor, []string, error) {
+func decodeFlavorUpdate(body []byte) (*storepb.Flavor, []string, []string, error) {
 	f, err := decodeRoot(body, "flavor_", "flavor")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	v := &storepb.Flavor{}
 	v.Description, _ = f.str("description", 255)
 	v.Enabled = readEnabled(f)
 	v.Name, _ = f.str("name", 255)
-	if err := f.finish(); err != nil {
-		return nil, nil, err
-	}
-	return v, f.mask(), nil
+	return finishUpdate(v, f)
 }
 
 // readEnabled reads an update's enabled, which may not be null (the column is
@@ -125,81 +93,8 @@ func readEnabled(f *fieldReader) bool {
 	return enabled
 }
 
-func (s *Server) createFlavor(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	v, err := decodeFlavorCreate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	v.Id = uuid.NewString()
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).CreateFlavor,
-		&catalogpb.CreateFlavorRequest{Caller: caller, Flavor: v})
-	if err != nil {
-		return err
-	}
-	flavors.writeOne(ctx, fasthttp.StatusCreated, reply.Flavor, nil)
-	return nil
-}
-
-func (s *Server) updateFlavor(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	values, fields, err := decodeFlavorUpdate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	values.Id = pathParam(ctx, "id")
-	if values.Id == nilUUID {
-		return notFound("Flavor %s not found.", values.Id)
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).UpdateFlavor,
-		&catalogpb.UpdateFlavorRequest{Caller: caller, Values: values, Fields: fields})
-	if err != nil {
-		return err
-	}
-	flavors.writeOne(ctx, fasthttp.StatusOK, reply.Flavor, nil)
-	return nil
-}
-
-func (s *Server) deleteFlavor(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	if !caller.Admin {
-		return forbidden()
-	}
-	id := pathParam(ctx, "id")
-	if id == nilUUID {
-		return notFound("Flavor %s not found.", id)
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallCatalog(c, s.grains, actors.CatalogFlavors, (*catalogpb.CatalogGrainClient).DeleteFlavor,
-		&catalogpb.DeleteRowRequest{Caller: caller, Key: id}); err != nil {
-		return err
-	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
-	return nil
-}
-
-// profileDriver is the provider that validates a profile's data: Octavia loads
-// the default driver for an empty provider_name.
-func profileDriver(providerName string) string {
-	if providerName == "" {
-		return defaultProvider
-	}
-	return providerName
-}
-
-// decodeFlavorProfileCreate validates a POST body and the profile's data against
-// its provider (in Octavia's order: JSON, provider enabled, provider's schema).
+// decodeFlavorProfileCreate validates a POST body (the grain checks the data
+// against the provider, after the caller's role).
 func decodeFlavorProfileCreate(body []byte) (*storepb.FlavorProfile, error) {
 	f, err := decodeRoot(body, "flavor_profile_", "flavorprofile")
 	if err != nil {
@@ -218,143 +113,18 @@ func decodeFlavorProfileCreate(body []byte) (*storepb.FlavorProfile, error) {
 	return v, nil
 }
 
-// profileUpdate is a decoded profile PUT: the attributes it set, whether it sets
-// the provider or the data (which lock while the profile is used), and the first
-// of name, provider_name and the data it sets to null (refused after the role
-// check, as Octavia refuses it).
-type profileUpdate struct {
-	fields       []string
-	setsProvider bool
-	setsData     bool
-	nullAttr     string
-}
-
-// readProfileUpdate decodes a profile PUT's data attribute, name and provider_name.
-func readProfileUpdate(f *fieldReader, dataAttr string, name, providerName, data *string) (*profileUpdate, error) {
-	*data, _ = f.str(dataAttr, 4096)
-	*name, _ = f.str("name", 255)
-	*providerName, _ = f.str("provider_name", 255)
-	if err := f.finish(); err != nil {
-		return nil, err
-	}
-	up := &profileUpdate{fields: f.mask(), setsProvider: f.has("provider_name"), setsData: f.has(dataAttr)}
-	for _, attr := range []string{"name", "provider_name", dataAttr} {
-		if f.has(attr) && isNull(f.fields[attr]) {
-			up.nullAttr = attr
-			break
-		}
-	}
-	return up, nil
-}
-
-// refuseNull is Octavia's answer to a profile PUT setting an attribute to null.
-func (up *profileUpdate) refuseNull() error {
-	if up.nullAttr != "" {
-		return badRequest("None is not a valid option for %s", up.nullAttr)
-	}
-	return nil
-}
-
-func (s *Server) createFlavorProfile(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	v, err := decodeFlavorProfileCreate(ctx.PostBody())
+// decodeFlavorProfileUpdate validates a PUT body: any of the three; a null is
+// refused by the grain, after the caller's role, as Octavia refuses it.
+func decodeFlavorProfileUpdate(body []byte) (*storepb.FlavorProfile, []string, []string, error) {
+	f, err := decodeRoot(body, "flavor_profile_", "flavorprofile")
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	if _, err := validateProviderData(profileDriver(v.ProviderName), "flavor_data", v.FlavorData, amphoraFlavorOptions); err != nil {
-		return err
-	}
-	v.Id = uuid.NewString()
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).CreateFlavorProfile,
-		&catalogpb.CreateFlavorProfileRequest{Caller: caller, FlavorProfile: v})
-	if err != nil {
-		return err
-	}
-	flavorProfiles.writeOne(ctx, fasthttp.StatusCreated, reply.FlavorProfile, nil)
-	return nil
-}
-
-// updateFlavorProfile checks in Octavia's order: body, role, nulls, in use (when
-// the provider or data is named), the nil id, then the new data against the
-// provider it will have. The grain checks existence and use again on its read.
-func (s *Server) updateFlavorProfile(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	f, err := decodeRoot(ctx.PostBody(), "flavor_profile_", "flavorprofile")
-	if err != nil {
-		return err
-	}
-	values := &storepb.FlavorProfile{Id: pathParam(ctx, "id")}
-	up, err := readProfileUpdate(f, "flavor_data", &values.Name, &values.ProviderName, &values.FlavorData)
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	if err := up.refuseNull(); err != nil {
-		return err
-	}
-	if err := s.barrier(); err != nil {
-		return err
-	}
-	st := s.store.State().Current()
-	if (up.setsProvider || up.setsData) && len(store.Collect(st.Flavors, store.IndexFlavorProfile, values.Id)) > 0 {
-		return conflictError("Flavor profile %s is in use and cannot be modified.", values.Id)
-	}
-	if values.Id == nilUUID {
-		return notFound("Flavor profile %s not found.", values.Id)
-	}
-	if up.setsProvider {
-		if err := checkProviderEnabled(profileDriver(values.ProviderName)); err != nil {
-			return err
-		}
-	}
-	if up.setsData {
-		providerName := values.ProviderName
-		if !up.setsProvider {
-			cur, found := st.FlavorProfiles.Get(values.Id)
-			if !found {
-				return notFound("Flavor Profile %s not found.", values.Id)
-			}
-			providerName = cur.ProviderName
-		}
-		if _, err := validateProviderData(profileDriver(providerName), "flavor_data", values.FlavorData, amphoraFlavorOptions); err != nil {
-			return err
-		}
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).UpdateFlavorProfile,
-		&catalogpb.UpdateFlavorProfileRequest{Caller: caller, Values: values, Fields: up.fields})
-	if err != nil {
-		return err
-	}
-	flavorProfiles.writeOne(ctx, fasthttp.StatusOK, reply.FlavorProfile, nil)
-	return nil
-}
-
-func (s *Server) deleteFlavorProfile(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	if !caller.Admin {
-		return forbidden()
-	}
-	id := pathParam(ctx, "id")
-	if id == nilUUID {
-		return notFound("Flavor profile %s not found.", id)
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallCatalog(c, s.grains, actors.CatalogFlavorProfiles, (*catalogpb.CatalogGrainClient).DeleteFlavorProfile,
-		&catalogpb.DeleteRowRequest{Caller: caller, Key: id}); err != nil {
-		return err
-	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
-	return nil
+	v := &storepb.FlavorProfile{}
+	v.FlavorData, _ = f.str("flavor_data", 4096)
+	v.Name, _ = f.str("name", 255)
+	v.ProviderName, _ = f.str("provider_name", 255)
+	return finishUpdate(v, f)
 }
 
 // Octavia's [controller_worker] loadbalancer_topology default.
@@ -389,7 +159,7 @@ func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 		}
 	}
 
-	var flavorData *providerData
+	var flavorData *octaviarules.ProviderData
 	if fl != nil {
 		profile, found := st.FlavorProfiles.Get(fl.FlavorProfileId)
 		if !found {
@@ -404,19 +174,19 @@ func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 			return badRequest("Flavor '%s' is not compatible with provider '%s'", lb.FlavorId, lb.Provider)
 		}
 		if lb.Provider == "" {
-			lb.Provider = defaultProvider
+			lb.Provider = octaviarules.DefaultProvider
 		}
 		var err error
-		if flavorData, err = validateProviderData(lb.Provider, "flavor_data", profile.FlavorData, amphoraFlavorOptions); err != nil {
+		if flavorData, err = octaviarules.ValidateProviderData(lb.Provider, "flavor_data", profile.FlavorData, octaviarules.FlavorOptions); err != nil {
 			return err
 		}
 	}
 	if lb.Provider == "" {
-		lb.Provider = defaultProvider
+		lb.Provider = octaviarules.DefaultProvider
 	}
 	lb.Topology = defaultTopology
 	if flavorData != nil {
-		if topology, ok := flavorData.values["loadbalancer_topology"].(string); ok {
+		if topology, ok := flavorData.Values["loadbalancer_topology"].(string); ok {
 			lb.Topology = topology
 		}
 	}
@@ -426,11 +196,11 @@ func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 		if !found {
 			return badRequest("Validation failure: Invalid availability_zone.")
 		}
-		zoneData, err := validateProviderData(lb.Provider, "availability_zone_data", profile.AvailabilityZoneData, amphoraZoneOptions)
+		zoneData, err := octaviarules.ValidateProviderData(lb.Provider, "availability_zone_data", profile.AvailabilityZoneData, octaviarules.ZoneOptions)
 		if err != nil {
 			return err
 		}
-		if allowed, ok := zoneData.values["valid_vip_networks"].([]any); ok && len(allowed) > 0 && !networkListed(allowed, lb.VipNetworkId) {
+		if allowed, ok := zoneData.Values["valid_vip_networks"].([]any); ok && len(allowed) > 0 && !networkListed(allowed, lb.VipNetworkId) {
 			return badRequest("Validation failure: Supplied VIP network_id is not allowed by the configuration of this deployment.")
 		}
 	}

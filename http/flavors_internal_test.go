@@ -1,10 +1,8 @@
 package http
 
 import (
-	"slices"
 	"testing"
 
-	"keel/actors/python"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -73,55 +71,6 @@ func TestResolveFlavorAndZone(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 		case c.err == "" && (c.lb.Provider != c.provider || c.lb.Topology != c.topology):
 			t.Errorf("%s: provider %q topology %q, want %q %q", c.name, c.lb.Provider, c.lb.Topology, c.provider, c.topology)
-		}
-	}
-}
-
-func TestPythonRepr(t *testing.T) {
-	for raw, want := range map[string]string{
-		`"it's"`:                      `"it's"`,
-		`"say \"hi\" it's"`:           `'say "hi" it\'s'`,
-		`"tab\tnew\nline\\"`:          `'tab\tnew\nline\\'`,
-		`"caf\u00e9 \u0001"`:          `'café \x01'`,
-		`12`:                          `12`,
-		`-0`:                          `0`,
-		`1.5`:                         `1.5`,
-		`1e3`:                         `1000.0`,
-		`1e16`:                        `1e+16`,
-		`0.0001`:                      `0.0001`,
-		`0.00001`:                     `1e-05`,
-		`123456789012345678901234567`: `123456789012345678901234567`,
-		`[true, false, null, {}]`:     `[True, False, None, {}]`,
-		`{"b": 1, "a": [1], "b": 2}`:  `{'b': 2, 'a': [1]}`,
-	} {
-		v, err := parseOrderedJSON(raw)
-		if err != nil {
-			t.Fatalf("%s: %v", raw, err)
-		}
-		if got := python.Repr(v); got != want {
-			t.Errorf("repr(%s) = %s, want %s", raw, got, want)
-		}
-	}
-	for _, bad := range []string{"", "{", "{} {}", "[1,]", "nan"} {
-		if _, err := parseOrderedJSON(bad); err == nil {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
-
-// providers (GET /providers) and enabledProviders (what a load balancer or a
-// profile may name) must be the same set.
-func TestProvidersAreTheEnabledOnes(t *testing.T) {
-	var listed []string
-	for _, p := range providers {
-		listed = append(listed, p.name)
-		if !enabledProviders[p.name] {
-			t.Errorf("%s is listed but not enabled", p.name)
-		}
-	}
-	for name := range enabledProviders {
-		if !slices.Contains(listed, name) {
-			t.Errorf("%s is enabled but not listed", name)
 		}
 	}
 }

@@ -70,11 +70,6 @@ func appendAdditionalVips(b []byte, v lb, _ *store.State) []byte {
 	return append(b, ']')
 }
 
-// Providers keel serves; "octavia" is Octavia's alias of the default "amphora".
-var enabledProviders = map[string]bool{"amphora": true, "octavia": true}
-
-const defaultProvider = "amphora"
-
 // keelNamespace derives the ids keel makes up where Octavia would ask Neutron.
 var keelNamespace = uuid.MustParse("6f1d3c1e-8f4b-4c8e-9b0e-6b6b2f0c7e11")
 
@@ -242,7 +237,7 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Tr
 		return nil, badRequest("Validation failure: VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.")
 	}
 	if providerSet && provider != "" {
-		if !enabledProviders[provider] {
+		if !octaviarules.ProviderEnabled(provider) {
 			return nil, badRequest("Provider '%s' is not enabled.", provider)
 		}
 		v.Provider = provider

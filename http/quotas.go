@@ -7,8 +7,6 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
-	"keel/actors/catalogpb"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -74,12 +72,19 @@ func nullableQuota(name string, get func(quota) *int32) []*attr[quota] {
 	}
 }
 
+// quotaKind writes a project's quotas: a PUT sets those it names (creating the
+// row), a DELETE puts them all back to the defaults (the grain keeps the row, as
+// Octavia does); both answer 202. Its reads are its own: a member reads its
+// project's quotas, and a project without a row has the defaults.
+var quotaKind = &catalogKind[quota]{resource: quotas, kind: storepb.CatalogKind_QUOTA, path: "/quotas", ownReads: true,
+	update: decodeQuotaUpdate, upsert: true, updated: fasthttp.StatusAccepted, deleted: fasthttp.StatusAccepted,
+	render: writeQuota}
+
 func (s *Server) quotaRoutes(r *router.Router, prefix string) {
 	r.GET(prefix+"/quotas", s.wrap(func(ctx *fasthttp.RequestCtx) error { return serveList(s, ctx, quotas, nil) }))
-	r.GET(prefix+"/quotas/{project_id}", s.wrap(s.showQuota))
-	r.PUT(prefix+"/quotas/{project_id}", s.wrap(s.setQuota))
-	r.DELETE(prefix+"/quotas/{project_id}", s.wrap(s.resetQuota))
-	r.GET(prefix+"/quotas/{project_id}/default", s.wrap(s.showDefaultQuota))
+	r.GET(prefix+"/quotas/{key}", s.wrap(s.showQuota))
+	r.GET(prefix+"/quotas/{key}/default", s.wrap(s.showDefaultQuota))
+	quotaKind.routes(s, r, prefix)
 }
 
 // Octavia's quota bounds (-1 is unlimited).
@@ -120,7 +125,7 @@ func readableQuota(ctx *fasthttp.RequestCtx, project string) error {
 }
 
 func (s *Server) showQuota(ctx *fasthttp.RequestCtx) error {
-	project := pathParam(ctx, "project_id")
+	project := pathParam(ctx, "key")
 	if err := readableQuota(ctx, project); err != nil {
 		return err
 	}
@@ -133,7 +138,7 @@ func (s *Server) showQuota(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) showDefaultQuota(ctx *fasthttp.RequestCtx) error {
-	if err := readableQuota(ctx, pathParam(ctx, "project_id")); err != nil {
+	if err := readableQuota(ctx, pathParam(ctx, "key")); err != nil {
 		return err
 	}
 	writeQuota(ctx, fasthttp.StatusOK, nil)
@@ -143,11 +148,12 @@ func (s *Server) showDefaultQuota(ctx *fasthttp.RequestCtx) error {
 // decodeQuotaUpdate validates a PUT body: any of the quotas, each -1..2000000000
 // or null (back to the default), under either of Octavia's names (loadbalancer
 // and healthmonitor win over load_balancer and health_monitor). It returns the
-// values and the store's names of the quotas the body set.
-func decodeQuotaUpdate(body []byte) (*storepb.Quota, []string, error) {
+// values and the store's names of the quotas the body set (a null is a value:
+// the default).
+func decodeQuotaUpdate(body []byte) (*storepb.Quota, []string, []string, error) {
 	f, err := decodeRoot(body, "quotas", "quota")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	values := &storepb.Quota{}
 	var fields []string
@@ -177,43 +183,7 @@ func decodeQuotaUpdate(body []byte) (*storepb.Quota, []string, error) {
 	set("member", &values.Member, "member")
 	set("pool", &values.Pool, "pool")
 	if err := f.finish(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return values, fields, nil
-}
-
-func (s *Server) setQuota(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	values, fields, err := decodeQuotaUpdate(ctx.PostBody())
-	if err != nil {
-		return err
-	}
-	if !caller.Admin {
-		return forbidden()
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallCatalog(c, s.grains, actors.CatalogQuotas, (*catalogpb.CatalogGrainClient).SetQuota,
-		&catalogpb.SetQuotaRequest{Caller: caller, ProjectId: pathParam(ctx, "project_id"), Values: values, Fields: fields})
-	if err != nil {
-		return err
-	}
-	writeQuota(ctx, fasthttp.StatusAccepted, reply.Quota)
-	return nil
-}
-
-// resetQuota answers DELETE /quotas/{project_id}: 202 with no body.
-func (s *Server) resetQuota(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	if !caller.Admin {
-		return forbidden()
-	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallCatalog(c, s.grains, actors.CatalogQuotas, (*catalogpb.CatalogGrainClient).ResetQuota,
-		&catalogpb.ResetQuotaRequest{Caller: caller, ProjectId: pathParam(ctx, "project_id")}); err != nil {
-		return err
-	}
-	ctx.SetStatusCode(fasthttp.StatusAccepted)
-	return nil
+	return values, fields, nil, nil
 }

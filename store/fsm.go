@@ -92,26 +92,8 @@ func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResu
 		return f.applyTreeTransaction(st, op.TreeTransaction)
 	case *storepb.Command_PurgeLoadBalancer:
 		return f.applyPurgeLoadBalancer(st, op.PurgeLoadBalancer)
-	case *storepb.Command_SetQuota:
-		return f.applySetQuota(st, op.SetQuota)
-	case *storepb.Command_DeleteQuota:
-		return f.applyDeleteQuota(st, op.DeleteQuota)
-	case *storepb.Command_PutFlavor:
-		return f.applyPutFlavor(st, op.PutFlavor)
-	case *storepb.Command_DeleteFlavor:
-		return f.applyDeleteFlavor(st, op.DeleteFlavor)
-	case *storepb.Command_PutFlavorProfile:
-		return f.applyPutFlavorProfile(st, op.PutFlavorProfile)
-	case *storepb.Command_DeleteFlavorProfile:
-		return f.applyDeleteFlavorProfile(st, op.DeleteFlavorProfile)
-	case *storepb.Command_PutAvailabilityZone:
-		return f.applyPutAvailabilityZone(st, op.PutAvailabilityZone)
-	case *storepb.Command_DeleteAvailabilityZone:
-		return f.applyDeleteAvailabilityZone(st, op.DeleteAvailabilityZone)
-	case *storepb.Command_PutAvailabilityZoneProfile:
-		return f.applyPutAvailabilityZoneProfile(st, op.PutAvailabilityZoneProfile)
-	case *storepb.Command_DeleteAvailabilityZoneProfile:
-		return f.applyDeleteAvailabilityZoneProfile(st, op.DeleteAvailabilityZoneProfile)
+	case *storepb.Command_Catalog:
+		return f.applyCatalogOperation(st, op.Catalog)
 	case *storepb.Command_InitAmphoraSecrets:
 		return f.applyInitAmphoraSecrets(st, op.InitAmphoraSecrets)
 	default: // ResolveRequest is decided by applyRequest

@@ -89,8 +89,13 @@ func TestTreeWrites(t *testing.T) {
 }
 
 func quotaCmd(project string, lbs, listeners *int32) *storepb.Command {
-	return &storepb.Command{RequestId: "q-" + project, Op: &storepb.Command_SetQuota{SetQuota: &storepb.SetQuota{
-		Quota: &storepb.Quota{Id: project, LoadBalancer: lbs, Listener: listeners}}}}
+	return withRequest("q-"+project, storepb.CatalogPut(&storepb.Quota{Id: project, LoadBalancer: lbs, Listener: listeners}, 0))
+}
+
+// withRequest gives a command its request id.
+func withRequest(id string, cmd *storepb.Command) *storepb.Command {
+	cmd.RequestId = id
+	return cmd
 }
 
 func TestTreeQuotas(t *testing.T) {
@@ -127,7 +132,7 @@ func TestTreeQuotas(t *testing.T) {
 		t.Fatalf("update at quota: %v", res[0])
 	}
 	// Resetting the quota restores the default (unlimited).
-	applyCmds(t, f, 6, &storepb.Command{RequestId: "reset", Op: &storepb.Command_DeleteQuota{DeleteQuota: &storepb.DeleteQuota{ProjectId: "p"}}})
+	applyCmds(t, f, 6, withRequest("reset", storepb.CatalogDelete(storepb.CatalogKind_QUOTA, "p", 0)))
 	if res = applyCmds(t, f, 7, createCmd("c2", testLB("c", "p", 3))); res[0].Code != storepb.CommandResult_OK {
 		t.Fatalf("after reset: %v", res[0])
 	}
@@ -135,48 +140,85 @@ func TestTreeQuotas(t *testing.T) {
 
 func TestCatalogInvariants(t *testing.T) {
 	f := NewFSM()
-	put := func(req string, c proto.Message) *storepb.CommandResult {
-		cmd := &storepb.Command{RequestId: req}
-		switch c := c.(type) {
-		case *storepb.PutFlavorProfile:
-			cmd.Op = &storepb.Command_PutFlavorProfile{PutFlavorProfile: c}
-		case *storepb.PutFlavor:
-			cmd.Op = &storepb.Command_PutFlavor{PutFlavor: c}
-		case *storepb.DeleteFlavor:
-			cmd.Op = &storepb.Command_DeleteFlavor{DeleteFlavor: c}
-		case *storepb.DeleteFlavorProfile:
-			cmd.Op = &storepb.Command_DeleteFlavorProfile{DeleteFlavorProfile: c}
-		}
-		return applyCmds(t, f, f.State().AppliedIndex()+1, cmd)[0]
+	apply := func(req string, cmd *storepb.Command) *storepb.CommandResult {
+		return applyCmds(t, f, f.State().AppliedIndex()+1, withRequest(req, cmd))[0]
 	}
-	if r := put("fp", &storepb.PutFlavorProfile{FlavorProfile: &storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora", FlavorData: "{}"}}); r.Code != storepb.CommandResult_OK {
+	const (
+		flavor      = storepb.CatalogKind_FLAVOR
+		profile     = storepb.CatalogKind_FLAVOR_PROFILE
+		zone        = storepb.CatalogKind_AVAILABILITY_ZONE
+		zoneProfile = storepb.CatalogKind_AVAILABILITY_ZONE_PROFILE
+	)
+	if r := apply("fp", storepb.CatalogPut(&storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora", FlavorData: "{}"}, 0)); r.Code != storepb.CommandResult_OK {
 		t.Fatal(r)
 	}
-	if r := put("f1", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f1", Name: "gold", FlavorProfileId: "fp1", Enabled: true}}); r.Code != storepb.CommandResult_OK {
+	if r := apply("fp-again", storepb.CatalogPut(&storepb.FlavorProfile{Id: "fp1"}, 0)); r.Code != storepb.CommandResult_ALREADY_EXISTS {
+		t.Fatalf("a second create of the key: %v", r)
+	}
+	if r := apply("f1", storepb.CatalogPut(&storepb.Flavor{Id: "f1", Name: "gold", FlavorProfileId: "fp1", Enabled: true}, 0)); r.Code != storepb.CommandResult_OK {
 		t.Fatal(r)
 	}
-	if r := put("f2", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f2", Name: "gold", FlavorProfileId: "fp1"}}); r.Code != storepb.CommandResult_ALREADY_EXISTS || r.Message != "A flavor of gold already exists." {
+	if r := apply("f2", storepb.CatalogPut(&storepb.Flavor{Id: "f2", Name: "gold", FlavorProfileId: "fp1"}, 0)); r.Code != storepb.CommandResult_ALREADY_EXISTS || r.Message != "A flavor of gold already exists." {
 		t.Fatalf("duplicate name: %v", r)
 	}
-	if r := put("f3", &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f3", Name: "x", FlavorProfileId: "nope"}}); r.Code != storepb.CommandResult_NOT_FOUND {
+	if r := apply("f3", storepb.CatalogPut(&storepb.Flavor{Id: "f3", Name: "x", FlavorProfileId: "nope"}, 0)); r.Code != storepb.CommandResult_NOT_FOUND || r.Message != "Flavor Profile nope not found." {
 		t.Fatalf("missing profile: %v", r)
 	}
 	prof, _ := f.State().Current().FlavorProfiles.Get("fp1")
-	if r := put("fp-change", &storepb.PutFlavorProfile{ExpectedVersion: prof.Version,
-		FlavorProfile: &storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora", FlavorData: `{"loadbalancer_topology":"SINGLE"}`}}); r.Code != storepb.CommandResult_IN_USE {
+	if r := apply("fp-stale", storepb.CatalogPut(&storepb.FlavorProfile{Id: "fp1", Name: "renamed"}, prof.Version+100)); r.Code != storepb.CommandResult_CONFLICT || r.Version != prof.Version {
+		t.Fatalf("stale version: %v", r)
+	}
+	if r := apply("fp-change", storepb.CatalogPut(&storepb.FlavorProfile{Id: "fp1", Name: "fp", ProviderName: "amphora",
+		FlavorData: `{"loadbalancer_topology":"SINGLE"}`}, prof.Version)); r.Code != storepb.CommandResult_IN_USE {
 		t.Fatalf("profile in use changed: %v", r)
 	}
-	if r := put("fp-del", &storepb.DeleteFlavorProfile{Id: "fp1"}); r.Code != storepb.CommandResult_IN_USE {
+	// A used profile may be renamed; its provider and data stay.
+	if r := apply("fp-rename", storepb.CatalogPut(&storepb.FlavorProfile{Id: "fp1", Name: "renamed", ProviderName: "amphora", FlavorData: "{}"}, prof.Version)); r.Code != storepb.CommandResult_OK {
+		t.Fatalf("profile in use renamed: %v", r)
+	}
+	if got, _ := f.State().Current().FlavorProfiles.Get("fp1"); got.Name != "renamed" || got.CreatedAt != prof.CreatedAt {
+		t.Fatalf("renamed profile %v", got)
+	}
+	if r := apply("fp-del", storepb.CatalogDelete(profile, "fp1", 0)); r.Code != storepb.CommandResult_IN_USE ||
+		r.Message != "Flavor profile fp1 is in use and cannot be modified." {
 		t.Fatalf("profile in use deleted: %v", r)
 	}
 	lb := testLB("lb", "p", 1)
-	lb.FlavorId = "f1"
+	lb.FlavorId, lb.AvailabilityZone = "f1", "az"
 	applyCmds(t, f, f.State().AppliedIndex()+1, createCmd("lb", lb))
-	if r := put("f-del", &storepb.DeleteFlavor{Id: "f1"}); r.Code != storepb.CommandResult_IN_USE || r.Message != "Flavor f1 is in use and cannot be modified." {
+	if r := apply("f-del", storepb.CatalogDelete(flavor, "f1", 0)); r.Code != storepb.CommandResult_IN_USE || r.Message != "Flavor f1 is in use and cannot be modified." {
 		t.Fatalf("flavor in use deleted: %v", r)
 	}
-	if r := put("f2-del", &storepb.DeleteFlavor{Id: "f9"}); r.Code != storepb.CommandResult_NOT_FOUND {
+	if r := apply("f2-del", storepb.CatalogDelete(flavor, "f9", 0)); r.Code != storepb.CommandResult_NOT_FOUND {
 		t.Fatalf("missing flavor: %v", r)
+	}
+
+	// Availability zones (keyed by name) and their profiles, by the same rules.
+	if r := apply("az-orphan", storepb.CatalogPut(&storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}, 0)); r.Code != storepb.CommandResult_NOT_FOUND ||
+		r.Message != "Availability Zone Profile azp not found." {
+		t.Fatalf("zone of a missing profile: %v", r)
+	}
+	apply("azp", storepb.CatalogPut(&storepb.AvailabilityZoneProfile{Id: "azp", ProviderName: "amphora", AvailabilityZoneData: "{}"}, 0))
+	if r := apply("az", storepb.CatalogPut(&storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}, 0)); r.Code != storepb.CommandResult_OK {
+		t.Fatal(r)
+	}
+	zp, _ := f.State().Current().AvailabilityZoneProfiles.Get("azp")
+	if r := apply("azp-change", storepb.CatalogPut(&storepb.AvailabilityZoneProfile{Id: "azp", ProviderName: "octavia", AvailabilityZoneData: "{}"}, zp.Version)); r.Code != storepb.CommandResult_IN_USE ||
+		r.Message != "Availability Zone Profile azp is in use and cannot be modified." {
+		t.Fatalf("zone profile in use changed: %v", r)
+	}
+	if r := apply("az-del", storepb.CatalogDelete(zone, "az", 0)); r.Code != storepb.CommandResult_IN_USE || r.Message != "Availability Zone az is in use and cannot be modified." {
+		t.Fatalf("zone in use deleted: %v", r)
+	}
+	if r := apply("azp-del", storepb.CatalogDelete(zoneProfile, "azp", 0)); r.Code != storepb.CommandResult_IN_USE {
+		t.Fatalf("zone profile in use deleted: %v", r)
+	}
+
+	// A PUT must carry a row of its kind.
+	bad := storepb.CatalogPut(&storepb.Flavor{Id: "f4"}, 0)
+	bad.GetCatalog().Kind = zone
+	if r := apply("bad", bad); r.Code != storepb.CommandResult_INVALID {
+		t.Fatalf("a flavor put as a zone: %v", r)
 	}
 }
 
@@ -196,10 +238,10 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 	applyCmds(t, f, 1,
 		&storepb.Command{RequestId: "c", Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: w}}},
 		quotaCmd("p", &ten, nil),
-		&storepb.Command{RequestId: "fp", Op: &storepb.Command_PutFlavorProfile{PutFlavorProfile: &storepb.PutFlavorProfile{FlavorProfile: &storepb.FlavorProfile{Id: "fp"}}}},
-		&storepb.Command{RequestId: "f", Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f", FlavorProfileId: "fp"}}}},
-		&storepb.Command{RequestId: "azp", Op: &storepb.Command_PutAvailabilityZoneProfile{PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: &storepb.AvailabilityZoneProfile{Id: "azp"}}}},
-		&storepb.Command{RequestId: "az", Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: &storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}}}},
+		withRequest("fp", storepb.CatalogPut(&storepb.FlavorProfile{Id: "fp"}, 0)),
+		withRequest("f", storepb.CatalogPut(&storepb.Flavor{Id: "f", FlavorProfileId: "fp"}, 0)),
+		withRequest("azp", storepb.CatalogPut(&storepb.AvailabilityZoneProfile{Id: "azp"}, 0)),
+		withRequest("az", storepb.CatalogPut(&storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}, 0)),
 	)
 	snap, _ := f.Snapshot()
 	sink := &memSink{}

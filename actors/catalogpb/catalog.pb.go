@@ -1,5 +1,6 @@
 // The catalog grain's contract: the admin-managed rows (quotas, flavors, flavor
-// profiles, availability zones and their profiles) have one writer per kind of row.
+// profiles, availability zones and their profiles) have one writer per kind of
+// row, and every kind is written through the same call.
 //
 // This file has its own Go package: protoc-gen-go-grain emits a package-level
 // `respond` helper in every file with a service, so a second grain file in
@@ -30,33 +31,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// SetQuotaRequest changes one project's quota row: the attributes named in fields
-// take their value from values (unset there = back to the default); the others
-// keep theirs. A project without a row gets one.
-type SetQuotaRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	ProjectId     string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Values        *storepb.Quota         `protobuf:"bytes,3,opt,name=values,proto3" json:"values,omitempty"`
-	Fields        []string               `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
+type WriteRequest_Op int32
+
+const (
+	WriteRequest_OP_UNSPECIFIED WriteRequest_Op = 0
+	WriteRequest_CREATE         WriteRequest_Op = 1 // store row as a new row under key
+	WriteRequest_UPDATE         WriteRequest_Op = 2 // set the attributes in fields to row's values
+	WriteRequest_DELETE         WriteRequest_Op = 3
+)
+
+// Enum value maps for WriteRequest_Op.
+var (
+	WriteRequest_Op_name = map[int32]string{
+		0: "OP_UNSPECIFIED",
+		1: "CREATE",
+		2: "UPDATE",
+		3: "DELETE",
+	}
+	WriteRequest_Op_value = map[string]int32{
+		"OP_UNSPECIFIED": 0,
+		"CREATE":         1,
+		"UPDATE":         2,
+		"DELETE":         3,
+	}
+)
+
+func (x WriteRequest_Op) Enum() *WriteRequest_Op {
+	p := new(WriteRequest_Op)
+	*p = x
+	return p
+}
+
+func (x WriteRequest_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WriteRequest_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_catalogpb_catalog_proto_enumTypes[0].Descriptor()
+}
+
+func (WriteRequest_Op) Type() protoreflect.EnumType {
+	return &file_actors_catalogpb_catalog_proto_enumTypes[0]
+}
+
+func (x WriteRequest_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WriteRequest_Op.Descriptor instead.
+func (WriteRequest_Op) EnumDescriptor() ([]byte, []int) {
+	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{0, 0}
+}
+
+// WriteRequest is one change to one catalog row, its body decoded and checked
+// by the API.
+type WriteRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Caller *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	Kind   storepb.CatalogKind    `protobuf:"varint,2,opt,name=kind,proto3,enum=keel.store.CatalogKind" json:"kind,omitempty"`
+	Op     WriteRequest_Op        `protobuf:"varint,3,opt,name=op,proto3,enum=keel.catalog.WriteRequest_Op" json:"op,omitempty"`
+	// key names the row: an id (the API makes a new one for a create), a
+	// project's id (quotas), an availability zone's name.
+	Key string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// row is a CREATE's new row, or an UPDATE's values: only the attributes in
+	// fields are set.
+	Row    *storepb.CatalogRow `protobuf:"bytes,5,opt,name=row,proto3" json:"row,omitempty"`
+	Fields []string            `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
+	// nulls are the attributes of fields the body set to null (some kinds refuse
+	// them after the caller's role is checked, as Octavia does).
+	Nulls []string `protobuf:"bytes,7,rep,name=nulls,proto3" json:"nulls,omitempty"`
+	// create_missing: an UPDATE of a row that does not exist creates it (a
+	// project's quotas) instead of answering 404.
+	CreateMissing bool `protobuf:"varint,8,opt,name=create_missing,json=createMissing,proto3" json:"create_missing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *SetQuotaRequest) Reset() {
-	*x = SetQuotaRequest{}
+func (x *WriteRequest) Reset() {
+	*x = WriteRequest{}
 	mi := &file_actors_catalogpb_catalog_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *SetQuotaRequest) String() string {
+func (x *WriteRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*SetQuotaRequest) ProtoMessage() {}
+func (*WriteRequest) ProtoMessage() {}
 
-func (x *SetQuotaRequest) ProtoReflect() protoreflect.Message {
+func (x *WriteRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_actors_catalogpb_catalog_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -68,888 +132,139 @@ func (x *SetQuotaRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use SetQuotaRequest.ProtoReflect.Descriptor instead.
-func (*SetQuotaRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use WriteRequest.ProtoReflect.Descriptor instead.
+func (*WriteRequest) Descriptor() ([]byte, []int) {
 	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *SetQuotaRequest) GetCaller() *actorspb.Caller {
+func (x *WriteRequest) GetCaller() *actorspb.Caller {
 	if x != nil {
 		return x.Caller
 	}
 	return nil
 }
 
-func (x *SetQuotaRequest) GetProjectId() string {
+func (x *WriteRequest) GetKind() storepb.CatalogKind {
 	if x != nil {
-		return x.ProjectId
+		return x.Kind
 	}
-	return ""
+	return storepb.CatalogKind(0)
 }
 
-func (x *SetQuotaRequest) GetValues() *storepb.Quota {
+func (x *WriteRequest) GetOp() WriteRequest_Op {
 	if x != nil {
-		return x.Values
+		return x.Op
 	}
-	return nil
+	return WriteRequest_OP_UNSPECIFIED
 }
 
-func (x *SetQuotaRequest) GetFields() []string {
-	if x != nil {
-		return x.Fields
-	}
-	return nil
-}
-
-// ResetQuotaRequest puts every quota of a project back to the default (the row
-// stays, with every value unset, as Octavia keeps it).
-type ResetQuotaRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	ProjectId     string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ResetQuotaRequest) Reset() {
-	*x = ResetQuotaRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ResetQuotaRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ResetQuotaRequest) ProtoMessage() {}
-
-func (x *ResetQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ResetQuotaRequest.ProtoReflect.Descriptor instead.
-func (*ResetQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *ResetQuotaRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *ResetQuotaRequest) GetProjectId() string {
-	if x != nil {
-		return x.ProjectId
-	}
-	return ""
-}
-
-type QuotaReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Quota         *storepb.Quota         `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *QuotaReply) Reset() {
-	*x = QuotaReply{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *QuotaReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*QuotaReply) ProtoMessage() {}
-
-func (x *QuotaReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use QuotaReply.ProtoReflect.Descriptor instead.
-func (*QuotaReply) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *QuotaReply) GetQuota() *storepb.Quota {
-	if x != nil {
-		return x.Quota
-	}
-	return nil
-}
-
-type CreateFlavorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Flavor        *storepb.Flavor        `protobuf:"bytes,2,opt,name=flavor,proto3" json:"flavor,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateFlavorRequest) Reset() {
-	*x = CreateFlavorRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateFlavorRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateFlavorRequest) ProtoMessage() {}
-
-func (x *CreateFlavorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateFlavorRequest.ProtoReflect.Descriptor instead.
-func (*CreateFlavorRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *CreateFlavorRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *CreateFlavorRequest) GetFlavor() *storepb.Flavor {
-	if x != nil {
-		return x.Flavor
-	}
-	return nil
-}
-
-type UpdateFlavorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Values        *storepb.Flavor        `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
-	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateFlavorRequest) Reset() {
-	*x = UpdateFlavorRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateFlavorRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateFlavorRequest) ProtoMessage() {}
-
-func (x *UpdateFlavorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateFlavorRequest.ProtoReflect.Descriptor instead.
-func (*UpdateFlavorRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *UpdateFlavorRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *UpdateFlavorRequest) GetValues() *storepb.Flavor {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
-func (x *UpdateFlavorRequest) GetFields() []string {
-	if x != nil {
-		return x.Fields
-	}
-	return nil
-}
-
-type FlavorReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Flavor        *storepb.Flavor        `protobuf:"bytes,1,opt,name=flavor,proto3" json:"flavor,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *FlavorReply) Reset() {
-	*x = FlavorReply{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *FlavorReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*FlavorReply) ProtoMessage() {}
-
-func (x *FlavorReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use FlavorReply.ProtoReflect.Descriptor instead.
-func (*FlavorReply) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *FlavorReply) GetFlavor() *storepb.Flavor {
-	if x != nil {
-		return x.Flavor
-	}
-	return nil
-}
-
-type CreateFlavorProfileRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	FlavorProfile *storepb.FlavorProfile `protobuf:"bytes,2,opt,name=flavor_profile,json=flavorProfile,proto3" json:"flavor_profile,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateFlavorProfileRequest) Reset() {
-	*x = CreateFlavorProfileRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateFlavorProfileRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateFlavorProfileRequest) ProtoMessage() {}
-
-func (x *CreateFlavorProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateFlavorProfileRequest.ProtoReflect.Descriptor instead.
-func (*CreateFlavorProfileRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *CreateFlavorProfileRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *CreateFlavorProfileRequest) GetFlavorProfile() *storepb.FlavorProfile {
-	if x != nil {
-		return x.FlavorProfile
-	}
-	return nil
-}
-
-type UpdateFlavorProfileRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Values        *storepb.FlavorProfile `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
-	Fields        []string               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateFlavorProfileRequest) Reset() {
-	*x = UpdateFlavorProfileRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateFlavorProfileRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateFlavorProfileRequest) ProtoMessage() {}
-
-func (x *UpdateFlavorProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateFlavorProfileRequest.ProtoReflect.Descriptor instead.
-func (*UpdateFlavorProfileRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *UpdateFlavorProfileRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *UpdateFlavorProfileRequest) GetValues() *storepb.FlavorProfile {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
-func (x *UpdateFlavorProfileRequest) GetFields() []string {
-	if x != nil {
-		return x.Fields
-	}
-	return nil
-}
-
-type FlavorProfileReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	FlavorProfile *storepb.FlavorProfile `protobuf:"bytes,1,opt,name=flavor_profile,json=flavorProfile,proto3" json:"flavor_profile,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *FlavorProfileReply) Reset() {
-	*x = FlavorProfileReply{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *FlavorProfileReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*FlavorProfileReply) ProtoMessage() {}
-
-func (x *FlavorProfileReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use FlavorProfileReply.ProtoReflect.Descriptor instead.
-func (*FlavorProfileReply) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *FlavorProfileReply) GetFlavorProfile() *storepb.FlavorProfile {
-	if x != nil {
-		return x.FlavorProfile
-	}
-	return nil
-}
-
-type CreateAvailabilityZoneRequest struct {
-	state            protoimpl.MessageState    `protogen:"open.v1"`
-	Caller           *actorspb.Caller          `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	AvailabilityZone *storepb.AvailabilityZone `protobuf:"bytes,2,opt,name=availability_zone,json=availabilityZone,proto3" json:"availability_zone,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *CreateAvailabilityZoneRequest) Reset() {
-	*x = CreateAvailabilityZoneRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateAvailabilityZoneRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateAvailabilityZoneRequest) ProtoMessage() {}
-
-func (x *CreateAvailabilityZoneRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateAvailabilityZoneRequest.ProtoReflect.Descriptor instead.
-func (*CreateAvailabilityZoneRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *CreateAvailabilityZoneRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *CreateAvailabilityZoneRequest) GetAvailabilityZone() *storepb.AvailabilityZone {
-	if x != nil {
-		return x.AvailabilityZone
-	}
-	return nil
-}
-
-type UpdateAvailabilityZoneRequest struct {
-	state         protoimpl.MessageState    `protogen:"open.v1"`
-	Caller        *actorspb.Caller          `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Values        *storepb.AvailabilityZone `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
-	Fields        []string                  `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateAvailabilityZoneRequest) Reset() {
-	*x = UpdateAvailabilityZoneRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[10]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateAvailabilityZoneRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateAvailabilityZoneRequest) ProtoMessage() {}
-
-func (x *UpdateAvailabilityZoneRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[10]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateAvailabilityZoneRequest.ProtoReflect.Descriptor instead.
-func (*UpdateAvailabilityZoneRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *UpdateAvailabilityZoneRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *UpdateAvailabilityZoneRequest) GetValues() *storepb.AvailabilityZone {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
-func (x *UpdateAvailabilityZoneRequest) GetFields() []string {
-	if x != nil {
-		return x.Fields
-	}
-	return nil
-}
-
-type AvailabilityZoneReply struct {
-	state            protoimpl.MessageState    `protogen:"open.v1"`
-	AvailabilityZone *storepb.AvailabilityZone `protobuf:"bytes,1,opt,name=availability_zone,json=availabilityZone,proto3" json:"availability_zone,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *AvailabilityZoneReply) Reset() {
-	*x = AvailabilityZoneReply{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[11]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *AvailabilityZoneReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*AvailabilityZoneReply) ProtoMessage() {}
-
-func (x *AvailabilityZoneReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[11]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use AvailabilityZoneReply.ProtoReflect.Descriptor instead.
-func (*AvailabilityZoneReply) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{11}
-}
-
-func (x *AvailabilityZoneReply) GetAvailabilityZone() *storepb.AvailabilityZone {
-	if x != nil {
-		return x.AvailabilityZone
-	}
-	return nil
-}
-
-type CreateAvailabilityZoneProfileRequest struct {
-	state                   protoimpl.MessageState           `protogen:"open.v1"`
-	Caller                  *actorspb.Caller                 `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	AvailabilityZoneProfile *storepb.AvailabilityZoneProfile `protobuf:"bytes,2,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3" json:"availability_zone_profile,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
-}
-
-func (x *CreateAvailabilityZoneProfileRequest) Reset() {
-	*x = CreateAvailabilityZoneProfileRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[12]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateAvailabilityZoneProfileRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateAvailabilityZoneProfileRequest) ProtoMessage() {}
-
-func (x *CreateAvailabilityZoneProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[12]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateAvailabilityZoneProfileRequest.ProtoReflect.Descriptor instead.
-func (*CreateAvailabilityZoneProfileRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{12}
-}
-
-func (x *CreateAvailabilityZoneProfileRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *CreateAvailabilityZoneProfileRequest) GetAvailabilityZoneProfile() *storepb.AvailabilityZoneProfile {
-	if x != nil {
-		return x.AvailabilityZoneProfile
-	}
-	return nil
-}
-
-type UpdateAvailabilityZoneProfileRequest struct {
-	state         protoimpl.MessageState           `protogen:"open.v1"`
-	Caller        *actorspb.Caller                 `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Values        *storepb.AvailabilityZoneProfile `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
-	Fields        []string                         `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UpdateAvailabilityZoneProfileRequest) Reset() {
-	*x = UpdateAvailabilityZoneProfileRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[13]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UpdateAvailabilityZoneProfileRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UpdateAvailabilityZoneProfileRequest) ProtoMessage() {}
-
-func (x *UpdateAvailabilityZoneProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[13]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UpdateAvailabilityZoneProfileRequest.ProtoReflect.Descriptor instead.
-func (*UpdateAvailabilityZoneProfileRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{13}
-}
-
-func (x *UpdateAvailabilityZoneProfileRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *UpdateAvailabilityZoneProfileRequest) GetValues() *storepb.AvailabilityZoneProfile {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
-func (x *UpdateAvailabilityZoneProfileRequest) GetFields() []string {
-	if x != nil {
-		return x.Fields
-	}
-	return nil
-}
-
-type AvailabilityZoneProfileReply struct {
-	state                   protoimpl.MessageState           `protogen:"open.v1"`
-	AvailabilityZoneProfile *storepb.AvailabilityZoneProfile `protobuf:"bytes,1,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3" json:"availability_zone_profile,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
-}
-
-func (x *AvailabilityZoneProfileReply) Reset() {
-	*x = AvailabilityZoneProfileReply{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[14]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *AvailabilityZoneProfileReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*AvailabilityZoneProfileReply) ProtoMessage() {}
-
-func (x *AvailabilityZoneProfileReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[14]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use AvailabilityZoneProfileReply.ProtoReflect.Descriptor instead.
-func (*AvailabilityZoneProfileReply) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{14}
-}
-
-func (x *AvailabilityZoneProfileReply) GetAvailabilityZoneProfile() *storepb.AvailabilityZoneProfile {
-	if x != nil {
-		return x.AvailabilityZoneProfile
-	}
-	return nil
-}
-
-// DeleteRowRequest deletes one catalog row by its key (an id, or an availability
-// zone's name).
-type DeleteRowRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DeleteRowRequest) Reset() {
-	*x = DeleteRowRequest{}
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteRowRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteRowRequest) ProtoMessage() {}
-
-func (x *DeleteRowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_catalogpb_catalog_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteRowRequest.ProtoReflect.Descriptor instead.
-func (*DeleteRowRequest) Descriptor() ([]byte, []int) {
-	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *DeleteRowRequest) GetCaller() *actorspb.Caller {
-	if x != nil {
-		return x.Caller
-	}
-	return nil
-}
-
-func (x *DeleteRowRequest) GetKey() string {
+func (x *WriteRequest) GetKey() string {
 	if x != nil {
 		return x.Key
 	}
 	return ""
 }
 
+func (x *WriteRequest) GetRow() *storepb.CatalogRow {
+	if x != nil {
+		return x.Row
+	}
+	return nil
+}
+
+func (x *WriteRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *WriteRequest) GetNulls() []string {
+	if x != nil {
+		return x.Nulls
+	}
+	return nil
+}
+
+func (x *WriteRequest) GetCreateMissing() bool {
+	if x != nil {
+		return x.CreateMissing
+	}
+	return false
+}
+
+// WriteReply is the row as stored (none for a delete).
+type WriteReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Row           *storepb.CatalogRow    `protobuf:"bytes,1,opt,name=row,proto3" json:"row,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteReply) Reset() {
+	*x = WriteReply{}
+	mi := &file_actors_catalogpb_catalog_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteReply) ProtoMessage() {}
+
+func (x *WriteReply) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_catalogpb_catalog_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteReply.ProtoReflect.Descriptor instead.
+func (*WriteReply) Descriptor() ([]byte, []int) {
+	return file_actors_catalogpb_catalog_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WriteReply) GetRow() *storepb.CatalogRow {
+	if x != nil {
+		return x.Row
+	}
+	return nil
+}
+
 var File_actors_catalogpb_catalog_proto protoreflect.FileDescriptor
 
 const file_actors_catalogpb_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x1eactors/catalogpb/catalog.proto\x12\fkeel.catalog\x1a\x1bstore/storepb/octavia.proto\x1a\x1cactors/actorspb/actors.proto\"\xa0\x01\n" +
-	"\x0fSetQuotaRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x1d\n" +
+	"\x1eactors/catalogpb/catalog.proto\x12\fkeel.catalog\x1a\x19store/storepb/store.proto\x1a\x1cactors/actorspb/actors.proto\"\xe6\x02\n" +
+	"\fWriteRequest\x12+\n" +
+	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12+\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.keel.store.CatalogKindR\x04kind\x12-\n" +
+	"\x02op\x18\x03 \x01(\x0e2\x1d.keel.catalog.WriteRequest.OpR\x02op\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12(\n" +
+	"\x03row\x18\x05 \x01(\v2\x16.keel.store.CatalogRowR\x03row\x12\x16\n" +
+	"\x06fields\x18\x06 \x03(\tR\x06fields\x12\x14\n" +
+	"\x05nulls\x18\a \x03(\tR\x05nulls\x12%\n" +
+	"\x0ecreate_missing\x18\b \x01(\bR\rcreateMissing\"<\n" +
+	"\x02Op\x12\x12\n" +
+	"\x0eOP_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
-	"project_id\x18\x02 \x01(\tR\tprojectId\x12)\n" +
-	"\x06values\x18\x03 \x01(\v2\x11.keel.store.QuotaR\x06values\x12\x16\n" +
-	"\x06fields\x18\x04 \x03(\tR\x06fields\"_\n" +
-	"\x11ResetQuotaRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x1d\n" +
+	"\x06CREATE\x10\x01\x12\n" +
 	"\n" +
-	"project_id\x18\x02 \x01(\tR\tprojectId\"5\n" +
+	"\x06UPDATE\x10\x02\x12\n" +
 	"\n" +
-	"QuotaReply\x12'\n" +
-	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaR\x05quota\"n\n" +
-	"\x13CreateFlavorRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
-	"\x06flavor\x18\x02 \x01(\v2\x12.keel.store.FlavorR\x06flavor\"\x86\x01\n" +
-	"\x13UpdateFlavorRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12*\n" +
-	"\x06values\x18\x02 \x01(\v2\x12.keel.store.FlavorR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"9\n" +
-	"\vFlavorReply\x12*\n" +
-	"\x06flavor\x18\x01 \x01(\v2\x12.keel.store.FlavorR\x06flavor\"\x8b\x01\n" +
-	"\x1aCreateFlavorProfileRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12@\n" +
-	"\x0eflavor_profile\x18\x02 \x01(\v2\x19.keel.store.FlavorProfileR\rflavorProfile\"\x94\x01\n" +
-	"\x1aUpdateFlavorProfileRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x121\n" +
-	"\x06values\x18\x02 \x01(\v2\x19.keel.store.FlavorProfileR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"V\n" +
-	"\x12FlavorProfileReply\x12@\n" +
-	"\x0eflavor_profile\x18\x01 \x01(\v2\x19.keel.store.FlavorProfileR\rflavorProfile\"\x97\x01\n" +
-	"\x1dCreateAvailabilityZoneRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12I\n" +
-	"\x11availability_zone\x18\x02 \x01(\v2\x1c.keel.store.AvailabilityZoneR\x10availabilityZone\"\x9a\x01\n" +
-	"\x1dUpdateAvailabilityZoneRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x124\n" +
-	"\x06values\x18\x02 \x01(\v2\x1c.keel.store.AvailabilityZoneR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"b\n" +
-	"\x15AvailabilityZoneReply\x12I\n" +
-	"\x11availability_zone\x18\x01 \x01(\v2\x1c.keel.store.AvailabilityZoneR\x10availabilityZone\"\xb4\x01\n" +
-	"$CreateAvailabilityZoneProfileRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12_\n" +
-	"\x19availability_zone_profile\x18\x02 \x01(\v2#.keel.store.AvailabilityZoneProfileR\x17availabilityZoneProfile\"\xa8\x01\n" +
-	"$UpdateAvailabilityZoneProfileRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12;\n" +
-	"\x06values\x18\x02 \x01(\v2#.keel.store.AvailabilityZoneProfileR\x06values\x12\x16\n" +
-	"\x06fields\x18\x03 \x03(\tR\x06fields\"\x7f\n" +
-	"\x1cAvailabilityZoneProfileReply\x12_\n" +
-	"\x19availability_zone_profile\x18\x01 \x01(\v2#.keel.store.AvailabilityZoneProfileR\x17availabilityZoneProfile\"Q\n" +
-	"\x10DeleteRowRequest\x12+\n" +
-	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key2\xff\t\n" +
-	"\aCatalog\x12C\n" +
-	"\bSetQuota\x12\x1d.keel.catalog.SetQuotaRequest\x1a\x18.keel.catalog.QuotaReply\x12A\n" +
+	"\x06DELETE\x10\x03\"6\n" +
 	"\n" +
-	"ResetQuota\x12\x1f.keel.catalog.ResetQuotaRequest\x1a\x12.keel.actors.Empty\x12L\n" +
-	"\fCreateFlavor\x12!.keel.catalog.CreateFlavorRequest\x1a\x19.keel.catalog.FlavorReply\x12L\n" +
-	"\fUpdateFlavor\x12!.keel.catalog.UpdateFlavorRequest\x1a\x19.keel.catalog.FlavorReply\x12B\n" +
-	"\fDeleteFlavor\x12\x1e.keel.catalog.DeleteRowRequest\x1a\x12.keel.actors.Empty\x12a\n" +
-	"\x13CreateFlavorProfile\x12(.keel.catalog.CreateFlavorProfileRequest\x1a .keel.catalog.FlavorProfileReply\x12a\n" +
-	"\x13UpdateFlavorProfile\x12(.keel.catalog.UpdateFlavorProfileRequest\x1a .keel.catalog.FlavorProfileReply\x12I\n" +
-	"\x13DeleteFlavorProfile\x12\x1e.keel.catalog.DeleteRowRequest\x1a\x12.keel.actors.Empty\x12j\n" +
-	"\x16CreateAvailabilityZone\x12+.keel.catalog.CreateAvailabilityZoneRequest\x1a#.keel.catalog.AvailabilityZoneReply\x12j\n" +
-	"\x16UpdateAvailabilityZone\x12+.keel.catalog.UpdateAvailabilityZoneRequest\x1a#.keel.catalog.AvailabilityZoneReply\x12L\n" +
-	"\x16DeleteAvailabilityZone\x12\x1e.keel.catalog.DeleteRowRequest\x1a\x12.keel.actors.Empty\x12\x7f\n" +
-	"\x1dCreateAvailabilityZoneProfile\x122.keel.catalog.CreateAvailabilityZoneProfileRequest\x1a*.keel.catalog.AvailabilityZoneProfileReply\x12\x7f\n" +
-	"\x1dUpdateAvailabilityZoneProfile\x122.keel.catalog.UpdateAvailabilityZoneProfileRequest\x1a*.keel.catalog.AvailabilityZoneProfileReply\x12S\n" +
-	"\x1dDeleteAvailabilityZoneProfile\x12\x1e.keel.catalog.DeleteRowRequest\x1a\x12.keel.actors.EmptyB\x17Z\x15keel/actors/catalogpbb\x06proto3"
+	"WriteReply\x12(\n" +
+	"\x03row\x18\x01 \x01(\v2\x16.keel.store.CatalogRowR\x03row2H\n" +
+	"\aCatalog\x12=\n" +
+	"\x05Write\x12\x1a.keel.catalog.WriteRequest\x1a\x18.keel.catalog.WriteReplyB\x17Z\x15keel/actors/catalogpbb\x06proto3"
 
 var (
 	file_actors_catalogpb_catalog_proto_rawDescOnce sync.Once
@@ -963,91 +278,29 @@ func file_actors_catalogpb_catalog_proto_rawDescGZIP() []byte {
 	return file_actors_catalogpb_catalog_proto_rawDescData
 }
 
-var file_actors_catalogpb_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_actors_catalogpb_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_actors_catalogpb_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_actors_catalogpb_catalog_proto_goTypes = []any{
-	(*SetQuotaRequest)(nil),                      // 0: keel.catalog.SetQuotaRequest
-	(*ResetQuotaRequest)(nil),                    // 1: keel.catalog.ResetQuotaRequest
-	(*QuotaReply)(nil),                           // 2: keel.catalog.QuotaReply
-	(*CreateFlavorRequest)(nil),                  // 3: keel.catalog.CreateFlavorRequest
-	(*UpdateFlavorRequest)(nil),                  // 4: keel.catalog.UpdateFlavorRequest
-	(*FlavorReply)(nil),                          // 5: keel.catalog.FlavorReply
-	(*CreateFlavorProfileRequest)(nil),           // 6: keel.catalog.CreateFlavorProfileRequest
-	(*UpdateFlavorProfileRequest)(nil),           // 7: keel.catalog.UpdateFlavorProfileRequest
-	(*FlavorProfileReply)(nil),                   // 8: keel.catalog.FlavorProfileReply
-	(*CreateAvailabilityZoneRequest)(nil),        // 9: keel.catalog.CreateAvailabilityZoneRequest
-	(*UpdateAvailabilityZoneRequest)(nil),        // 10: keel.catalog.UpdateAvailabilityZoneRequest
-	(*AvailabilityZoneReply)(nil),                // 11: keel.catalog.AvailabilityZoneReply
-	(*CreateAvailabilityZoneProfileRequest)(nil), // 12: keel.catalog.CreateAvailabilityZoneProfileRequest
-	(*UpdateAvailabilityZoneProfileRequest)(nil), // 13: keel.catalog.UpdateAvailabilityZoneProfileRequest
-	(*AvailabilityZoneProfileReply)(nil),         // 14: keel.catalog.AvailabilityZoneProfileReply
-	(*DeleteRowRequest)(nil),                     // 15: keel.catalog.DeleteRowRequest
-	(*actorspb.Caller)(nil),                      // 16: keel.actors.Caller
-	(*storepb.Quota)(nil),                        // 17: keel.store.Quota
-	(*storepb.Flavor)(nil),                       // 18: keel.store.Flavor
-	(*storepb.FlavorProfile)(nil),                // 19: keel.store.FlavorProfile
-	(*storepb.AvailabilityZone)(nil),             // 20: keel.store.AvailabilityZone
-	(*storepb.AvailabilityZoneProfile)(nil),      // 21: keel.store.AvailabilityZoneProfile
-	(*actorspb.Empty)(nil),                       // 22: keel.actors.Empty
+	(WriteRequest_Op)(0),       // 0: keel.catalog.WriteRequest.Op
+	(*WriteRequest)(nil),       // 1: keel.catalog.WriteRequest
+	(*WriteReply)(nil),         // 2: keel.catalog.WriteReply
+	(*actorspb.Caller)(nil),    // 3: keel.actors.Caller
+	(storepb.CatalogKind)(0),   // 4: keel.store.CatalogKind
+	(*storepb.CatalogRow)(nil), // 5: keel.store.CatalogRow
 }
 var file_actors_catalogpb_catalog_proto_depIdxs = []int32{
-	16, // 0: keel.catalog.SetQuotaRequest.caller:type_name -> keel.actors.Caller
-	17, // 1: keel.catalog.SetQuotaRequest.values:type_name -> keel.store.Quota
-	16, // 2: keel.catalog.ResetQuotaRequest.caller:type_name -> keel.actors.Caller
-	17, // 3: keel.catalog.QuotaReply.quota:type_name -> keel.store.Quota
-	16, // 4: keel.catalog.CreateFlavorRequest.caller:type_name -> keel.actors.Caller
-	18, // 5: keel.catalog.CreateFlavorRequest.flavor:type_name -> keel.store.Flavor
-	16, // 6: keel.catalog.UpdateFlavorRequest.caller:type_name -> keel.actors.Caller
-	18, // 7: keel.catalog.UpdateFlavorRequest.values:type_name -> keel.store.Flavor
-	18, // 8: keel.catalog.FlavorReply.flavor:type_name -> keel.store.Flavor
-	16, // 9: keel.catalog.CreateFlavorProfileRequest.caller:type_name -> keel.actors.Caller
-	19, // 10: keel.catalog.CreateFlavorProfileRequest.flavor_profile:type_name -> keel.store.FlavorProfile
-	16, // 11: keel.catalog.UpdateFlavorProfileRequest.caller:type_name -> keel.actors.Caller
-	19, // 12: keel.catalog.UpdateFlavorProfileRequest.values:type_name -> keel.store.FlavorProfile
-	19, // 13: keel.catalog.FlavorProfileReply.flavor_profile:type_name -> keel.store.FlavorProfile
-	16, // 14: keel.catalog.CreateAvailabilityZoneRequest.caller:type_name -> keel.actors.Caller
-	20, // 15: keel.catalog.CreateAvailabilityZoneRequest.availability_zone:type_name -> keel.store.AvailabilityZone
-	16, // 16: keel.catalog.UpdateAvailabilityZoneRequest.caller:type_name -> keel.actors.Caller
-	20, // 17: keel.catalog.UpdateAvailabilityZoneRequest.values:type_name -> keel.store.AvailabilityZone
-	20, // 18: keel.catalog.AvailabilityZoneReply.availability_zone:type_name -> keel.store.AvailabilityZone
-	16, // 19: keel.catalog.CreateAvailabilityZoneProfileRequest.caller:type_name -> keel.actors.Caller
-	21, // 20: keel.catalog.CreateAvailabilityZoneProfileRequest.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	16, // 21: keel.catalog.UpdateAvailabilityZoneProfileRequest.caller:type_name -> keel.actors.Caller
-	21, // 22: keel.catalog.UpdateAvailabilityZoneProfileRequest.values:type_name -> keel.store.AvailabilityZoneProfile
-	21, // 23: keel.catalog.AvailabilityZoneProfileReply.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	16, // 24: keel.catalog.DeleteRowRequest.caller:type_name -> keel.actors.Caller
-	0,  // 25: keel.catalog.Catalog.SetQuota:input_type -> keel.catalog.SetQuotaRequest
-	1,  // 26: keel.catalog.Catalog.ResetQuota:input_type -> keel.catalog.ResetQuotaRequest
-	3,  // 27: keel.catalog.Catalog.CreateFlavor:input_type -> keel.catalog.CreateFlavorRequest
-	4,  // 28: keel.catalog.Catalog.UpdateFlavor:input_type -> keel.catalog.UpdateFlavorRequest
-	15, // 29: keel.catalog.Catalog.DeleteFlavor:input_type -> keel.catalog.DeleteRowRequest
-	6,  // 30: keel.catalog.Catalog.CreateFlavorProfile:input_type -> keel.catalog.CreateFlavorProfileRequest
-	7,  // 31: keel.catalog.Catalog.UpdateFlavorProfile:input_type -> keel.catalog.UpdateFlavorProfileRequest
-	15, // 32: keel.catalog.Catalog.DeleteFlavorProfile:input_type -> keel.catalog.DeleteRowRequest
-	9,  // 33: keel.catalog.Catalog.CreateAvailabilityZone:input_type -> keel.catalog.CreateAvailabilityZoneRequest
-	10, // 34: keel.catalog.Catalog.UpdateAvailabilityZone:input_type -> keel.catalog.UpdateAvailabilityZoneRequest
-	15, // 35: keel.catalog.Catalog.DeleteAvailabilityZone:input_type -> keel.catalog.DeleteRowRequest
-	12, // 36: keel.catalog.Catalog.CreateAvailabilityZoneProfile:input_type -> keel.catalog.CreateAvailabilityZoneProfileRequest
-	13, // 37: keel.catalog.Catalog.UpdateAvailabilityZoneProfile:input_type -> keel.catalog.UpdateAvailabilityZoneProfileRequest
-	15, // 38: keel.catalog.Catalog.DeleteAvailabilityZoneProfile:input_type -> keel.catalog.DeleteRowRequest
-	2,  // 39: keel.catalog.Catalog.SetQuota:output_type -> keel.catalog.QuotaReply
-	22, // 40: keel.catalog.Catalog.ResetQuota:output_type -> keel.actors.Empty
-	5,  // 41: keel.catalog.Catalog.CreateFlavor:output_type -> keel.catalog.FlavorReply
-	5,  // 42: keel.catalog.Catalog.UpdateFlavor:output_type -> keel.catalog.FlavorReply
-	22, // 43: keel.catalog.Catalog.DeleteFlavor:output_type -> keel.actors.Empty
-	8,  // 44: keel.catalog.Catalog.CreateFlavorProfile:output_type -> keel.catalog.FlavorProfileReply
-	8,  // 45: keel.catalog.Catalog.UpdateFlavorProfile:output_type -> keel.catalog.FlavorProfileReply
-	22, // 46: keel.catalog.Catalog.DeleteFlavorProfile:output_type -> keel.actors.Empty
-	11, // 47: keel.catalog.Catalog.CreateAvailabilityZone:output_type -> keel.catalog.AvailabilityZoneReply
-	11, // 48: keel.catalog.Catalog.UpdateAvailabilityZone:output_type -> keel.catalog.AvailabilityZoneReply
-	22, // 49: keel.catalog.Catalog.DeleteAvailabilityZone:output_type -> keel.actors.Empty
-	14, // 50: keel.catalog.Catalog.CreateAvailabilityZoneProfile:output_type -> keel.catalog.AvailabilityZoneProfileReply
-	14, // 51: keel.catalog.Catalog.UpdateAvailabilityZoneProfile:output_type -> keel.catalog.AvailabilityZoneProfileReply
-	22, // 52: keel.catalog.Catalog.DeleteAvailabilityZoneProfile:output_type -> keel.actors.Empty
-	39, // [39:53] is the sub-list for method output_type
-	25, // [25:39] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	3, // 0: keel.catalog.WriteRequest.caller:type_name -> keel.actors.Caller
+	4, // 1: keel.catalog.WriteRequest.kind:type_name -> keel.store.CatalogKind
+	0, // 2: keel.catalog.WriteRequest.op:type_name -> keel.catalog.WriteRequest.Op
+	5, // 3: keel.catalog.WriteRequest.row:type_name -> keel.store.CatalogRow
+	5, // 4: keel.catalog.WriteReply.row:type_name -> keel.store.CatalogRow
+	1, // 5: keel.catalog.Catalog.Write:input_type -> keel.catalog.WriteRequest
+	2, // 6: keel.catalog.Catalog.Write:output_type -> keel.catalog.WriteReply
+	6, // [6:7] is the sub-list for method output_type
+	5, // [5:6] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_actors_catalogpb_catalog_proto_init() }
@@ -1060,13 +313,14 @@ func file_actors_catalogpb_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_catalogpb_catalog_proto_rawDesc), len(file_actors_catalogpb_catalog_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   16,
+			NumEnums:      1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_actors_catalogpb_catalog_proto_goTypes,
 		DependencyIndexes: file_actors_catalogpb_catalog_proto_depIdxs,
+		EnumInfos:         file_actors_catalogpb_catalog_proto_enumTypes,
 		MessageInfos:      file_actors_catalogpb_catalog_proto_msgTypes,
 	}.Build()
 	File_actors_catalogpb_catalog_proto = out.File

@@ -24,6 +24,65 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CatalogKind names a table of the admin-managed catalog.
+type CatalogKind int32
+
+const (
+	CatalogKind_CATALOG_KIND_UNSPECIFIED  CatalogKind = 0
+	CatalogKind_QUOTA                     CatalogKind = 1 // a project's quotas, keyed by the project's id
+	CatalogKind_FLAVOR                    CatalogKind = 2
+	CatalogKind_FLAVOR_PROFILE            CatalogKind = 3
+	CatalogKind_AVAILABILITY_ZONE         CatalogKind = 4 // keyed by its name
+	CatalogKind_AVAILABILITY_ZONE_PROFILE CatalogKind = 5
+)
+
+// Enum value maps for CatalogKind.
+var (
+	CatalogKind_name = map[int32]string{
+		0: "CATALOG_KIND_UNSPECIFIED",
+		1: "QUOTA",
+		2: "FLAVOR",
+		3: "FLAVOR_PROFILE",
+		4: "AVAILABILITY_ZONE",
+		5: "AVAILABILITY_ZONE_PROFILE",
+	}
+	CatalogKind_value = map[string]int32{
+		"CATALOG_KIND_UNSPECIFIED":  0,
+		"QUOTA":                     1,
+		"FLAVOR":                    2,
+		"FLAVOR_PROFILE":            3,
+		"AVAILABILITY_ZONE":         4,
+		"AVAILABILITY_ZONE_PROFILE": 5,
+	}
+)
+
+func (x CatalogKind) Enum() *CatalogKind {
+	p := new(CatalogKind)
+	*p = x
+	return p
+}
+
+func (x CatalogKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CatalogKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[0].Descriptor()
+}
+
+func (CatalogKind) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[0]
+}
+
+func (x CatalogKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CatalogKind.Descriptor instead.
+func (CatalogKind) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{0}
+}
+
 type TreeTransaction_Intent int32
 
 const (
@@ -129,11 +188,11 @@ func (x TreeTransaction_Intent) String() string {
 }
 
 func (TreeTransaction_Intent) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[0].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[1].Descriptor()
 }
 
 func (TreeTransaction_Intent) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[0]
+	return &file_store_storepb_store_proto_enumTypes[1]
 }
 
 func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
@@ -143,6 +202,58 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{5, 0}
+}
+
+type CatalogOperation_Op int32
+
+const (
+	CatalogOperation_OP_UNSPECIFIED CatalogOperation_Op = 0
+	// PUT stores row: expected_version 0, a new row (refused if the key
+	// exists); otherwise it replaces the row at that version.
+	CatalogOperation_PUT CatalogOperation_Op = 1
+	// DELETE removes the row of kind with key, at expected_version (0: any).
+	CatalogOperation_DELETE CatalogOperation_Op = 2
+)
+
+// Enum value maps for CatalogOperation_Op.
+var (
+	CatalogOperation_Op_name = map[int32]string{
+		0: "OP_UNSPECIFIED",
+		1: "PUT",
+		2: "DELETE",
+	}
+	CatalogOperation_Op_value = map[string]int32{
+		"OP_UNSPECIFIED": 0,
+		"PUT":            1,
+		"DELETE":         2,
+	}
+)
+
+func (x CatalogOperation_Op) Enum() *CatalogOperation_Op {
+	p := new(CatalogOperation_Op)
+	*p = x
+	return p
+}
+
+func (x CatalogOperation_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CatalogOperation_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[2].Descriptor()
+}
+
+func (CatalogOperation_Op) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[2]
+}
+
+func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CatalogOperation_Op.Descriptor instead.
+func (CatalogOperation_Op) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type CommandResult_Code int32
@@ -196,11 +307,11 @@ func (x CommandResult_Code) String() string {
 }
 
 func (CommandResult_Code) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[1].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[3].Descriptor()
 }
 
 func (CommandResult_Code) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[1]
+	return &file_store_storepb_store_proto_enumTypes[3]
 }
 
 func (x CommandResult_Code) Number() protoreflect.EnumNumber {
@@ -209,7 +320,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -236,16 +347,7 @@ type Command struct {
 	//
 	//	*Command_TreeTransaction
 	//	*Command_PurgeLoadBalancer
-	//	*Command_SetQuota
-	//	*Command_DeleteQuota
-	//	*Command_PutFlavor
-	//	*Command_DeleteFlavor
-	//	*Command_PutFlavorProfile
-	//	*Command_DeleteFlavorProfile
-	//	*Command_PutAvailabilityZone
-	//	*Command_DeleteAvailabilityZone
-	//	*Command_PutAvailabilityZoneProfile
-	//	*Command_DeleteAvailabilityZoneProfile
+	//	*Command_Catalog
 	//	*Command_ResolveRequest
 	//	*Command_InitAmphoraSecrets
 	Op            isCommand_Op `protobuf_oneof:"op"`
@@ -322,91 +424,10 @@ func (x *Command) GetPurgeLoadBalancer() *PurgeLoadBalancer {
 	return nil
 }
 
-func (x *Command) GetSetQuota() *SetQuota {
+func (x *Command) GetCatalog() *CatalogOperation {
 	if x != nil {
-		if x, ok := x.Op.(*Command_SetQuota); ok {
-			return x.SetQuota
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteQuota() *DeleteQuota {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteQuota); ok {
-			return x.DeleteQuota
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutFlavor() *PutFlavor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutFlavor); ok {
-			return x.PutFlavor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteFlavor() *DeleteFlavor {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteFlavor); ok {
-			return x.DeleteFlavor
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutFlavorProfile() *PutFlavorProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutFlavorProfile); ok {
-			return x.PutFlavorProfile
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteFlavorProfile() *DeleteFlavorProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteFlavorProfile); ok {
-			return x.DeleteFlavorProfile
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutAvailabilityZone() *PutAvailabilityZone {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutAvailabilityZone); ok {
-			return x.PutAvailabilityZone
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteAvailabilityZone() *DeleteAvailabilityZone {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteAvailabilityZone); ok {
-			return x.DeleteAvailabilityZone
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetPutAvailabilityZoneProfile() *PutAvailabilityZoneProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_PutAvailabilityZoneProfile); ok {
-			return x.PutAvailabilityZoneProfile
-		}
-	}
-	return nil
-}
-
-func (x *Command) GetDeleteAvailabilityZoneProfile() *DeleteAvailabilityZoneProfile {
-	if x != nil {
-		if x, ok := x.Op.(*Command_DeleteAvailabilityZoneProfile); ok {
-			return x.DeleteAvailabilityZoneProfile
+		if x, ok := x.Op.(*Command_Catalog); ok {
+			return x.Catalog
 		}
 	}
 	return nil
@@ -443,45 +464,9 @@ type Command_PurgeLoadBalancer struct {
 	PurgeLoadBalancer *PurgeLoadBalancer `protobuf:"bytes,14,opt,name=purge_load_balancer,json=purgeLoadBalancer,proto3,oneof"`
 }
 
-type Command_SetQuota struct {
-	// Admin-managed catalog.
-	SetQuota *SetQuota `protobuf:"bytes,50,opt,name=set_quota,json=setQuota,proto3,oneof"`
-}
-
-type Command_DeleteQuota struct {
-	DeleteQuota *DeleteQuota `protobuf:"bytes,51,opt,name=delete_quota,json=deleteQuota,proto3,oneof"`
-}
-
-type Command_PutFlavor struct {
-	PutFlavor *PutFlavor `protobuf:"bytes,52,opt,name=put_flavor,json=putFlavor,proto3,oneof"`
-}
-
-type Command_DeleteFlavor struct {
-	DeleteFlavor *DeleteFlavor `protobuf:"bytes,53,opt,name=delete_flavor,json=deleteFlavor,proto3,oneof"`
-}
-
-type Command_PutFlavorProfile struct {
-	PutFlavorProfile *PutFlavorProfile `protobuf:"bytes,54,opt,name=put_flavor_profile,json=putFlavorProfile,proto3,oneof"`
-}
-
-type Command_DeleteFlavorProfile struct {
-	DeleteFlavorProfile *DeleteFlavorProfile `protobuf:"bytes,55,opt,name=delete_flavor_profile,json=deleteFlavorProfile,proto3,oneof"`
-}
-
-type Command_PutAvailabilityZone struct {
-	PutAvailabilityZone *PutAvailabilityZone `protobuf:"bytes,56,opt,name=put_availability_zone,json=putAvailabilityZone,proto3,oneof"`
-}
-
-type Command_DeleteAvailabilityZone struct {
-	DeleteAvailabilityZone *DeleteAvailabilityZone `protobuf:"bytes,57,opt,name=delete_availability_zone,json=deleteAvailabilityZone,proto3,oneof"`
-}
-
-type Command_PutAvailabilityZoneProfile struct {
-	PutAvailabilityZoneProfile *PutAvailabilityZoneProfile `protobuf:"bytes,58,opt,name=put_availability_zone_profile,json=putAvailabilityZoneProfile,proto3,oneof"`
-}
-
-type Command_DeleteAvailabilityZoneProfile struct {
-	DeleteAvailabilityZoneProfile *DeleteAvailabilityZoneProfile `protobuf:"bytes,59,opt,name=delete_availability_zone_profile,json=deleteAvailabilityZoneProfile,proto3,oneof"`
+type Command_Catalog struct {
+	// Admin-managed catalog: every kind, put or delete.
+	Catalog *CatalogOperation `protobuf:"bytes,60,opt,name=catalog,proto3,oneof"`
 }
 
 type Command_ResolveRequest struct {
@@ -498,25 +483,7 @@ func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
 
-func (*Command_SetQuota) isCommand_Op() {}
-
-func (*Command_DeleteQuota) isCommand_Op() {}
-
-func (*Command_PutFlavor) isCommand_Op() {}
-
-func (*Command_DeleteFlavor) isCommand_Op() {}
-
-func (*Command_PutFlavorProfile) isCommand_Op() {}
-
-func (*Command_DeleteFlavorProfile) isCommand_Op() {}
-
-func (*Command_PutAvailabilityZone) isCommand_Op() {}
-
-func (*Command_DeleteAvailabilityZone) isCommand_Op() {}
-
-func (*Command_PutAvailabilityZoneProfile) isCommand_Op() {}
-
-func (*Command_DeleteAvailabilityZoneProfile) isCommand_Op() {}
+func (*Command_Catalog) isCommand_Op() {}
 
 func (*Command_ResolveRequest) isCommand_Op() {}
 
@@ -970,28 +937,35 @@ func (x *PurgeLoadBalancer) GetExpectedVersion() uint64 {
 	return 0
 }
 
-// SetQuota creates or replaces a project's quota row (expected_version 0: any).
-type SetQuota struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Quota         *Quota                 `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+// CatalogRow is one row of any kind of the catalog.
+type CatalogRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Row:
+	//
+	//	*CatalogRow_Quota
+	//	*CatalogRow_Flavor
+	//	*CatalogRow_FlavorProfile
+	//	*CatalogRow_AvailabilityZone
+	//	*CatalogRow_AvailabilityZoneProfile
+	Row           isCatalogRow_Row `protobuf_oneof:"row"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *SetQuota) Reset() {
-	*x = SetQuota{}
+func (x *CatalogRow) Reset() {
+	*x = CatalogRow{}
 	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *SetQuota) String() string {
+func (x *CatalogRow) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*SetQuota) ProtoMessage() {}
+func (*CatalogRow) ProtoMessage() {}
 
-func (x *SetQuota) ProtoReflect() protoreflect.Message {
+func (x *CatalogRow) ProtoReflect() protoreflect.Message {
 	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1003,39 +977,128 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
-func (*SetQuota) Descriptor() ([]byte, []int) {
+// Deprecated: Use CatalogRow.ProtoReflect.Descriptor instead.
+func (*CatalogRow) Descriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *SetQuota) GetQuota() *Quota {
+func (x *CatalogRow) GetRow() isCatalogRow_Row {
 	if x != nil {
-		return x.Quota
+		return x.Row
 	}
 	return nil
 }
 
-type DeleteQuota struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+func (x *CatalogRow) GetQuota() *Quota {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_Quota); ok {
+			return x.Quota
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetFlavor() *Flavor {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_Flavor); ok {
+			return x.Flavor
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetFlavorProfile() *FlavorProfile {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_FlavorProfile); ok {
+			return x.FlavorProfile
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetAvailabilityZone() *AvailabilityZone {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_AvailabilityZone); ok {
+			return x.AvailabilityZone
+		}
+	}
+	return nil
+}
+
+func (x *CatalogRow) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
+	if x != nil {
+		if x, ok := x.Row.(*CatalogRow_AvailabilityZoneProfile); ok {
+			return x.AvailabilityZoneProfile
+		}
+	}
+	return nil
+}
+
+type isCatalogRow_Row interface {
+	isCatalogRow_Row()
+}
+
+type CatalogRow_Quota struct {
+	Quota *Quota `protobuf:"bytes,1,opt,name=quota,proto3,oneof"`
+}
+
+type CatalogRow_Flavor struct {
+	Flavor *Flavor `protobuf:"bytes,2,opt,name=flavor,proto3,oneof"`
+}
+
+type CatalogRow_FlavorProfile struct {
+	FlavorProfile *FlavorProfile `protobuf:"bytes,3,opt,name=flavor_profile,json=flavorProfile,proto3,oneof"`
+}
+
+type CatalogRow_AvailabilityZone struct {
+	AvailabilityZone *AvailabilityZone `protobuf:"bytes,4,opt,name=availability_zone,json=availabilityZone,proto3,oneof"`
+}
+
+type CatalogRow_AvailabilityZoneProfile struct {
+	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,5,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3,oneof"`
+}
+
+func (*CatalogRow_Quota) isCatalogRow_Row() {}
+
+func (*CatalogRow_Flavor) isCatalogRow_Row() {}
+
+func (*CatalogRow_FlavorProfile) isCatalogRow_Row() {}
+
+func (*CatalogRow_AvailabilityZone) isCatalogRow_Row() {}
+
+func (*CatalogRow_AvailabilityZoneProfile) isCatalogRow_Row() {}
+
+// CatalogOperation puts or deletes one row of the admin-managed catalog. Every
+// kind is applied by the same rules, each kind's data saying what they check
+// (store/catalog.go): compare-and-set on the row's version, the row it refers to
+// exists, its name is unique, and no row it is used by loses it or sees it change.
+type CatalogOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Op    CatalogOperation_Op    `protobuf:"varint,1,opt,name=op,proto3,enum=keel.store.CatalogOperation_Op" json:"op,omitempty"`
+	Kind  CatalogKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=keel.store.CatalogKind" json:"kind,omitempty"`
+	// key names the row a DELETE removes (a PUT's row names itself).
+	Key             string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	ExpectedVersion uint64 `protobuf:"varint,4,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// row is the row a PUT stores, of kind.
+	Row           *CatalogRow `protobuf:"bytes,5,opt,name=row,proto3" json:"row,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *DeleteQuota) Reset() {
-	*x = DeleteQuota{}
+func (x *CatalogOperation) Reset() {
+	*x = CatalogOperation{}
 	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *DeleteQuota) String() string {
+func (x *CatalogOperation) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*DeleteQuota) ProtoMessage() {}
+func (*CatalogOperation) ProtoMessage() {}
 
-func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
+func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
 	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1047,433 +1110,44 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
-func (*DeleteQuota) Descriptor() ([]byte, []int) {
+// Deprecated: Use CatalogOperation.ProtoReflect.Descriptor instead.
+func (*CatalogOperation) Descriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *DeleteQuota) GetProjectId() string {
+func (x *CatalogOperation) GetOp() CatalogOperation_Op {
 	if x != nil {
-		return x.ProjectId
+		return x.Op
+	}
+	return CatalogOperation_OP_UNSPECIFIED
+}
+
+func (x *CatalogOperation) GetKind() CatalogKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CatalogKind_CATALOG_KIND_UNSPECIFIED
+}
+
+func (x *CatalogOperation) GetKey() string {
+	if x != nil {
+		return x.Key
 	}
 	return ""
 }
 
-// Put* create (expected_version 0: must not exist) or replace (CAS) a catalog row.
-type PutFlavor struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Flavor          *Flavor                `protobuf:"bytes,1,opt,name=flavor,proto3" json:"flavor,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *PutFlavor) Reset() {
-	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutFlavor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutFlavor) ProtoMessage() {}
-
-func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+func (x *CatalogOperation) GetExpectedVersion() uint64 {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
+		return x.ExpectedVersion
 	}
-	return mi.MessageOf(x)
+	return 0
 }
 
-// Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
-func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *PutFlavor) GetFlavor() *Flavor {
+func (x *CatalogOperation) GetRow() *CatalogRow {
 	if x != nil {
-		return x.Flavor
+		return x.Row
 	}
 	return nil
-}
-
-func (x *PutFlavor) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteFlavor struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteFlavor) Reset() {
-	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteFlavor) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteFlavor) ProtoMessage() {}
-
-func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
-func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *DeleteFlavor) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *DeleteFlavor) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type PutFlavorProfile struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	FlavorProfile   *FlavorProfile         `protobuf:"bytes,1,opt,name=flavor_profile,json=flavorProfile,proto3" json:"flavor_profile,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *PutFlavorProfile) Reset() {
-	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutFlavorProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutFlavorProfile) ProtoMessage() {}
-
-func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
-func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
-}
-
-func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
-	if x != nil {
-		return x.FlavorProfile
-	}
-	return nil
-}
-
-func (x *PutFlavorProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteFlavorProfile struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteFlavorProfile) Reset() {
-	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteFlavorProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteFlavorProfile) ProtoMessage() {}
-
-func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
-func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
-}
-
-func (x *DeleteFlavorProfile) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *DeleteFlavorProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type PutAvailabilityZone struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	AvailabilityZone *AvailabilityZone      `protobuf:"bytes,1,opt,name=availability_zone,json=availabilityZone,proto3" json:"availability_zone,omitempty"`
-	ExpectedVersion  uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *PutAvailabilityZone) Reset() {
-	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutAvailabilityZone) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutAvailabilityZone) ProtoMessage() {}
-
-func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
-func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
-}
-
-func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
-	if x != nil {
-		return x.AvailabilityZone
-	}
-	return nil
-}
-
-func (x *PutAvailabilityZone) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteAvailabilityZone struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteAvailabilityZone) Reset() {
-	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteAvailabilityZone) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteAvailabilityZone) ProtoMessage() {}
-
-func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
-func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
-}
-
-func (x *DeleteAvailabilityZone) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *DeleteAvailabilityZone) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type PutAvailabilityZoneProfile struct {
-	state                   protoimpl.MessageState   `protogen:"open.v1"`
-	AvailabilityZoneProfile *AvailabilityZoneProfile `protobuf:"bytes,1,opt,name=availability_zone_profile,json=availabilityZoneProfile,proto3" json:"availability_zone_profile,omitempty"`
-	ExpectedVersion         uint64                   `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
-}
-
-func (x *PutAvailabilityZoneProfile) Reset() {
-	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PutAvailabilityZoneProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PutAvailabilityZoneProfile) ProtoMessage() {}
-
-func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
-func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
-	if x != nil {
-		return x.AvailabilityZoneProfile
-	}
-	return nil
-}
-
-func (x *PutAvailabilityZoneProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
-}
-
-type DeleteAvailabilityZoneProfile struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExpectedVersion uint64                 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
-}
-
-func (x *DeleteAvailabilityZoneProfile) Reset() {
-	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DeleteAvailabilityZoneProfile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
-
-func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
-func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *DeleteAvailabilityZoneProfile) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *DeleteAvailabilityZoneProfile) GetExpectedVersion() uint64 {
-	if x != nil {
-		return x.ExpectedVersion
-	}
-	return 0
 }
 
 // CommandBatch is what one Raft log entry carries: commands from many grains,
@@ -1490,7 +1164,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1176,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1189,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -1546,7 +1220,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1232,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1245,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -1616,7 +1290,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1302,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1315,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -1685,7 +1359,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1371,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1384,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -1763,7 +1437,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1449,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1462,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -2047,28 +1721,19 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xbb\r\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xa1\t\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
 	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12H\n" +
 	"\x10tree_transaction\x18\x11 \x01(\v2\x1b.keel.store.TreeTransactionH\x00R\x0ftreeTransaction\x12O\n" +
-	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x123\n" +
-	"\tset_quota\x182 \x01(\v2\x14.keel.store.SetQuotaH\x00R\bsetQuota\x12<\n" +
-	"\fdelete_quota\x183 \x01(\v2\x17.keel.store.DeleteQuotaH\x00R\vdeleteQuota\x126\n" +
-	"\n" +
-	"put_flavor\x184 \x01(\v2\x15.keel.store.PutFlavorH\x00R\tputFlavor\x12?\n" +
-	"\rdelete_flavor\x185 \x01(\v2\x18.keel.store.DeleteFlavorH\x00R\fdeleteFlavor\x12L\n" +
-	"\x12put_flavor_profile\x186 \x01(\v2\x1c.keel.store.PutFlavorProfileH\x00R\x10putFlavorProfile\x12U\n" +
-	"\x15delete_flavor_profile\x187 \x01(\v2\x1f.keel.store.DeleteFlavorProfileH\x00R\x13deleteFlavorProfile\x12U\n" +
-	"\x15put_availability_zone\x188 \x01(\v2\x1f.keel.store.PutAvailabilityZoneH\x00R\x13putAvailabilityZone\x12^\n" +
-	"\x18delete_availability_zone\x189 \x01(\v2\".keel.store.DeleteAvailabilityZoneH\x00R\x16deleteAvailabilityZone\x12k\n" +
-	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
-	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
+	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x128\n" +
+	"\acatalog\x18< \x01(\v2\x1c.keel.store.CatalogOperationH\x00R\acatalog\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequest\x12R\n" +
 	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecretsB\x04\n" +
 	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
-	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphora\"s\n" +
+	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(J\x04\b2\x10<R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphoraR\tset_quotaR\fdelete_quotaR\n" +
+	"put_flavorR\rdelete_flavorR\x12put_flavor_profileR\x15delete_flavor_profileR\x15put_availability_zoneR\x18delete_availability_zoneR\x1dput_availability_zone_profileR delete_availability_zone_profile\"s\n" +
 	"\x0eAmphoraSecrets\x12\x1e\n" +
 	"\vca_cert_pem\x18\x01 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
@@ -2133,36 +1798,26 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\rDELETE_L7RULE\x10\x1c\"N\n" +
 	"\x11PurgeLoadBalancer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"3\n" +
-	"\bSetQuota\x12'\n" +
-	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaR\x05quota\",\n" +
-	"\vDeleteQuota\x12\x1d\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\xe0\x02\n" +
 	"\n" +
-	"project_id\x18\x01 \x01(\tR\tprojectId\"b\n" +
-	"\tPutFlavor\x12*\n" +
-	"\x06flavor\x18\x01 \x01(\v2\x12.keel.store.FlavorR\x06flavor\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"I\n" +
-	"\fDeleteFlavor\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x7f\n" +
-	"\x10PutFlavorProfile\x12@\n" +
-	"\x0eflavor_profile\x18\x01 \x01(\v2\x19.keel.store.FlavorProfileR\rflavorProfile\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"P\n" +
-	"\x13DeleteFlavorProfile\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x8b\x01\n" +
-	"\x13PutAvailabilityZone\x12I\n" +
-	"\x11availability_zone\x18\x01 \x01(\v2\x1c.keel.store.AvailabilityZoneR\x10availabilityZone\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"W\n" +
-	"\x16DeleteAvailabilityZone\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\xa8\x01\n" +
-	"\x1aPutAvailabilityZoneProfile\x12_\n" +
-	"\x19availability_zone_profile\x18\x01 \x01(\v2#.keel.store.AvailabilityZoneProfileR\x17availabilityZoneProfile\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"Z\n" +
-	"\x1dDeleteAvailabilityZoneProfile\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"n\n" +
+	"CatalogRow\x12)\n" +
+	"\x05quota\x18\x01 \x01(\v2\x11.keel.store.QuotaH\x00R\x05quota\x12,\n" +
+	"\x06flavor\x18\x02 \x01(\v2\x12.keel.store.FlavorH\x00R\x06flavor\x12B\n" +
+	"\x0eflavor_profile\x18\x03 \x01(\v2\x19.keel.store.FlavorProfileH\x00R\rflavorProfile\x12K\n" +
+	"\x11availability_zone\x18\x04 \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
+	"\x19availability_zone_profile\x18\x05 \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfileB\x05\n" +
+	"\x03row\"\x86\x02\n" +
+	"\x10CatalogOperation\x12/\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x1f.keel.store.CatalogOperation.OpR\x02op\x12+\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x17.keel.store.CatalogKindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12)\n" +
+	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\x12(\n" +
+	"\x03row\x18\x05 \x01(\v2\x16.keel.store.CatalogRowR\x03row\"-\n" +
+	"\x02Op\x12\x12\n" +
+	"\x0eOP_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03PUT\x10\x01\x12\n" +
+	"\n" +
+	"\x06DELETE\x10\x02\"n\n" +
 	"\fCommandBatch\x12/\n" +
 	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\x12-\n" +
 	"\x13leader_time_unix_ms\x18\x02 \x01(\x03R\x10leaderTimeUnixMs\"\x9c\x02\n" +
@@ -2210,7 +1865,15 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12E\n" +
 	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
-	"\x06entityB\x14Z\x12keel/store/storepbb\x06proto3"
+	"\x06entity*\x8c\x01\n" +
+	"\vCatalogKind\x12\x1c\n" +
+	"\x18CATALOG_KIND_UNSPECIFIED\x10\x00\x12\t\n" +
+	"\x05QUOTA\x10\x01\x12\n" +
+	"\n" +
+	"\x06FLAVOR\x10\x02\x12\x12\n" +
+	"\x0eFLAVOR_PROFILE\x10\x03\x12\x15\n" +
+	"\x11AVAILABILITY_ZONE\x10\x04\x12\x1d\n" +
+	"\x19AVAILABILITY_ZONE_PROFILE\x10\x05B\x14Z\x12keel/store/storepbb\x06proto3"
 
 var (
 	file_store_storepb_store_proto_rawDescOnce sync.Once
@@ -2224,101 +1887,89 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 	return file_store_storepb_store_proto_rawDescData
 }
 
-var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_store_storepb_store_proto_goTypes = []any{
-	(TreeTransaction_Intent)(0),           // 0: keel.store.TreeTransaction.Intent
-	(CommandResult_Code)(0),               // 1: keel.store.CommandResult.Code
-	(*Command)(nil),                       // 2: keel.store.Command
-	(*AmphoraSecrets)(nil),                // 3: keel.store.AmphoraSecrets
-	(*InitAmphoraSecrets)(nil),            // 4: keel.store.InitAmphoraSecrets
-	(*ResolveRequest)(nil),                // 5: keel.store.ResolveRequest
-	(*TreeWrite)(nil),                     // 6: keel.store.TreeWrite
-	(*TreeTransaction)(nil),               // 7: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),             // 8: keel.store.PurgeLoadBalancer
-	(*SetQuota)(nil),                      // 9: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 10: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 11: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 12: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 13: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 14: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 15: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 16: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 17: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 18: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 19: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 20: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 21: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),                // 22: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),                // 23: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 24: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 25: keel.store.Listener
-	(*Pool)(nil),                          // 26: keel.store.Pool
-	(*Member)(nil),                        // 27: keel.store.Member
-	(*HealthMonitor)(nil),                 // 28: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 29: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 30: keel.store.L7Rule
-	(*Amphora)(nil),                       // 31: keel.store.Amphora
-	(*Quota)(nil),                         // 32: keel.store.Quota
-	(*Flavor)(nil),                        // 33: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 34: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 35: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 36: keel.store.AvailabilityZoneProfile
+	(CatalogKind)(0),                // 0: keel.store.CatalogKind
+	(TreeTransaction_Intent)(0),     // 1: keel.store.TreeTransaction.Intent
+	(CatalogOperation_Op)(0),        // 2: keel.store.CatalogOperation.Op
+	(CommandResult_Code)(0),         // 3: keel.store.CommandResult.Code
+	(*Command)(nil),                 // 4: keel.store.Command
+	(*AmphoraSecrets)(nil),          // 5: keel.store.AmphoraSecrets
+	(*InitAmphoraSecrets)(nil),      // 6: keel.store.InitAmphoraSecrets
+	(*ResolveRequest)(nil),          // 7: keel.store.ResolveRequest
+	(*TreeWrite)(nil),               // 8: keel.store.TreeWrite
+	(*TreeTransaction)(nil),         // 9: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),       // 10: keel.store.PurgeLoadBalancer
+	(*CatalogRow)(nil),              // 11: keel.store.CatalogRow
+	(*CatalogOperation)(nil),        // 12: keel.store.CatalogOperation
+	(*CommandBatch)(nil),            // 13: keel.store.CommandBatch
+	(*CommandResult)(nil),           // 14: keel.store.CommandResult
+	(*SnapshotHeader)(nil),          // 15: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),          // 16: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),          // 17: keel.store.SnapshotRecord
+	(*LoadBalancer)(nil),            // 18: keel.store.LoadBalancer
+	(*Listener)(nil),                // 19: keel.store.Listener
+	(*Pool)(nil),                    // 20: keel.store.Pool
+	(*Member)(nil),                  // 21: keel.store.Member
+	(*HealthMonitor)(nil),           // 22: keel.store.HealthMonitor
+	(*L7Policy)(nil),                // 23: keel.store.L7Policy
+	(*L7Rule)(nil),                  // 24: keel.store.L7Rule
+	(*Amphora)(nil),                 // 25: keel.store.Amphora
+	(*Quota)(nil),                   // 26: keel.store.Quota
+	(*Flavor)(nil),                  // 27: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 28: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 29: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 30: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	7,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	8,  // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	9,  // 2: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	10, // 3: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	11, // 4: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	12, // 5: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	13, // 6: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	14, // 7: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	15, // 8: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	16, // 9: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	17, // 10: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	18, // 11: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	5,  // 12: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	4,  // 13: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
-	3,  // 14: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
-	24, // 15: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	25, // 16: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	26, // 17: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	27, // 18: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	28, // 19: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	29, // 20: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	30, // 21: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	31, // 22: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	0,  // 23: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	6,  // 24: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	32, // 25: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	33, // 26: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	34, // 27: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	35, // 28: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	36, // 29: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	2,  // 30: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	1,  // 31: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	20, // 32: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	24, // 33: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	25, // 34: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	26, // 35: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	27, // 36: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	28, // 37: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	29, // 38: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	30, // 39: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	31, // 40: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	32, // 41: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	33, // 42: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	34, // 43: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	35, // 44: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	36, // 45: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	22, // 46: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	3,  // 47: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	9,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	10, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	12, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
+	7,  // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	6,  // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
+	5,  // 5: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
+	18, // 6: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	19, // 7: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	20, // 8: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	21, // 9: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	22, // 10: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	23, // 11: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	24, // 12: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	25, // 13: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	1,  // 14: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	8,  // 15: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	26, // 16: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
+	27, // 17: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
+	28, // 18: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
+	29, // 19: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
+	30, // 20: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	2,  // 21: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
+	0,  // 22: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
+	11, // 23: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
+	4,  // 24: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	3,  // 25: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	14, // 26: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	18, // 27: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	19, // 28: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	20, // 29: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	21, // 30: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	22, // 31: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	23, // 32: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	24, // 33: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	25, // 34: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	26, // 35: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	27, // 36: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	28, // 37: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	29, // 38: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	30, // 39: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	16, // 40: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	5,  // 41: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -2330,20 +1981,18 @@ func file_store_storepb_store_proto_init() {
 	file_store_storepb_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_TreeTransaction)(nil),
 		(*Command_PurgeLoadBalancer)(nil),
-		(*Command_SetQuota)(nil),
-		(*Command_DeleteQuota)(nil),
-		(*Command_PutFlavor)(nil),
-		(*Command_DeleteFlavor)(nil),
-		(*Command_PutFlavorProfile)(nil),
-		(*Command_DeleteFlavorProfile)(nil),
-		(*Command_PutAvailabilityZone)(nil),
-		(*Command_DeleteAvailabilityZone)(nil),
-		(*Command_PutAvailabilityZoneProfile)(nil),
-		(*Command_DeleteAvailabilityZoneProfile)(nil),
+		(*Command_Catalog)(nil),
 		(*Command_ResolveRequest)(nil),
 		(*Command_InitAmphoraSecrets)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[21].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[7].OneofWrappers = []any{
+		(*CatalogRow_Quota)(nil),
+		(*CatalogRow_Flavor)(nil),
+		(*CatalogRow_FlavorProfile)(nil),
+		(*CatalogRow_AvailabilityZone)(nil),
+		(*CatalogRow_AvailabilityZoneProfile)(nil),
+	}
+	file_store_storepb_store_proto_msgTypes[13].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -2366,8 +2015,8 @@ func file_store_storepb_store_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   22,
+			NumEnums:      4,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
