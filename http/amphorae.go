@@ -137,10 +137,10 @@ func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// configureAmphora answers PUT /octavia/amphorae/{id}/config (202). Octavia casts
-// the agent configuration to the amphora; keel does not drive amphora agents yet,
-// so once the amphora is found, authorized and ALLOCATED (in service) there is
-// nothing to push and nothing is changed.
+// configureAmphora answers PUT /octavia/amphorae/{id}/config (202): once the
+// amphora is found, authorized and ALLOCATED (in service), its grain pushes the
+// agent's configuration again (its heartbeat targets and every listener's haproxy
+// configuration); with the noop driver there is nothing to push.
 func (s *Server) configureAmphora(ctx *fasthttp.RequestCtx) error {
 	_, a, err := s.amphoraInPath(ctx)
 	if err != nil {
@@ -148,6 +148,12 @@ func (s *Server) configureAmphora(ctx *fasthttp.RequestCtx) error {
 	}
 	if a.Status != actors.AmphoraAllocated {
 		return &apiError{fasthttp.StatusConflict, "amphora " + a.Id + " is immutable and cannot be updated."}
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	if err := s.grains.RefreshAmphora(c, &actorspb.AmphoraSpec{AmphoraId: a.Id, LoadBalancerId: a.LoadbalancerId,
+		VipAddress: a.HaIp, ComputeId: a.ComputeId}); err != nil {
+		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	return nil

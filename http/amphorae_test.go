@@ -79,7 +79,7 @@ func TestAmphoraAPI(t *testing.T) {
 		if rest := objects(t, n.MustDo(200, "GET", u.RequestURI(), nil), "amphorae"); len(rest) != 1 {
 			t.Fatalf("second page: %v", rest)
 		}
-		expectFault(t, n.MustDo(400, "GET", "/v2/octavia/amphorae?tenant_id=x&color=red", nil), 400, "One or more arguments are either duplicate or invalid")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/octavia/amphorae?tenant_id=x&color=red", nil), 400, "One or more arguments are either duplicate or invalid")
 
 		one := object(t, n.MustDo(200, "GET", "/v2/octavia/amphorae/"+ampID, nil), "amphora")
 		if one["id"] != ampID || one["loadbalancer_id"] != lbA {
@@ -87,16 +87,16 @@ func TestAmphoraAPI(t *testing.T) {
 		}
 		n.MustDo(200, "GET", "/v2.0/octavia/amphorae/"+ampID+".json", nil)
 		missing := "9a6f3f0e-5b9a-4a52-8b35-0f0e4c2a9d11"
-		expectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+missing, nil), 404, "Amphora "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+missing, nil), 404, "Amphora "+missing+" not found.")
 		// Administrators only, even for the amphorae of one's own load balancers.
-		expectFault(t, n.MustDo(403, "GET", "/v2/octavia/amphorae", nil, member...), 403, forbidden)
-		expectFault(t, n.MustDo(403, "GET", "/v2/octavia/amphorae/"+ampID, nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/octavia/amphorae", nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/octavia/amphorae/"+ampID, nil, member...), 403, forbidden)
 		n.MustDo(200, "GET", "/v2/octavia/amphorae/"+ampID, nil, "X-Project-Id: other", "X-Roles: reader,admin")
 		n.MustDo(404, "GET", "/v2/lbaas/octavia/amphorae", nil)
 	})
 
 	t.Run("stats", func(t *testing.T) {
-		expectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+ampID+"/stats", nil), 404, "Amphora stats for "+ampID+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+ampID+"/stats", nil), 404, "Amphora stats for "+ampID+" not found.")
 		l1 := newListener(t, n, lbA, "HTTP", 80)
 		l2 := newListener(t, n, lbA, "TCP", 443)
 		r := n.MustDo(200, "GET", "/v2/octavia/amphorae/"+ampID+"/stats", nil)
@@ -112,9 +112,9 @@ func TestAmphoraAPI(t *testing.T) {
 		if string(r.Body) != want {
 			t.Fatalf("stats:\n%s\nwant\n%s", r.Body, want)
 		}
-		expectFault(t, n.MustDo(403, "GET", "/v2/octavia/amphorae/"+ampID+"/stats", nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/octavia/amphorae/"+ampID+"/stats", nil, member...), 403, forbidden)
 		missing := "9a6f3f0e-5b9a-4a52-8b35-0f0e4c2a9d11"
-		expectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+missing+"/stats", nil), 404, "Amphora stats for "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+missing+"/stats", nil), 404, "Amphora stats for "+missing+" not found.")
 	})
 
 	t.Run("config and delete", func(t *testing.T) {
@@ -122,13 +122,13 @@ func TestAmphoraAPI(t *testing.T) {
 		if len(r.Body) != 0 {
 			t.Fatalf("config answers without a body: %s", r.Body)
 		}
-		expectFault(t, n.MustDo(403, "PUT", "/v2/octavia/amphorae/"+ampID+"/config", nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", "/v2/octavia/amphorae/"+ampID+"/config", nil, member...), 403, forbidden)
 		missing := "9a6f3f0e-5b9a-4a52-8b35-0f0e4c2a9d11"
-		expectFault(t, n.MustDo(404, "PUT", "/v2/octavia/amphorae/"+missing+"/config", nil), 404, "Amphora "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/octavia/amphorae/"+missing+"/config", nil), 404, "Amphora "+missing+" not found.")
 		// An amphora in service (ALLOCATED) cannot be deleted: only READY or ERROR ones.
-		expectFault(t, n.MustDo(409, "DELETE", "/v2/octavia/amphorae/"+ampID, nil), 409, "amphora "+ampID+" is immutable and cannot be updated.")
-		expectFault(t, n.MustDo(403, "DELETE", "/v2/octavia/amphorae/"+ampID, nil, member...), 403, forbidden)
-		expectFault(t, n.MustDo(404, "DELETE", "/v2/octavia/amphorae/"+missing, nil), 404, "Amphora "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/octavia/amphorae/"+ampID, nil), 409, "amphora "+ampID+" is immutable and cannot be updated.")
+		systemtest.ExpectFault(t, n.MustDo(403, "DELETE", "/v2/octavia/amphorae/"+ampID, nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", "/v2/octavia/amphorae/"+missing, nil), 404, "Amphora "+missing+" not found.")
 		if got := amphoraeOf(t, n, "?id="+ampID); len(got) != 1 || got[0]["status"] != "ALLOCATED" {
 			t.Fatalf("after refused changes: %v", got)
 		}
@@ -137,7 +137,7 @@ func TestAmphoraAPI(t *testing.T) {
 	t.Run("failover", func(t *testing.T) {
 		cAmp := amphoraeOf(t, n, "?loadbalancer_id="+lbC)[0]
 		cID := cAmp["id"].(string)
-		expectFault(t, n.MustDo(403, "PUT", "/v2/octavia/amphorae/"+cID+"/failover", nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", "/v2/octavia/amphorae/"+cID+"/failover", nil, member...), 403, forbidden)
 		r := n.MustDo(202, "PUT", "/v2/octavia/amphorae/"+cID+"/failover", nil)
 		if len(r.Body) != 0 {
 			t.Fatalf("failover answers without a body: %s", r.Body)
@@ -148,9 +148,9 @@ func TestAmphoraAPI(t *testing.T) {
 		if got := amphoraeOf(t, n, "?id="+cID); len(got) != 1 || got[0]["status"] != "PENDING_DELETE" {
 			t.Fatalf("the failed-over amphora: %v", got)
 		}
-		expectFault(t, n.MustDo(409, "PUT", "/v2/octavia/amphorae/"+cID+"/failover", nil), 409, "Load Balancer "+lbC+" is immutable and cannot be updated.")
-		expectFault(t, n.MustDo(409, "PUT", "/v2/octavia/amphorae/"+cID+"/config", nil), 409, "amphora "+cID+" is immutable and cannot be updated.")
-		waitActive(t, n, lbC)
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/octavia/amphorae/"+cID+"/failover", nil), 409, "Load Balancer "+lbC+" is immutable and cannot be updated.")
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/octavia/amphorae/"+cID+"/config", nil), 409, "amphora "+cID+" is immutable and cannot be updated.")
+		n.WaitActive(lbC, 10*time.Second)
 		var replacement []map[string]interface{}
 		systemtest.Eventually(t, 10*time.Second, "a replacement amphora", func() bool {
 			replacement = amphoraeOf(t, n, "?loadbalancer_id="+lbC)
@@ -159,14 +159,14 @@ func TestAmphoraAPI(t *testing.T) {
 		if replacement[0]["role"] != "STANDALONE" || replacement[0]["status"] != "ALLOCATED" {
 			t.Fatalf("replacement: %v", replacement[0])
 		}
-		expectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+cID, nil), 404, "Amphora "+cID+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/octavia/amphorae/"+cID, nil), 404, "Amphora "+cID+" not found.")
 		missing := "9a6f3f0e-5b9a-4a52-8b35-0f0e4c2a9d11"
-		expectFault(t, n.MustDo(404, "PUT", "/v2/octavia/amphorae/"+missing+"/failover", nil), 404, "Amphora "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/octavia/amphorae/"+missing+"/failover", nil), 404, "Amphora "+missing+" not found.")
 		// A load balancer busy with another change refuses an amphora failover.
 		aAmp := amphoraeOf(t, n, "?loadbalancer_id="+lbA)[0]["id"].(string)
 		n.MustDo(200, "PUT", "/v2/lbaas/loadbalancers/"+lbA, `{"loadbalancer":{"name":"busy"}}`)
-		expectFault(t, n.MustDo(409, "PUT", "/v2/octavia/amphorae/"+aAmp+"/failover", nil), 409, "Load Balancer "+lbA+" is immutable and cannot be updated.")
-		waitActive(t, n, lbA)
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/octavia/amphorae/"+aAmp+"/failover", nil), 409, "Load Balancer "+lbA+" is immutable and cannot be updated.")
+		n.WaitActive(lbA, 10*time.Second)
 		if got := amphoraeOf(t, n, "?id="+aAmp); len(got) != 1 || got[0]["status"] != "ALLOCATED" {
 			t.Fatalf("a refused failover changed the amphora: %v", got)
 		}

@@ -44,22 +44,22 @@ func TestAvailabilityZoneProfileAPI(t *testing.T) {
 		if up["name"] != "az-b" || up["availability_zone_data"] != `{"valid_vip_networks":["n1","n2"]}` {
 			t.Fatalf("updated %v", up)
 		}
-		expectFault(t, n.MustDo(501, "PUT", path+"/"+id, `{"availability_zone_profile":{"availability_zone_data":"{\"valid_vip_networks\":\"n1\"}"}}`), 501,
+		systemtest.ExpectFault(t, n.MustDo(501, "PUT", path+"/"+id, `{"availability_zone_profile":{"availability_zone_data":"{\"valid_vip_networks\":\"n1\"}"}}`), 501,
 			"Provider 'amphora' does not support a requested option: valid_vip_networks 'n1' is not of type 'array'")
-		expectFault(t, n.MustDo(400, "PUT", path+"/"+id, `{"availability_zone_profile":{"availability_zone_data":"nova"}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path+"/"+id, `{"availability_zone_profile":{"availability_zone_data":"nova"}}`), 400,
 			"nova is not a valid option for availability_zone_data")
-		expectFault(t, n.MustDo(400, "PUT", path+"/"+id, `{"availability_zone_profile":{"name":null}}`), 400, "None is not a valid option for name")
-		expectFault(t, n.MustDo(400, "PUT", path+"/"+id, `{"availability_zone_profile":{"provider_name":"f5"}}`), 400, "Provider 'f5' is not enabled.")
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path+"/"+id, `{"availability_zone_profile":{"name":null}}`), 400, "None is not a valid option for name")
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path+"/"+id, `{"availability_zone_profile":{"provider_name":"f5"}}`), 400, "Provider 'f5' is not enabled.")
 
 		n.MustDo(204, "DELETE", path+"/"+id, nil)
 		msg := "Availability Zone Profile " + id + " not found."
-		expectFault(t, n.MustDo(404, "GET", path+"/"+id, nil), 404, msg)
-		expectFault(t, n.MustDo(404, "DELETE", path+"/"+id, nil), 404, msg)
-		expectFault(t, n.MustDo(404, "PUT", path+"/"+id, `{"availability_zone_profile":{"name":"x"}}`), 404, msg)
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", path+"/"+id, nil), 404, msg)
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", path+"/"+id, nil), 404, msg)
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", path+"/"+id, `{"availability_zone_profile":{"name":"x"}}`), 404, msg)
 		nilMsg := "Availability Zone Profile " + nilUUID + " not found."
-		expectFault(t, n.MustDo(404, "GET", path+"/"+nilUUID, nil), 404, nilMsg)
-		expectFault(t, n.MustDo(404, "DELETE", path+"/"+nilUUID, nil), 404, nilMsg)
-		expectFault(t, n.MustDo(404, "PUT", path+"/"+nilUUID, `{"availability_zone_profile":{"name":"x"}}`), 404, nilMsg)
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", path+"/"+nilUUID, nil), 404, nilMsg)
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", path+"/"+nilUUID, nil), 404, nilMsg)
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", path+"/"+nilUUID, `{"availability_zone_profile":{"name":"x"}}`), 404, nilMsg)
 	})
 
 	t.Run("bad bodies write nothing", func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestAvailabilityZoneProfileAPI(t *testing.T) {
 			{501, `{"availability_zone_profile":{"availability_zone_data":"\"nova\"","name":"a","provider_name":"amphora"}}`,
 				"Provider 'amphora' does not support a requested option: 'nova' is not of type 'object'"},
 		} {
-			expectFault(t, n.MustDo(c.status, "POST", path, c.body), c.status, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(c.status, "POST", path, c.body), c.status, c.msg)
 		}
 		if page := listOf(t, n, path, "availability_zone_profiles", "availability_zone_profile_links"); len(page.items) != 0 {
 			t.Fatalf("bad bodies created %v", page.items)
@@ -96,11 +96,11 @@ func TestAvailabilityZoneProfileAPI(t *testing.T) {
 	t.Run("administrators only", func(t *testing.T) {
 		id := createZoneProfile(t, n, "rbac", "amphora", "{}")
 		user := memberOf("p")
-		expectFault(t, n.MustDo(403, "GET", path, nil, user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "GET", path+"/"+id, nil, user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "POST", path, `{"availability_zone_profile":{"availability_zone_data":"{}","name":"a","provider_name":"amphora"}}`, user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "PUT", path+"/"+id, `{"availability_zone_profile":{"name":"b"}}`, user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "DELETE", path+"/"+id, nil, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", path, nil, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", path+"/"+id, nil, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", path, `{"availability_zone_profile":{"availability_zone_data":"{}","name":"a","provider_name":"amphora"}}`, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", path+"/"+id, `{"availability_zone_profile":{"name":"b"}}`, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "DELETE", path+"/"+id, nil, user...), 403, policyRefused)
 		n.MustDo(204, "DELETE", path+"/"+id, nil)
 	})
 
@@ -150,11 +150,11 @@ func TestAvailabilityZoneAPI(t *testing.T) {
 			t.Fatalf("updated %v", up)
 		}
 		// Only description and enabled change.
-		expectFault(t, n.MustDo(400, "PUT", path+"/east", `{"availability_zone":{"name":"west"}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path+"/east", `{"availability_zone":{"name":"west"}}`), 400,
 			"Unknown attribute for argument availability_zone_.availability_zone: name")
-		expectFault(t, n.MustDo(400, "PUT", path+"/east", fmt.Sprintf(`{"availability_zone":{"availability_zone_profile_id":%q}}`, restricted)), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path+"/east", fmt.Sprintf(`{"availability_zone":{"availability_zone_profile_id":%q}}`, restricted)), 400,
 			"Unknown attribute for argument availability_zone_.availability_zone: availability_zone_profile_id")
-		expectFault(t, n.MustDo(409, "POST", path, fmt.Sprintf(`{"availability_zone":{"name":"east","availability_zone_profile_id":%q}}`, restricted)), 409,
+		systemtest.ExpectFault(t, n.MustDo(409, "POST", path, fmt.Sprintf(`{"availability_zone":{"name":"east","availability_zone_profile_id":%q}}`, restricted)), 409,
 			"A availability zone of east already exists.")
 
 		n.MustDo(204, "DELETE", path+"/east", nil)
@@ -163,8 +163,8 @@ func TestAvailabilityZoneAPI(t *testing.T) {
 			if c.body != "" {
 				body = c.body
 			}
-			expectFault(t, n.MustDo(404, c.method, path+"/east", body), 404, "Availability Zone east not found.")
-			expectFault(t, n.MustDo(404, c.method, path+"/"+nilUUID, body), 404, "Availability Zone "+nilUUID+" not found.")
+			systemtest.ExpectFault(t, n.MustDo(404, c.method, path+"/east", body), 404, "Availability Zone east not found.")
+			systemtest.ExpectFault(t, n.MustDo(404, c.method, path+"/"+nilUUID, body), 404, "Availability Zone "+nilUUID+" not found.")
 		}
 		createZone(t, n, "east", plain) // the name is free again
 		n.MustDo(204, "DELETE", path+"/east", nil)
@@ -187,7 +187,7 @@ func TestAvailabilityZoneAPI(t *testing.T) {
 			{404, fmt.Sprintf(`{"availability_zone":{"name":"x","availability_zone_profile_id":%q}}`, missingID),
 				"Availability Zone Profile " + missingID + " not found."},
 		} {
-			expectFault(t, n.MustDo(c.status, "POST", path, c.body), c.status, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(c.status, "POST", path, c.body), c.status, c.msg)
 		}
 		if page := listOf(t, n, path, "availability_zones", "availability_zones_links"); len(page.items) != 0 {
 			t.Fatalf("bad bodies created %v", page.items)
@@ -200,9 +200,9 @@ func TestAvailabilityZoneAPI(t *testing.T) {
 		if got := listOf(t, n, path, "availability_zones", "availability_zones_links", user...).field("name"); !slices.Equal(got, []string{"rbac"}) {
 			t.Fatalf("a member's zone list: %v", got)
 		}
-		expectFault(t, n.MustDo(403, "POST", path, fmt.Sprintf(`{"availability_zone":{"name":"m","availability_zone_profile_id":%q}}`, plain), user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "PUT", path+"/rbac", `{"availability_zone":{"enabled":false}}`, user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "DELETE", path+"/rbac", nil, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", path, fmt.Sprintf(`{"availability_zone":{"name":"m","availability_zone_profile_id":%q}}`, plain), user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", path+"/rbac", `{"availability_zone":{"enabled":false}}`, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "DELETE", path+"/rbac", nil, user...), 403, policyRefused)
 		n.MustDo(204, "DELETE", path+"/rbac", nil)
 	})
 
@@ -254,25 +254,25 @@ func TestAvailabilityZoneAPI(t *testing.T) {
 			t.Fatalf("load balancer in a zone: %v", lb)
 		}
 		id := lb["id"].(string)
-		waitActive(t, n, id)
+		n.WaitActive(id, 10*time.Second)
 		if got := listOf(t, n, "/v2/lbaas/loadbalancers?availability_zone=az-1", "loadbalancers", "loadbalancers_links").field("id"); !slices.Equal(got, []string{id}) {
 			t.Fatalf("filter by zone: %v", got)
 		}
-		expectFault(t, n.MustDo(409, "DELETE", path+"/az-1", nil), 409, "Availability Zone az-1 is in use and cannot be modified.")
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", path+"/az-1", nil), 409, "Availability Zone az-1 is in use and cannot be modified.")
 		inUse := "Availability Zone Profile " + plain + " is in use and cannot be modified."
-		expectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/availabilityzoneprofiles/"+plain, nil), 409, inUse)
-		expectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/availabilityzoneprofiles/"+plain, `{"availability_zone_profile":{"provider_name":"octavia"}}`), 409, inUse)
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/availabilityzoneprofiles/"+plain, nil), 409, inUse)
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/availabilityzoneprofiles/"+plain, `{"availability_zone_profile":{"provider_name":"octavia"}}`), 409, inUse)
 
 		// valid_vip_networks limits the VIP network (case-insensitively).
 		create(201, fmt.Sprintf(`{"vip_network_id":%q,"availability_zone":"az-locked"}`, allowedNetwork))
-		expectFault(t, create(400, fmt.Sprintf(`{"vip_subnet_id":%q,"availability_zone":"az-locked"}`, subnet)), 400,
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`{"vip_subnet_id":%q,"availability_zone":"az-locked"}`, subnet)), 400,
 			"Validation failure: Supplied VIP network_id is not allowed by the configuration of this deployment.")
 
 		// Unknown and disabled zones.
-		expectFault(t, create(400, fmt.Sprintf(`{"vip_subnet_id":%q,"availability_zone":"nowhere"}`, subnet)), 400,
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`{"vip_subnet_id":%q,"availability_zone":"nowhere"}`, subnet)), 400,
 			"Validation failure: Invalid availability zone.")
 		n.MustDo(200, "PUT", path+"/az-1", `{"availability_zone":{"enabled":false}}`)
-		expectFault(t, create(400, fmt.Sprintf(`{"vip_subnet_id":%q,"availability_zone":"az-1"}`, subnet)), 400,
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`{"vip_subnet_id":%q,"availability_zone":"az-1"}`, subnet)), 400,
 			"The selected availability_zone is not allowed in this deployment: az-1")
 
 		// Once the load balancer is gone, the zone can go.

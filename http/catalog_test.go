@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"keel/cluster/systemtest"
 )
@@ -191,7 +192,7 @@ func TestQuotaAPI(t *testing.T) {
 				t.Fatalf("after reset %s = %v", k, row[k])
 			}
 		}
-		expectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/quotas/never-set", nil), 404, "Quotas never-set not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/quotas/never-set", nil), 404, "Quotas never-set not found.")
 		// An empty PUT creates the row (all defaults).
 		expectQuota(t, n.MustDo(202, "PUT", "/v2/lbaas/quotas/p-empty", `{"quota":{}}`), effective(nil))
 		if got := listOf(t, n, "/v2/lbaas/quotas?project_id=p-empty", "quotas", "quotas_links").field("project_id"); !slices.Equal(got, []string{"p-empty"}) {
@@ -213,7 +214,7 @@ func TestQuotaAPI(t *testing.T) {
 			{``, `Missing argument: "quotas"`},
 			{`{"quota":`, "Request is not in valid JSON format"},
 		} {
-			expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/quotas/p-bad", c.body), 400, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/quotas/p-bad", c.body), 400, c.msg)
 		}
 		after := listOf(t, n, "/v2/lbaas/quotas", "quotas", "quotas_links").items
 		if len(after) != len(before) {
@@ -227,16 +228,16 @@ func TestQuotaAPI(t *testing.T) {
 		// A member reads its own project's quotas and defaults, not another's.
 		expectQuota(t, n.MustDo(200, "GET", "/v2/lbaas/quotas/alpha", nil, memberOf("alpha")...), effective(map[string]int{"pool": 3}))
 		n.MustDo(200, "GET", "/v2/lbaas/quotas/alpha/default", nil, memberOf("alpha")...)
-		expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/quotas/beta", nil, memberOf("alpha")...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/quotas/beta/default", nil, memberOf("alpha")...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/quotas/beta", nil, memberOf("alpha")...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/quotas/beta/default", nil, memberOf("alpha")...), 403, policyRefused)
 		// Its list is its own row; naming another project is refused.
 		if got := listOf(t, n, "/v2/lbaas/quotas", "quotas", "quotas_links", memberOf("alpha")...).field("project_id"); !slices.Equal(got, []string{"alpha"}) {
 			t.Fatalf("member's quota list %v", got)
 		}
-		expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/quotas?project_id=beta", nil, memberOf("alpha")...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/quotas?project_id=beta", nil, memberOf("alpha")...), 403, policyRefused)
 		// Writes are for administrators only, even to one's own project.
-		expectFault(t, n.MustDo(403, "PUT", "/v2/lbaas/quotas/alpha", `{"quota":{"pool":100}}`, memberOf("alpha")...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "DELETE", "/v2/lbaas/quotas/alpha", nil, memberOf("alpha")...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", "/v2/lbaas/quotas/alpha", `{"quota":{"pool":100}}`, memberOf("alpha")...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "DELETE", "/v2/lbaas/quotas/alpha", nil, memberOf("alpha")...), 403, policyRefused)
 		n.MustDo(202, "PUT", "/v2/lbaas/quotas/alpha", `{"quota":{"pool":5}}`, "X-Project-Id: other", "X-Roles: reader,admin")
 		expectQuota(t, n.MustDo(200, "GET", "/v2/lbaas/quotas/alpha", nil), effective(map[string]int{"pool": 5}))
 	})
@@ -275,8 +276,8 @@ func TestQuotaAPI(t *testing.T) {
 		if len(seen) != total {
 			t.Fatalf("paged %v, want %d rows", seen, total)
 		}
-		expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/quotas?color=red", nil), 400, "One or more arguments are either duplicate or invalid")
-		expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/quotas?sort=color", nil), 400, "Supplied sort key 'color' is not valid.")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/quotas?color=red", nil), 400, "One or more arguments are either duplicate or invalid")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/quotas?sort=color", nil), 400, "Supplied sort key 'color' is not valid.")
 	})
 
 	t.Run("enforcement", func(t *testing.T) {
@@ -285,15 +286,15 @@ func TestQuotaAPI(t *testing.T) {
 		n.MustDo(202, "PUT", "/v2/lbaas/quotas/"+project, `{"quota":{"loadbalancer":1,"listener":1}}`)
 		lbBody := fmt.Sprintf(`{"loadbalancer":{"vip_subnet_id":%q}}`, subnet)
 		lb := decodeLB(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", lbBody, user...))
-		expectFault(t, n.MustDo(403, "POST", "/v2/lbaas/loadbalancers", lbBody, user...), 403,
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", "/v2/lbaas/loadbalancers", lbBody, user...), 403,
 			"Quota has been met for resources: Load Balancer")
-		waitActive(t, n, lb.ID)
+		n.WaitActive(lb.ID, 10*time.Second)
 		listener := func(port int) string {
 			return fmt.Sprintf(`{"listener":{"loadbalancer_id":%q,"protocol":"TCP","protocol_port":%d}}`, lb.ID, port)
 		}
 		n.MustDo(201, "POST", "/v2/lbaas/listeners", listener(80), user...)
-		waitActive(t, n, lb.ID)
-		expectFault(t, n.MustDo(403, "POST", "/v2/lbaas/listeners", listener(81), user...), 403,
+		n.WaitActive(lb.ID, 10*time.Second)
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", "/v2/lbaas/listeners", listener(81), user...), 403,
 			"Quota has been met for resources: Listener")
 		// Another project is not limited by this one's quotas.
 		n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", lbBody, memberOf("quota-free")...)
@@ -361,10 +362,10 @@ func TestProviderAPI(t *testing.T) {
 		t.Fatalf("capabilities with fields: %s", r.Body)
 	}
 	// Capabilities are for administrators; an unknown provider is not enabled.
-	expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/providers/amphora/flavor_capabilities", nil, memberOf("p")...), 403, policyRefused)
-	expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/providers/amphora/availability_zone_capabilities", nil, memberOf("p")...), 403, policyRefused)
-	expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/providers/f5/flavor_capabilities", nil), 400, "Provider 'f5' is not enabled.")
-	expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/providers/f5/availability_zone_capabilities", nil), 400, "Provider 'f5' is not enabled.")
+	systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/providers/amphora/flavor_capabilities", nil, memberOf("p")...), 403, policyRefused)
+	systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/providers/amphora/availability_zone_capabilities", nil, memberOf("p")...), 403, policyRefused)
+	systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/providers/f5/flavor_capabilities", nil), 400, "Provider 'f5' is not enabled.")
+	systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/providers/f5/availability_zone_capabilities", nil), 400, "Provider 'f5' is not enabled.")
 	if r := n.MustDo(404, "GET", "/v2/lbaas/providers/amphora/other_capabilities", nil); !strings.Contains(string(r.Body), `"title":"Not Found"`) {
 		t.Fatalf("unknown capability path: %s", r.Body)
 	}

@@ -60,17 +60,17 @@ func TestFlavorProfileAPI(t *testing.T) {
 		if up["provider_name"] != "octavia" || up["name"] != "ha" {
 			t.Fatalf("updated provider %v", up)
 		}
-		expectFault(t, n.MustDo(501, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{\"color\":\"red\"}"}}`), 501,
+		systemtest.ExpectFault(t, n.MustDo(501, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{\"color\":\"red\"}"}}`), 501,
 			"Provider 'octavia' does not support a requested option: Additional properties are not allowed ('color' was unexpected)")
-		expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{"}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{"}}`), 400,
 			"{ is not a valid option for flavor_data")
-		expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"provider_name":"f5"}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"provider_name":"f5"}}`), 400,
 			"Provider 'f5' is not enabled.")
 		for _, attr := range []string{"name", "provider_name", "flavor_data"} {
-			expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, fmt.Sprintf(`{"flavorprofile":{%q:null}}`, attr)), 400,
+			systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, fmt.Sprintf(`{"flavorprofile":{%q:null}}`, attr)), 400,
 				"None is not a valid option for "+attr)
 		}
-		expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"id":"x"}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"id":"x"}}`), 400,
 			"Unknown attribute for argument flavor_profile_.flavorprofile: id")
 		if got := objectOf(t, n.MustDo(200, "GET", "/v2/lbaas/flavorprofiles/"+id, nil), "flavorprofile"); got["name"] != "ha" ||
 			got["provider_name"] != "octavia" || got["flavor_data"] != `{"loadbalancer_topology":"ACTIVE_STANDBY"}` {
@@ -78,15 +78,15 @@ func TestFlavorProfileAPI(t *testing.T) {
 		}
 
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil)
-		expectFault(t, n.MustDo(404, "GET", "/v2/lbaas/flavorprofiles/"+id, nil), 404, "Flavor Profile "+id+" not found.")
-		expectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil), 404, "Flavor profile "+id+" not found.")
-		expectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"name":"x"}}`), 404, "Flavor Profile "+id+" not found.")
-		expectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{}"}}`), 404, "Flavor Profile "+id+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/lbaas/flavorprofiles/"+id, nil), 404, "Flavor Profile "+id+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil), 404, "Flavor profile "+id+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"name":"x"}}`), 404, "Flavor Profile "+id+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{}"}}`), 404, "Flavor Profile "+id+" not found.")
 		// Octavia answers the nil UUID without looking, with a lower-case "profile".
 		for _, method := range []string{"GET", "DELETE"} {
-			expectFault(t, n.MustDo(404, method, "/v2/lbaas/flavorprofiles/"+nilUUID, nil), 404, "Flavor profile "+nilUUID+" not found.")
+			systemtest.ExpectFault(t, n.MustDo(404, method, "/v2/lbaas/flavorprofiles/"+nilUUID, nil), 404, "Flavor profile "+nilUUID+" not found.")
 		}
-		expectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/flavorprofiles/"+nilUUID, `{"flavorprofile":{"name":"x"}}`), 404,
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/flavorprofiles/"+nilUUID, `{"flavorprofile":{"name":"x"}}`), 404,
 			"Flavor profile "+nilUUID+" not found.")
 	})
 
@@ -125,7 +125,7 @@ func TestFlavorProfileAPI(t *testing.T) {
 			{501, `{"flavorprofile":{"name":"a","provider_name":"amphora","flavor_data":"null"}}`,
 				"Provider 'amphora' does not support a requested option: None is not of type 'object'"},
 		} {
-			expectFault(t, n.MustDo(c.status, "POST", "/v2/lbaas/flavorprofiles", c.body), c.status, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(c.status, "POST", "/v2/lbaas/flavorprofiles", c.body), c.status, c.msg)
 		}
 		if page := listOf(t, n, "/v2/lbaas/flavorprofiles", "flavorprofiles", "flavorprofile_links"); len(page.items) != 0 {
 			t.Fatalf("bad bodies created %v", page.items)
@@ -146,10 +146,10 @@ func TestFlavorProfileAPI(t *testing.T) {
 			if c.body != "" {
 				body = c.body
 			}
-			expectFault(t, n.MustDo(403, c.method, c.path, body, user...), 403, policyRefused)
+			systemtest.ExpectFault(t, n.MustDo(403, c.method, c.path, body, user...), 403, policyRefused)
 		}
 		// A body error is reported before the role (WSME parses first).
-		expectFault(t, n.MustDo(400, "POST", "/v2/lbaas/flavorprofiles", `{"flavorprofile":{}}`, user...), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "POST", "/v2/lbaas/flavorprofiles", `{"flavorprofile":{}}`, user...), 400,
 			"Invalid input for field/attribute flavor_data. Value: 'None'. Mandatory field missing.")
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil)
 	})
@@ -159,14 +159,14 @@ func TestFlavorProfileAPI(t *testing.T) {
 		flavorID := createFlavor(t, n, "uses-it", id)
 		inUse := "Flavor profile " + id + " is in use and cannot be modified."
 		// Naming the provider or the data is refused, even unchanged; the name is free.
-		expectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{\"compute_flavor\":\"m1\"}"}}`), 409, inUse)
-		expectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"provider_name":"amphora"}}`), 409, inUse)
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{\"compute_flavor\":\"m1\"}"}}`), 409, inUse)
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"provider_name":"amphora"}}`), 409, inUse)
 		// In use is decided before the data is looked at.
-		expectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"nonsense"}}`), 409, inUse)
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"nonsense"}}`), 409, inUse)
 		if got := objectOf(t, n.MustDo(200, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"name":"renamed"}}`), "flavorprofile"); got["name"] != "renamed" {
 			t.Fatalf("rename: %v", got)
 		}
-		expectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil), 409, inUse)
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil), 409, inUse)
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavors/"+flavorID, nil)
 		n.MustDo(200, "PUT", "/v2/lbaas/flavorprofiles/"+id, `{"flavorprofile":{"flavor_data":"{}"}}`)
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavorprofiles/"+id, nil)
@@ -202,8 +202,8 @@ func TestFlavorProfileAPI(t *testing.T) {
 		if !slices.Equal(page.field("name"), []string{"p-c"}) || page.links["previous"] == "" || page.links["next"] != "" {
 			t.Fatalf("second page %v links %v", page.field("name"), page.links)
 		}
-		expectFault(t, n.MustDo(400, "GET", path+"?flavor_data=x&flavor_data=y", nil), 400, "One or more arguments are either duplicate or invalid")
-		expectFault(t, n.MustDo(400, "GET", path+"?project_id=p", nil), 400, "One or more arguments are either duplicate or invalid")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", path+"?flavor_data=x&flavor_data=y", nil), 400, "One or more arguments are either duplicate or invalid")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", path+"?project_id=p", nil), 400, "One or more arguments are either duplicate or invalid")
 	})
 }
 
@@ -239,15 +239,15 @@ func TestFlavorAPI(t *testing.T) {
 		if up["enabled"] != true || up["name"] != "platinum" {
 			t.Fatalf("enabled again %v", up)
 		}
-		expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavors/"+id, fmt.Sprintf(`{"flavor":{"flavor_profile_id":%q}}`, ha)), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavors/"+id, fmt.Sprintf(`{"flavor":{"flavor_profile_id":%q}}`, ha)), 400,
 			"Unknown attribute for argument flavor_.flavor: flavor_profile_id")
-		expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavors/"+id, `{"flavor":{"enabled":null}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/flavors/"+id, `{"flavor":{"enabled":null}}`), 400,
 			"Invalid input for field/attribute enabled. Value: 'None'. Value should be boolean")
 		// Names are unique, on create and on rename.
 		other := createFlavor(t, n, "silver", single)
-		expectFault(t, n.MustDo(409, "POST", "/v2/lbaas/flavors", fmt.Sprintf(`{"flavor":{"name":"silver","flavor_profile_id":%q}}`, ha)), 409,
+		systemtest.ExpectFault(t, n.MustDo(409, "POST", "/v2/lbaas/flavors", fmt.Sprintf(`{"flavor":{"name":"silver","flavor_profile_id":%q}}`, ha)), 409,
 			"A flavor of silver already exists.")
-		expectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavors/"+id, `{"flavor":{"name":"silver"}}`), 409, "A flavor of silver already exists.")
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/flavors/"+id, `{"flavor":{"name":"silver"}}`), 409, "A flavor of silver already exists.")
 		n.MustDo(200, "PUT", "/v2/lbaas/flavors/"+other, `{"flavor":{"name":"silver","description":"same name, same flavor"}}`)
 
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavors/"+id, nil)
@@ -257,8 +257,8 @@ func TestFlavorAPI(t *testing.T) {
 			if c.body != "" {
 				body = c.body
 			}
-			expectFault(t, n.MustDo(404, c.method, "/v2/lbaas/flavors/"+id, body), 404, "Flavor "+id+" not found.")
-			expectFault(t, n.MustDo(404, c.method, "/v2/lbaas/flavors/"+nilUUID, body), 404, "Flavor "+nilUUID+" not found.")
+			systemtest.ExpectFault(t, n.MustDo(404, c.method, "/v2/lbaas/flavors/"+id, body), 404, "Flavor "+id+" not found.")
+			systemtest.ExpectFault(t, n.MustDo(404, c.method, "/v2/lbaas/flavors/"+nilUUID, body), 404, "Flavor "+nilUUID+" not found.")
 		}
 		// The name is free again.
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavors/"+createFlavor(t, n, "silver", single), nil)
@@ -280,7 +280,7 @@ func TestFlavorAPI(t *testing.T) {
 			{400, `{}`, `Missing argument: "flavor_"`},
 			{404, fmt.Sprintf(`{"flavor":{"name":"x","flavor_profile_id":%q}}`, missingID), "Flavor Profile " + missingID + " not found."},
 		} {
-			expectFault(t, n.MustDo(c.status, "POST", "/v2/lbaas/flavors", c.body), c.status, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(c.status, "POST", "/v2/lbaas/flavors", c.body), c.status, c.msg)
 		}
 		if page := listOf(t, n, "/v2/lbaas/flavors", "flavors", "flavors_links"); len(page.items) != 0 {
 			t.Fatalf("bad bodies created %v", page.items)
@@ -293,9 +293,9 @@ func TestFlavorAPI(t *testing.T) {
 		if got := listOf(t, n, "/v2/lbaas/flavors", "flavors", "flavors_links", user...).field("name"); !slices.Equal(got, []string{"rbac"}) {
 			t.Fatalf("a member's flavor list: %v", got)
 		}
-		expectFault(t, n.MustDo(403, "POST", "/v2/lbaas/flavors", fmt.Sprintf(`{"flavor":{"name":"m","flavor_profile_id":%q}}`, single), user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "PUT", "/v2/lbaas/flavors/"+id, `{"flavor":{"name":"m"}}`, user...), 403, policyRefused)
-		expectFault(t, n.MustDo(403, "DELETE", "/v2/lbaas/flavors/"+id, nil, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", "/v2/lbaas/flavors", fmt.Sprintf(`{"flavor":{"name":"m","flavor_profile_id":%q}}`, single), user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", "/v2/lbaas/flavors/"+id, `{"flavor":{"name":"m"}}`, user...), 403, policyRefused)
+		systemtest.ExpectFault(t, n.MustDo(403, "DELETE", "/v2/lbaas/flavors/"+id, nil, user...), 403, policyRefused)
 		n.MustDo(204, "DELETE", "/v2/lbaas/flavors/"+id, nil)
 	})
 
@@ -331,8 +331,8 @@ func TestFlavorAPI(t *testing.T) {
 		if !slices.Equal(page.field("name"), []string{"f-d"}) {
 			t.Fatalf("second page %v", page.field("name"))
 		}
-		expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/flavors?marker="+missingID, nil), 400, "Supplied pagination marker '"+missingID+"' is not valid.")
-		expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/flavors?enabled=perhaps", nil), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/flavors?marker="+missingID, nil), 400, "Supplied pagination marker '"+missingID+"' is not valid.")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/flavors?enabled=perhaps", nil), 400,
 			"Invalid input for field/attribute enabled. Value: 'perhaps'. Value should be boolean")
 		for _, id := range ids {
 			n.MustDo(204, "DELETE", "/v2/lbaas/flavors/"+id, nil)
@@ -352,7 +352,7 @@ func TestFlavorAPI(t *testing.T) {
 			t.Fatalf("load balancer with a flavor: %v", lb)
 		}
 		id := lb["id"].(string)
-		waitActive(t, n, id)
+		n.WaitActive(id, 10*time.Second)
 		if got := objectOf(t, n.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil), "loadbalancer"); got["flavor_id"] != haFlavor {
 			t.Fatalf("stored flavor_id: %v", got)
 		}
@@ -360,8 +360,8 @@ func TestFlavorAPI(t *testing.T) {
 			t.Fatalf("filter by flavor: %v", got)
 		}
 		// A flavor in use, and its profile, stay.
-		expectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/flavors/"+haFlavor, nil), 409, "Flavor "+haFlavor+" is in use and cannot be modified.")
-		expectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/flavorprofiles/"+ha, nil), 409, "Flavor profile "+ha+" is in use and cannot be modified.")
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/flavors/"+haFlavor, nil), 409, "Flavor "+haFlavor+" is in use and cannot be modified.")
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/flavorprofiles/"+ha, nil), 409, "Flavor profile "+ha+" is in use and cannot be modified.")
 
 		// The provider comes from the flavor; an explicit different one is refused.
 		aliasFlavor := createFlavor(t, n, "alias", viaAlias)
@@ -371,16 +371,16 @@ func TestFlavorAPI(t *testing.T) {
 			t.Fatalf("provider from the flavor: %v", viaFlavor)
 		}
 		create(201, fmt.Sprintf(`,"flavor_id":%q,"provider":"octavia"`, aliasFlavor))
-		expectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q,"provider":"amphora"`, aliasFlavor)), 400,
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q,"provider":"amphora"`, aliasFlavor)), 400,
 			fmt.Sprintf("Flavor '%s' is not compatible with provider 'amphora'", aliasFlavor))
-		expectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q,"provider":"octavia"`, haFlavor)), 400,
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q,"provider":"octavia"`, haFlavor)), 400,
 			fmt.Sprintf("Flavor '%s' is not compatible with provider 'octavia'", haFlavor))
 
 		// Unknown and disabled flavors.
-		expectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q`, missingID)), 400, "Validation failure: Invalid flavor_id.")
-		expectFault(t, create(400, `,"flavor_id":"gold"`), 400, "Invalid input for field/attribute flavor_id. Value: 'gold'. Value should be UUID format")
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q`, missingID)), 400, "Validation failure: Invalid flavor_id.")
+		systemtest.ExpectFault(t, create(400, `,"flavor_id":"gold"`), 400, "Invalid input for field/attribute flavor_id. Value: 'gold'. Value should be UUID format")
 		n.MustDo(200, "PUT", "/v2/lbaas/flavors/"+aliasFlavor, `{"flavor":{"enabled":false}}`)
-		expectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q`, aliasFlavor)), 400,
+		systemtest.ExpectFault(t, create(400, fmt.Sprintf(`,"flavor_id":%q`, aliasFlavor)), 400,
 			"The selected flavor is not allowed in this deployment: "+aliasFlavor)
 
 		// Once the load balancer is gone, the flavor and its profile can go.

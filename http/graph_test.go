@@ -2,7 +2,9 @@ package http_test
 
 import (
 	"fmt"
+	"keel/cluster/systemtest"
 	"testing"
+	"time"
 )
 
 // TestFullyPopulatedCreate covers what gophercloud cannot send: pools referenced
@@ -47,7 +49,7 @@ func TestFullyPopulatedCreate(t *testing.T) {
 			t.Fatalf("listener %v: default pool %v, want %s", l["name"], l["default_pool_id"], want)
 		}
 	}
-	waitActive(t, n, lb["id"].(string))
+	n.WaitActive(lb["id"].(string), 10*time.Second)
 
 	// The policies were numbered by the positions asked for.
 	http := ls[0].(map[string]interface{})["id"].(string)
@@ -86,7 +88,7 @@ func TestFullyPopulatedCreate(t *testing.T) {
 		{`"listeners":5`, 400, "Invalid input for field/attribute listeners. Value: '5'. Value not a valid list: 5"},
 	} {
 		r := n.MustDo(c.status, "POST", "/v2/lbaas/loadbalancers", `{"loadbalancer":{"name":"refused",`+vip+`,`+c.body+`}}`)
-		expectFault(t, r, c.status, c.fault)
+		systemtest.ExpectFault(t, r, c.status, c.fault)
 	}
 	if got := list(t, n, "/v2/lbaas/loadbalancers?name=refused"); len(got.LoadBalancers) != 0 {
 		t.Fatalf("refused creates wrote %v", got.LoadBalancers)

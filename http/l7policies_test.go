@@ -63,7 +63,7 @@ func newLoadBalancer(t *testing.T, n *systemtest.Node, name string, headers ...s
 	t.Helper()
 	id := decodeLB(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers",
 		fmt.Sprintf(`{"loadbalancer":{"name":%q,"vip_subnet_id":%q}}`, name, subnet), headers...)).ID
-	waitActive(t, n, id)
+	n.WaitActive(id, 10*time.Second)
 	return id
 }
 
@@ -72,7 +72,7 @@ func newListener(t *testing.T, n *systemtest.Node, lbID, protocol string, port i
 	t.Helper()
 	body := fmt.Sprintf(`{"listener":{"loadbalancer_id":%q,"protocol":%q,"protocol_port":%d}}`, lbID, protocol, port)
 	id := object(t, n.MustDo(201, "POST", "/v2/lbaas/listeners", body, headers...), "listener")["id"].(string)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	return id
 }
 
@@ -81,7 +81,7 @@ func newListener(t *testing.T, n *systemtest.Node, lbID, protocol string, port i
 func newPolicy(t *testing.T, n *systemtest.Node, lbID, body string) map[string]interface{} {
 	t.Helper()
 	p := object(t, n.MustDo(201, "POST", "/v2/lbaas/l7policies", `{"l7policy":{`+body+`}}`), "l7policy")
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	return p
 }
 
@@ -138,7 +138,7 @@ func TestL7PolicyAPI(t *testing.T) {
 			p["tenant_id"] != "default" || len(p["rules"].([]interface{})) != 0 || p["listener_id"] != listenerID {
 			t.Fatalf("created policy: %v", p)
 		}
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		got := object(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies/"+p["id"].(string), nil), "l7policy")
 		if got["provisioning_status"] != "ACTIVE" || got["operating_status"] != "ONLINE" {
 			t.Fatalf("after provisioning: %v", got)
@@ -148,8 +148,8 @@ func TestL7PolicyAPI(t *testing.T) {
 			n.MustDo(200, "GET", prefix+"/l7policies/"+p["id"].(string)+".json", nil)
 		}
 		n.MustDo(204, "DELETE", "/v2/lbaas/l7policies/"+p["id"].(string), nil)
-		waitActive(t, n, lbID)
-		expectFault(t, n.MustDo(404, "GET", "/v2/lbaas/l7policies/"+p["id"].(string), nil), 404, "L7 Policy "+p["id"].(string)+" not found.")
+		n.WaitActive(lbID, 10*time.Second)
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/lbaas/l7policies/"+p["id"].(string), nil), 404, "L7 Policy "+p["id"].(string)+" not found.")
 	})
 
 	t.Run("actions and their arguments", func(t *testing.T) {
@@ -172,23 +172,23 @@ func TestL7PolicyAPI(t *testing.T) {
 			up["redirect_http_code"] != 302.0 || up["name"] != "moved" || up["provisioning_status"] != "PENDING_UPDATE" {
 			t.Fatalf("update to a prefix redirect: %v", up)
 		}
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		up = object(t, n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+id, `{"l7policy":{"action":"REJECT"}}`), "l7policy")
 		if up["action"] != "REJECT" || up["redirect_prefix"] != nil || up["redirect_http_code"] != nil {
 			t.Fatalf("REJECT clears the redirect: %v", up)
 		}
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		up = object(t, n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+id, `{"l7policy":{"action":"REDIRECT_TO_URL","redirect_url":"http://a.example","redirect_http_code":307,"admin_state_up":false}}`), "l7policy")
 		if up["action"] != "REDIRECT_TO_URL" || up["redirect_http_code"] != 307.0 || up["admin_state_up"] != false {
 			t.Fatalf("update to a URL redirect: %v", up)
 		}
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := object(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies/"+id, nil), "l7policy"); got["operating_status"] != "OFFLINE" {
 			t.Fatalf("a disabled policy is OFFLINE once provisioned: %v", got)
 		}
 		for _, p := range []map[string]interface{}{url, prefix, implied} {
 			n.MustDo(204, "DELETE", "/v2/lbaas/l7policies/"+p["id"].(string), nil)
-			waitActive(t, n, lbID)
+			n.WaitActive(lbID, 10*time.Second)
 		}
 	})
 
@@ -212,22 +212,22 @@ func TestL7PolicyAPI(t *testing.T) {
 			t.Fatalf("past the end appends: %v", got)
 		}
 		n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+ids[2], `{"l7policy":{"position":1}}`)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := positions(t, n, listenerID); !slices.Equal(got, []string{"c", "d", "a", "b", "e"}) {
 			t.Fatalf("move to the front: %v", got)
 		}
 		n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+ids[2], `{"l7policy":{"position":4}}`)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := positions(t, n, listenerID); !slices.Equal(got, []string{"d", "a", "b", "c", "e"}) {
 			t.Fatalf("move back: %v", got)
 		}
 		n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+ids[2], `{"l7policy":{"position":null,"name":"c2"}}`)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := positions(t, n, listenerID); !slices.Equal(got, []string{"d", "a", "b", "c2", "e"}) {
 			t.Fatalf("a null position does not move: %v", got)
 		}
 		n.MustDo(204, "DELETE", "/v2/lbaas/l7policies/"+d["id"].(string), nil)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := positions(t, n, listenerID); !slices.Equal(got, []string{"a", "b", "c2", "e"}) {
 			t.Fatalf("delete closes the gap: %v", got)
 		}
@@ -243,7 +243,7 @@ func TestL7PolicyAPI(t *testing.T) {
 		// A listener shows its policies by position, as Octavia's Listener.l7policies
 		// (a relationship ordered by position) does, not in creation order.
 		n.MustDo(200, "PUT", "/v2/lbaas/l7policies/"+idsOf(list)[3], `{"l7policy":{"position":1}}`)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := positions(t, n, listenerID); !slices.Equal(got, []string{"e", "a", "b", "c2"}) {
 			t.Fatalf("move e to the front: %v", got)
 		}
@@ -290,8 +290,8 @@ func TestL7PolicyAPI(t *testing.T) {
 		if len(links.Links) != 1 || links.Links[0].Rel != "next" || !strings.Contains(links.Links[0].Href, "marker="+first[1]["id"].(string)) {
 			t.Fatalf("links: %s", page.Body)
 		}
-		expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/l7policies?color=red", nil), 400, "One or more arguments are either duplicate or invalid")
-		expectFault(t, n.MustDo(400, "GET", "/v2/lbaas/l7policies?sort=rules", nil), 400, "Supplied sort key 'rules' is not valid.")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/l7policies?color=red", nil), 400, "One or more arguments are either duplicate or invalid")
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/l7policies?sort=rules", nil), 400, "Supplied sort key 'rules' is not valid.")
 	})
 
 	t.Run("validation", func(t *testing.T) {
@@ -337,14 +337,14 @@ func TestL7PolicyAPI(t *testing.T) {
 			{400, `{"l7policy":{"listener_id":"` + prom + `","action":"REJECT"}}`, "Protocol PROMETHEUS listeners cannot have child objects."},
 		}
 		for _, c := range cases {
-			expectFault(t, n.MustDo(c.status, "POST", "/v2/lbaas/l7policies", c.body), c.status, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(c.status, "POST", "/v2/lbaas/l7policies", c.body), c.status, c.msg)
 		}
 		var many []string
 		for i := 0; i < 51; i++ {
 			many = append(many, fmt.Sprintf(`{"type":"PATH","compare_type":"EQUAL_TO","value":"/%d"}`, i))
 		}
 		r := n.MustDo(409, "POST", "/v2/lbaas/l7policies", `{"l7policy":{`+lid+`,"action":"REJECT","rules":[`+strings.Join(many, ",")+`]}}`)
-		var f fault
+		var f systemtest.Fault
 		json.Unmarshal(r.Body, &f)
 		if !strings.HasPrefix(f.FaultString, "Too many rules on L7 policy ") {
 			t.Fatalf("51 rules: %s", r.Body)
@@ -367,11 +367,11 @@ func TestL7PolicyAPI(t *testing.T) {
 			if strings.HasPrefix(msg, "Pool ") {
 				status = 404
 			}
-			expectFault(t, n.MustDo(status, "PUT", path, body), status, msg)
+			systemtest.ExpectFault(t, n.MustDo(status, "PUT", path, body), status, msg)
 		}
-		expectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/l7policies/"+missing, `{"l7policy":{"name":"x"}}`), 404, "L7 Policy "+missing+" not found.")
-		expectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/l7policies/"+missing, nil), 404, "L7 Policy "+missing+" not found.")
-		expectFault(t, n.MustDo(404, "GET", "/v2/lbaas/l7policies/nope", nil), 404, "L7 Policy nope not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/l7policies/"+missing, `{"l7policy":{"name":"x"}}`), 404, "L7 Policy "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/l7policies/"+missing, nil), 404, "L7 Policy "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/lbaas/l7policies/nope", nil), 404, "L7 Policy nope not found.")
 		// Nothing was written by any refusal.
 		if after := len(objects(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies", nil), "l7policies")); after != before+1 {
 			t.Fatalf("%d policies after refusals, want %d", after, before+1)
@@ -389,14 +389,14 @@ func TestL7PolicyAPI(t *testing.T) {
 		}
 		path := "/v2/lbaas/l7policies/" + p["id"].(string)
 		forbidden := "Policy does not allow this request to be performed."
-		expectFault(t, n.MustDo(403, "GET", path, nil, member("other")...), 403, forbidden)
-		expectFault(t, n.MustDo(403, "PUT", path, `{"l7policy":{"name":"x"}}`, member("other")...), 403, forbidden)
-		expectFault(t, n.MustDo(403, "DELETE", path, nil, member("other")...), 403, forbidden)
-		expectFault(t, n.MustDo(403, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REJECT"}}`, listenerID), member("other")...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", path, nil, member("other")...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "PUT", path, `{"l7policy":{"name":"x"}}`, member("other")...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "DELETE", path, nil, member("other")...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REJECT"}}`, listenerID), member("other")...), 403, forbidden)
 		if got := objects(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies", nil, member("other")...), "l7policies"); len(got) != 0 {
 			t.Fatalf("another project sees %v", got)
 		}
-		expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/l7policies?project_id=default", nil, member("other")...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/l7policies?project_id=default", nil, member("other")...), 403, forbidden)
 		if got := objects(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies?name=mine", nil, member("default")...), "l7policies"); len(got) != 1 {
 			t.Fatalf("the owner's member sees %v", got)
 		}
@@ -436,41 +436,41 @@ func TestL7Locking(t *testing.T) {
 	policyID := object(t, r, "l7policy")["id"].(string)
 	policyPath := "/v2/lbaas/l7policies/" + policyID
 	locked("policy create", map[string]string{policyPath: "PENDING_CREATE", listenerPath: "PENDING_UPDATE", lbPath: "PENDING_UPDATE"})
-	expectFault(t, n.MustDo(409, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REJECT"}}`, listenerID)), 409, immutableLB)
-	expectFault(t, n.MustDo(409, "PUT", policyPath, `{"l7policy":{"name":"x"}}`), 409, immutableLB)
-	expectFault(t, n.MustDo(409, "DELETE", policyPath, nil), 409, immutableLB)
-	expectFault(t, n.MustDo(409, "POST", policyPath+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`), 409,
+	systemtest.ExpectFault(t, n.MustDo(409, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REJECT"}}`, listenerID)), 409, immutableLB)
+	systemtest.ExpectFault(t, n.MustDo(409, "PUT", policyPath, `{"l7policy":{"name":"x"}}`), 409, immutableLB)
+	systemtest.ExpectFault(t, n.MustDo(409, "DELETE", policyPath, nil), 409, immutableLB)
+	systemtest.ExpectFault(t, n.MustDo(409, "POST", policyPath+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`), 409,
 		"L7Policy "+policyID+" is immutable and cannot be updated.")
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	locked("provisioned", map[string]string{policyPath: "ACTIVE", listenerPath: "ACTIVE", lbPath: "ACTIVE"})
 
 	n.MustDo(200, "PUT", policyPath, `{"l7policy":{"name":"renamed"}}`)
 	locked("policy update", map[string]string{policyPath: "PENDING_UPDATE", listenerPath: "PENDING_UPDATE", lbPath: "PENDING_UPDATE"})
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 
 	r = n.MustDo(201, "POST", policyPath+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`)
 	ruleID := object(t, r, "rule")["id"].(string)
 	rulePath := policyPath + "/rules/" + ruleID
 	locked("rule create", map[string]string{rulePath: "PENDING_CREATE", policyPath: "PENDING_UPDATE", listenerPath: "PENDING_UPDATE", lbPath: "PENDING_UPDATE"})
-	expectFault(t, n.MustDo(409, "PUT", rulePath, `{"rule":{"value":"/x"}}`), 409, "L7Policy "+policyID+" is immutable and cannot be updated.")
-	waitActive(t, n, lbID)
+	systemtest.ExpectFault(t, n.MustDo(409, "PUT", rulePath, `{"rule":{"value":"/x"}}`), 409, "L7Policy "+policyID+" is immutable and cannot be updated.")
+	n.WaitActive(lbID, 10*time.Second)
 	locked("rule provisioned", map[string]string{rulePath: "ACTIVE", policyPath: "ACTIVE", listenerPath: "ACTIVE"})
 
 	n.MustDo(200, "PUT", rulePath, `{"rule":{"value":"/x"}}`)
 	locked("rule update", map[string]string{rulePath: "PENDING_UPDATE", policyPath: "PENDING_UPDATE", listenerPath: "PENDING_UPDATE", lbPath: "PENDING_UPDATE"})
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 
 	n.MustDo(204, "DELETE", rulePath, nil)
 	locked("rule delete", map[string]string{rulePath: "PENDING_DELETE", policyPath: "PENDING_UPDATE", listenerPath: "PENDING_UPDATE", lbPath: "PENDING_UPDATE"})
-	waitActive(t, n, lbID)
-	expectFault(t, n.MustDo(404, "GET", rulePath, nil), 404, "L7 Rule "+ruleID+" not found.")
+	n.WaitActive(lbID, 10*time.Second)
+	systemtest.ExpectFault(t, n.MustDo(404, "GET", rulePath, nil), 404, "L7 Rule "+ruleID+" not found.")
 
 	n.MustDo(204, "DELETE", policyPath, nil)
 	locked("policy delete", map[string]string{policyPath: "PENDING_DELETE", listenerPath: "PENDING_UPDATE", lbPath: "PENDING_UPDATE"})
 	// A rule change on a policy being deleted is refused as immutable.
-	expectFault(t, n.MustDo(409, "POST", policyPath+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`), 409,
+	systemtest.ExpectFault(t, n.MustDo(409, "POST", policyPath+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`), 409,
 		"L7Policy "+policyID+" is immutable and cannot be updated.")
-	waitActive(t, n, lbID)
-	expectFault(t, n.MustDo(404, "GET", policyPath, nil), 404, "L7 Policy "+policyID+" not found.")
+	n.WaitActive(lbID, 10*time.Second)
+	systemtest.ExpectFault(t, n.MustDo(404, "GET", policyPath, nil), 404, "L7 Policy "+policyID+" not found.")
 	locked("after delete", map[string]string{listenerPath: "ACTIVE", lbPath: "ACTIVE"})
 }

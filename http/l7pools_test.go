@@ -2,7 +2,9 @@ package http_test
 
 import (
 	"fmt"
+	"keel/cluster/systemtest"
 	"testing"
+	"time"
 )
 
 // TestL7RedirectToPool covers what needs pools, members and health monitors:
@@ -17,7 +19,7 @@ func TestL7RedirectToPool(t *testing.T) {
 	newPool := func(body string) string {
 		t.Helper()
 		id := object(t, n.MustDo(201, "POST", "/v2/lbaas/pools", `{"pool":{`+body+`}}`), "pool")["id"].(string)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		return id
 	}
 	defaultPool := newPool(fmt.Sprintf(`"listener_id":%q,"protocol":"HTTP","lb_algorithm":"ROUND_ROBIN","name":"default"`, web))
@@ -25,10 +27,10 @@ func TestL7RedirectToPool(t *testing.T) {
 	tcpPool := newPool(fmt.Sprintf(`"loadbalancer_id":%q,"protocol":"TCP","lb_algorithm":"ROUND_ROBIN"`, lbID))
 	memberID := object(t, n.MustDo(201, "POST", "/v2/lbaas/pools/"+images+"/members",
 		`{"member":{"address":"10.0.0.5","protocol_port":8080,"name":"m1"}}`), "member")["id"].(string)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	monitorID := object(t, n.MustDo(201, "POST", "/v2/lbaas/healthmonitors",
 		fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"HTTP","delay":5,"timeout":3,"max_retries":3,"name":"hm"}}`, images)), "healthmonitor")["id"].(string)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 
 	p := newPolicy(t, n, lbID, fmt.Sprintf(`"listener_id":%q,"action":"REDIRECT_TO_POOL","redirect_pool_id":%q,"redirect_http_code":301`, web, images))
 	if p["action"] != "REDIRECT_TO_POOL" || p["redirect_pool_id"] != images || p["redirect_http_code"] != nil || p["redirect_url"] != nil {
@@ -53,7 +55,7 @@ func TestL7RedirectToPool(t *testing.T) {
 		t.Fatalf("pools of the listener before the policy has rules: %v", got)
 	}
 	n.MustDo(201, "POST", policyPath+"/rules", `{"rule":{"type":"PATH","compare_type":"STARTS_WITH","value":"/img"}}`)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	tree := getStatusTree(t, n.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+lbID+"/status", nil).Body)
 	pools := tree.Statuses.LoadBalancer.Listeners[0].Pools
 	if len(pools) != 2 || pools[0].ID != defaultPool || pools[0].HealthMonitor != nil || len(pools[0].Members) != 0 || pools[1].ID != images {
@@ -67,24 +69,24 @@ func TestL7RedirectToPool(t *testing.T) {
 	}
 	// A disabled policy does not use its pool.
 	n.MustDo(200, "PUT", policyPath, `{"l7policy":{"admin_state_up":false}}`)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	if got := poolIDs(); len(got) != 1 {
 		t.Fatalf("pools with the policy disabled: %v", got)
 	}
 
-	expectFault(t, n.MustDo(400, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REDIRECT_TO_POOL","redirect_pool_id":%q}}`, web, tcpPool)), 400,
+	systemtest.ExpectFault(t, n.MustDo(400, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REDIRECT_TO_POOL","redirect_pool_id":%q}}`, web, tcpPool)), 400,
 		"Validation failure: The pool protocol 'TCP' is invalid while the listener protocol is 'HTTP'.")
-	expectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/pools/"+images, nil), 409, "Pool "+images+" is in use by L7 policy "+p["id"].(string))
+	systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/pools/"+images, nil), 409, "Pool "+images+" is in use by L7 policy "+p["id"].(string))
 	up := object(t, n.MustDo(200, "PUT", policyPath, `{"l7policy":{"redirect_url":"http://img.example.com"}}`), "l7policy")
 	if up["action"] != "REDIRECT_TO_URL" || up["redirect_pool_id"] != nil || up["redirect_http_code"] != 302.0 {
 		t.Fatalf("a URL replaces the pool: %v", up)
 	}
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	up = object(t, n.MustDo(200, "PUT", policyPath, fmt.Sprintf(`{"l7policy":{"redirect_pool_id":%q}}`, defaultPool)), "l7policy")
 	if up["action"] != "REDIRECT_TO_POOL" || up["redirect_url"] != nil || up["redirect_http_code"] != nil {
 		t.Fatalf("a pool replaces the URL: %v", up)
 	}
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	n.MustDo(204, "DELETE", "/v2/lbaas/pools/"+images, nil)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 }

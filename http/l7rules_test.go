@@ -3,9 +3,11 @@ package http_test
 import (
 	"encoding/json"
 	"fmt"
+	"keel/cluster/systemtest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestL7RuleAPI(t *testing.T) {
@@ -14,7 +16,7 @@ func TestL7RuleAPI(t *testing.T) {
 	// L7 policies serve TERMINATED_HTTPS listeners as well as HTTP ones.
 	listenerID := object(t, n.MustDo(201, "POST", "/v2/lbaas/listeners", fmt.Sprintf(`{"listener":{"loadbalancer_id":%q,
 		"protocol":"TERMINATED_HTTPS","protocol_port":443,"default_tls_container_ref":"http://barbican/v1/containers/c"}}`, lbID)), "listener")["id"].(string)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	policy := newPolicy(t, n, lbID, fmt.Sprintf(`"listener_id":%q,"action":"REJECT"`, listenerID))
 	policyID := policy["id"].(string)
 	rules := "/v2/lbaas/l7policies/" + policyID + "/rules"
@@ -22,7 +24,7 @@ func TestL7RuleAPI(t *testing.T) {
 	newRule := func(body string) map[string]interface{} {
 		t.Helper()
 		r := object(t, n.MustDo(201, "POST", rules, `{"rule":{`+body+`}}`), "rule")
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		return r
 	}
 
@@ -136,7 +138,7 @@ func TestL7RuleAPI(t *testing.T) {
 			{`{"rule":{"type":"SSL_DN_FIELD","compare_type":"EQUAL_TO","key":"C_N","value":"x"}}`, "Error parsing L7Rule: Invalid L7 Rule: Invalid L7rule distinguished name field."},
 		}
 		for _, c := range cases {
-			expectFault(t, n.MustDo(400, "POST", rules, c.body), 400, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(400, "POST", rules, c.body), 400, c.msg)
 		}
 		if after := len(objects(t, n.MustDo(200, "GET", rules, nil), "rules")); after != before {
 			t.Fatalf("%d rules after refusals, want %d", after, before)
@@ -146,28 +148,28 @@ func TestL7RuleAPI(t *testing.T) {
 	t.Run("updates are checked as the rule they leave", func(t *testing.T) {
 		r := newRule(`"type":"PATH","compare_type":"EQUAL_TO","value":"/x"`)
 		path := rules + "/" + r["id"].(string)
-		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"type":"HEADER"}}`), 400, "Error parsing L7Rule: Invalid L7 Rule: L7 rule type requires a key")
-		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"compare_type":"REGEX","value":"["}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"type":"HEADER"}}`), 400, "Error parsing L7Rule: Invalid L7 Rule: L7 rule type requires a key")
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"compare_type":"REGEX","value":"["}}`), 400,
 			"Error parsing L7Rule: Unable to parse regular expression: unterminated character set at position 0")
-		expectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"project_id":"x"}}`), 400, "Unknown attribute for argument l7rule_.rule: project_id")
-		expectFault(t, n.MustDo(400, "PUT", path, ""), 400, `Missing argument: "l7rule_"`)
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path, `{"rule":{"project_id":"x"}}`), 400, "Unknown attribute for argument l7rule_.rule: project_id")
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", path, ""), 400, `Missing argument: "l7rule_"`)
 		up := object(t, n.MustDo(200, "PUT", path, `{"rule":{"type":"HEADER","key":"X-Env","invert":true,"tags":["u"]}}`), "rule")
 		if up["type"] != "HEADER" || up["key"] != "X-Env" || up["value"] != "/x" || up["invert"] != true ||
 			up["provisioning_status"] != "PENDING_UPDATE" || !slices.Equal(up["tags"].([]interface{}), []interface{}{"u"}) {
 			t.Fatalf("update: %v", up)
 		}
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		// A null invert is false, as in Octavia; a null key is no key.
 		up = object(t, n.MustDo(200, "PUT", path, `{"rule":{"type":"PATH","key":null,"invert":null}}`), "rule")
 		if up["key"] != nil || up["invert"] != false || up["type"] != "PATH" {
 			t.Fatalf("nulls: %v", up)
 		}
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		n.MustDo(204, "DELETE", path, nil)
-		waitActive(t, n, lbID)
-		expectFault(t, n.MustDo(404, "GET", path, nil), 404, "L7 Rule "+r["id"].(string)+" not found.")
-		expectFault(t, n.MustDo(404, "PUT", path, `{"rule":{"value":"y"}}`), 404, "L7 Rule "+r["id"].(string)+" not found.")
-		expectFault(t, n.MustDo(404, "DELETE", path, nil), 404, "L7 Rule "+r["id"].(string)+" not found.")
+		n.WaitActive(lbID, 10*time.Second)
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", path, nil), 404, "L7 Rule "+r["id"].(string)+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", path, `{"rule":{"value":"y"}}`), 404, "L7 Rule "+r["id"].(string)+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", path, nil), 404, "L7 Rule "+r["id"].(string)+" not found.")
 	})
 
 	t.Run("parents", func(t *testing.T) {
@@ -200,20 +202,20 @@ func TestL7RuleAPI(t *testing.T) {
 		// A rule is found only under its own policy.
 		other := newPolicy(t, n, lbID, fmt.Sprintf(`"listener_id":%q,"action":"REJECT","rules":[{"type":"PATH","compare_type":"EQUAL_TO","value":"/o"}]`, listenerID))
 		otherRule := refIDs(other["rules"])[0]
-		expectFault(t, n.MustDo(404, "GET", rules+"/"+otherRule, nil), 404, "L7 Rule "+otherRule+" not found.")
-		expectFault(t, n.MustDo(404, "DELETE", rules+"/"+otherRule, nil), 404, "L7 Rule "+otherRule+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", rules+"/"+otherRule, nil), 404, "L7 Rule "+otherRule+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", rules+"/"+otherRule, nil), 404, "L7 Rule "+otherRule+" not found.")
 		if got := objects(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies/"+other["id"].(string)+"/rules", nil), "rules"); len(got) != 1 {
 			t.Fatalf("the other policy's rules: %v", got)
 		}
 		// Another project's member may not see or change rules.
 		member := []string{"X-Project-Id: other", "X-Roles: member"}
 		forbidden := "Policy does not allow this request to be performed."
-		expectFault(t, n.MustDo(403, "GET", rules, nil, member...), 403, forbidden)
-		expectFault(t, n.MustDo(403, "GET", rules+"/"+refIDs(object(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies/"+policyID, nil), "l7policy")["rules"])[0], nil, member...), 403, forbidden)
-		expectFault(t, n.MustDo(403, "POST", rules, `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", rules, nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", rules+"/"+refIDs(object(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies/"+policyID, nil), "l7policy")["rules"])[0], nil, member...), 403, forbidden)
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", rules, `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/"}}`, member...), 403, forbidden)
 		// Deleting a policy deletes its rules.
 		n.MustDo(204, "DELETE", "/v2/lbaas/l7policies/"+other["id"].(string), nil)
-		waitActive(t, n, lbID)
+		n.WaitActive(lbID, 10*time.Second)
 		if got := objects(t, n.MustDo(200, "GET", "/v2/lbaas/l7policies/"+policyID+"/rules?id="+otherRule, nil), "rules"); len(got) != 0 {
 			t.Fatalf("rule of a deleted policy: %v", got)
 		}
@@ -228,7 +230,7 @@ func TestL7RuleAPI(t *testing.T) {
 		if len(refIDs(full["rules"])) != 50 {
 			t.Fatalf("50 nested rules: %v", full["rules"])
 		}
-		expectFault(t, n.MustDo(409, "POST", "/v2/lbaas/l7policies/"+full["id"].(string)+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/51"}}`), 409,
+		systemtest.ExpectFault(t, n.MustDo(409, "POST", "/v2/lbaas/l7policies/"+full["id"].(string)+"/rules", `{"rule":{"type":"PATH","compare_type":"EQUAL_TO","value":"/51"}}`), 409,
 			"Too many rules on L7 policy "+full["id"].(string))
 	})
 }

@@ -15,7 +15,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(systemtest.Main(m)) }
 
-const subnet = "08dce793-daef-411d-a896-d389cd45b1ea"
+const subnet = systemtest.Subnet
 
 type lbView struct {
 	ID                 string   `json:"id"`
@@ -30,29 +30,6 @@ type lbView struct {
 	VipSubnetID        string   `json:"vip_subnet_id"`
 	Provider           string   `json:"provider"`
 	Tags               []string `json:"tags"`
-}
-
-type fault struct {
-	FaultCode   string `json:"faultcode"`
-	FaultString string `json:"faultstring"`
-}
-
-// expectFault checks an error response: status and Octavia's exact faultstring.
-func expectFault(t *testing.T, r *systemtest.Response, status int, msg string) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
-	}
-	var f fault
-	if err := json.Unmarshal(r.Body, &f); err != nil {
-		t.Fatalf("error body is not Octavia's: %s", r.Body)
-	}
-	if f.FaultString != msg {
-		t.Fatalf("faultstring %q, want %q", f.FaultString, msg)
-	}
-	if want := map[bool]string{true: "Server", false: "Client"}[status >= 500]; f.FaultCode != want {
-		t.Fatalf("faultcode %q, want %q", f.FaultCode, want)
-	}
 }
 
 func decodeLB(t *testing.T, r *systemtest.Response) lbView {
@@ -92,14 +69,6 @@ func names(v listView) []string {
 	return out
 }
 
-func waitActive(t *testing.T, n *systemtest.Node, id string) {
-	t.Helper()
-	systemtest.Eventually(t, 10*time.Second, id+" ACTIVE", func() bool {
-		r, err := n.Do("GET", "/v2/lbaas/loadbalancers/"+id, nil)
-		return err == nil && r.Status == 200 && decodeLB(t, r).ProvisioningStatus == "ACTIVE"
-	})
-}
-
 func startNode(t *testing.T) *systemtest.Node {
 	n := systemtest.NewNode(t, "api")
 	n.StartHealthy(60 * time.Second)
@@ -128,7 +97,7 @@ func TestLoadBalancerAPI(t *testing.T) {
 				t.Errorf("response lacks %s", k)
 			}
 		}
-		waitActive(t, n, lb.ID)
+		n.WaitActive(lb.ID, 10*time.Second)
 		got := decodeLB(t, n.MustDo(200, "GET", "/v2.0/lbaas/loadbalancers/"+lb.ID+".json", nil))
 		if got.OperatingStatus != "ONLINE" || got.Name != "web" {
 			t.Fatalf("after provisioning: %+v", got)
@@ -138,18 +107,18 @@ func TestLoadBalancerAPI(t *testing.T) {
 		if up.ProvisioningStatus != "PENDING_UPDATE" || up.Name != "web2" || len(up.Tags) != 0 {
 			t.Fatalf("update response: %+v", up)
 		}
-		expectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/loadbalancers/"+lb.ID, `{"loadbalancer":{"name":"x"}}`), 409,
+		systemtest.ExpectFault(t, n.MustDo(409, "PUT", "/v2/lbaas/loadbalancers/"+lb.ID, `{"loadbalancer":{"name":"x"}}`), 409,
 			"Invalid state PENDING_UPDATE of loadbalancer resource "+lb.ID)
-		expectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/loadbalancers/"+lb.ID, nil), 409,
+		systemtest.ExpectFault(t, n.MustDo(409, "DELETE", "/v2/lbaas/loadbalancers/"+lb.ID, nil), 409,
 			"Invalid state PENDING_UPDATE of loadbalancer resource "+lb.ID)
-		waitActive(t, n, lb.ID)
+		n.WaitActive(lb.ID, 10*time.Second)
 		n.MustDo(204, "DELETE", "/v2/lbaas/loadbalancers/"+lb.ID, nil)
 		systemtest.Eventually(t, 10*time.Second, "deleted load balancer to be gone", func() bool {
 			r, _ := n.Do("GET", "/v2/lbaas/loadbalancers/"+lb.ID, nil)
 			return r.Status == 404
 		})
-		expectFault(t, n.MustDo(404, "GET", "/v2/lbaas/loadbalancers/"+lb.ID, nil), 404, "Load Balancer "+lb.ID+" not found.")
-		expectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/loadbalancers/"+lb.ID, nil), 404, "Load Balancer "+lb.ID+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/lbaas/loadbalancers/"+lb.ID, nil), 404, "Load Balancer "+lb.ID+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "DELETE", "/v2/lbaas/loadbalancers/"+lb.ID, nil), 404, "Load Balancer "+lb.ID+" not found.")
 	})
 
 	t.Run("projects and roles", func(t *testing.T) {
@@ -159,10 +128,10 @@ func TestLoadBalancerAPI(t *testing.T) {
 			t.Fatalf("project from X-Project-Id: %+v", a)
 		}
 		// A member may not create for, read, list or change another project's objects.
-		expectFault(t, n.MustDo(403, "POST", "/v2/lbaas/loadbalancers",
+		systemtest.ExpectFault(t, n.MustDo(403, "POST", "/v2/lbaas/loadbalancers",
 			fmt.Sprintf(`{"loadbalancer":{"project_id":"proj-a","vip_subnet_id":%q}}`, subnet), member("proj-b")...),
 			403, "Policy does not allow this request to be performed.")
-		expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/loadbalancers/"+a.ID, nil, member("proj-b")...),
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/loadbalancers/"+a.ID, nil, member("proj-b")...),
 			403, "Policy does not allow this request to be performed.")
 		n.MustDo(403, "PUT", "/v2/lbaas/loadbalancers/"+a.ID, `{"loadbalancer":{"name":"x"}}`, member("proj-b")...)
 		if got := list(t, n, "/v2/lbaas/loadbalancers", member("proj-b")...); len(got.LoadBalancers) != 0 {
@@ -205,17 +174,17 @@ func TestLoadBalancerAPI(t *testing.T) {
 			{`{"loadbalancer":{"name":"` + strings.Repeat("x", 2<<20) + `"}}`, "Request is too large."},
 		}
 		for _, c := range cases {
-			expectFault(t, n.MustDo(400, "POST", "/v2/lbaas/loadbalancers", c.body), 400, c.msg)
+			systemtest.ExpectFault(t, n.MustDo(400, "POST", "/v2/lbaas/loadbalancers", c.body), 400, c.msg)
 		}
 		id := decodeLB(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", fmt.Sprintf(`{"loadbalancer":{"vip_subnet_id":%q}}`, subnet))).ID
 		// Immutable attributes are unknown to PUT.
-		expectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/loadbalancers/"+id, `{"loadbalancer":{"vip_address":"10.0.0.9"}}`), 400,
+		systemtest.ExpectFault(t, n.MustDo(400, "PUT", "/v2/lbaas/loadbalancers/"+id, `{"loadbalancer":{"vip_address":"10.0.0.9"}}`), 400,
 			"Unknown attribute for argument load_balancer.loadbalancer: vip_address")
 		if after := len(list(t, n, "/v2/lbaas/loadbalancers").LoadBalancers); after != before+1 {
 			t.Fatalf("%d load balancers after bad input, want %d", after, before+1)
 		}
-		expectFault(t, n.MustDo(404, "GET", "/v2/lbaas/loadbalancers/nope", nil), 404, "Load Balancer nope not found.")
-		expectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/loadbalancers/"+subnet, `{"loadbalancer":{}}`), 404, "Load Balancer "+subnet+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/lbaas/loadbalancers/nope", nil), 404, "Load Balancer nope not found.")
+		systemtest.ExpectFault(t, n.MustDo(404, "PUT", "/v2/lbaas/loadbalancers/"+subnet, `{"loadbalancer":{}}`), 404, "Load Balancer "+subnet+" not found.")
 		r := n.MustDo(404, "GET", "/v2/lbaas/nothing", nil)
 		if !strings.Contains(string(r.Body), `"title":"Not Found"`) {
 			t.Fatalf("routing 404 body: %s", r.Body)
@@ -238,7 +207,7 @@ func TestLoadBalancerListing(t *testing.T) {
 		ids = append(ids, decodeLB(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", body)).ID)
 	}
 	for _, id := range ids {
-		waitActive(t, n, id)
+		n.WaitActive(id, 10*time.Second)
 	}
 	all := []string{"alpha", "bravo", "charlie", "delta", "echo"}
 
@@ -334,7 +303,7 @@ func TestLoadBalancerListing(t *testing.T) {
 		"/v2/lbaas/loadbalancers?name=a&name=b":             "One or more arguments are either duplicate or invalid",
 		"/v2/lbaas/loadbalancers?admin_state_up=maybe":      "Invalid input for field/attribute admin_state_up. Value: 'maybe'. Value should be boolean",
 	} {
-		expectFault(t, n.MustDo(400, "GET", path, nil), 400, msg)
+		systemtest.ExpectFault(t, n.MustDo(400, "GET", path, nil), 400, msg)
 	}
 }
 

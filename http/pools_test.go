@@ -109,7 +109,7 @@ func (a *poolsAPI) values(items []map[string]interface{}, attr string) []string 
 // refusal checks an error response: status and Octavia's exact faultstring.
 func (a *poolsAPI) refusal(status int, method, path string, body interface{}, msg string, headers ...string) {
 	a.t.Helper()
-	expectFault(a.t, a.do(status, method, path, body, headers...), status, msg)
+	systemtest.ExpectFault(a.t, a.do(status, method, path, body, headers...), status, msg)
 }
 
 // missingParent checks Octavia's routing-time 404 for a parent object in the path:
@@ -159,7 +159,7 @@ func (a *poolsAPI) pool(lbID, body string) map[string]interface{} {
 // settle waits until the load balancer is ACTIVE (the provider step done).
 func (a *poolsAPI) settle(lbID string) {
 	a.t.Helper()
-	waitActive(a.t, a.n, lbID)
+	a.n.WaitActive(lbID, 10*time.Second)
 }
 
 // statuses returns "provisioning/operating" of the object at path.

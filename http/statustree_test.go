@@ -3,7 +3,9 @@ package http_test
 import (
 	"encoding/json"
 	"fmt"
+	"keel/cluster/systemtest"
 	"testing"
+	"time"
 )
 
 // statusTree is GET /loadbalancers/{id}/status, decoded strictly enough to see
@@ -65,10 +67,10 @@ func TestStatusTreeAndStats(t *testing.T) {
 	if string(r.Body) != want {
 		t.Fatalf("status of a new load balancer:\n%s\nwant\n%s", r.Body, want)
 	}
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	web := newListener(t, n, lbID, "HTTP", 80)
 	n.MustDo(200, "PUT", "/v2/lbaas/listeners/"+web, `{"listener":{"name":"web"}}`)
-	waitActive(t, n, lbID)
+	n.WaitActive(lbID, 10*time.Second)
 	tcp := newListener(t, n, lbID, "TCP", 22)
 
 	for _, prefix := range []string{"/v2/lbaas", "/v2.0/lbaas", "/v2", "/v2.0"} {
@@ -103,8 +105,8 @@ func TestStatusTreeAndStats(t *testing.T) {
 
 	missing := "0b7e0c8c-6e77-4e53-a7e1-0bb2c0a1d0f9"
 	for _, leaf := range []string{"/status", "/statuses", "/stats"} {
-		expectFault(t, n.MustDo(404, "GET", "/v2/lbaas/loadbalancers/"+missing+leaf, nil), 404, "Load Balancer "+missing+" not found.")
-		expectFault(t, n.MustDo(403, "GET", "/v2/lbaas/loadbalancers/"+lbID+leaf, nil, "X-Project-Id: other", "X-Roles: member"), 403,
+		systemtest.ExpectFault(t, n.MustDo(404, "GET", "/v2/lbaas/loadbalancers/"+missing+leaf, nil), 404, "Load Balancer "+missing+" not found.")
+		systemtest.ExpectFault(t, n.MustDo(403, "GET", "/v2/lbaas/loadbalancers/"+lbID+leaf, nil, "X-Project-Id: other", "X-Roles: member"), 403,
 			"Policy does not allow this request to be performed.")
 	}
 	n.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+lbID+"/status", nil, "X-Project-Id: default", "X-Roles: member")

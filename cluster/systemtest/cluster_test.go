@@ -12,23 +12,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-const subnet = "08dce793-daef-411d-a896-d389cd45b1ea"
+const subnet = Subnet
 
 func createBody(name string) string {
 	return fmt.Sprintf(`{"loadbalancer":{"name":%q,"vip_subnet_id":%q}}`, name, subnet)
-}
-
-func lbID(t testing.TB, r *Response) string {
-	t.Helper()
-	var v struct {
-		LoadBalancer struct {
-			ID string `json:"id"`
-		} `json:"loadbalancer"`
-	}
-	if err := json.Unmarshal(r.Body, &v); err != nil || v.LoadBalancer.ID == "" {
-		t.Fatalf("no load balancer id in %s", r.Body)
-	}
-	return v.LoadBalancer.ID
 }
 
 type lbSummary struct {
@@ -76,7 +63,7 @@ func TestThreeNodeCluster(t *testing.T) {
 
 	// Read-your-writes across nodes: a 201 on one node is visible on all at once.
 	for i, n := range nodes {
-		id := lbID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("first-", i))))
+		id := CreatedID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("first-", i))))
 		for _, other := range nodes {
 			other.MustDo(200, "GET", "/v2.0/lbaas/loadbalancers/"+id, nil)
 			if _, ok := listAll(t, other)[id]; !ok {
@@ -196,7 +183,7 @@ func TestThreeNodeCluster(t *testing.T) {
 	if len(listAll(t, n4)) < len(acked) {
 		t.Fatal("the 4th node does not serve every load balancer")
 	}
-	id := lbID(t, n4.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("via-n4")))
+	id := CreatedID(t, n4.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("via-n4")))
 	nodes[0].MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil)
 
 	// It leaves gracefully: removed from Raft, shown as left, exit code 0.
@@ -238,7 +225,7 @@ func TestSingleNodeRestart(t *testing.T) {
 
 	var ids []string
 	for i := 0; i < 20; i++ {
-		ids = append(ids, lbID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("lb-", i)))))
+		ids = append(ids, CreatedID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("lb-", i)))))
 	}
 	Eventually(t, 10*time.Second, "the first load balancer to be ACTIVE", func() bool {
 		return listAll(t, n)[ids[0]].ProvisioningStatus == "ACTIVE"
@@ -261,7 +248,7 @@ func TestSingleNodeRestart(t *testing.T) {
 	}
 
 	// SIGKILL right after the 201: the write was fsync'd before it was acknowledged.
-	last := lbID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("acked-then-killed")))
+	last := CreatedID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("acked-then-killed")))
 	n.Kill()
 	n.Start()
 	Eventually(t, 20*time.Second, "the node to be healthy after SIGKILL", n.Healthy)

@@ -111,7 +111,7 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 	if leader := WaitConverged(t, nodes, 3, 30*time.Second); leader != "n1" {
 		t.Logf("leader is %s, not n1", leader)
 	}
-	before := lbID(t, n2.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("before-kill")))
+	before := CreatedID(t, n2.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("before-kill")))
 	// n1 made up the cluster's ID when it bootstrapped; n2 and n3 adopted it.
 	Eventually(t, 5*time.Second, "every node to remember n1's cluster ID", func() bool {
 		id := clusterIDOf(n1)
@@ -125,7 +125,7 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 
 	n1.Kill()
 	WaitConverged(t, []*Node{n2, n3}, 3, 20*time.Second)
-	after := lbID(t, n3.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("after-kill")))
+	after := CreatedID(t, n3.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("after-kill")))
 	// Down past memberlist's GossipToTheDeadTime (15 s): n2 and n3 no longer
 	// gossip to n1's address, so only n1's own rejoin can bring it back.
 	time.Sleep(16 * time.Second)
@@ -141,7 +141,7 @@ func TestFirstNodeRestartsWithoutJoin(t *testing.T) {
 	for _, id := range []string{before, after} {
 		n1.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil)
 	}
-	id := lbID(t, n1.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("via-restarted-n1")))
+	id := CreatedID(t, n1.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("via-restarted-n1")))
 	n2.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+id, nil)
 
 	// Lose the majority: the survivor stops claiming to be healthy.

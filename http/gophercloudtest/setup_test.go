@@ -16,7 +16,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(systemtest.Main(m)) }
 
 // subnet is any UUID: keel has no network service, the VIP subnet is recorded.
-const subnet = "08dce793-daef-411d-a896-d389cd45b1ea"
+const subnet = systemtest.Subnet
 
 // startKeel runs one keeld node for a test and returns it.
 func startKeel(t *testing.T) *systemtest.Node {
