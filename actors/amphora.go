@@ -18,6 +18,7 @@ import (
 	"keel/actors/healthmap"
 	"keel/agent/agentclient"
 	"keel/agent/heartbeat"
+	"keel/cluster/amphorapki"
 	"keel/store/storepb"
 )
 
@@ -244,31 +245,105 @@ func (g *AmphoraGrain) Destroy(spec *actorspb.AmphoraSpec, ctx cluster.GrainCont
 	return &actorspb.Empty{}, nil
 }
 
-// Watch keeps the grain supervising the amphora spec names, and points the
-// agent's heartbeats at the nodes alive now (when nodes join or leave, agents
-// learn the new list).
+// Watch keeps the grain supervising the amphora spec names, points the agent's
+// heartbeats at the nodes alive now (when nodes join or leave, agents learn the
+// new list) and rotates the amphora's certificate when it nears its expiry.
 func (g *AmphoraGrain) Watch(spec *actorspb.AmphoraSpec, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	if err := g.ready(); err != nil {
 		return nil, err
 	}
 	g.supervise(spec)
-	want := g.amp.Controllers()
-	if len(want) > 0 && !slices.Equal(want, g.controllers) && spec.GetComputeId() != "" {
-		wctx, cancel := context.WithTimeout(context.Background(), g.amp.BuildTimeout)
-		defer cancel()
-		inst, err := g.amp.Driver.SetControllers(wctx, spec.GetComputeId(), want)
-		switch {
-		case errors.Is(err, compute.ErrNotLocal):
-		case err != nil:
-			g.rt.Logger.Warn("amphora controllers not updated", "amphora", g.id, "err", err)
-		default:
-			g.controllers = want
-			if trust, terr := g.amp.Trust(); terr == nil {
-				_ = g.connect(trust, inst) // the restarted agent may listen elsewhere
-			}
+	wctx, cancel := context.WithTimeout(context.Background(), g.amp.BuildTimeout)
+	defer cancel()
+	g.syncControllers(wctx, spec, false)
+	if amp, _ := g.rt.Store.State().Current().Amphorae.Get(g.id); amp != nil && g.rotationDue(amp) {
+		if err := g.rotateCert(wctx, spec, amp); err != nil {
+			g.rt.Logger.Warn("amphora certificate not rotated", "amphora", g.id, "err", err)
 		}
 	}
 	return &actorspb.Empty{}, nil
+}
+
+// Refresh pushes the agent's configuration again (PUT /amphorae/{id}/config).
+func (g *AmphoraGrain) Refresh(spec *actorspb.AmphoraSpec, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	if g.amp == nil || g.amp.Driver == nil {
+		return &actorspb.Empty{}, nil // the noop provider has no agent to configure
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), g.amp.BuildTimeout)
+	defer cancel()
+	if err := g.agentFor(rctx, spec); err != nil {
+		return nil, grainError(KindUnavailable, "amphora %s: %v", g.id, err)
+	}
+	g.supervise(spec)
+	g.syncControllers(rctx, spec, true)
+	if err := g.rt.Store.Barrier(rctx); err != nil {
+		return nil, unavailable(err)
+	}
+	if err := g.configure(rctx, g.rt.Store.State().Current().Tree(spec.GetLoadBalancerId())); err != nil {
+		return nil, grainError(KindInternal, "amphora %s: %v", g.id, err)
+	}
+	return &actorspb.Empty{}, nil
+}
+
+// syncControllers gives the agent the current controller list if it has another
+// one (or, forced, whatever it has: the driver restarts it only on a change).
+func (g *AmphoraGrain) syncControllers(ctx context.Context, spec *actorspb.AmphoraSpec, force bool) {
+	want := g.amp.Controllers()
+	if len(want) == 0 || spec.GetComputeId() == "" || (!force && slices.Equal(want, g.controllers)) {
+		return
+	}
+	inst, err := g.amp.Driver.SetControllers(ctx, spec.GetComputeId(), want)
+	switch {
+	case errors.Is(err, compute.ErrNotLocal):
+	case err != nil:
+		g.rt.Logger.Warn("amphora controllers not updated", "amphora", g.id, "err", err)
+	default:
+		g.controllers = want
+		if trust, terr := g.amp.Trust(); terr == nil {
+			_ = g.connect(trust, inst) // the restarted agent may listen elsewhere
+		}
+	}
+}
+
+// rotationDue: the certificate expires within the rotation buffer (Octavia's
+// cert_expiry_buffer, two weeks; or half the validity when that is shorter).
+func (g *AmphoraGrain) rotationDue(amp *storepb.Amphora) bool {
+	if amp.CertExpiration == 0 || amp.Status != AmphoraAllocated {
+		return false
+	}
+	buffer := min(amphorapki.RotationBuffer, g.amp.CertValidity/2)
+	return time.UnixMicro(amp.CertExpiration).Sub(g.rt.Now()) < buffer
+}
+
+// rotateCert issues a new server certificate and swaps it into the live agent
+// (PUT /certificate), recording cert_busy while it runs and the new expiry after.
+func (g *AmphoraGrain) rotateCert(ctx context.Context, spec *actorspb.AmphoraSpec, amp *storepb.Amphora) error {
+	if err := g.agentFor(ctx, spec); err != nil {
+		return err
+	}
+	trust, err := g.amp.Trust()
+	if err != nil {
+		return err
+	}
+	record := func(expiration int64, busy bool) error {
+		_, err := actorspb.GetLoadBalancerGrainClient(g.c, amp.LoadbalancerId).RecordAmphoraCert(
+			&actorspb.RecordAmphoraCertRequest{AmphoraId: g.id, CertExpiration: expiration, CertBusy: busy},
+			cluster.WithTimeout(10*time.Second))
+		return err
+	}
+	if err := record(0, true); err != nil {
+		return err
+	}
+	cert, err := trust.IssueAmphora(g.id)
+	if err == nil {
+		err = g.agent.PutServerCertificate(ctx, cert.Bundle())
+	}
+	if err != nil {
+		_ = record(0, false)
+		return err
+	}
+	g.rt.Logger.Info("amphora certificate rotated", "amphora", g.id, "expires", cert.NotAfter)
+	return record(cert.NotAfter.UnixMicro(), false)
 }
 
 // supervise starts (or keeps) watching for silence; a new compute id (a rebuilt

@@ -33,6 +33,10 @@ type Amphorae struct {
 	HeartbeatInterval, HeartbeatTimeout time.Duration
 	// BuildTimeout bounds one amphora's build (start and first answer of /info).
 	BuildTimeout time.Duration
+	// CertValidity is how long an amphora's certificate is valid (Octavia's
+	// cert_validity_time, two years); it is rotated within the last two weeks (or
+	// the last half, when shorter).
+	CertValidity time.Duration
 }
 
 // AmphoraTrust is the TLS material a node uses with its amphorae.
@@ -65,6 +69,9 @@ func (a *Amphorae) defaults() {
 	if a.BuildTimeout <= 0 {
 		a.BuildTimeout = 30 * time.Second
 	}
+	if a.CertValidity <= 0 {
+		a.CertValidity = amphorapki.DefaultValidity
+	}
 	if a.Forget == nil {
 		a.Forget = func(string) {}
 	}
@@ -73,7 +80,7 @@ func (a *Amphorae) defaults() {
 // TrustFrom returns a Trust function that loads the CA from the PEM material
 // secrets returns (nil, nil while the store holds none) and issues this node's
 // client certificate once.
-func TrustFrom(node string, secrets func() (caCert, caKey []byte, heartbeatKey string, err error)) func() (*AmphoraTrust, error) {
+func TrustFrom(node string, opts amphorapki.Options, secrets func() (caCert, caKey []byte, heartbeatKey string, err error)) func() (*AmphoraTrust, error) {
 	var mu sync.Mutex
 	var cached *AmphoraTrust
 	return func() (*AmphoraTrust, error) {
@@ -89,7 +96,7 @@ func TrustFrom(node string, secrets func() (caCert, caKey []byte, heartbeatKey s
 		if len(cert) == 0 {
 			return nil, fmt.Errorf("the cluster's amphora CA is not stored yet")
 		}
-		ca, err := amphorapki.Load(amphorapki.Material{CertPEM: cert, KeyPEM: key}, amphorapki.Options{})
+		ca, err := amphorapki.Load(amphorapki.Material{CertPEM: cert, KeyPEM: key}, opts)
 		if err != nil {
 			return nil, fmt.Errorf("amphora CA: %w", err)
 		}

@@ -247,3 +247,35 @@ func (g *LoadBalancerGrain) AmphoraSilent(req *actorspb.AmphoraSilentRequest, ct
 	g.rt.Logger.Warn("amphora heartbeats stopped", "lb", g.id, "amphora", req.GetAmphoraId(), "silent_ms", req.GetSilentMs())
 	return g.Failover(&actorspb.FailoverRequest{Caller: &actorspb.Caller{Admin: true}, AmphoraId: req.GetAmphoraId()}, ctx)
 }
+
+// RecordAmphoraCert records an amphora certificate's rotation on its row.
+func (g *LoadBalancerGrain) RecordAmphoraCert(req *actorspb.RecordAmphoraCertRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		if err := g.load(attempt > 0); err != nil {
+			return nil, unavailable(err)
+		}
+		t := g.tree
+		if t == nil || t.amphorae[req.GetAmphoraId()] == nil {
+			return nil, grainError(KindNotFound, "Amphora %s not found.", req.GetAmphoraId())
+		}
+		lb := cloneRow(t.lb)
+		w := &storepb.TreeWrite{LoadBalancerId: lb.Id, ExpectedVersion: t.lb.Version, LoadBalancer: lb}
+		a := cloneRow(t.amphorae[req.GetAmphoraId()])
+		a.CertBusy = req.GetCertBusy()
+		if req.GetCertExpiration() != 0 {
+			a.CertExpiration = req.GetCertExpiration()
+		}
+		a.UpdatedAt = g.micros()
+		w.Amphorae = append(w.Amphorae, a)
+		res, err := g.propose(treeTransaction(storepb.TreeTransaction_UPDATE_AMPHORA, w))
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if res.Code == storepb.CommandResult_OK && !res.Replayed {
+			t.apply(w, res.Version)
+			return &actorspb.Empty{}, nil
+		}
+		g.loaded = false
+	}
+	return nil, grainError(KindConflict, "Load Balancer %s is being changed concurrently; retry.", g.id)
+}

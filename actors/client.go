@@ -134,3 +134,11 @@ func (c *Client) WatchAmphora(ctx context.Context, spec *actorspb.AmphoraSpec) e
 	})
 	return err
 }
+
+// RefreshAmphora pushes an amphora's agent configuration again.
+func (c *Client) RefreshAmphora(ctx context.Context, spec *actorspb.AmphoraSpec) error {
+	_, err := call(ctx, c, func(_ uint32, opts ...cluster.GrainCallOption) (*actorspb.Empty, error) {
+		return actorspb.GetAmphoraGrainClient(c.cluster, spec.GetAmphoraId()).Refresh(spec, opts...)
+	})
+	return err
+}

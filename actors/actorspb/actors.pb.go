@@ -1674,6 +1674,66 @@ func (x *DeleteChildRequest) GetId() string {
 	return ""
 }
 
+type RecordAmphoraCertRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AmphoraId      string                 `protobuf:"bytes,1,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
+	CertExpiration int64                  `protobuf:"varint,2,opt,name=cert_expiration,json=certExpiration,proto3" json:"cert_expiration,omitempty"` // unix microseconds; 0: unchanged
+	CertBusy       bool                   `protobuf:"varint,3,opt,name=cert_busy,json=certBusy,proto3" json:"cert_busy,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RecordAmphoraCertRequest) Reset() {
+	*x = RecordAmphoraCertRequest{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAmphoraCertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAmphoraCertRequest) ProtoMessage() {}
+
+func (x *RecordAmphoraCertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAmphoraCertRequest.ProtoReflect.Descriptor instead.
+func (*RecordAmphoraCertRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RecordAmphoraCertRequest) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+func (x *RecordAmphoraCertRequest) GetCertExpiration() int64 {
+	if x != nil {
+		return x.CertExpiration
+	}
+	return 0
+}
+
+func (x *RecordAmphoraCertRequest) GetCertBusy() bool {
+	if x != nil {
+		return x.CertBusy
+	}
+	return false
+}
+
 // OperatingStatusChange is one object whose operating status a heartbeat changed.
 type OperatingStatusChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1687,7 +1747,7 @@ type OperatingStatusChange struct {
 
 func (x *OperatingStatusChange) Reset() {
 	*x = OperatingStatusChange{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1759,7 @@ func (x *OperatingStatusChange) String() string {
 func (*OperatingStatusChange) ProtoMessage() {}
 
 func (x *OperatingStatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1772,7 @@ func (x *OperatingStatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatingStatusChange.ProtoReflect.Descriptor instead.
 func (*OperatingStatusChange) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OperatingStatusChange) GetKind() string {
@@ -1746,7 +1806,7 @@ type RecordHealthRequest struct {
 
 func (x *RecordHealthRequest) Reset() {
 	*x = RecordHealthRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1818,7 @@ func (x *RecordHealthRequest) String() string {
 func (*RecordHealthRequest) ProtoMessage() {}
 
 func (x *RecordHealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1831,7 @@ func (x *RecordHealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordHealthRequest.ProtoReflect.Descriptor instead.
 func (*RecordHealthRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordHealthRequest) GetAmphoraId() string {
@@ -1799,7 +1859,7 @@ type AmphoraSilentRequest struct {
 
 func (x *AmphoraSilentRequest) Reset() {
 	*x = AmphoraSilentRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +1871,7 @@ func (x *AmphoraSilentRequest) String() string {
 func (*AmphoraSilentRequest) ProtoMessage() {}
 
 func (x *AmphoraSilentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +1884,7 @@ func (x *AmphoraSilentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmphoraSilentRequest.ProtoReflect.Descriptor instead.
 func (*AmphoraSilentRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AmphoraSilentRequest) GetAmphoraId() string {
@@ -1855,7 +1915,7 @@ type AmphoraSpec struct {
 
 func (x *AmphoraSpec) Reset() {
 	*x = AmphoraSpec{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +1927,7 @@ func (x *AmphoraSpec) String() string {
 func (*AmphoraSpec) ProtoMessage() {}
 
 func (x *AmphoraSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +1940,7 @@ func (x *AmphoraSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmphoraSpec.ProtoReflect.Descriptor instead.
 func (*AmphoraSpec) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AmphoraSpec) GetAmphoraId() string {
@@ -1923,7 +1983,7 @@ type BuildAmphoraReply struct {
 
 func (x *BuildAmphoraReply) Reset() {
 	*x = BuildAmphoraReply{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +1995,7 @@ func (x *BuildAmphoraReply) String() string {
 func (*BuildAmphoraReply) ProtoMessage() {}
 
 func (x *BuildAmphoraReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2008,7 @@ func (x *BuildAmphoraReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildAmphoraReply.ProtoReflect.Descriptor instead.
 func (*BuildAmphoraReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BuildAmphoraReply) GetComputeId() string {
@@ -1984,7 +2044,7 @@ type ConfigureAmphoraRequest struct {
 
 func (x *ConfigureAmphoraRequest) Reset() {
 	*x = ConfigureAmphoraRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2056,7 @@ func (x *ConfigureAmphoraRequest) String() string {
 func (*ConfigureAmphoraRequest) ProtoMessage() {}
 
 func (x *ConfigureAmphoraRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2069,7 @@ func (x *ConfigureAmphoraRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureAmphoraRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureAmphoraRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ConfigureAmphoraRequest) GetSpec() *AmphoraSpec {
@@ -2040,7 +2100,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2112,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2125,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *HeartbeatRequest) GetAmphoraId() string {
@@ -2195,7 +2255,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04tree\x18\x02 \x01(\v2\x10.keel.store.TreeR\x04tree\"Q\n" +
 	"\x12DeleteChildRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\"f\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"\x7f\n" +
+	"\x18RecordAmphoraCertRequest\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x01 \x01(\tR\tamphoraId\x12'\n" +
+	"\x0fcert_expiration\x18\x02 \x01(\x03R\x0ecertExpiration\x12\x1b\n" +
+	"\tcert_busy\x18\x03 \x01(\bR\bcertBusy\"f\n" +
 	"\x15OperatingStatusChange\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12)\n" +
@@ -2228,7 +2293,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"amphora_id\x18\x01 \x01(\tR\tamphoraId\x12!\n" +
 	"\fmessage_json\x18\x02 \x01(\fR\vmessageJson\x12(\n" +
-	"\x10received_unix_ms\x18\x03 \x01(\x03R\x0ereceivedUnixMs2\x81\x10\n" +
+	"\x10received_unix_ms\x18\x03 \x01(\x03R\x0ereceivedUnixMs2\xd1\x10\n" +
 	"\fLoadBalancer\x12P\n" +
 	"\x06Create\x12&.keel.actors.CreateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12P\n" +
 	"\x06Update\x12&.keel.actors.UpdateLoadBalancerRequest\x1a\x1e.keel.actors.LoadBalancerReply\x12D\n" +
@@ -2259,13 +2324,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fDeleteL7Rule\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12D\n" +
 	"\rDeleteAmphora\x12\x1f.keel.actors.DeleteChildRequest\x1a\x12.keel.actors.Empty\x12D\n" +
 	"\fRecordHealth\x12 .keel.actors.RecordHealthRequest\x1a\x12.keel.actors.Empty\x12F\n" +
-	"\rAmphoraSilent\x12!.keel.actors.AmphoraSilentRequest\x1a\x12.keel.actors.Empty2\xc3\x02\n" +
+	"\rAmphoraSilent\x12!.keel.actors.AmphoraSilentRequest\x1a\x12.keel.actors.Empty\x12N\n" +
+	"\x11RecordAmphoraCert\x12%.keel.actors.RecordAmphoraCertRequest\x1a\x12.keel.actors.Empty2\xfc\x02\n" +
 	"\aAmphora\x12A\n" +
 	"\x05Build\x12\x18.keel.actors.AmphoraSpec\x1a\x1e.keel.actors.BuildAmphoraReply\x12E\n" +
 	"\tConfigure\x12$.keel.actors.ConfigureAmphoraRequest\x1a\x12.keel.actors.Empty\x127\n" +
 	"\aDestroy\x12\x18.keel.actors.AmphoraSpec\x1a\x12.keel.actors.Empty\x125\n" +
 	"\x05Watch\x12\x18.keel.actors.AmphoraSpec\x1a\x12.keel.actors.Empty\x12>\n" +
-	"\tHeartbeat\x12\x1d.keel.actors.HeartbeatRequest\x1a\x12.keel.actors.EmptyB\x16Z\x14keel/actors/actorspbb\x06proto3"
+	"\tHeartbeat\x12\x1d.keel.actors.HeartbeatRequest\x1a\x12.keel.actors.Empty\x127\n" +
+	"\aRefresh\x12\x18.keel.actors.AmphoraSpec\x1a\x12.keel.actors.EmptyB\x16Z\x14keel/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once
@@ -2279,7 +2346,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Caller)(nil),                     // 0: keel.actors.Caller
 	(*CreateLoadBalancerRequest)(nil),  // 1: keel.actors.CreateLoadBalancerRequest
@@ -2311,74 +2378,75 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*UpdateL7RuleRequest)(nil),        // 27: keel.actors.UpdateL7RuleRequest
 	(*L7RuleReply)(nil),                // 28: keel.actors.L7RuleReply
 	(*DeleteChildRequest)(nil),         // 29: keel.actors.DeleteChildRequest
-	(*OperatingStatusChange)(nil),      // 30: keel.actors.OperatingStatusChange
-	(*RecordHealthRequest)(nil),        // 31: keel.actors.RecordHealthRequest
-	(*AmphoraSilentRequest)(nil),       // 32: keel.actors.AmphoraSilentRequest
-	(*AmphoraSpec)(nil),                // 33: keel.actors.AmphoraSpec
-	(*BuildAmphoraReply)(nil),          // 34: keel.actors.BuildAmphoraReply
-	(*ConfigureAmphoraRequest)(nil),    // 35: keel.actors.ConfigureAmphoraRequest
-	(*HeartbeatRequest)(nil),           // 36: keel.actors.HeartbeatRequest
-	(*storepb.Tree)(nil),               // 37: keel.store.Tree
-	(*storepb.LoadBalancer)(nil),       // 38: keel.store.LoadBalancer
-	(*storepb.Listener)(nil),           // 39: keel.store.Listener
-	(*storepb.Pool)(nil),               // 40: keel.store.Pool
-	(*storepb.Member)(nil),             // 41: keel.store.Member
-	(*storepb.HealthMonitor)(nil),      // 42: keel.store.HealthMonitor
-	(*storepb.L7Policy)(nil),           // 43: keel.store.L7Policy
-	(*storepb.L7Rule)(nil),             // 44: keel.store.L7Rule
+	(*RecordAmphoraCertRequest)(nil),   // 30: keel.actors.RecordAmphoraCertRequest
+	(*OperatingStatusChange)(nil),      // 31: keel.actors.OperatingStatusChange
+	(*RecordHealthRequest)(nil),        // 32: keel.actors.RecordHealthRequest
+	(*AmphoraSilentRequest)(nil),       // 33: keel.actors.AmphoraSilentRequest
+	(*AmphoraSpec)(nil),                // 34: keel.actors.AmphoraSpec
+	(*BuildAmphoraReply)(nil),          // 35: keel.actors.BuildAmphoraReply
+	(*ConfigureAmphoraRequest)(nil),    // 36: keel.actors.ConfigureAmphoraRequest
+	(*HeartbeatRequest)(nil),           // 37: keel.actors.HeartbeatRequest
+	(*storepb.Tree)(nil),               // 38: keel.store.Tree
+	(*storepb.LoadBalancer)(nil),       // 39: keel.store.LoadBalancer
+	(*storepb.Listener)(nil),           // 40: keel.store.Listener
+	(*storepb.Pool)(nil),               // 41: keel.store.Pool
+	(*storepb.Member)(nil),             // 42: keel.store.Member
+	(*storepb.HealthMonitor)(nil),      // 43: keel.store.HealthMonitor
+	(*storepb.L7Policy)(nil),           // 44: keel.store.L7Policy
+	(*storepb.L7Rule)(nil),             // 45: keel.store.L7Rule
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: keel.actors.CreateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	37, // 1: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.store.Tree
-	37, // 2: keel.actors.LoadBalancerReply.tree:type_name -> keel.store.Tree
+	38, // 1: keel.actors.CreateLoadBalancerRequest.tree:type_name -> keel.store.Tree
+	38, // 2: keel.actors.LoadBalancerReply.tree:type_name -> keel.store.Tree
 	0,  // 3: keel.actors.UpdateLoadBalancerRequest.caller:type_name -> keel.actors.Caller
-	38, // 4: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
+	39, // 4: keel.actors.UpdateLoadBalancerRequest.values:type_name -> keel.store.LoadBalancer
 	0,  // 5: keel.actors.DeleteLoadBalancerRequest.caller:type_name -> keel.actors.Caller
 	0,  // 6: keel.actors.FailoverRequest.caller:type_name -> keel.actors.Caller
 	0,  // 7: keel.actors.CreateListenerRequest.caller:type_name -> keel.actors.Caller
-	39, // 8: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
+	40, // 8: keel.actors.CreateListenerRequest.listener:type_name -> keel.store.Listener
 	0,  // 9: keel.actors.UpdateListenerRequest.caller:type_name -> keel.actors.Caller
-	39, // 10: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
-	39, // 11: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
-	37, // 12: keel.actors.ListenerReply.tree:type_name -> keel.store.Tree
+	40, // 10: keel.actors.UpdateListenerRequest.values:type_name -> keel.store.Listener
+	40, // 11: keel.actors.ListenerReply.listener:type_name -> keel.store.Listener
+	38, // 12: keel.actors.ListenerReply.tree:type_name -> keel.store.Tree
 	0,  // 13: keel.actors.CreatePoolRequest.caller:type_name -> keel.actors.Caller
-	40, // 14: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
+	41, // 14: keel.actors.CreatePoolRequest.pool:type_name -> keel.store.Pool
 	0,  // 15: keel.actors.UpdatePoolRequest.caller:type_name -> keel.actors.Caller
-	40, // 16: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
-	40, // 17: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
-	37, // 18: keel.actors.PoolReply.tree:type_name -> keel.store.Tree
+	41, // 16: keel.actors.UpdatePoolRequest.values:type_name -> keel.store.Pool
+	41, // 17: keel.actors.PoolReply.pool:type_name -> keel.store.Pool
+	38, // 18: keel.actors.PoolReply.tree:type_name -> keel.store.Tree
 	0,  // 19: keel.actors.CreateMemberRequest.caller:type_name -> keel.actors.Caller
-	41, // 20: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
+	42, // 20: keel.actors.CreateMemberRequest.member:type_name -> keel.store.Member
 	0,  // 21: keel.actors.UpdateMemberRequest.caller:type_name -> keel.actors.Caller
-	41, // 22: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
-	41, // 23: keel.actors.MemberReply.member:type_name -> keel.store.Member
-	37, // 24: keel.actors.MemberReply.tree:type_name -> keel.store.Tree
+	42, // 22: keel.actors.UpdateMemberRequest.values:type_name -> keel.store.Member
+	42, // 23: keel.actors.MemberReply.member:type_name -> keel.store.Member
+	38, // 24: keel.actors.MemberReply.tree:type_name -> keel.store.Tree
 	0,  // 25: keel.actors.ReplaceMembersRequest.caller:type_name -> keel.actors.Caller
-	41, // 26: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
+	42, // 26: keel.actors.ReplaceMembersRequest.members:type_name -> keel.store.Member
 	19, // 27: keel.actors.ReplaceMembersRequest.fields:type_name -> keel.actors.FieldList
 	0,  // 28: keel.actors.CreateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	42, // 29: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
+	43, // 29: keel.actors.CreateHealthMonitorRequest.health_monitor:type_name -> keel.store.HealthMonitor
 	0,  // 30: keel.actors.UpdateHealthMonitorRequest.caller:type_name -> keel.actors.Caller
-	42, // 31: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
-	42, // 32: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
-	37, // 33: keel.actors.HealthMonitorReply.tree:type_name -> keel.store.Tree
+	43, // 31: keel.actors.UpdateHealthMonitorRequest.values:type_name -> keel.store.HealthMonitor
+	43, // 32: keel.actors.HealthMonitorReply.health_monitor:type_name -> keel.store.HealthMonitor
+	38, // 33: keel.actors.HealthMonitorReply.tree:type_name -> keel.store.Tree
 	0,  // 34: keel.actors.CreateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	43, // 35: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
-	44, // 36: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
+	44, // 35: keel.actors.CreateL7PolicyRequest.l7policy:type_name -> keel.store.L7Policy
+	45, // 36: keel.actors.CreateL7PolicyRequest.rules:type_name -> keel.store.L7Rule
 	0,  // 37: keel.actors.UpdateL7PolicyRequest.caller:type_name -> keel.actors.Caller
-	43, // 38: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
-	43, // 39: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
-	37, // 40: keel.actors.L7PolicyReply.tree:type_name -> keel.store.Tree
+	44, // 38: keel.actors.UpdateL7PolicyRequest.values:type_name -> keel.store.L7Policy
+	44, // 39: keel.actors.L7PolicyReply.l7policy:type_name -> keel.store.L7Policy
+	38, // 40: keel.actors.L7PolicyReply.tree:type_name -> keel.store.Tree
 	0,  // 41: keel.actors.CreateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	44, // 42: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
+	45, // 42: keel.actors.CreateL7RuleRequest.rule:type_name -> keel.store.L7Rule
 	0,  // 43: keel.actors.UpdateL7RuleRequest.caller:type_name -> keel.actors.Caller
-	44, // 44: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
-	44, // 45: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
-	37, // 46: keel.actors.L7RuleReply.tree:type_name -> keel.store.Tree
+	45, // 44: keel.actors.UpdateL7RuleRequest.values:type_name -> keel.store.L7Rule
+	45, // 45: keel.actors.L7RuleReply.rule:type_name -> keel.store.L7Rule
+	38, // 46: keel.actors.L7RuleReply.tree:type_name -> keel.store.Tree
 	0,  // 47: keel.actors.DeleteChildRequest.caller:type_name -> keel.actors.Caller
-	30, // 48: keel.actors.RecordHealthRequest.changes:type_name -> keel.actors.OperatingStatusChange
-	33, // 49: keel.actors.ConfigureAmphoraRequest.spec:type_name -> keel.actors.AmphoraSpec
-	37, // 50: keel.actors.ConfigureAmphoraRequest.tree:type_name -> keel.store.Tree
+	31, // 48: keel.actors.RecordHealthRequest.changes:type_name -> keel.actors.OperatingStatusChange
+	34, // 49: keel.actors.ConfigureAmphoraRequest.spec:type_name -> keel.actors.AmphoraSpec
+	38, // 50: keel.actors.ConfigureAmphoraRequest.tree:type_name -> keel.store.Tree
 	1,  // 51: keel.actors.LoadBalancer.Create:input_type -> keel.actors.CreateLoadBalancerRequest
 	3,  // 52: keel.actors.LoadBalancer.Update:input_type -> keel.actors.UpdateLoadBalancerRequest
 	4,  // 53: keel.actors.LoadBalancer.Delete:input_type -> keel.actors.DeleteLoadBalancerRequest
@@ -2404,47 +2472,51 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	27, // 73: keel.actors.LoadBalancer.UpdateL7Rule:input_type -> keel.actors.UpdateL7RuleRequest
 	29, // 74: keel.actors.LoadBalancer.DeleteL7Rule:input_type -> keel.actors.DeleteChildRequest
 	29, // 75: keel.actors.LoadBalancer.DeleteAmphora:input_type -> keel.actors.DeleteChildRequest
-	31, // 76: keel.actors.LoadBalancer.RecordHealth:input_type -> keel.actors.RecordHealthRequest
-	32, // 77: keel.actors.LoadBalancer.AmphoraSilent:input_type -> keel.actors.AmphoraSilentRequest
-	33, // 78: keel.actors.Amphora.Build:input_type -> keel.actors.AmphoraSpec
-	35, // 79: keel.actors.Amphora.Configure:input_type -> keel.actors.ConfigureAmphoraRequest
-	33, // 80: keel.actors.Amphora.Destroy:input_type -> keel.actors.AmphoraSpec
-	33, // 81: keel.actors.Amphora.Watch:input_type -> keel.actors.AmphoraSpec
-	36, // 82: keel.actors.Amphora.Heartbeat:input_type -> keel.actors.HeartbeatRequest
-	2,  // 83: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
-	2,  // 84: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
-	6,  // 85: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
-	6,  // 86: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
-	8,  // 87: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
-	11, // 88: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
-	11, // 89: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
-	6,  // 90: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
-	14, // 91: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
-	14, // 92: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
-	6,  // 93: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
-	17, // 94: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
-	17, // 95: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
-	6,  // 96: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
-	6,  // 97: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
-	22, // 98: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	22, // 99: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
-	6,  // 100: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
-	25, // 101: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
-	25, // 102: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
-	6,  // 103: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
-	28, // 104: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
-	28, // 105: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
-	6,  // 106: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
-	6,  // 107: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
-	6,  // 108: keel.actors.LoadBalancer.RecordHealth:output_type -> keel.actors.Empty
-	6,  // 109: keel.actors.LoadBalancer.AmphoraSilent:output_type -> keel.actors.Empty
-	34, // 110: keel.actors.Amphora.Build:output_type -> keel.actors.BuildAmphoraReply
-	6,  // 111: keel.actors.Amphora.Configure:output_type -> keel.actors.Empty
-	6,  // 112: keel.actors.Amphora.Destroy:output_type -> keel.actors.Empty
-	6,  // 113: keel.actors.Amphora.Watch:output_type -> keel.actors.Empty
-	6,  // 114: keel.actors.Amphora.Heartbeat:output_type -> keel.actors.Empty
-	83, // [83:115] is the sub-list for method output_type
-	51, // [51:83] is the sub-list for method input_type
+	32, // 76: keel.actors.LoadBalancer.RecordHealth:input_type -> keel.actors.RecordHealthRequest
+	33, // 77: keel.actors.LoadBalancer.AmphoraSilent:input_type -> keel.actors.AmphoraSilentRequest
+	30, // 78: keel.actors.LoadBalancer.RecordAmphoraCert:input_type -> keel.actors.RecordAmphoraCertRequest
+	34, // 79: keel.actors.Amphora.Build:input_type -> keel.actors.AmphoraSpec
+	36, // 80: keel.actors.Amphora.Configure:input_type -> keel.actors.ConfigureAmphoraRequest
+	34, // 81: keel.actors.Amphora.Destroy:input_type -> keel.actors.AmphoraSpec
+	34, // 82: keel.actors.Amphora.Watch:input_type -> keel.actors.AmphoraSpec
+	37, // 83: keel.actors.Amphora.Heartbeat:input_type -> keel.actors.HeartbeatRequest
+	34, // 84: keel.actors.Amphora.Refresh:input_type -> keel.actors.AmphoraSpec
+	2,  // 85: keel.actors.LoadBalancer.Create:output_type -> keel.actors.LoadBalancerReply
+	2,  // 86: keel.actors.LoadBalancer.Update:output_type -> keel.actors.LoadBalancerReply
+	6,  // 87: keel.actors.LoadBalancer.Delete:output_type -> keel.actors.Empty
+	6,  // 88: keel.actors.LoadBalancer.Failover:output_type -> keel.actors.Empty
+	8,  // 89: keel.actors.LoadBalancer.Resume:output_type -> keel.actors.ResumeReply
+	11, // 90: keel.actors.LoadBalancer.CreateListener:output_type -> keel.actors.ListenerReply
+	11, // 91: keel.actors.LoadBalancer.UpdateListener:output_type -> keel.actors.ListenerReply
+	6,  // 92: keel.actors.LoadBalancer.DeleteListener:output_type -> keel.actors.Empty
+	14, // 93: keel.actors.LoadBalancer.CreatePool:output_type -> keel.actors.PoolReply
+	14, // 94: keel.actors.LoadBalancer.UpdatePool:output_type -> keel.actors.PoolReply
+	6,  // 95: keel.actors.LoadBalancer.DeletePool:output_type -> keel.actors.Empty
+	17, // 96: keel.actors.LoadBalancer.CreateMember:output_type -> keel.actors.MemberReply
+	17, // 97: keel.actors.LoadBalancer.UpdateMember:output_type -> keel.actors.MemberReply
+	6,  // 98: keel.actors.LoadBalancer.DeleteMember:output_type -> keel.actors.Empty
+	6,  // 99: keel.actors.LoadBalancer.ReplaceMembers:output_type -> keel.actors.Empty
+	22, // 100: keel.actors.LoadBalancer.CreateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	22, // 101: keel.actors.LoadBalancer.UpdateHealthMonitor:output_type -> keel.actors.HealthMonitorReply
+	6,  // 102: keel.actors.LoadBalancer.DeleteHealthMonitor:output_type -> keel.actors.Empty
+	25, // 103: keel.actors.LoadBalancer.CreateL7Policy:output_type -> keel.actors.L7PolicyReply
+	25, // 104: keel.actors.LoadBalancer.UpdateL7Policy:output_type -> keel.actors.L7PolicyReply
+	6,  // 105: keel.actors.LoadBalancer.DeleteL7Policy:output_type -> keel.actors.Empty
+	28, // 106: keel.actors.LoadBalancer.CreateL7Rule:output_type -> keel.actors.L7RuleReply
+	28, // 107: keel.actors.LoadBalancer.UpdateL7Rule:output_type -> keel.actors.L7RuleReply
+	6,  // 108: keel.actors.LoadBalancer.DeleteL7Rule:output_type -> keel.actors.Empty
+	6,  // 109: keel.actors.LoadBalancer.DeleteAmphora:output_type -> keel.actors.Empty
+	6,  // 110: keel.actors.LoadBalancer.RecordHealth:output_type -> keel.actors.Empty
+	6,  // 111: keel.actors.LoadBalancer.AmphoraSilent:output_type -> keel.actors.Empty
+	6,  // 112: keel.actors.LoadBalancer.RecordAmphoraCert:output_type -> keel.actors.Empty
+	35, // 113: keel.actors.Amphora.Build:output_type -> keel.actors.BuildAmphoraReply
+	6,  // 114: keel.actors.Amphora.Configure:output_type -> keel.actors.Empty
+	6,  // 115: keel.actors.Amphora.Destroy:output_type -> keel.actors.Empty
+	6,  // 116: keel.actors.Amphora.Watch:output_type -> keel.actors.Empty
+	6,  // 117: keel.actors.Amphora.Heartbeat:output_type -> keel.actors.Empty
+	6,  // 118: keel.actors.Amphora.Refresh:output_type -> keel.actors.Empty
+	85, // [85:119] is the sub-list for method output_type
+	51, // [51:85] is the sub-list for method input_type
 	51, // [51:51] is the sub-list for extension type_name
 	51, // [51:51] is the sub-list for extension extendee
 	0,  // [0:51] is the sub-list for field type_name
@@ -2461,7 +2533,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

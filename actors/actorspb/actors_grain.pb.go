@@ -88,6 +88,7 @@ type LoadBalancer interface {
 	DeleteAmphora(req *DeleteChildRequest, ctx cluster.GrainContext) (*Empty, error)
 	RecordHealth(req *RecordHealthRequest, ctx cluster.GrainContext) (*Empty, error)
 	AmphoraSilent(req *AmphoraSilentRequest, ctx cluster.GrainContext) (*Empty, error)
+	RecordAmphoraCert(req *RecordAmphoraCertRequest, ctx cluster.GrainContext) (*Empty, error)
 }
 
 // LoadBalancerGrainClient holds the base data for the LoadBalancerGrain
@@ -825,6 +826,33 @@ func (g *LoadBalancerGrainClient) AmphoraSilent(r *AmphoraSilentRequest, opts ..
 	}
 }
 
+// RecordAmphoraCert requests the execution on to the cluster with CallOptions
+func (g *LoadBalancerGrainClient) RecordAmphoraCert(r *RecordAmphoraCertRequest, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "LoadBalancer"), slog.String("method", "RecordAmphoraCert"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 27, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "LoadBalancer", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
 // LoadBalancerActor represents the actor structure
 type LoadBalancerActor struct {
 	ctx     cluster.GrainContext
@@ -1393,6 +1421,26 @@ func (a *LoadBalancerActor) Receive(ctx actor.Context) {
 				return
 			}
 			ctx.Respond(r0)
+		case 27:
+			req := &RecordAmphoraCertRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] RecordAmphoraCert(RecordAmphoraCertRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.RecordAmphoraCert(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
 		}
 	default:
 		a.inner.ReceiveDefault(a.ctx)
@@ -1457,6 +1505,7 @@ type Amphora interface {
 	Destroy(req *AmphoraSpec, ctx cluster.GrainContext) (*Empty, error)
 	Watch(req *AmphoraSpec, ctx cluster.GrainContext) (*Empty, error)
 	Heartbeat(req *HeartbeatRequest, ctx cluster.GrainContext) (*Empty, error)
+	Refresh(req *AmphoraSpec, ctx cluster.GrainContext) (*Empty, error)
 }
 
 // AmphoraGrainClient holds the base data for the AmphoraGrain
@@ -1600,6 +1649,33 @@ func (g *AmphoraGrainClient) Heartbeat(r *HeartbeatRequest, opts ...cluster.Grai
 	}
 }
 
+// Refresh requests the execution on to the cluster with CallOptions
+func (g *AmphoraGrainClient) Refresh(r *AmphoraSpec, opts ...cluster.GrainCallOption) (*Empty, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Amphora"), slog.String("method", "Refresh"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 5, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Amphora", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *Empty:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
 // AmphoraActor represents the actor structure
 type AmphoraActor struct {
 	ctx     cluster.GrainContext
@@ -1722,6 +1798,26 @@ func (a *AmphoraActor) Receive(ctx actor.Context) {
 			}
 
 			r0, err := a.inner.Heartbeat(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 5:
+			req := &AmphoraSpec{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Refresh(AmphoraSpec) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Refresh(req, a.ctx)
 			if err != nil {
 				resp := cluster.FromError(err)
 				ctx.Respond(resp)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"keel/agent/heartbeat"
 )
 
 // backend is a test HTTP server on loopback that answers its own name.
@@ -132,31 +134,6 @@ func statusTree(t *testing.T, n *Node, lbID string) map[string]string {
 	return out
 }
 
-func provisioning(t *testing.T, n *Node, lbID string) string {
-	r, err := n.Do("GET", "/v2/lbaas/loadbalancers/"+lbID, nil)
-	if err != nil || r.Status != 200 {
-		return fmt.Sprint("status ", r.Status)
-	}
-	var v struct {
-		LoadBalancer struct {
-			ProvisioningStatus string `json:"provisioning_status"`
-		} `json:"loadbalancer"`
-	}
-	_ = json.Unmarshal(r.Body, &v)
-	return v.LoadBalancer.ProvisioningStatus
-}
-
-func waitLBActive(t *testing.T, n *Node, lbID string) {
-	t.Helper()
-	Eventually(t, 30*time.Second, lbID+" ACTIVE", func() bool {
-		s := provisioning(t, n, lbID)
-		if s == "ERROR" {
-			t.Fatalf("load balancer %s went ERROR", lbID)
-		}
-		return s == "ACTIVE"
-	})
-}
-
 // sees polls url until every one of names answered (bounded).
 func sees(t *testing.T, url string, timeout time.Duration, names ...string) {
 	t.Helper()
@@ -194,7 +171,7 @@ func TestAmphoraServesTraffic(t *testing.T) {
 		"members":[{"address":"127.0.0.1","protocol_port":%d},{"address":"127.0.0.1","protocol_port":%d}],
 		"healthmonitor":{"type":"HTTP","delay":1,"timeout":1,"max_retries":1,"url_path":"/"}}}]}}`, subnet, port, a.port, b.port)
 	created := n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", body)
-	lbID := lbID(t, created)
+	lbID := CreatedID(t, created)
 	var lb struct {
 		LoadBalancer struct {
 			VipAddress string `json:"vip_address"`
@@ -214,7 +191,7 @@ func TestAmphoraServesTraffic(t *testing.T) {
 		t.Fatalf("VIP %s is not in the default loopback range", vip)
 	}
 	url := fmt.Sprintf("http://%s:%d/", vip, port)
-	waitLBActive(t, n, lbID)
+	n.WaitActive(lbID, 30*time.Second)
 
 	// 1. Round robin over both members.
 	sees(t, url, 10*time.Second, "A", "B")
@@ -252,7 +229,7 @@ func TestAmphoraServesTraffic(t *testing.T) {
 	poolID, listenerID := lb.LoadBalancer.Pools[0].ID, lb.LoadBalancer.Listeners[0].ID
 	n.MustDo(201, "POST", "/v2/lbaas/pools/"+poolID+"/members",
 		fmt.Sprintf(`{"member":{"address":"127.0.0.1","protocol_port":%d}}`, c.port))
-	waitLBActive(t, n, lbID)
+	n.WaitActive(lbID, 30*time.Second)
 	sees(t, url, 10*time.Second, "A", "B", "C")
 	pol := n.MustDo(201, "POST", "/v2/lbaas/l7policies", fmt.Sprintf(`{"l7policy":{"listener_id":%q,"action":"REJECT"}}`, listenerID))
 	var pv struct {
@@ -261,10 +238,10 @@ func TestAmphoraServesTraffic(t *testing.T) {
 		} `json:"l7policy"`
 	}
 	_ = json.Unmarshal(pol.Body, &pv)
-	waitLBActive(t, n, lbID)
+	n.WaitActive(lbID, 30*time.Second)
 	n.MustDo(201, "POST", "/v2/lbaas/l7policies/"+pv.L7Policy.ID+"/rules",
 		`{"rule":{"type":"PATH","compare_type":"STARTS_WITH","value":"/private"}}`)
-	waitLBActive(t, n, lbID)
+	n.WaitActive(lbID, 30*time.Second)
 	if got := get(url + "private/x"); got != "status 403" {
 		t.Fatalf("GET /private/x through the REJECT policy: %q, want status 403", got)
 	}
@@ -288,7 +265,7 @@ func TestAmphoraServesTraffic(t *testing.T) {
 		}
 		return false
 	})
-	waitLBActive(t, n, lbID)
+	n.WaitActive(lbID, 30*time.Second)
 	sees(t, url, 10*time.Second, "A", "B", "C")
 	t.Logf("agent killed → new amphora serving in %v", time.Since(killed).Round(time.Millisecond))
 	if amps := amphoraeOf(t, n, lbID); len(amps) != 1 || amps[0].ID != second.ID || amps[0].HaIP != vip {
@@ -363,8 +340,8 @@ func TestAmphoraSupervisionSurvivesNodes(t *testing.T) {
 		"default_pool":{"name":"pool","protocol":"TCP","lb_algorithm":"ROUND_ROBIN",
 		"members":[{"address":"127.0.0.1","protocol_port":%d},{"address":"127.0.0.1","protocol_port":%d}]}}]}}`,
 		subnet, port, a.port, b.port)
-	lbID := lbID(t, nodes[0].MustDo(201, "POST", "/v2/lbaas/loadbalancers", body))
-	waitLBActive(t, nodes[0], lbID)
+	lbID := CreatedID(t, nodes[0].MustDo(201, "POST", "/v2/lbaas/loadbalancers", body))
+	nodes[0].WaitActive(lbID, 30*time.Second)
 	vip := ""
 	var v struct {
 		LoadBalancer struct {
@@ -410,10 +387,147 @@ func TestAmphoraSupervisionSurvivesNodes(t *testing.T) {
 	Eventually(t, 30*time.Second, "a new amphora serving", func() bool {
 		amps := amphoraeOf(t, live[0], lbID)
 		return len(amps) == 1 && amps[0].ID != first.ID && amps[0].Status == "ALLOCATED" &&
-			provisioning(t, live[0], lbID) == "ACTIVE"
+			live[0].ProvisioningStatus(lbID) == "ACTIVE"
 	})
 	sees(t, url, 10*time.Second, "A", "B")
 	if pid := agentPidOrZero(live[0], first.ID); pid != 0 {
 		t.Fatalf("the failed amphora's agent %d still runs", pid)
 	}
+}
+
+// TestAmphoraCertRotationAndConfig: an amphora's certificate is rotated before it
+// expires (cert_expiration moves on, the agent keeps answering over mutual TLS),
+// and PUT /v2/octavia/amphorae/{id}/config pushes the configuration again.
+func TestAmphoraCertRotationAndConfig(t *testing.T) {
+	n := NewNode(t, "rot")
+	n.AmphoraDriver = "local"
+	const key = "6b65656c2d746573742d6865617274626561742d6b65792d6f662d333262797465"
+	n.ExtraArgs = []string{"-heartbeat-interval", "1s", "-heartbeat-timeout", "3s", "-amphora-cert-validity", "40s",
+		"-heartbeat-key", key}
+	n.StartHealthy(60 * time.Second)
+	a := startBackend(t, "A")
+	port := FreePortOn(t, "127.0.0.1")
+	body := fmt.Sprintf(`{"loadbalancer":{"name":"rot","vip_subnet_id":%q,"listeners":[{"protocol":"HTTP","protocol_port":%d,
+		"default_pool":{"name":"pool","protocol":"HTTP","lb_algorithm":"ROUND_ROBIN",
+		"members":[{"address":"127.0.0.1","protocol_port":%d}]}}]}}`, Subnet, port, a.port)
+	created := n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", body)
+	lbID := CreatedID(t, created)
+	n.WaitActive(lbID, 30*time.Second)
+	first := amphoraeOf(t, n, lbID)[0]
+	var v struct {
+		LoadBalancer struct {
+			VipAddress string `json:"vip_address"`
+		} `json:"loadbalancer"`
+	}
+	_ = json.Unmarshal(created.Body, &v)
+	url := fmt.Sprintf("http://%s:%d/", v.LoadBalancer.VipAddress, port)
+	sees(t, url, 10*time.Second, "A")
+
+	// Half the validity left: rotated (the reconciler's Watch checks every pass).
+	Eventually(t, 40*time.Second, "the amphora certificate rotated", func() bool {
+		amps := amphoraeOf(t, n, lbID)
+		return len(amps) == 1 && amps[0].CertExpires > first.CertExpires
+	})
+	if amps := amphoraeOf(t, n, lbID); amps[0].ID != first.ID {
+		t.Fatalf("rotation replaced the amphora: %+v", amps)
+	}
+	// The agent answers with its new certificate: the config push goes through.
+	n.MustDo(202, "PUT", "/v2/octavia/amphorae/"+first.ID+"/config", nil)
+	sees(t, url, 10*time.Second, "A")
+	if st := n.ProvisioningStatus(lbID); st != "ACTIVE" {
+		t.Fatalf("load balancer %s after rotation and config: %s", lbID, st)
+	}
+
+	// Item 8: forged, replayed and malformed heartbeats that claim every member
+	// is down change nothing, and each is named in the log.
+	var before map[string]string
+	Eventually(t, 10*time.Second, "load balancer ONLINE", func() bool {
+		before = statusTree(t, n, lbID)
+		return before["loadbalancer"] == "ONLINE" && before[fmt.Sprintf("member %d", a.port)] != ""
+	})
+	down := func(boot int64) *heartbeat.Message {
+		listeners := map[string]heartbeat.Listener{}
+		pools := map[string]heartbeat.Pool{}
+		st := statusIDs(t, n, lbID)
+		listeners[st.listener] = heartbeat.Listener{Status: "OPEN"}
+		pools[st.pool+":"+st.listener] = heartbeat.Pool{Status: "DOWN", Members: map[string]string{st.member: "DOWN"}}
+		return &heartbeat.Message{ID: first.ID, Seq: 1 << 40, Ver: heartbeat.Version, Boot: boot, Time: time.Now().UnixMilli(),
+			Listeners: listeners, Pools: pools}
+	}
+	forged, err := heartbeat.Encode(down(time.Now().UnixNano()), []byte("not the cluster's key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed, err := heartbeat.Encode(down(1), []byte(key)) // an older agent process than the running one
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("udp", n.HealthAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, d := range [][]byte{forged, replayed, []byte("not a heartbeat")} {
+		if _, err := conn.Write(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Eventually(t, 10*time.Second, "forged, replayed and malformed heartbeats in the log", func() bool {
+		log, _ := os.ReadFile(n.LogPath)
+		return strings.Contains(string(log), "reason=forged") && strings.Contains(string(log), "reason=replayed") &&
+			strings.Contains(string(log), "reason=malformed")
+	})
+	time.Sleep(2 * time.Second) // two genuine heartbeats later
+	if st := statusTree(t, n, lbID); fmt.Sprint(st) != fmt.Sprint(before) {
+		t.Fatalf("statuses after rejected heartbeats: %v, before: %v", st, before)
+	}
+}
+
+type treeIDs struct{ listener, pool, member string }
+
+// statusIDs returns the ids of the (single) listener, pool and member of a tree.
+func statusIDs(t *testing.T, n *Node, lbID string) treeIDs {
+	t.Helper()
+	r := n.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+lbID+"/status", nil)
+	var v struct {
+		Statuses struct {
+			LoadBalancer struct {
+				Listeners []struct {
+					ID    string `json:"id"`
+					Pools []struct {
+						ID      string `json:"id"`
+						Members []struct {
+							ID string `json:"id"`
+						} `json:"members"`
+					} `json:"pools"`
+				} `json:"listeners"`
+			} `json:"loadbalancer"`
+		} `json:"statuses"`
+	}
+	if err := json.Unmarshal(r.Body, &v); err != nil || len(v.Statuses.LoadBalancer.Listeners) == 0 {
+		t.Fatalf("status tree: %s", r.Body)
+	}
+	l := v.Statuses.LoadBalancer.Listeners[0]
+	return treeIDs{listener: l.ID, pool: l.Pools[0].ID, member: l.Pools[0].Members[0].ID}
+}
+
+// TestAmphoraMissingAgent: without keel-agent the amphora and its load balancer
+// go ERROR with a reason that says what to install, and keeld keeps serving.
+func TestAmphoraMissingAgent(t *testing.T) {
+	n := NewNode(t, "noagent")
+	n.AmphoraDriver = "local"
+	n.ExtraArgs = []string{"-keel-agent", filepath.Join(t.TempDir(), "keel-agent")}
+	n.StartHealthy(60 * time.Second)
+	lbID := CreatedID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody("no-agent")))
+	Eventually(t, 30*time.Second, lbID+" ERROR", func() bool { return n.ProvisioningStatus(lbID) == "ERROR" })
+	if amps := amphoraeOf(t, n, lbID); len(amps) != 1 || amps[0].Status != "ERROR" {
+		t.Fatalf("amphorae: %+v", amps)
+	}
+	log, _ := os.ReadFile(n.LogPath)
+	if !strings.Contains(string(log), "keel-agent not found") || !strings.Contains(string(log), "make build") {
+		t.Fatalf("keeld's log does not say what to install:\n%s", tail(log, 3000))
+	}
+	n.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+lbID, nil) // still serving
+	n.MustDo(204, "DELETE", "/v2/lbaas/loadbalancers/"+lbID, nil)
+	Eventually(t, 20*time.Second, lbID+" deleted", func() bool { return n.ProvisioningStatus(lbID) == "404" })
 }

@@ -32,6 +32,7 @@ type amphoraOptions struct {
 	heartbeatKey string
 	interval     time.Duration
 	timeout      time.Duration
+	certValidity time.Duration
 }
 
 // amphoraNode is a node's part in running amphorae: the configuration grains use,
@@ -82,7 +83,7 @@ func newAmphoraNode(o *options, st *store.Node, m *cluster.Membership, logger *s
 	}
 	a.cfg = &actors.Amphorae{
 		Driver: local, VIPs: vips,
-		Trust:       actors.TrustFrom(o.node, a.secrets),
+		Trust:       actors.TrustFrom(o.node, amphorapki.Options{Validity: o.amphorae.certValidity}, a.secrets),
 		Controllers: m.HealthAddrs,
 		Forget: func(id string) {
 			a.mu.Lock()
@@ -93,6 +94,7 @@ func newAmphoraNode(o *options, st *store.Node, m *cluster.Membership, logger *s
 			}
 		},
 		HeartbeatInterval: o.amphorae.interval, HeartbeatTimeout: o.amphorae.timeout,
+		CertValidity: o.amphorae.certValidity,
 	}
 	return a, nil
 }

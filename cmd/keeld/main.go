@@ -75,6 +75,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.amphorae.heartbeatKey, "heartbeat-key", "", "HMAC key of amphora heartbeats; default: one generated at bootstrap and replicated")
 	fs.DurationVar(&o.amphorae.interval, "heartbeat-interval", 10*time.Second, "how often amphorae send heartbeats (Octavia's heartbeat_interval)")
 	fs.DurationVar(&o.amphorae.timeout, "heartbeat-timeout", 60*time.Second, "silence after which an amphora is failed over (Octavia's heartbeat_timeout)")
+	fs.DurationVar(&o.amphorae.certValidity, "amphora-cert-validity", 730*24*time.Hour, "validity of each amphora's certificate (Octavia's cert_validity_time); rotated within its last two weeks, or last half when shorter")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
