@@ -200,6 +200,7 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		&storepb.Command{RequestId: "f", Op: &storepb.Command_PutFlavor{PutFlavor: &storepb.PutFlavor{Flavor: &storepb.Flavor{Id: "f", FlavorProfileId: "fp"}}}},
 		&storepb.Command{RequestId: "azp", Op: &storepb.Command_PutAvailabilityZoneProfile{PutAvailabilityZoneProfile: &storepb.PutAvailabilityZoneProfile{AvailabilityZoneProfile: &storepb.AvailabilityZoneProfile{Id: "azp"}}}},
 		&storepb.Command{RequestId: "az", Op: &storepb.Command_PutAvailabilityZone{PutAvailabilityZone: &storepb.PutAvailabilityZone{AvailabilityZone: &storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}}}},
+		statsCmd(&storepb.ListenerStatistics{AmphoraId: "amp", ListenerId: "l", BytesIn: 7}),
 	)
 	snap, _ := f.Snapshot()
 	sink := &memSink{}
@@ -218,7 +219,8 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		"l7rules": {a.L7Rules.Len(), b.L7Rules.Len()}, "amphorae": {a.Amphorae.Len(), b.Amphorae.Len()},
 		"quotas": {a.Quotas.Len(), b.Quotas.Len()}, "flavors": {a.Flavors.Len(), b.Flavors.Len()},
 		"flavorprofiles": {a.FlavorProfiles.Len(), b.FlavorProfiles.Len()}, "azs": {a.AvailabilityZones.Len(), b.AvailabilityZones.Len()},
-		"azprofiles": {a.AvailabilityZoneProfiles.Len(), b.AvailabilityZoneProfiles.Len()},
+		"azprofiles":          {a.AvailabilityZoneProfiles.Len(), b.AvailabilityZoneProfiles.Len()},
+		"listener_statistics": {a.ListenerStatistics.Len(), b.ListenerStatistics.Len()},
 	} {
 		if pair[0] != 1 || pair[1] != 1 {
 			t.Errorf("%s: %d rows before, %d after restore", name, pair[0], pair[1])

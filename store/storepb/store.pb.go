@@ -142,7 +142,7 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6, 0}
 }
 
 type CommandResult_Code int32
@@ -209,7 +209,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -248,6 +248,7 @@ type Command struct {
 	//	*Command_DeleteAvailabilityZoneProfile
 	//	*Command_ResolveRequest
 	//	*Command_InitAmphoraSecrets
+	//	*Command_RecordAmphoraStats
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -430,6 +431,15 @@ func (x *Command) GetInitAmphoraSecrets() *InitAmphoraSecrets {
 	return nil
 }
 
+func (x *Command) GetRecordAmphoraStats() *RecordAmphoraStats {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RecordAmphoraStats); ok {
+			return x.RecordAmphoraStats
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -494,6 +504,11 @@ type Command_InitAmphoraSecrets struct {
 	InitAmphoraSecrets *InitAmphoraSecrets `protobuf:"bytes,71,opt,name=init_amphora_secrets,json=initAmphoraSecrets,proto3,oneof"`
 }
 
+type Command_RecordAmphoraStats struct {
+	// Traffic counters the amphorae's heartbeats reported (a node's batch).
+	RecordAmphoraStats *RecordAmphoraStats `protobuf:"bytes,72,opt,name=record_amphora_stats,json=recordAmphoraStats,proto3,oneof"`
+}
+
 func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
@@ -521,6 +536,8 @@ func (*Command_DeleteAvailabilityZoneProfile) isCommand_Op() {}
 func (*Command_ResolveRequest) isCommand_Op() {}
 
 func (*Command_InitAmphoraSecrets) isCommand_Op() {}
+
+func (*Command_RecordAmphoraStats) isCommand_Op() {}
 
 // AmphoraSecrets is what the cluster's nodes share to trust their amphorae and be
 // trusted by them: the CA that signs every amphora's server certificate and every
@@ -633,6 +650,58 @@ func (x *InitAmphoraSecrets) GetSecrets() *AmphoraSecrets {
 	return nil
 }
 
+// RecordAmphoraStats stores traffic counters per (amphora, listener): a node's
+// batch of the totals its amphora grains accumulated since its last batch. Rows
+// carry totals, not deltas, so applying a batch twice changes nothing, and the FSM
+// keeps the larger of each counter (a stale or duplicate grain's totals never take
+// one back; active_connections is taken from the row of the newer heartbeat). Rows
+// of an amphora or listener that no longer exists, or of an amphora and a
+// listener of different load balancers, are skipped. Proposed without a request
+// id: the command is idempotent by its content, not by the request table.
+type RecordAmphoraStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stats         []*ListenerStatistics  `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAmphoraStats) Reset() {
+	*x = RecordAmphoraStats{}
+	mi := &file_store_storepb_store_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAmphoraStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAmphoraStats) ProtoMessage() {}
+
+func (x *RecordAmphoraStats) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAmphoraStats.ProtoReflect.Descriptor instead.
+func (*RecordAmphoraStats) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RecordAmphoraStats) GetStats() []*ListenerStatistics {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
 // ResolveRequest decides an ambiguous request for good: if request_id was applied,
 // the result is the original one (replayed); otherwise the request is marked
 // aborted, and no copy of it still in flight will ever be applied (ABORTED).
@@ -644,7 +713,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +725,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +738,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 // TreeWrite is the write set of one change to a load balancer's tree.
@@ -702,7 +771,7 @@ type TreeWrite struct {
 
 func (x *TreeWrite) Reset() {
 	*x = TreeWrite{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +783,7 @@ func (x *TreeWrite) String() string {
 func (*TreeWrite) ProtoMessage() {}
 
 func (x *TreeWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +796,7 @@ func (x *TreeWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
 func (*TreeWrite) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TreeWrite) GetLoadBalancerId() string {
@@ -868,7 +937,7 @@ type TreeTransaction struct {
 
 func (x *TreeTransaction) Reset() {
 	*x = TreeTransaction{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +949,7 @@ func (x *TreeTransaction) String() string {
 func (*TreeTransaction) ProtoMessage() {}
 
 func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +962,7 @@ func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
 func (*TreeTransaction) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
@@ -928,7 +997,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1009,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1022,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -980,7 +1049,7 @@ type SetQuota struct {
 
 func (x *SetQuota) Reset() {
 	*x = SetQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1061,7 @@ func (x *SetQuota) String() string {
 func (*SetQuota) ProtoMessage() {}
 
 func (x *SetQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1074,7 @@ func (x *SetQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetQuota.ProtoReflect.Descriptor instead.
 func (*SetQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetQuota) GetQuota() *Quota {
@@ -1024,7 +1093,7 @@ type DeleteQuota struct {
 
 func (x *DeleteQuota) Reset() {
 	*x = DeleteQuota{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1105,7 @@ func (x *DeleteQuota) String() string {
 func (*DeleteQuota) ProtoMessage() {}
 
 func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1118,7 @@ func (x *DeleteQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQuota.ProtoReflect.Descriptor instead.
 func (*DeleteQuota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteQuota) GetProjectId() string {
@@ -1070,7 +1139,7 @@ type PutFlavor struct {
 
 func (x *PutFlavor) Reset() {
 	*x = PutFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1151,7 @@ func (x *PutFlavor) String() string {
 func (*PutFlavor) ProtoMessage() {}
 
 func (x *PutFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1164,7 @@ func (x *PutFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavor.ProtoReflect.Descriptor instead.
 func (*PutFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutFlavor) GetFlavor() *Flavor {
@@ -1122,7 +1191,7 @@ type DeleteFlavor struct {
 
 func (x *DeleteFlavor) Reset() {
 	*x = DeleteFlavor{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1203,7 @@ func (x *DeleteFlavor) String() string {
 func (*DeleteFlavor) ProtoMessage() {}
 
 func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1216,7 @@ func (x *DeleteFlavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavor.ProtoReflect.Descriptor instead.
 func (*DeleteFlavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteFlavor) GetId() string {
@@ -1174,7 +1243,7 @@ type PutFlavorProfile struct {
 
 func (x *PutFlavorProfile) Reset() {
 	*x = PutFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1255,7 @@ func (x *PutFlavorProfile) String() string {
 func (*PutFlavorProfile) ProtoMessage() {}
 
 func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1268,7 @@ func (x *PutFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutFlavorProfile.ProtoReflect.Descriptor instead.
 func (*PutFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutFlavorProfile) GetFlavorProfile() *FlavorProfile {
@@ -1226,7 +1295,7 @@ type DeleteFlavorProfile struct {
 
 func (x *DeleteFlavorProfile) Reset() {
 	*x = DeleteFlavorProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1307,7 @@ func (x *DeleteFlavorProfile) String() string {
 func (*DeleteFlavorProfile) ProtoMessage() {}
 
 func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1320,7 @@ func (x *DeleteFlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFlavorProfile.ProtoReflect.Descriptor instead.
 func (*DeleteFlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteFlavorProfile) GetId() string {
@@ -1278,7 +1347,7 @@ type PutAvailabilityZone struct {
 
 func (x *PutAvailabilityZone) Reset() {
 	*x = PutAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1359,7 @@ func (x *PutAvailabilityZone) String() string {
 func (*PutAvailabilityZone) ProtoMessage() {}
 
 func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1372,7 @@ func (x *PutAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PutAvailabilityZone) GetAvailabilityZone() *AvailabilityZone {
@@ -1330,7 +1399,7 @@ type DeleteAvailabilityZone struct {
 
 func (x *DeleteAvailabilityZone) Reset() {
 	*x = DeleteAvailabilityZone{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1411,7 @@ func (x *DeleteAvailabilityZone) String() string {
 func (*DeleteAvailabilityZone) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1424,7 @@ func (x *DeleteAvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZone.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteAvailabilityZone) GetName() string {
@@ -1382,7 +1451,7 @@ type PutAvailabilityZoneProfile struct {
 
 func (x *PutAvailabilityZoneProfile) Reset() {
 	*x = PutAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1463,7 @@ func (x *PutAvailabilityZoneProfile) String() string {
 func (*PutAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1476,7 @@ func (x *PutAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*PutAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutAvailabilityZoneProfile) GetAvailabilityZoneProfile() *AvailabilityZoneProfile {
@@ -1434,7 +1503,7 @@ type DeleteAvailabilityZoneProfile struct {
 
 func (x *DeleteAvailabilityZoneProfile) Reset() {
 	*x = DeleteAvailabilityZoneProfile{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1515,7 @@ func (x *DeleteAvailabilityZoneProfile) String() string {
 func (*DeleteAvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1528,7 @@ func (x *DeleteAvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*DeleteAvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteAvailabilityZoneProfile) GetId() string {
@@ -1490,7 +1559,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1571,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1584,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -1546,7 +1615,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1627,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1640,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -1616,7 +1685,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1697,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1710,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -1685,7 +1754,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1766,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[20]
+	mi := &file_store_storepb_store_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1779,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -1755,6 +1824,7 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_AvailabilityZoneProfile
 	//	*SnapshotRecord_AppliedRequest
 	//	*SnapshotRecord_AmphoraSecrets
+	//	*SnapshotRecord_ListenerStatistics
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -1763,7 +1833,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1845,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[21]
+	mi := &file_store_storepb_store_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1858,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{21}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -1933,6 +2003,15 @@ func (x *SnapshotRecord) GetAmphoraSecrets() *AmphoraSecrets {
 	return nil
 }
 
+func (x *SnapshotRecord) GetListenerStatistics() *ListenerStatistics {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_ListenerStatistics); ok {
+			return x.ListenerStatistics
+		}
+	}
+	return nil
+}
+
 func (x *SnapshotRecord) GetEndCount() uint64 {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_EndCount); ok {
@@ -2006,6 +2085,10 @@ type SnapshotRecord_AmphoraSecrets struct {
 	AmphoraSecrets *AmphoraSecrets `protobuf:"bytes,15,opt,name=amphora_secrets,json=amphoraSecrets,proto3,oneof"`
 }
 
+type SnapshotRecord_ListenerStatistics struct {
+	ListenerStatistics *ListenerStatistics `protobuf:"bytes,16,opt,name=listener_statistics,json=listenerStatistics,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
@@ -2040,6 +2123,8 @@ func (*SnapshotRecord_AppliedRequest) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_AmphoraSecrets) isSnapshotRecord_Entity() {}
 
+func (*SnapshotRecord_ListenerStatistics) isSnapshotRecord_Entity() {}
+
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
 var File_store_storepb_store_proto protoreflect.FileDescriptor
@@ -2047,7 +2132,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xbb\r\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\x8f\x0e\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
@@ -2066,7 +2151,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x1dput_availability_zone_profile\x18: \x01(\v2&.keel.store.PutAvailabilityZoneProfileH\x00R\x1aputAvailabilityZoneProfile\x12t\n" +
 	" delete_availability_zone_profile\x18; \x01(\v2).keel.store.DeleteAvailabilityZoneProfileH\x00R\x1ddeleteAvailabilityZoneProfile\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequest\x12R\n" +
-	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecretsB\x04\n" +
+	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecrets\x12R\n" +
+	"\x14record_amphora_stats\x18H \x01(\v2\x1e.keel.store.RecordAmphoraStatsH\x00R\x12recordAmphoraStatsB\x04\n" +
 	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
 	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphora\"s\n" +
 	"\x0eAmphoraSecrets\x12\x1e\n" +
@@ -2075,7 +2161,9 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"ca_key_pem\x18\x02 \x01(\tR\bcaKeyPem\x12#\n" +
 	"\rheartbeat_key\x18\x03 \x01(\tR\fheartbeatKey\"J\n" +
 	"\x12InitAmphoraSecrets\x124\n" +
-	"\asecrets\x18\x01 \x01(\v2\x1a.keel.store.AmphoraSecretsR\asecrets\"\x10\n" +
+	"\asecrets\x18\x01 \x01(\v2\x1a.keel.store.AmphoraSecretsR\asecrets\"J\n" +
+	"\x12RecordAmphoraStats\x124\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1e.keel.store.ListenerStatisticsR\x05stats\"\x10\n" +
 	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
@@ -2191,7 +2279,7 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
 	"\x06result\x18\x02 \x01(\v2\x19.keel.store.CommandResultR\x06result\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xb6\a\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x89\b\n" +
 	"\x0eSnapshotRecord\x12?\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
 	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
@@ -2208,7 +2296,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x11availability_zone\x18\f \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
 	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12E\n" +
 	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12E\n" +
-	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12\x1d\n" +
+	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12Q\n" +
+	"\x13listener_statistics\x18\x10 \x01(\v2\x1e.keel.store.ListenerStatisticsH\x00R\x12listenerStatistics\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entityB\x14Z\x12keel/store/storepbb\x06proto3"
 
@@ -2225,100 +2314,105 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_store_storepb_store_proto_goTypes = []any{
 	(TreeTransaction_Intent)(0),           // 0: keel.store.TreeTransaction.Intent
 	(CommandResult_Code)(0),               // 1: keel.store.CommandResult.Code
 	(*Command)(nil),                       // 2: keel.store.Command
 	(*AmphoraSecrets)(nil),                // 3: keel.store.AmphoraSecrets
 	(*InitAmphoraSecrets)(nil),            // 4: keel.store.InitAmphoraSecrets
-	(*ResolveRequest)(nil),                // 5: keel.store.ResolveRequest
-	(*TreeWrite)(nil),                     // 6: keel.store.TreeWrite
-	(*TreeTransaction)(nil),               // 7: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),             // 8: keel.store.PurgeLoadBalancer
-	(*SetQuota)(nil),                      // 9: keel.store.SetQuota
-	(*DeleteQuota)(nil),                   // 10: keel.store.DeleteQuota
-	(*PutFlavor)(nil),                     // 11: keel.store.PutFlavor
-	(*DeleteFlavor)(nil),                  // 12: keel.store.DeleteFlavor
-	(*PutFlavorProfile)(nil),              // 13: keel.store.PutFlavorProfile
-	(*DeleteFlavorProfile)(nil),           // 14: keel.store.DeleteFlavorProfile
-	(*PutAvailabilityZone)(nil),           // 15: keel.store.PutAvailabilityZone
-	(*DeleteAvailabilityZone)(nil),        // 16: keel.store.DeleteAvailabilityZone
-	(*PutAvailabilityZoneProfile)(nil),    // 17: keel.store.PutAvailabilityZoneProfile
-	(*DeleteAvailabilityZoneProfile)(nil), // 18: keel.store.DeleteAvailabilityZoneProfile
-	(*CommandBatch)(nil),                  // 19: keel.store.CommandBatch
-	(*CommandResult)(nil),                 // 20: keel.store.CommandResult
-	(*SnapshotHeader)(nil),                // 21: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),                // 22: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),                // 23: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),                  // 24: keel.store.LoadBalancer
-	(*Listener)(nil),                      // 25: keel.store.Listener
-	(*Pool)(nil),                          // 26: keel.store.Pool
-	(*Member)(nil),                        // 27: keel.store.Member
-	(*HealthMonitor)(nil),                 // 28: keel.store.HealthMonitor
-	(*L7Policy)(nil),                      // 29: keel.store.L7Policy
-	(*L7Rule)(nil),                        // 30: keel.store.L7Rule
-	(*Amphora)(nil),                       // 31: keel.store.Amphora
-	(*Quota)(nil),                         // 32: keel.store.Quota
-	(*Flavor)(nil),                        // 33: keel.store.Flavor
-	(*FlavorProfile)(nil),                 // 34: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),              // 35: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil),       // 36: keel.store.AvailabilityZoneProfile
+	(*RecordAmphoraStats)(nil),            // 5: keel.store.RecordAmphoraStats
+	(*ResolveRequest)(nil),                // 6: keel.store.ResolveRequest
+	(*TreeWrite)(nil),                     // 7: keel.store.TreeWrite
+	(*TreeTransaction)(nil),               // 8: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),             // 9: keel.store.PurgeLoadBalancer
+	(*SetQuota)(nil),                      // 10: keel.store.SetQuota
+	(*DeleteQuota)(nil),                   // 11: keel.store.DeleteQuota
+	(*PutFlavor)(nil),                     // 12: keel.store.PutFlavor
+	(*DeleteFlavor)(nil),                  // 13: keel.store.DeleteFlavor
+	(*PutFlavorProfile)(nil),              // 14: keel.store.PutFlavorProfile
+	(*DeleteFlavorProfile)(nil),           // 15: keel.store.DeleteFlavorProfile
+	(*PutAvailabilityZone)(nil),           // 16: keel.store.PutAvailabilityZone
+	(*DeleteAvailabilityZone)(nil),        // 17: keel.store.DeleteAvailabilityZone
+	(*PutAvailabilityZoneProfile)(nil),    // 18: keel.store.PutAvailabilityZoneProfile
+	(*DeleteAvailabilityZoneProfile)(nil), // 19: keel.store.DeleteAvailabilityZoneProfile
+	(*CommandBatch)(nil),                  // 20: keel.store.CommandBatch
+	(*CommandResult)(nil),                 // 21: keel.store.CommandResult
+	(*SnapshotHeader)(nil),                // 22: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),                // 23: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),                // 24: keel.store.SnapshotRecord
+	(*ListenerStatistics)(nil),            // 25: keel.store.ListenerStatistics
+	(*LoadBalancer)(nil),                  // 26: keel.store.LoadBalancer
+	(*Listener)(nil),                      // 27: keel.store.Listener
+	(*Pool)(nil),                          // 28: keel.store.Pool
+	(*Member)(nil),                        // 29: keel.store.Member
+	(*HealthMonitor)(nil),                 // 30: keel.store.HealthMonitor
+	(*L7Policy)(nil),                      // 31: keel.store.L7Policy
+	(*L7Rule)(nil),                        // 32: keel.store.L7Rule
+	(*Amphora)(nil),                       // 33: keel.store.Amphora
+	(*Quota)(nil),                         // 34: keel.store.Quota
+	(*Flavor)(nil),                        // 35: keel.store.Flavor
+	(*FlavorProfile)(nil),                 // 36: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),              // 37: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil),       // 38: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	7,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	8,  // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	9,  // 2: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
-	10, // 3: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
-	11, // 4: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
-	12, // 5: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
-	13, // 6: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
-	14, // 7: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
-	15, // 8: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
-	16, // 9: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
-	17, // 10: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
-	18, // 11: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
-	5,  // 12: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	8,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	9,  // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	10, // 2: keel.store.Command.set_quota:type_name -> keel.store.SetQuota
+	11, // 3: keel.store.Command.delete_quota:type_name -> keel.store.DeleteQuota
+	12, // 4: keel.store.Command.put_flavor:type_name -> keel.store.PutFlavor
+	13, // 5: keel.store.Command.delete_flavor:type_name -> keel.store.DeleteFlavor
+	14, // 6: keel.store.Command.put_flavor_profile:type_name -> keel.store.PutFlavorProfile
+	15, // 7: keel.store.Command.delete_flavor_profile:type_name -> keel.store.DeleteFlavorProfile
+	16, // 8: keel.store.Command.put_availability_zone:type_name -> keel.store.PutAvailabilityZone
+	17, // 9: keel.store.Command.delete_availability_zone:type_name -> keel.store.DeleteAvailabilityZone
+	18, // 10: keel.store.Command.put_availability_zone_profile:type_name -> keel.store.PutAvailabilityZoneProfile
+	19, // 11: keel.store.Command.delete_availability_zone_profile:type_name -> keel.store.DeleteAvailabilityZoneProfile
+	6,  // 12: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
 	4,  // 13: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
-	3,  // 14: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
-	24, // 15: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	25, // 16: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	26, // 17: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	27, // 18: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	28, // 19: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	29, // 20: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	30, // 21: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	31, // 22: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	0,  // 23: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	6,  // 24: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	32, // 25: keel.store.SetQuota.quota:type_name -> keel.store.Quota
-	33, // 26: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
-	34, // 27: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
-	35, // 28: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
-	36, // 29: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	2,  // 30: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	1,  // 31: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	20, // 32: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	24, // 33: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	25, // 34: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	26, // 35: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	27, // 36: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	28, // 37: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	29, // 38: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	30, // 39: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	31, // 40: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	32, // 41: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	33, // 42: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	34, // 43: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	35, // 44: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	36, // 45: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	22, // 46: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	3,  // 47: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	5,  // 14: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
+	3,  // 15: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
+	25, // 16: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
+	26, // 17: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	27, // 18: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	28, // 19: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	29, // 20: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	30, // 21: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	31, // 22: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	32, // 23: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	33, // 24: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	0,  // 25: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	7,  // 26: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	34, // 27: keel.store.SetQuota.quota:type_name -> keel.store.Quota
+	35, // 28: keel.store.PutFlavor.flavor:type_name -> keel.store.Flavor
+	36, // 29: keel.store.PutFlavorProfile.flavor_profile:type_name -> keel.store.FlavorProfile
+	37, // 30: keel.store.PutAvailabilityZone.availability_zone:type_name -> keel.store.AvailabilityZone
+	38, // 31: keel.store.PutAvailabilityZoneProfile.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	2,  // 32: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	1,  // 33: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	21, // 34: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	26, // 35: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	27, // 36: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	28, // 37: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	29, // 38: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	30, // 39: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	31, // 40: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	32, // 41: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	33, // 42: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	34, // 43: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	35, // 44: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	36, // 45: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	37, // 46: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	38, // 47: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	23, // 48: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	3,  // 49: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	25, // 50: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -2342,8 +2436,9 @@ func file_store_storepb_store_proto_init() {
 		(*Command_DeleteAvailabilityZoneProfile)(nil),
 		(*Command_ResolveRequest)(nil),
 		(*Command_InitAmphoraSecrets)(nil),
+		(*Command_RecordAmphoraStats)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[21].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[22].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -2359,6 +2454,7 @@ func file_store_storepb_store_proto_init() {
 		(*SnapshotRecord_AvailabilityZoneProfile)(nil),
 		(*SnapshotRecord_AppliedRequest)(nil),
 		(*SnapshotRecord_AmphoraSecrets)(nil),
+		(*SnapshotRecord_ListenerStatistics)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -2367,7 +2463,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
