@@ -47,6 +47,8 @@ type AmphoraGrain struct {
 
 	// health: at most one RecordHealth in flight, and the last changes sent.
 	healthBusy bool
+	// stats are the heartbeats' traffic counters (amphorastats.go).
+	stats amphoraStats
 }
 
 var _ actorspb.Amphora = (*AmphoraGrain)(nil)
@@ -74,11 +76,13 @@ func (g *AmphoraGrain) Terminate(ctx cluster.GrainContext) {
 
 // ReceiveDefault handles the grain's own timer and completion messages.
 func (g *AmphoraGrain) ReceiveDefault(ctx cluster.GrainContext) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *silenceTick:
 		g.checkSilence()
 	case *healthDone:
 		g.healthBusy = false
+	case *statsLoaded:
+		g.statsLoaded(m)
 	}
 }
 
@@ -296,8 +300,9 @@ func (g *AmphoraGrain) checkSilence() {
 }
 
 // Heartbeat takes one verified heartbeat: it refreshes the amphora's health (as
-// Octavia's, only when it reports every enabled listener) and sends the operating
-// statuses it changes to the load balancer's grain.
+// Octavia's, only when it reports every enabled listener), adds its traffic
+// counters to the amphora's statistics and sends the operating statuses it
+// changes to the load balancer's grain.
 func (g *AmphoraGrain) Heartbeat(req *actorspb.HeartbeatRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	var msg heartbeat.Message
 	if err := json.Unmarshal(req.GetMessageJson(), &msg); err != nil {
@@ -309,6 +314,7 @@ func (g *AmphoraGrain) Heartbeat(req *actorspb.HeartbeatRequest, ctx cluster.Gra
 	}
 	tree := g.rt.Store.State().Current().Tree(amp.LoadbalancerId)
 	res := healthmap.Map(&msg, tree)
+	g.recordStats(&msg, res.Stats)
 	if res.Alive {
 		g.beat, g.silent = time.UnixMilli(req.GetReceivedUnixMs()), false
 	}

@@ -33,6 +33,9 @@ type Amphorae struct {
 	HeartbeatInterval, HeartbeatTimeout time.Duration
 	// BuildTimeout bounds one amphora's build (start and first answer of /info).
 	BuildTimeout time.Duration
+	// Stats writes the traffic counters grains accumulate from heartbeats (the
+	// node's flusher, -stats-interval); nil: statistics are not kept.
+	Stats *StatsFlusher
 }
 
 // AmphoraTrust is the TLS material a node uses with its amphorae.
