@@ -51,6 +51,8 @@ type AmphoraGrain struct {
 	healthBusy bool
 	// controllers is the heartbeat target list the agent was last given.
 	controllers []string
+	// stats are the heartbeats' traffic counters (amphorastats.go).
+	stats amphoraStats
 }
 
 var _ actorspb.Amphora = (*AmphoraGrain)(nil)
@@ -78,11 +80,13 @@ func (g *AmphoraGrain) Terminate(ctx cluster.GrainContext) {
 
 // ReceiveDefault handles the grain's own timer and completion messages.
 func (g *AmphoraGrain) ReceiveDefault(ctx cluster.GrainContext) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *silenceTick:
 		g.checkSilence()
 	case *healthDone:
 		g.healthBusy = false
+	case *statsLoaded:
+		g.statsLoaded(m)
 	}
 }
 
@@ -394,8 +398,9 @@ func (g *AmphoraGrain) checkSilence() {
 }
 
 // Heartbeat takes one verified heartbeat: it refreshes the amphora's health (as
-// Octavia's, only when it reports every enabled listener) and sends the operating
-// statuses it changes to the load balancer's grain.
+// Octavia's, only when it reports every enabled listener), adds its traffic
+// counters to the amphora's statistics and sends the operating statuses it
+// changes to the load balancer's grain.
 func (g *AmphoraGrain) Heartbeat(req *actorspb.HeartbeatRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	var msg heartbeat.Message
 	if err := json.Unmarshal(req.GetMessageJson(), &msg); err != nil {
@@ -407,6 +412,7 @@ func (g *AmphoraGrain) Heartbeat(req *actorspb.HeartbeatRequest, ctx cluster.Gra
 	}
 	tree := g.rt.Store.State().Current().Tree(amp.LoadbalancerId)
 	res := healthmap.Map(&msg, tree)
+	g.recordStats(&msg, res.Stats)
 	if res.Alive {
 		g.beat, g.silent = time.UnixMilli(req.GetReceivedUnixMs()), false
 	}

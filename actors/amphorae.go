@@ -37,6 +37,9 @@ type Amphorae struct {
 	// cert_validity_time, two years); it is rotated within the last two weeks (or
 	// the last half, when shorter).
 	CertValidity time.Duration
+	// Stats writes the traffic counters grains accumulate from heartbeats (the
+	// node's flusher, -stats-interval); nil: statistics are not kept.
+	Stats *StatsFlusher
 }
 
 // AmphoraTrust is the TLS material a node uses with its amphorae.

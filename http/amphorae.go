@@ -97,8 +97,10 @@ func (s *Server) showAmphora(ctx *fasthttp.RequestCtx) error {
 }
 
 // amphoraStats answers GET /octavia/amphorae/{id}/stats: one entry per listener
-// the amphora serves (its load balancer's), from the same counters as listener
-// statistics.
+// the amphora serves (its load balancer's, in creation order), its row of the
+// statistics table (zeros until the amphora reports the listener). Octavia lists
+// only the rows it has; keel lists every listener, as it did before amphorae
+// reported traffic.
 func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
 	if err := amphoraAPIAllowed(callerOf(ctx)); err != nil {
 		return err
@@ -120,7 +122,7 @@ func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		t := listenerTraffic(st, l.Id)
+		t := amphoraTraffic(st, id, l.Id)
 		o := openObject(b)
 		o.integer("active_connections", t.ActiveConnections)
 		o.integer("bytes_in", t.BytesIn)

@@ -96,6 +96,8 @@ func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResu
 		return f.applyCatalogOperation(st, op.Catalog)
 	case *storepb.Command_InitAmphoraSecrets:
 		return f.applyInitAmphoraSecrets(st, op.InitAmphoraSecrets)
+	case *storepb.Command_RecordAmphoraStats:
+		return f.applyRecordAmphoraStats(st, op.RecordAmphoraStats)
 	default: // ResolveRequest is decided by applyRequest
 		return invalid("unknown command %T", cmd.Op)
 	}
@@ -176,6 +178,7 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	for _, k := range childKinds {
 		k.write(st, w, v)
 	}
+	dropStatistics(st, w)
 	return ok(v)
 }
 
@@ -358,6 +361,7 @@ func (f *FSM) applyPurgeLoadBalancer(st *State, c *storepb.PurgeLoadBalancer) *s
 	for _, k := range childKinds {
 		k.purge(st, c.Id)
 	}
+	purgeStatistics(st, c.Id)
 	st.LoadBalancers.Delete(c.Id)
 	f.nextVersion()
 	return ok(0)

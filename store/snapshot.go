@@ -74,6 +74,9 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	st.AvailabilityZoneProfiles.All(func(x *storepb.AvailabilityZoneProfile) bool {
 		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZoneProfile{AvailabilityZoneProfile: x}})
 	})
+	st.ListenerStatistics.All(func(x *storepb.ListenerStatistics) bool {
+		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_ListenerStatistics{ListenerStatistics: x}})
+	})
 	for _, r := range s.requests {
 		if werr != nil || !emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AppliedRequest{AppliedRequest: r}}) {
 			break
@@ -140,6 +143,8 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			st.AvailabilityZoneProfiles.Put(e.AvailabilityZoneProfile)
 		case *storepb.SnapshotRecord_AmphoraSecrets:
 			st.AmphoraSecrets = e.AmphoraSecrets
+		case *storepb.SnapshotRecord_ListenerStatistics:
+			st.ListenerStatistics.Put(internStatistics(e.ListenerStatistics))
 		case *storepb.SnapshotRecord_AppliedRequest:
 			requests = append(requests, e.AppliedRequest)
 		default:

@@ -24,6 +24,9 @@ type State struct {
 	FlavorProfiles           *Table[*storepb.FlavorProfile]
 	AvailabilityZones        *Table[*storepb.AvailabilityZone]
 	AvailabilityZoneProfiles *Table[*storepb.AvailabilityZoneProfile]
+	// ListenerStatistics are the amphorae's traffic counters per listener
+	// (stats.go); not part of any tree.
+	ListenerStatistics *Table[*storepb.ListenerStatistics]
 	// AmphoraSecrets are the cluster's amphora CA and heartbeat key (nil until
 	// InitAmphoraSecrets applied). Never rendered by the API.
 	AmphoraSecrets *storepb.AmphoraSecrets
@@ -215,6 +218,7 @@ func newState() *State {
 		FlavorProfiles:           NewTable(flavorProfileSchema),
 		AvailabilityZones:        NewTable(availabilityZoneSchema),
 		AvailabilityZoneProfiles: NewTable(availabilityZoneProfileSchema),
+		ListenerStatistics:       NewTable(listenerStatisticsSchema),
 	}
 	for _, k := range childKinds {
 		k.newTable(st)
@@ -230,6 +234,7 @@ func (s *State) clone() *State {
 		FlavorProfiles:           s.FlavorProfiles.Clone(),
 		AvailabilityZones:        s.AvailabilityZones.Clone(),
 		AvailabilityZoneProfiles: s.AvailabilityZoneProfiles.Clone(),
+		ListenerStatistics:       s.ListenerStatistics.Clone(),
 		AmphoraSecrets:           s.AmphoraSecrets,
 	}
 	for _, k := range childKinds {

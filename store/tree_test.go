@@ -242,6 +242,7 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		withRequest("f", storepb.CatalogPut(&storepb.Flavor{Id: "f", FlavorProfileId: "fp"}, 0)),
 		withRequest("azp", storepb.CatalogPut(&storepb.AvailabilityZoneProfile{Id: "azp"}, 0)),
 		withRequest("az", storepb.CatalogPut(&storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}, 0)),
+		statsCmd(&storepb.ListenerStatistics{AmphoraId: "amp", ListenerId: "l", BytesIn: 7}),
 	)
 	snap, _ := f.Snapshot()
 	sink := &memSink{}
@@ -260,7 +261,8 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		"l7rules": {a.L7Rules.Len(), b.L7Rules.Len()}, "amphorae": {a.Amphorae.Len(), b.Amphorae.Len()},
 		"quotas": {a.Quotas.Len(), b.Quotas.Len()}, "flavors": {a.Flavors.Len(), b.Flavors.Len()},
 		"flavorprofiles": {a.FlavorProfiles.Len(), b.FlavorProfiles.Len()}, "azs": {a.AvailabilityZones.Len(), b.AvailabilityZones.Len()},
-		"azprofiles": {a.AvailabilityZoneProfiles.Len(), b.AvailabilityZoneProfiles.Len()},
+		"azprofiles":          {a.AvailabilityZoneProfiles.Len(), b.AvailabilityZoneProfiles.Len()},
+		"listener_statistics": {a.ListenerStatistics.Len(), b.ListenerStatistics.Len()},
 	} {
 		if pair[0] != 1 || pair[1] != 1 {
 			t.Errorf("%s: %d rows before, %d after restore", name, pair[0], pair[1])

@@ -531,3 +531,195 @@ func TestAmphoraMissingAgent(t *testing.T) {
 	n.MustDo(204, "DELETE", "/v2/lbaas/loadbalancers/"+lbID, nil)
 	Eventually(t, 20*time.Second, lbID+" deleted", func() bool { return n.ProvisioningStatus(lbID) == "404" })
 }
+
+// trafficStats is the body of GET …/stats.
+type trafficStats struct {
+	BytesIn           int64 `json:"bytes_in"`
+	BytesOut          int64 `json:"bytes_out"`
+	ActiveConnections int64 `json:"active_connections"`
+	TotalConnections  int64 `json:"total_connections"`
+	RequestErrors     int64 `json:"request_errors"`
+}
+
+func statsOf(t *testing.T, n *Node, path string) trafficStats {
+	t.Helper()
+	var v struct {
+		Stats trafficStats `json:"stats"`
+	}
+	if err := json.Unmarshal(n.MustDo(200, "GET", path, nil).Body, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Stats
+}
+
+// oneShot makes every request a connection of its own, so haproxy counts one
+// connection per request.
+var oneShot = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// requests sends n requests to url, each on a new connection; all must succeed.
+func requests(t *testing.T, url string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		resp, err := oneShot.Get(url)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+	}
+}
+
+// raftWritesPerSecond is how fast the node's Raft commit index moves over d.
+func raftWritesPerSecond(t *testing.T, n *Node, d time.Duration) float64 {
+	t.Helper()
+	before := n.Cluster()
+	start := time.Now()
+	time.Sleep(d)
+	after := n.Cluster()
+	if before == nil || after == nil {
+		t.Fatal("GET /cluster failed")
+	}
+	return float64(after.Raft.CommitIndex-before.Raft.CommitIndex) / time.Since(start).Seconds()
+}
+
+// settled waits until path's statistics stop moving (the same over two
+// heartbeats and flushes) and returns them.
+func settled(t *testing.T, n *Node, path string) trafficStats {
+	t.Helper()
+	var s trafficStats
+	Eventually(t, 15*time.Second, "statistics settled", func() bool {
+		s = statsOf(t, n, path)
+		time.Sleep(2500 * time.Millisecond)
+		next := statsOf(t, n, path)
+		if next != s {
+			t.Logf("statistics still moving: %+v → %+v", s, next)
+		}
+		return next == s
+	})
+	return s
+}
+
+// TestAmphoraStats is issue 10's item 3 on one node with the local amphora
+// driver: requests through the VIP show in the load balancer's, the listener's
+// and the amphora's statistics (from heartbeats, written every -stats-interval);
+// Raft sees no statistics writes without traffic; and the statistics survive
+// keeld's kill -9 (what was written stays, counting goes on from it).
+func TestAmphoraStats(t *testing.T) {
+	n := NewNode(t, "stats")
+	n.AmphoraDriver = "local"
+	n.ExtraArgs = []string{"-heartbeat-interval", "1s", "-heartbeat-timeout", "3s", "-stats-interval", "1s"}
+	n.StartHealthy(60 * time.Second)
+
+	a, b := startBackend(t, "A"), startBackend(t, "B")
+	port := FreePortOn(t, "127.0.0.1")
+	body := fmt.Sprintf(`{"loadbalancer":{"name":"web","vip_subnet_id":%q,"listeners":[{"name":"http",
+		"protocol":"HTTP","protocol_port":%d,"default_pool":{"name":"pool","protocol":"HTTP","lb_algorithm":"ROUND_ROBIN",
+		"members":[{"address":"127.0.0.1","protocol_port":%d},{"address":"127.0.0.1","protocol_port":%d}]}}]}}`,
+		subnet, port, a.port, b.port)
+	created := n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", body)
+	lbID := CreatedID(t, created)
+	var lb struct {
+		LoadBalancer struct {
+			VipAddress string `json:"vip_address"`
+			Listeners  []struct {
+				ID string `json:"id"`
+			} `json:"listeners"`
+		} `json:"loadbalancer"`
+	}
+	if err := json.Unmarshal(created.Body, &lb); err != nil {
+		t.Fatal(err)
+	}
+	listenerID := lb.LoadBalancer.Listeners[0].ID
+	url := fmt.Sprintf("http://%s:%d/", lb.LoadBalancer.VipAddress, port)
+	n.WaitActive(lbID, 30*time.Second)
+	sees(t, url, 10*time.Second, "A", "B")
+	amps := amphoraeOf(t, n, lbID)
+	if len(amps) != 1 {
+		t.Fatalf("amphorae: %+v", amps)
+	}
+	ampID := amps[0].ID
+	lbPath, listenerPath := "/v2/lbaas/loadbalancers/"+lbID+"/stats", "/v2/lbaas/listeners/"+listenerID+"/stats"
+
+	// N requests: the load balancer and the listener count them.
+	const N = 40
+	base := statsOf(t, n, lbPath) // sees() sent some already
+	requests(t, url, N)
+	var lbStats, lStats trafficStats
+	Eventually(t, 10*time.Second, fmt.Sprintf("%d more connections in the load balancer's and listener's stats", N), func() bool {
+		lbStats, lStats = statsOf(t, n, lbPath), statsOf(t, n, listenerPath)
+		return lbStats.TotalConnections >= base.TotalConnections+N && lStats.TotalConnections >= base.TotalConnections+N
+	})
+	if lbStats.BytesIn <= 0 || lbStats.BytesOut <= 0 || lStats.BytesIn <= 0 || lStats.BytesOut <= 0 {
+		t.Fatalf("stats: load balancer %+v, listener %+v", lbStats, lStats)
+	}
+	// The amphora's statistics show the listener.
+	var ampStats struct {
+		AmphoraStats []struct {
+			ID               string `json:"id"`
+			ListenerID       string `json:"listener_id"`
+			LoadBalancerID   string `json:"loadbalancer_id"`
+			TotalConnections int64  `json:"total_connections"`
+			BytesIn          int64  `json:"bytes_in"`
+		} `json:"amphora_stats"`
+	}
+	if err := json.Unmarshal(n.MustDo(200, "GET", "/v2/octavia/amphorae/"+ampID+"/stats", nil).Body, &ampStats); err != nil {
+		t.Fatal(err)
+	}
+	if s := ampStats.AmphoraStats; len(s) != 1 || s[0].ID != ampID || s[0].ListenerID != listenerID || s[0].LoadBalancerID != lbID ||
+		s[0].TotalConnections < base.TotalConnections+N || s[0].BytesIn <= 0 {
+		t.Fatalf("amphora stats: %+v", s)
+	}
+
+	// Raft writes: none for statistics while nothing moves (heartbeats keep
+	// coming, statuses are settled); about one per interval under traffic.
+	vipClient.CloseIdleConnections() // sees() kept connections open
+	settled(t, n, lbPath)
+	idle := raftWritesPerSecond(t, n, 5*time.Second)
+	stop := make(chan struct{})
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if resp, err := oneShot.Get(url); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second) // the first heartbeats with traffic
+	busy := raftWritesPerSecond(t, n, 5*time.Second)
+	close(stop)
+	<-loaded
+	t.Logf("Raft writes/s with -stats-interval 1s, heartbeats every 1s: %.2f without traffic, %.2f with 20 requests/s", idle, busy)
+	if idle > 0.1 {
+		t.Fatalf("%.2f Raft writes/s without traffic", idle)
+	}
+	if busy > 2 {
+		t.Fatalf("%.2f Raft writes/s under traffic with a 1 s interval", busy)
+	}
+
+	// kill -9 keeld: what was written survives; the amphora keeps serving, and
+	// counting goes on from the stored totals after the restart.
+	written := settled(t, n, lbPath)
+	n.Kill()
+	n.Start()
+	Eventually(t, 30*time.Second, "keeld back", n.Healthy)
+	if s := statsOf(t, n, lbPath); s.TotalConnections < written.TotalConnections || s.BytesIn < written.BytesIn {
+		t.Fatalf("after kill -9: %+v, written before: %+v", s, written)
+	}
+	requests(t, url, N)
+	Eventually(t, 15*time.Second, "counting goes on after the restart", func() bool {
+		return statsOf(t, n, lbPath).TotalConnections >= written.TotalConnections+N
+	})
+	t.Logf("stats before kill -9 %+v, after restart and %d more requests %+v", written, N, statsOf(t, n, lbPath))
+}

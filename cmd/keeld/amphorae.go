@@ -33,6 +33,7 @@ type amphoraOptions struct {
 	interval     time.Duration
 	timeout      time.Duration
 	certValidity time.Duration
+	stats        time.Duration // -stats-interval
 }
 
 // amphoraNode is a node's part in running amphorae: the configuration grains use,
@@ -95,6 +96,7 @@ func newAmphoraNode(o *options, st *store.Node, m *cluster.Membership, logger *s
 		},
 		HeartbeatInterval: o.amphorae.interval, HeartbeatTimeout: o.amphorae.timeout,
 		CertValidity: o.amphorae.certValidity,
+		Stats:        actors.NewStatsFlusher(st, o.amphorae.stats, logger),
 	}
 	return a, nil
 }
@@ -115,6 +117,7 @@ func (a *amphoraNode) start(c *protocluster.Cluster) {
 	if a.cfg == nil {
 		return
 	}
+	a.cfg.Stats.Start()
 	go func() {
 		defer close(a.done)
 		tick := time.NewTicker(500 * time.Millisecond)
@@ -197,9 +200,18 @@ func (a *amphoraNode) listen(c *protocluster.Cluster, sec *storepb.AmphoraSecret
 	a.logger.Info("heartbeat receiver listening", "addr", r.Addr().String())
 }
 
+// flushStats stops the statistics flusher after writing what it holds (before a
+// graceful leave, while the node can still propose).
+func (a *amphoraNode) flushStats() {
+	if a.cfg != nil {
+		a.cfg.Stats.Stop(2 * time.Second)
+	}
+}
+
 // shutdown stops the secrets loop and the receiver (amphorae keep running: they
 // are failed over only by the silence the surviving nodes see).
 func (a *amphoraNode) shutdown() {
+	a.flushStats()
 	close(a.stop)
 	<-a.done
 	a.mu.Lock()

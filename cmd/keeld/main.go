@@ -76,6 +76,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.amphorae.interval, "heartbeat-interval", 10*time.Second, "how often amphorae send heartbeats (Octavia's heartbeat_interval)")
 	fs.DurationVar(&o.amphorae.timeout, "heartbeat-timeout", 60*time.Second, "silence after which an amphora is failed over (Octavia's heartbeat_timeout)")
 	fs.DurationVar(&o.amphorae.certValidity, "amphora-cert-validity", 730*24*time.Hour, "validity of each amphora's certificate (Octavia's cert_validity_time); rotated within its last two weeks, or last half when shorter")
+	fs.DurationVar(&o.amphorae.stats, "stats-interval", actors.DefaultStatsInterval, "how often a node writes the traffic statistics its amphorae's heartbeats reported (only when they changed; a node's death loses at most one interval)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -289,6 +290,9 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 		}
 	}
 	if graceful {
+		if n.amphorae != nil {
+			n.amphorae.flushStats()
+		}
 		cluster.LeaveGracefully(n.store, n.membership, n.forwarder, logger)
 	}
 	if n.reconciler != nil {

@@ -13,6 +13,11 @@ func (x *AvailabilityZoneProfile) GetProjectId() string { return "" }
 // GetId of an availability zone is its name, its key.
 func (x *AvailabilityZone) GetId() string { return x.GetName() }
 
+// Statistics rows belong to no project and have no creation time (the tables'
+// ordered indexes then order them by id).
+func (x *ListenerStatistics) GetProjectId() string { return "" }
+func (x *ListenerStatistics) GetCreatedAt() int64  { return 0 }
+
 // SetProvisioning sets a tree object's provisioning status and update time (the
 // provider step does this generically for every kind of child).
 func (x *Listener) SetProvisioning(status string, at int64) {

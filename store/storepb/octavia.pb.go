@@ -1813,6 +1813,141 @@ func (x *Amphora) GetVersion() uint64 {
 	return 0
 }
 
+// ListenerStatistics is one listener's traffic on one amphora (Octavia's
+// listener_statistics row), written only by RecordAmphoraStats and kept outside
+// the load balancer's tree: no version, no compare-and-set. bytes_in, bytes_out,
+// total_connections and request_errors are totals of the heartbeats' deltas
+// (they never go back); active_connections is the latest heartbeat's. The row of
+// an amphora that is deleted while its listener lives on is folded into the
+// listener's own row (amphora_id = listener_id, Octavia's convention for counters
+// that belong to no amphora), so a failover does not take traffic back.
+type ListenerStatistics struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // "<amphora_id>/<listener_id>" (store.ListenerStatisticsID)
+	AmphoraId         string                 `protobuf:"bytes,2,opt,name=amphora_id,json=amphoraId,proto3" json:"amphora_id,omitempty"`
+	ListenerId        string                 `protobuf:"bytes,3,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	LoadbalancerId    string                 `protobuf:"bytes,4,opt,name=loadbalancer_id,json=loadbalancerId,proto3" json:"loadbalancer_id,omitempty"` // set by the FSM from the amphora's row
+	BytesIn           uint64                 `protobuf:"varint,5,opt,name=bytes_in,json=bytesIn,proto3" json:"bytes_in,omitempty"`
+	BytesOut          uint64                 `protobuf:"varint,6,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	ActiveConnections uint64                 `protobuf:"varint,7,opt,name=active_connections,json=activeConnections,proto3" json:"active_connections,omitempty"`
+	TotalConnections  uint64                 `protobuf:"varint,8,opt,name=total_connections,json=totalConnections,proto3" json:"total_connections,omitempty"`
+	RequestErrors     uint64                 `protobuf:"varint,9,opt,name=request_errors,json=requestErrors,proto3" json:"request_errors,omitempty"`
+	// The newest heartbeat counted in the totals (the agent's boot and seq): a
+	// grain that takes over the amphora starts from here, so it does not count
+	// again a heartbeat that another node's receiver also delivered.
+	HeartbeatBoot int64  `protobuf:"varint,10,opt,name=heartbeat_boot,json=heartbeatBoot,proto3" json:"heartbeat_boot,omitempty"`
+	HeartbeatSeq  uint64 `protobuf:"varint,11,opt,name=heartbeat_seq,json=heartbeatSeq,proto3" json:"heartbeat_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenerStatistics) Reset() {
+	*x = ListenerStatistics{}
+	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenerStatistics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenerStatistics) ProtoMessage() {}
+
+func (x *ListenerStatistics) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenerStatistics.ProtoReflect.Descriptor instead.
+func (*ListenerStatistics) Descriptor() ([]byte, []int) {
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListenerStatistics) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ListenerStatistics) GetAmphoraId() string {
+	if x != nil {
+		return x.AmphoraId
+	}
+	return ""
+}
+
+func (x *ListenerStatistics) GetListenerId() string {
+	if x != nil {
+		return x.ListenerId
+	}
+	return ""
+}
+
+func (x *ListenerStatistics) GetLoadbalancerId() string {
+	if x != nil {
+		return x.LoadbalancerId
+	}
+	return ""
+}
+
+func (x *ListenerStatistics) GetBytesIn() uint64 {
+	if x != nil {
+		return x.BytesIn
+	}
+	return 0
+}
+
+func (x *ListenerStatistics) GetBytesOut() uint64 {
+	if x != nil {
+		return x.BytesOut
+	}
+	return 0
+}
+
+func (x *ListenerStatistics) GetActiveConnections() uint64 {
+	if x != nil {
+		return x.ActiveConnections
+	}
+	return 0
+}
+
+func (x *ListenerStatistics) GetTotalConnections() uint64 {
+	if x != nil {
+		return x.TotalConnections
+	}
+	return 0
+}
+
+func (x *ListenerStatistics) GetRequestErrors() uint64 {
+	if x != nil {
+		return x.RequestErrors
+	}
+	return 0
+}
+
+func (x *ListenerStatistics) GetHeartbeatBoot() int64 {
+	if x != nil {
+		return x.HeartbeatBoot
+	}
+	return 0
+}
+
+func (x *ListenerStatistics) GetHeartbeatSeq() uint64 {
+	if x != nil {
+		return x.HeartbeatSeq
+	}
+	return 0
+}
+
 // Tree is a load balancer with every row it owns: what a grain loads, replies with
 // and renders. (A change to it travels as a TreeWrite: rows written and ids deleted.)
 type Tree struct {
@@ -1831,7 +1966,7 @@ type Tree struct {
 
 func (x *Tree) Reset() {
 	*x = Tree{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	mi := &file_store_storepb_octavia_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1978,7 @@ func (x *Tree) String() string {
 func (*Tree) ProtoMessage() {}
 
 func (x *Tree) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[10]
+	mi := &file_store_storepb_octavia_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1991,7 @@ func (x *Tree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tree.ProtoReflect.Descriptor instead.
 func (*Tree) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Tree) GetLoadBalancer() *LoadBalancer {
@@ -1934,7 +2069,7 @@ type Quota struct {
 
 func (x *Quota) Reset() {
 	*x = Quota{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[11]
+	mi := &file_store_storepb_octavia_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2081,7 @@ func (x *Quota) String() string {
 func (*Quota) ProtoMessage() {}
 
 func (x *Quota) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[11]
+	mi := &file_store_storepb_octavia_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2094,7 @@ func (x *Quota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quota.ProtoReflect.Descriptor instead.
 func (*Quota) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Quota) GetId() string {
@@ -2047,7 +2182,7 @@ type Flavor struct {
 
 func (x *Flavor) Reset() {
 	*x = Flavor{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[12]
+	mi := &file_store_storepb_octavia_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2059,7 +2194,7 @@ func (x *Flavor) String() string {
 func (*Flavor) ProtoMessage() {}
 
 func (x *Flavor) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[12]
+	mi := &file_store_storepb_octavia_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2072,7 +2207,7 @@ func (x *Flavor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Flavor.ProtoReflect.Descriptor instead.
 func (*Flavor) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Flavor) GetId() string {
@@ -2138,7 +2273,7 @@ type FlavorProfile struct {
 
 func (x *FlavorProfile) Reset() {
 	*x = FlavorProfile{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[13]
+	mi := &file_store_storepb_octavia_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2285,7 @@ func (x *FlavorProfile) String() string {
 func (*FlavorProfile) ProtoMessage() {}
 
 func (x *FlavorProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[13]
+	mi := &file_store_storepb_octavia_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2298,7 @@ func (x *FlavorProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlavorProfile.ProtoReflect.Descriptor instead.
 func (*FlavorProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FlavorProfile) GetId() string {
@@ -2223,7 +2358,7 @@ type AvailabilityZone struct {
 
 func (x *AvailabilityZone) Reset() {
 	*x = AvailabilityZone{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[14]
+	mi := &file_store_storepb_octavia_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2370,7 @@ func (x *AvailabilityZone) String() string {
 func (*AvailabilityZone) ProtoMessage() {}
 
 func (x *AvailabilityZone) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[14]
+	mi := &file_store_storepb_octavia_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2383,7 @@ func (x *AvailabilityZone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailabilityZone.ProtoReflect.Descriptor instead.
 func (*AvailabilityZone) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AvailabilityZone) GetName() string {
@@ -2307,7 +2442,7 @@ type AvailabilityZoneProfile struct {
 
 func (x *AvailabilityZoneProfile) Reset() {
 	*x = AvailabilityZoneProfile{}
-	mi := &file_store_storepb_octavia_proto_msgTypes[15]
+	mi := &file_store_storepb_octavia_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2319,7 +2454,7 @@ func (x *AvailabilityZoneProfile) String() string {
 func (*AvailabilityZoneProfile) ProtoMessage() {}
 
 func (x *AvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_octavia_proto_msgTypes[15]
+	mi := &file_store_storepb_octavia_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2332,7 +2467,7 @@ func (x *AvailabilityZoneProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AvailabilityZoneProfile.ProtoReflect.Descriptor instead.
 func (*AvailabilityZoneProfile) Descriptor() ([]byte, []int) {
-	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_octavia_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AvailabilityZoneProfile) GetId() string {
@@ -2624,7 +2759,22 @@ const file_store_storepb_octavia_proto_rawDesc = "" +
 	"created_at\x18\x14 \x01(\x03R\tcreatedAt\x12\x1d\n" +
 	"\n" +
 	"updated_at\x18\x15 \x01(\x03R\tupdatedAt\x12\x18\n" +
-	"\aversion\x18\x16 \x01(\x04R\aversionJ\x04\b\x17\x10\x18R\x0flast_request_id\"\xa8\x03\n" +
+	"\aversion\x18\x16 \x01(\x04R\aversionJ\x04\b\x17\x10\x18R\x0flast_request_id\"\x94\x03\n" +
+	"\x12ListenerStatistics\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"amphora_id\x18\x02 \x01(\tR\tamphoraId\x12\x1f\n" +
+	"\vlistener_id\x18\x03 \x01(\tR\n" +
+	"listenerId\x12'\n" +
+	"\x0floadbalancer_id\x18\x04 \x01(\tR\x0eloadbalancerId\x12\x19\n" +
+	"\bbytes_in\x18\x05 \x01(\x04R\abytesIn\x12\x1b\n" +
+	"\tbytes_out\x18\x06 \x01(\x04R\bbytesOut\x12-\n" +
+	"\x12active_connections\x18\a \x01(\x04R\x11activeConnections\x12+\n" +
+	"\x11total_connections\x18\b \x01(\x04R\x10totalConnections\x12%\n" +
+	"\x0erequest_errors\x18\t \x01(\x04R\rrequestErrors\x12%\n" +
+	"\x0eheartbeat_boot\x18\n" +
+	" \x01(\x03R\rheartbeatBoot\x12#\n" +
+	"\rheartbeat_seq\x18\v \x01(\x04R\fheartbeatSeq\"\xa8\x03\n" +
 	"\x04Tree\x12=\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
 	"\tlisteners\x18\x02 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +
@@ -2703,7 +2853,7 @@ func file_store_storepb_octavia_proto_rawDescGZIP() []byte {
 	return file_store_storepb_octavia_proto_rawDescData
 }
 
-var file_store_storepb_octavia_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_store_storepb_octavia_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_store_storepb_octavia_proto_goTypes = []any{
 	(*LoadBalancer)(nil),            // 0: keel.store.LoadBalancer
 	(*AdditionalVip)(nil),           // 1: keel.store.AdditionalVip
@@ -2715,17 +2865,18 @@ var file_store_storepb_octavia_proto_goTypes = []any{
 	(*L7Policy)(nil),                // 7: keel.store.L7Policy
 	(*L7Rule)(nil),                  // 8: keel.store.L7Rule
 	(*Amphora)(nil),                 // 9: keel.store.Amphora
-	(*Tree)(nil),                    // 10: keel.store.Tree
-	(*Quota)(nil),                   // 11: keel.store.Quota
-	(*Flavor)(nil),                  // 12: keel.store.Flavor
-	(*FlavorProfile)(nil),           // 13: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),        // 14: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil), // 15: keel.store.AvailabilityZoneProfile
-	nil,                             // 16: keel.store.Listener.InsertHeadersEntry
+	(*ListenerStatistics)(nil),      // 10: keel.store.ListenerStatistics
+	(*Tree)(nil),                    // 11: keel.store.Tree
+	(*Quota)(nil),                   // 12: keel.store.Quota
+	(*Flavor)(nil),                  // 13: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 14: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 15: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 16: keel.store.AvailabilityZoneProfile
+	nil,                             // 17: keel.store.Listener.InsertHeadersEntry
 }
 var file_store_storepb_octavia_proto_depIdxs = []int32{
 	1,  // 0: keel.store.LoadBalancer.additional_vips:type_name -> keel.store.AdditionalVip
-	16, // 1: keel.store.Listener.insert_headers:type_name -> keel.store.Listener.InsertHeadersEntry
+	17, // 1: keel.store.Listener.insert_headers:type_name -> keel.store.Listener.InsertHeadersEntry
 	3,  // 2: keel.store.Pool.session_persistence:type_name -> keel.store.SessionPersistence
 	0,  // 3: keel.store.Tree.load_balancer:type_name -> keel.store.LoadBalancer
 	2,  // 4: keel.store.Tree.listeners:type_name -> keel.store.Listener
@@ -2749,14 +2900,14 @@ func file_store_storepb_octavia_proto_init() {
 	}
 	file_store_storepb_octavia_proto_msgTypes[3].OneofWrappers = []any{}
 	file_store_storepb_octavia_proto_msgTypes[5].OneofWrappers = []any{}
-	file_store_storepb_octavia_proto_msgTypes[11].OneofWrappers = []any{}
+	file_store_storepb_octavia_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_octavia_proto_rawDesc), len(file_store_storepb_octavia_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -201,7 +201,7 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6, 0}
 }
 
 type CatalogOperation_Op int32
@@ -253,7 +253,7 @@ func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogOperation_Op.Descriptor instead.
 func (CatalogOperation_Op) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type CommandResult_Code int32
@@ -320,7 +320,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -350,6 +350,7 @@ type Command struct {
 	//	*Command_Catalog
 	//	*Command_ResolveRequest
 	//	*Command_InitAmphoraSecrets
+	//	*Command_RecordAmphoraStats
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -451,6 +452,15 @@ func (x *Command) GetInitAmphoraSecrets() *InitAmphoraSecrets {
 	return nil
 }
 
+func (x *Command) GetRecordAmphoraStats() *RecordAmphoraStats {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RecordAmphoraStats); ok {
+			return x.RecordAmphoraStats
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -479,6 +489,11 @@ type Command_InitAmphoraSecrets struct {
 	InitAmphoraSecrets *InitAmphoraSecrets `protobuf:"bytes,71,opt,name=init_amphora_secrets,json=initAmphoraSecrets,proto3,oneof"`
 }
 
+type Command_RecordAmphoraStats struct {
+	// Traffic counters the amphorae's heartbeats reported (a node's batch).
+	RecordAmphoraStats *RecordAmphoraStats `protobuf:"bytes,72,opt,name=record_amphora_stats,json=recordAmphoraStats,proto3,oneof"`
+}
+
 func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
@@ -488,6 +503,8 @@ func (*Command_Catalog) isCommand_Op() {}
 func (*Command_ResolveRequest) isCommand_Op() {}
 
 func (*Command_InitAmphoraSecrets) isCommand_Op() {}
+
+func (*Command_RecordAmphoraStats) isCommand_Op() {}
 
 // AmphoraSecrets is what the cluster's nodes share to trust their amphorae and be
 // trusted by them: the CA that signs every amphora's server certificate and every
@@ -600,6 +617,58 @@ func (x *InitAmphoraSecrets) GetSecrets() *AmphoraSecrets {
 	return nil
 }
 
+// RecordAmphoraStats stores traffic counters per (amphora, listener): a node's
+// batch of the totals its amphora grains accumulated since its last batch. Rows
+// carry totals, not deltas, so applying a batch twice changes nothing, and the FSM
+// keeps the larger of each counter (a stale or duplicate grain's totals never take
+// one back; active_connections is taken from the row of the newer heartbeat). Rows
+// of an amphora or listener that no longer exists, or of an amphora and a
+// listener of different load balancers, are skipped. Proposed without a request
+// id: the command is idempotent by its content, not by the request table.
+type RecordAmphoraStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stats         []*ListenerStatistics  `protobuf:"bytes,1,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAmphoraStats) Reset() {
+	*x = RecordAmphoraStats{}
+	mi := &file_store_storepb_store_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAmphoraStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAmphoraStats) ProtoMessage() {}
+
+func (x *RecordAmphoraStats) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAmphoraStats.ProtoReflect.Descriptor instead.
+func (*RecordAmphoraStats) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RecordAmphoraStats) GetStats() []*ListenerStatistics {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
 // ResolveRequest decides an ambiguous request for good: if request_id was applied,
 // the result is the original one (replayed); otherwise the request is marked
 // aborted, and no copy of it still in flight will ever be applied (ABORTED).
@@ -611,7 +680,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +692,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +705,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 // TreeWrite is the write set of one change to a load balancer's tree.
@@ -669,7 +738,7 @@ type TreeWrite struct {
 
 func (x *TreeWrite) Reset() {
 	*x = TreeWrite{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +750,7 @@ func (x *TreeWrite) String() string {
 func (*TreeWrite) ProtoMessage() {}
 
 func (x *TreeWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +763,7 @@ func (x *TreeWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
 func (*TreeWrite) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TreeWrite) GetLoadBalancerId() string {
@@ -835,7 +904,7 @@ type TreeTransaction struct {
 
 func (x *TreeTransaction) Reset() {
 	*x = TreeTransaction{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +916,7 @@ func (x *TreeTransaction) String() string {
 func (*TreeTransaction) ProtoMessage() {}
 
 func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +929,7 @@ func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
 func (*TreeTransaction) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
@@ -895,7 +964,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +976,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +989,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -954,7 +1023,7 @@ type CatalogRow struct {
 
 func (x *CatalogRow) Reset() {
 	*x = CatalogRow{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1035,7 @@ func (x *CatalogRow) String() string {
 func (*CatalogRow) ProtoMessage() {}
 
 func (x *CatalogRow) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1048,7 @@ func (x *CatalogRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRow.ProtoReflect.Descriptor instead.
 func (*CatalogRow) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CatalogRow) GetRow() isCatalogRow_Row {
@@ -1087,7 +1156,7 @@ type CatalogOperation struct {
 
 func (x *CatalogOperation) Reset() {
 	*x = CatalogOperation{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1168,7 @@ func (x *CatalogOperation) String() string {
 func (*CatalogOperation) ProtoMessage() {}
 
 func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1181,7 @@ func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogOperation.ProtoReflect.Descriptor instead.
 func (*CatalogOperation) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CatalogOperation) GetOp() CatalogOperation_Op {
@@ -1164,7 +1233,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1245,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1258,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -1220,7 +1289,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1301,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1314,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -1290,7 +1359,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1371,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1384,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -1359,7 +1428,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1440,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1453,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -1429,6 +1498,7 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_AvailabilityZoneProfile
 	//	*SnapshotRecord_AppliedRequest
 	//	*SnapshotRecord_AmphoraSecrets
+	//	*SnapshotRecord_ListenerStatistics
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -1437,7 +1507,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1519,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1532,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -1607,6 +1677,15 @@ func (x *SnapshotRecord) GetAmphoraSecrets() *AmphoraSecrets {
 	return nil
 }
 
+func (x *SnapshotRecord) GetListenerStatistics() *ListenerStatistics {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_ListenerStatistics); ok {
+			return x.ListenerStatistics
+		}
+	}
+	return nil
+}
+
 func (x *SnapshotRecord) GetEndCount() uint64 {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_EndCount); ok {
@@ -1680,6 +1759,10 @@ type SnapshotRecord_AmphoraSecrets struct {
 	AmphoraSecrets *AmphoraSecrets `protobuf:"bytes,15,opt,name=amphora_secrets,json=amphoraSecrets,proto3,oneof"`
 }
 
+type SnapshotRecord_ListenerStatistics struct {
+	ListenerStatistics *ListenerStatistics `protobuf:"bytes,16,opt,name=listener_statistics,json=listenerStatistics,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
@@ -1714,6 +1797,8 @@ func (*SnapshotRecord_AppliedRequest) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_AmphoraSecrets) isSnapshotRecord_Entity() {}
 
+func (*SnapshotRecord_ListenerStatistics) isSnapshotRecord_Entity() {}
+
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
 var File_store_storepb_store_proto protoreflect.FileDescriptor
@@ -1721,7 +1806,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xa1\t\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xf5\t\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
@@ -1730,7 +1815,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x13purge_load_balancer\x18\x0e \x01(\v2\x1d.keel.store.PurgeLoadBalancerH\x00R\x11purgeLoadBalancer\x128\n" +
 	"\acatalog\x18< \x01(\v2\x1c.keel.store.CatalogOperationH\x00R\acatalog\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequest\x12R\n" +
-	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecretsB\x04\n" +
+	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecrets\x12R\n" +
+	"\x14record_amphora_stats\x18H \x01(\v2\x1e.keel.store.RecordAmphoraStatsH\x00R\x12recordAmphoraStatsB\x04\n" +
 	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
 	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(J\x04\b2\x10<R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphoraR\tset_quotaR\fdelete_quotaR\n" +
 	"put_flavorR\rdelete_flavorR\x12put_flavor_profileR\x15delete_flavor_profileR\x15put_availability_zoneR\x18delete_availability_zoneR\x1dput_availability_zone_profileR delete_availability_zone_profile\"s\n" +
@@ -1740,7 +1826,9 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"ca_key_pem\x18\x02 \x01(\tR\bcaKeyPem\x12#\n" +
 	"\rheartbeat_key\x18\x03 \x01(\tR\fheartbeatKey\"J\n" +
 	"\x12InitAmphoraSecrets\x124\n" +
-	"\asecrets\x18\x01 \x01(\v2\x1a.keel.store.AmphoraSecretsR\asecrets\"\x10\n" +
+	"\asecrets\x18\x01 \x01(\v2\x1a.keel.store.AmphoraSecretsR\asecrets\"J\n" +
+	"\x12RecordAmphoraStats\x124\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1e.keel.store.ListenerStatisticsR\x05stats\"\x10\n" +
 	"\x0eResolveRequest\"\xaa\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
@@ -1846,7 +1934,7 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
 	"\x06result\x18\x02 \x01(\v2\x19.keel.store.CommandResultR\x06result\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xb6\a\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x89\b\n" +
 	"\x0eSnapshotRecord\x12?\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
 	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
@@ -1863,7 +1951,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x11availability_zone\x18\f \x01(\v2\x1c.keel.store.AvailabilityZoneH\x00R\x10availabilityZone\x12a\n" +
 	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12E\n" +
 	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12E\n" +
-	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12\x1d\n" +
+	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12Q\n" +
+	"\x13listener_statistics\x18\x10 \x01(\v2\x1e.keel.store.ListenerStatisticsH\x00R\x12listenerStatistics\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entity*\x8c\x01\n" +
 	"\vCatalogKind\x12\x1c\n" +
@@ -1888,7 +1977,7 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_store_storepb_store_proto_goTypes = []any{
 	(CatalogKind)(0),                // 0: keel.store.CatalogKind
 	(TreeTransaction_Intent)(0),     // 1: keel.store.TreeTransaction.Intent
@@ -1897,79 +1986,84 @@ var file_store_storepb_store_proto_goTypes = []any{
 	(*Command)(nil),                 // 4: keel.store.Command
 	(*AmphoraSecrets)(nil),          // 5: keel.store.AmphoraSecrets
 	(*InitAmphoraSecrets)(nil),      // 6: keel.store.InitAmphoraSecrets
-	(*ResolveRequest)(nil),          // 7: keel.store.ResolveRequest
-	(*TreeWrite)(nil),               // 8: keel.store.TreeWrite
-	(*TreeTransaction)(nil),         // 9: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),       // 10: keel.store.PurgeLoadBalancer
-	(*CatalogRow)(nil),              // 11: keel.store.CatalogRow
-	(*CatalogOperation)(nil),        // 12: keel.store.CatalogOperation
-	(*CommandBatch)(nil),            // 13: keel.store.CommandBatch
-	(*CommandResult)(nil),           // 14: keel.store.CommandResult
-	(*SnapshotHeader)(nil),          // 15: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),          // 16: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),          // 17: keel.store.SnapshotRecord
-	(*LoadBalancer)(nil),            // 18: keel.store.LoadBalancer
-	(*Listener)(nil),                // 19: keel.store.Listener
-	(*Pool)(nil),                    // 20: keel.store.Pool
-	(*Member)(nil),                  // 21: keel.store.Member
-	(*HealthMonitor)(nil),           // 22: keel.store.HealthMonitor
-	(*L7Policy)(nil),                // 23: keel.store.L7Policy
-	(*L7Rule)(nil),                  // 24: keel.store.L7Rule
-	(*Amphora)(nil),                 // 25: keel.store.Amphora
-	(*Quota)(nil),                   // 26: keel.store.Quota
-	(*Flavor)(nil),                  // 27: keel.store.Flavor
-	(*FlavorProfile)(nil),           // 28: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),        // 29: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil), // 30: keel.store.AvailabilityZoneProfile
+	(*RecordAmphoraStats)(nil),      // 7: keel.store.RecordAmphoraStats
+	(*ResolveRequest)(nil),          // 8: keel.store.ResolveRequest
+	(*TreeWrite)(nil),               // 9: keel.store.TreeWrite
+	(*TreeTransaction)(nil),         // 10: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),       // 11: keel.store.PurgeLoadBalancer
+	(*CatalogRow)(nil),              // 12: keel.store.CatalogRow
+	(*CatalogOperation)(nil),        // 13: keel.store.CatalogOperation
+	(*CommandBatch)(nil),            // 14: keel.store.CommandBatch
+	(*CommandResult)(nil),           // 15: keel.store.CommandResult
+	(*SnapshotHeader)(nil),          // 16: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),          // 17: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),          // 18: keel.store.SnapshotRecord
+	(*ListenerStatistics)(nil),      // 19: keel.store.ListenerStatistics
+	(*LoadBalancer)(nil),            // 20: keel.store.LoadBalancer
+	(*Listener)(nil),                // 21: keel.store.Listener
+	(*Pool)(nil),                    // 22: keel.store.Pool
+	(*Member)(nil),                  // 23: keel.store.Member
+	(*HealthMonitor)(nil),           // 24: keel.store.HealthMonitor
+	(*L7Policy)(nil),                // 25: keel.store.L7Policy
+	(*L7Rule)(nil),                  // 26: keel.store.L7Rule
+	(*Amphora)(nil),                 // 27: keel.store.Amphora
+	(*Quota)(nil),                   // 28: keel.store.Quota
+	(*Flavor)(nil),                  // 29: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 30: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 31: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 32: keel.store.AvailabilityZoneProfile
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	9,  // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	10, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	12, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
-	7,  // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	10, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	11, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	13, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
+	8,  // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
 	6,  // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
-	5,  // 5: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
-	18, // 6: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	19, // 7: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	20, // 8: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	21, // 9: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	22, // 10: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	23, // 11: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	24, // 12: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	25, // 13: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	1,  // 14: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	8,  // 15: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	26, // 16: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
-	27, // 17: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
-	28, // 18: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
-	29, // 19: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
-	30, // 20: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	2,  // 21: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
-	0,  // 22: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
-	11, // 23: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
-	4,  // 24: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	3,  // 25: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	14, // 26: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	18, // 27: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	19, // 28: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	20, // 29: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	21, // 30: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	22, // 31: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	23, // 32: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	24, // 33: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	25, // 34: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	26, // 35: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	27, // 36: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	28, // 37: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	29, // 38: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	30, // 39: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	16, // 40: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	5,  // 41: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	7,  // 5: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
+	5,  // 6: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
+	19, // 7: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
+	20, // 8: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	21, // 9: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	22, // 10: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	23, // 11: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	24, // 12: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	25, // 13: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	26, // 14: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	27, // 15: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	1,  // 16: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	9,  // 17: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	28, // 18: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
+	29, // 19: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
+	30, // 20: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
+	31, // 21: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
+	32, // 22: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	2,  // 23: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
+	0,  // 24: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
+	12, // 25: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
+	4,  // 26: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	3,  // 27: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	15, // 28: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	20, // 29: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	21, // 30: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	22, // 31: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	23, // 32: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	24, // 33: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	25, // 34: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	26, // 35: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	27, // 36: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	28, // 37: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	29, // 38: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	30, // 39: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	31, // 40: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	32, // 41: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	17, // 42: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	5,  // 43: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	19, // 44: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -1984,15 +2078,16 @@ func file_store_storepb_store_proto_init() {
 		(*Command_Catalog)(nil),
 		(*Command_ResolveRequest)(nil),
 		(*Command_InitAmphoraSecrets)(nil),
+		(*Command_RecordAmphoraStats)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[7].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[8].OneofWrappers = []any{
 		(*CatalogRow_Quota)(nil),
 		(*CatalogRow_Flavor)(nil),
 		(*CatalogRow_FlavorProfile)(nil),
 		(*CatalogRow_AvailabilityZone)(nil),
 		(*CatalogRow_AvailabilityZoneProfile)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[13].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[14].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -2008,6 +2103,7 @@ func file_store_storepb_store_proto_init() {
 		(*SnapshotRecord_AvailabilityZoneProfile)(nil),
 		(*SnapshotRecord_AppliedRequest)(nil),
 		(*SnapshotRecord_AmphoraSecrets)(nil),
+		(*SnapshotRecord_ListenerStatistics)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -2016,7 +2112,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
