@@ -408,7 +408,12 @@ func (g *AmphoraGrain) Heartbeat(req *actorspb.HeartbeatRequest, ctx cluster.Gra
 	}
 	amp, _ := g.rt.Store.State().Current().Amphorae.Get(g.id)
 	if amp == nil {
-		return &actorspb.Empty{}, nil // deleted, or not recorded yet
+		// Deleted, or not recorded yet: nothing to supervise, so no grain stays
+		// (a heartbeat naming an unknown amphora must not keep one alive).
+		if g.spec == nil {
+			ctx.Poison(ctx.Self())
+		}
+		return &actorspb.Empty{}, nil
 	}
 	tree := g.rt.Store.State().Current().Tree(amp.LoadbalancerId)
 	res := healthmap.Map(&msg, tree)
