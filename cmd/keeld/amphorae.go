@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	protocluster "github.com/asynkron/protoactor-go/cluster"
@@ -18,6 +19,7 @@ import (
 	"keel/cluster"
 	"keel/cluster/amphorapki"
 	"keel/cluster/healthreceiver"
+	keelhttp "keel/http"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -49,6 +51,8 @@ type amphoraNode struct {
 	receiver *healthreceiver.Receiver
 	stop     chan struct{}
 	done     chan struct{}
+	// undelivered counts handled heartbeats whose grain call failed.
+	undelivered atomic.Uint64
 }
 
 // newAmphoraNode builds the grains' amphora configuration (nil for the noop
@@ -181,6 +185,7 @@ func (a *amphoraNode) listen(c *protocluster.Cluster, sec *storepb.AmphoraSecret
 				AmphoraId: hb.AmphoraID, MessageJson: body, ReceivedUnixMs: hb.Received.UnixMilli()},
 				protocluster.WithTimeout(2*time.Second))
 			if err != nil {
+				a.undelivered.Add(1)
 				a.logger.Debug("heartbeat not delivered", "amphora", hb.AmphoraID, "err", err)
 			}
 		},
@@ -193,6 +198,18 @@ func (a *amphoraNode) listen(c *protocluster.Cluster, sec *storepb.AmphoraSecret
 	a.verifier, a.receiver = v, r
 	a.mu.Unlock()
 	a.logger.Info("heartbeat receiver listening", "addr", r.Addr().String())
+}
+
+// counters are the receiver's counters (nil while none listens: GET
+// /debug/heartbeats).
+func (a *amphoraNode) counters() *keelhttp.HeartbeatCounters {
+	a.mu.Lock()
+	r := a.receiver
+	a.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	return &keelhttp.HeartbeatCounters{Counters: r.Counters(), Undelivered: a.undelivered.Load()}
 }
 
 // shutdown stops the secrets loop and the receiver (amphorae keep running: they
