@@ -32,10 +32,11 @@ func main() {
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
 	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children; "+
-		"amphora-provision (real amphorae: make bench-amphorae)")
+		"amphora-provision, failover (real amphorae: make bench-amphorae)")
 	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
 	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
 	provParallel := flag.Int("provision-parallel", 4, "amphora-provision: load balancers per round")
+	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*keeld)
@@ -77,6 +78,8 @@ func main() {
 			notes = append(notes, children(r, *dur, add)...)
 		case "amphora-provision":
 			sections = append(sections, amphoraProvision(r, *provSeq, *provRounds, *provParallel))
+		case "failover":
+			sections = append(sections, failover(r, *kills))
 		case "":
 		default:
 			fmt.Fprintf(os.Stderr, "keelbench: unknown scenario %q\n", sc)
