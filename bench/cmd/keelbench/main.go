@@ -32,10 +32,13 @@ func main() {
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
 	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children; "+
-		"amphora-provision, failover (real amphorae: make bench-amphorae)")
+		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae)")
 	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
 	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
 	provParallel := flag.Int("provision-parallel", 4, "amphora-provision: load balancers per round")
+	hbAmphorae := flag.Int("heartbeat-amphorae", 1000, "heartbeats: simulated amphorae")
+	hbDuration := flag.Duration("heartbeat-duration", 10*time.Second, "heartbeats: length of each timed phase")
+	hbProfile := flag.String("heartbeat-pprof", "", "heartbeats: write keeld's CPU profile of the saturation phase here")
 	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
 	flag.Parse()
 
@@ -78,6 +81,8 @@ func main() {
 			notes = append(notes, children(r, *dur, add)...)
 		case "amphora-provision":
 			sections = append(sections, amphoraProvision(r, *provSeq, *provRounds, *provParallel))
+		case "heartbeats":
+			sections = append(sections, heartbeats(r, *hbAmphorae, *hbDuration, *hbProfile))
 		case "failover":
 			sections = append(sections, failover(r, *kills))
 		case "":
