@@ -176,6 +176,9 @@ func (a *amphoraNode) listen(c *protocluster.Cluster, sec *storepb.AmphoraSecret
 	v := heartbeat.NewVerifier([]byte(sec.HeartbeatKey), heartbeat.VerifierOptions{})
 	r, err := healthreceiver.Listen(healthreceiver.Config{
 		Addr: a.addr, Verifier: v, Workers: 16, MaxDelay: a.o.interval, Logger: a.logger,
+		// The default (~200 KiB) holds ~8 ms of heartbeats at 20k/s; the kernel
+		// caps this at net.core.rmem_max.
+		ReadBuffer: 4 << 20,
 		Handler: func(hb healthreceiver.Heartbeat) {
 			body, err := json.Marshal(hb.Message)
 			if err != nil {
