@@ -61,6 +61,14 @@ func failover(r *runner, kills int) string {
 			time.Sleep(2 * time.Second)
 		}
 	}
+	// One amphora serves now: its grain is the only one that should stay (the
+	// load balancer's passivates when idle; replaced amphorae's are poisoned by
+	// their Destroy).
+	time.Sleep(idleTimeout + 3*time.Second)
+	if m, err := readMemory(c); err == nil {
+		notes = append(notes, fmt.Sprintf("active grains after the kills and the grain idle timeout (%v) + 3 s: %d (one amphora serves)",
+			idleTimeout, m.ActiveGrains))
+	}
 	n.Kill()
 
 	var b strings.Builder

@@ -401,8 +401,9 @@ func heartbeats(r *runner, count int, d time.Duration, profile string) string {
 		"over 1,000 amphorae; it does not change what a heartbeat costs). "+
 		"The generator, keeld and its receiver share the machine's cores; `handled/s` counts heartbeats delivered to their grain "+
 		"(handled − undelivered) over the time from the first send to the last datagram's end. "+
-		"`lost` = sent − received (dropped by the kernel: keeld leaves SO_RCVBUF at the default, %s bytes here). "+
-		"Raft writes = advance of /cluster's commit_index.\n\n", len(amps), rmemDefault())
+		"`lost` = sent − received: dropped by the kernel when the socket buffer is full (keeld asks for 4 MiB; "+
+		"net.core.rmem_max caps it, %s bytes here). "+
+		"Raft writes = advance of /cluster's commit_index.\n\n", len(amps), procValue("/proc/sys/net/core/rmem_max"))
 	fmt.Fprintf(&b, "| phase | sent | sent/s | time | handled/s | handled | undelivered | queue full | late | lost | Raft writes | Raft writes/s | keeld CPU | keeld CPU per heartbeat |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range phases {
@@ -516,8 +517,9 @@ func membersOf(r *runner, c *client, pool string) []string {
 	return out
 }
 
-func rmemDefault() string {
-	b, err := os.ReadFile("/proc/sys/net/core/rmem_default")
+// procValue is a /proc/sys value ("?" if unreadable).
+func procValue(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "?"
 	}
