@@ -16,7 +16,7 @@ CHAOS_DURATION ?= 30s
 CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
 CHAOS_FLAGS ?=
 
-.PHONY: all build run test chaos deps proto vet fmt-check bench clean
+.PHONY: all build run test chaos deps proto vet fmt-check bench bench-amphorae clean
 
 all: build
 
@@ -66,6 +66,14 @@ proto: deps
 
 bench: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results
+
+# Real amphorae (local driver: keel-agent and haproxy; not part of `make bench`, about
+# 5 minutes): POST of a fully populated load balancer to first byte on its VIP,
+# heartbeats handled per second with 1,000 simulated amphorae, failover after kill -9
+# of an agent and of a haproxy. Tables: bench/results/amphorae-<time>.md (and
+# amphorae-latest.md); docs/benchmarks-amphorae.md explains them.
+bench-amphorae: deps build
+	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios amphora-provision,heartbeats,failover
 
 clean:
 	rm -rf $(BIN)

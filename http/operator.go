@@ -117,3 +117,28 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	ctx.SetBody(o.close())
 	return nil
 }
+
+// debugHeartbeats reports the heartbeat receiver's counters ({"listening":false}
+// while the node runs none): what was read, accepted, rejected by reason, handed
+// to grains, and not delivered to them.
+func (s *Server) debugHeartbeats(ctx *fasthttp.RequestCtx) error {
+	o := openObject(nil)
+	var c *HeartbeatCounters
+	if s.heartbeats != nil {
+		c = s.heartbeats()
+	}
+	o.boolean("listening", c != nil)
+	if c != nil {
+		for _, kv := range []struct {
+			k string
+			v uint64
+		}{{"received", c.Received}, {"accepted", c.Accepted}, {"forged", c.Forged}, {"replayed", c.Replayed},
+			{"stale", c.Stale}, {"malformed", c.Malformed}, {"dropped", c.Dropped}, {"late", c.Late},
+			{"handled", c.Handled}, {"undelivered", c.Undelivered}} {
+			o.integer(kv.k, int64(kv.v))
+		}
+	}
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetBody(o.close())
+	return nil
+}

@@ -21,6 +21,7 @@ import (
 
 	"keel/actors"
 	"keel/cluster"
+	"keel/cluster/healthreceiver"
 	"keel/store"
 )
 
@@ -32,6 +33,17 @@ type Config struct {
 	Logger *slog.Logger
 	// ActiveGrains reports how many grains this node hosts (for /debug/memory).
 	ActiveGrains func() int64
+	// Heartbeats reports the heartbeat receiver's counters (GET /debug/heartbeats);
+	// nil, or a nil result, while the node runs no receiver (-amphora-driver noop).
+	Heartbeats func() *HeartbeatCounters
+}
+
+// HeartbeatCounters are a node's heartbeat counters since it started: the
+// receiver's (cluster/healthreceiver) and how many handled heartbeats did not
+// reach their amphora's grain.
+type HeartbeatCounters struct {
+	healthreceiver.Counters
+	Undelivered uint64
 }
 
 // Server serves the public API of one node.
@@ -41,6 +53,7 @@ type Server struct {
 	status       func() cluster.NodeStatus
 	logger       *slog.Logger
 	grainsActive func() int64
+	heartbeats   func() *HeartbeatCounters
 	srv          *fasthttp.Server
 }
 
@@ -48,7 +61,8 @@ func init() { uuid.EnableRandPool() } // request ids on every response: keep the
 
 // NewServer builds the server and its routes.
 func NewServer(cfg Config) *Server {
-	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains}
+	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains,
+		heartbeats: cfg.Heartbeats}
 	if s.grainsActive == nil {
 		s.grainsActive = func() int64 { return 0 }
 	}
@@ -85,6 +99,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/healthz", s.wrap(s.healthz))
 	r.GET("/cluster", s.wrap(s.clusterStatus))
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
+	r.GET("/debug/heartbeats", s.wrap(s.debugHeartbeats))
 	s.networkLookupRoutes(r)
 	r.GET("/debug/pprof/{profile:*}", pprofhandler.PprofHandler)
 

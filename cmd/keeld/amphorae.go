@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	protocluster "github.com/asynkron/protoactor-go/cluster"
@@ -18,6 +19,7 @@ import (
 	"keel/cluster"
 	"keel/cluster/amphorapki"
 	"keel/cluster/healthreceiver"
+	keelhttp "keel/http"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -51,6 +53,8 @@ type amphoraNode struct {
 	receiver *healthreceiver.Receiver
 	stop     chan struct{}
 	done     chan struct{}
+	// undelivered counts handled heartbeats whose grain call failed.
+	undelivered atomic.Uint64
 }
 
 // newAmphoraNode builds the grains' amphora configuration (nil for the noop
@@ -177,6 +181,9 @@ func (a *amphoraNode) listen(c *protocluster.Cluster, sec *storepb.AmphoraSecret
 	v := heartbeat.NewVerifier([]byte(sec.HeartbeatKey), heartbeat.VerifierOptions{})
 	r, err := healthreceiver.Listen(healthreceiver.Config{
 		Addr: a.addr, Verifier: v, Workers: 16, MaxDelay: a.o.interval, Logger: a.logger,
+		// The default (~200 KiB) holds ~8 ms of heartbeats at 20k/s; the kernel
+		// caps this at net.core.rmem_max.
+		ReadBuffer: 4 << 20,
 		Handler: func(hb healthreceiver.Heartbeat) {
 			body, err := json.Marshal(hb.Message)
 			if err != nil {
@@ -186,6 +193,7 @@ func (a *amphoraNode) listen(c *protocluster.Cluster, sec *storepb.AmphoraSecret
 				AmphoraId: hb.AmphoraID, MessageJson: body, ReceivedUnixMs: hb.Received.UnixMilli()},
 				protocluster.WithTimeout(2*time.Second))
 			if err != nil {
+				a.undelivered.Add(1)
 				a.logger.Debug("heartbeat not delivered", "amphora", hb.AmphoraID, "err", err)
 			}
 		},
@@ -206,6 +214,18 @@ func (a *amphoraNode) flushStats() {
 	if a.cfg != nil {
 		a.cfg.Stats.Stop(2 * time.Second)
 	}
+}
+
+// counters are the receiver's counters (nil while none listens: GET
+// /debug/heartbeats).
+func (a *amphoraNode) counters() *keelhttp.HeartbeatCounters {
+	a.mu.Lock()
+	r := a.receiver
+	a.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	return &keelhttp.HeartbeatCounters{Counters: r.Counters(), Undelivered: a.undelivered.Load()}
 }
 
 // shutdown stops the secrets loop and the receiver (amphorae keep running: they

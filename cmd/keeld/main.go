@@ -257,7 +257,8 @@ func run(o *options, logger *slog.Logger) error {
 	n.reconciler.Start()
 
 	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
-		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
+		Heartbeats: n.amphorae.counters,
+		Status:     func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
 	ln, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {
 		n.shutdown(logger, false)

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -30,7 +31,15 @@ func main() {
 	keeld := flag.String("keeld", "bin/keeld", "keeld binary")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
-	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children")
+	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children; "+
+		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae)")
+	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
+	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
+	provParallel := flag.Int("provision-parallel", 4, "amphora-provision: load balancers per round")
+	hbAmphorae := flag.Int("heartbeat-amphorae", 1000, "heartbeats: simulated amphorae")
+	hbDuration := flag.Duration("heartbeat-duration", 10*time.Second, "heartbeats: length of each timed phase")
+	hbProfile := flag.String("heartbeat-pprof", "", "heartbeats: write keeld's CPU profile of the saturation phase here")
+	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*keeld)
@@ -50,8 +59,10 @@ func main() {
 	fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator and servers share the machine; loopback only.\n\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(report, "| scenario | workload | concurrency | req/s | p50 | p90 | p99 | max | errors |\n|---|---|---|---|---|---|---|---|---|\n")
-	var notes []string
+	var notes, sections []string
+	table := false
 	add := func(scenario string, res bench.Result) {
+		table = true
 		fmt.Println(scenario, res)
 		fmt.Fprintf(report, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %d |\n", scenario, res.Name, res.Concurrency, res.RPS(),
 			ms(res.P50), ms(res.P90), ms(res.P99), ms(res.Max), res.Errors)
@@ -60,6 +71,7 @@ func main() {
 		}
 	}
 	for _, sc := range strings.Split(*scenarios, ",") {
+		had := len(sections)
 		switch strings.TrimSpace(sc) {
 		case "single":
 			notes = append(notes, singleNode(r, *dur, *preload, add)...)
@@ -67,6 +79,20 @@ func main() {
 			notes = append(notes, threeNodes(r, *dur, add)...)
 		case "children":
 			notes = append(notes, children(r, *dur, add)...)
+		case "amphora-provision":
+			sections = append(sections, amphoraProvision(r, *provSeq, *provRounds, *provParallel))
+		case "heartbeats":
+			sections = append(sections, heartbeats(r, *hbAmphorae, *hbDuration, *hbProfile))
+		case "failover":
+			sections = append(sections, failover(r, *kills))
+		case "":
+		default:
+			fmt.Fprintf(os.Stderr, "keelbench: unknown scenario %q\n", sc)
+			r.cleanup()
+			os.Exit(2)
+		}
+		if len(sections) > had {
+			fmt.Println(sections[had])
 		}
 		r.cleanup()
 	}
@@ -76,16 +102,29 @@ func main() {
 			fmt.Fprintf(report, "- %s\n", n)
 		}
 	}
+	// Only amphora scenarios ran: their own file, so latest.md keeps the API table.
+	prefix, latest := "results-", "latest.md"
+	if !table {
+		report.Reset()
+		fmt.Fprintf(report, "# keel benchmark: amphorae, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator, keeld, keel-agents and haproxy share the machine; loopback only. "+
+			"Run as `make bench-amphorae` does, all of it at the niceness keelbench was started with (%d): other work on the machine takes precedence, so each section notes the load average.\n",
+			runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), niceness())
+		prefix, latest = "amphorae-", "amphorae-latest.md"
+	}
+	for _, s := range sections {
+		fmt.Fprintf(report, "\n%s", s)
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	path := filepath.Join(*out, "results-"+time.Now().UTC().Format("20060102-150405")+".md")
+	path := filepath.Join(*out, prefix+time.Now().UTC().Format("20060102-150405")+".md")
 	if err := writeFileAtomic(path, []byte(report.String())); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := writeFileAtomic(filepath.Join(*out, "latest.md"), []byte(report.String())); err != nil {
+	if err := writeFileAtomic(filepath.Join(*out, latest), []byte(report.String())); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -170,6 +209,7 @@ type memory struct {
 	HeapInuse     int64 `json:"heap_inuse"`
 	HeapAlloc     int64 `json:"heap_alloc"`
 	LoadBalancers int64 `json:"load_balancers"`
+	ActiveGrains  int64 `json:"active_grains"`
 }
 
 func readMemory(c *client) (memory, error) {
@@ -280,4 +320,13 @@ func threeNodes(r *runner, d time.Duration, add func(string, bench.Result)) []st
 		n.Kill()
 	}
 	return nil
+}
+
+// niceness is this process's nice value (0 if unknown).
+func niceness() int {
+	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		return 0
+	}
+	return 20 - prio // the raw syscall returns 20 - nice
 }
