@@ -272,6 +272,31 @@ func TestAmphoraServesTraffic(t *testing.T) {
 		t.Fatalf("after failover: %+v", amps)
 	}
 
+	// 5, separately: kill -9 haproxy (the agent lives on and reports no listener,
+	// so its heartbeats no longer count as alive): failover again.
+	pids := haproxyPidsOf(second.ID)
+	if len(pids) == 0 {
+		t.Fatalf("no haproxy process of amphora %s", second.ID)
+	}
+	killed = time.Now()
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	var third amphoraView
+	Eventually(t, 15*time.Second, "a new amphora after haproxy died", func() bool {
+		for _, x := range amphoraeOf(t, n, lbID) {
+			if x.ID != second.ID && x.Status == "ALLOCATED" {
+				third = x
+				return true
+			}
+		}
+		return false
+	})
+	n.WaitActive(lbID, 30*time.Second)
+	sees(t, url, 10*time.Second, "A", "B", "C")
+	t.Logf("haproxy killed → new amphora serving in %v", time.Since(killed).Round(time.Millisecond))
+	second = third
+
 	// 7. Cascade delete: agent gone, VIP closed, no file left.
 	n.MustDo(204, "DELETE", "/v2/lbaas/loadbalancers/"+lbID+"?cascade=true", nil)
 	Eventually(t, 20*time.Second, "load balancer gone", func() bool {
@@ -722,4 +747,24 @@ func TestAmphoraStats(t *testing.T) {
 		return statsOf(t, n, lbPath).TotalConnections >= written.TotalConnections+N
 	})
 	t.Logf("stats before kill -9 %+v, after restart and %d more requests %+v", written, N, statsOf(t, n, lbPath))
+}
+
+// haproxyPidsOf lists the haproxy processes (master and workers) of an amphora:
+// they work in its directory.
+func haproxyPidsOf(amphoraID string) []int {
+	var out []int
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.HasSuffix(strings.Split(string(b), "\x00")[0], "haproxy") {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join(filepath.Dir(p), "cwd"))
+		if err != nil || filepath.Base(cwd) != amphoraID {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		out = append(out, pid)
+	}
+	return out
 }
