@@ -179,11 +179,11 @@ func (s *State) MonitorOfPool(poolID string) *storepb.HealthMonitor {
 	return first
 }
 
-// LoadBalancerWithVip returns a load balancer whose VIP address is addr (nil if
-// none or addr is empty).
+// LoadBalancerWithVip returns a load balancer whose loopback VIP address is addr
+// (nil if none; only loopback VIPs, the local driver's, are indexed and answered).
 func (s *State) LoadBalancerWithVip(addr string) *storepb.LoadBalancer {
 	var out *storepb.LoadBalancer
-	if addr == "" {
+	if !isLoopbackVip(addr) {
 		return nil
 	}
 	s.LoadBalancers.Equal(IndexVipAddress, addr, func(lb *storepb.LoadBalancer) bool {

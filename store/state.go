@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -72,9 +73,8 @@ var (
 			IndexName: exact((*storepb.LoadBalancer).GetName, func(p *storepb.LoadBalancer, v string) { p.Name = v }),
 			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus,
 				func(p *storepb.LoadBalancer, v string) { p.ProvisioningStatus = v }),
-			IndexFlavor: exact((*storepb.LoadBalancer).GetFlavorId, func(p *storepb.LoadBalancer, v string) { p.FlavorId = v }),
-			IndexVipAddress: exact((*storepb.LoadBalancer).GetVipAddress,
-				func(p *storepb.LoadBalancer, v string) { p.VipAddress = v }),
+			IndexFlavor:     exact((*storepb.LoadBalancer).GetFlavorId, func(p *storepb.LoadBalancer, v string) { p.FlavorId = v }),
+			IndexVipAddress: loopbackVipIndex(),
 			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
 				func(p *storepb.LoadBalancer, v string) { p.AvailabilityZone = v }),
 		},
@@ -207,6 +207,18 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// loopbackVipIndex indexes the load balancers whose VIP is on loopback: the local
+// amphora driver's addresses, which the FSM keeps exclusive. Others (the noop
+// driver's records) cost no index entry.
+func loopbackVipIndex() ExactIndex[*storepb.LoadBalancer] {
+	ix := exact((*storepb.LoadBalancer).GetVipAddress, func(p *storepb.LoadBalancer, v string) { p.VipAddress = v })
+	ix.Covers = isLoopbackVip
+	ix.Include = func(lb *storepb.LoadBalancer) bool { return isLoopbackVip(lb.VipAddress) }
+	return ix
+}
+
+func isLoopbackVip(addr string) bool { return strings.HasPrefix(addr, "127.") }
 
 func isPending(status string) bool { return len(status) > 8 && status[:8] == "PENDING_" }
 
