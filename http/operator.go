@@ -113,6 +113,7 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	o.integer("sys", int64(ms.Sys))
 	o.integer("load_balancers", int64(s.store.State().CountLoadBalancers()))
 	o.integer("active_grains", s.grainsActive())
+	o.integer("remembered_requests", s.store.State().RememberedRequests())
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(o.close())
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -29,6 +30,9 @@ type FSM struct {
 	clock int64
 	// requests remembers applied requests until their deadlines (requests.go).
 	requests *requestTable
+	// nextExpiry is the earliest deadline the request table holds (0: none),
+	// published for the leader's clock tick (Node.clockLoop).
+	nextExpiry atomic.Int64
 }
 
 // defaultRequestLifetime is how long a request without a deadline of its own is
@@ -79,6 +83,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		out[i] = results
 	}
 	f.state.publish(st.clone())
+	f.nextExpiry.Store(f.requests.nextDeadline())
+	f.state.remembered.Store(int64(f.requests.len()))
 	if last > 0 {
 		f.state.setApplied(last)
 	}

@@ -62,6 +62,9 @@ type Config struct {
 
 	// ProposeTimeout bounds one proposal, retries on leader changes included.
 	ProposeTimeout time.Duration
+	// ClockTick is how often an idle leader checks for remembered requests past
+	// their deadlines (clockLoop); 5 s by default.
+	ClockTick time.Duration
 }
 
 func (c *Config) defaults() {
@@ -71,6 +74,7 @@ func (c *Config) defaults() {
 		}
 	}
 	def(&c.HeartbeatTimeout, 500*time.Millisecond)
+	def(&c.ClockTick, 5*time.Second)
 	def(&c.ElectionTimeout, 500*time.Millisecond)
 	def(&c.LeaderLeaseTimeout, 250*time.Millisecond)
 	def(&c.CommitTimeout, 50*time.Millisecond)
@@ -222,12 +226,38 @@ func Open(cfg Config) (*Node, error) {
 		return ok
 	}))
 
-	n.wg.Add(4)
+	n.wg.Add(5)
 	go n.watchLeader()
 	go n.watchLeadership(notify)
 	go n.batchLoop()
 	go n.readLoop()
+	go n.clockLoop()
 	return n, nil
+}
+
+// clockLoop keeps the FSM's clock moving while the cluster is idle. The clock
+// advances only with applied entries (every node must decide alike), and the
+// request table forgets a request only when the clock passes its deadline; after
+// a burst of writes followed by silence, the table would keep every request of
+// the burst. The leader appends an empty batch (its time, no command) when the
+// earliest remembered deadline has passed, so the table empties a tick later.
+func (n *Node) clockLoop() {
+	defer n.wg.Done()
+	tick := time.NewTicker(n.cfg.ClockTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.shutdownCh:
+			return
+		case <-tick.C:
+		}
+		next := n.fsm.nextExpiry.Load()
+		if next == 0 || next >= time.Now().UnixMilli() || !n.LeaderReady() {
+			continue
+		}
+		// A tick lost to a leadership change is harmless: the next one retries.
+		_, _ = n.applyLocal(nil, 5*time.Second)
+	}
 }
 
 // SetForwarder installs the transport to the leader (set once the actor system runs).

@@ -190,3 +190,42 @@ func TestAttemptAtLeaderEndsOnLeaderChange(t *testing.T) {
 		t.Fatalf("attempt at the leader ended with %v", ctx3.Err())
 	}
 }
+
+// TestIdleLeaderForgetsExpiredRequests: after a write and then silence, the
+// leader's clock tick moves the FSM's clock past the request's deadline, so the
+// request table forgets it without waiting for another write.
+func TestIdleLeaderForgetsExpiredRequests(t *testing.T) {
+	addr := freeAddr(t)
+	n, err := Open(Config{NodeID: "n1", DataDir: t.TempDir(), RaftAddr: addr, LogOutput: io.Discard, ClockTick: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	if err := n.Bootstrap([]raft.Server{{ID: "n1", Address: raft.ServerAddress(addr)}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !n.LeaderReady() {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := &storepb.Command{RequestId: "short", DeadlineUnixMs: time.Now().Add(200 * time.Millisecond).UnixMilli(),
+		Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER,
+			Write: &storepb.TreeWrite{LoadBalancerId: "lb", LoadBalancer: &storepb.LoadBalancer{Id: "lb", ProjectId: "p"}}}}}
+	if res, err := n.Propose(ctx, cmd); err != nil || res.Code != storepb.CommandResult_OK {
+		t.Fatalf("propose: %v %v", res, err)
+	}
+	if n.fsm.nextExpiry.Load() == 0 {
+		t.Fatal("the request is not remembered")
+	}
+	for n.fsm.nextExpiry.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle leader never forgot the expired request")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -48,6 +48,14 @@ func (t *requestTable) forgetBefore(now int64) {
 	}
 }
 
+// nextDeadline is the earliest deadline remembered (0: none).
+func (t *requestTable) nextDeadline() int64 {
+	if len(t.expiry) == 0 {
+		return 0
+	}
+	return t.expiry[0].DeadlineUnixMs
+}
+
 // len reports how many requests are remembered.
 func (t *requestTable) len() int { return len(t.byID) }
 

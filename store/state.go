@@ -290,8 +290,10 @@ type StateStore struct {
 	current atomic.Pointer[State]
 
 	applied atomic.Uint64
-	mu      sync.Mutex
-	advance chan struct{} // closed and replaced each time applied moves
+	// remembered is how many requests the FSM's request table holds.
+	remembered atomic.Int64
+	mu         sync.Mutex
+	advance    chan struct{} // closed and replaced each time applied moves
 }
 
 // NewStateStore returns a store with empty tables.
@@ -306,6 +308,10 @@ func NewStateStore() *StateStore {
 func (s *StateStore) Current() *State { return s.current.Load() }
 
 func (s *StateStore) publish(st *State) { s.current.Store(st) }
+
+// RememberedRequests is how many applied requests the FSM remembers (until their
+// deadlines) to answer a retry with the original result.
+func (s *StateStore) RememberedRequests() int64 { return s.remembered.Load() }
 
 // AppliedIndex is the index of the last Raft entry applied to these tables.
 func (s *StateStore) AppliedIndex() uint64 { return s.applied.Load() }

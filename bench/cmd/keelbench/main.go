@@ -210,6 +210,9 @@ type memory struct {
 	HeapAlloc     int64 `json:"heap_alloc"`
 	LoadBalancers int64 `json:"load_balancers"`
 	ActiveGrains  int64 `json:"active_grains"`
+	// RememberedRequests are the FSM's request-table entries (kept until their
+	// deadlines: transient, not data at rest).
+	RememberedRequests int64 `json:"remembered_requests"`
 }
 
 func readMemory(c *client) (memory, error) {
@@ -263,8 +266,13 @@ func singleNode(r *runner, d time.Duration, preload int, add func(string, bench.
 	})
 
 	// Memory per stored load balancer, once the grains that created them have
-	// passivated (idle timeout): what the node holds for data at rest.
+	// passivated (idle timeout) and the FSM has forgotten the requests (their
+	// deadlines passed: up to 30 s for a grain's own step): data at rest.
 	time.Sleep(idleTimeout + 5*time.Second)
+	systemtest.Eventually(r, 60*time.Second, "the request table drained", func() bool {
+		m, err := readMemory(c)
+		return err == nil && m.RememberedRequests == 0
+	})
 	mem, err := readMemory(c)
 	if err == nil && mem.LoadBalancers > base.LoadBalancers {
 		count := float64(mem.LoadBalancers - base.LoadBalancers)
