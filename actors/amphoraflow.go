@@ -182,19 +182,28 @@ func (g *LoadBalancerGrain) checkServable(t *tree, w *storepb.TreeWrite) error {
 
 // RecordHealth writes the operating statuses an amphora's heartbeats changed.
 func (g *LoadBalancerGrain) RecordHealth(req *actorspb.RecordHealthRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	return g.writeOwn(storepb.TreeTransaction_RECORD_HEALTH, func(t *tree) (*storepb.TreeWrite, error) {
+		return healthWrite(t, req.GetChanges()), nil
+	})
+}
+
+// writeOwn records one of the grain's own observations (not a user's request,
+// so no request id: a lost race is decided again on the tree as it is): change
+// builds the write set from the current tree, nil when nothing is to be written.
+func (g *LoadBalancerGrain) writeOwn(intent storepb.TreeTransaction_Intent, change func(t *tree) (*storepb.TreeWrite, error)) (*actorspb.Empty, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		if err := g.load(attempt > 0); err != nil {
 			return nil, unavailable(err)
 		}
+		if g.tree == nil {
+			return &actorspb.Empty{}, nil
+		}
 		t := g.tree
-		if t == nil {
-			return &actorspb.Empty{}, nil
+		w, err := change(t)
+		if err != nil || w == nil {
+			return &actorspb.Empty{}, err
 		}
-		w := healthWrite(t, req.GetChanges())
-		if w == nil {
-			return &actorspb.Empty{}, nil
-		}
-		res, err := g.propose(treeTransaction(storepb.TreeTransaction_RECORD_HEALTH, w))
+		res, err := g.propose(treeTransaction(intent, w))
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -250,32 +259,20 @@ func (g *LoadBalancerGrain) AmphoraSilent(req *actorspb.AmphoraSilentRequest, ct
 
 // RecordAmphoraCert records an amphora certificate's rotation on its row.
 func (g *LoadBalancerGrain) RecordAmphoraCert(req *actorspb.RecordAmphoraCertRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
-	for attempt := 0; attempt < 3; attempt++ {
-		if err := g.load(attempt > 0); err != nil {
-			return nil, unavailable(err)
-		}
-		t := g.tree
-		if t == nil || t.amphorae[req.GetAmphoraId()] == nil {
+	return g.writeOwn(storepb.TreeTransaction_UPDATE_AMPHORA, func(t *tree) (*storepb.TreeWrite, error) {
+		cur := t.amphorae[req.GetAmphoraId()]
+		if cur == nil {
 			return nil, grainError(KindNotFound, "Amphora %s not found.", req.GetAmphoraId())
 		}
 		lb := cloneRow(t.lb)
 		w := &storepb.TreeWrite{LoadBalancerId: lb.Id, ExpectedVersion: t.lb.Version, LoadBalancer: lb}
-		a := cloneRow(t.amphorae[req.GetAmphoraId()])
+		a := cloneRow(cur)
 		a.CertBusy = req.GetCertBusy()
 		if req.GetCertExpiration() != 0 {
 			a.CertExpiration = req.GetCertExpiration()
 		}
 		a.UpdatedAt = g.micros()
 		w.Amphorae = append(w.Amphorae, a)
-		res, err := g.propose(treeTransaction(storepb.TreeTransaction_UPDATE_AMPHORA, w))
-		if err != nil {
-			return nil, unavailable(err)
-		}
-		if res.Code == storepb.CommandResult_OK && !res.Replayed {
-			t.apply(w, res.Version)
-			return &actorspb.Empty{}, nil
-		}
-		g.loaded = false
-	}
-	return nil, grainError(KindConflict, "Load Balancer %s is being changed concurrently; retry.", g.id)
+		return w, nil
+	})
 }

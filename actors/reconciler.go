@@ -77,27 +77,13 @@ func (r *Reconciler) pass() {
 			ids = append(ids, lb.Id)
 		}
 	}
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		select {
-		case <-r.stop:
-			wg.Wait()
-			return
-		case sem <- struct{}{}:
+	eachAtMost16(r.stop, ids, func(id string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Client.ResumeLoadBalancer(ctx, id); err != nil {
+			r.Logger.Warn("resume failed", "lb", id, "err", err)
 		}
-		wg.Add(1)
-		go func(id string) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := r.Client.ResumeLoadBalancer(ctx, id); err != nil {
-				r.Logger.Warn("resume failed", "lb", id, "err", err)
-			}
-		}(id)
-	}
-	wg.Wait()
+	})
 }
 
 // watch sends Watch to the grain of every built amphora that serves, 16 at a time.
@@ -110,25 +96,32 @@ func (r *Reconciler) watch() {
 		}
 		return true
 	})
+	eachAtMost16(r.stop, specs, func(spec *actorspb.AmphoraSpec) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Client.WatchAmphora(ctx, spec); err != nil {
+			r.Logger.Debug("watch failed", "amphora", spec.AmphoraId, "err", err)
+		}
+	})
+}
+
+// eachAtMost16 runs do for every item, 16 at a time, and returns when all ran
+// (or, once stop closes, when those started have).
+func eachAtMost16[T any](stop <-chan struct{}, items []T, do func(T)) {
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
-	for _, spec := range specs {
+	defer wg.Wait()
+	for _, item := range items {
 		select {
-		case <-r.stop:
-			wg.Wait()
+		case <-stop:
 			return
 		case sem <- struct{}{}:
 		}
 		wg.Add(1)
-		go func(spec *actorspb.AmphoraSpec) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := r.Client.WatchAmphora(ctx, spec); err != nil {
-				r.Logger.Debug("watch failed", "amphora", spec.AmphoraId, "err", err)
-			}
-		}(spec)
+			do(item)
+		}()
 	}
-	wg.Wait()
 }
