@@ -334,8 +334,20 @@ func TestCertificatesAndTLSListener(t *testing.T) {
 	} {
 		apiErr(t, c.PutCertificate(ctx(t), listener, "www.example.com.pem", cs.body), 400, cs.msg)
 	}
-	for _, name := range []string{"..pem", "www.example.com.crt", ".hidden.pem", "a..pem"} {
-		apiErr(t, c.PutCertificate(ctx(t), listener, name, www.Bundle()), 400, "Filename has wrong format")
+	// Bad names, including ones too long to store (a 255-character name used to pass,
+	// then fail with 500 and the certificate directory's path).
+	for _, name := range []string{"..pem", "www.example.com.crt", ".hidden.pem", "a..pem",
+		strings.Repeat("a", 197) + ".pem", strings.Repeat("a", 251) + ".pem"} {
+		e := apiErr(t, c.PutCertificate(ctx(t), listener, name, www.Bundle()), 400, "Filename has wrong format")
+		if strings.Contains(e.Details, a.CertDir) || strings.Contains(e.Details, a.StateDir) {
+			t.Fatalf("error details show the agent's paths: %q", e.Details)
+		}
+	}
+	if err := c.PutCertificate(ctx(t), listener, strings.Repeat("a", 196)+".pem", www.Bundle()); err != nil {
+		t.Fatalf("longest name: %v", err)
+	}
+	if err := c.DeleteCertificate(ctx(t), listener, strings.Repeat("a", 196)+".pem"); err != nil {
+		t.Fatal(err)
 	}
 	status, _, err := c.Raw(ctx(t), "PUT", "/v0.1/listeners/"+listener+"/certificates/..%2F..%2Fescape.pem", www.Bundle())
 	if err != nil || (status != 400 && status != 404) {
