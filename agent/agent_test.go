@@ -549,3 +549,42 @@ func TestAgentRestartKeepsListeners(t *testing.T) {
 		t.Fatal("port open after stop")
 	}
 }
+
+// A second listener on a port a running listener binds is refused with 409 before its
+// haproxy starts; the first keeps every connection.
+func TestTwoListenersOnOnePort(t *testing.T) {
+	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{})
+	c := a.Client
+	port := agenttest.FreePort(t)
+	first, second := agenttest.NewUUID(), agenttest.NewUUID()
+	for id, name := range map[string]string{first: "first", second: "second"} {
+		back := agenttest.StartBackend(t, name)
+		cfg := agenttest.HTTPConfig(id, agenttest.NewUUID(), port, map[string]string{agenttest.NewUUID(): back.Addr})
+		if _, err := c.UploadConfig(ctx(t), a.ID, id, []byte(cfg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.ListenerAction(ctx(t), first, "start"); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"start", "reload"} { // reload of a stopped listener starts it
+		_, err := c.ListenerAction(ctx(t), second, action)
+		if e := apiErr(t, err, 409, "Error starting haproxy"); !strings.Contains(e.Details, first) || !strings.Contains(e.Details, fmt.Sprint(port)) {
+			t.Fatalf("details %q", e.Details)
+		}
+	}
+	if st, err := c.Listener(ctx(t), second); err != nil || st.Status != "STOPPED" {
+		t.Fatalf("refused listener: %+v %v", st, err)
+	}
+	for i := 0; i < 10; i++ {
+		if body, err := agenttest.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil || body != "first" {
+			t.Fatalf("request %d: %q %v", i, body, err)
+		}
+	}
+	if _, err := c.ListenerAction(ctx(t), first, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListenerAction(ctx(t), second, "start"); err != nil {
+		t.Fatalf("start once the port is free: %v", err)
+	}
+}

@@ -41,6 +41,7 @@ func toError(err error) *Error {
 		lnf      *haproxy.NotFoundError
 		hcfg     *haproxy.ConfigError
 		hact     *haproxy.ActionError
+		hconf    *haproxy.ConflictError
 		pemErr   *certs.InvalidPEMError
 		certNF   *certs.NotFoundError
 		kcfg     *keepalived.ConfigError
@@ -62,6 +63,11 @@ func toError(err error) *Error {
 		return listenerNotFound(lnf.ID)
 	case errors.As(err, &hcfg):
 		status, msg, det = http.StatusBadRequest, "Invalid request", hcfg.Output
+	case errors.As(err, &hconf):
+		// 409, not the seed's 500 for a failed start: nothing failed, the request
+		// conflicts with another listener's state (as Octavia's API answers 409 for a
+		// second listener on a port), and succeeds once that listener is stopped.
+		status, msg, det = http.StatusConflict, hconf.Error(), hconf.Details()
 	case errors.As(err, &hact):
 		status, msg, det = http.StatusInternalServerError, hact.Error(), hact.Details
 	case errors.As(err, &pemErr):
