@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -586,5 +587,58 @@ func TestTwoListenersOnOnePort(t *testing.T) {
 	}
 	if _, err := c.ListenerAction(ctx(t), second, "start"); err != nil {
 		t.Fatalf("start once the port is free: %v", err)
+	}
+}
+
+// Only a certificate issued for TLS client authentication opens the API: one whose
+// key usage is only keyCertSign was accepted (crypto/tls checks the chain and
+// extended key usage, never key usage).
+func TestClientCertificateUsage(t *testing.T) {
+	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{})
+	ku := func(u x509.KeyUsage) func(*x509.Certificate) {
+		return func(c *x509.Certificate) { c.KeyUsage = u }
+	}
+	eku := func(u ...x509.ExtKeyUsage) func(*x509.Certificate) {
+		return func(c *x509.Certificate) { c.ExtKeyUsage = u }
+	}
+	both := func(edits ...func(*x509.Certificate)) func(*x509.Certificate) {
+		return func(c *x509.Certificate) {
+			for _, e := range edits {
+				e(c)
+			}
+		}
+	}
+	clientAuth := eku(x509.ExtKeyUsageClientAuth)
+	for _, c := range []struct {
+		name string
+		edit func(*x509.Certificate)
+		ok   bool
+	}{
+		{"clientAuth, digitalSignature", both(clientAuth, ku(x509.KeyUsageDigitalSignature)), true},
+		{"clientAuth, digitalSignature and keyEncipherment", both(clientAuth, ku(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment)), true},
+		{"clientAuth and serverAuth", both(eku(x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth), ku(x509.KeyUsageDigitalSignature)), true},
+		{"clientAuth, no key usage", both(clientAuth, ku(0)), true},
+		{"keyCertSign only", both(eku(), ku(x509.KeyUsageCertSign)), false},
+		{"clientAuth, keyCertSign only", both(clientAuth, ku(x509.KeyUsageCertSign)), false},
+		{"clientAuth, keyEncipherment only", both(clientAuth, ku(x509.KeyUsageKeyEncipherment)), false},
+		{"clientAuth, keyAgreement only", both(clientAuth, ku(x509.KeyUsageKeyAgreement)), false},
+		{"no extended key usage", both(eku(), ku(x509.KeyUsageDigitalSignature)), false},
+		{"serverAuth only", both(eku(x509.ExtKeyUsageServerAuth), ku(x509.KeyUsageDigitalSignature)), false},
+		{"any extended key usage", both(eku(x509.ExtKeyUsageAny), ku(x509.KeyUsageDigitalSignature)), false},
+		{"a CA certificate", both(clientAuth, ku(x509.KeyUsageDigitalSignature|x509.KeyUsageCertSign), func(c *x509.Certificate) {
+			c.IsCA, c.BasicConstraintsValid = true, true
+		}), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			client := a.NewClient(a.ClientCA.Custom(t, "controller", c.edit).TLSCertificate(t))
+			defer client.CloseIdleConnections()
+			_, err := client.Info(ctx(t))
+			if c.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !c.ok && err == nil {
+				t.Fatal("served")
+			}
+		})
 	}
 }
