@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -640,5 +642,62 @@ func TestClientCertificateUsage(t *testing.T) {
 				t.Fatal("served")
 			}
 		})
+	}
+}
+
+// One forged heartbeat (from a holder of the key) with a huge boot made the verifier
+// refuse a running agent's genuine heartbeats for good: now boot cannot be after the
+// message's ts, and the forged position is let go of about one window later.
+func TestForgedHeartbeatSilencesOnlyBriefly(t *testing.T) {
+	const window = time.Second
+	collector := agenttest.NewCollectorWith(t, "k1", heartbeat.VerifierOptions{Window: window})
+	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{Controllers: []string{collector.Addr},
+		HeartbeatKey: "k1", HeartbeatInterval: 100 * time.Millisecond})
+	genuine := collector.WaitFor(t, 10*time.Second, "a heartbeat", func(m *heartbeat.Message) bool { return m.ID == a.ID })
+	send := func(m *heartbeat.Message) {
+		d, err := heartbeat.Encode(m, []byte("k1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("udp", collector.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A boot after the message's own ts is refused outright.
+	errsBefore := len(collector.Errors())
+	send(&heartbeat.Message{ID: a.ID, Ver: heartbeat.Version, Boot: math.MaxInt64, Seq: 1, Time: time.Now().UnixMilli()})
+	agenttest.Eventually(t, 5*time.Second, "the huge boot refused", func() bool {
+		for _, err := range collector.Errors()[errsBefore:] {
+			if errors.Is(err, heartbeat.ErrMalformed) {
+				return true
+			}
+		}
+		return false
+	})
+	// The largest boot a forger can use: its ts at the edge of the window.
+	sent := time.Now()
+	edge := sent.Add(window)
+	send(&heartbeat.Message{ID: a.ID, Ver: heartbeat.Version, Boot: edge.UnixNano(), Seq: 1 << 40, Time: edge.UnixMilli()})
+	var forged *heartbeat.Message
+	agenttest.Eventually(t, 5*time.Second, "the forged heartbeat accepted", func() bool {
+		for _, m := range collector.Messages() {
+			if m.Seq == 1<<40 {
+				forged = m
+			}
+		}
+		return forged != nil
+	})
+	// The agent's own heartbeats are refused for a while, then accepted again.
+	back := collector.WaitFor(t, 3*window+2*time.Second, "genuine heartbeats accepted again", func(m *heartbeat.Message) bool {
+		return m.Boot == genuine.Boot
+	})
+	// About one window plus one interval; the slack is for a loaded machine.
+	if silenced := time.UnixMilli(back.Time).Sub(sent); silenced > 2*window+time.Second {
+		t.Fatalf("genuine heartbeats refused for %s after the forged one", silenced)
 	}
 }
