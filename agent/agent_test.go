@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -334,8 +337,20 @@ func TestCertificatesAndTLSListener(t *testing.T) {
 	} {
 		apiErr(t, c.PutCertificate(ctx(t), listener, "www.example.com.pem", cs.body), 400, cs.msg)
 	}
-	for _, name := range []string{"..pem", "www.example.com.crt", ".hidden.pem", "a..pem"} {
-		apiErr(t, c.PutCertificate(ctx(t), listener, name, www.Bundle()), 400, "Filename has wrong format")
+	// Bad names, including ones too long to store (a 255-character name used to pass,
+	// then fail with 500 and the certificate directory's path).
+	for _, name := range []string{"..pem", "www.example.com.crt", ".hidden.pem", "a..pem",
+		strings.Repeat("a", 197) + ".pem", strings.Repeat("a", 251) + ".pem"} {
+		e := apiErr(t, c.PutCertificate(ctx(t), listener, name, www.Bundle()), 400, "Filename has wrong format")
+		if strings.Contains(e.Details, a.CertDir) || strings.Contains(e.Details, a.StateDir) {
+			t.Fatalf("error details show the agent's paths: %q", e.Details)
+		}
+	}
+	if err := c.PutCertificate(ctx(t), listener, strings.Repeat("a", 196)+".pem", www.Bundle()); err != nil {
+		t.Fatalf("longest name: %v", err)
+	}
+	if err := c.DeleteCertificate(ctx(t), listener, strings.Repeat("a", 196)+".pem"); err != nil {
+		t.Fatal(err)
 	}
 	status, _, err := c.Raw(ctx(t), "PUT", "/v0.1/listeners/"+listener+"/certificates/..%2F..%2Fescape.pem", www.Bundle())
 	if err != nil || (status != 400 && status != 404) {
@@ -535,5 +550,154 @@ func TestAgentRestartKeepsListeners(t *testing.T) {
 	}
 	if !agenttest.PortClosed(fmt.Sprintf("127.0.0.1:%d", port)) {
 		t.Fatal("port open after stop")
+	}
+}
+
+// A second listener on a port a running listener binds is refused with 409 before its
+// haproxy starts; the first keeps every connection.
+func TestTwoListenersOnOnePort(t *testing.T) {
+	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{})
+	c := a.Client
+	port := agenttest.FreePort(t)
+	first, second := agenttest.NewUUID(), agenttest.NewUUID()
+	for id, name := range map[string]string{first: "first", second: "second"} {
+		back := agenttest.StartBackend(t, name)
+		cfg := agenttest.HTTPConfig(id, agenttest.NewUUID(), port, map[string]string{agenttest.NewUUID(): back.Addr})
+		if _, err := c.UploadConfig(ctx(t), a.ID, id, []byte(cfg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.ListenerAction(ctx(t), first, "start"); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"start", "reload"} { // reload of a stopped listener starts it
+		_, err := c.ListenerAction(ctx(t), second, action)
+		if e := apiErr(t, err, 409, "Error starting haproxy"); !strings.Contains(e.Details, first) || !strings.Contains(e.Details, fmt.Sprint(port)) {
+			t.Fatalf("details %q", e.Details)
+		}
+	}
+	if st, err := c.Listener(ctx(t), second); err != nil || st.Status != "STOPPED" {
+		t.Fatalf("refused listener: %+v %v", st, err)
+	}
+	for i := 0; i < 10; i++ {
+		if body, err := agenttest.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil || body != "first" {
+			t.Fatalf("request %d: %q %v", i, body, err)
+		}
+	}
+	if _, err := c.ListenerAction(ctx(t), first, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListenerAction(ctx(t), second, "start"); err != nil {
+		t.Fatalf("start once the port is free: %v", err)
+	}
+}
+
+// Only a certificate issued for TLS client authentication opens the API: one whose
+// key usage is only keyCertSign was accepted (crypto/tls checks the chain and
+// extended key usage, never key usage).
+func TestClientCertificateUsage(t *testing.T) {
+	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{})
+	ku := func(u x509.KeyUsage) func(*x509.Certificate) {
+		return func(c *x509.Certificate) { c.KeyUsage = u }
+	}
+	eku := func(u ...x509.ExtKeyUsage) func(*x509.Certificate) {
+		return func(c *x509.Certificate) { c.ExtKeyUsage = u }
+	}
+	both := func(edits ...func(*x509.Certificate)) func(*x509.Certificate) {
+		return func(c *x509.Certificate) {
+			for _, e := range edits {
+				e(c)
+			}
+		}
+	}
+	clientAuth := eku(x509.ExtKeyUsageClientAuth)
+	for _, c := range []struct {
+		name string
+		edit func(*x509.Certificate)
+		ok   bool
+	}{
+		{"clientAuth, digitalSignature", both(clientAuth, ku(x509.KeyUsageDigitalSignature)), true},
+		{"clientAuth, digitalSignature and keyEncipherment", both(clientAuth, ku(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment)), true},
+		{"clientAuth and serverAuth", both(eku(x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth), ku(x509.KeyUsageDigitalSignature)), true},
+		{"clientAuth, no key usage", both(clientAuth, ku(0)), true},
+		{"keyCertSign only", both(eku(), ku(x509.KeyUsageCertSign)), false},
+		{"clientAuth, keyCertSign only", both(clientAuth, ku(x509.KeyUsageCertSign)), false},
+		{"clientAuth, keyEncipherment only", both(clientAuth, ku(x509.KeyUsageKeyEncipherment)), false},
+		{"clientAuth, keyAgreement only", both(clientAuth, ku(x509.KeyUsageKeyAgreement)), false},
+		{"no extended key usage", both(eku(), ku(x509.KeyUsageDigitalSignature)), false},
+		{"serverAuth only", both(eku(x509.ExtKeyUsageServerAuth), ku(x509.KeyUsageDigitalSignature)), false},
+		{"any extended key usage", both(eku(x509.ExtKeyUsageAny), ku(x509.KeyUsageDigitalSignature)), false},
+		{"a CA certificate", both(clientAuth, ku(x509.KeyUsageDigitalSignature|x509.KeyUsageCertSign), func(c *x509.Certificate) {
+			c.IsCA, c.BasicConstraintsValid = true, true
+		}), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			client := a.NewClient(a.ClientCA.Custom(t, "controller", c.edit).TLSCertificate(t))
+			defer client.CloseIdleConnections()
+			_, err := client.Info(ctx(t))
+			if c.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !c.ok && err == nil {
+				t.Fatal("served")
+			}
+		})
+	}
+}
+
+// One forged heartbeat (from a holder of the key) with a huge boot made the verifier
+// refuse a running agent's genuine heartbeats for good: now boot cannot be after the
+// message's ts, and the forged position is let go of about one window later.
+func TestForgedHeartbeatSilencesOnlyBriefly(t *testing.T) {
+	const window = time.Second
+	collector := agenttest.NewCollectorWith(t, "k1", heartbeat.VerifierOptions{Window: window})
+	a := agenttest.StartAgent(t, agentBin, agenttest.AgentOptions{Controllers: []string{collector.Addr},
+		HeartbeatKey: "k1", HeartbeatInterval: 100 * time.Millisecond})
+	genuine := collector.WaitFor(t, 10*time.Second, "a heartbeat", func(m *heartbeat.Message) bool { return m.ID == a.ID })
+	send := func(m *heartbeat.Message) {
+		d, err := heartbeat.Encode(m, []byte("k1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("udp", collector.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A boot after the message's own ts is refused outright.
+	errsBefore := len(collector.Errors())
+	send(&heartbeat.Message{ID: a.ID, Ver: heartbeat.Version, Boot: math.MaxInt64, Seq: 1, Time: time.Now().UnixMilli()})
+	agenttest.Eventually(t, 5*time.Second, "the huge boot refused", func() bool {
+		for _, err := range collector.Errors()[errsBefore:] {
+			if errors.Is(err, heartbeat.ErrMalformed) {
+				return true
+			}
+		}
+		return false
+	})
+	// The largest boot a forger can use: its ts at the edge of the window.
+	sent := time.Now()
+	edge := sent.Add(window)
+	send(&heartbeat.Message{ID: a.ID, Ver: heartbeat.Version, Boot: edge.UnixNano(), Seq: 1 << 40, Time: edge.UnixMilli()})
+	var forged *heartbeat.Message
+	agenttest.Eventually(t, 5*time.Second, "the forged heartbeat accepted", func() bool {
+		for _, m := range collector.Messages() {
+			if m.Seq == 1<<40 {
+				forged = m
+			}
+		}
+		return forged != nil
+	})
+	// The agent's own heartbeats are refused for a while, then accepted again.
+	back := collector.WaitFor(t, 3*window+2*time.Second, "genuine heartbeats accepted again", func(m *heartbeat.Message) bool {
+		return m.Boot == genuine.Boot
+	})
+	// About one window plus one interval; the slack is for a loaded machine.
+	if silenced := time.UnixMilli(back.Time).Sub(sent); silenced > 2*window+time.Second {
+		t.Fatalf("genuine heartbeats refused for %s after the forged one", silenced)
 	}
 }

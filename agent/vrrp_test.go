@@ -24,6 +24,28 @@ func TestPlugAndVRRPInNamespace(t *testing.T) {
 	apiErr(t, err, 400, "Invalid subnet information")
 	_, err = c.PlugVIP(ctx(t), "10.99.0.300", agentclient.PlugVIPRequest{SubnetCIDR: "10.99.0.0/24", MACAddress: ns.MAC})
 	apiErr(t, err, 400, "Invalid VIP")
+	// Refused before anything changes: a loopback VIP (used to answer 500 and leave
+	// 127.0.0.1/8 on the port), a subnet covering everything, the all-zero MAC (which
+	// picked lo).
+	before := ns.In(t, "-br", "addr", "show") + ns.In(t, "rule", "show")
+	for _, r := range []struct {
+		vip string
+		req agentclient.PlugVIPRequest
+		msg string
+	}{
+		{"127.0.0.1", agentclient.PlugVIPRequest{SubnetCIDR: "127.0.0.0/8", Gateway: "127.0.0.2", MACAddress: ns.MAC}, "Invalid VIP"},
+		{"10.99.0.2", agentclient.PlugVIPRequest{SubnetCIDR: "0.0.0.0/0", MACAddress: ns.MAC}, "Invalid subnet information"},
+		{"10.99.0.2", agentclient.PlugVIPRequest{SubnetCIDR: "10.99.0.0/24", MACAddress: "00:00:00:00:00:00"}, "Invalid subnet information"},
+		{"10.99.0.2", agentclient.PlugVIPRequest{SubnetCIDR: "10.99.0.0/24", Gateway: "10.99.0.2", MACAddress: ns.MAC}, "Invalid subnet information"},
+	} {
+		_, err = c.PlugVIP(ctx(t), r.vip, r.req)
+		apiErr(t, err, 400, r.msg)
+	}
+	_, err = c.PlugNetwork(ctx(t), "00:00:00:00:00:00", nil)
+	apiErr(t, err, 400, "Invalid network port")
+	if after := ns.In(t, "-br", "addr", "show") + ns.In(t, "rule", "show"); after != before {
+		t.Fatalf("refused plugs changed the namespace:\n%s\n%s", before, after)
+	}
 
 	details, err := c.PlugVIP(ctx(t), "10.99.0.2", agentclient.PlugVIPRequest{SubnetCIDR: "10.99.0.0/24", Gateway: "10.99.0.1", MACAddress: ns.MAC})
 	if err != nil || details != "VIP 10.99.0.2 plugged on interface "+ns.Link {

@@ -262,11 +262,16 @@ type Collector struct {
 
 // NewCollector listens on 127.0.0.1 and verifies with key; closed at cleanup.
 func NewCollector(t testing.TB, key string) *Collector {
+	return NewCollectorWith(t, key, heartbeat.VerifierOptions{})
+}
+
+// NewCollectorWith is NewCollector with a verifier made with opts (e.g. a short window).
+func NewCollectorWith(t testing.TB, key string, opts heartbeat.VerifierOptions) *Collector {
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Collector{Addr: conn.LocalAddr().String(), conn: conn, verifier: heartbeat.NewVerifier([]byte(key), heartbeat.VerifierOptions{}), done: make(chan struct{})}
+	c := &Collector{Addr: conn.LocalAddr().String(), conn: conn, verifier: heartbeat.NewVerifier([]byte(key), opts), done: make(chan struct{})}
 	go c.loop()
 	t.Cleanup(func() { conn.Close(); <-c.done })
 	return c

@@ -118,6 +118,12 @@ func (ca *CA) Client(t testing.TB, cn string) *Issued {
 }
 
 func (ca *CA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage) *Issued {
+	return ca.Custom(t, cn, func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{usage} })
+}
+
+// Custom issues a certificate like Server and Client do, after edit has changed its
+// template (key usages, CA flag...).
+func (ca *CA) Custom(t testing.TB, cn string, edit func(*x509.Certificate)) *Issued {
 	key := RSAKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: nextSerial(),
@@ -127,8 +133,8 @@ func (ca *CA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage) *Issued {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
+	edit(tmpl)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,15 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"keel/agent/certs"
 	"keel/agent/haproxy"
+	"keel/agent/ident"
 	"keel/agent/keepalived"
 	"keel/agent/netif"
 	"keel/agent/topology"
@@ -36,6 +41,7 @@ func toError(err error) *Error {
 		lnf      *haproxy.NotFoundError
 		hcfg     *haproxy.ConfigError
 		hact     *haproxy.ActionError
+		hconf    *haproxy.ConflictError
 		pemErr   *certs.InvalidPEMError
 		certNF   *certs.NotFoundError
 		kcfg     *keepalived.ConfigError
@@ -57,12 +63,18 @@ func toError(err error) *Error {
 		return listenerNotFound(lnf.ID)
 	case errors.As(err, &hcfg):
 		status, msg, det = http.StatusBadRequest, "Invalid request", hcfg.Output
+	case errors.As(err, &hconf):
+		// 409, not the seed's 500 for a failed start: nothing failed, the request
+		// conflicts with another listener's state (as Octavia's API answers 409 for a
+		// second listener on a port), and succeeds once that listener is stopped.
+		status, msg, det = http.StatusConflict, hconf.Error(), hconf.Details()
 	case errors.As(err, &hact):
 		status, msg, det = http.StatusInternalServerError, hact.Error(), hact.Details
 	case errors.As(err, &pemErr):
 		status, msg, det = http.StatusBadRequest, pemErr.Kind.Error(), pemErr.Details
 	case errors.Is(err, certs.ErrBadFilename):
-		status, msg, det = http.StatusBadRequest, certs.ErrBadFilename.Error(), "a certificate file name is <letters, digits, _ . ->.pem"
+		status, msg, det = http.StatusBadRequest, certs.ErrBadFilename.Error(),
+			fmt.Sprintf("a certificate file name is at most %d characters: letters, digits, _ . - (not first), ending in .pem", ident.MaxCertFilename)
 	case errors.As(err, &certNF):
 		status, msg, det = http.StatusNotFound, "Certificate Not Found", certNF.Error()
 	case errors.As(err, &kcfg):
@@ -88,4 +100,29 @@ func toError(err error) *Error {
 		status, msg, det = http.StatusInternalServerError, "Internal Server Error", err.Error()
 	}
 	return &Error{Status: status, Message: msg, Details: det}
+}
+
+// absPath is an absolute file system path inside an error text: a '/' at the start or
+// after a separator (so CIDRs such as 10.0.0.0/24 or 2001:db8::/32 and relative names
+// are left alone), up to the next separator or ':' (haproxy's "[file:line]").
+var absPath = regexp.MustCompile(`(^|[\s\[\](){}<>'"=,;])(/[^\s\[\](){}<>'"=,;:]+)`)
+
+// scrubPaths replaces every absolute path in an error text by its last element, so an
+// answer never shows where the agent keeps its state, certificates or keys
+// ("open /var/lib/keel-agent/listeners/<id>/haproxy.cfg: ..." becomes
+// "open haproxy.cfg: ...", haproxy's "[/.../haproxy.cfg:4]" becomes "[haproxy.cfg:4]").
+// The full text stays in the agent's log.
+func scrubPaths(s string) string {
+	if !strings.Contains(s, "/") {
+		return s
+	}
+	return absPath.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.IndexByte(m, '/')
+		return m[:i] + filepath.Base(m[i:])
+	})
+}
+
+// public is the body an error is answered with: e with paths scrubbed.
+func (e *Error) public() *Error {
+	return &Error{Status: e.Status, Message: scrubPaths(e.Message), Details: scrubPaths(e.Details)}
 }

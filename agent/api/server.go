@@ -129,7 +129,7 @@ func NewHandler(d Deps) fasthttp.RequestHandler {
 		defer func() {
 			if p := recover(); p != nil {
 				s.Logger.Error("panic in handler", "panic", p, "path", string(ctx.Path()))
-				writeJSON(ctx, http.StatusInternalServerError, &Error{Message: "Internal Server Error", Details: fmt.Sprint(p)})
+				writeJSON(ctx, http.StatusInternalServerError, (&Error{Message: "Internal Server Error", Details: fmt.Sprint(p)}).public())
 			}
 		}()
 		if bytes.Equal(ctx.Path(), []byte(v+"/plug/network/")) { // the seed's spelling
@@ -147,7 +147,8 @@ func (s *server) wrap(h handler) fasthttp.RequestHandler {
 			if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 				s.Logger.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "status", e.Status, "message", e.Message, "details", e.Details)
 			}
-			writeJSON(ctx, e.Status, e)
+			// The log keeps the full text; the answer never shows the agent's paths.
+			writeJSON(ctx, e.Status, e.public())
 			return
 		}
 		if raw, ok := body.([]byte); ok {

@@ -3,8 +3,10 @@ package api
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync/atomic"
 
 	"keel/agent/atomicfile"
@@ -61,14 +63,45 @@ func (s *ServerCert) Replace(pemData []byte) error {
 }
 
 // TLSConfig is the agent's mutual TLS: TLS 1.2 or later, a client certificate signed
-// by clientCAs required and verified before any request is read.
+// by clientCAs required and verified before any request is read, and that certificate
+// made for TLS client authentication (CheckClientCertificate).
 func TLSConfig(sc *ServerCert, clientCAs *x509.CertPool) *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		ClientAuth:     tls.RequireAndVerifyClientCert,
 		ClientCAs:      clientCAs,
 		GetCertificate: sc.GetCertificate,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no client certificate")
+			}
+			return CheckClientCertificate(cs.PeerCertificates[0])
+		},
 	}
+}
+
+// CheckClientCertificate refuses a client certificate that was not issued for TLS
+// client authentication, beyond the chain check crypto/tls makes (which accepts a
+// certificate without extended key usage and never looks at key usage):
+//
+//   - it must not be a CA certificate;
+//   - its extended key usage must be present and name clientAuth (id-kp-clientAuth);
+//   - its key usage, when present, must include digitalSignature: the client proves
+//     it holds the key by signing the handshake (RFC 5280 §4.2.1.12 pairs clientAuth
+//     with digitalSignature or keyAgreement; crypto/tls has no static key agreement).
+//
+// OpenSSL's "sslclient" purpose, which Octavia's agent gets, checks the last two
+// except that it lets a certificate without extended key usage through.
+func CheckClientCertificate(c *x509.Certificate) error {
+	switch {
+	case c.BasicConstraintsValid && c.IsCA:
+		return errors.New("client certificate: a CA certificate is not a client certificate")
+	case !slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth):
+		return errors.New("client certificate: extended key usage clientAuth required")
+	case c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageDigitalSignature == 0:
+		return errors.New("client certificate: key usage digitalSignature required")
+	}
+	return nil
 }
 
 // LoadCAPool reads a PEM file of CA certificates.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"keel/agent/agenttest"
 	"keel/agent/certs"
+	"keel/agent/ident"
 )
 
 const listener = "04bff5c3-5862-4a13-b9e3-9b440d0ed50a"
@@ -109,5 +111,50 @@ func TestStore(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, listener)); !os.IsNotExist(err) {
 		t.Fatalf("empty listener dir kept: %v", err)
+	}
+}
+
+// Every file name that passes validation can be stored (the temporary sibling it is
+// written through fits NAME_MAX too), and every longer one is refused as a bad name,
+// never reaching the file system (which answered "file name too long" with the
+// agent's paths).
+func TestStoreFilenameLength(t *testing.T) {
+	ca := agenttest.NewCA(t, "ca")
+	a := ca.Server(t, "www.example.com")
+	s, err := certs.NewStore(filepath.Join(t.TempDir(), "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(n int) string { return strings.Repeat("a", n-len(".pem")) + ".pem" }
+	cases := []struct {
+		length int
+		ok     bool
+	}{
+		{5, true}, {64 + len("WILDCARD.pem"), true}, {ident.MaxCertFilename - 1, true}, {ident.MaxCertFilename, true},
+		{ident.MaxCertFilename + 1, false}, {240, false}, {255, false}, {256, false}, {4096, false},
+	}
+	for _, c := range cases {
+		n := name(c.length)
+		_, err := s.Put(listener, n, a.Bundle())
+		if !c.ok {
+			if !errors.Is(err, certs.ErrBadFilename) {
+				t.Errorf("Put of a %d-byte name = %v, want ErrBadFilename", c.length, err)
+			}
+			var nf *certs.NotFoundError
+			if _, err := s.MD5(listener, n); !errors.As(err, &nf) {
+				t.Errorf("MD5 of a %d-byte name = %v", c.length, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Put of a %d-byte name: %v", c.length, err)
+			continue
+		}
+		if _, err := s.MD5(listener, n); err != nil {
+			t.Errorf("MD5 of a %d-byte name: %v", c.length, err)
+		}
+		if err := s.Delete(listener, n); err != nil {
+			t.Errorf("Delete of a %d-byte name: %v", c.length, err)
+		}
 	}
 }

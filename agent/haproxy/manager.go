@@ -60,6 +60,25 @@ func (e *ActionError) Error() string {
 	return "Error " + verb + " haproxy"
 }
 
+// ConflictError: the listener's configuration binds an address another running (or
+// starting) listener of this amphora binds. Two haproxy processes can both bind one
+// port (haproxy sets SO_REUSEPORT so that reloads never close the socket), and the
+// kernel would then spread one port's connections over two listeners; so the agent
+// refuses the second before starting it (409).
+type ConflictError struct {
+	Action string // start, reload
+	Bind   string // this listener's address
+	Other  string // the other listener
+	With   string // its address
+}
+
+func (e *ConflictError) Error() string { return (&ActionError{Action: e.Action}).Error() }
+
+// Details says which addresses collide.
+func (e *ConflictError) Details() string {
+	return fmt.Sprintf("bind %s overlaps bind %s of listener %s, which is running", e.Bind, e.With, e.Other)
+}
+
 // Config configures a Manager.
 type Config struct {
 	Binary   string // haproxy binary
@@ -77,6 +96,15 @@ type Manager struct {
 	mu        sync.Mutex
 	listeners map[string]*listener
 	version   string
+	// bound holds, per listener whose haproxy runs or is being started or reloaded,
+	// the addresses it binds (during a reload, those of both configurations).
+	bound map[string]reservation
+}
+
+// reservation is what a listener binds; proc is nil while it starts.
+type reservation struct {
+	binds []Bind
+	proc  *process.Proc
 }
 
 type listener struct {
@@ -91,7 +119,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	m := &Manager{cfg: cfg, listeners: map[string]*listener{}}
+	m := &Manager{cfg: cfg, listeners: map[string]*listener{}, bound: map[string]reservation{}}
 	for _, d := range []string{m.listenersDir(), m.runDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
@@ -153,6 +181,46 @@ func (m *Manager) lock(id string, create bool) (*listener, error) {
 }
 
 func (l *listener) running() bool { return l.proc != nil && !l.proc.Exited() }
+
+// reserve records that listener id is about to bind binds (keeping what it binds now,
+// keep), unless another listener that runs or is starting binds an overlapping
+// address. Checking and recording under one lock, two listeners started at once
+// cannot both take a port.
+func (m *Manager) reserve(id, action string, binds, keep []Bind, proc *process.Proc) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for other, r := range m.bound {
+		if other == id || (r.proc != nil && r.proc.Exited()) {
+			continue
+		}
+		for _, b := range binds {
+			for _, ob := range r.binds {
+				if b.Overlaps(ob) {
+					return &ConflictError{Action: action, Bind: b.Raw, Other: other, With: ob.Raw}
+				}
+			}
+		}
+	}
+	m.bound[id] = reservation{binds: append(append([]Bind{}, keep...), binds...), proc: proc}
+	return nil
+}
+
+// setBound records what a listener binds now (nil: nothing, it is not running).
+func (m *Manager) setBound(id string, binds []Bind, proc *process.Proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if proc == nil {
+		delete(m.bound, id)
+		return
+	}
+	m.bound[id] = reservation{binds: binds, proc: proc}
+}
+
+func (m *Manager) boundBy(id string) []Bind {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bound[id].binds
+}
 
 func (m *Manager) command(args ...string) (string, []string) {
 	if m.cfg.NetNS != "" {
@@ -263,18 +331,25 @@ func (m *Manager) start(l *listener) (string, error) {
 	if out, err := m.check(id, m.configPath(id)); err != nil {
 		return "", &ActionError{Action: "start", Details: out}
 	}
+	binds := Binds(cfg)
+	if err := m.reserve(id, "start", binds, nil, nil); err != nil {
+		return "", err
+	}
 	os.Remove(m.socketPath(id))
 	name, args := m.command("-W", "-db", "-f", m.agentCfgPath(id), "-f", m.configPath(id), "-p", m.pidPath(id))
 	proc, err := process.Start(name, args, m.logPath(id))
 	if err != nil {
+		m.setBound(id, nil, nil)
 		return "", &ActionError{Action: "start", Details: err.Error()}
 	}
 	if _, err := m.waitReady(proc, id, 0, "", nil); err != nil {
 		proc.Stop(syscall.SIGTERM, stopGrace)
+		m.setBound(id, nil, nil)
 		os.Remove(m.pidPath(id))
 		os.Remove(m.socketPath(id))
 		return "", &ActionError{Action: "start", Details: err.Error()}
 	}
+	m.setBound(id, binds, proc)
 	l.proc = proc
 	if err := atomicfile.Write(m.wantPath(id), nil, 0o600); err != nil {
 		m.cfg.Logger.Warn("haproxy: recording desired state", "listener", id, "err", err)
@@ -345,6 +420,19 @@ func (m *Manager) Reload(id string) (string, error) {
 	if out, err := m.check(id, m.configPath(id)); err != nil {
 		return "", &ActionError{Action: "reload", Details: out}
 	}
+	// Until the new worker runs, the old one's addresses stay taken too.
+	old, binds := m.boundBy(id), Binds(cfg)
+	if err := m.reserve(id, "reload", binds, old, l.proc); err != nil {
+		return "", err
+	}
+	reloaded := false
+	defer func() {
+		if reloaded {
+			m.setBound(id, binds, l.proc)
+		} else {
+			m.setBound(id, old, l.proc)
+		}
+	}()
 	info, err := ShowInfo(m.socketPath(id), statsTimeout)
 	if err != nil {
 		return "", &ActionError{Action: "reload", Details: "stats socket: " + err.Error()}
@@ -366,6 +454,7 @@ func (m *Manager) Reload(id string) (string, error) {
 	if err != nil {
 		return "", &ActionError{Action: "reload", Details: err.Error()}
 	}
+	reloaded = true
 	m.cfg.Logger.Info("haproxy reloaded", "listener", id, "worker", worker)
 	return fmt.Sprintf("Listener %s reloaded (worker pid %s)", id, worker), nil
 }
@@ -386,6 +475,7 @@ func (m *Manager) stop(l *listener) (string, error) {
 	id := l.id
 	if !l.running() {
 		l.proc = nil
+		m.setBound(id, nil, nil)
 		if pid := process.ReadPidFile(m.pidPath(id)); pid > 0 {
 			os.Remove(m.pidPath(id))
 			os.Remove(m.socketPath(id))
@@ -398,6 +488,7 @@ func (m *Manager) stop(l *listener) (string, error) {
 	}
 	pid := l.proc.Pid()
 	l.proc = nil
+	m.setBound(id, nil, nil)
 	os.Remove(m.pidPath(id))
 	os.Remove(m.socketPath(id))
 	m.cfg.Logger.Info("haproxy stopped", "listener", id, "pid", pid)
@@ -426,6 +517,7 @@ func (m *Manager) Delete(id string) error {
 	l.deleted = true
 	m.mu.Lock()
 	delete(m.listeners, id)
+	delete(m.bound, id)
 	m.mu.Unlock()
 	return nil
 }
@@ -591,6 +683,13 @@ func (m *Manager) Restore() {
 		if pid := process.ReadPidFile(m.pidPath(id)); pid > 0 {
 			if p := process.Adopt(pid, m.configPath(id)); p != nil {
 				l.proc = p
+				// What it binds: its configuration as stored (it may have been
+				// uploaded since its last reload; the best there is).
+				cfg, _ := os.ReadFile(m.configPath(id))
+				if err := m.reserve(id, "start", Binds(cfg), nil, p); err != nil {
+					m.cfg.Logger.Warn("haproxy adopted with a conflicting address", "listener", id, "err", err, "details", errDetails(err))
+					m.setBound(id, Binds(cfg), p)
+				}
 				m.cfg.Logger.Info("haproxy adopted", "listener", id, "pid", pid)
 				l.mu.Unlock()
 				continue
@@ -607,9 +706,15 @@ func (m *Manager) Restore() {
 }
 
 func errDetails(err error) string {
-	var ae *ActionError
-	if errors.As(err, &ae) {
+	var (
+		ae *ActionError
+		ce *ConflictError
+	)
+	switch {
+	case errors.As(err, &ae):
 		return ae.Details
+	case errors.As(err, &ce):
+		return ce.Details()
 	}
 	return ""
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Version is the message version ("ver"): Octavia's v3 (counters are deltas).
@@ -38,7 +39,8 @@ type Message struct {
 	// Ver is Version.
 	Ver int `json:"ver"`
 	// Boot identifies the sending agent process: its start time in Unix nanoseconds.
-	// A restarted agent has a larger Boot, so its Seq may start again from 0.
+	// A restarted agent has a larger Boot, so its Seq may start again from 0. It is
+	// never after Time (Open refuses such a message).
 	Boot int64 `json:"boot"`
 	// Time is when the message was built, Unix milliseconds.
 	Time int64 `json:"ts"`
@@ -138,6 +140,12 @@ func Open(datagram, key []byte) (*Message, error) {
 	}
 	if msg.ID == "" || msg.Ver != Version || msg.Boot <= 0 {
 		return nil, fmt.Errorf("%w: id %q, ver %d, boot %d", ErrMalformed, msg.ID, msg.Ver, msg.Boot)
+	}
+	// A process cannot send before it started: boot (ns) is at most ts (ms), in the
+	// same clock. With ts bounded by the Verifier's window, a boot from the future
+	// beyond the window is refused.
+	if msg.Boot/int64(time.Millisecond) > msg.Time {
+		return nil, fmt.Errorf("%w: boot %d is after the message's ts %d", ErrMalformed, msg.Boot, msg.Time)
 	}
 	return &msg, nil
 }

@@ -17,10 +17,16 @@ type VerifierOptions struct {
 	Now func() time.Time
 }
 
-// Verifier is the controller side: it accepts a datagram only if its signature is
-// valid, its timestamp is inside the window and it is newer than anything accepted
-// before from the same amphora: a larger Boot, or the same Boot and a larger Seq.
-// It is safe for concurrent use.
+// Verifier is the controller side. It accepts a datagram only if its signature is
+// valid, its boot is not after its timestamp, its timestamp is inside the window, and
+// it comes after what was last accepted from the same amphora: a timestamp no earlier,
+// and a larger Boot or the same Boot and a larger Seq. A position nothing refreshed for
+// longer than the window is let go of by a message with a later timestamp, whatever
+// its (Boot, Seq). So a genuine newer process (a larger Boot) wins, replays and
+// reordered datagrams lose, and one forged datagram (from a holder of the key) with a
+// huge Boot or Seq or a timestamp at the edge of the window silences an amphora's
+// genuine heartbeats for at most about one window plus one interval, not for good.
+// docs/heartbeat.md gives the reasoning. It is safe for concurrent use.
 type Verifier struct {
 	key    []byte
 	window time.Duration
@@ -30,9 +36,12 @@ type Verifier struct {
 	last map[string]position
 }
 
+// position is the last accepted message of an amphora.
 type position struct {
 	boot int64
 	seq  uint64
+	ts   int64     // its ts (sender's clock, ms)
+	at   time.Time // when it was accepted (receiver's clock)
 }
 
 // NewVerifier returns a Verifier for the given heartbeat key.
@@ -48,7 +57,8 @@ func NewVerifier(key []byte, opts VerifierOptions) *Verifier {
 }
 
 // Verify checks one datagram and returns its message. Errors wrap ErrBadSignature,
-// ErrMalformed, ErrStale or ErrReplay. A rejected datagram changes no state.
+// ErrMalformed (also: boot after ts), ErrStale or ErrReplay. A rejected datagram
+// changes no state.
 func (v *Verifier) Verify(datagram []byte) (*Message, error) {
 	msg, err := Open(datagram, v.key)
 	if err != nil {
@@ -62,12 +72,18 @@ func (v *Verifier) Verify(datagram []byte) (*Message, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if prev, ok := v.last[msg.ID]; ok {
-		if msg.Boot < prev.boot || (msg.Boot == prev.boot && msg.Seq <= prev.seq) {
-			return nil, fmt.Errorf("%w: amphora %s boot %d seq %d, already accepted boot %d seq %d",
-				ErrReplay, msg.ID, msg.Boot, msg.Seq, prev.boot, prev.seq)
+		newer := msg.Boot > prev.boot || (msg.Boot == prev.boot && msg.Seq > prev.seq)
+		// A position idle for longer than the window is let go of by a later message.
+		// Every copy of an earlier message (of this process or an older one) has a ts
+		// no later than the position's, so no replay passes this way; and once let go
+		// of, a forged position cannot come back (its copies are now too early).
+		expired := msg.Time > prev.ts && now.Sub(prev.at) > v.window
+		if msg.Time < prev.ts || !(newer || expired) {
+			return nil, fmt.Errorf("%w: amphora %s boot %d seq %d ts %d, already accepted boot %d seq %d ts %d",
+				ErrReplay, msg.ID, msg.Boot, msg.Seq, msg.Time, prev.boot, prev.seq, prev.ts)
 		}
 	}
-	v.last[msg.ID] = position{boot: msg.Boot, seq: msg.Seq}
+	v.last[msg.ID] = position{boot: msg.Boot, seq: msg.Seq, ts: msg.Time, at: now}
 	return msg, nil
 }
 
