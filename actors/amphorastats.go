@@ -42,6 +42,7 @@ type amphoraStats struct {
 	loading   bool // the stored rows are being read
 	boot      int64
 	seq       uint64 // (boot, seq): the newest heartbeat counted
+	ts        int64  // its time (0: not known, the mark came from the stored rows)
 	totals    map[string]*healthmap.Stats
 	waiting   []statsBeat // heartbeats that arrived before the stored rows were read
 }
@@ -50,6 +51,7 @@ type amphoraStats struct {
 type statsBeat struct {
 	boot  int64
 	seq   uint64
+	ts    int64 // the message's time (unix ms)
 	stats []healthmap.Stats
 }
 
@@ -71,7 +73,15 @@ func (s *amphoraStats) add(b statsBeat) []*storepb.ListenerStatistics {
 		s.waiting = append(s.waiting, b)
 		return nil
 	}
-	if !store.HeartbeatAfter(b.boot, b.seq, s.boot, s.seq) {
+	// Counted: a heartbeat newer by (boot, seq) than the last counted. Also one
+	// from another agent process with a lower boot but a later time: the verifier
+	// lets a genuine agent take over again after a forged heartbeat with a future
+	// boot (docs/heartbeat.md), and statistics must follow it, not wait for the
+	// forged boot to pass. Copies from other nodes' receivers have the counted
+	// (boot, seq) and are never counted twice.
+	newer := store.HeartbeatAfter(b.boot, b.seq, s.boot, s.seq)
+	switched := !newer && b.boot != s.boot && b.ts > s.ts
+	if !newer && !switched {
 		return nil // a copy from another node's receiver, or an older heartbeat
 	}
 	// A new agent process of an amphora already counted (the local driver
@@ -81,7 +91,7 @@ func (s *amphoraStats) add(b statsBeat) []*storepb.ListenerStatistics {
 	// (only active connections are taken), losing at most one interval instead of
 	// counting everything twice.
 	restarted := s.boot != 0 && b.boot != s.boot
-	s.boot, s.seq = b.boot, b.seq
+	s.boot, s.seq, s.ts = b.boot, b.seq, b.ts
 	var changed []*storepb.ListenerStatistics
 	for _, x := range b.stats {
 		t := s.totals[x.ListenerID]
@@ -143,7 +153,7 @@ func (g *AmphoraGrain) recordStats(msg *heartbeat.Message, stats []healthmap.Sta
 	}
 	s := &g.stats
 	s.amphoraID = g.id
-	g.amp.Stats.Offer(s.add(statsBeat{boot: msg.Boot, seq: msg.Seq, stats: stats})...)
+	g.amp.Stats.Offer(s.add(statsBeat{boot: msg.Boot, seq: msg.Seq, ts: msg.Time, stats: stats})...)
 	if s.based || s.loading {
 		return
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func beat(boot int64, seq uint64, stats ...healthmap.Stats) statsBeat {
-	return statsBeat{boot: boot, seq: seq, stats: stats}
+	return statsBeat{boot: boot, seq: seq, ts: boot*1000 + int64(seq), stats: stats}
 }
 
 // TestAmphoraStatsAccumulate covers the grain's side of statistics: heartbeats
@@ -60,5 +60,21 @@ func TestAmphoraStatsAccumulate(t *testing.T) {
 	rows = s.add(beat(6, 1, healthmap.Stats{ListenerID: "l2", BytesIn: 1}, healthmap.Stats{ListenerID: "l3", BytesOut: 4, ActiveConnections: 2}))
 	if len(rows) != 2 || rows[0].BytesIn != 51 || rows[1].ListenerId != "l3" || rows[1].BytesOut != 4 {
 		t.Fatalf("after a restart: %v", rows)
+	}
+
+	// A forged heartbeat with a future boot (a key holder's) does not stop the
+	// genuine agent's statistics: its next heartbeat (lower boot, later time) is
+	// a baseline, and the one after counts.
+	forged := statsBeat{boot: 1 << 40, seq: 0, ts: 6001, stats: []healthmap.Stats{{ListenerID: "l2", BytesIn: 1 << 30}}}
+	if rows := s.add(forged); len(rows) != 0 {
+		t.Fatalf("a forged heartbeat's first report counted: %v", rows)
+	}
+	genuine := statsBeat{boot: 6, seq: 2, ts: 6002, stats: []healthmap.Stats{{ListenerID: "l2", BytesIn: 1}}}
+	if rows := s.add(genuine); len(rows) != 0 {
+		t.Fatalf("the genuine agent's baseline counted: %v", rows)
+	}
+	genuine.seq, genuine.ts = 3, 6003
+	if rows := s.add(genuine); len(rows) != 1 || rows[0].BytesIn != 52 {
+		t.Fatalf("the genuine agent after a forged heartbeat: %v", rows)
 	}
 }
