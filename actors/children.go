@@ -589,7 +589,7 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 }
 
 // DeleteHealthMonitor deletes a health monitor; when the provider step removes it,
-// the roll-up makes its pool's members NO_MONITOR.
+// its pool's members become NO_MONITOR (unmonitorMembers).
 func (g *LoadBalancerGrain) DeleteHealthMonitor(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
 		cur, ok := t.monitors[req.GetId()]

@@ -530,10 +530,9 @@ func (g *LoadBalancerGrain) schedule(d time.Duration) {
 
 // provision is the provider step (until real amphorae are driven): every PENDING_*
 // object of the tree becomes ACTIVE or is removed, amphorae are recorded (or
-// replaced, after a failover), statuses roll up, and a deleted load balancer is
-// purged. Its command is a compare-and-set on the version it read, so a
-// duplicate activation or a retry after an unknown outcome cannot apply it twice:
-// it needs no request id.
+// replaced, after a failover), and a deleted load balancer is purged. Its command
+// is a compare-and-set on the version it read, so a duplicate activation or a
+// retry after an unknown outcome cannot apply it twice: it needs no request id.
 func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	if err := g.load(false); err != nil {
 		g.schedule(time.Second)
@@ -620,8 +619,10 @@ func settle[T child](cache map[string]T, rows *[]T, deletes *[]string, now int64
 }
 
 // completeProvisioning builds the provider step's write set. Health monitors, L7
-// policies and rules go ONLINE (or OFFLINE when disabled) as Octavia marks them;
-// the other operating statuses roll up.
+// policies and rules go ONLINE (or OFFLINE when disabled) as Octavia marks them,
+// and a removed monitor's members NO_MONITOR; every other operating status is
+// measured, left to the amphorae's heartbeats (status.go), so with the noop
+// driver the load balancer, listeners and pools stay OFFLINE as in Octavia.
 func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 	w := g.beginTreeWrite(t, StatusActive)
 	now := w.LoadBalancer.UpdatedAt
@@ -637,14 +638,8 @@ func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 	settle(t.rules, &w.L7Rules, &w.DeleteL7Rules, now, func(x *storepb.L7Rule) {
 		x.OperatingStatus = enabledStatus(x.AdminStateUp)
 	})
+	unmonitorMembers(t, w)
 	g.provisionAmphorae(t, w, now)
-	if g.rt.Amphorae != nil {
-		// Real amphorae: operating statuses are what their heartbeats report
-		// (RecordHealth), as Octavia's health manager owns them.
-		return w
-	}
-	// The write set's rows are the post-provisioning rows; roll statuses up over them.
-	rollUp(t, w)
 	return w
 }
 
