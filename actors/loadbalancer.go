@@ -663,10 +663,17 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 		if roles[role] {
 			continue
 		}
+		// Every amphora gets the VIP data Octavia's UpdateAmphoraVIPData records
+		// whatever the topology: its base (VRRP) port on the VIP network and that
+		// port's address (derived here), the VIP as its HA address and port, VRRP
+		// id 1. Only
+		// ACTIVE_STANDBY sets the VRRP interface and priority (its VRRP subflow);
+		// a STANDALONE amphora's stay null.
 		a := &storepb.Amphora{
 			Id: amphoraID(g.id, role, t.lb.Version), ProjectId: t.lb.ProjectId, LoadbalancerId: g.id,
 			ComputeId: uuid.NewString(), LbNetworkIp: managementAddress(g.id, role),
-			VrrpIp: "", HaIp: t.lb.VipAddress, HaPortId: t.lb.VipPortId,
+			VrrpIp: managementAddress(g.id, role+"-vrrp"), VrrpPortId: uuid.NewString(), VrrpId: 1,
+			HaIp: t.lb.VipAddress, HaPortId: t.lb.VipPortId,
 			CertExpiration: now + int64(2*365*24*time.Hour/time.Microsecond),
 			Role:           role, Status: AmphoraAllocated, CachedZone: t.lb.AvailabilityZone,
 			CreatedAt: now + int64(i), UpdatedAt: now,
@@ -675,10 +682,7 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 			a.ComputeId, a.LbNetworkIp, a.CertExpiration = "", "", 0
 		}
 		if t.lb.Topology == "ACTIVE_STANDBY" {
-			a.VrrpIp = managementAddress(g.id, role+"-vrrp")
-			a.VrrpPortId = uuid.NewString()
 			a.VrrpInterface = "eth1"
-			a.VrrpId = 1
 			a.VrrpPriority = 100
 			if role == "BACKUP" {
 				a.VrrpPriority = 90
@@ -689,7 +693,7 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 }
 
 // managementAddress derives a stable address in 172.16.0.0/12 for an amphora's
-// management port (keel has no network service to allocate one).
+// management or VRRP port (keel has no network service to allocate one).
 func managementAddress(lbID, role string) string {
 	u := uuid.NewSHA1(uuid.NameSpaceOID, []byte(lbID+"/"+role))
 	return fmt.Sprintf("172.%d.%d.%d", 16+int(u[0]&0x0f), u[1], 1+int(u[2])%254)

@@ -28,6 +28,7 @@ type lbView struct {
 	TenantID           string   `json:"tenant_id"`
 	VipAddress         string   `json:"vip_address"`
 	VipSubnetID        string   `json:"vip_subnet_id"`
+	VipPortID          string   `json:"vip_port_id"`
 	Provider           string   `json:"provider"`
 	Tags               []string `json:"tags"`
 }
