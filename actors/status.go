@@ -38,10 +38,11 @@ func initialMemberStatus(t *tree, poolID string) string {
 }
 
 // Operating status is a measured status (Octavia: "no-op will not go online").
-// The provider step never derives one: a load balancer, its listeners and pools
-// keep OFFLINE, and members NO_MONITOR or OFFLINE, until an amphora's heartbeats
-// report otherwise (RecordHealth). What the step does set is what Octavia's
-// controller flows set whatever the amphora driver:
+// The provider step never derives one: a load balancer, its listeners, pools and
+// members keep the status they have (OFFLINE from their creation, members
+// NO_MONITOR or OFFLINE) until an amphora's heartbeats report otherwise
+// (RecordHealth); with the noop driver none ever does. What the step does set is
+// what Octavia's controller flows set whatever the amphora driver:
 //
 //   - a health monitor, L7 policy or rule it makes ACTIVE is ONLINE when enabled,
 //     else OFFLINE (MarkHealthMonitorActiveInDB, MarkL7PolicyActiveInDB, …);
