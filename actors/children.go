@@ -428,7 +428,8 @@ func splitPath(s string) (string, string) {
 }
 
 // ReplaceMembers is the batch update, as Octavia's MembersController.put: members
-// are matched by (address, protocol_port); unmatched ones are created, matched ones
+// are matched by (address, protocol_port), two spellings of one address matching
+// (octaviarules.AddressKey); unmatched ones are created, matched ones
 // updated (PENDING_UPDATE, whether or not a value changes), and existing members
 // not listed are deleted unless additive_only (then they are left untouched). The
 // locks are tested first, so a locked pool refuses even a no-op; a batch that
@@ -448,14 +449,14 @@ func (g *LoadBalancerGrain) ReplaceMembers(req *actorspb.ReplaceMembersRequest, 
 		existing := map[key]*storepb.Member{}
 		for _, m := range t.MembersOfPool(poolID) {
 			if m.ProvisioningStatus != StatusPendingDelete {
-				existing[key{m.Address, m.ProtocolPort}] = m
+				existing[key{octaviarules.AddressKey(m.Address), m.ProtocolPort}] = m
 			}
 		}
 		now := w.LoadBalancer.UpdatedAt
 		listed := map[key]bool{}
 		var kept []*storepb.Member // the pool's members as the batch leaves them
 		for i, m := range req.GetMembers() {
-			k := key{m.Address, m.ProtocolPort}
+			k := key{octaviarules.AddressKey(m.Address), m.ProtocolPort}
 			if cur, ok := existing[k]; ok {
 				var fields []string
 				if i < len(req.GetFields()) {
@@ -589,7 +590,7 @@ func (g *LoadBalancerGrain) UpdateHealthMonitor(req *actorspb.UpdateHealthMonito
 }
 
 // DeleteHealthMonitor deletes a health monitor; when the provider step removes it,
-// the roll-up makes its pool's members NO_MONITOR.
+// its pool's members become NO_MONITOR (unmonitorMembers).
 func (g *LoadBalancerGrain) DeleteHealthMonitor(req *actorspb.DeleteChildRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
 		cur, ok := t.monitors[req.GetId()]

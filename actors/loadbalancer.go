@@ -530,10 +530,9 @@ func (g *LoadBalancerGrain) schedule(d time.Duration) {
 
 // provision is the provider step (until real amphorae are driven): every PENDING_*
 // object of the tree becomes ACTIVE or is removed, amphorae are recorded (or
-// replaced, after a failover), statuses roll up, and a deleted load balancer is
-// purged. Its command is a compare-and-set on the version it read, so a
-// duplicate activation or a retry after an unknown outcome cannot apply it twice:
-// it needs no request id.
+// replaced, after a failover), and a deleted load balancer is purged. Its command
+// is a compare-and-set on the version it read, so a duplicate activation or a
+// retry after an unknown outcome cannot apply it twice: it needs no request id.
 func (g *LoadBalancerGrain) provision(ctx cluster.GrainContext) {
 	if err := g.load(false); err != nil {
 		g.schedule(time.Second)
@@ -620,8 +619,10 @@ func settle[T child](cache map[string]T, rows *[]T, deletes *[]string, now int64
 }
 
 // completeProvisioning builds the provider step's write set. Health monitors, L7
-// policies and rules go ONLINE (or OFFLINE when disabled) as Octavia marks them;
-// the other operating statuses roll up.
+// policies and rules go ONLINE (or OFFLINE when disabled) as Octavia marks them,
+// and a removed monitor's members NO_MONITOR; every other operating status is
+// measured, left to the amphorae's heartbeats (status.go), so with the noop
+// driver the load balancer, listeners and pools stay OFFLINE as in Octavia.
 func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 	w := g.beginTreeWrite(t, StatusActive)
 	now := w.LoadBalancer.UpdatedAt
@@ -637,14 +638,8 @@ func (g *LoadBalancerGrain) completeProvisioning(t *tree) *storepb.TreeWrite {
 	settle(t.rules, &w.L7Rules, &w.DeleteL7Rules, now, func(x *storepb.L7Rule) {
 		x.OperatingStatus = enabledStatus(x.AdminStateUp)
 	})
+	unmonitorMembers(t, w)
 	g.provisionAmphorae(t, w, now)
-	if g.rt.Amphorae != nil {
-		// Real amphorae: operating statuses are what their heartbeats report
-		// (RecordHealth), as Octavia's health manager owns them.
-		return w
-	}
-	// The write set's rows are the post-provisioning rows; roll statuses up over them.
-	rollUp(t, w)
 	return w
 }
 
@@ -668,10 +663,17 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 		if roles[role] {
 			continue
 		}
+		// Every amphora gets the VIP data Octavia's UpdateAmphoraVIPData records
+		// whatever the topology: its base (VRRP) port on the VIP network and that
+		// port's address (derived here), the VIP as its HA address and port, VRRP
+		// id 1. Only
+		// ACTIVE_STANDBY sets the VRRP interface and priority (its VRRP subflow);
+		// a STANDALONE amphora's stay null.
 		a := &storepb.Amphora{
 			Id: amphoraID(g.id, role, t.lb.Version), ProjectId: t.lb.ProjectId, LoadbalancerId: g.id,
 			ComputeId: uuid.NewString(), LbNetworkIp: managementAddress(g.id, role),
-			VrrpIp: "", HaIp: t.lb.VipAddress, HaPortId: t.lb.VipPortId,
+			VrrpIp: managementAddress(g.id, role+"-vrrp"), VrrpPortId: uuid.NewString(), VrrpId: 1,
+			HaIp: t.lb.VipAddress, HaPortId: t.lb.VipPortId,
 			CertExpiration: now + int64(2*365*24*time.Hour/time.Microsecond),
 			Role:           role, Status: AmphoraAllocated, CachedZone: t.lb.AvailabilityZone,
 			CreatedAt: now + int64(i), UpdatedAt: now,
@@ -680,10 +682,7 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 			a.ComputeId, a.LbNetworkIp, a.CertExpiration = "", "", 0
 		}
 		if t.lb.Topology == "ACTIVE_STANDBY" {
-			a.VrrpIp = managementAddress(g.id, role+"-vrrp")
-			a.VrrpPortId = uuid.NewString()
 			a.VrrpInterface = "eth1"
-			a.VrrpId = 1
 			a.VrrpPriority = 100
 			if role == "BACKUP" {
 				a.VrrpPriority = 90
@@ -694,7 +693,7 @@ func (g *LoadBalancerGrain) provisionAmphorae(t *tree, w *storepb.TreeWrite, now
 }
 
 // managementAddress derives a stable address in 172.16.0.0/12 for an amphora's
-// management port (keel has no network service to allocate one).
+// management or VRRP port (keel has no network service to allocate one).
 func managementAddress(lbID, role string) string {
 	u := uuid.NewSHA1(uuid.NameSpaceOID, []byte(lbID+"/"+role))
 	return fmt.Sprintf("172.%d.%d.%d", 16+int(u[0]&0x0f), u[1], 1+int(u[2])%254)

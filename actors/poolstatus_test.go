@@ -2,40 +2,31 @@ package actors
 
 import (
 	"testing"
+	"time"
 
 	"keel/store/storepb"
 )
 
-// poolTree is an ACTIVE load balancer with one listener whose default pool has a
-// health monitor and two members, each in the operating status given.
-func poolTree(memberStatuses ...string) *tree {
-	t := newTree(&storepb.LoadBalancer{Id: "lb", ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true})
+// poolTree is a load balancer with one listener whose default pool has a health
+// monitor and members in the operating statuses given; lbStatus is the
+// provisioning status of the load balancer and of every object under it.
+func poolTree(lbStatus string, memberStatuses ...string) *tree {
+	t := newTree(&storepb.LoadBalancer{Id: "lb", ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true})
 	t.listeners["l"] = &storepb.Listener{Id: "l", LoadbalancerId: "lb", DefaultPoolId: "p", Protocol: "HTTP",
-		ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true}
+		ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true}
 	t.pools["p"] = &storepb.Pool{Id: "p", LoadbalancerId: "lb", Protocol: "HTTP",
-		ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true}
+		ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true}
 	t.monitors["hm"] = &storepb.HealthMonitor{Id: "hm", PoolId: "p", Type: "HTTP",
-		ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true}
+		ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true}
+	t.policies["policy"] = &storepb.L7Policy{Id: "policy", ListenerId: "l", Position: 1, Action: "REJECT",
+		ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true}
+	t.rules["rule"] = &storepb.L7Rule{Id: "rule", L7PolicyId: "policy",
+		ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: false}
 	for i, s := range memberStatuses {
 		id := string(rune('a' + i))
-		t.members[id] = &storepb.Member{Id: id, PoolId: "p", ProvisioningStatus: StatusActive, OperatingStatus: s, AdminStateUp: true}
+		t.members[id] = &storepb.Member{Id: id, PoolId: "p", ProvisioningStatus: lbStatus, OperatingStatus: s, AdminStateUp: true}
 	}
 	return t
-}
-
-// rolledUp runs the roll-up over a write that changes nothing else and returns the
-// operating statuses as the write leaves them.
-func rolledUp(t *tree, change func(w *storepb.TreeWrite)) (members map[string]string, pool, listener, lb string) {
-	w := &storepb.TreeWrite{LoadBalancerId: "lb", LoadBalancer: cloneRow(t.lb)}
-	if change != nil {
-		change(w)
-	}
-	rollUp(t, w)
-	members = map[string]string{}
-	for id := range t.members {
-		members[id] = rowAsWritten(t.members, w.Members, id).OperatingStatus
-	}
-	return members, currentPool(t, w, "p").OperatingStatus, currentListener(t, w, "l").OperatingStatus, w.LoadBalancer.OperatingStatus
 }
 
 func rowAsWritten[T interface{ GetId() string }](cache map[string]T, rows []T, id string) T {
@@ -47,75 +38,89 @@ func rowAsWritten[T interface{ GetId() string }](cache map[string]T, rows []T, i
 	return cache[id]
 }
 
-// TestPoolStatusRollUp checks the operating statuses members, pools, listeners and
-// the load balancer derive, as status.go documents them.
-func TestPoolStatusRollUp(t *testing.T) {
-	cases := []struct {
-		name                 string
-		members              []string
-		change               func(tr *tree, w *storepb.TreeWrite)
-		wantMembers          map[string]string
-		pool, listener, lbOp string
+func noopGrain() *LoadBalancerGrain {
+	return &LoadBalancerGrain{id: "lb", rt: &Runtime{Now: time.Now}}
+}
+
+// TestNoopProvisioningMeasuresNothing: operating status is measured (Octavia:
+// "no-op will not go online"), so the noop provider step leaves the load
+// balancer, listener, pool and members as they are (OFFLINE, NO_MONITOR, or what
+// heartbeats reported), whatever their admin state, and sets only what Octavia's
+// flows set: health monitors, L7 policies and rules ONLINE when enabled, else
+// OFFLINE.
+func TestNoopProvisioningMeasuresNothing(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		members []string
+		change  func(tr *tree)
 	}{
-		{name: "healthy", members: []string{OperatingOnline, OperatingOnline},
-			wantMembers: map[string]string{"a": OperatingOnline, "b": OperatingOnline},
-			pool:        OperatingOnline, listener: OperatingOnline, lbOp: OperatingOnline},
-		{name: "a member in error degrades pool, listener and load balancer", members: []string{OperatingOnline, OperatingError},
-			wantMembers: map[string]string{"a": OperatingOnline, "b": OperatingError},
-			pool:        OperatingDegraded, listener: OperatingDegraded, lbOp: OperatingDegraded},
-		{name: "every member in error is a pool in error", members: []string{OperatingError, OperatingError},
-			wantMembers: map[string]string{"a": OperatingError, "b": OperatingError},
-			pool:        OperatingError, listener: OperatingDegraded, lbOp: OperatingDegraded},
-		{name: "members never reported are assumed healthy once monitored", members: []string{OperatingOffline, OperatingNoMonitor},
-			wantMembers: map[string]string{"a": OperatingOnline, "b": OperatingOnline},
-			pool:        OperatingOnline, listener: OperatingOnline, lbOp: OperatingOnline},
-		{name: "a deleted monitor leaves the members NO_MONITOR", members: []string{OperatingOnline, OperatingError},
-			change:      func(_ *tree, w *storepb.TreeWrite) { w.DeleteHealthMonitors = append(w.DeleteHealthMonitors, "hm") },
-			wantMembers: map[string]string{"a": OperatingNoMonitor, "b": OperatingNoMonitor},
-			pool:        OperatingOnline, listener: OperatingOnline, lbOp: OperatingOnline},
-		{name: "a disabled monitor checks nothing", members: []string{OperatingOnline},
-			change: func(tr *tree, w *storepb.TreeWrite) {
-				hm := writableMonitor(tr, w, "hm")
-				hm.AdminStateUp = false
-			},
-			wantMembers: map[string]string{"a": OperatingNoMonitor},
-			pool:        OperatingOnline, listener: OperatingOnline, lbOp: OperatingOnline},
-		{name: "a disabled member is OFFLINE and does not count as an error", members: []string{OperatingError, OperatingOnline},
-			change: func(tr *tree, w *storepb.TreeWrite) {
-				m := writableMember(tr, w, "a")
-				m.AdminStateUp = false
-			},
-			wantMembers: map[string]string{"a": OperatingOffline, "b": OperatingOnline},
-			pool:        OperatingOnline, listener: OperatingOnline, lbOp: OperatingOnline},
-		{name: "a disabled pool is OFFLINE whatever its members", members: []string{OperatingError},
-			change: func(tr *tree, w *storepb.TreeWrite) {
-				p := writablePool(tr, w, "p")
-				p.AdminStateUp = false
-			},
-			wantMembers: map[string]string{"a": OperatingError},
-			pool:        OperatingOffline, listener: OperatingOnline, lbOp: OperatingOnline},
-		{name: "a member being deleted no longer counts", members: []string{OperatingOnline, OperatingError},
-			change: func(tr *tree, w *storepb.TreeWrite) {
-				m := writableMember(tr, w, "b")
-				m.ProvisioningStatus = StatusPendingDelete
-			},
-			wantMembers: map[string]string{"a": OperatingOnline, "b": OperatingError},
-			pool:        OperatingOnline, listener: OperatingOnline, lbOp: OperatingOnline},
-	}
-	for _, c := range cases {
-		tr := poolTree(c.members...)
-		var change func(*storepb.TreeWrite)
-		if c.change != nil {
-			change = func(w *storepb.TreeWrite) { c.change(tr, w) }
-		}
-		members, pool, listener, lb := rolledUp(tr, change)
-		for id, want := range c.wantMembers {
-			if members[id] != want {
-				t.Errorf("%s: member %s is %s, want %s", c.name, id, members[id], want)
+		{name: "a new tree", members: []string{OperatingOffline, OperatingOffline}},
+		{name: "disabled objects", members: []string{OperatingNoMonitor, OperatingOffline}, change: func(tr *tree) {
+			tr.lb.AdminStateUp, tr.listeners["l"].AdminStateUp, tr.pools["p"].AdminStateUp = false, false, false
+			tr.members["a"].AdminStateUp = false
+		}},
+		{name: "statuses heartbeats reported", members: []string{OperatingOnline, OperatingError}, change: func(tr *tree) {
+			tr.lb.OperatingStatus, tr.listeners["l"].OperatingStatus, tr.pools["p"].OperatingStatus = OperatingDegraded, OperatingOnline, OperatingDegraded
+		}},
+	} {
+		for _, status := range []string{StatusPendingCreate, StatusPendingUpdate} {
+			tr := poolTree(status, c.members...)
+			if c.change != nil {
+				c.change(tr)
+			}
+			before := map[string]string{"lb": tr.lb.OperatingStatus, "l": tr.listeners["l"].OperatingStatus, "p": tr.pools["p"].OperatingStatus}
+			for id, m := range tr.members {
+				before[id] = m.OperatingStatus
+			}
+			w := noopGrain().completeProvisioning(tr)
+			after := map[string]string{"lb": w.LoadBalancer.OperatingStatus,
+				"l": rowAsWritten(tr.listeners, w.Listeners, "l").OperatingStatus,
+				"p": rowAsWritten(tr.pools, w.Pools, "p").OperatingStatus}
+			for id := range tr.members {
+				after[id] = rowAsWritten(tr.members, w.Members, id).OperatingStatus
+			}
+			for id, want := range before {
+				if after[id] != want {
+					t.Errorf("%s (%s): %s is %s after the provider step, want %s (unchanged)", c.name, status, id, after[id], want)
+				}
+			}
+			if w.LoadBalancer.ProvisioningStatus != StatusActive {
+				t.Errorf("%s (%s): load balancer %s", c.name, status, w.LoadBalancer.ProvisioningStatus)
+			}
+			hm := rowAsWritten(tr.monitors, w.HealthMonitors, "hm")
+			policy := rowAsWritten(tr.policies, w.L7Policies, "policy")
+			rule := rowAsWritten(tr.rules, w.L7Rules, "rule")
+			if hm.OperatingStatus != OperatingOnline || policy.OperatingStatus != OperatingOnline || rule.OperatingStatus != OperatingOffline {
+				t.Errorf("%s (%s): monitor %s, policy %s, disabled rule %s; want ONLINE, ONLINE, OFFLINE",
+					c.name, status, hm.OperatingStatus, policy.OperatingStatus, rule.OperatingStatus)
 			}
 		}
-		if pool != c.pool || listener != c.listener || lb != c.lbOp {
-			t.Errorf("%s: pool %s, listener %s, load balancer %s; want %s, %s, %s", c.name, pool, listener, lb, c.pool, c.listener, c.lbOp)
+	}
+}
+
+// TestRemovedMonitorUnmonitorsMembers: as Octavia's health monitor delete flow,
+// removing a monitor makes its pool's members NO_MONITOR (the noop and the real
+// provider alike); members being deleted with it are only removed.
+func TestRemovedMonitorUnmonitorsMembers(t *testing.T) {
+	tr := poolTree(StatusActive, OperatingOnline, OperatingError, OperatingOffline)
+	tr.lb.ProvisioningStatus = StatusPendingUpdate
+	tr.monitors["hm"].ProvisioningStatus = StatusPendingDelete
+	tr.members["c"].ProvisioningStatus = StatusPendingDelete
+	w := noopGrain().completeProvisioning(tr)
+	if len(w.DeleteHealthMonitors) != 1 || len(w.DeleteMembers) != 1 || w.DeleteMembers[0] != "c" {
+		t.Fatalf("deletes: monitors %v, members %v", w.DeleteHealthMonitors, w.DeleteMembers)
+	}
+	for _, id := range []string{"a", "b"} {
+		if got := rowAsWritten(tr.members, w.Members, id).OperatingStatus; got != OperatingNoMonitor {
+			t.Errorf("member %s is %s, want NO_MONITOR", id, got)
 		}
+	}
+	for _, m := range w.Members {
+		if m.Id == "c" {
+			t.Errorf("member c is both written and deleted")
+		}
+	}
+	if got := rowAsWritten(tr.pools, w.Pools, "p").OperatingStatus; got != OperatingOffline {
+		t.Errorf("pool is %s, want OFFLINE (unchanged)", got)
 	}
 }

@@ -127,38 +127,3 @@ func TestRelationsAsTheWriteLeavesThem(t *testing.T) {
 		t.Error("withWrite changed the cached tree")
 	}
 }
-
-// TestListenerRollsUpFromThePoolsItUses: a listener is DEGRADED by the pools it
-// uses (store.PoolsOfListener), so a degraded pool behind a disabled L7 policy,
-// or behind one without rules, leaves it ONLINE: no traffic reaches that pool.
-func TestListenerRollsUpFromThePoolsItUses(t *testing.T) {
-	for _, c := range []struct {
-		name             string
-		policyUp, isRule bool
-		listener, lb     string
-	}{
-		{"an enabled policy with a rule", true, true, OperatingDegraded, OperatingDegraded},
-		{"a disabled policy", false, true, OperatingOnline, OperatingOnline},
-		{"a policy without rules", true, false, OperatingOnline, OperatingOnline},
-	} {
-		tr := poolTree(OperatingOnline) // listener l, default pool p: healthy
-		tr.pools["q"] = &storepb.Pool{Id: "q", LoadbalancerId: "lb", Protocol: "HTTP",
-			ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true}
-		tr.monitors["hq"] = &storepb.HealthMonitor{Id: "hq", PoolId: "q", Type: "HTTP",
-			ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true}
-		tr.members["q1"] = &storepb.Member{Id: "q1", PoolId: "q", ProvisioningStatus: StatusActive, OperatingStatus: OperatingOnline, AdminStateUp: true}
-		tr.members["q2"] = &storepb.Member{Id: "q2", PoolId: "q", ProvisioningStatus: StatusActive, OperatingStatus: OperatingError, AdminStateUp: true}
-		tr.policies["redirect"] = &storepb.L7Policy{Id: "redirect", ListenerId: "l", Position: 1, Action: "REDIRECT_TO_POOL",
-			RedirectPoolId: "q", AdminStateUp: c.policyUp, ProvisioningStatus: StatusActive}
-		if c.isRule {
-			tr.rules["rule"] = &storepb.L7Rule{Id: "rule", L7PolicyId: "redirect", ProvisioningStatus: StatusActive, AdminStateUp: true}
-		}
-		w := &storepb.TreeWrite{LoadBalancerId: "lb", LoadBalancer: cloneRow(tr.lb)}
-		rollUp(tr, w)
-		q, p := currentPool(tr, w, "q").OperatingStatus, currentPool(tr, w, "p").OperatingStatus
-		l, lb := currentListener(tr, w, "l").OperatingStatus, w.LoadBalancer.OperatingStatus
-		if q != OperatingDegraded || p != OperatingOnline || l != c.listener || lb != c.lb {
-			t.Errorf("%s: pools q %s, p %s, listener %s, load balancer %s; want DEGRADED, ONLINE, %s, %s", c.name, q, p, l, lb, c.listener, c.lb)
-		}
-	}
-}

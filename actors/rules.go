@@ -61,11 +61,13 @@ func checkDefaultPool(t *tree, l *storepb.Listener) error {
 	return invalid(octaviarules.CheckPoolProtocol(l.Protocol, p.Protocol))
 }
 
-// checkMemberUnique refuses two members of a pool on the same address and port.
+// checkMemberUnique refuses two members of a pool on the same address and port,
+// however each address is spelled (octaviarules.AddressKey).
 func checkMemberUnique(t *tree, m *storepb.Member) error {
+	addr := octaviarules.AddressKey(m.Address)
 	for _, other := range t.MembersOfPool(m.PoolId) {
 		if other.Id != m.Id && other.ProvisioningStatus != StatusPendingDelete &&
-			other.Address == m.Address && other.ProtocolPort == m.ProtocolPort {
+			other.ProtocolPort == m.ProtocolPort && octaviarules.AddressKey(other.Address) == addr {
 			return duplicateMember(m)
 		}
 	}

@@ -8,8 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"keel/cluster/systemtest"
 )
+
+// isUUID reports whether v is a UUID string (as tempest's UUID() parses it).
+func isUUID(v interface{}) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
 
 func amphoraeOf(t *testing.T, n *systemtest.Node, query string) []map[string]interface{} {
 	t.Helper()
@@ -42,9 +54,14 @@ func TestAmphoraAPI(t *testing.T) {
 		}
 	}
 	lb := decodeLB(t, n.MustDo(200, "GET", "/v2/lbaas/loadbalancers/"+lbA, nil))
+	// A STANDALONE amphora has the VIP data Octavia's UpdateAmphoraVIPData
+	// records for every topology (its VRRP port and address, the VIP's, VRRP id
+	// 1; octavia-tempest-plugin parses vrrp_port_id and ha_port_id as UUIDs), and
+	// no VRRP interface or priority (ACTIVE_STANDBY's).
 	if amp["loadbalancer_id"] != lbA || amp["role"] != "STANDALONE" || amp["status"] != "ALLOCATED" || amp["ha_ip"] != lb.VipAddress ||
-		amp["vrrp_id"] != nil || amp["vrrp_priority"] != nil || amp["vrrp_ip"] != nil || amp["cert_busy"] != false ||
-		amp["cert_expiration"] == nil || amp["compute_id"] == nil || amp["lb_network_ip"] == nil {
+		amp["ha_port_id"] != lb.VipPortID || !isUUID(amp["vrrp_port_id"]) || !isUUID(amp["compute_id"]) || amp["vrrp_port_id"] == amp["ha_port_id"] ||
+		amp["vrrp_id"] != 1.0 || amp["vrrp_priority"] != nil || amp["vrrp_interface"] != nil || amp["vrrp_ip"] == nil || amp["cert_busy"] != false ||
+		amp["cert_expiration"] == nil || amp["lb_network_ip"] == nil || amp["updated_at"] == nil {
 		t.Fatalf("amphora: %v", amp)
 	}
 

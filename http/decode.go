@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
+
+	"keel/actors/octaviarules"
 )
 
 // maxBodyBytes bounds request bodies; larger ones are refused with 400 before parsing.
@@ -181,19 +182,20 @@ func isUUID(s string) bool {
 	return err == nil
 }
 
-// ipStr decodes an IPv4 or IPv6 address.
+// ipStr decodes an IPv4 or IPv6 address, kept as written (Octavia's
+// IPAddressType validates and returns the value unchanged:
+// octaviarules.AddressKey compares two spellings).
 func (f *fieldReader) ipStr(name string) (string, bool) {
 	raw := f.fields[name]
 	v, set := f.str(name, 0)
 	if !set || v == "" {
 		return v, set
 	}
-	addr, err := netip.ParseAddr(v)
-	if err != nil || addr.Zone() != "" {
+	if _, ok := octaviarules.ParseAddress(v); !ok {
 		f.fail(invalidInput(name, raw, "Value should be IPv4 or IPv6 format"))
 		return "", false
 	}
-	return addr.String(), true
+	return v, true
 }
 
 // boolean decodes a boolean, leniently as WSME does (true/false, "yes"/"no", 1/0).

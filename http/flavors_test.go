@@ -17,6 +17,14 @@ const nilUUID = "00000000-0000-0000-0000-000000000000"
 const missingID = "5a0e5a0e-0000-4000-8000-00000000abcd"
 
 // createFlavorProfile creates a flavor profile and returns its id.
+// inIDOrder returns names ordered by their ids (ids: name -> id), the default
+// order of lists whose Octavia model has no created_at.
+func inIDOrder(ids map[string]string, names ...string) []string {
+	out := slices.Clone(names)
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(ids[a], ids[b]) })
+	return out
+}
+
 func createFlavorProfile(t *testing.T, n *systemtest.Node, name, provider, data string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]map[string]string{"flavorprofile": {"name": name, "provider_name": provider, "flavor_data": data}})
@@ -173,17 +181,19 @@ func TestFlavorProfileAPI(t *testing.T) {
 	})
 
 	t.Run("list conventions", func(t *testing.T) {
+		ids := map[string]string{}
 		for _, c := range []struct{ name, provider string }{{"p-c", "amphora"}, {"p-a", "octavia"}, {"p-b", "amphora"}} {
-			createFlavorProfile(t, n, c.name, c.provider, "{}")
+			ids[c.name] = createFlavorProfile(t, n, c.name, c.provider, "{}")
 		}
 		const path = "/v2/lbaas/flavorprofiles"
 		list := func(query string) []string {
 			return listOf(t, n, path+query, "flavorprofiles", "flavorprofile_links").field("name")
 		}
-		if got := list(""); !slices.Equal(got, []string{"p-c", "p-a", "p-b"}) {
-			t.Fatalf("creation order: %v", got)
+		// Octavia's model has no created_at: the default order is by id.
+		if got, want := list(""), inIDOrder(ids, "p-c", "p-a", "p-b"); !slices.Equal(got, want) {
+			t.Fatalf("default order: %v, want %v (by id)", got, want)
 		}
-		if got := list("?provider_name=amphora"); !slices.Equal(got, []string{"p-c", "p-b"}) {
+		if got, want := list("?provider_name=amphora"), inIDOrder(ids, "p-c", "p-b"); !slices.Equal(got, want) {
 			t.Fatalf("provider filter: %v", got)
 		}
 		if got := list("?name=p-a"); !slices.Equal(got, []string{"p-a"}) {
@@ -308,9 +318,11 @@ func TestFlavorAPI(t *testing.T) {
 		list := func(query string) []string {
 			return listOf(t, n, "/v2/lbaas/flavors"+query, "flavors", "flavors_links", memberOf("p")...).field("name")
 		}
+		// Octavia's model has no created_at: the default order is by id.
+		all := inIDOrder(ids, "f-c", "f-a", "f-b", "f-d")
 		for query, want := range map[string][]string{
-			"":                                {"f-c", "f-a", "f-b", "f-d"},
-			"?flavor_profile_id=" + ha:        {"f-a", "f-d"},
+			"":                                all,
+			"?flavor_profile_id=" + ha:        inIDOrder(ids, "f-a", "f-d"),
 			"?enabled=false":                  {"f-d"},
 			"?enabled=true&sort=name:desc":    {"f-c", "f-b", "f-a"},
 			"?name=f-b":                       {"f-b"},
@@ -324,11 +336,11 @@ func TestFlavorAPI(t *testing.T) {
 			}
 		}
 		page := listOf(t, n, "/v2/lbaas/flavors.json?limit=3", "flavors", "flavors_links")
-		if !slices.Equal(page.field("name"), []string{"f-c", "f-a", "f-b"}) || !strings.Contains(page.links["next"], "/v2/lbaas/flavors.json?limit=3") {
+		if !slices.Equal(page.field("name"), all[:3]) || !strings.Contains(page.links["next"], "/v2/lbaas/flavors.json?limit=3") {
 			t.Fatalf("first page %v links %v", page.field("name"), page.links)
 		}
 		page = listOf(t, n, pathOf(t, page.links["next"]), "flavors", "flavors_links")
-		if !slices.Equal(page.field("name"), []string{"f-d"}) {
+		if !slices.Equal(page.field("name"), all[3:]) {
 			t.Fatalf("second page %v", page.field("name"))
 		}
 		systemtest.ExpectFault(t, n.MustDo(400, "GET", "/v2/lbaas/flavors?marker="+missingID, nil), 400, "Supplied pagination marker '"+missingID+"' is not valid.")

@@ -125,12 +125,12 @@ func readListenerAttrs(f *fieldReader, v *storepb.Listener) {
 		}
 	}
 	if cidrs, set := f.strList("allowed_cidrs", 64); set {
-		for _, c := range cidrs {
-			if _, err := netipPrefix(c); err != nil {
-				f.fail(badRequest("Invalid input for field/attribute allowed_cidrs. Value: '%s'. Value should be a valid CIDR", c))
-			}
+		// Octavia's CidrType canonicalises each CIDR and stores them as a set.
+		canonical, bad, ok := octaviarules.CanonicalCIDRs(cidrs)
+		if !ok {
+			f.fail(badRequest("Invalid input for field/attribute allowed_cidrs. Value: '%s'. Value should be a valid CIDR", bad))
 		}
-		v.AllowedCidrs = cidrs
+		v.AllowedCidrs = canonical
 	}
 	v.TlsCiphers, _ = f.str("tls_ciphers", 2048)
 	if versions, set := f.strList("tls_versions", 32); set {

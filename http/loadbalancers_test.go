@@ -28,6 +28,7 @@ type lbView struct {
 	TenantID           string   `json:"tenant_id"`
 	VipAddress         string   `json:"vip_address"`
 	VipSubnetID        string   `json:"vip_subnet_id"`
+	VipPortID          string   `json:"vip_port_id"`
 	Provider           string   `json:"provider"`
 	Tags               []string `json:"tags"`
 }
@@ -99,7 +100,8 @@ func TestLoadBalancerAPI(t *testing.T) {
 		}
 		n.WaitActive(lb.ID, 10*time.Second)
 		got := decodeLB(t, n.MustDo(200, "GET", "/v2.0/lbaas/loadbalancers/"+lb.ID+".json", nil))
-		if got.OperatingStatus != "ONLINE" || got.Name != "web" {
+		// Operating status is measured: with the noop driver it stays OFFLINE (Octavia).
+		if got.ProvisioningStatus != "ACTIVE" || got.OperatingStatus != "OFFLINE" || got.Name != "web" {
 			t.Fatalf("after provisioning: %+v", got)
 		}
 
@@ -220,7 +222,9 @@ func TestLoadBalancerListing(t *testing.T) {
 		{"/v2/lbaas/loadbalancers?name=charlie", []string{"charlie"}},
 		{"/v2/lbaas/loadbalancers?admin_state_up=false", []string{"bravo", "echo"}},
 		{"/v2/lbaas/loadbalancers?admin_state_up=true&description=d0", []string{"alpha", "charlie"}},
-		{"/v2/lbaas/loadbalancers?operating_status=ONLINE&provisioning_status=ACTIVE", []string{"alpha", "charlie", "delta"}},
+		// The noop driver measures nothing: every load balancer stays OFFLINE.
+		{"/v2/lbaas/loadbalancers?operating_status=OFFLINE&provisioning_status=ACTIVE&admin_state_up=true", []string{"alpha", "charlie", "delta"}},
+		{"/v2/lbaas/loadbalancers?operating_status=ONLINE", nil},
 		{"/v2/lbaas/loadbalancers?tags=x", []string{"alpha", "bravo", "echo"}},
 		{"/v2/lbaas/loadbalancers?tags=x,y", []string{"alpha"}},
 		{"/v2/lbaas/loadbalancers?tags-any=y,z", []string{"alpha", "charlie", "echo"}},

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"net/netip"
 	"strconv"
 
 	"github.com/fasthttp/router"
@@ -8,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"keel/actors/actorspb"
+	"keel/actors/octaviarules"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -63,11 +65,13 @@ func (s *Server) memberRoutes(r *router.Router, prefix string) {
 
 // reservedMemberAddresses is Octavia's [networking] reserved_ips default: the
 // metadata service's address cannot be a member.
-var reservedMemberAddresses = map[string]bool{"169.254.169.254": true}
+var reservedMemberAddresses = map[netip.Addr]bool{netip.MustParseAddr("169.254.169.254"): true}
 
+// checkMemberAddress refuses a reserved address however it is spelled; Octavia
+// (validate.ip_not_reserved) compares, and names, its exploded upper-case form.
 func checkMemberAddress(address string) error {
-	if reservedMemberAddresses[address] {
-		return badRequest("%s is not a valid option for member address", address)
+	if a, ok := octaviarules.ParseAddress(address); ok && reservedMemberAddresses[a] {
+		return badRequest("%s is not a valid option for member address", octaviarules.ExplodedAddress(a))
 	}
 	return nil
 }

@@ -44,7 +44,9 @@ func TestMemberAPI(t *testing.T) {
 	}
 	a.settle(lbID)
 	fullID := full["id"].(string)
-	if got := a.statuses(pm+"/"+fullID, "member"); got != "ACTIVE/OFFLINE" {
+	// Operating status is measured: a disabled member of an unmonitored pool stays
+	// NO_MONITOR with the noop driver (Octavia; tempest's member update test).
+	if got := a.statuses(pm+"/"+fullID, "member"); got != "ACTIVE/NO_MONITOR" {
 		t.Fatalf("a disabled member: %s", got)
 	}
 	a.refusal(409, "POST", pm, `{"member":{"address":"10.0.0.1","protocol_port":80}}`,
@@ -122,7 +124,9 @@ func TestMemberAPI(t *testing.T) {
 		{"?name=c", ids[2:]},
 		{"?tags=blue", ids[1:]},
 		{"?tags=blue,green", ids[2:]},
-		{"?operating_status=NO_MONITOR", []string{ids[0], ids[2]}},
+		// The disabled one too: the noop driver measures nothing.
+		{"?operating_status=NO_MONITOR", ids},
+		{"?operating_status=OFFLINE", []string{}},
 		{"?pool_id=" + q, []string{}},
 		{"?sort=weight:desc", []string{ids[2], ids[0], ids[1]}},
 		{"?sort_key=address&sort_dir=asc", []string{ids[0], ids[2], ids[1]}},
@@ -155,7 +159,7 @@ func TestMemberAPI(t *testing.T) {
 		t.Fatalf("updated member: %v", up)
 	}
 	a.settle(lbID)
-	if got := a.statuses(memberPath, "member"); got != "ACTIVE/OFFLINE" {
+	if got := a.statuses(memberPath, "member"); got != "ACTIVE/NO_MONITOR" {
 		t.Fatalf("disabled member: %s", got)
 	}
 	up = a.obj(a.do(200, "PUT", memberPath, `{"member":{"weight":null,"backup":null,"monitor_port":null,"monitor_address":null,
@@ -287,7 +291,7 @@ func TestMemberBatch(t *testing.T) {
 	for _, c := range cases {
 		a.refusal(c.status, "PUT", pm, c.body, c.msg)
 	}
-	if s := a.statuses("/v2/lbaas/loadbalancers/"+lbID, "loadbalancer"); s != "ACTIVE/ONLINE" || len(byAddress()) != 3 {
+	if s := a.statuses("/v2/lbaas/loadbalancers/"+lbID, "loadbalancer"); s != "ACTIVE/OFFLINE" || len(byAddress()) != 3 {
 		t.Fatalf("refused batches changed something: %s, %v", s, byAddress())
 	}
 
@@ -304,7 +308,7 @@ func TestMemberBatch(t *testing.T) {
 		t.Fatalf("members after an empty batch: %v", got)
 	}
 	a.do(202, "PUT", pm, `{"members":[]}`)
-	if s := a.statuses("/v2/lbaas/loadbalancers/"+lbID, "loadbalancer"); s != "ACTIVE/ONLINE" {
+	if s := a.statuses("/v2/lbaas/loadbalancers/"+lbID, "loadbalancer"); s != "ACTIVE/OFFLINE" {
 		t.Fatalf("a no-op batch locked the load balancer: %s", s)
 	}
 	// A locked pool refuses even the no-op (Octavia tests the locks first).

@@ -1,14 +1,10 @@
 package http
 
 import (
-	"net/netip"
-
 	"google.golang.org/protobuf/proto"
 
 	"keel/store/storepb"
 )
-
-func netipPrefix(s string) (netip.Prefix, error) { return netip.ParsePrefix(s) }
 
 // applyMask merges an update's values onto a copy of the current row (to check the
 // result before asking the grain, which applies the same mask authoritatively).

@@ -70,7 +70,14 @@ func TestOpenstackCLIPools(t *testing.T) {
 		hm.HTTPVersion != 1.1 || hm.URLPath != "/health" || hm.OperatingStatus != "ONLINE" {
 		t.Fatalf("monitor show: %+v %v", hm, err)
 	}
-	if got := run("loadbalancer", "member", "show", "p1", "m1", "-f", "value", "-c", "operating_status"); got != "ONLINE" {
+	// Operating status is measured (the noop driver measures nothing): a monitor
+	// leaves m1 NO_MONITOR, and a member created under it is OFFLINE, as Octavia.
+	if got := run("loadbalancer", "member", "show", "p1", "m1", "-f", "value", "-c", "operating_status"); got != "NO_MONITOR" {
+		t.Fatalf("member when a monitor was added: %q", got)
+	}
+	run("loadbalancer", "member", "create", "--name", "m2", "--address", "10.0.0.2", "--protocol-port", "8080", "p1")
+	active()
+	if got := run("loadbalancer", "member", "show", "p1", "m2", "-f", "value", "-c", "operating_status"); got != "OFFLINE" {
 		t.Fatalf("monitored member: %q", got)
 	}
 	if out, err := openstack(t, n, "loadbalancer", "pool", "set", "--lb-algorithm", "SOURCE_IP_PORT", "p1"); err == nil ||
@@ -80,10 +87,12 @@ func TestOpenstackCLIPools(t *testing.T) {
 
 	run("loadbalancer", "healthmonitor", "delete", "hm1")
 	active()
-	if got := run("loadbalancer", "member", "show", "p1", "m1", "-f", "value", "-c", "operating_status"); got != "NO_MONITOR" {
+	if got := run("loadbalancer", "member", "show", "p1", "m2", "-f", "value", "-c", "operating_status"); got != "NO_MONITOR" {
 		t.Fatalf("member after its monitor's delete: %q", got)
 	}
 	run("loadbalancer", "member", "delete", "p1", "m1")
+	active()
+	run("loadbalancer", "member", "delete", "p1", "m2")
 	active()
 	run("loadbalancer", "pool", "delete", "p1")
 	active()

@@ -227,7 +227,8 @@ func TestPoolAPI(t *testing.T) {
 		t.Fatalf("created pool: %v", p)
 	}
 	poolPath := "/v2/lbaas/pools/" + p["id"].(string)
-	if got := a.statuses(poolPath, "pool"); got != "ACTIVE/ONLINE" {
+	// Operating status is measured: the noop driver leaves a pool OFFLINE (Octavia).
+	if got := a.statuses(poolPath, "pool"); got != "ACTIVE/OFFLINE" {
 		t.Fatalf("provisioned pool: %s", got)
 	}
 	if l := a.get("/v2/lbaas/listeners/"+web, "listener"); l["default_pool_id"] != p["id"] {
@@ -274,7 +275,7 @@ func TestPoolAPI(t *testing.T) {
 		t.Fatalf("updated pool: %v", up)
 	}
 	a.settle(lbID)
-	if got := a.statuses("/v2/lbaas/listeners/"+web, "listener"); got != "ACTIVE/ONLINE" {
+	if got := a.statuses("/v2/lbaas/listeners/"+web, "listener"); got != "ACTIVE/OFFLINE" {
 		t.Fatalf("listener after the update: %s", got)
 	}
 	// A persistence without a type keeps the current type.
@@ -295,7 +296,7 @@ func TestPoolAPI(t *testing.T) {
 		t.Fatalf("update of a TLS pool: %v", up)
 	}
 	a.settle(lbID)
-	if got := a.statuses(fullPath, "pool"); got != "ACTIVE/ONLINE" {
+	if got := a.statuses(fullPath, "pool"); got != "ACTIVE/OFFLINE" {
 		t.Fatalf("an enabled pool: %s", got)
 	}
 
@@ -326,7 +327,8 @@ func TestPoolAPI(t *testing.T) {
 		{"?tls_enabled=false&admin_state_up=true&description=d", []string{"web"}},
 		{"?tags=x", []string{"web"}},
 		{"?not-tags-any=a,x", []string{"", ""}},
-		{"?provisioning_status=ACTIVE&operating_status=ONLINE", all},
+		{"?provisioning_status=ACTIVE&operating_status=OFFLINE", all},
+		{"?operating_status=ONLINE", []string{}},
 		{"?sort=lb_algorithm:desc,name", []string{"", "", "web", "tls"}},
 		{"?sort_key=protocol&sort_dir=desc", []string{"", "", "tls", "web"}},
 	}
@@ -450,7 +452,7 @@ func TestPoolValidation(t *testing.T) {
 	if after := len(a.items("/v2/lbaas/pools", "pools")); after != before {
 		t.Fatalf("%d pools after refused requests, want %d", after, before)
 	}
-	if got := a.statuses("/v2/lbaas/loadbalancers/"+lbID, "loadbalancer"); got != "ACTIVE/ONLINE" {
+	if got := a.statuses("/v2/lbaas/loadbalancers/"+lbID, "loadbalancer"); got != "ACTIVE/OFFLINE" {
 		t.Fatalf("refusals touched the load balancer: %s", got)
 	}
 
@@ -538,7 +540,9 @@ func TestPoolLocking(t *testing.T) {
 	a.refusal(409, "PUT", poolPath, `{"pool":{"name":"x"}}`, lockedLB)
 	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.1","protocol_port":80}}`, lockedPool)
 	a.settle(lbID)
-	expect("pool created", map[string]string{poolPath: "ACTIVE/ONLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	// Operating statuses are measured; the noop driver measures nothing (Octavia:
+	// "no-op will not go online"), so they stay as created throughout.
+	expect("pool created", map[string]string{poolPath: "ACTIVE/OFFLINE", webPath: "ACTIVE/OFFLINE", lbPath: "ACTIVE/OFFLINE"})
 
 	// Member create: the member PENDING_CREATE, its pool, the pool's listener and the
 	// load balancer PENDING_UPDATE; member and monitor writes get the pool's 409,
@@ -555,18 +559,19 @@ func TestPoolLocking(t *testing.T) {
 	a.refusal(409, "PUT", poolPath, `{"pool":{"name":"x"}}`, lockedLB)
 	a.refusal(409, "DELETE", poolPath, nil, lockedLB)
 	a.settle(lbID)
-	expect("member created", map[string]string{memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/ONLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	expect("member created", map[string]string{memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/OFFLINE", webPath: "ACTIVE/OFFLINE", lbPath: "ACTIVE/OFFLINE"})
 
 	// With the pool ACTIVE but the load balancer busy, member writes get the load
 	// balancer's 409.
 	a.do(200, "PUT", lbPath, `{"loadbalancer":{"name":"busy"}}`)
-	expect("load balancer update", map[string]string{poolPath: "ACTIVE/ONLINE", lbPath: "PENDING_UPDATE/"})
+	expect("load balancer update", map[string]string{poolPath: "ACTIVE/OFFLINE", lbPath: "PENDING_UPDATE/"})
 	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.2","protocol_port":80}}`, lockedLB)
 	a.refusal(409, "PUT", members, `{"members":[]}`, lockedLB)
 	a.settle(lbID)
 
 	// Monitor create: the monitor PENDING_CREATE/OFFLINE, pool, listener and load
-	// balancer PENDING_UPDATE; then ONLINE, and the pool's members are monitored.
+	// balancer PENDING_UPDATE; then ONLINE (Octavia's flow sets it); the members
+	// keep their status until heartbeats measure them.
 	hm := a.create("/v2/lbaas/healthmonitors", "healthmonitor",
 		fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"HTTP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]))
 	hmPath := "/v2/lbaas/healthmonitors/" + hm["id"].(string)
@@ -574,47 +579,55 @@ func TestPoolLocking(t *testing.T) {
 	a.refusal(409, "POST", "/v2/lbaas/healthmonitors", fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"TCP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]), lockedPool)
 	a.refusal(409, "PUT", memberPath, `{"member":{"weight":2}}`, lockedPool)
 	a.settle(lbID)
-	expect("monitor created", map[string]string{hmPath: "ACTIVE/ONLINE", memberPath: "ACTIVE/ONLINE", poolPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	expect("monitor created", map[string]string{hmPath: "ACTIVE/ONLINE", memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/OFFLINE", lbPath: "ACTIVE/OFFLINE"})
 	a.refusal(409, "POST", "/v2/lbaas/healthmonitors", fmt.Sprintf(`{"healthmonitor":{"pool_id":%q,"type":"TCP","delay":1,"timeout":1,"max_retries":1}}`, p["id"]),
 		"This pool already has a health monitor")
 
-	// Member update: PENDING_UPDATE with its parents; a disabled member is OFFLINE.
+	// Member update: PENDING_UPDATE with its parents; disabling it changes no
+	// operating status (a heartbeat would).
 	a.do(200, "PUT", memberPath, `{"member":{"admin_state_up":false}}`)
-	expect("member update", map[string]string{memberPath: "PENDING_UPDATE/ONLINE", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
+	expect("member update", map[string]string{memberPath: "PENDING_UPDATE/NO_MONITOR", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
 	a.settle(lbID)
-	expect("member disabled", map[string]string{memberPath: "ACTIVE/OFFLINE", poolPath: "ACTIVE/ONLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	expect("member disabled", map[string]string{memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/OFFLINE", webPath: "ACTIVE/OFFLINE", lbPath: "ACTIVE/OFFLINE"})
 	a.do(200, "PUT", memberPath, `{"member":{"admin_state_up":true}}`)
 	a.settle(lbID)
 
-	// Monitor update: a disabled monitor checks nothing, so the members are NO_MONITOR.
+	// Monitor update: a disabled monitor is OFFLINE.
 	a.do(200, "PUT", hmPath, `{"healthmonitor":{"admin_state_up":false}}`)
 	expect("monitor update", map[string]string{hmPath: "PENDING_UPDATE/ONLINE", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
 	a.settle(lbID)
 	expect("monitor disabled", map[string]string{hmPath: "ACTIVE/OFFLINE", memberPath: "ACTIVE/NO_MONITOR"})
 
-	// Monitor delete: PENDING_DELETE, then gone, and the members stay NO_MONITOR.
+	// Monitor delete: PENDING_DELETE, then gone, and the pool's members NO_MONITOR
+	// (Octavia's delete flow), the one created under the monitor (OFFLINE) too.
 	a.do(200, "PUT", hmPath, `{"healthmonitor":{"admin_state_up":true}}`)
 	a.settle(lbID)
-	expect("monitor enabled", map[string]string{memberPath: "ACTIVE/ONLINE"})
+	expect("monitor enabled", map[string]string{hmPath: "ACTIVE/ONLINE", memberPath: "ACTIVE/NO_MONITOR"})
+	monitored := members + "/" + a.create(members, "member", `{"member":{"address":"10.0.0.2","protocol_port":80}}`)["id"].(string)
+	expect("monitored member create", map[string]string{monitored: "PENDING_CREATE/OFFLINE"})
+	a.settle(lbID)
+	expect("monitored member created", map[string]string{monitored: "ACTIVE/OFFLINE"})
 	a.do(204, "DELETE", hmPath, nil)
 	expect("monitor delete", map[string]string{hmPath: "PENDING_DELETE/", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
 	a.settle(lbID)
 	a.gone(hmPath)
-	expect("monitor deleted", map[string]string{memberPath: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/ONLINE"})
+	expect("monitor deleted", map[string]string{memberPath: "ACTIVE/NO_MONITOR", monitored: "ACTIVE/NO_MONITOR", poolPath: "ACTIVE/OFFLINE"})
 
 	// Member delete.
 	a.do(204, "DELETE", memberPath, nil)
 	expect("member delete", map[string]string{memberPath: "PENDING_DELETE/", poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
 	a.settle(lbID)
 	a.gone(memberPath)
+	a.do(204, "DELETE", monitored, nil)
+	a.settle(lbID)
+	a.gone(monitored)
 
-	// Pool update: the pool and the listeners using it PENDING_UPDATE; a disabled
-	// pool is OFFLINE.
+	// Pool update: the pool and the listeners using it PENDING_UPDATE.
 	a.do(200, "PUT", poolPath, `{"pool":{"admin_state_up":false}}`)
 	expect("pool update", map[string]string{poolPath: "PENDING_UPDATE/", webPath: "PENDING_UPDATE/", lbPath: "PENDING_UPDATE/"})
 	a.refusal(409, "POST", members, `{"member":{"address":"10.0.0.2","protocol_port":80}}`, lockedPool)
 	a.settle(lbID)
-	expect("pool disabled", map[string]string{poolPath: "ACTIVE/OFFLINE", webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	expect("pool disabled", map[string]string{poolPath: "ACTIVE/OFFLINE", webPath: "ACTIVE/OFFLINE", lbPath: "ACTIVE/OFFLINE"})
 
 	// Pool delete: PENDING_DELETE, its listener PENDING_UPDATE; then gone.
 	a.do(204, "DELETE", poolPath, nil)
@@ -622,7 +635,7 @@ func TestPoolLocking(t *testing.T) {
 	a.settle(lbID)
 	a.gone(poolPath)
 	a.missingParent("GET", members, nil, "Pool "+p["id"].(string)+" not found.")
-	expect("pool deleted", map[string]string{webPath: "ACTIVE/ONLINE", lbPath: "ACTIVE/ONLINE"})
+	expect("pool deleted", map[string]string{webPath: "ACTIVE/OFFLINE", lbPath: "ACTIVE/OFFLINE"})
 }
 
 // TestPoolListenersOfL7Policies checks Octavia's Pool.listeners: the listeners with
@@ -654,7 +667,7 @@ func TestPoolListenersOfL7Policies(t *testing.T) {
 	}
 	// A member change locks the listeners using the pool, and only those.
 	a.create("/v2/lbaas/pools/"+images+"/members", "member", `{"member":{"address":"10.0.0.1","protocol_port":80}}`)
-	if got, other := a.statuses("/v2/lbaas/listeners/"+api, "listener"), a.statuses("/v2/lbaas/listeners/"+web, "listener"); !strings.HasPrefix(got, "PENDING_UPDATE/") || other != "ACTIVE/ONLINE" {
+	if got, other := a.statuses("/v2/lbaas/listeners/"+api, "listener"), a.statuses("/v2/lbaas/listeners/"+web, "listener"); !strings.HasPrefix(got, "PENDING_UPDATE/") || other != "ACTIVE/OFFLINE" {
 		t.Fatalf("listeners during a member change: using the pool %s, not using it %s", got, other)
 	}
 	a.settle(lbID)
@@ -666,7 +679,7 @@ func TestPoolListenersOfL7Policies(t *testing.T) {
 		t.Fatalf("a disabled policy uses its pool: %v", got)
 	}
 	a.create("/v2/lbaas/pools/"+images+"/members", "member", `{"member":{"address":"10.0.0.2","protocol_port":80}}`)
-	if got := a.statuses("/v2/lbaas/listeners/"+api, "listener"); got != "ACTIVE/ONLINE" {
+	if got := a.statuses("/v2/lbaas/listeners/"+api, "listener"); got != "ACTIVE/OFFLINE" {
 		t.Fatalf("listener of a disabled policy during a member change: %s", got)
 	}
 	a.settle(lbID)

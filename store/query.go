@@ -9,7 +9,7 @@ import (
 var ErrInvalidMarker = errors.New("store: invalid marker")
 
 // SortKey is one user sort key; created_at and id are always appended as
-// tie-breakers, as Octavia does.
+// tie-breakers, as Octavia does (only id for a Schema.ByID table).
 type SortKey[T Entity] struct {
 	Compare func(a, b T) int
 	Desc    bool
@@ -29,7 +29,8 @@ type Query[T Entity] struct {
 	IndexFilter *IndexFilter
 	// Match applies every filter (IndexFilter's included); nil = all.
 	Match func(T) bool
-	// Order is the user's sort; empty = created_at asc, id asc (served by an index).
+	// Order is the user's sort; empty = created_at asc, id asc (served by an
+	// index), or id asc for a Schema.ByID table.
 	Order []SortKey[T]
 	// Marker is the id of the last entity of the previous page.
 	Marker string
@@ -60,7 +61,7 @@ func List[T Entity](t *Table[T], q Query[T]) (Page[T], error) {
 	if f := q.IndexFilter; f != nil && f.Index != IndexID && !t.CanAnswer(f.Index, f.Value) {
 		q.IndexFilter = nil // Match still applies the filter
 	}
-	if len(q.Order) == 0 && q.IndexFilter == nil {
+	if len(q.Order) == 0 && q.IndexFilter == nil && !t.schema.ByID {
 		return listByCreated(t, q, marker, marker != zero), nil
 	}
 	return listSorted(t, q, marker, marker != zero), nil
@@ -143,6 +144,9 @@ func listSorted[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) Pag
 		t.created.Ascend(collect)
 	}
 	cmp := q.compare
+	if t.schema.ByID {
+		cmp = q.compareByID
+	}
 	slices.SortFunc(all, cmp)
 
 	// Positions are found by comparison, so a marker that does not itself match the
@@ -176,15 +180,10 @@ func listSorted[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) Pag
 	return Page[T]{Items: items, More: more}
 }
 
+// compare orders by the user's keys, then created_at, then id.
 func (q Query[T]) compare(a, b T) int {
-	for _, k := range q.Order {
-		c := k.Compare(a, b)
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
+	if c := q.compareKeys(a, b); c != 0 {
+		return c
 	}
 	if a.GetCreatedAt() != b.GetCreatedAt() {
 		if a.GetCreatedAt() < b.GetCreatedAt() {
@@ -197,6 +196,33 @@ func (q Query[T]) compare(a, b T) int {
 		return -1
 	case a.GetId() > b.GetId():
 		return 1
+	}
+	return 0
+}
+
+// compareByID orders by the user's keys, then id (a Schema.ByID table).
+func (q Query[T]) compareByID(a, b T) int {
+	if c := q.compareKeys(a, b); c != 0 {
+		return c
+	}
+	switch {
+	case a.GetId() < b.GetId():
+		return -1
+	case a.GetId() > b.GetId():
+		return 1
+	}
+	return 0
+}
+
+func (q Query[T]) compareKeys(a, b T) int {
+	for _, k := range q.Order {
+		c := k.Compare(a, b)
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
 	}
 	return 0
 }

@@ -141,3 +141,53 @@ func checkPaging(t *testing.T, table *Table[*storepb.LoadBalancer], q Query[*sto
 	}
 	t.Fatal("paging did not end")
 }
+
+// TestListByIDTables: a table whose Octavia model has no created_at (flavors,
+// flavor profiles, availability zones and their profiles, quotas) lists by id by
+// default, and breaks ties of a user sort on id alone, as Octavia's pagination
+// (DEFAULT_SORT_KEYS, appended only where the model has them) does; pages follow
+// that order.
+func TestListByIDTables(t *testing.T) {
+	for name, byID := range map[string]bool{flavorSchema.Name: flavorSchema.ByID, flavorProfileSchema.Name: flavorProfileSchema.ByID,
+		availabilityZoneSchema.Name: availabilityZoneSchema.ByID, availabilityZoneProfileSchema.Name: availabilityZoneProfileSchema.ByID,
+		quotaSchema.Name: quotaSchema.ByID} {
+		if !byID {
+			t.Errorf("%s: not ordered by id", name)
+		}
+	}
+	if loadBalancerSchema.ByID || amphoraSchema.ByID {
+		t.Error("load balancers and amphorae have created_at: ordered by it")
+	}
+
+	tb := NewTable(flavorSchema)
+	// Created in the reverse of id order; names tie in pairs.
+	for i, id := range []string{"f", "e", "d", "c", "b", "a"} {
+		tb.Put(&storepb.Flavor{Id: id, Name: fmt.Sprintf("n%d", i/2), CreatedAt: int64(i)})
+	}
+	ids := func(p Page[*storepb.Flavor]) string {
+		var out []string
+		for _, f := range p.Items {
+			out = append(out, f.Id)
+		}
+		return strings.Join(out, "")
+	}
+	type fq = Query[*storepb.Flavor]
+	byName := SortKey[*storepb.Flavor]{Compare: func(a, b *storepb.Flavor) int { return strings.Compare(a.Name, b.Name) }}
+	for _, c := range []struct {
+		name string
+		q    fq
+		want string
+	}{
+		{"default", fq{}, "abcdef"},
+		{"page", fq{Limit: 2, Marker: "b"}, "cd"},
+		{"reverse page", fq{Limit: 2, Marker: "e", Reverse: true}, "cd"},
+		{"index filter", fq{IndexFilter: &IndexFilter{Index: IndexName, Value: "n1"}}, "cd"},
+		{"name, ties by id", fq{Order: []SortKey[*storepb.Flavor]{byName}}, "efcdab"},
+		{"name desc, ties by id", fq{Order: []SortKey[*storepb.Flavor]{{Compare: byName.Compare, Desc: true}}}, "abcdef"},
+	} {
+		p, err := List(tb, c.q)
+		if err != nil || ids(p) != c.want {
+			t.Errorf("%s: %q (%v), want %q", c.name, ids(p), err, c.want)
+		}
+	}
+}

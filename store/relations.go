@@ -10,7 +10,7 @@ import (
 // Relations answers how a load balancer's objects refer to each other. Two views
 // implement it: *State, from its indexes (the API renders from it), and the load
 // balancer grain's cached tree, possibly as a pending write would leave it (the
-// grain decides and rolls statuses up with it). The rules that combine these
+// grain decides and locks with it). The rules that combine these
 // answers — PoolsOfListener and ListenersUsingPool — are written once, below, so
 // both views answer them alike.
 //
@@ -57,8 +57,7 @@ func routesToPool(r Relations, p *storepb.L7Policy) bool {
 // PoolsOfListener returns the pools a listener uses, as Octavia's Listener.pools:
 // its default pool, then the redirect pools of its L7 policies that route traffic
 // (enabled, with at least one rule) in position order, each once. The status tree
-// shows these pools under the listener; a listener's operating status rolls up
-// from them.
+// shows these pools under the listener.
 func PoolsOfListener(r Relations, l *storepb.Listener) []*storepb.Pool {
 	var out []*storepb.Pool
 	add := func(id string) {

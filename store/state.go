@@ -156,12 +156,14 @@ var (
 	}
 	quotaSchema = &Schema[*storepb.Quota]{
 		Name: "quotas",
+		ByID: true,
 		Pivot: func(project string, created int64, id string) *storepb.Quota {
 			return &storepb.Quota{Id: firstNonEmpty(id, project), CreatedAt: created}
 		},
 	}
 	flavorSchema = &Schema[*storepb.Flavor]{
 		Name: "flavors",
+		ByID: true,
 		Pivot: func(project string, created int64, id string) *storepb.Flavor {
 			return &storepb.Flavor{CreatedAt: created, Id: id}
 		},
@@ -172,6 +174,7 @@ var (
 	}
 	flavorProfileSchema = &Schema[*storepb.FlavorProfile]{
 		Name: "flavorprofiles",
+		ByID: true,
 		Pivot: func(project string, created int64, id string) *storepb.FlavorProfile {
 			return &storepb.FlavorProfile{CreatedAt: created, Id: id}
 		},
@@ -181,6 +184,7 @@ var (
 	}
 	availabilityZoneSchema = &Schema[*storepb.AvailabilityZone]{
 		Name: "availabilityzones",
+		ByID: true,
 		Pivot: func(project string, created int64, id string) *storepb.AvailabilityZone {
 			return &storepb.AvailabilityZone{CreatedAt: created, Name: id}
 		},
@@ -191,6 +195,7 @@ var (
 	}
 	availabilityZoneProfileSchema = &Schema[*storepb.AvailabilityZoneProfile]{
 		Name: "availabilityzoneprofiles",
+		ByID: true,
 		Pivot: func(project string, created int64, id string) *storepb.AvailabilityZoneProfile {
 			return &storepb.AvailabilityZoneProfile{CreatedAt: created, Id: id}
 		},

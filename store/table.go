@@ -46,6 +46,12 @@ type Schema[T Entity] struct {
 	// Pivot returns a T with only these three fields set (for ordered seeks).
 	Pivot func(project string, created int64, id string) T
 	Exact map[string]ExactIndex[T]
+	// ByID: Octavia's model of the table has no created_at (flavors, flavor
+	// profiles, availability zones and their profiles, quotas), so its pagination
+	// appends only id to the sort keys: lists default to id order (an
+	// availability zone's id is its name, a quota's its project), and ties break
+	// on id alone.
+	ByID bool
 
 	// What every table of the schema shares, made once: B-tree node free lists
 	// (safe for concurrent use) and the exact indexes' orderings, so an empty

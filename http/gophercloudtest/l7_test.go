@@ -139,7 +139,7 @@ func TestL7ThroughGophercloud(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tree.Loadbalancer.ID != lb.ID || tree.Loadbalancer.ProvisioningStatus != "ACTIVE" || tree.Loadbalancer.OperatingStatus != "ONLINE" ||
+	if tree.Loadbalancer.ID != lb.ID || tree.Loadbalancer.ProvisioningStatus != "ACTIVE" || tree.Loadbalancer.OperatingStatus != "OFFLINE" ||
 		len(tree.Loadbalancer.Listeners) != 2 || tree.Loadbalancer.Listeners[0].ID != l.ID || tree.Loadbalancer.Listeners[0].Name != "web" ||
 		tree.Loadbalancer.Listeners[1].ID != tcp.ID || tree.Loadbalancer.Listeners[0].ProvisioningStatus != "ACTIVE" {
 		t.Fatalf("status tree: %+v", tree.Loadbalancer)

@@ -18,7 +18,8 @@ func TestLoadBalancersThroughGophercloud(t *testing.T) {
 	c := client(t, n, nil)
 
 	lb := createLB(t, c, "gc-lb")
-	if lb.VipSubnetID != subnet || lb.Provider != "amphora" || lb.OperatingStatus != "ONLINE" || lb.ProjectID != "default" {
+	// Operating status is measured: the noop driver leaves it OFFLINE (Octavia).
+	if lb.VipSubnetID != subnet || lb.Provider != "amphora" || lb.OperatingStatus != "OFFLINE" || lb.ProjectID != "default" {
 		t.Fatalf("load balancer: %+v", lb)
 	}
 	name := "renamed"

@@ -34,7 +34,7 @@ func TestPoolsAndMembersThroughGophercloud(t *testing.T) {
 	}
 	waitLBActive(t, c, lb.ID)
 	got, err := pools.Get(ctx(t), c, p.ID).Extract()
-	if err != nil || got.ProvisioningStatus != "ACTIVE" || got.OperatingStatus != "ONLINE" || got.MonitorID != "" || got.Name != "web" {
+	if err != nil || got.ProvisioningStatus != "ACTIVE" || got.OperatingStatus != "OFFLINE" || got.MonitorID != "" || got.Name != "web" {
 		t.Fatalf("get pool: %+v %v", got, err)
 	}
 	if gl, err := listeners.Get(ctx(t), c, l.ID).Extract(); err != nil || gl.DefaultPoolID != p.ID {

@@ -313,8 +313,8 @@ func heartbeats(r *runner, count int, d time.Duration, profile string) string {
 
 	var phases []hbPhase
 	var notes []string
-	// Warm-up: one heartbeat per amphora; the first may change operating
-	// statuses the noop provider rolled up (written once, on change).
+	// Warm-up: one heartbeat per amphora; the first changes the operating
+	// statuses the noop provider left OFFLINE (written once, on change).
 	data, err := corpus(amps, key, 1)
 	if err != nil {
 		r.Fatalf("heartbeats: %v", err)
