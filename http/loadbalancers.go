@@ -1,8 +1,6 @@
 package http
 
 import (
-	"strings"
-
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
@@ -303,8 +301,8 @@ func decodeLoadBalancerUpdate(body []byte) (*storepb.LoadBalancer, []string, err
 	return v, f.mask(), nil
 }
 
-// pathParam returns a route parameter.
+// pathParam returns a route parameter, percent-decoded (decodePathParam).
 func pathParam(ctx *fasthttp.RequestCtx, name string) string {
 	v, _ := ctx.UserValue(name).(string)
-	return strings.TrimSpace(v)
+	return decodePathParam(v)
 }
