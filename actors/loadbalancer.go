@@ -301,6 +301,9 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 		if err != nil {
 			return nil, err
 		}
+		if err := g.checkVipClaims(req.GetCaller(), w.LoadBalancer, exclusive); err != nil {
+			return nil, err
+		}
 		view := newTree(w.LoadBalancer)
 		view.apply(cloneRow(w), 0)
 		if err := validateNewTree(view); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 
+	"keel/actors/actorspb"
 	"keel/actors/compute"
 	"keel/actors/octaviarules"
 	"keel/store/storepb"
@@ -33,6 +34,29 @@ func (g *LoadBalancerGrain) allocateVip(w *storepb.TreeWrite) (exclusive bool, e
 		}
 	}
 	return g.rt.Amphorae != nil, nil
+}
+
+// checkVipClaims refuses a VIP port or address another load balancer holds
+// (the store's rule, checked again by the FSM where creates are serialised:
+// store.checkVipClaims), in the words Octavia passes on from Neutron: a port the
+// caller cannot see is not found (400), one it can see is in use (400); an
+// address of the subnet is already allocated (409, Neutron's status).
+func (g *LoadBalancerGrain) checkVipClaims(caller *actorspb.Caller, lb *storepb.LoadBalancer, exclusive bool) error {
+	st := g.rt.Store.State().Current()
+	if lb.NamedVipPort() {
+		if h := st.VipPortHolder(lb.VipPortId); h != nil {
+			if !authorized(caller, h.ProjectId) {
+				return grainError(KindInvalid, "Port %s not found.", lb.VipPortId)
+			}
+			return grainError(KindInvalid, "Validation failure: Port %s is already used by device lb-%s ", lb.VipPortId, h.Id)
+		}
+	}
+	if !exclusive && lb.NamedVipAddress() {
+		if h := st.VipAddressHolder(lb.VipSubnetId, lb.VipAddress); h != nil {
+			return grainError(KindConflict, "IP address %s already allocated in subnet %s", lb.VipAddress, lb.VipSubnetId)
+		}
+	}
+	return nil
 }
 
 // allocateLoopbackVip allocates from the amphora driver's range.
@@ -62,19 +86,12 @@ func (g *LoadBalancerGrain) allocateLoopbackVip(lb *storepb.LoadBalancer) error 
 	return nil
 }
 
-// recordedVip derives a missing VIP address (and additional VIP addresses) from
-// the load balancer's id in 10.0.0.0/8: records only, never connected to.
+// recordedVip records a missing VIP address (and additional VIP addresses)
+// derived from the load balancer's id in 10.0.0.0/8: records only, never
+// connected to.
 func recordedVip(v *storepb.LoadBalancer) {
 	if v.VipAddress == "" {
-		h := fnv.New32a()
-		h.Write([]byte(v.Id))
-		n := h.Sum32()&0x00ffffff | 0x0a000000
-		if n&0xff == 0 || n&0xff == 0xff {
-			n ^= 0x01
-		}
-		var a [4]byte
-		binary.BigEndian.PutUint32(a[:], n)
-		v.VipAddress = netip.AddrFrom4(a).String()
+		v.VipAddress = storepb.RecordedVipAddress(v.Id)
 	}
 	for _, av := range v.AdditionalVips {
 		if av.IpAddress == "" {

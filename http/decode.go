@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -26,6 +28,9 @@ func decodeRoot(body []byte, arg, root string) (*fieldReader, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("Missing argument: \"%s\"", arg)
 	}
+	if err := checkJSONText(body); err != nil {
+		return nil, err
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, badRequest("Request is not in valid JSON format")
@@ -44,6 +49,59 @@ func decodeRoot(body []byte, arg, root string) (*fieldReader, error) {
 		return nil, badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should be an object", root, shortValue(raw))
 	}
 	return &fieldReader{arg: arg + "." + root, fields: fields, used: map[string]bool{}}, nil
+}
+
+// checkJSONText refuses what encoding/json would otherwise store changed or
+// unstorable: bytes that are not UTF-8 and escaped lone surrogates (both would
+// become U+FFFD; RFC 8259 JSON text is UTF-8, so the body is not JSON), and
+// NUL characters (\u0000), which no configuration file or log line should carry
+// and Octavia's databases do not take. Malformed escapes are left to the parser.
+func checkJSONText(body []byte) error {
+	if !utf8.Valid(body) {
+		return badRequest("Request is not in valid JSON format")
+	}
+	inString := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 >= len(body) || body[i+1] != 'u' {
+				i++ // a one-character escape
+				continue
+			}
+			r, ok := hex4(body, i+2)
+			if !ok {
+				return nil
+			}
+			switch {
+			case r == 0:
+				return badRequest("Invalid input: strings must not hold NUL characters (\\u0000).")
+			case utf16.IsSurrogate(r):
+				low, ok := hex4(body, i+8)
+				if r >= 0xdc00 || i+7 >= len(body) || body[i+6] != '\\' || body[i+7] != 'u' || !ok || low < 0xdc00 || low > 0xdfff {
+					return badRequest("Request is not in valid JSON format")
+				}
+				i += 6
+			}
+			i += 5
+		}
+	}
+	return nil
+}
+
+// hex4 reads the four hex digits of a \u escape at body[at:].
+func hex4(body []byte, at int) (rune, bool) {
+	if at+4 > len(body) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(body[at:at+4]), 16, 32)
+	return rune(n), err == nil
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {
@@ -230,9 +288,17 @@ func (f *fieldReader) strList(name string, maxLen int) (v []string, set bool) {
 	if isNull(raw) {
 		return []string{}, true
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
+	var items []*string
+	if err := json.Unmarshal(raw, &items); err != nil {
 		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value not a valid list: %s", name, shortValue(raw), shortValue(raw)))
 		return nil, false
+	}
+	for _, it := range items {
+		if it == nil { // encoding/json would make it ""
+			f.fail(invalidInput(name, raw, "Wrong type. Expected 'str', got 'NoneType'"))
+			return nil, false
+		}
+		v = append(v, *it)
 	}
 	for _, s := range v {
 		if len([]rune(s)) > maxLen {
@@ -409,6 +475,9 @@ func decodeTop(body []byte, arg string) (*fieldReader, error) {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("Missing argument: \"%s\"", arg)
+	}
+	if err := checkJSONText(body); err != nil {
+		return nil, err
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {

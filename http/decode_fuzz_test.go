@@ -2,6 +2,7 @@ package http
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -102,6 +103,7 @@ func FuzzDecoders(f *testing.F) {
 		`{"availability_zone":{"name":"az","availability_zone_profile_id":"08dce793-daef-411d-a896-d389cd45b1ea"}}`,
 		`{"availability_zone_profile":{"name":"p","provider_name":"amphora","availability_zone_data":"{}"}}`,
 		`{"loadbalancer":[]}`, `[]`, `null`, ``, `{"loadbalancer":{"name":1e309}}`, `{"listener":{"protocol_port":-1}}`,
+		"{\"loadbalancer\":{\"name\":\"caf\xe9\"}}", `{"listener":{"name":"\ud800\u0000","tags":[null],"tls_ciphers":"A\nB"}}`,
 	} {
 		for i := range decoders {
 			f.Add(uint8(i), []byte(seed))
@@ -111,6 +113,11 @@ func FuzzDecoders(f *testing.F) {
 		d := decoders[int(which)%len(decoders)]
 		err := d.decode(body)
 		if err == nil {
+			// What is accepted is stored as sent: never text encoding/json would
+			// have changed (invalid UTF-8 becomes U+FFFD).
+			if !utf8.Valid(body) {
+				t.Fatalf("%s accepted a body that is not UTF-8: %q", d.name, body)
+			}
 			return
 		}
 		// Any refusal statusOf (the one place errors become statuses) maps to a

@@ -3,9 +3,6 @@ package http
 import (
 	"cmp"
 	"math"
-	"regexp"
-	"strings"
-	"unicode"
 
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
@@ -79,79 +76,17 @@ const (
 	defaultMaxRetriesDown       = 3
 )
 
-// The WSME patterns of expected_codes and domain_name, as Octavia reports them.
-const (
-	expectedCodesPattern = `^(\d{3}(\s*,\s*\d{3})*)$|^(\d{3}-\d{3})$`
-	domainNamePattern    = `^(?=.{1,253}\.?$)(?:(?!-|[^.]+_)[A-Za-z0-9-_]{1,63}(?<!-)(?:\.|$))+$`
-)
-
-var expectedCodesRE = regexp.MustCompile(expectedCodesPattern)
-
-// domainNameValid is domainNamePattern without look-arounds: at most 253
-// characters (a trailing dot aside) of dot-separated labels of 1..63 letters,
-// digits, '-' and '_', no label starting or ending with '-', and '_' only as a
-// label's first character.
-func domainNameValid(s string) bool {
-	name := strings.TrimSuffix(s, ".")
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i, r := range label {
-			ok := r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '-' || r == '_' && i == 0
-			if !ok {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// urlPathValid is Octavia's validate.url_path: a URL path (with an optional query
-// and fragment) that starts with '/', has no authority and no whitespace, and
-// whose path is made of RFC 3986 path characters.
-func urlPathValid(s string) bool {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsFunc(s, unicode.IsSpace) {
-		return false
-	}
-	path := s
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	for i := 0; i < len(path); i++ {
-		c := path[i]
-		switch {
-		case c == '%':
-			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
-				return false
-			}
-			i += 2
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
 func isHTTPMonitor(monitorType string) bool { return monitorType == "HTTP" || monitorType == "HTTPS" }
 
 // readMonitorAttrs decodes the attributes POST and PUT share.
 func readMonitorAttrs(f *fieldReader, v *storepb.HealthMonitor) {
 	v.Name, _ = f.str("name", 255)
 	v.HttpMethod, _ = f.enum("http_method", monitorHTTPMethods...)
-	v.UrlPath, _ = f.validStr("url_path", 0, 0, "Value must be a valid URL Path string", urlPathValid)
-	v.ExpectedCodes, _ = f.validStr("expected_codes", 0, 0, patternReason(expectedCodesPattern), expectedCodesRE.MatchString)
+	v.UrlPath, _ = f.validStr("url_path", 0, 0, "Value must be a valid URL Path string", octaviarules.URLPathValid)
+	v.ExpectedCodes, _ = f.validStr("expected_codes", 0, 0, patternReason(octaviarules.ExpectedCodesPattern), octaviarules.ExpectedCodesValid)
 	v.Tags, _ = f.strList("tags", 255)
 	v.HttpVersion, _ = f.floatEnum("http_version", httpVersions...)
-	v.DomainName, _ = f.validStr("domain_name", 1, 255, patternReason(domainNamePattern), domainNameValid)
+	v.DomainName, _ = f.validStr("domain_name", 1, 255, patternReason(octaviarules.DomainNamePattern), octaviarules.DomainNameValid)
 }
 
 // readMonitorCreate reads a monitor's own POST attributes (not its pool) with

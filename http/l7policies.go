@@ -2,9 +2,7 @@ package http
 
 import (
 	"math"
-	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
@@ -126,7 +124,7 @@ func readPolicyAttrs(f *fieldReader, b *policyBody) {
 func readURL(f *fieldReader, name string) (string, bool) {
 	raw := f.fields[name]
 	v, set := f.str(name, 0)
-	if set && v != "" && !isRedirectURL(v) {
+	if set && v != "" && !octaviarules.RedirectURLValid(v) {
 		f.fail(invalidInput(name, raw, "Value must be a valid URL string"))
 		return "", false
 	}
@@ -244,9 +242,9 @@ func checkL7PolicyCreate(b *policyBody, rules []*storepb.L7Rule) error {
 		// Octavia builds each nested rule as a rule API object, whose key and value
 		// refuse line breaks, then checks it.
 		for _, a := range []struct{ name, value string }{{"key", rule.Key}, {"value", rule.Value}} {
-			if !singleLine(a.value) {
+			if !octaviarules.SingleLine(a.value) {
 				return badRequest("Error parsing L7Rule: Invalid input for field/attribute %s. Value: '%s'. %s",
-					a.name, a.value, singleLineRule)
+					a.name, a.value, patternReason(octaviarules.SingleLinePattern))
 			}
 		}
 		if err := octaviarules.CheckL7Rule(rule); err != nil {
@@ -355,96 +353,4 @@ func (s *Server) deleteL7Policy(ctx *fasthttp.RequestCtx) error {
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
-}
-
-// isRedirectURL is Octavia's URL check (rfc3986's is_valid_uri with a scheme
-// required, and the scheme http or https): an absolute http(s) URI whose parts hold
-// only the characters RFC 3986 allows them; keel also requires a host, which a
-// redirect needs.
-func isRedirectURL(s string) bool {
-	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
-		return false
-	}
-	if !strings.HasPrefix(rest, "//") {
-		return false
-	}
-	rest = rest[2:]
-	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		if !uriPartValid(rest[i+1:], "/?:@") {
-			return false
-		}
-		rest = rest[:i]
-	}
-	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		if !uriPartValid(rest[i+1:], "/?:@") {
-			return false
-		}
-		rest = rest[:i]
-	}
-	authority, path := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		authority, path = rest[:i], rest[i:]
-	}
-	if !uriPartValid(path, "/:@") {
-		return false
-	}
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		if !uriPartValid(authority[:at], ":") {
-			return false
-		}
-		authority = authority[at+1:]
-	}
-	host, port := authority, ""
-	if strings.HasPrefix(host, "[") {
-		end := strings.IndexByte(host, ']')
-		if end < 0 {
-			return false
-		}
-		if addr, err := netip.ParseAddr(host[1:end]); err != nil || !addr.Is6() {
-			return false
-		}
-		host, port = host[:end+1], host[end+1:]
-		if port != "" && !strings.HasPrefix(port, ":") {
-			return false
-		}
-		port = strings.TrimPrefix(port, ":")
-	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host, port = host[:i], host[i+1:]
-		if host == "" || !uriPartValid(host, "") {
-			return false
-		}
-	} else if host == "" || !uriPartValid(host, "") {
-		return false
-	}
-	for _, c := range port {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// uriPartValid reports whether s holds only RFC 3986 unreserved characters,
-// sub-delimiters, percent-encodings and the characters in extra.
-func uriPartValid(s, extra string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
-		case strings.IndexByte(extra, c) >= 0:
-		case c == '%':
-			if i+2 >= len(s) || !isHexDigit(s[i+1]) || !isHexDigit(s[i+2]) {
-				return false
-			}
-			i += 2
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func isHexDigit(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"strings"
-
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 	"google.golang.org/protobuf/proto"
@@ -36,16 +34,6 @@ var l7Rules = newResource[l7rule]("L7 Rule", "rule", "rules",
 		{name: "l7policy_id", kind: kindString, str: l7rule.GetL7PolicyId, index: store.IndexL7Policy, hidden: true},
 	})
 
-// singleLineRule is WSME's message for the pattern ^[^\r\n]*$ of a rule's key and
-// value.
-const singleLineRule = `Value should match the pattern ^[^\r\n]*$`
-
-// singleLine reports whether s matches ^[^\r\n]*$ as Python's re.search does: no
-// line break, except that "$" also matches before one final "\n".
-func singleLine(s string) bool {
-	return !strings.ContainsAny(strings.TrimSuffix(s, "\n"), "\r\n")
-}
-
 // readRuleAttrs decodes a rule's attributes into v. lineChecked applies the key
 // and value pattern (the rule API's types have it; the rules nested in a policy
 // body are checked for it when Octavia builds them).
@@ -57,8 +45,8 @@ func readRuleAttrs(f *fieldReader, v *storepb.L7Rule, lineChecked bool) {
 		dst  *string
 	}{{"key", &v.Key}, {"value", &v.Value}} {
 		s, set := f.str(a.name, 255)
-		if set && lineChecked && !singleLine(s) {
-			f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. %s", a.name, s, singleLineRule))
+		if set && lineChecked && !octaviarules.SingleLine(s) {
+			f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. %s", a.name, s, patternReason(octaviarules.SingleLinePattern)))
 		}
 		*a.dst = s
 	}

@@ -133,6 +133,9 @@ func readListenerAttrs(f *fieldReader, v *storepb.Listener) {
 		v.AllowedCidrs = canonical
 	}
 	v.TlsCiphers, _ = f.str("tls_ciphers", 2048)
+	if err := octaviarules.CheckCiphers(v.TlsCiphers); err != nil {
+		f.fail(err)
+	}
 	if versions, set := f.strList("tls_versions", 32); set {
 		for _, tv := range versions {
 			if !contains(octaviarules.TLSVersions, tv) {

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"strings"
-
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
@@ -255,13 +253,14 @@ func decodeLoadBalancerCreate(body []byte, caller *actorspb.Caller) (*storepb.Tr
 	return tree, nil
 }
 
-// allocateVip fills in the ids Neutron would: keel has no network service, so the
-// VIP port id is new and a missing subnet or network id is derived (stably) from
-// the other. The VIP address itself is the grain's to allocate (it knows the
-// amphora driver's range).
+// allocateVip fills in the ids Neutron would: keel has no network service, so a
+// missing VIP port id is derived from the load balancer's id (storepb.
+// DerivedVipPortID: the store tells it from a named one) and a missing subnet or
+// network id (stably) from the other. The VIP address itself is the grain's to
+// allocate (it knows the amphora driver's range).
 func allocateVip(v *storepb.LoadBalancer) {
 	if v.VipPortId == "" {
-		v.VipPortId = uuid.NewString()
+		v.VipPortId = firstNonEmpty(storepb.DerivedVipPortID(v.Id), uuid.NewString())
 	}
 	if v.VipNetworkId == "" {
 		v.VipNetworkId = uuid.NewSHA1(keelNamespace, []byte("network-of:"+firstNonEmpty(v.VipSubnetId, v.VipPortId))).String()
@@ -302,8 +301,8 @@ func decodeLoadBalancerUpdate(body []byte) (*storepb.LoadBalancer, []string, err
 	return v, f.mask(), nil
 }
 
-// pathParam returns a route parameter.
+// pathParam returns a route parameter, percent-decoded (decodePathParam).
 func pathParam(ctx *fasthttp.RequestCtx, name string) string {
 	v, _ := ctx.UserValue(name).(string)
-	return strings.TrimSpace(v)
+	return decodePathParam(v)
 }

@@ -128,6 +128,9 @@ func readPoolTLS(f *fieldReader, v *storepb.Pool) {
 	v.CaTlsContainerRef, _ = f.str("ca_tls_container_ref", 255)
 	v.CrlContainerRef, _ = f.str("crl_container_ref", 255)
 	v.TlsCiphers, _ = f.str("tls_ciphers", 2048)
+	if err := octaviarules.CheckCiphers(v.TlsCiphers); err != nil {
+		f.fail(err)
+	}
 	v.TlsVersions, _ = f.strList("tls_versions", 32)
 	if protos, set := f.strList("alpn_protocols", 255); set {
 		for _, p := range protos {

@@ -9,9 +9,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -36,6 +36,8 @@ type Config struct {
 	// Heartbeats reports the heartbeat receiver's counters (GET /debug/heartbeats);
 	// nil, or a nil result, while the node runs no receiver (-amphora-driver noop).
 	Heartbeats func() *HeartbeatCounters
+	// Hosts decides which Host headers are answered (-allowed-hosts); nil: any.
+	Hosts *HostPolicy
 }
 
 // HeartbeatCounters are a node's heartbeat counters since it started: the
@@ -54,6 +56,7 @@ type Server struct {
 	logger       *slog.Logger
 	grainsActive func() int64
 	heartbeats   func() *HeartbeatCounters
+	hosts        *HostPolicy
 	srv          *fasthttp.Server
 }
 
@@ -62,7 +65,7 @@ func init() { uuid.EnableRandPool() } // request ids on every response: keep the
 // NewServer builds the server and its routes.
 func NewServer(cfg Config) *Server {
 	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains,
-		heartbeats: cfg.Heartbeats}
+		heartbeats: cfg.Heartbeats, hosts: cfg.Hosts}
 	if s.grainsActive == nil {
 		s.grainsActive = func() int64 { return 0 }
 	}
@@ -73,12 +76,19 @@ func NewServer(cfg Config) *Server {
 		Handler:              s.Handler(),
 		Name:                 "keel",
 		MaxRequestBodySize:   4 * maxBodyBytes,
+		ReadBufferSize:       maxHeaderBytes,
 		ReadTimeout:          60 * time.Second,
 		WriteTimeout:         60 * time.Second,
 		IdleTimeout:          120 * time.Second,
 		NoDefaultDate:        true,
 		NoDefaultContentType: true,
 		ErrorHandler:         s.transportError,
+		// fasthttp's errors quote the request's bytes unless told not to; they reach
+		// its log (and, before, the client).
+		SecureErrorLogMessage: true,
+		// Bodies are JSON: a multipart one is refused (415), never parsed.
+		DisablePreParseMultipartForm: true,
+		Logger:                       fasthttpLogger{s.logger},
 	}
 	return s
 }
@@ -88,7 +98,10 @@ func NewServer(cfg Config) *Server {
 // it without one.
 func (s *Server) Handler() fasthttp.RequestHandler {
 	r := router.New()
+	// No redirects: pecan answers a path as it is, and fasthttp would build the
+	// Location from whatever Host the request names.
 	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.NotFound = func(ctx *fasthttp.RequestCtx) { writeRoutingError(ctx, fasthttp.StatusNotFound, "Not Found") }
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
@@ -123,8 +136,10 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	return s.middleware(r.Handler)
 }
 
-// middleware strips a .json suffix (remembering the path as requested, for links)
-// and stamps every response with an x-openstack-request-id.
+// middleware stamps every response with an x-openstack-request-id, refuses what
+// no handler may see (a Host this server was not given, header values that are
+// not UTF-8 text: guard.go), routes HEAD as GET, and strips a .json suffix
+// (remembering the path as requested, for links).
 func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		var id [4 + 36]byte
@@ -140,9 +155,32 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 		id[27] = '-'
 		hex.Encode(id[28:], u[10:])
 		ctx.Response.Header.SetBytesV(requestIDHeader, id[:])
+		if g, ok := ctx.Conn().(*lineGuard); ok {
+			bodyLen := len(ctx.Request.Body())
+			if ctx.Request.Header.ContentLength() == -1 {
+				bodyLen = -1 // chunked: its framing was read too
+			}
+			defer g.requestDone(bodyLen)
+		}
+		if !s.hosts.Allows(string(ctx.Host())) {
+			writeError(ctx, badRequest("Host %s is not a name of this server (keeld -allowed-hosts).",
+				strconv.Quote(bounded(string(ctx.Host()), 255))))
+			return
+		}
+		if err := checkHeaders(&ctx.Request.Header); err != nil {
+			writeError(ctx, err)
+			return
+		}
+		if isHead(ctx) {
+			ctx.Request.Header.SetMethod(fasthttp.MethodGet)
+			defer ctx.Request.Header.SetMethod(fasthttp.MethodHead) // fasthttp then skips the body
+		}
 		if path := ctx.Path(); bytes.HasSuffix(path, []byte(".json")) {
 			ctx.SetUserValue(jsonPathKey, string(path))
-			ctx.URI().SetPathBytes(path[:len(path)-len(".json")])
+			// The router matches the path as sent (route parameters are decoded
+			// after): strip the suffix from that one.
+			orig := ctx.URI().PathOriginal()
+			ctx.URI().SetPathBytes(append([]byte(nil), bytes.TrimSuffix(orig, []byte(".json"))...))
 		}
 		next(ctx)
 	}
@@ -166,10 +204,15 @@ func requestPath(ctx *fasthttp.RequestCtx) string {
 	return string(ctx.Path())
 }
 
-// wrap turns a handler's error into Octavia's error body.
+// wrap refuses a body that is not JSON (as WSME does before a controller method
+// runs) and turns a handler's error into Octavia's error body.
 func (s *Server) wrap(h func(*fasthttp.RequestCtx) error) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if err := h(ctx); err != nil {
+		err := checkContentType(ctx)
+		if err == nil {
+			err = h(ctx)
+		}
+		if err != nil {
 			status, _ := statusOf(err)
 			if status >= 500 {
 				s.logger.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
@@ -177,15 +220,6 @@ func (s *Server) wrap(h func(*fasthttp.RequestCtx) error) fasthttp.RequestHandle
 			writeError(ctx, err)
 		}
 	}
-}
-
-// transportError answers requests fasthttp could not parse (too large, malformed).
-func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeError(ctx, badRequest("Request is too large."))
-		return
-	}
-	writeError(ctx, badRequest("Malformed request: %v", err))
 }
 
 // barrier makes the next read linearizable (see store.Node.Barrier; its rounds are
@@ -203,7 +237,7 @@ func grainContext() (context.Context, context.CancelFunc) {
 }
 
 // Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(lineGuardListener{ln}) }
 
 // Shutdown stops accepting connections and waits for requests in flight.
 func (s *Server) Shutdown(timeout time.Duration) error {

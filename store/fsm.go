@@ -159,9 +159,9 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	case !create && cur.Version != w.ExpectedVersion:
 		return conflict(cur.Version, "load balancer %s is at version %d, not %d", lbID, cur.Version, w.ExpectedVersion)
 	}
-	if create && tx.GetExclusiveVip() {
-		if holder := st.LoadBalancerWithVip(w.LoadBalancer.GetVipAddress()); holder != nil {
-			return conflict(0, "IP address %s already allocated (load balancer %s)", w.LoadBalancer.GetVipAddress(), holder.Id)
+	if create {
+		if res := checkVipClaims(st, w.LoadBalancer, tx.GetExclusiveVip()); res != nil {
+			return res
 		}
 	}
 	if res := checkTreeMembership(st, w); res != nil {
@@ -186,6 +186,32 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	}
 	dropStatistics(st, w)
 	return ok(v)
+}
+
+// checkVipClaims refuses a new load balancer a VIP another one holds, as Neutron
+// refuses a second port on an address or a port already in use: an exclusive
+// address (the local amphora driver's, on this host), a named address in the
+// same subnet, or the same VIP port. It is checked here, where creates are
+// serialised, because two grains (one per load balancer id) decide creates
+// concurrently; the grain checks the same first (actors/vip.go) to word the
+// refusal for its caller, and decides again after this CONFLICT.
+func checkVipClaims(st *State, lb *storepb.LoadBalancer, exclusive bool) *storepb.CommandResult {
+	if lb.NamedVipPort() {
+		if h := st.VipPortHolder(lb.VipPortId); h != nil {
+			return conflict(0, "VIP port %s is used by load balancer %s", lb.VipPortId, h.Id)
+		}
+	}
+	addr := lb.GetVipAddress()
+	if exclusive {
+		if h := st.LoadBalancerWithVip(addr); h != nil {
+			return conflict(0, "IP address %s already allocated (load balancer %s)", addr, h.Id)
+		}
+	} else if lb.NamedVipAddress() {
+		if h := st.VipAddressHolder(lb.VipSubnetId, addr); h != nil {
+			return conflict(0, "IP address %s already allocated in subnet %s (load balancer %s)", addr, lb.VipSubnetId, h.Id)
+		}
+	}
+	return nil
 }
 
 // checkIntent refuses a transaction whose write set does not do what its intent

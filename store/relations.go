@@ -192,6 +192,35 @@ func (s *State) LoadBalancerWithVip(addr string) *storepb.LoadBalancer {
 	return out
 }
 
+// VipAddressHolder returns a load balancer that holds addr as a named VIP
+// address in subnet (nil if none): the one a new load balancer naming them may
+// not share (Neutron: one port per address of a subnet).
+func (s *State) VipAddressHolder(subnet, addr string) *storepb.LoadBalancer {
+	var out *storepb.LoadBalancer
+	s.LoadBalancers.Equal(IndexVipAddress, addr, func(lb *storepb.LoadBalancer) bool {
+		if lb.VipSubnetId == subnet && lb.NamedVipAddress() {
+			out = lb
+			return false
+		}
+		return true
+	})
+	return out
+}
+
+// VipPortHolder returns the load balancer whose VIP port is port (nil if none),
+// named by its request or derived from its id.
+func (s *State) VipPortHolder(port string) *storepb.LoadBalancer {
+	if lb := s.LoadBalancer(storepb.DerivedVipPortOwner(port)); lb != nil && lb.VipPortId == port {
+		return lb
+	}
+	var out *storepb.LoadBalancer
+	s.LoadBalancers.Equal(IndexVipPort, port, func(lb *storepb.LoadBalancer) bool {
+		out = lb
+		return false
+	})
+	return out
+}
+
 // VipAddressesIn returns the VIP addresses held by load balancers that satisfy in
 // (the local amphora driver's used set).
 func (s *State) VipAddressesIn(in func(addr string) bool) map[string]bool {

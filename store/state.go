@@ -49,7 +49,8 @@ const (
 	IndexAvailabilityZone        = "availability_zone"
 	IndexAvailabilityZoneProfile = "availability_zone_profile_id"
 	IndexStatus                  = "status"
-	IndexVipAddress              = "vip_address"
+	IndexVipAddress              = "vip_address" // partial: loopback and named addresses only
+	IndexVipPort                 = "vip_port_id" // partial: named ports only
 )
 
 // exact builds an exact-match index from a field's getter and setter.
@@ -74,7 +75,8 @@ var (
 			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus,
 				func(p *storepb.LoadBalancer, v string) { p.ProvisioningStatus = v }),
 			IndexFlavor:     exact((*storepb.LoadBalancer).GetFlavorId, func(p *storepb.LoadBalancer, v string) { p.FlavorId = v }),
-			IndexVipAddress: loopbackVipIndex(),
+			IndexVipAddress: vipAddressIndex(),
+			IndexVipPort:    vipPortIndex(),
 			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
 				func(p *storepb.LoadBalancer, v string) { p.AvailabilityZone = v }),
 		},
@@ -213,13 +215,24 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// loopbackVipIndex indexes the load balancers whose VIP is on loopback: the local
-// amphora driver's addresses, which the FSM keeps exclusive. Others (the noop
-// driver's records) cost no index entry.
-func loopbackVipIndex() ExactIndex[*storepb.LoadBalancer] {
+// vipAddressIndex indexes the load balancers whose VIP address is a claim: the
+// local amphora driver's loopback addresses (exclusive on the host) and the
+// addresses requests named (exclusive in their subnet, as Neutron keeps them).
+// The addresses the noop driver records from ids cost no entry; the index so
+// answers a vip_address filter only for loopback addresses.
+func vipAddressIndex() ExactIndex[*storepb.LoadBalancer] {
 	ix := exact((*storepb.LoadBalancer).GetVipAddress, func(p *storepb.LoadBalancer, v string) { p.VipAddress = v })
 	ix.Covers = isLoopbackVip
-	ix.Include = func(lb *storepb.LoadBalancer) bool { return isLoopbackVip(lb.VipAddress) }
+	ix.Include = func(lb *storepb.LoadBalancer) bool { return isLoopbackVip(lb.VipAddress) || lb.NamedVipAddress() }
+	return ix
+}
+
+// vipPortIndex indexes the load balancers whose VIP port id a request named (the
+// derived ones are found from the id: VipPortHolder). It answers no filter.
+func vipPortIndex() ExactIndex[*storepb.LoadBalancer] {
+	ix := exact((*storepb.LoadBalancer).GetVipPortId, func(p *storepb.LoadBalancer, v string) { p.VipPortId = v })
+	ix.Covers = func(string) bool { return false }
+	ix.Include = (*storepb.LoadBalancer).NamedVipPort
 	return ix
 }
 

@@ -115,7 +115,7 @@ func sslRuleProblem(r *storepb.L7Rule) string {
 		switch {
 		case r.Key == "" || r.Value == "":
 			msg = fmt.Sprintf("L7rule type %s needs to specify a key and a value.", r.Type)
-		case !dnField.MatchString(strings.TrimSuffix(r.Key, "\n")):
+		case !dnField.MatchString(r.Key):
 			msg = "Invalid L7rule distinguished name field."
 		}
 	}
@@ -125,8 +125,9 @@ func sslRuleProblem(r *storepb.L7Rule) string {
 	return ""
 }
 
-// dnField is DISTINGUISHED_NAME_FIELD_REGEX (Python's "$" also matches before a
-// final newline, hence the trim above).
+// dnField is DISTINGUISHED_NAME_FIELD_REGEX. Python's "$" also matches before a
+// final newline, so Octavia takes "CN\n"; keel does not (it would end a line of
+// haproxy's configuration).
 var dnField = regexp.MustCompile(`^[a-zA-Z][A-Za-z0-9-]*$`)
 
 func regexProblem(value string) string {

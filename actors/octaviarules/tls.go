@@ -1,6 +1,7 @@
 package octaviarules
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -46,6 +47,22 @@ func CheckTLSVersions(versions []string) error {
 func CheckALPNProtocols(protocols []string) error {
 	if len(protocols) == 0 {
 		return Invalid("Validation failure: Empty ALPN protocol list. Either specify at least one ALPN protocol or remove this parameter to use the default.")
+	}
+	return nil
+}
+
+// validCiphers is Octavia's VALID_CIPHER_RE (validate.py, since the fix of
+// Launchpad bug 2162101): the characters of an OpenSSL cipher string. Anything
+// else (a blank, a newline) would let the value add lines to haproxy's
+// configuration, where it is written as it is.
+var validCiphers = regexp.MustCompile(`^[A-Za-z0-9\-+!:@=_.]+$`)
+
+// CheckCiphers is Octavia's validate.check_cipher_string, for a listener's or a
+// pool's tls_ciphers when one is given (empty: the default applies).
+func CheckCiphers(ciphers string) error {
+	if ciphers != "" && !validCiphers.MatchString(ciphers) {
+		return Invalid("Validation failure: Invalid characters in cipher string. " +
+			"Only alphanumeric, -, +, !, :, @, =, _, and . are allowed.")
 	}
 	return nil
 }

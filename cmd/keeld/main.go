@@ -36,6 +36,7 @@ type options struct {
 	node            string
 	dataDir         string
 	httpAddr        string
+	hosts           *keelhttp.HostPolicy
 	gossipAddr      string
 	raftAddr        string
 	actorAddr       string
@@ -56,6 +57,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.node, "node", host, "unique node name (the Raft server id)")
 	fs.StringVar(&o.dataDir, "data-dir", "./keel-data", "Raft log, snapshots and node state")
 	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:9876", "public API address")
+	var allowedHosts string
+	fs.StringVar(&allowedHosts, "allowed-hosts", "", "comma-separated host names the API answers to in the Host header, besides IP addresses and localhost (DNS rebinding protection); * for any")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist bind address (TCP and UDP)")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7947", "Raft transport address")
 	fs.StringVar(&o.actorAddr, "actor-addr", "127.0.0.1:7948", "protoactor remote address")
@@ -108,6 +111,11 @@ func parseFlags(args []string) (*options, error) {
 		}
 		o.gossipKey = key
 	}
+	hosts, err := keelhttp.NewHostPolicy(strings.Split(allowedHosts, ","))
+	if err != nil {
+		return nil, fmt.Errorf("-allowed-hosts: %w", err)
+	}
+	o.hosts = hosts
 	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
 		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -258,6 +266,7 @@ func run(o *options, logger *slog.Logger) error {
 
 	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
 		Heartbeats: n.amphorae.counters,
+		Hosts:      o.hosts,
 		Status:     func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
 	ln, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {

@@ -1,0 +1,63 @@
+package storepb
+
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"net/netip"
+
+	"github.com/google/uuid"
+)
+
+// keel has no network service: a load balancer's VIP port id and (without an
+// amphora driver that allocates addresses) its VIP address are made up from its
+// id when the request names none. They are derived, not random, so that the
+// store can tell them from the ones a client named: only named ones are claims
+// another load balancer must not take (store.State.VipPortHolder,
+// VipAddressHolder), and only those cost an index entry.
+
+// RecordedVipAddress is the VIP address recorded for load balancer id when it
+// names none and no amphora driver allocates one: an address in 10.0.0.0/8
+// derived from the id (never connected to; two load balancers may share one).
+func RecordedVipAddress(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	n := h.Sum32()&0x00ffffff | 0x0a000000
+	if n&0xff == 0 || n&0xff == 0xff {
+		n ^= 0x01
+	}
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], n)
+	return netip.AddrFrom4(a).String()
+}
+
+// vipPortMask turns a load balancer id into its derived VIP port id and back
+// (an involution on the UUID's node bytes, which keeps it a valid UUID).
+var vipPortMask = [6]byte{0x9e, 0x37, 0x79, 0xb9, 0x7f, 0x4a}
+
+// DerivedVipPortID is the VIP port id recorded for load balancer id when the
+// request names none ("" when id is not a UUID).
+func DerivedVipPortID(id string) string {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return ""
+	}
+	for i, m := range vipPortMask {
+		u[10+i] ^= m
+	}
+	return u.String()
+}
+
+// DerivedVipPortOwner is the load balancer a VIP port id would have been derived
+// for ("" when it is not a UUID): DerivedVipPortID's inverse.
+func DerivedVipPortOwner(port string) string { return DerivedVipPortID(port) }
+
+// NamedVipAddress reports whether lb's VIP address was named by its request (or
+// allocated by an amphora driver): not the recorded one derived from its id.
+func (x *LoadBalancer) NamedVipAddress() bool {
+	return x.GetVipAddress() != "" && x.GetVipAddress() != RecordedVipAddress(x.GetId())
+}
+
+// NamedVipPort reports whether lb's VIP port id was named by its request.
+func (x *LoadBalancer) NamedVipPort() bool {
+	return x.GetVipPortId() != "" && x.GetVipPortId() != DerivedVipPortID(x.GetId())
+}
