@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -108,24 +109,57 @@ func FreePort(t T) int {
 	return FreePortOn(t, "127.0.0.1")
 }
 
-// FreePortOn returns a port that was free on host a moment ago (TCP and UDP).
+// handedOut holds every port FreePortOn has returned in this test process, so two
+// nodes (or two listeners of one node) are never given the same port.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePortOn returns a port that was free on host a moment ago (TCP and UDP). It
+// picks below the kernel's ephemeral range (net.ipv4.ip_local_port_range), so the
+// outgoing connections of running nodes cannot take it between now and the bind,
+// and never returns a port it returned before in this process. Test processes of
+// other packages pick at random from the same range; StartHealthy and
+// StartClusterWith start again on new ports if a bind still fails.
 func FreePortOn(t T, host string) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			t.Fatal(err)
+	low, high := portRange()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for i := 0; i < 500; i++ {
+		port := low + rand.IntN(high-low)
+		if handedOut.ports[port] {
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
+		l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+		if err != nil {
+			continue
+		}
 		u, err := net.ListenPacket("udp", net.JoinHostPort(host, fmt.Sprint(port)))
 		l.Close()
 		if err == nil {
 			u.Close()
+			handedOut.ports[port] = true
 			return port
 		}
 	}
 	t.Fatal("no free loopback port")
 	return 0
+}
+
+// portRange is where FreePortOn picks: from 20000 up to the first ephemeral port.
+func portRange() (low, high int) {
+	low, high = 20000, 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return low, high
+	}
+	var first, last int
+	if _, err := fmt.Sscan(string(b), &first, &last); err == nil && first > low+1000 {
+		high = first
+	}
+	return low, high
 }
 
 // Node is one keeld process (or its ports and data dir while it is stopped).
@@ -377,14 +411,30 @@ func (n *Node) StartHealthy(timeout time.Duration) {
 			return
 		}
 		n.t.Logf("%s: a port was taken; retrying on new ports", n.Name)
-		host := n.Host
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(n.t, host))) }
-		n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr = addr(), addr(), addr(), addr(), addr()
-		_ = os.RemoveAll(n.DataDir)
+		n.newPorts()
 	}
+}
+
+// newPorts gives a stopped node new ports, an empty data dir and an empty log.
+func (n *Node) newPorts() {
+	host := n.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(n.t, host))) }
+	n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr = addr(), addr(), addr(), addr(), addr()
+	_ = os.RemoveAll(n.DataDir)
+	_ = os.Remove(n.LogPath)
+}
+
+// portTaken reports whether the node has exited because a port it was given was
+// taken by then.
+func (n *Node) portTaken() bool {
+	if n.Running() {
+		return false
+	}
+	log, _ := os.ReadFile(n.LogPath)
+	return bytes.Contains(log, []byte("address already in use"))
 }
 
 func tail(b []byte, n int) []byte {
@@ -630,12 +680,45 @@ func StartClusterWith(t T, size int, configure func(*Node)) []*Node {
 		}
 		gossip = append(gossip, nodes[i].GossipAddr)
 	}
-	for _, n := range nodes {
-		n.Join = gossip
-		n.Start()
+	for attempt := 1; ; attempt++ {
+		for _, n := range nodes {
+			n.Join = gossip
+			n.Start()
+		}
+		// A node that could not bind a port (another test process took it between
+		// FreePort and the bind) exits at once: start the whole cluster again on new
+		// ports, since every node's -join names the others' gossip addresses.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, ok := converged(nodes, size); ok {
+				return nodes
+			}
+			if attempt < 3 && anyPortTaken(nodes) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if attempt >= 3 || !anyPortTaken(nodes) {
+			WaitConverged(t, nodes, size, time.Until(deadline))
+			return nodes
+		}
+		t.Logf("a port was taken; starting the cluster again on new ports (attempt %d)", attempt+1)
+		gossip = gossip[:0]
+		for _, n := range nodes {
+			n.Kill()
+			n.newPorts()
+			gossip = append(gossip, n.GossipAddr)
+		}
 	}
-	WaitConverged(t, nodes, size, 30*time.Second)
-	return nodes
+}
+
+func anyPortTaken(nodes []*Node) bool {
+	for _, n := range nodes {
+		if n.portTaken() {
+			return true
+		}
+	}
+	return false
 }
 
 // WaitConverged waits until every given node is healthy, names the same leader
@@ -644,29 +727,37 @@ func WaitConverged(t T, nodes []*Node, voters int, timeout time.Duration) string
 	t.Helper()
 	var leader string
 	Eventually(t, timeout, fmt.Sprintf("%d nodes to agree on a leader with %d voters", len(nodes), voters), func() bool {
-		leader = ""
-		for _, n := range nodes {
-			if !n.Healthy() {
-				return false
-			}
-			v := n.Cluster()
-			if v == nil || v.Leader == "" || (leader != "" && v.Leader != leader) {
-				return false
-			}
-			leader = v.Leader
-			count := 0
-			for _, m := range v.Members {
-				if m.Raft == "voter" {
-					count++
-				}
-			}
-			if count != voters {
-				return false
-			}
-		}
-		return true
+		var ok bool
+		leader, ok = converged(nodes, voters)
+		return ok
 	})
 	return leader
+}
+
+// converged reports the leader every node names, if all are healthy, name the
+// same leader and count voters voters.
+func converged(nodes []*Node, voters int) (string, bool) {
+	leader := ""
+	for _, n := range nodes {
+		if !n.Healthy() {
+			return "", false
+		}
+		v := n.Cluster()
+		if v == nil || v.Leader == "" || (leader != "" && v.Leader != leader) {
+			return "", false
+		}
+		leader = v.Leader
+		count := 0
+		for _, m := range v.Members {
+			if m.Raft == "voter" {
+				count++
+			}
+		}
+		if count != voters {
+			return "", false
+		}
+	}
+	return leader, true
 }
 
 // ByName returns the node called name.
