@@ -36,6 +36,9 @@ type Config struct {
 	// Heartbeats reports the heartbeat receiver's counters (GET /debug/heartbeats);
 	// nil, or a nil result, while the node runs no receiver (-amphora-driver noop).
 	Heartbeats func() *HeartbeatCounters
+	// Auth identifies callers and authorizes them (nil: noauth, a caller without
+	// X-Roles a project member, Octavia's default policy).
+	Auth *Authenticator
 }
 
 // HeartbeatCounters are a node's heartbeat counters since it started: the
@@ -54,6 +57,7 @@ type Server struct {
 	logger       *slog.Logger
 	grainsActive func() int64
 	heartbeats   func() *HeartbeatCounters
+	auth         *Authenticator
 	srv          *fasthttp.Server
 }
 
@@ -62,7 +66,10 @@ func init() { uuid.EnableRandPool() } // request ids on every response: keep the
 // NewServer builds the server and its routes.
 func NewServer(cfg Config) *Server {
 	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains,
-		heartbeats: cfg.Heartbeats}
+		heartbeats: cfg.Heartbeats, auth: cfg.Auth}
+	if s.auth == nil {
+		s.auth, _ = NewAuthenticator(AuthConfig{}) // noauth cannot fail
+	}
 	if s.grainsActive == nil {
 		s.grainsActive = func() int64 { return 0 }
 	}
@@ -120,11 +127,12 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	for _, prefix := range []string{"/v2", "/v2.0"} {
 		s.amphoraRoutes(r, prefix+"/octavia/amphorae")
 	}
-	return s.middleware(r.Handler)
+	return s.middleware(s.authenticate(r.Handler))
 }
 
 // middleware strips a .json suffix (remembering the path as requested, for links)
-// and stamps every response with an x-openstack-request-id.
+// and stamps every response with an x-openstack-request-id; authenticate then
+// identifies the caller (identity.go) before routing.
 func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		var id [4 + 36]byte

@@ -273,6 +273,9 @@ func (n *Node) Args() []string {
 	if len(n.Join) > 0 {
 		args = append(args, "-join", strings.Join(n.Join, ","))
 	}
+	// Tests drive nodes without X-Roles as administrators (loopback only); a
+	// test of the member default passes -noauth-admin=false in ExtraArgs.
+	args = append(args, "-noauth-admin")
 	return append(args, n.ExtraArgs...)
 }
 
