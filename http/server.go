@@ -17,7 +17,6 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/pprofhandler"
 
 	"keel/actors"
 	"keel/cluster"
@@ -58,6 +57,7 @@ type Server struct {
 	grainsActive func() int64
 	heartbeats   func() *HeartbeatCounters
 	auth         *Authenticator
+	memory       memoryProbe
 	srv          *fasthttp.Server
 }
 
@@ -108,7 +108,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
 	r.GET("/debug/heartbeats", s.wrap(s.debugHeartbeats))
 	s.networkLookupRoutes(r)
-	r.GET("/debug/pprof/{profile:*}", pprofhandler.PprofHandler)
+	r.GET("/debug/pprof/{profile:*}", s.wrap(s.debugPprof))
 
 	// Octavia serves every resource under four prefixes.
 	for _, prefix := range []string{"/v2/lbaas", "/v2.0/lbaas", "/v2", "/v2.0"} {
