@@ -97,6 +97,7 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	defer stopSharedKeystone()
 	_ = os.Chmod(dir, 0o755) // nodes running under their own user id (NewNodeOn) exec from here
 	binDir = dir
 	return m.Run()
