@@ -1,8 +1,9 @@
 // Package http owns keel's wire: a fasthttp server with fasthttp/router, one
 // handler per endpoint (parse → authorize → one grain call or one store query →
 // render), the OpenStack conventions shared by every resource (filters, fields,
-// pagination links, sorting, .json, project_id/tenant_id, error bodies), noauth
-// identity, and the operator endpoints /healthz and /cluster.
+// pagination links, sorting, .json, project_id/tenant_id, error bodies), identity
+// (noauth or Keystone tokens) and Octavia's policy, and the operator endpoints
+// (/healthz, and for administrators /cluster and /debug/*).
 package http
 
 import (
