@@ -247,3 +247,40 @@ func TestCheckStrings(t *testing.T) {
 		}
 	}
 }
+
+// The noauth identity cache tells apart what the headers tell apart.
+func TestNoauthIdentityCache(t *testing.T) {
+	a, err := NewAuthenticator(AuthConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	identify := func(headers ...string) *Identity {
+		ctx := &fasthttp.RequestCtx{}
+		for _, h := range headers {
+			name, value, _ := strings.Cut(h, ": ")
+			ctx.Request.Header.Set(name, value)
+		}
+		id, err := a.noauth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for i := 0; i < 2; i++ { // the second round comes from the cache
+		if id := identify(); id.ProjectID != DefaultProject || !id.Allowed(rbacLoadBalancer+actPost, DefaultProject) || id.Admin() {
+			t.Fatalf("no headers: %+v", id)
+		}
+		if id := identify("X-Project-Id: p", "X-Roles: admin"); id.ProjectID != "p" || !id.Admin() {
+			t.Fatalf("admin of p: %+v", id)
+		}
+		if id := identify("X-Project-Id: q", "X-Roles: admin"); id.ProjectID != "q" {
+			t.Fatalf("admin of q: %+v", id)
+		}
+		if id := identify("X-Project-Id: p", "X-Roles: reader"); id.Admin() || id.Allowed(rbacLoadBalancer+actPost, "p") {
+			t.Fatalf("reader of p: %+v", id)
+		}
+	}
+	if len(a.noauthCache) != 4 {
+		t.Fatalf("%d cached identities", len(a.noauthCache))
+	}
+}
