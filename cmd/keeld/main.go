@@ -127,17 +127,17 @@ func parseFlags(args []string) (*options, error) {
 		}
 		o.gossipKey = key
 	}
-	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && !loopback(o.httpAddr) {
-		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -http-addr, not %q", o.httpAddr)
-	}
-	if _, err := keelhttp.NewAuthenticator(o.auth); err != nil {
-		return nil, fmt.Errorf("-auth-strategy %s: %w", o.auth.Strategy, err)
-	}
 	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
 		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return nil, fmt.Errorf("%s %q: %w", name, addr, err)
 		}
+	}
+	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && !loopback(o.httpAddr) {
+		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -http-addr, not %q", o.httpAddr)
+	}
+	if _, err := keelhttp.NewAuthenticator(o.auth); err != nil {
+		return nil, fmt.Errorf("-auth-strategy %s: %w", o.auth.Strategy, err)
 	}
 	return o, nil
 }
