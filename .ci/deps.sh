@@ -14,6 +14,11 @@ command -v iptables   >/dev/null 2>&1 || [ -x /usr/sbin/iptables ]   || need+=(i
 # The openstack CLI with the Octavia plugin: the README's client, tested in CI.
 command -v openstack  >/dev/null 2>&1 || need+=(python3-openstackclient)
 python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclient)
+# A real Keystone for the tests of -auth-strategy keystone (http/keystonetest):
+# Debian's Keystone itself (keystone-manage, the WSGI application), without the
+# `keystone` service package, which would configure a database through debconf
+# and start a system-wide Keystone on port 5000.
+[ -x /usr/bin/keystone-manage ] || need+=(python3-keystone)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

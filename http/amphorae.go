@@ -54,17 +54,15 @@ func (s *Server) amphoraRoutes(r *router.Router, base string) {
 	r.PUT(base+"/{id}/failover", s.wrap(s.failoverAmphora))
 }
 
-// The amphora API is for administrators only.
-func amphoraAPIAllowed(caller *actorspb.Caller) error {
-	if !caller.Admin {
-		return forbidden()
-	}
-	return nil
+// The amphora API is for administrators only (Octavia's amphora rules, checked
+// against the caller's own project).
+func amphoraAPIAllowed(ctx *fasthttp.RequestCtx, action string) error {
+	return authorize(ctx, rbacAmphora+action, identityOf(ctx).ProjectID)
 }
 
 // amphoraInPath reads the amphora of the path after a barrier, then authorizes
-// (Octavia looks the amphora up first: a missing one is a 404 for anyone).
-func (s *Server) amphoraInPath(ctx *fasthttp.RequestCtx) (*store.State, *storepb.Amphora, error) {
+// action (Octavia looks the amphora up first: a missing one is a 404 for anyone).
+func (s *Server) amphoraInPath(ctx *fasthttp.RequestCtx, action string) (*store.State, *storepb.Amphora, error) {
 	if err := s.barrier(); err != nil {
 		return nil, nil, err
 	}
@@ -74,21 +72,21 @@ func (s *Server) amphoraInPath(ctx *fasthttp.RequestCtx) (*store.State, *storepb
 	if !found {
 		return nil, nil, notFound("Amphora %s not found.", id)
 	}
-	if err := amphoraAPIAllowed(callerOf(ctx)); err != nil {
+	if err := amphoraAPIAllowed(ctx, action); err != nil {
 		return nil, nil, err
 	}
 	return st, a, nil
 }
 
 func (s *Server) listAmphorae(ctx *fasthttp.RequestCtx) error {
-	if err := amphoraAPIAllowed(callerOf(ctx)); err != nil {
+	if err := amphoraAPIAllowed(ctx, actGetAll); err != nil {
 		return err
 	}
 	return serveList(s, ctx, amphorae, nil)
 }
 
 func (s *Server) showAmphora(ctx *fasthttp.RequestCtx) error {
-	st, a, err := s.amphoraInPath(ctx)
+	st, a, err := s.amphoraInPath(ctx, actGetOne)
 	if err != nil {
 		return err
 	}
@@ -102,7 +100,7 @@ func (s *Server) showAmphora(ctx *fasthttp.RequestCtx) error {
 // only the rows it has; keel lists every listener, as it did before amphorae
 // reported traffic.
 func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
-	if err := amphoraAPIAllowed(callerOf(ctx)); err != nil {
+	if err := amphoraAPIAllowed(ctx, actGetStats); err != nil {
 		return err
 	}
 	if err := s.barrier(); err != nil {
@@ -144,7 +142,7 @@ func (s *Server) amphoraStats(ctx *fasthttp.RequestCtx) error {
 // agent's configuration again (its heartbeat targets and every listener's haproxy
 // configuration); with the noop driver there is nothing to push.
 func (s *Server) configureAmphora(ctx *fasthttp.RequestCtx) error {
-	_, a, err := s.amphoraInPath(ctx)
+	_, a, err := s.amphoraInPath(ctx, actPutConfig)
 	if err != nil {
 		return err
 	}
@@ -164,7 +162,7 @@ func (s *Server) configureAmphora(ctx *fasthttp.RequestCtx) error {
 // failoverAmphora answers PUT /octavia/amphorae/{id}/failover (202): its load
 // balancer's grain replaces it.
 func (s *Server) failoverAmphora(ctx *fasthttp.RequestCtx) error {
-	_, a, err := s.amphoraInPath(ctx)
+	_, a, err := s.amphoraInPath(ctx, actPutFailover)
 	if err != nil {
 		return err
 	}
@@ -182,10 +180,10 @@ func (s *Server) failoverAmphora(ctx *fasthttp.RequestCtx) error {
 // is READY (a spare) or in ERROR may go.
 func (s *Server) deleteAmphora(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	if err := amphoraAPIAllowed(caller); err != nil {
+	if err := amphoraAPIAllowed(ctx, actDelete); err != nil {
 		return err
 	}
-	_, a, err := s.amphoraInPath(ctx)
+	_, a, err := s.amphoraInPath(ctx, actDelete)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ var availabilityZoneKind = &catalogKind[availabilityZone]{resource: availability
 	path: "/availabilityzones", create: decodeAvailabilityZoneCreate, update: decodeAvailabilityZoneUpdate}
 
 var availabilityZoneProfileKind = &catalogKind[availabilityZoneProfile]{resource: availabilityZoneProfiles,
-	kind: storepb.CatalogKind_AVAILABILITY_ZONE_PROFILE, path: "/availabilityzoneprofiles", adminReads: true,
+	kind: storepb.CatalogKind_AVAILABILITY_ZONE_PROFILE, path: "/availabilityzoneprofiles",
 	create: decodeAvailabilityZoneProfileCreate, newID: true, update: decodeAvailabilityZoneProfileUpdate}
 
 // decodeAvailabilityZoneCreate validates a POST body, attributes in WSME's order.

@@ -8,7 +8,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"keel/actors"
-	"keel/actors/actorspb"
 	"keel/actors/catalogpb"
 	"keel/store"
 	"keel/store/storepb"
@@ -44,8 +43,6 @@ type catalogKind[T catalogEntity] struct {
 	*resource[T]
 	kind storepb.CatalogKind
 	path string // under the API prefix ("/flavors"); a row is at path/{key}
-	// adminReads: only administrators list and show it (the profiles).
-	adminReads bool
 	// ownReads: the kind serves its list and show itself (quotas).
 	ownReads bool
 	// create decodes a POST body (nil: the kind has no POST). newID: a new row
@@ -78,21 +75,19 @@ func (k *catalogKind[T]) routes(s *Server, r *router.Router, prefix string) {
 	r.DELETE(one, handle(k.deleteRow))
 }
 
-// catalogReader is every caller's view of rows that belong to no project: the
-// lists are never scoped to the caller's project (who may read them at all is
-// decided before).
-var catalogReader = &actorspb.Caller{Admin: true}
-
 // list answers a list of the kind's rows with seed 001's conventions.
+// The rows belong to no project: who may read them is the policy's (checked,
+// as Octavia checks it, against the caller's own project), and a list is never
+// narrowed to a project.
 func (k *catalogKind[T]) list(s *Server, ctx *fasthttp.RequestCtx) error {
-	if k.adminReads && !callerOf(ctx).Admin {
-		return forbidden()
+	if err := authorize(ctx, k.rbac+actGetAll, identityOf(ctx).ProjectID); err != nil {
+		return err
 	}
 	req, err := k.parseList(ctx)
 	if err != nil {
 		return err
 	}
-	q, err := k.query(req, catalogReader)
+	q, err := k.query(req, "")
 	if err != nil {
 		return err
 	}
@@ -113,8 +108,8 @@ func (k *catalogKind[T]) list(s *Server, ctx *fasthttp.RequestCtx) error {
 
 // show answers GET of one row by its key.
 func (k *catalogKind[T]) show(s *Server, ctx *fasthttp.RequestCtx) error {
-	if k.adminReads && !callerOf(ctx).Admin {
-		return forbidden()
+	if err := authorize(ctx, k.rbac+actGetOne, identityOf(ctx).ProjectID); err != nil {
+		return err
 	}
 	key := pathParam(ctx, "key")
 	if err := actors.CatalogNilKey(k.kind, key); err != nil {
@@ -141,7 +136,7 @@ func (k *catalogKind[T]) createRow(s *Server, ctx *fasthttp.RequestCtx) error {
 	if k.newID {
 		key = uuid.NewString()
 	}
-	return k.write(s, ctx, fasthttp.StatusCreated,
+	return k.write(s, ctx, actPost, fasthttp.StatusCreated,
 		&catalogpb.WriteRequest{Op: catalogpb.WriteRequest_CREATE, Key: key, Row: storepb.NewCatalogRow(v)})
 }
 
@@ -150,19 +145,27 @@ func (k *catalogKind[T]) updateRow(s *Server, ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return k.write(s, ctx, cmp.Or(k.updated, fasthttp.StatusOK), &catalogpb.WriteRequest{Op: catalogpb.WriteRequest_UPDATE,
+	return k.write(s, ctx, actPut, cmp.Or(k.updated, fasthttp.StatusOK), &catalogpb.WriteRequest{Op: catalogpb.WriteRequest_UPDATE,
 		Key: pathParam(ctx, "key"), Row: storepb.NewCatalogRow(v), Fields: fields, Nulls: nulls, CreateMissing: k.upsert})
 }
 
 func (k *catalogKind[T]) deleteRow(s *Server, ctx *fasthttp.RequestCtx) error {
-	return k.write(s, ctx, cmp.Or(k.deleted, fasthttp.StatusNoContent),
+	return k.write(s, ctx, actDelete, cmp.Or(k.deleted, fasthttp.StatusNoContent),
 		&catalogpb.WriteRequest{Op: catalogpb.WriteRequest_DELETE, Key: pathParam(ctx, "key")})
 }
 
-// write makes a write's one grain call and renders the row it answers (no body
-// for a delete).
-func (k *catalogKind[T]) write(s *Server, ctx *fasthttp.RequestCtx, status int, req *catalogpb.WriteRequest) error {
-	req.Caller, req.Kind = callerOf(ctx), k.kind
+// write authorizes a decoded write (the policy's rule for action, on the
+// caller's project, or for quotas the project whose quotas they are), makes
+// its one grain call and renders the row it answers (no body for a delete).
+func (k *catalogKind[T]) write(s *Server, ctx *fasthttp.RequestCtx, action string, status int, req *catalogpb.WriteRequest) error {
+	target := identityOf(ctx).ProjectID
+	if k.kind == storepb.CatalogKind_QUOTA {
+		target = req.Key
+	}
+	if err := authorize(ctx, k.rbac+action, target); err != nil {
+		return err
+	}
+	req.Caller, req.Kind = actingFor(ctx), k.kind
 	c, cancel := grainContext()
 	defer cancel()
 	row, err := actors.CallCatalog(c, s.grains, req)

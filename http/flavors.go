@@ -46,7 +46,7 @@ var flavorKind = &catalogKind[flavor]{resource: flavors, kind: storepb.CatalogKi
 	create: decodeFlavorCreate, newID: true, update: decodeFlavorUpdate}
 
 var flavorProfileKind = &catalogKind[flavorProfile]{resource: flavorProfiles, kind: storepb.CatalogKind_FLAVOR_PROFILE,
-	path: "/flavorprofiles", adminReads: true, create: decodeFlavorProfileCreate, newID: true, update: decodeFlavorProfileUpdate}
+	path: "/flavorprofiles", create: decodeFlavorProfileCreate, newID: true, update: decodeFlavorProfileUpdate}
 
 // decodeFlavorCreate validates a POST body. Attributes are read in WSME's
 // (alphabetical) order, so the first error reported is the one Octavia reports.

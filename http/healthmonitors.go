@@ -248,8 +248,8 @@ func (s *Server) createHealthMonitor(ctx *fasthttp.RequestCtx) error {
 		if !found {
 			return "", notFound("Pool %s not found.", v.PoolId)
 		}
-		if !caller.Admin && p.ProjectId != caller.ProjectId {
-			return "", forbidden()
+		if err := authorize(ctx, rbacHealthMonitor+actPost, p.ProjectId); err != nil {
+			return "", err
 		}
 		return p.LoadbalancerId, checkMonitorCreate(v) // its defaults are the same on a second pass
 	}, (*actorspb.LoadBalancerGrainClient).CreateHealthMonitor, func() *actorspb.CreateHealthMonitorRequest {
@@ -273,7 +273,7 @@ func (s *Server) updateHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	}
 	id := pathParam(ctx, "id")
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		cur, err := childIn(st, healthMonitors, id, caller)
+		cur, err := childIn(ctx, st, healthMonitors, id, rbacHealthMonitor+actPut)
 		if err != nil {
 			return "", err
 		}
@@ -293,7 +293,7 @@ func (s *Server) deleteHealthMonitor(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		hm, err := childIn(st, healthMonitors, id, caller)
+		hm, err := childIn(ctx, st, healthMonitors, id, rbacHealthMonitor+actDelete)
 		return hm.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteHealthMonitor, func() *actorspb.DeleteChildRequest {
 		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}

@@ -302,7 +302,7 @@ func (s *Server) createL7Policy(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		l, err := childIn(st, listeners, v.ListenerId, caller)
+		l, err := childIn(ctx, st, listeners, v.ListenerId, rbacL7Policy+actPost)
 		return l.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).CreateL7Policy, func() *actorspb.CreateL7PolicyRequest {
 		v.Id = uuid.NewString() // the grain refuses more than 50 rules, naming it
@@ -326,7 +326,7 @@ func (s *Server) updateL7Policy(ctx *fasthttp.RequestCtx) error {
 	}
 	id := pathParam(ctx, "id")
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := childIn(st, l7Policies, id, caller)
+		p, err := childIn(ctx, st, l7Policies, id, rbacL7Policy+actPut)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdateL7Policy, func() *actorspb.UpdateL7PolicyRequest {
 		values.Id = id
@@ -343,7 +343,7 @@ func (s *Server) deleteL7Policy(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := childIn(st, l7Policies, id, caller)
+		p, err := childIn(ctx, st, l7Policies, id, rbacL7Policy+actDelete)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteL7Policy, func() *actorspb.DeleteChildRequest {
 		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}

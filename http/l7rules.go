@@ -98,31 +98,31 @@ func decodeL7RuleUpdate(body []byte) (*storepb.L7Rule, []string, error) {
 }
 
 // policyInPath reads the L7 policy a rules path names, after a barrier: a missing
-// one is pecan's 404 ("L7Policy <id> not found."), another project's a 403.
-func (s *Server) policyInPath(ctx *fasthttp.RequestCtx, caller *actorspb.Caller) (*storepb.L7Policy, error) {
+// one is pecan's 404 ("L7Policy <id> not found."), one whose project the policy's
+// rule does not allow the caller on a 403.
+func (s *Server) policyInPath(ctx *fasthttp.RequestCtx, rule string) (*storepb.L7Policy, error) {
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	return policyIn(s.store.State().Current(), pathParam(ctx, "id"), caller)
+	return policyIn(ctx, s.store.State().Current(), pathParam(ctx, "id"), rule)
 }
 
-func policyIn(st *store.State, id string, caller *actorspb.Caller) (*storepb.L7Policy, error) {
+func policyIn(ctx *fasthttp.RequestCtx, st *store.State, id, rule string) (*storepb.L7Policy, error) {
 	p, found := st.L7Policies.Get(id)
 	if !found {
 		return nil, missingParent("L7Policy %s not found.", id)
 	}
-	if !caller.Admin && p.ProjectId != caller.ProjectId {
-		return nil, forbidden()
+	if err := authorize(ctx, rule, p.ProjectId); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
 func (s *Server) listL7Rules(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
 	byPolicy := narrowBy(store.IndexL7Policy, id, l7rule.GetL7PolicyId)
 	return serveList(s, ctx, l7Rules, func(st *store.State, q *store.Query[l7rule]) error {
-		if _, err := policyIn(st, id, caller); err != nil {
+		if _, err := policyIn(ctx, st, id, rbacL7Rule+actGetAll); err != nil {
 			return err
 		}
 		return byPolicy(st, q)
@@ -130,8 +130,7 @@ func (s *Server) listL7Rules(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) showL7Rule(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	policy, err := s.policyInPath(ctx, caller)
+	policy, err := s.policyInPath(ctx, rbacL7Rule+actGetOne)
 	if err != nil {
 		return err
 	}
@@ -143,7 +142,7 @@ func (s *Server) createL7Rule(ctx *fasthttp.RequestCtx) error {
 	policyID := pathParam(ctx, "id")
 	var v *storepb.L7Rule
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		policy, err := policyIn(st, policyID, caller)
+		policy, err := policyIn(ctx, st, policyID, rbacL7Rule+actPost)
 		if err != nil {
 			return "", err
 		}
@@ -171,7 +170,7 @@ func (s *Server) updateL7Rule(ctx *fasthttp.RequestCtx) error {
 	var values *storepb.L7Rule
 	var fields []string
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		policy, err := policyIn(st, policyID, caller)
+		policy, err := policyIn(ctx, st, policyID, rbacL7Rule+actPut)
 		if err != nil {
 			return "", err
 		}
@@ -202,7 +201,7 @@ func (s *Server) deleteL7Rule(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	policyID, id := pathParam(ctx, "id"), pathParam(ctx, "rule_id")
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		policy, err := policyIn(st, policyID, caller)
+		policy, err := policyIn(ctx, st, policyID, rbacL7Rule+actDelete)
 		return policy.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteL7Rule, func() *actorspb.DeleteChildRequest {
 		return &actorspb.DeleteChildRequest{Caller: caller, Id: policyID + "/" + id}

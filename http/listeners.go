@@ -196,7 +196,7 @@ func checkListenerCreate(v *storepb.Listener) error {
 }
 
 // decodeListenerCreate validates a POST body and applies Octavia's defaults.
-func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listener, error) {
+func decodeListenerCreate(body []byte, _ *actorspb.Caller) (*storepb.Listener, error) {
 	f, err := decodeRoot(body, "listener_", "listener")
 	if err != nil {
 		return nil, err
@@ -205,11 +205,10 @@ func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listen
 	lbID, _ := f.uuidStr("loadbalancer_id")
 	v := readListenerCreate(f)
 	v.LoadbalancerId = lbID
-	project, err := readProject(f, caller)
-	if err != nil {
-		return nil, err
-	}
-	v.ProjectId = project
+	// project_id / tenant_id are validated, then the load balancer's project is
+	// the listener's, as Octavia makes it (the grain sets it).
+	f.str("tenant_id", 36)
+	f.str("project_id", 36)
 	if err := f.finish(); err != nil {
 		return nil, err
 	}
@@ -217,24 +216,6 @@ func decodeListenerCreate(body []byte, caller *actorspb.Caller) (*storepb.Listen
 		return nil, err
 	}
 	return v, nil
-}
-
-// readProject reads project_id / tenant_id of a create body: project_id wins
-// (seed 001), and only administrators may name another project than their own.
-func readProject(f *fieldReader, caller *actorspb.Caller) (string, error) {
-	tenant, _ := f.str("tenant_id", 36)
-	project, _ := f.str("project_id", 36)
-	p := caller.ProjectId
-	switch {
-	case project != "":
-		p = project
-	case tenant != "":
-		p = tenant
-	}
-	if p != caller.ProjectId && !caller.Admin {
-		return "", forbidden()
-	}
-	return p, nil
 }
 
 // decodeListenerUpdate validates a PUT body: the mutable attributes only.
@@ -262,8 +243,8 @@ func (s *Server) createListener(ctx *fasthttp.RequestCtx) error {
 		if lb == nil {
 			return "", notFound("Load Balancer %s not found.", v.LoadbalancerId)
 		}
-		if !caller.Admin && lb.ProjectId != caller.ProjectId || lb.ProjectId != v.ProjectId {
-			return "", forbidden()
+		if err := authorize(ctx, rbacListener+actPost, lb.ProjectId); err != nil {
+			return "", err
 		}
 		return lb.Id, octaviarules.CheckAllowedCIDRs(v.AllowedCidrs, lb.VipAddress)
 	}, (*actorspb.LoadBalancerGrainClient).CreateListener, func() *actorspb.CreateListenerRequest {
@@ -288,7 +269,7 @@ func (s *Server) updateListener(ctx *fasthttp.RequestCtx) error {
 	}
 	id := pathParam(ctx, "id")
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		cur, err := childIn(st, listeners, id, caller)
+		cur, err := childIn(ctx, st, listeners, id, rbacListener+actPut)
 		return cur.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdateListener, func() *actorspb.UpdateListenerRequest {
 		values.Id = id
@@ -305,7 +286,7 @@ func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		l, err := childIn(st, listeners, id, caller)
+		l, err := childIn(ctx, st, listeners, id, rbacListener+actDelete)
 		return l.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteListener, func() *actorspb.DeleteChildRequest {
 		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}
@@ -319,12 +300,11 @@ func (s *Server) deleteListener(ctx *fasthttp.RequestCtx) error {
 
 // listenerStats answers GET /listeners/{id}/stats.
 func (s *Server) listenerStats(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
 	if err := s.barrier(); err != nil {
 		return err
 	}
 	st := s.store.State().Current()
-	l, err := childIn(st, listeners, pathParam(ctx, "id"), caller)
+	l, err := childIn(ctx, st, listeners, pathParam(ctx, "id"), rbacListener+actGetStats)
 	if err != nil {
 		return err
 	}

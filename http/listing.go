@@ -8,7 +8,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"keel/actors/actorspb"
 	"keel/store"
 )
 
@@ -77,11 +76,15 @@ type resource[T store.Entity] struct {
 	table    func(*store.State) *store.Table[T]
 	attrs    []*attr[T]
 	byName   map[string]*attr[T]
+	rbac     string // its policy rules' prefix: os_load-balancer_api:<object>:
 }
 
 func newResource[T store.Entity](display, singular, plural string, table func(*store.State) *store.Table[T], attrs []*attr[T]) *resource[T] {
 	r := &resource[T]{display: display, singular: singular, plural: plural, links: plural + "_links", table: table, attrs: attrs,
-		byName: map[string]*attr[T]{}}
+		byName: map[string]*attr[T]{}, rbac: rbacObjects[singular]}
+	if r.rbac == "" {
+		panic("http: no policy rules for " + singular)
+	}
 	for _, a := range attrs {
 		r.byName[a.name] = a
 		a.keyJSON = append(appendJSONString(nil, a.name), ':')
@@ -333,18 +336,18 @@ func validateFilterValue(name string, kind attrKind, v string) error {
 	return nil
 }
 
-// query turns a parsed list request into a store query for caller.
-func (r *resource[T]) query(req *listRequest, caller *actorspb.Caller) (store.Query[T], error) {
-	q := store.Query[T]{Marker: req.marker, Limit: req.limit, Reverse: req.reverse}
-	if !caller.Admin {
-		q.Project = caller.ProjectId
-	}
+// query turns a parsed list request into a store query narrowed to project
+// ("" for every project: the caller may read them all, or the list is narrowed
+// by an authorized parent). A project_id filter narrows it further.
+func (r *resource[T]) query(req *listRequest, project string) (store.Query[T], error) {
+	q := store.Query[T]{Marker: req.marker, Limit: req.limit, Reverse: req.reverse, Project: project}
 	var preds []func(T) bool
 	for _, f := range req.filters {
 		a := r.byName[f.name]
 		if f.name == "project_id" {
-			if !caller.Admin && f.value != caller.ProjectId {
-				return q, forbidden()
+			if q.Project != "" && q.Project != f.value {
+				q.Match = func(T) bool { return false }
+				return q, nil
 			}
 			q.Project = f.value
 			continue
@@ -527,14 +530,28 @@ func linkHref(ctx *fasthttp.RequestCtx, req *listRequest, marker string, reverse
 
 // serveList answers a list request for r: parse, authorize, read after a barrier,
 // render. narrow, when set, adds the constraint of a parent in the path (a pool's
-// members) and may refuse (404 for a missing parent).
+// members) and may refuse (404 for a missing parent, 403 for a parent the caller
+// may not list the children of). Without it, the list is Octavia's get_all: every
+// project's objects for a global reader, else the caller's project (or the one
+// its project_id filter names, if the policy allows).
 func serveList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], narrow func(st *store.State, q *store.Query[T]) error) error {
-	caller := callerOf(ctx)
 	req, err := r.parseList(ctx)
 	if err != nil {
 		return err
 	}
-	q, err := r.query(req, caller)
+	project := ""
+	if narrow == nil && hasGlobalList(r.rbac) {
+		filter := ""
+		for _, f := range req.filters {
+			if f.name == "project_id" {
+				filter = f.value
+			}
+		}
+		if project, err = listScope(ctx, r.rbac, filter); err != nil {
+			return err
+		}
+	}
+	q, err := r.query(req, project)
 	if err != nil {
 		return err
 	}
@@ -561,7 +578,6 @@ func serveList[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[
 // serveShow answers GET of one object: 404 (with Octavia's name for it) when it
 // does not exist or belongs to another parent, 403 when it is another project's.
 func serveShow[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[T], id string, belongs func(T) bool) error {
-	caller := callerOf(ctx)
 	if err := s.barrier(); err != nil {
 		return err
 	}
@@ -570,8 +586,8 @@ func serveShow[T store.Entity](s *Server, ctx *fasthttp.RequestCtx, r *resource[
 	if !found || (belongs != nil && !belongs(v)) {
 		return notFound("%s %s not found.", r.display, id)
 	}
-	if !caller.Admin && v.GetProjectId() != caller.ProjectId {
-		return forbidden()
+	if err := authorize(ctx, r.rbac+actGetOne, v.GetProjectId()); err != nil {
+		return err
 	}
 	r.writeOne(ctx, fasthttp.StatusOK, v, st)
 	return nil

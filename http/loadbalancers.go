@@ -86,8 +86,12 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	spec := tree.LoadBalancer
-	if spec.ProjectId != caller.ProjectId && !caller.Admin {
-		return forbidden()
+	if spec.ProjectId == "" { // a domain- or system-scoped token, and no project_id
+		return badRequest("Validation failure: Missing project ID in request where one is required. " +
+			"An administrator should check the keystone settings in the Octavia configuration.")
+	}
+	if err := authorize(ctx, rbacLoadBalancer+actPost, spec.ProjectId); err != nil {
+		return err
 	}
 	spec.Id = uuid.NewString()
 	allocateVip(spec)
@@ -129,10 +133,10 @@ func (s *Server) updateLoadBalancer(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	values.Id = id
-	c, cancel := grainContext()
-	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, id, (*actorspb.LoadBalancerGrainClient).Update,
-		&actorspb.UpdateLoadBalancerRequest{Caller: caller, Values: values, Fields: fields})
+	reply, err := writeTree(s, s.authorizedLoadBalancer(ctx, id, rbacLoadBalancer+actPut),
+		(*actorspb.LoadBalancerGrainClient).Update, func() *actorspb.UpdateLoadBalancerRequest {
+			return &actorspb.UpdateLoadBalancerRequest{Caller: caller, Values: values, Fields: fields}
+		})
 	if err != nil {
 		return err
 	}
@@ -150,26 +154,43 @@ func (s *Server) deleteLoadBalancer(ctx *fasthttp.RequestCtx) error {
 		}
 		cascade = b
 	}
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, pathParam(ctx, "id"), (*actorspb.LoadBalancerGrainClient).Delete,
-		&actorspb.DeleteLoadBalancerRequest{Caller: caller, Cascade: cascade}); err != nil {
+	id := pathParam(ctx, "id")
+	if _, err := writeTree(s, s.authorizedLoadBalancer(ctx, id, rbacLoadBalancer+actDelete),
+		(*actorspb.LoadBalancerGrainClient).Delete, func() *actorspb.DeleteLoadBalancerRequest {
+			return &actorspb.DeleteLoadBalancerRequest{Caller: caller, Cascade: cascade}
+		}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }
 
+// failoverLoadBalancer is for administrators only (Octavia's put_failover).
 func (s *Server) failoverLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
-	c, cancel := grainContext()
-	defer cancel()
-	if _, err := actors.CallLoadBalancer(c, s.grains, pathParam(ctx, "id"), (*actorspb.LoadBalancerGrainClient).Failover,
-		&actorspb.FailoverRequest{Caller: caller}); err != nil {
+	id := pathParam(ctx, "id")
+	if _, err := writeTree(s, s.authorizedLoadBalancer(ctx, id, rbacLoadBalancer+actPutFailover),
+		(*actorspb.LoadBalancerGrainClient).Failover, func() *actorspb.FailoverRequest {
+			return &actorspb.FailoverRequest{Caller: caller}
+		}); err != nil {
 		return err
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	return nil
+}
+
+// authorizedLoadBalancer routes a write on load balancer id (see writeTree): 404
+// when it does not exist (or is being deleted: the grain's answer), 403 when
+// the policy's rule does not allow the caller on its project. A load balancer's
+// project never changes, so this node's tables can tell.
+func (s *Server) authorizedLoadBalancer(ctx *fasthttp.RequestCtx, id, rule string) func(*store.State) (string, error) {
+	return func(st *store.State) (string, error) {
+		lb := st.LoadBalancer(id)
+		if lb == nil {
+			return "", notFound("Load Balancer %s not found.", id)
+		}
+		return id, authorize(ctx, rule, lb.ProjectId)
+	}
 }
 
 // treeState makes a State holding just a grain's reply tree, so a write's response

@@ -184,11 +184,10 @@ func decodeMemberBatch(body []byte) ([]*storepb.Member, []*actorspb.FieldList, e
 }
 
 func (s *Server) listMembers(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
 	poolID := pathParam(ctx, "id")
 	narrow := narrowBy(store.IndexPool, poolID, member.GetPoolId)
 	return serveList(s, ctx, members, func(st *store.State, q *store.Query[member]) error {
-		if _, err := poolIn(st, poolID, caller); err != nil {
+		if _, err := poolIn(ctx, st, poolID, rbacMember+actGetAll); err != nil {
 			return err
 		}
 		return narrow(st, q)
@@ -196,25 +195,24 @@ func (s *Server) listMembers(ctx *fasthttp.RequestCtx) error {
 }
 
 // memberInPath reads the member a path names: it must belong to the path's pool.
-func memberInPath(ctx *fasthttp.RequestCtx, st *store.State, p *storepb.Pool, caller *actorspb.Caller) (*storepb.Member, error) {
+func memberInPath(ctx *fasthttp.RequestCtx, st *store.State, p *storepb.Pool) (*storepb.Member, error) {
 	id := pathParam(ctx, "member_id")
 	v, found := st.Members.Get(id)
 	if !found || v.PoolId != p.Id {
 		return nil, notFound("Member %s not found.", id)
 	}
-	if !caller.Admin && v.ProjectId != caller.ProjectId {
-		return nil, forbidden()
+	if err := authorize(ctx, rbacMember+actGetOne, v.ProjectId); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
 func (s *Server) showMember(ctx *fasthttp.RequestCtx) error {
-	caller := callerOf(ctx)
-	st, p, err := s.poolInPath(ctx, caller)
+	st, p, err := s.poolInPath(ctx, rbacMember+actGetOne)
 	if err != nil {
 		return err
 	}
-	v, err := memberInPath(ctx, st, p, caller)
+	v, err := memberInPath(ctx, st, p)
 	if err != nil {
 		return err
 	}
@@ -227,7 +225,7 @@ func (s *Server) createMember(ctx *fasthttp.RequestCtx) error {
 	poolID := pathParam(ctx, "id")
 	var v *storepb.Member
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := poolIn(st, poolID, caller)
+		p, err := poolIn(ctx, st, poolID, rbacMember+actPost)
 		if err != nil {
 			return "", err
 		}
@@ -254,7 +252,7 @@ func (s *Server) updateMember(ctx *fasthttp.RequestCtx) error {
 	var values *storepb.Member
 	var fields []string
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := poolIn(st, poolID, caller)
+		p, err := poolIn(ctx, st, poolID, rbacMember+actPut)
 		if err != nil {
 			return "", err
 		}
@@ -276,7 +274,7 @@ func (s *Server) deleteMember(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	poolID, id := pathParam(ctx, "id"), pathParam(ctx, "member_id")
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := poolIn(st, poolID, caller)
+		p, err := poolIn(ctx, st, poolID, rbacMember+actDelete)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeleteMember, func() *actorspb.DeleteChildRequest {
 		return &actorspb.DeleteChildRequest{Caller: caller, Id: poolID + "/" + id}
@@ -295,8 +293,15 @@ func (s *Server) replaceMembers(ctx *fasthttp.RequestCtx) error {
 	poolID := pathParam(ctx, "id")
 	var list []*storepb.Member
 	var fields []*actorspb.FieldList
+	additive, _ := parseBool(string(ctx.QueryArgs().Peek("additive_only")))
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := poolIn(st, poolID, caller)
+		// A batch creates, updates and (unless additive_only) deletes: Octavia
+		// checks all three rules.
+		rules := []string{rbacMember + actPost, rbacMember + actPut}
+		if !additive {
+			rules = append(rules, rbacMember+actDelete)
+		}
+		p, err := poolIn(ctx, st, poolID, rules...)
 		if err != nil {
 			return "", err
 		}
@@ -313,7 +318,6 @@ func (s *Server) replaceMembers(ctx *fasthttp.RequestCtx) error {
 		for _, m := range list {
 			m.Id, m.PoolId = uuid.NewString(), poolID
 		}
-		additive, _ := parseBool(string(ctx.QueryArgs().Peek("additive_only")))
 		return &actorspb.ReplaceMembersRequest{Caller: caller, PoolId: poolID, Members: list, Fields: fields, AdditiveOnly: additive}
 	})
 	if err != nil {

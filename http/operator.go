@@ -1,12 +1,33 @@
 package http
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/url"
 	"runtime"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"github.com/valyala/fasthttp/pprofhandler"
 )
+
+// Operator endpoints (/cluster, /debug/*) show goroutine stacks, profiles, the
+// command line, cluster addresses and object counts: an operator's, never a
+// project's. Each is authorized with the policy's keel:operator rule (an
+// administrator's, as Octavia's load-balancer:admin). /healthz is public.
+
+// operatorOnly refuses (403) a caller the policy does not make an operator.
+func operatorOnly(ctx *fasthttp.RequestCtx) error {
+	return authorize(ctx, ruleOperator, identityOf(ctx).ProjectID)
+}
 
 // healthz answers 200 {"status":"ok"} while the node can serve linearizable
 // reads — a leader is reachable and a read barrier completes within 1 s — and 503
@@ -30,6 +51,9 @@ func (s *Server) healthz(ctx *fasthttp.RequestCtx) error {
 
 // clusterStatus reports this node, the leader, the members and Raft's indexes.
 func (s *Server) clusterStatus(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
 	st := s.status()
 	o := openObject(make([]byte, 0, 512))
 	o.str("node", st.Node)
@@ -102,11 +126,14 @@ func (s *Server) versions(ctx *fasthttp.RequestCtx) error {
 }
 
 // debugMemory collects garbage, then reports the Go heap (for the benchmark's
-// bytes-per-object figure) and the load balancer count.
+// bytes-per-object figure) and the load balancer count. A collection and
+// ReadMemStats stop the world, so they are rate-limited (memoryProbe): callers
+// share one measurement, at most one a second, always taken after they asked.
 func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	ms := s.memory.read(time.Now())
 	o := openObject(nil)
 	o.integer("heap_alloc", int64(ms.HeapAlloc))
 	o.integer("heap_inuse", int64(ms.HeapInuse))
@@ -114,6 +141,7 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	o.integer("load_balancers", int64(s.store.State().CountLoadBalancers()))
 	o.integer("active_grains", s.grainsActive())
 	o.integer("remembered_requests", s.store.State().RememberedRequests())
+	o.integer("num_gc", int64(ms.NumGC))
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(o.close())
 	return nil
@@ -123,6 +151,9 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 // while the node runs none): what was read, accepted, rejected by reason, handed
 // to grains, and not delivered to them.
 func (s *Server) debugHeartbeats(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
 	o := openObject(nil)
 	var c *HeartbeatCounters
 	if s.heartbeats != nil {
@@ -143,3 +174,147 @@ func (s *Server) debugHeartbeats(ctx *fasthttp.RequestCtx) error {
 	ctx.SetBody(o.close())
 	return nil
 }
+
+// memoryProbe rate-limits /debug/memory's garbage collections: a caller takes
+// the last measurement if it was taken after the caller asked, else waits until
+// a second has passed since the last one and takes a new one for everyone
+// waiting. Eight callers in a loop thus cost one collection a second, not eight
+// back to back, and no caller gets a figure older than its question.
+type memoryProbe struct {
+	mu    sync.Mutex
+	at    time.Time // when the last measurement was taken
+	stats runtime.MemStats
+}
+
+// memoryInterval is the least time between two measurements.
+const memoryInterval = time.Second
+
+func (m *memoryProbe) read(asked time.Time) runtime.MemStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at.After(asked) {
+		return m.stats
+	}
+	if wait := memoryInterval - time.Since(m.at); wait > 0 {
+		time.Sleep(wait)
+	}
+	runtime.GC()
+	m.at = time.Now()
+	runtime.ReadMemStats(&m.stats)
+	return m.stats
+}
+
+// Profiles that run for a while (a CPU profile, a trace, a delta profile with
+// ?seconds=) are bounded and end when their client leaves.
+const (
+	maxProfileSeconds     = 60
+	defaultProfileSeconds = 30 // net/http/pprof's for /profile
+	maxProfilesInProgress = 2
+)
+
+var (
+	profileSlots = make(chan struct{}, maxProfilesInProgress)
+	pprofIndex   = fasthttpadaptor.NewFastHTTPHandlerFunc(pprof.Index)
+)
+
+// debugPprof serves net/http/pprof for operators. Instant pages go through
+// fasthttp's adaptor; a profile that runs for ?seconds= (at most 60; /profile
+// and /trace default to 30) is served on the hijacked connection, with a
+// request context that ends when the client closes it, so the profile stops
+// then rather than running on for nobody. At most two run at once (429).
+func (s *Server) debugPprof(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	name := pathParam(ctx, "profile")
+	secs := 0
+	if v := ctx.QueryArgs().Peek("seconds"); v != nil {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > maxProfileSeconds {
+			return badRequest("seconds must be an integer from 1 to %d.", maxProfileSeconds)
+		}
+		secs = n
+	}
+	var h http.Handler
+	switch {
+	case name == "profile":
+		h = http.HandlerFunc(pprof.Profile)
+	case name == "trace":
+		h = http.HandlerFunc(pprof.Trace)
+	case secs > 0:
+		h = pprof.Handler(name)
+	case name == "":
+		pprofIndex(ctx) // fasthttp's handler answers 404 for the index's trailing slash
+		return nil
+	default:
+		pprofhandler.PprofHandler(ctx)
+		return nil
+	}
+	if secs == 0 {
+		secs = defaultProfileSeconds
+	}
+	select {
+	case profileSlots <- struct{}{}:
+	default:
+		return &apiError{fasthttp.StatusTooManyRequests, "Too many profiles in progress; try again later."}
+	}
+	query := url.Values{"seconds": {strconv.Itoa(secs)}}
+	for k, v := range ctx.QueryArgs().All() {
+		if string(k) != "seconds" {
+			query.Add(string(k), string(v))
+		}
+	}
+	uri := "/debug/pprof/" + url.PathEscape(name) + "?" + query.Encode()
+	reqID := requestID(ctx)
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
+		defer func() { <-profileSlots }()
+		serveProfile(c, h, uri, reqID)
+	})
+	return nil
+}
+
+// serveProfile runs h for uri on a hijacked connection and writes its answer
+// (Connection: close). Any read on the connection — the client closing it, or
+// sending another request it should not have — ends the profile.
+func serveProfile(c net.Conn, h http.Handler, uri, reqID string) {
+	rc, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_ = c.SetDeadline(time.Time{})
+	go func() {
+		var b [1]byte
+		_, _ = c.Read(b[:])
+		cancel()
+	}()
+	req, err := http.NewRequestWithContext(rc, http.MethodGet, uri, nil)
+	if err != nil {
+		return
+	}
+	w := &profileWriter{header: http.Header{}, status: http.StatusOK}
+	h.ServeHTTP(w, req)
+	if rc.Err() != nil {
+		return // the client left
+	}
+	_ = c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	bw := bufio.NewWriter(c)
+	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", w.status, http.StatusText(w.status))
+	w.header.Set("Content-Length", strconv.Itoa(w.body.Len()))
+	w.header.Set("Connection", "close")
+	w.header.Set(requestIDHeader, reqID)
+	w.header.Set("Server", "keel")
+	_ = w.header.Write(bw)
+	bw.WriteString("\r\n")
+	_, _ = bw.Write(w.body.Bytes())
+	_ = bw.Flush()
+}
+
+// profileWriter buffers a net/http handler's answer.
+type profileWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *profileWriter) Header() http.Header         { return w.header }
+func (w *profileWriter) Write(b []byte) (int, error) { return w.body.Write(b) }
+func (w *profileWriter) WriteHeader(status int)      { w.status = status }

@@ -325,8 +325,8 @@ func (s *Server) createPool(ctx *fasthttp.RequestCtx) error {
 		if lb == nil {
 			return "", notFound("Load Balancer %s not found.", lbID)
 		}
-		if !caller.Admin && lb.ProjectId != caller.ProjectId {
-			return "", forbidden()
+		if err := authorize(ctx, rbacPool+actPost, lb.ProjectId); err != nil {
+			return "", err
 		}
 		return lb.Id, nil
 	}, (*actorspb.LoadBalancerGrainClient).CreatePool, func() *actorspb.CreatePoolRequest {
@@ -352,7 +352,7 @@ func (s *Server) updatePool(ctx *fasthttp.RequestCtx) error {
 	}
 	id := pathParam(ctx, "id")
 	reply, err := writeTree(s, func(st *store.State) (string, error) {
-		cur, err := childIn(st, pools, id, caller)
+		cur, err := childIn(ctx, st, pools, id, rbacPool+actPut)
 		return cur.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).UpdatePool, func() *actorspb.UpdatePoolRequest {
 		u.values.Id = id
@@ -369,7 +369,7 @@ func (s *Server) deletePool(ctx *fasthttp.RequestCtx) error {
 	caller := callerOf(ctx)
 	id := pathParam(ctx, "id")
 	_, err := writeTree(s, func(st *store.State) (string, error) {
-		p, err := childIn(st, pools, id, caller)
+		p, err := childIn(ctx, st, pools, id, rbacPool+actDelete)
 		return p.GetLoadbalancerId(), err
 	}, (*actorspb.LoadBalancerGrainClient).DeletePool, func() *actorspb.DeleteChildRequest {
 		return &actorspb.DeleteChildRequest{Caller: caller, Id: id}
@@ -383,23 +383,26 @@ func (s *Server) deletePool(ctx *fasthttp.RequestCtx) error {
 
 // poolInPath reads the pool a members path names (/pools/{id}/members...), after a
 // barrier: a missing one is Octavia's routing-time 404 in pecan's body ("Pool <id>
-// not found."), another project's pool a 403.
-func (s *Server) poolInPath(ctx *fasthttp.RequestCtx, caller *actorspb.Caller) (*store.State, *storepb.Pool, error) {
+// not found."), one whose project the policy's rule does not allow the caller on
+// a 403.
+func (s *Server) poolInPath(ctx *fasthttp.RequestCtx, rule string) (*store.State, *storepb.Pool, error) {
 	if err := s.barrier(); err != nil {
 		return nil, nil, err
 	}
 	st := s.store.State().Current()
-	p, err := poolIn(st, pathParam(ctx, "id"), caller)
+	p, err := poolIn(ctx, st, pathParam(ctx, "id"), rule)
 	return st, p, err
 }
 
-func poolIn(st *store.State, id string, caller *actorspb.Caller) (*storepb.Pool, error) {
+func poolIn(ctx *fasthttp.RequestCtx, st *store.State, id string, rules ...string) (*storepb.Pool, error) {
 	p, found := st.Pools.Get(id)
 	if !found {
 		return nil, missingParent("Pool %s not found.", id)
 	}
-	if !caller.Admin && p.ProjectId != caller.ProjectId {
-		return nil, forbidden()
+	for _, rule := range rules {
+		if err := authorize(ctx, rule, p.ProjectId); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

@@ -13,15 +13,18 @@ import (
 func (s *Server) providerRoutes(r *router.Router, prefix string) {
 	r.GET(prefix+"/providers", s.wrap(s.listProviders))
 	r.GET(prefix+"/providers/{provider}/flavor_capabilities", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		return writeCapabilities(ctx, "flavor_capabilities", octaviarules.FlavorOptions)
+		return writeCapabilities(ctx, rbacProviderFlavor+actGetAll, "flavor_capabilities", octaviarules.FlavorOptions)
 	}))
 	r.GET(prefix+"/providers/{provider}/availability_zone_capabilities", s.wrap(func(ctx *fasthttp.RequestCtx) error {
-		return writeCapabilities(ctx, "availability_zone_capabilities", octaviarules.ZoneOptions)
+		return writeCapabilities(ctx, rbacProviderZone+actGetAll, "availability_zone_capabilities", octaviarules.ZoneOptions)
 	}))
 }
 
-// listProviders answers GET /providers (any role may read it; fields applies).
+// listProviders answers GET /providers (any load-balancer reader; fields applies).
 func (s *Server) listProviders(ctx *fasthttp.RequestCtx) error {
+	if err := authorize(ctx, rbacProvider+actGetAll, identityOf(ctx).ProjectID); err != nil {
+		return err
+	}
 	items := make([][2]string, len(octaviarules.Providers))
 	for i, p := range octaviarules.Providers {
 		items[i] = [2]string{p.Name, p.Description}
@@ -34,9 +37,9 @@ func (s *Server) listProviders(ctx *fasthttp.RequestCtx) error {
 // capabilities: administrators only, the provider must be enabled, and the
 // name and description parameters filter exactly (other parameters are ignored,
 // as Octavia ignores them).
-func writeCapabilities(ctx *fasthttp.RequestCtx, root string, options []octaviarules.ProviderOption) error {
-	if !callerOf(ctx).Admin {
-		return forbidden()
+func writeCapabilities(ctx *fasthttp.RequestCtx, rule, root string, options []octaviarules.ProviderOption) error {
+	if err := authorize(ctx, rule, identityOf(ctx).ProjectID); err != nil {
+		return err
 	}
 	if err := octaviarules.CheckProviderEnabled(pathParam(ctx, "provider")); err != nil {
 		return err

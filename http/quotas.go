@@ -114,19 +114,9 @@ func writeQuota(ctx *fasthttp.RequestCtx, status int, q quota) {
 	ctx.SetBody(o.close())
 }
 
-// readableQuota refuses a caller who may not read project's quotas: members read
-// their own project's, administrators any.
-func readableQuota(ctx *fasthttp.RequestCtx, project string) error {
-	caller := callerOf(ctx)
-	if !caller.Admin && caller.ProjectId != project {
-		return forbidden()
-	}
-	return nil
-}
-
 func (s *Server) showQuota(ctx *fasthttp.RequestCtx) error {
 	project := pathParam(ctx, "key")
-	if err := readableQuota(ctx, project); err != nil {
+	if err := authorize(ctx, rbacQuota+actGetOne, project); err != nil {
 		return err
 	}
 	if err := s.barrier(); err != nil {
@@ -138,7 +128,7 @@ func (s *Server) showQuota(ctx *fasthttp.RequestCtx) error {
 }
 
 func (s *Server) showDefaultQuota(ctx *fasthttp.RequestCtx) error {
-	if err := readableQuota(ctx, pathParam(ctx, "key")); err != nil {
+	if err := authorize(ctx, rbacQuota+actGetDefaults, pathParam(ctx, "key")); err != nil {
 		return err
 	}
 	writeQuota(ctx, fasthttp.StatusOK, nil)

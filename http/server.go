@@ -1,8 +1,9 @@
 // Package http owns keel's wire: a fasthttp server with fasthttp/router, one
 // handler per endpoint (parse → authorize → one grain call or one store query →
 // render), the OpenStack conventions shared by every resource (filters, fields,
-// pagination links, sorting, .json, project_id/tenant_id, error bodies), noauth
-// identity, and the operator endpoints /healthz and /cluster.
+// pagination links, sorting, .json, project_id/tenant_id, error bodies), identity
+// (noauth or Keystone tokens) and Octavia's policy, and the operator endpoints
+// (/healthz, and for administrators /cluster and /debug/*).
 package http
 
 import (
@@ -17,7 +18,6 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/pprofhandler"
 
 	"keel/actors"
 	"keel/cluster"
@@ -38,6 +38,9 @@ type Config struct {
 	Heartbeats func() *HeartbeatCounters
 	// Hosts decides which Host headers are answered (-allowed-hosts); nil: any.
 	Hosts *HostPolicy
+	// Auth identifies callers and authorizes them (nil: noauth, a caller without
+	// X-Roles a project member, Octavia's default policy).
+	Auth *Authenticator
 }
 
 // HeartbeatCounters are a node's heartbeat counters since it started: the
@@ -57,6 +60,8 @@ type Server struct {
 	grainsActive func() int64
 	heartbeats   func() *HeartbeatCounters
 	hosts        *HostPolicy
+	auth         *Authenticator
+	memory       memoryProbe
 	srv          *fasthttp.Server
 }
 
@@ -65,7 +70,10 @@ func init() { uuid.EnableRandPool() } // request ids on every response: keep the
 // NewServer builds the server and its routes.
 func NewServer(cfg Config) *Server {
 	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains,
-		heartbeats: cfg.Heartbeats, hosts: cfg.Hosts}
+		heartbeats: cfg.Heartbeats, hosts: cfg.Hosts, auth: cfg.Auth}
+	if s.auth == nil {
+		s.auth, _ = NewAuthenticator(AuthConfig{}) // noauth cannot fail
+	}
 	if s.grainsActive == nil {
 		s.grainsActive = func() int64 { return 0 }
 	}
@@ -114,7 +122,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
 	r.GET("/debug/heartbeats", s.wrap(s.debugHeartbeats))
 	s.networkLookupRoutes(r)
-	r.GET("/debug/pprof/{profile:*}", pprofhandler.PprofHandler)
+	r.GET("/debug/pprof/{profile:*}", s.wrap(s.debugPprof))
 
 	// Octavia serves every resource under four prefixes.
 	for _, prefix := range []string{"/v2/lbaas", "/v2.0/lbaas", "/v2", "/v2.0"} {
@@ -133,13 +141,14 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	for _, prefix := range []string{"/v2", "/v2.0"} {
 		s.amphoraRoutes(r, prefix+"/octavia/amphorae")
 	}
-	return s.middleware(r.Handler)
+	return s.middleware(s.authenticate(r.Handler))
 }
 
 // middleware stamps every response with an x-openstack-request-id, refuses what
 // no handler may see (a Host this server was not given, header values that are
 // not UTF-8 text: guard.go), routes HEAD as GET, and strips a .json suffix
-// (remembering the path as requested, for links).
+// (remembering the path as requested, for links); authenticate then identifies
+// the caller (identity.go) before routing.
 func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		var id [4 + 36]byte

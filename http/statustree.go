@@ -16,9 +16,9 @@ func (s *Server) statusRoutes(r *router.Router, prefix string) {
 }
 
 // loadBalancerInPath reads the load balancer of the path after a barrier: 404 when
-// it does not exist, 403 when it is another project's.
-func (s *Server) loadBalancerInPath(ctx *fasthttp.RequestCtx) (*store.State, *storepb.LoadBalancer, error) {
-	caller := callerOf(ctx)
+// it does not exist, 403 when the policy's rule does not allow the caller on its
+// project.
+func (s *Server) loadBalancerInPath(ctx *fasthttp.RequestCtx, rule string) (*store.State, *storepb.LoadBalancer, error) {
 	if err := s.barrier(); err != nil {
 		return nil, nil, err
 	}
@@ -28,8 +28,8 @@ func (s *Server) loadBalancerInPath(ctx *fasthttp.RequestCtx) (*store.State, *st
 	if lb == nil {
 		return nil, nil, notFound("Load Balancer %s not found.", id)
 	}
-	if !caller.Admin && lb.ProjectId != caller.ProjectId {
-		return nil, nil, forbidden()
+	if err := authorize(ctx, rule, lb.ProjectId); err != nil {
+		return nil, nil, err
 	}
 	return st, lb, nil
 }
@@ -39,7 +39,7 @@ func (s *Server) loadBalancerInPath(ctx *fasthttp.RequestCtx) (*store.State, *st
 // then the redirect pools of its enabled policies that have rules); a pool shows
 // its health monitor (key "health_monitor", absent when none) and members.
 func (s *Server) loadBalancerStatus(ctx *fasthttp.RequestCtx) error {
-	st, lb, err := s.loadBalancerInPath(ctx)
+	st, lb, err := s.loadBalancerInPath(ctx, rbacLoadBalancer+actGetStatus)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func appendPoolStatus(b []byte, st *store.State, p *storepb.Pool) []byte {
 // loadBalancerStats answers GET /loadbalancers/{id}/stats: its listeners' traffic,
 // summed.
 func (s *Server) loadBalancerStats(ctx *fasthttp.RequestCtx) error {
-	st, lb, err := s.loadBalancerInPath(ctx)
+	st, lb, err := s.loadBalancerInPath(ctx, rbacLoadBalancer+actGetStats)
 	if err != nil {
 		return err
 	}

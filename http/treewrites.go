@@ -1,8 +1,9 @@
 package http
 
 import (
+	"github.com/valyala/fasthttp"
+
 	"keel/actors"
-	"keel/actors/actorspb"
 	"keel/store"
 )
 
@@ -88,16 +89,16 @@ func isRefusal(err error) bool {
 	return status >= 400 && status < 500
 }
 
-// childIn looks up the object id of a resource in st for a caller: 404 if it is
-// not there, 403 if it is another project's.
-func childIn[T store.Entity](st *store.State, r *resource[T], id string, caller *actorspb.Caller) (T, error) {
+// childIn looks up the object id of a resource in st for a request: 404 if it is
+// not there, 403 if the policy's rule does not allow the caller on its project.
+func childIn[T store.Entity](ctx *fasthttp.RequestCtx, st *store.State, r *resource[T], id, rule string) (T, error) {
 	var zero T
 	v, found := r.table(st).Get(id)
 	if !found {
 		return zero, notFound("%s %s not found.", r.display, id)
 	}
-	if !caller.Admin && v.GetProjectId() != caller.ProjectId {
-		return zero, forbidden()
+	if err := authorize(ctx, rule, v.GetProjectId()); err != nil {
+		return zero, err
 	}
 	return v, nil
 }

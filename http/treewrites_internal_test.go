@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"keel/actors"
-	"keel/actors/actorspb"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -46,10 +45,10 @@ func TestRouteThenCall(t *testing.T) {
 	withListener := store.StateOf(&storepb.Tree{LoadBalancer: &storepb.LoadBalancer{Id: lbID, ProjectId: project},
 		Listeners: []*storepb.Listener{{Id: listenerID, LoadbalancerId: lbID, ProjectId: project}}})
 	empty := store.StateOf(nil)
-	caller := &actorspb.Caller{ProjectId: project}
+	ctx := requestAs(project, "load-balancer_member")
 	var routedTo string
 	route := func(st *store.State) error {
-		l, err := childIn(st, listeners, listenerID, caller)
+		l, err := childIn(ctx, st, listeners, listenerID, rbacListener+actPut)
 		routedTo = l.GetLoadbalancerId()
 		return err
 	}
@@ -121,9 +120,9 @@ func TestRouteThenCallForbidden(t *testing.T) {
 	st := store.StateOf(&storepb.Tree{LoadBalancer: &storepb.LoadBalancer{Id: "lb-1", ProjectId: "p1"},
 		Listeners: []*storepb.Listener{{Id: "l1", LoadbalancerId: "lb-1", ProjectId: "p1"}}})
 	gone := store.StateOf(nil)
-	caller := &actorspb.Caller{ProjectId: "p2"}
+	ctx := requestAs("p2", "load-balancer_member")
 	route := func(st *store.State) error {
-		_, err := childIn(st, listeners, "l1", caller)
+		_, err := childIn(ctx, st, listeners, "l1", rbacListener+actPut)
 		return err
 	}
 	for _, tc := range []struct {

@@ -98,6 +98,7 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	defer stopSharedKeystone()
 	_ = os.Chmod(dir, 0o755) // nodes running under their own user id (NewNodeOn) exec from here
 	binDir = dir
 	return m.Run()
@@ -307,6 +308,9 @@ func (n *Node) Args() []string {
 	if len(n.Join) > 0 {
 		args = append(args, "-join", strings.Join(n.Join, ","))
 	}
+	// Tests drive nodes without X-Roles as administrators (loopback only); a
+	// test of the member default passes -noauth-admin=false in ExtraArgs.
+	args = append(args, "-noauth-admin")
 	return append(args, n.ExtraArgs...)
 }
 

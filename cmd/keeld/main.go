@@ -48,6 +48,7 @@ type options struct {
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
 	amphorae        amphoraOptions
+	auth            keelhttp.AuthConfig
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -80,6 +81,24 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.amphorae.timeout, "heartbeat-timeout", 60*time.Second, "silence after which an amphora is failed over (Octavia's heartbeat_timeout)")
 	fs.DurationVar(&o.amphorae.certValidity, "amphora-cert-validity", 730*24*time.Hour, "validity of each amphora's certificate (Octavia's cert_validity_time); rotated within its last two weeks, or last half when shorter")
 	fs.DurationVar(&o.amphorae.stats, "stats-interval", actors.DefaultStatsInterval, "how often a node writes the traffic statistics its amphorae's heartbeats reported (only when they changed; a node's death loses at most one interval)")
+	// Identity and policy (Octavia's [api_settings] auth_strategy, keystonemiddleware's
+	// [keystone_authtoken], oslo.policy's [oslo_policy]).
+	fs.StringVar(&o.auth.Strategy, "auth-strategy", keelhttp.AuthNoauth, "keystone (validate X-Auth-Token with Keystone) or noauth (trust X-Project-Id and X-Roles; development)")
+	fs.BoolVar(&o.auth.NoauthAdmin, "noauth-admin", false, "noauth: a request without X-Roles is an administrator's (else a project member's); only with a loopback -http-addr")
+	fs.BoolVar(&o.auth.Policy.EnforceScope, "enforce-scope", false, "oslo.policy enforce_scope: only a system-scoped token may be an administrator through context_is_admin")
+	fs.BoolVar(&o.auth.Policy.EnforceNewDefaults, "enforce-new-defaults", false, "oslo.policy enforce_new_defaults: drop Octavia's deprecated rules (a project admin is no longer an administrator; load-balancer_member needs member)")
+	k := &o.auth.Keystone
+	fs.StringVar(&k.URL, "keystone-url", "", "Keystone's identity endpoint (auth_url), e.g. http://controller:5000/v3")
+	fs.StringVar(&k.WWWAuthenticateURI, "keystone-www-authenticate-uri", "", "the URI a 401's WWW-Authenticate names (www_authenticate_uri; default -keystone-url)")
+	fs.StringVar(&k.User, "keystone-user", "", "service user keel validates tokens with")
+	fs.StringVar(&k.Password, "keystone-password", "", "its password (prefer KEEL_KEYSTONE_PASSWORD: a command line is visible to other local users)")
+	fs.StringVar(&k.Project, "keystone-project", "service", "the service user's project")
+	fs.StringVar(&k.UserDomain, "keystone-user-domain", "Default", "the service user's domain (name)")
+	fs.StringVar(&k.ProjectDomain, "keystone-project-domain", "Default", "the service project's domain (name)")
+	fs.DurationVar(&k.CacheTTL, "keystone-cache-ttl", 300*time.Second, "how long a token validation is reused (token_cache_time; a revoked token stays accepted this long); negative: never")
+	fs.IntVar(&k.CacheSize, "keystone-cache-size", 10000, "most token validations cached")
+	fs.DurationVar(&k.Timeout, "keystone-timeout", 5*time.Second, "bound on each call to Keystone")
+	fs.StringVar(&k.CAFile, "keystone-cafile", "", "PEM CA bundle for Keystone's TLS certificate (default: the system's)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -122,7 +141,26 @@ func parseFlags(args []string) (*options, error) {
 			return nil, fmt.Errorf("%s %q: %w", name, addr, err)
 		}
 	}
+	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && !loopback(o.httpAddr) {
+		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -http-addr, not %q", o.httpAddr)
+	}
+	if _, err := keelhttp.NewAuthenticator(o.auth); err != nil {
+		return nil, fmt.Errorf("-auth-strategy %s: %w", o.auth.Strategy, err)
+	}
 	return o, nil
+}
+
+// loopback reports whether addr (host:port) is on a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func main() {
@@ -264,10 +302,19 @@ func run(o *options, logger *slog.Logger) error {
 	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger, WatchAmphorae: n.amphorae.cfg != nil}
 	n.reconciler.Start()
 
+	auth, err := keelhttp.NewAuthenticator(o.auth)
+	if err != nil {
+		n.shutdown(logger, false)
+		return err
+	}
+	if auth.Strategy() == keelhttp.AuthNoauth && !loopback(o.httpAddr) {
+		logger.Warn("SECURITY: -auth-strategy noauth on " + o.httpAddr + ": anyone who reaches it chooses their project " +
+			"and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
+	}
 	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
-		Heartbeats: n.amphorae.counters,
-		Hosts:      o.hosts,
-		Status:     func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
+		Heartbeats: n.amphorae.counters, Auth: auth,
+		Hosts:  o.hosts,
+		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
 	ln, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {
 		n.shutdown(logger, false)
@@ -275,7 +322,7 @@ func run(o *options, logger *slog.Logger) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- n.api.Serve(ln) }()
-	logger.Info("keeld started", "http", o.httpAddr, "gossip", o.gossipAddr, "raft", o.raftAddr,
+	logger.Info("keeld started", "http", o.httpAddr, "auth", auth.Strategy(), "gossip", o.gossipAddr, "raft", o.raftAddr,
 		"actor", o.actorAddr, "data_dir", o.dataDir, "bootstrap_expect", o.bootstrapExpect, "join", o.join)
 
 	sigs := make(chan os.Signal, 1)

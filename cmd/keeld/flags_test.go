@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The identity flags: -noauth-admin only on loopback, keystone needs its URL and
+// service credentials, and an unknown strategy is refused at start.
+func TestIdentityFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string // "" for accepted
+	}{
+		{args: nil},
+		{args: []string{"-noauth-admin"}},
+		{args: []string{"-noauth-admin", "-http-addr", "127.0.0.7:9876"}},
+		{args: []string{"-noauth-admin", "-http-addr", "[::1]:9876"}},
+		{args: []string{"-noauth-admin", "-http-addr", "0.0.0.0:9876"}, err: "loopback"},
+		{args: []string{"-noauth-admin", "-http-addr", "10.0.0.1:9876"}, err: "loopback"},
+		{args: []string{"-auth-strategy", "keystone"}, err: "Keystone URL"},
+		{args: []string{"-auth-strategy", "keystone", "-keystone-url", "http://k:5000/v3"}, err: "service user"},
+		{args: []string{"-auth-strategy", "keystone", "-keystone-url", "http://k:5000/v3", "-keystone-user", "octavia",
+			"-keystone-password", "pw", "-http-addr", "0.0.0.0:9876"}},
+		{args: []string{"-auth-strategy", "keystone", "-keystone-url", "http://k:5000", "-keystone-user", "octavia",
+			"-keystone-password", "pw", "-keystone-cafile", "/nonexistent"}, err: "CA file"},
+		{args: []string{"-auth-strategy", "ldap"}, err: "unknown auth strategy"},
+	} {
+		_, err := parseFlags(tc.args)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%v: %v", tc.args, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: %v, want an error about %q", tc.args, err, tc.err)
+		}
+	}
+}
+
+func TestIdentityFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("KEEL_AUTH_STRATEGY", "keystone")
+	t.Setenv("KEEL_KEYSTONE_URL", "http://k:5000/v3")
+	t.Setenv("KEEL_KEYSTONE_USER", "octavia")
+	t.Setenv("KEEL_KEYSTONE_PASSWORD", "secret")
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.auth.Strategy != "keystone" || o.auth.Keystone.Password != "secret" || o.auth.Keystone.Project != "service" ||
+		o.auth.Keystone.UserDomain != "Default" || o.auth.Keystone.CacheTTL.Seconds() != 300 {
+		t.Fatalf("%+v", o.auth)
+	}
+}
