@@ -16,7 +16,7 @@ CHAOS_DURATION ?= 30s
 CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
 CHAOS_FLAGS ?=
 
-.PHONY: all build run test chaos deps proto vet fmt-check bench bench-amphorae clean
+.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae clean
 
 all: build
 
@@ -53,6 +53,19 @@ chaos: deps build
 		-chaos.out $$out $(CHAOS_FLAGS); rc=$$?; \
 	bash .ci/chaos-clean.sh; \
 	if [ -f $$out ]; then cp $$out bench/results/chaos-latest.md; echo "results: $$out"; fi; \
+	exit $$rc
+
+# Octavia's own API test suite, octavia-tempest-plugin's tests.api.v2, against one
+# keeld with a real Keystone and the noop amphora driver, as Octavia's noop gate job
+# runs it (make test runs a slice). Results: bench/results/tempest-<time>.md (and
+# tempest-latest.md): totals, skips by reason, failures.
+TEMPEST_CONCURRENCY ?= 2
+TEMPEST_REGEX ?= ^octavia_tempest_plugin\.tests\.api\.v2\.
+tempest: deps build
+	@out=$(CURDIR)/bench/results/tempest-$$(date -u +%Y%m%d-%H%M%S).md; \
+	$(GO) test -tags tempest -count=1 -timeout 90m -run '^TestTempestSuite$$' -v ./http/tempesttest/ \
+		-tempest.out $$out -tempest.concurrency $(TEMPEST_CONCURRENCY) -tempest.regex '$(TEMPEST_REGEX)'; rc=$$?; \
+	if [ -f $$out ]; then cp $$out bench/results/tempest-latest.md; echo "results: $$out"; fi; \
 	exit $$rc
 
 # Regenerates the protobuf contracts (generated code is committed).

@@ -19,6 +19,10 @@ python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclien
 # `keystone` service package, which would configure a database through debconf
 # and start a system-wide Keystone on port 5000.
 [ -x /usr/bin/keystone-manage ] || need+=(python3-keystone)
+# Octavia's own API test suite (http/tempesttest: a slice in make test, all of it
+# in make tempest).
+[ -x /usr/bin/tempest ] || need+=(tempest)
+/usr/bin/python3 -c 'import octavia_tempest_plugin' >/dev/null 2>&1 || need+=(octavia-tempest-plugin)
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
