@@ -131,6 +131,14 @@ func sslRuleProblem(r *storepb.L7Rule) string {
 var dnField = regexp.MustCompile(`^[a-zA-Z][A-Za-z0-9-]*$`)
 
 func regexProblem(value string) string {
+	// A control character (a tab, a newline) would end the value in haproxy's
+	// configuration, so keel refuses it here as well as in the renderer; Octavia
+	// only checks that the expression compiles (a regex writes them as \t, \n).
+	for _, r := range value {
+		if r < 0x20 || r == 0x7f {
+			return "Invalid characters in comparison value"
+		}
+	}
 	if err := python.CheckRegex(value); err != nil {
 		return "Unable to parse regular expression: " + err.Error()
 	}

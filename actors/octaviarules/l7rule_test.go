@@ -20,6 +20,9 @@ func TestCheckL7Rule(t *testing.T) {
 		{rule("HOST_NAME", "EQUAL_TO", "", "two words"), "Invalid characters in comparison value"},
 		{rule("PATH", "REGEX", "", "^/a(?=b)"), ""},
 		{rule("PATH", "REGEX", "", "/a("), "Unable to parse regular expression: missing ), unterminated subpattern at position 2"},
+		// keel refuses control characters in a REGEX (haproxy would split the value).
+		{rule("PATH", "REGEX", "", "^/a\tb"), "Invalid characters in comparison value"},
+		{rule("HEADER", "REGEX", "X-A", "a\nb"), "Invalid characters in comparison value"},
 		{rule("PATH", "EQUAL_TO", "", ""), "Invalid L7 Rule: L7 rule type requires a value"},
 		{rule("FILE_TYPE", "EQUAL_TO", "", "jpg"), ""},
 		{rule("FILE_TYPE", "STARTS_WITH", "", "jpg"), "Invalid L7 Rule: invalid comparison type for rule type"},
