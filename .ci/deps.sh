@@ -13,7 +13,7 @@ command -v openssl    >/dev/null 2>&1 || need+=(openssl)
 command -v iptables   >/dev/null 2>&1 || [ -x /usr/sbin/iptables ]   || need+=(iptables)
 # The openstack CLI with the Octavia plugin: the README's client, tested in CI.
 command -v openstack  >/dev/null 2>&1 || need+=(python3-openstackclient)
-python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclient)
+/usr/bin/python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclient)
 # A real Keystone for the tests of -auth-strategy keystone (http/keystonetest):
 # Debian's Keystone itself (keystone-manage, the WSGI application), without the
 # `keystone` service package, which would configure a database through debconf
