@@ -803,7 +803,12 @@ func (x *SetResourceProperty) GetPrivate() bool {
 // (compare-and-set), what the intent promises, and that no host is booked twice:
 // an allocation put must name a reservable host on which no other reservation's
 // allocation overlaps it, after this transaction's deletes, with windows widened
-// by cleaning_time_ms on both sides. A refusal writes nothing.
+// by cleaning_time_ms on both sides. A refusal writes nothing. A host refused is
+// CONFLICT with version 0 and a message naming every host refused (the grain
+// re-reads and chooses others); a lost compare-and-set is CONFLICT with the
+// lease's current version. Every allocation the lease holds afterwards belongs
+// to one of its reservations and spans the lease's window [start_ms, end_ms)
+// (a date change re-puts them).
 type LeaseTransaction struct {
 	state   protoimpl.MessageState  `protogen:"open.v1"`
 	Intent  LeaseTransaction_Intent `protobuf:"varint,1,opt,name=intent,proto3,enum=keel.store.LeaseTransaction_Intent" json:"intent,omitempty"`
