@@ -26,24 +26,31 @@ func (f *FSM) applyHostOperation(st *State, op *storepb.HostOperation) *storepb.
 		return res
 	}
 	v := f.nextVersion()
-	b := &st.blazar
+	st.writeHostOperation(op, v)
+	return ok(v)
+}
+
+// writeHostOperation applies a checked host operation at version v: a put keeps
+// the creation time of the host it replaces and creates the resource property
+// of every capability name not seen before.
+func (s *State) writeHostOperation(op *storepb.HostOperation, v uint64) {
+	b := &s.blazar
 	if op.Op == storepb.HostOperation_DELETE {
 		b.deleteHost(op.HostId)
-		return ok(v)
+		return
 	}
 	h := op.Host
-	if cur := st.Host(h.Id); cur != nil {
+	if cur := s.Host(h.Id); cur != nil {
 		h.CreatedAtUs = cur.CreatedAtUs // immutable
 	}
 	h.Version = v
 	at := nonZero(h.UpdatedAtUs, h.CreatedAtUs)
 	for _, name := range sortedKeys(h.ExtraCapabilities) {
-		if st.ResourceProperty(name) == nil {
+		if s.ResourceProperty(name) == nil {
 			b.properties.Put(&storepb.ResourceProperty{PropertyName: name, CreatedAtUs: at, UpdatedAtUs: at})
 		}
 	}
 	b.putHost(h)
-	return ok(v)
 }
 
 // nonZero returns a unless it is zero, else b.
@@ -114,20 +121,27 @@ func (f *FSM) applySetResourceProperty(st *State, c *storepb.SetResourceProperty
 	return ok(0)
 }
 
-// applyLeaseTransaction applies one state change of a lease: the lease row, its
-// allocations deleted, then put.
+// applyLeaseTransaction applies one state change of a lease.
 func (f *FSM) applyLeaseTransaction(st *State, tx *storepb.LeaseTransaction) *storepb.CommandResult {
 	if res := st.CheckLeaseTransaction(tx); res != nil {
 		return res
 	}
 	v := f.nextVersion()
-	b := &st.blazar
+	st.writeLeaseTransaction(tx, v)
+	return ok(v)
+}
+
+// writeLeaseTransaction applies a checked lease transaction at version v: the
+// allocations deleted (all of them for DELETE_LEASE), then put, then the lease
+// row (keeping its creation time and project) or its removal.
+func (s *State) writeLeaseTransaction(tx *storepb.LeaseTransaction, v uint64) {
+	b := &s.blazar
 	if tx.Intent == storepb.LeaseTransaction_DELETE_LEASE {
-		for _, a := range st.AllocationsOfLease(tx.LeaseId) {
+		for _, a := range s.AllocationsOfLease(tx.LeaseId) {
 			b.deleteAllocation(a.HostId, a.ReservationId)
 		}
 		b.deleteLease(tx.LeaseId)
-		return ok(v)
+		return
 	}
 	for _, k := range tx.AllocationsDelete {
 		b.deleteAllocation(k.HostId, k.ReservationId)
@@ -136,12 +150,11 @@ func (f *FSM) applyLeaseTransaction(st *State, tx *storepb.LeaseTransaction) *st
 		b.putAllocation(a)
 	}
 	l := tx.Lease
-	if cur := st.Lease(tx.LeaseId); cur != nil {
+	if cur := s.Lease(tx.LeaseId); cur != nil {
 		l.CreatedAtUs, l.ProjectId = cur.CreatedAtUs, cur.ProjectId // immutable
 	}
 	l.Version = v
 	b.putLease(l)
-	return ok(v)
 }
 
 // leaseNotFound is Blazar's 404 text for an unknown lease.
