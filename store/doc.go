@@ -5,4 +5,14 @@
 // copy-on-write B-tree tables that lists, filters and pagination read; proposal
 // batching and forwarding to the leader; and linearizable reads (read index at the
 // commit index).
+//
+// Besides Octavia's load balancers and catalog it holds Blazar's reservation
+// state (blazar.go, blazar_apply.go): the host inventory and the resource
+// properties its extra capabilities name, leases with their reservations and
+// timed events, and allocations of hosts to reservations. A lease changes by one
+// LeaseTransaction per state change, named by its intent, under a
+// compare-and-set on the lease's version; the FSM refuses any allocation that
+// would book a host twice (overlapping windows, widened by the cleaning time)
+// so concurrent lease grains never share a host. UNDONE events are indexed in
+// firing order for a scheduler (State.EventsDueBy, NextEventTime).
 package store

@@ -104,6 +104,12 @@ func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResu
 		return f.applyInitAmphoraSecrets(st, op.InitAmphoraSecrets)
 	case *storepb.Command_RecordAmphoraStats:
 		return f.applyRecordAmphoraStats(st, op.RecordAmphoraStats)
+	case *storepb.Command_HostOperation:
+		return f.applyHostOperation(st, op.HostOperation)
+	case *storepb.Command_SetResourceProperty:
+		return f.applySetResourceProperty(st, op.SetResourceProperty)
+	case *storepb.Command_LeaseTransaction:
+		return f.applyLeaseTransaction(st, op.LeaseTransaction)
 	default: // ResolveRequest is decided by applyRequest
 		return invalid("unknown command %T", cmd.Op)
 	}

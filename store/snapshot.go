@@ -77,6 +77,9 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	st.ListenerStatistics.All(func(x *storepb.ListenerStatistics) bool {
 		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_ListenerStatistics{ListenerStatistics: x}})
 	})
+	if werr == nil {
+		st.blazar.snapshot(emit)
+	}
 	for _, r := range s.requests {
 		if werr != nil || !emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AppliedRequest{AppliedRequest: r}}) {
 			break
@@ -145,6 +148,14 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			st.AmphoraSecrets = e.AmphoraSecrets
 		case *storepb.SnapshotRecord_ListenerStatistics:
 			st.ListenerStatistics.Put(internStatistics(e.ListenerStatistics))
+		case *storepb.SnapshotRecord_Host:
+			st.blazar.putHost(e.Host)
+		case *storepb.SnapshotRecord_ResourceProperty:
+			st.blazar.properties.Put(e.ResourceProperty)
+		case *storepb.SnapshotRecord_Lease:
+			st.blazar.putLease(e.Lease)
+		case *storepb.SnapshotRecord_Allocation:
+			st.blazar.putAllocation(e.Allocation)
 		case *storepb.SnapshotRecord_AppliedRequest:
 			requests = append(requests, e.AppliedRequest)
 		default:

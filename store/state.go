@@ -31,6 +31,9 @@ type State struct {
 	// AmphoraSecrets are the cluster's amphora CA and heartbeat key (nil until
 	// InitAmphoraSecrets applied). Never rendered by the API.
 	AmphoraSecrets *storepb.AmphoraSecrets
+	// blazar holds Blazar's hosts, leases and allocations (blazar.go), read
+	// through their queries (Host, Lease, AllocationsOfHost, EventsDueBy, …).
+	blazar blazarTables
 }
 
 // Index names. IndexID (the primary key) answers id filters in every table.
@@ -249,6 +252,7 @@ func newState() *State {
 		AvailabilityZones:        NewTable(availabilityZoneSchema),
 		AvailabilityZoneProfiles: NewTable(availabilityZoneProfileSchema),
 		ListenerStatistics:       NewTable(listenerStatisticsSchema),
+		blazar:                   newBlazarTables(),
 	}
 	for _, k := range childKinds {
 		k.newTable(st)
@@ -266,6 +270,7 @@ func (s *State) clone() *State {
 		AvailabilityZoneProfiles: s.AvailabilityZoneProfiles.Clone(),
 		ListenerStatistics:       s.ListenerStatistics.Clone(),
 		AmphoraSecrets:           s.AmphoraSecrets,
+		blazar:                   s.blazar.clone(),
 	}
 	for _, k := range childKinds {
 		k.cloneTable(st, s)

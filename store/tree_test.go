@@ -243,6 +243,9 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		withRequest("azp", storepb.CatalogPut(&storepb.AvailabilityZoneProfile{Id: "azp"}, 0)),
 		withRequest("az", storepb.CatalogPut(&storepb.AvailabilityZone{Name: "az", AvailabilityZoneProfileId: "azp"}, 0)),
 		statsCmd(&storepb.ListenerStatistics{AmphoraId: "amp", ListenerId: "l", BytesIn: 7}),
+		hostPut("h", testHost("h", "node-h", map[string]string{"gpu": "a100"}), 0),
+		leaseTx("lease", storepb.LeaseTransaction_CREATE_LEASE, testLease("lease", "p", 100, 200, "r"), 0,
+			[]*storepb.Allocation{alloc("h", "r", "lease", 100, 200)}),
 	)
 	snap, _ := f.Snapshot()
 	sink := &memSink{}
@@ -263,6 +266,10 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		"flavorprofiles": {a.FlavorProfiles.Len(), b.FlavorProfiles.Len()}, "azs": {a.AvailabilityZones.Len(), b.AvailabilityZones.Len()},
 		"azprofiles":          {a.AvailabilityZoneProfiles.Len(), b.AvailabilityZoneProfiles.Len()},
 		"listener_statistics": {a.ListenerStatistics.Len(), b.ListenerStatistics.Len()},
+		"hosts":               {a.HostsCount(), b.HostsCount()},
+		"resource_properties": {len(a.ResourceProperties()), len(b.ResourceProperties())},
+		"leases":              {len(a.Leases()), len(b.Leases())},
+		"allocations":         {len(a.AllocationsOfLease("lease")), len(b.AllocationsOfLease("lease"))},
 	} {
 		if pair[0] != 1 || pair[1] != 1 {
 			t.Errorf("%s: %d rows before, %d after restore", name, pair[0], pair[1])

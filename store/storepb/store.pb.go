@@ -83,6 +83,124 @@ func (CatalogKind) EnumDescriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{0}
 }
 
+type HostOperation_Op int32
+
+const (
+	HostOperation_OP_UNSPECIFIED HostOperation_Op = 0
+	// PUT stores host: expected_version 0 creates it (ALREADY_EXISTS if the id or
+	// the name is taken); otherwise it replaces the host at that version. Extra
+	// capability names no host used before create their ResourceProperty.
+	HostOperation_PUT HostOperation_Op = 1
+	// DELETE removes host_id at expected_version (0: any); refused (IN_USE) while
+	// the host holds any allocation.
+	HostOperation_DELETE HostOperation_Op = 2
+)
+
+// Enum value maps for HostOperation_Op.
+var (
+	HostOperation_Op_name = map[int32]string{
+		0: "OP_UNSPECIFIED",
+		1: "PUT",
+		2: "DELETE",
+	}
+	HostOperation_Op_value = map[string]int32{
+		"OP_UNSPECIFIED": 0,
+		"PUT":            1,
+		"DELETE":         2,
+	}
+)
+
+func (x HostOperation_Op) Enum() *HostOperation_Op {
+	p := new(HostOperation_Op)
+	*p = x
+	return p
+}
+
+func (x HostOperation_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HostOperation_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[1].Descriptor()
+}
+
+func (HostOperation_Op) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[1]
+}
+
+func (x HostOperation_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HostOperation_Op.Descriptor instead.
+func (HostOperation_Op) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{1, 0}
+}
+
+type LeaseTransaction_Intent int32
+
+const (
+	LeaseTransaction_INTENT_UNSPECIFIED LeaseTransaction_Intent = 0
+	LeaseTransaction_CREATE_LEASE       LeaseTransaction_Intent = 1 // the only intent that creates a lease
+	LeaseTransaction_UPDATE_LEASE       LeaseTransaction_Intent = 2 // a user update (dates, reservations, name) or a reallocation
+	LeaseTransaction_START_LEASE        LeaseTransaction_Intent = 3 // start_lease fired (and its outcome)
+	LeaseTransaction_BEFORE_END_LEASE   LeaseTransaction_Intent = 4 // before_end_lease fired
+	LeaseTransaction_END_LEASE          LeaseTransaction_Intent = 5 // end_lease fired: the lease keeps no allocation
+	LeaseTransaction_DELETE_LEASE       LeaseTransaction_Intent = 6 // the lease and all its allocations are removed
+	LeaseTransaction_FAIL_LEASE         LeaseTransaction_Intent = 7 // the lease goes to ERROR
+)
+
+// Enum value maps for LeaseTransaction_Intent.
+var (
+	LeaseTransaction_Intent_name = map[int32]string{
+		0: "INTENT_UNSPECIFIED",
+		1: "CREATE_LEASE",
+		2: "UPDATE_LEASE",
+		3: "START_LEASE",
+		4: "BEFORE_END_LEASE",
+		5: "END_LEASE",
+		6: "DELETE_LEASE",
+		7: "FAIL_LEASE",
+	}
+	LeaseTransaction_Intent_value = map[string]int32{
+		"INTENT_UNSPECIFIED": 0,
+		"CREATE_LEASE":       1,
+		"UPDATE_LEASE":       2,
+		"START_LEASE":        3,
+		"BEFORE_END_LEASE":   4,
+		"END_LEASE":          5,
+		"DELETE_LEASE":       6,
+		"FAIL_LEASE":         7,
+	}
+)
+
+func (x LeaseTransaction_Intent) Enum() *LeaseTransaction_Intent {
+	p := new(LeaseTransaction_Intent)
+	*p = x
+	return p
+}
+
+func (x LeaseTransaction_Intent) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LeaseTransaction_Intent) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[2].Descriptor()
+}
+
+func (LeaseTransaction_Intent) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[2]
+}
+
+func (x LeaseTransaction_Intent) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LeaseTransaction_Intent.Descriptor instead.
+func (LeaseTransaction_Intent) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3, 0}
+}
+
 type TreeTransaction_Intent int32
 
 const (
@@ -188,11 +306,11 @@ func (x TreeTransaction_Intent) String() string {
 }
 
 func (TreeTransaction_Intent) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[1].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[3].Descriptor()
 }
 
 func (TreeTransaction_Intent) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[1]
+	return &file_store_storepb_store_proto_enumTypes[3]
 }
 
 func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
@@ -201,7 +319,7 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type CatalogOperation_Op int32
@@ -240,11 +358,11 @@ func (x CatalogOperation_Op) String() string {
 }
 
 func (CatalogOperation_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[2].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[4].Descriptor()
 }
 
 func (CatalogOperation_Op) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[2]
+	return &file_store_storepb_store_proto_enumTypes[4]
 }
 
 func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
@@ -253,19 +371,19 @@ func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogOperation_Op.Descriptor instead.
 func (CatalogOperation_Op) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12, 0}
 }
 
 type CommandResult_Code int32
 
 const (
 	CommandResult_OK             CommandResult_Code = 0
-	CommandResult_CONFLICT       CommandResult_Code = 1 // expected_version did not match
+	CommandResult_CONFLICT       CommandResult_Code = 1 // expected_version did not match; a host booked twice (message names it)
 	CommandResult_NOT_FOUND      CommandResult_Code = 2
 	CommandResult_ALREADY_EXISTS CommandResult_Code = 3
 	CommandResult_INVALID        CommandResult_Code = 4 // a command the FSM cannot apply (unknown type, missing entity)
 	CommandResult_QUOTA_EXCEEDED CommandResult_Code = 5 // message names the resources, as Octavia's 403 does
-	CommandResult_IN_USE         CommandResult_Code = 6 // a catalog row still referenced
+	CommandResult_IN_USE         CommandResult_Code = 6 // a catalog row still referenced; a host still allocated
 	CommandResult_EXPIRED        CommandResult_Code = 7 // the request's deadline had passed: nothing was written
 	CommandResult_ABORTED        CommandResult_Code = 8 // the request was resolved as not applied: nothing was written
 )
@@ -307,11 +425,11 @@ func (x CommandResult_Code) String() string {
 }
 
 func (CommandResult_Code) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[3].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[5].Descriptor()
 }
 
 func (CommandResult_Code) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[3]
+	return &file_store_storepb_store_proto_enumTypes[5]
 }
 
 func (x CommandResult_Code) Number() protoreflect.EnumNumber {
@@ -320,7 +438,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -351,6 +469,9 @@ type Command struct {
 	//	*Command_ResolveRequest
 	//	*Command_InitAmphoraSecrets
 	//	*Command_RecordAmphoraStats
+	//	*Command_HostOperation
+	//	*Command_SetResourceProperty
+	//	*Command_LeaseTransaction
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -461,6 +582,33 @@ func (x *Command) GetRecordAmphoraStats() *RecordAmphoraStats {
 	return nil
 }
 
+func (x *Command) GetHostOperation() *HostOperation {
+	if x != nil {
+		if x, ok := x.Op.(*Command_HostOperation); ok {
+			return x.HostOperation
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetResourceProperty() *SetResourceProperty {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetResourceProperty); ok {
+			return x.SetResourceProperty
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetLeaseTransaction() *LeaseTransaction {
+	if x != nil {
+		if x, ok := x.Op.(*Command_LeaseTransaction); ok {
+			return x.LeaseTransaction
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -494,6 +642,20 @@ type Command_RecordAmphoraStats struct {
 	RecordAmphoraStats *RecordAmphoraStats `protobuf:"bytes,72,opt,name=record_amphora_stats,json=recordAmphoraStats,proto3,oneof"`
 }
 
+type Command_HostOperation struct {
+	// Blazar: the host inventory (an admin's put or delete of one host), a
+	// resource property's visibility, and one transaction per lease state change.
+	HostOperation *HostOperation `protobuf:"bytes,80,opt,name=host_operation,json=hostOperation,proto3,oneof"`
+}
+
+type Command_SetResourceProperty struct {
+	SetResourceProperty *SetResourceProperty `protobuf:"bytes,81,opt,name=set_resource_property,json=setResourceProperty,proto3,oneof"`
+}
+
+type Command_LeaseTransaction struct {
+	LeaseTransaction *LeaseTransaction `protobuf:"bytes,82,opt,name=lease_transaction,json=leaseTransaction,proto3,oneof"`
+}
+
 func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
@@ -505,6 +667,247 @@ func (*Command_ResolveRequest) isCommand_Op() {}
 func (*Command_InitAmphoraSecrets) isCommand_Op() {}
 
 func (*Command_RecordAmphoraStats) isCommand_Op() {}
+
+func (*Command_HostOperation) isCommand_Op() {}
+
+func (*Command_SetResourceProperty) isCommand_Op() {}
+
+func (*Command_LeaseTransaction) isCommand_Op() {}
+
+// HostOperation puts or deletes one host of the inventory (store/blazar.go).
+type HostOperation struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Op              HostOperation_Op       `protobuf:"varint,1,opt,name=op,proto3,enum=keel.store.HostOperation_Op" json:"op,omitempty"`
+	HostId          string                 `protobuf:"bytes,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	ExpectedVersion uint64                 `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Host            *Host                  `protobuf:"bytes,4,opt,name=host,proto3" json:"host,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *HostOperation) Reset() {
+	*x = HostOperation{}
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostOperation) ProtoMessage() {}
+
+func (x *HostOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostOperation.ProtoReflect.Descriptor instead.
+func (*HostOperation) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HostOperation) GetOp() HostOperation_Op {
+	if x != nil {
+		return x.Op
+	}
+	return HostOperation_OP_UNSPECIFIED
+}
+
+func (x *HostOperation) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *HostOperation) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *HostOperation) GetHost() *Host {
+	if x != nil {
+		return x.Host
+	}
+	return nil
+}
+
+// SetResourceProperty sets whether a resource property is private (NOT_FOUND if
+// no host ever used the name). Its updated_at_us is the FSM's clock.
+type SetResourceProperty struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PropertyName  string                 `protobuf:"bytes,1,opt,name=property_name,json=propertyName,proto3" json:"property_name,omitempty"`
+	Private       bool                   `protobuf:"varint,2,opt,name=private,proto3" json:"private,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetResourceProperty) Reset() {
+	*x = SetResourceProperty{}
+	mi := &file_store_storepb_store_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetResourceProperty) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetResourceProperty) ProtoMessage() {}
+
+func (x *SetResourceProperty) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetResourceProperty.ProtoReflect.Descriptor instead.
+func (*SetResourceProperty) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SetResourceProperty) GetPropertyName() string {
+	if x != nil {
+		return x.PropertyName
+	}
+	return ""
+}
+
+func (x *SetResourceProperty) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+// LeaseTransaction is one state change of a lease, decided by the lease's grain
+// (its single writer), named by its intent: the lease row after the change and
+// the allocations it puts and deletes. The FSM checks the lease's version
+// (compare-and-set), what the intent promises, and that no host is booked twice:
+// an allocation put must name a reservable host on which no other reservation's
+// allocation overlaps it, after this transaction's deletes, with windows widened
+// by cleaning_time_ms on both sides. A refusal writes nothing. A host refused is
+// CONFLICT with version 0 and a message naming every host refused (the grain
+// re-reads and chooses others); a lost compare-and-set is CONFLICT with the
+// lease's current version. Every allocation the lease holds afterwards belongs
+// to one of its reservations and spans the lease's window [start_ms, end_ms)
+// (a date change re-puts them).
+type LeaseTransaction struct {
+	state   protoimpl.MessageState  `protogen:"open.v1"`
+	Intent  LeaseTransaction_Intent `protobuf:"varint,1,opt,name=intent,proto3,enum=keel.store.LeaseTransaction_Intent" json:"intent,omitempty"`
+	LeaseId string                  `protobuf:"bytes,2,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	// expected_version is the lease's version the change was computed from; 0 for
+	// CREATE_LEASE.
+	ExpectedVersion uint64 `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// lease is the row after the change (unset for DELETE_LEASE). Its created_at_us
+	// and project_id are kept from the stored row.
+	Lease *Lease `protobuf:"bytes,4,opt,name=lease,proto3" json:"lease,omitempty"`
+	// allocations_put are stored (replacing one with the same key); only
+	// CREATE_LEASE and UPDATE_LEASE may put any.
+	AllocationsPut []*Allocation `protobuf:"bytes,5,rep,name=allocations_put,json=allocationsPut,proto3" json:"allocations_put,omitempty"`
+	// allocations_delete are removed first; each must be this lease's.
+	AllocationsDelete []*AllocationKey `protobuf:"bytes,6,rep,name=allocations_delete,json=allocationsDelete,proto3" json:"allocations_delete,omitempty"`
+	// cleaning_time_ms widens every window on both sides in the overlap check.
+	CleaningTimeMs int64 `protobuf:"varint,7,opt,name=cleaning_time_ms,json=cleaningTimeMs,proto3" json:"cleaning_time_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LeaseTransaction) Reset() {
+	*x = LeaseTransaction{}
+	mi := &file_store_storepb_store_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseTransaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseTransaction) ProtoMessage() {}
+
+func (x *LeaseTransaction) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseTransaction.ProtoReflect.Descriptor instead.
+func (*LeaseTransaction) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LeaseTransaction) GetIntent() LeaseTransaction_Intent {
+	if x != nil {
+		return x.Intent
+	}
+	return LeaseTransaction_INTENT_UNSPECIFIED
+}
+
+func (x *LeaseTransaction) GetLeaseId() string {
+	if x != nil {
+		return x.LeaseId
+	}
+	return ""
+}
+
+func (x *LeaseTransaction) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *LeaseTransaction) GetLease() *Lease {
+	if x != nil {
+		return x.Lease
+	}
+	return nil
+}
+
+func (x *LeaseTransaction) GetAllocationsPut() []*Allocation {
+	if x != nil {
+		return x.AllocationsPut
+	}
+	return nil
+}
+
+func (x *LeaseTransaction) GetAllocationsDelete() []*AllocationKey {
+	if x != nil {
+		return x.AllocationsDelete
+	}
+	return nil
+}
+
+func (x *LeaseTransaction) GetCleaningTimeMs() int64 {
+	if x != nil {
+		return x.CleaningTimeMs
+	}
+	return 0
+}
 
 // AmphoraSecrets is what the cluster's nodes share to trust their amphorae and be
 // trusted by them: the CA that signs every amphora's server certificate and every
@@ -520,7 +923,7 @@ type AmphoraSecrets struct {
 
 func (x *AmphoraSecrets) Reset() {
 	*x = AmphoraSecrets{}
-	mi := &file_store_storepb_store_proto_msgTypes[1]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +935,7 @@ func (x *AmphoraSecrets) String() string {
 func (*AmphoraSecrets) ProtoMessage() {}
 
 func (x *AmphoraSecrets) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[1]
+	mi := &file_store_storepb_store_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +948,7 @@ func (x *AmphoraSecrets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmphoraSecrets.ProtoReflect.Descriptor instead.
 func (*AmphoraSecrets) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{1}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AmphoraSecrets) GetCaCertPem() string {
@@ -582,7 +985,7 @@ type InitAmphoraSecrets struct {
 
 func (x *InitAmphoraSecrets) Reset() {
 	*x = InitAmphoraSecrets{}
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +997,7 @@ func (x *InitAmphoraSecrets) String() string {
 func (*InitAmphoraSecrets) ProtoMessage() {}
 
 func (x *InitAmphoraSecrets) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[2]
+	mi := &file_store_storepb_store_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +1010,7 @@ func (x *InitAmphoraSecrets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitAmphoraSecrets.ProtoReflect.Descriptor instead.
 func (*InitAmphoraSecrets) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{2}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *InitAmphoraSecrets) GetSecrets() *AmphoraSecrets {
@@ -634,7 +1037,7 @@ type RecordAmphoraStats struct {
 
 func (x *RecordAmphoraStats) Reset() {
 	*x = RecordAmphoraStats{}
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +1049,7 @@ func (x *RecordAmphoraStats) String() string {
 func (*RecordAmphoraStats) ProtoMessage() {}
 
 func (x *RecordAmphoraStats) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[3]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +1062,7 @@ func (x *RecordAmphoraStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAmphoraStats.ProtoReflect.Descriptor instead.
 func (*RecordAmphoraStats) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{3}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RecordAmphoraStats) GetStats() []*ListenerStatistics {
@@ -680,7 +1083,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +1095,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +1108,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 // TreeWrite is the write set of one change to a load balancer's tree.
@@ -738,7 +1141,7 @@ type TreeWrite struct {
 
 func (x *TreeWrite) Reset() {
 	*x = TreeWrite{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +1153,7 @@ func (x *TreeWrite) String() string {
 func (*TreeWrite) ProtoMessage() {}
 
 func (x *TreeWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +1166,7 @@ func (x *TreeWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
 func (*TreeWrite) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TreeWrite) GetLoadBalancerId() string {
@@ -904,7 +1307,7 @@ type TreeTransaction struct {
 
 func (x *TreeTransaction) Reset() {
 	*x = TreeTransaction{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1319,7 @@ func (x *TreeTransaction) String() string {
 func (*TreeTransaction) ProtoMessage() {}
 
 func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1332,7 @@ func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
 func (*TreeTransaction) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
@@ -964,7 +1367,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1379,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1392,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -1023,7 +1426,7 @@ type CatalogRow struct {
 
 func (x *CatalogRow) Reset() {
 	*x = CatalogRow{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1438,7 @@ func (x *CatalogRow) String() string {
 func (*CatalogRow) ProtoMessage() {}
 
 func (x *CatalogRow) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1451,7 @@ func (x *CatalogRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRow.ProtoReflect.Descriptor instead.
 func (*CatalogRow) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CatalogRow) GetRow() isCatalogRow_Row {
@@ -1156,7 +1559,7 @@ type CatalogOperation struct {
 
 func (x *CatalogOperation) Reset() {
 	*x = CatalogOperation{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1571,7 @@ func (x *CatalogOperation) String() string {
 func (*CatalogOperation) ProtoMessage() {}
 
 func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1584,7 @@ func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogOperation.ProtoReflect.Descriptor instead.
 func (*CatalogOperation) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CatalogOperation) GetOp() CatalogOperation_Op {
@@ -1233,7 +1636,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1648,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1661,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -1289,7 +1692,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1704,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1717,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -1359,7 +1762,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1774,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1787,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -1428,7 +1831,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1843,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1856,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -1499,6 +1902,10 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_AppliedRequest
 	//	*SnapshotRecord_AmphoraSecrets
 	//	*SnapshotRecord_ListenerStatistics
+	//	*SnapshotRecord_Host
+	//	*SnapshotRecord_ResourceProperty
+	//	*SnapshotRecord_Lease
+	//	*SnapshotRecord_Allocation
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -1507,7 +1914,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1519,7 +1926,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1532,7 +1939,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -1686,6 +2093,42 @@ func (x *SnapshotRecord) GetListenerStatistics() *ListenerStatistics {
 	return nil
 }
 
+func (x *SnapshotRecord) GetHost() *Host {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Host); ok {
+			return x.Host
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetResourceProperty() *ResourceProperty {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_ResourceProperty); ok {
+			return x.ResourceProperty
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetLease() *Lease {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Lease); ok {
+			return x.Lease
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetAllocation() *Allocation {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Allocation); ok {
+			return x.Allocation
+		}
+	}
+	return nil
+}
+
 func (x *SnapshotRecord) GetEndCount() uint64 {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_EndCount); ok {
@@ -1763,6 +2206,22 @@ type SnapshotRecord_ListenerStatistics struct {
 	ListenerStatistics *ListenerStatistics `protobuf:"bytes,16,opt,name=listener_statistics,json=listenerStatistics,proto3,oneof"`
 }
 
+type SnapshotRecord_Host struct {
+	Host *Host `protobuf:"bytes,17,opt,name=host,proto3,oneof"`
+}
+
+type SnapshotRecord_ResourceProperty struct {
+	ResourceProperty *ResourceProperty `protobuf:"bytes,18,opt,name=resource_property,json=resourceProperty,proto3,oneof"`
+}
+
+type SnapshotRecord_Lease struct {
+	Lease *Lease `protobuf:"bytes,19,opt,name=lease,proto3,oneof"`
+}
+
+type SnapshotRecord_Allocation struct {
+	Allocation *Allocation `protobuf:"bytes,20,opt,name=allocation,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
@@ -1799,6 +2258,14 @@ func (*SnapshotRecord_AmphoraSecrets) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_ListenerStatistics) isSnapshotRecord_Entity() {}
 
+func (*SnapshotRecord_Host) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_ResourceProperty) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Lease) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_Allocation) isSnapshotRecord_Entity() {}
+
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
 var File_store_storepb_store_proto protoreflect.FileDescriptor
@@ -1806,7 +2273,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\"\xf5\t\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\x1a\x1astore/storepb/blazar.proto\"\xdd\v\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
@@ -1816,10 +2283,44 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\acatalog\x18< \x01(\v2\x1c.keel.store.CatalogOperationH\x00R\acatalog\x12E\n" +
 	"\x0fresolve_request\x18F \x01(\v2\x1a.keel.store.ResolveRequestH\x00R\x0eresolveRequest\x12R\n" +
 	"\x14init_amphora_secrets\x18G \x01(\v2\x1e.keel.store.InitAmphoraSecretsH\x00R\x12initAmphoraSecrets\x12R\n" +
-	"\x14record_amphora_stats\x18H \x01(\v2\x1e.keel.store.RecordAmphoraStatsH\x00R\x12recordAmphoraStatsB\x04\n" +
+	"\x14record_amphora_stats\x18H \x01(\v2\x1e.keel.store.RecordAmphoraStatsH\x00R\x12recordAmphoraStats\x12B\n" +
+	"\x0ehost_operation\x18P \x01(\v2\x19.keel.store.HostOperationH\x00R\rhostOperation\x12U\n" +
+	"\x15set_resource_property\x18Q \x01(\v2\x1f.keel.store.SetResourcePropertyH\x00R\x13setResourceProperty\x12K\n" +
+	"\x11lease_transaction\x18R \x01(\v2\x1c.keel.store.LeaseTransactionH\x00R\x10leaseTransactionB\x04\n" +
 	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
 	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(J\x04\b2\x10<R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphoraR\tset_quotaR\fdelete_quotaR\n" +
-	"put_flavorR\rdelete_flavorR\x12put_flavor_profileR\x15delete_flavor_profileR\x15put_availability_zoneR\x18delete_availability_zoneR\x1dput_availability_zone_profileR delete_availability_zone_profile\"s\n" +
+	"put_flavorR\rdelete_flavorR\x12put_flavor_profileR\x15delete_flavor_profileR\x15put_availability_zoneR\x18delete_availability_zoneR\x1dput_availability_zone_profileR delete_availability_zone_profile\"\xd6\x01\n" +
+	"\rHostOperation\x12,\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x1c.keel.store.HostOperation.OpR\x02op\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x04R\x0fexpectedVersion\x12$\n" +
+	"\x04host\x18\x04 \x01(\v2\x10.keel.store.HostR\x04host\"-\n" +
+	"\x02Op\x12\x12\n" +
+	"\x0eOP_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03PUT\x10\x01\x12\n" +
+	"\n" +
+	"\x06DELETE\x10\x02\"T\n" +
+	"\x13SetResourceProperty\x12#\n" +
+	"\rproperty_name\x18\x01 \x01(\tR\fpropertyName\x12\x18\n" +
+	"\aprivate\x18\x02 \x01(\bR\aprivate\"\x92\x04\n" +
+	"\x10LeaseTransaction\x12;\n" +
+	"\x06intent\x18\x01 \x01(\x0e2#.keel.store.LeaseTransaction.IntentR\x06intent\x12\x19\n" +
+	"\blease_id\x18\x02 \x01(\tR\aleaseId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x04R\x0fexpectedVersion\x12'\n" +
+	"\x05lease\x18\x04 \x01(\v2\x11.keel.store.LeaseR\x05lease\x12?\n" +
+	"\x0fallocations_put\x18\x05 \x03(\v2\x16.keel.store.AllocationR\x0eallocationsPut\x12H\n" +
+	"\x12allocations_delete\x18\x06 \x03(\v2\x19.keel.store.AllocationKeyR\x11allocationsDelete\x12(\n" +
+	"\x10cleaning_time_ms\x18\a \x01(\x03R\x0ecleaningTimeMs\"\x9c\x01\n" +
+	"\x06Intent\x12\x16\n" +
+	"\x12INTENT_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fCREATE_LEASE\x10\x01\x12\x10\n" +
+	"\fUPDATE_LEASE\x10\x02\x12\x0f\n" +
+	"\vSTART_LEASE\x10\x03\x12\x14\n" +
+	"\x10BEFORE_END_LEASE\x10\x04\x12\r\n" +
+	"\tEND_LEASE\x10\x05\x12\x10\n" +
+	"\fDELETE_LEASE\x10\x06\x12\x0e\n" +
+	"\n" +
+	"FAIL_LEASE\x10\a\"s\n" +
 	"\x0eAmphoraSecrets\x12\x1e\n" +
 	"\vca_cert_pem\x18\x01 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
@@ -1934,7 +2435,7 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
 	"\x06result\x18\x02 \x01(\v2\x19.keel.store.CommandResultR\x06result\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x89\b\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xe3\t\n" +
 	"\x0eSnapshotRecord\x12?\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
 	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
@@ -1952,7 +2453,13 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x19availability_zone_profile\x18\r \x01(\v2#.keel.store.AvailabilityZoneProfileH\x00R\x17availabilityZoneProfile\x12E\n" +
 	"\x0fapplied_request\x18\x0e \x01(\v2\x1a.keel.store.AppliedRequestH\x00R\x0eappliedRequest\x12E\n" +
 	"\x0famphora_secrets\x18\x0f \x01(\v2\x1a.keel.store.AmphoraSecretsH\x00R\x0eamphoraSecrets\x12Q\n" +
-	"\x13listener_statistics\x18\x10 \x01(\v2\x1e.keel.store.ListenerStatisticsH\x00R\x12listenerStatistics\x12\x1d\n" +
+	"\x13listener_statistics\x18\x10 \x01(\v2\x1e.keel.store.ListenerStatisticsH\x00R\x12listenerStatistics\x12&\n" +
+	"\x04host\x18\x11 \x01(\v2\x10.keel.store.HostH\x00R\x04host\x12K\n" +
+	"\x11resource_property\x18\x12 \x01(\v2\x1c.keel.store.ResourcePropertyH\x00R\x10resourceProperty\x12)\n" +
+	"\x05lease\x18\x13 \x01(\v2\x11.keel.store.LeaseH\x00R\x05lease\x128\n" +
+	"\n" +
+	"allocation\x18\x14 \x01(\v2\x16.keel.store.AllocationH\x00R\n" +
+	"allocation\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entity*\x8c\x01\n" +
 	"\vCatalogKind\x12\x1c\n" +
@@ -1976,94 +2483,117 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 	return file_store_storepb_store_proto_rawDescData
 }
 
-var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_store_storepb_store_proto_goTypes = []any{
 	(CatalogKind)(0),                // 0: keel.store.CatalogKind
-	(TreeTransaction_Intent)(0),     // 1: keel.store.TreeTransaction.Intent
-	(CatalogOperation_Op)(0),        // 2: keel.store.CatalogOperation.Op
-	(CommandResult_Code)(0),         // 3: keel.store.CommandResult.Code
-	(*Command)(nil),                 // 4: keel.store.Command
-	(*AmphoraSecrets)(nil),          // 5: keel.store.AmphoraSecrets
-	(*InitAmphoraSecrets)(nil),      // 6: keel.store.InitAmphoraSecrets
-	(*RecordAmphoraStats)(nil),      // 7: keel.store.RecordAmphoraStats
-	(*ResolveRequest)(nil),          // 8: keel.store.ResolveRequest
-	(*TreeWrite)(nil),               // 9: keel.store.TreeWrite
-	(*TreeTransaction)(nil),         // 10: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),       // 11: keel.store.PurgeLoadBalancer
-	(*CatalogRow)(nil),              // 12: keel.store.CatalogRow
-	(*CatalogOperation)(nil),        // 13: keel.store.CatalogOperation
-	(*CommandBatch)(nil),            // 14: keel.store.CommandBatch
-	(*CommandResult)(nil),           // 15: keel.store.CommandResult
-	(*SnapshotHeader)(nil),          // 16: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),          // 17: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),          // 18: keel.store.SnapshotRecord
-	(*ListenerStatistics)(nil),      // 19: keel.store.ListenerStatistics
-	(*LoadBalancer)(nil),            // 20: keel.store.LoadBalancer
-	(*Listener)(nil),                // 21: keel.store.Listener
-	(*Pool)(nil),                    // 22: keel.store.Pool
-	(*Member)(nil),                  // 23: keel.store.Member
-	(*HealthMonitor)(nil),           // 24: keel.store.HealthMonitor
-	(*L7Policy)(nil),                // 25: keel.store.L7Policy
-	(*L7Rule)(nil),                  // 26: keel.store.L7Rule
-	(*Amphora)(nil),                 // 27: keel.store.Amphora
-	(*Quota)(nil),                   // 28: keel.store.Quota
-	(*Flavor)(nil),                  // 29: keel.store.Flavor
-	(*FlavorProfile)(nil),           // 30: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),        // 31: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil), // 32: keel.store.AvailabilityZoneProfile
+	(HostOperation_Op)(0),           // 1: keel.store.HostOperation.Op
+	(LeaseTransaction_Intent)(0),    // 2: keel.store.LeaseTransaction.Intent
+	(TreeTransaction_Intent)(0),     // 3: keel.store.TreeTransaction.Intent
+	(CatalogOperation_Op)(0),        // 4: keel.store.CatalogOperation.Op
+	(CommandResult_Code)(0),         // 5: keel.store.CommandResult.Code
+	(*Command)(nil),                 // 6: keel.store.Command
+	(*HostOperation)(nil),           // 7: keel.store.HostOperation
+	(*SetResourceProperty)(nil),     // 8: keel.store.SetResourceProperty
+	(*LeaseTransaction)(nil),        // 9: keel.store.LeaseTransaction
+	(*AmphoraSecrets)(nil),          // 10: keel.store.AmphoraSecrets
+	(*InitAmphoraSecrets)(nil),      // 11: keel.store.InitAmphoraSecrets
+	(*RecordAmphoraStats)(nil),      // 12: keel.store.RecordAmphoraStats
+	(*ResolveRequest)(nil),          // 13: keel.store.ResolveRequest
+	(*TreeWrite)(nil),               // 14: keel.store.TreeWrite
+	(*TreeTransaction)(nil),         // 15: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),       // 16: keel.store.PurgeLoadBalancer
+	(*CatalogRow)(nil),              // 17: keel.store.CatalogRow
+	(*CatalogOperation)(nil),        // 18: keel.store.CatalogOperation
+	(*CommandBatch)(nil),            // 19: keel.store.CommandBatch
+	(*CommandResult)(nil),           // 20: keel.store.CommandResult
+	(*SnapshotHeader)(nil),          // 21: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),          // 22: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),          // 23: keel.store.SnapshotRecord
+	(*Host)(nil),                    // 24: keel.store.Host
+	(*Lease)(nil),                   // 25: keel.store.Lease
+	(*Allocation)(nil),              // 26: keel.store.Allocation
+	(*AllocationKey)(nil),           // 27: keel.store.AllocationKey
+	(*ListenerStatistics)(nil),      // 28: keel.store.ListenerStatistics
+	(*LoadBalancer)(nil),            // 29: keel.store.LoadBalancer
+	(*Listener)(nil),                // 30: keel.store.Listener
+	(*Pool)(nil),                    // 31: keel.store.Pool
+	(*Member)(nil),                  // 32: keel.store.Member
+	(*HealthMonitor)(nil),           // 33: keel.store.HealthMonitor
+	(*L7Policy)(nil),                // 34: keel.store.L7Policy
+	(*L7Rule)(nil),                  // 35: keel.store.L7Rule
+	(*Amphora)(nil),                 // 36: keel.store.Amphora
+	(*Quota)(nil),                   // 37: keel.store.Quota
+	(*Flavor)(nil),                  // 38: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 39: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 40: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 41: keel.store.AvailabilityZoneProfile
+	(*ResourceProperty)(nil),        // 42: keel.store.ResourceProperty
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	10, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	11, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	13, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
-	8,  // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	6,  // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
-	7,  // 5: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
-	5,  // 6: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
-	19, // 7: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
-	20, // 8: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	21, // 9: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	22, // 10: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	23, // 11: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	24, // 12: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	25, // 13: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	26, // 14: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	27, // 15: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	1,  // 16: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	9,  // 17: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	28, // 18: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
-	29, // 19: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
-	30, // 20: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
-	31, // 21: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
-	32, // 22: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	2,  // 23: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
-	0,  // 24: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
-	12, // 25: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
-	4,  // 26: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	3,  // 27: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	15, // 28: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	20, // 29: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	21, // 30: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	22, // 31: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	23, // 32: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	24, // 33: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	25, // 34: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	26, // 35: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	27, // 36: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	28, // 37: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	29, // 38: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	30, // 39: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	31, // 40: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	32, // 41: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	17, // 42: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	5,  // 43: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
-	19, // 44: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	15, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	16, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	18, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
+	13, // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	11, // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
+	12, // 5: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
+	7,  // 6: keel.store.Command.host_operation:type_name -> keel.store.HostOperation
+	8,  // 7: keel.store.Command.set_resource_property:type_name -> keel.store.SetResourceProperty
+	9,  // 8: keel.store.Command.lease_transaction:type_name -> keel.store.LeaseTransaction
+	1,  // 9: keel.store.HostOperation.op:type_name -> keel.store.HostOperation.Op
+	24, // 10: keel.store.HostOperation.host:type_name -> keel.store.Host
+	2,  // 11: keel.store.LeaseTransaction.intent:type_name -> keel.store.LeaseTransaction.Intent
+	25, // 12: keel.store.LeaseTransaction.lease:type_name -> keel.store.Lease
+	26, // 13: keel.store.LeaseTransaction.allocations_put:type_name -> keel.store.Allocation
+	27, // 14: keel.store.LeaseTransaction.allocations_delete:type_name -> keel.store.AllocationKey
+	10, // 15: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
+	28, // 16: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
+	29, // 17: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	30, // 18: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	31, // 19: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	32, // 20: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	33, // 21: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	34, // 22: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	35, // 23: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	36, // 24: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	3,  // 25: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	14, // 26: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	37, // 27: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
+	38, // 28: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
+	39, // 29: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
+	40, // 30: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
+	41, // 31: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	4,  // 32: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
+	0,  // 33: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
+	17, // 34: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
+	6,  // 35: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	5,  // 36: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	20, // 37: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	29, // 38: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	30, // 39: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	31, // 40: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	32, // 41: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	33, // 42: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	34, // 43: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	35, // 44: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	36, // 45: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	37, // 46: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	38, // 47: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	39, // 48: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	40, // 49: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	41, // 50: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	22, // 51: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	10, // 52: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	28, // 53: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
+	24, // 54: keel.store.SnapshotRecord.host:type_name -> keel.store.Host
+	42, // 55: keel.store.SnapshotRecord.resource_property:type_name -> keel.store.ResourceProperty
+	25, // 56: keel.store.SnapshotRecord.lease:type_name -> keel.store.Lease
+	26, // 57: keel.store.SnapshotRecord.allocation:type_name -> keel.store.Allocation
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -2072,6 +2602,7 @@ func file_store_storepb_store_proto_init() {
 		return
 	}
 	file_store_storepb_octavia_proto_init()
+	file_store_storepb_blazar_proto_init()
 	file_store_storepb_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_TreeTransaction)(nil),
 		(*Command_PurgeLoadBalancer)(nil),
@@ -2079,15 +2610,18 @@ func file_store_storepb_store_proto_init() {
 		(*Command_ResolveRequest)(nil),
 		(*Command_InitAmphoraSecrets)(nil),
 		(*Command_RecordAmphoraStats)(nil),
+		(*Command_HostOperation)(nil),
+		(*Command_SetResourceProperty)(nil),
+		(*Command_LeaseTransaction)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[8].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[11].OneofWrappers = []any{
 		(*CatalogRow_Quota)(nil),
 		(*CatalogRow_Flavor)(nil),
 		(*CatalogRow_FlavorProfile)(nil),
 		(*CatalogRow_AvailabilityZone)(nil),
 		(*CatalogRow_AvailabilityZoneProfile)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[14].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[17].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -2104,6 +2638,10 @@ func file_store_storepb_store_proto_init() {
 		(*SnapshotRecord_AppliedRequest)(nil),
 		(*SnapshotRecord_AmphoraSecrets)(nil),
 		(*SnapshotRecord_ListenerStatistics)(nil),
+		(*SnapshotRecord_Host)(nil),
+		(*SnapshotRecord_ResourceProperty)(nil),
+		(*SnapshotRecord_Lease)(nil),
+		(*SnapshotRecord_Allocation)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -2111,8 +2649,8 @@ func file_store_storepb_store_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   15,
+			NumEnums:      6,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
