@@ -21,7 +21,10 @@ type ReallocationPlan struct {
 	Keep, Remove, Add []string
 }
 
-// Reallocate is Blazar's _update_allocations. inventory is every enrolled
+// Reallocate is Blazar's _update_allocations, for a reservation whose
+// ReservationUpdate has Recheck set (without it, nothing is re-checked and
+// the hosts stay: no parameters sent and the new window inside the old one).
+// inventory is every enrolled
 // host in inventory order; busy(id) returns the windows of the host's
 // allocations to OTHER reservations (the one being updated is described by
 // r.Hosts and r.Old).
