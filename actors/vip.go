@@ -1,9 +1,7 @@
 package actors
 
 import (
-	"encoding/binary"
 	"errors"
-	"hash/fnv"
 	"net/http"
 	"net/netip"
 
@@ -95,11 +93,7 @@ func recordedVip(v *storepb.LoadBalancer) {
 	}
 	for _, av := range v.AdditionalVips {
 		if av.IpAddress == "" {
-			h := fnv.New32a()
-			h.Write([]byte(v.Id + av.SubnetId))
-			var a [4]byte
-			binary.BigEndian.PutUint32(a[:], h.Sum32()&0x00fffffe|0x0a000001)
-			av.IpAddress = netip.AddrFrom4(a).String()
+			av.IpAddress = storepb.RecordedAdditionalVipAddress(v.Id, av.SubnetId)
 		}
 	}
 }
