@@ -1,9 +1,7 @@
 package actors
 
 import (
-	"encoding/binary"
 	"errors"
-	"hash/fnv"
 	"net/http"
 	"net/netip"
 
@@ -40,8 +38,19 @@ func (g *LoadBalancerGrain) allocateVip(w *storepb.TreeWrite) (exclusive bool, e
 // (the store's rule, checked again by the FSM where creates are serialised:
 // store.checkVipClaims), in the words Octavia passes on from Neutron: a port the
 // caller cannot see is not found (400), one it can see is in use (400); an
-// address of the subnet is already allocated (409, Neutron's status).
+// address of the subnet — the VIP's or an additional VIP's, held by another's
+// VIP or additional VIP — is already allocated (409, Neutron's status). An
+// additional VIP in the VIP's subnet or another additional VIP's (the VIP's is
+// known only now when the request named a port or network) is Octavia's 400, as
+// the API's when the request named the subnet.
 func (g *LoadBalancerGrain) checkVipClaims(caller *actorspb.Caller, lb *storepb.LoadBalancer, exclusive bool) error {
+	seen := map[string]bool{lb.VipSubnetId: true}
+	for _, av := range lb.AdditionalVips {
+		if seen[av.SubnetId] {
+			return grainError(KindInvalid, "Validation failure: Duplicate VIP subnet(s) specified. Only one IP can be bound per subnet.")
+		}
+		seen[av.SubnetId] = true
+	}
 	st := g.rt.Store.State().Current()
 	if lb.NamedVipPort() {
 		if h := st.VipPortHolder(lb.VipPortId); h != nil {
@@ -51,9 +60,12 @@ func (g *LoadBalancerGrain) checkVipClaims(caller *actorspb.Caller, lb *storepb.
 			return grainError(KindInvalid, "Validation failure: Port %s is already used by device lb-%s ", lb.VipPortId, h.Id)
 		}
 	}
-	if !exclusive && lb.NamedVipAddress() {
-		if h := st.VipAddressHolder(lb.VipSubnetId, lb.VipAddress); h != nil {
-			return grainError(KindConflict, "IP address %s already allocated in subnet %s", lb.VipAddress, lb.VipSubnetId)
+	if exclusive {
+		return nil // allocateLoopbackVip checked the address (the driver's, no additional VIPs)
+	}
+	for _, c := range lb.VipAddressClaims() {
+		if st.VipAddressHolder(c.SubnetId, c.IpAddress) != nil {
+			return grainError(KindConflict, "IP address %s already allocated in subnet %s", c.IpAddress, c.SubnetId)
 		}
 	}
 	return nil
@@ -95,11 +107,7 @@ func recordedVip(v *storepb.LoadBalancer) {
 	}
 	for _, av := range v.AdditionalVips {
 		if av.IpAddress == "" {
-			h := fnv.New32a()
-			h.Write([]byte(v.Id + av.SubnetId))
-			var a [4]byte
-			binary.BigEndian.PutUint32(a[:], h.Sum32()&0x00fffffe|0x0a000001)
-			av.IpAddress = netip.AddrFrom4(a).String()
+			av.IpAddress = storepb.RecordedAdditionalVipAddress(v.Id, av.SubnetId)
 		}
 	}
 }

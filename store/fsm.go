@@ -197,7 +197,8 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 // checkVipClaims refuses a new load balancer a VIP another one holds, as Neutron
 // refuses a second port on an address or a port already in use: an exclusive
 // address (the local amphora driver's, on this host), a named address in the
-// same subnet, or the same VIP port. It is checked here, where creates are
+// same subnet — its VIP's or an additional VIP's, against either of another load
+// balancer's — or the same VIP port. It is checked here, where creates are
 // serialised, because two grains (one per load balancer id) decide creates
 // concurrently; the grain checks the same first (actors/vip.go) to word the
 // refusal for its caller, and decides again after this CONFLICT.
@@ -207,14 +208,21 @@ func checkVipClaims(st *State, lb *storepb.LoadBalancer, exclusive bool) *storep
 			return conflict(0, "VIP port %s is used by load balancer %s", lb.VipPortId, h.Id)
 		}
 	}
-	addr := lb.GetVipAddress()
 	if exclusive {
+		addr := lb.GetVipAddress()
 		if h := st.LoadBalancerWithVip(addr); h != nil {
 			return conflict(0, "IP address %s already allocated (load balancer %s)", addr, h.Id)
 		}
-	} else if lb.NamedVipAddress() {
-		if h := st.VipAddressHolder(lb.VipSubnetId, addr); h != nil {
-			return conflict(0, "IP address %s already allocated in subnet %s (load balancer %s)", addr, lb.VipSubnetId, h.Id)
+	}
+	claims := lb.VipAddressClaims()
+	for i, c := range claims {
+		if h := st.VipAddressHolder(c.SubnetId, c.IpAddress); h != nil {
+			return conflict(0, "IP address %s already allocated in subnet %s (load balancer %s)", c.IpAddress, c.SubnetId, h.Id)
+		}
+		for _, d := range claims[:i] { // the grain refuses these (400)
+			if vipClaimKey(d.SubnetId, d.IpAddress) == vipClaimKey(c.SubnetId, c.IpAddress) {
+				return invalid("load balancer %s claims IP address %s in subnet %s twice", lb.Id, c.IpAddress, c.SubnetId)
+			}
 		}
 	}
 	return nil

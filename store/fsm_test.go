@@ -124,7 +124,8 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		lb := testLB(fmt.Sprintf("lb-%04d", i), fmt.Sprintf("p%d", i%7), int64(1000+i))
 		lb.Tags = []string{"t1", fmt.Sprint(i)}
-		lb.AdditionalVips = []*storepb.AdditionalVip{{SubnetId: "s", IpAddress: "10.0.0.1"}}
+		// A named additional address is a claim: one per load balancer.
+		lb.AdditionalVips = []*storepb.AdditionalVip{{SubnetId: "s", IpAddress: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)}}
 		cmds = append(cmds, createCmd(fmt.Sprint("req-", i), lb))
 	}
 	applyCmds(t, f, 10, cmds...)

@@ -192,17 +192,15 @@ func (s *State) LoadBalancerWithVip(addr string) *storepb.LoadBalancer {
 	return out
 }
 
-// VipAddressHolder returns a load balancer that holds addr as a named VIP
-// address in subnet (nil if none): the one a new load balancer naming them may
-// not share (Neutron: one port per address of a subnet).
+// VipAddressHolder returns a load balancer that claims addr in subnet, as its
+// named VIP address or an additional VIP's (nil if none): the one a new load
+// balancer naming them, either way, may not share (Neutron: one port per address
+// of a subnet). Addresses compare in canonical form.
 func (s *State) VipAddressHolder(subnet, addr string) *storepb.LoadBalancer {
 	var out *storepb.LoadBalancer
-	s.LoadBalancers.Equal(IndexVipAddress, addr, func(lb *storepb.LoadBalancer) bool {
-		if lb.VipSubnetId == subnet && lb.NamedVipAddress() {
-			out = lb
-			return false
-		}
-		return true
+	s.LoadBalancers.Keyed(IndexVipClaims, vipClaimKey(subnet, addr), func(lb *storepb.LoadBalancer) bool {
+		out = lb
+		return false
 	})
 	return out
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,8 +53,11 @@ const (
 	IndexAvailabilityZone        = "availability_zone"
 	IndexAvailabilityZoneProfile = "availability_zone_profile_id"
 	IndexStatus                  = "status"
-	IndexVipAddress              = "vip_address" // partial: loopback and named addresses only
+	IndexVipAddress              = "vip_address" // partial: loopback addresses only
 	IndexVipPort                 = "vip_port_id" // partial: named ports only
+	// IndexVipClaims (multi-valued) maps each address claim — subnet and address,
+	// primary or additional VIP — to the load balancer holding it.
+	IndexVipClaims = "vip_claims"
 )
 
 // exact builds an exact-match index from a field's getter and setter.
@@ -83,6 +87,7 @@ var (
 			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
 				func(p *storepb.LoadBalancer, v string) { p.AvailabilityZone = v }),
 		},
+		Multi: map[string]MultiIndex[*storepb.LoadBalancer]{IndexVipClaims: {Keys: vipClaimKeys}},
 	}
 	listenerSchema = &Schema[*storepb.Listener]{
 		Name: "listeners",
@@ -218,16 +223,40 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// vipAddressIndex indexes the load balancers whose VIP address is a claim: the
-// local amphora driver's loopback addresses (exclusive on the host) and the
-// addresses requests named (exclusive in their subnet, as Neutron keeps them).
-// The addresses the noop driver records from ids cost no entry; the index so
-// answers a vip_address filter only for loopback addresses.
+// vipAddressIndex indexes the load balancers whose VIP address is the local
+// amphora driver's, a loopback address exclusive on the host
+// (LoadBalancerWithVip); it answers a vip_address filter for those. Addresses
+// claimed in a subnet are IndexVipClaims's.
 func vipAddressIndex() ExactIndex[*storepb.LoadBalancer] {
 	ix := exact((*storepb.LoadBalancer).GetVipAddress, func(p *storepb.LoadBalancer, v string) { p.VipAddress = v })
 	ix.Covers = isLoopbackVip
-	ix.Include = func(lb *storepb.LoadBalancer) bool { return isLoopbackVip(lb.VipAddress) || lb.NamedVipAddress() }
+	ix.Include = func(lb *storepb.LoadBalancer) bool { return isLoopbackVip(lb.VipAddress) }
 	return ix
+}
+
+// vipClaimKeys are a load balancer's keys in IndexVipClaims: one per address it
+// claims (storepb.LoadBalancer.VipAddressClaims: named ones only, so the
+// addresses the noop driver records from ids cost no entry).
+func vipClaimKeys(lb *storepb.LoadBalancer) []string {
+	claims := lb.VipAddressClaims()
+	if len(claims) == 0 {
+		return nil
+	}
+	keys := make([]string, len(claims))
+	for i, c := range claims {
+		keys[i] = vipClaimKey(c.SubnetId, c.IpAddress)
+	}
+	return keys
+}
+
+// vipClaimKey is the key of an address claim: the subnet and the address in
+// canonical form (2001:DB8:0::1 and 2001:db8::1 are one address to Neutron,
+// though keel keeps and shows each as it was sent).
+func vipClaimKey(subnet, addr string) string {
+	if a, err := netip.ParseAddr(addr); err == nil {
+		addr = a.String()
+	}
+	return subnet + "/" + addr
 }
 
 // vipPortIndex indexes the load balancers whose VIP port id a request named (the

@@ -40,12 +40,36 @@ type ExactIndex[T Entity] struct {
 	Covers  func(value string) bool
 }
 
+// MultiIndex orders a table by keys of which an entity has any number (none,
+// one or several: a load balancer's VIP address claims), to answer equality
+// lookups on one key where an ExactIndex, one value per entity, cannot. Keys must
+// depend on the entity alone: unindexing computes them again from the old row.
+type MultiIndex[T Entity] struct {
+	Keys func(T) []string
+}
+
+// keyed is one entry of a MultiIndex: a key and an entity that has it.
+type keyed[T Entity] struct {
+	key string
+	v   T
+}
+
+func lessKeyed[T Entity](a, b keyed[T]) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.v.GetId() < b.v.GetId() // a lookup's pivot has a nil v: its id is ""
+}
+
 // Schema describes one table.
 type Schema[T Entity] struct {
 	Name string
 	// Pivot returns a T with only these three fields set (for ordered seeks).
 	Pivot func(project string, created int64, id string) T
 	Exact map[string]ExactIndex[T]
+	// Multi are the table's multi-valued indexes, kept, cloned and rebuilt (on
+	// restore, by Put) with its other indexes.
+	Multi map[string]MultiIndex[T]
 	// ByID: Octavia's model of the table has no created_at (flavors, flavor
 	// profiles, availability zones and their profiles, quotas), so its pagination
 	// appends only id to the sort keys: lists default to id order (an
@@ -59,6 +83,7 @@ type Schema[T Entity] struct {
 	once      sync.Once
 	idFree    *btree.FreeListG[idItem[T]]
 	free      *btree.FreeListG[T]
+	keyedFree *btree.FreeListG[keyed[T]]
 	exactLess map[string]btree.LessFunc[T]
 }
 
@@ -66,6 +91,7 @@ func (s *Schema[T]) shared() {
 	s.once.Do(func() {
 		s.idFree = btree.NewFreeListG[idItem[T]](btree.DefaultFreeListSize)
 		s.free = btree.NewFreeListG[T](btree.DefaultFreeListSize)
+		s.keyedFree = btree.NewFreeListG[keyed[T]](btree.DefaultFreeListSize)
 		s.exactLess = map[string]btree.LessFunc[T]{}
 		for name, ix := range s.Exact {
 			field := ix.Field
@@ -90,6 +116,7 @@ type Table[T Entity] struct {
 	created        *btree.BTreeG[T]
 	projectCreated *btree.BTreeG[T]
 	exact          map[string]*btree.BTreeG[T]
+	multi          map[string]*btree.BTreeG[keyed[T]] // nil when the schema has none
 }
 
 // idItem carries the first 16 bytes of the id inline, so a lookup compares keys
@@ -159,6 +186,12 @@ func NewTable[T Entity](s *Schema[T]) *Table[T] {
 	for name, less := range s.exactLess {
 		t.exact[name] = btree.NewWithFreeListG(btreeDegree, less, s.free)
 	}
+	for name := range s.Multi {
+		if t.multi == nil {
+			t.multi = make(map[string]*btree.BTreeG[keyed[T]], len(s.Multi))
+		}
+		t.multi[name] = btree.NewWithFreeListG(btreeDegree, lessKeyed[T], s.keyedFree)
+	}
 	return t
 }
 
@@ -171,6 +204,12 @@ func (t *Table[T]) Clone() *Table[T] {
 		projectCreated: t.projectCreated.Clone(), exact: make(map[string]*btree.BTreeG[T], len(t.exact))}
 	for name, tree := range t.exact {
 		c.exact[name] = tree.Clone()
+	}
+	if t.multi != nil {
+		c.multi = make(map[string]*btree.BTreeG[keyed[T]], len(t.multi))
+		for name, tree := range t.multi {
+			c.multi[name] = tree.Clone()
+		}
 	}
 	return c
 }
@@ -196,6 +235,11 @@ func (t *Table[T]) Put(v T) {
 			t.exact[name].ReplaceOrInsert(v)
 		}
 	}
+	for name, ix := range t.schema.Multi {
+		for _, k := range ix.Keys(v) {
+			t.multi[name].ReplaceOrInsert(keyed[T]{key: k, v: v})
+		}
+	}
 }
 
 // Delete removes the entity with id; it reports whether one existed.
@@ -212,6 +256,11 @@ func (t *Table[T]) unindex(old T) {
 	t.projectCreated.Delete(old)
 	for _, tree := range t.exact {
 		tree.Delete(old)
+	}
+	for name, ix := range t.schema.Multi {
+		for _, k := range ix.Keys(old) {
+			t.multi[name].Delete(keyed[T]{key: k, v: old})
+		}
 	}
 }
 
@@ -237,6 +286,18 @@ func (t *Table[T]) Equal(index, value string, fn func(T) bool) {
 	})
 	ix.SetField(pivot, "")
 	ix.pivots.Put(pivot)
+}
+
+// Keyed calls fn, in id order, for every entity that has key in the multi-valued
+// index (each entity once per key it has, however often its Keys repeat it).
+func (t *Table[T]) Keyed(index, key string, fn func(T) bool) {
+	tree, ok := t.multi[index]
+	if !ok {
+		panic("store: no multi-valued index " + index + " on " + t.schema.Name)
+	}
+	tree.AscendGreaterOrEqual(keyed[T]{key: key}, func(e keyed[T]) bool {
+		return e.key == key && fn(e.v)
+	})
 }
 
 // newPivotPool makes a pool of empty entities (T is a pointer to a message).

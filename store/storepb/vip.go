@@ -9,8 +9,8 @@ import (
 )
 
 // keel has no network service: a load balancer's VIP port id and (without an
-// amphora driver that allocates addresses) its VIP address are made up from its
-// id when the request names none. They are derived, not random, so that the
+// amphora driver that allocates addresses) its VIP address and its additional
+// VIPs' addresses are made up from its id when the request names none. They are derived, not random, so that the
 // store can tell them from the ones a client named: only named ones are claims
 // another load balancer must not take (store.State.VipPortHolder,
 // VipAddressHolder), and only those cost an index entry.
@@ -27,6 +27,18 @@ func RecordedVipAddress(id string) string {
 	}
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], n)
+	return netip.AddrFrom4(a).String()
+}
+
+// RecordedAdditionalVipAddress is the address recorded for load balancer id's
+// additional VIP in subnet when the request names none and no amphora driver
+// allocates one: an address in 10.0.0.0/8 derived from both (a record only, as
+// RecordedVipAddress's).
+func RecordedAdditionalVipAddress(id, subnet string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id + subnet))
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], h.Sum32()&0x00fffffe|0x0a000001)
 	return netip.AddrFrom4(a).String()
 }
 
@@ -55,6 +67,24 @@ func DerivedVipPortOwner(port string) string { return DerivedVipPortID(port) }
 // allocated by an amphora driver): not the recorded one derived from its id.
 func (x *LoadBalancer) NamedVipAddress() bool {
 	return x.GetVipAddress() != "" && x.GetVipAddress() != RecordedVipAddress(x.GetId())
+}
+
+// VipAddressClaims returns the addresses lb holds as claims, each with its subnet
+// (an AdditionalVip's fields): its VIP address if named (NamedVipAddress), then
+// each additional VIP's address that is not the one recorded for it. Neutron
+// gives an address of a subnet to one port, so no other load balancer may claim
+// the same (store.State.VipAddressHolder).
+func (x *LoadBalancer) VipAddressClaims() []*AdditionalVip {
+	var out []*AdditionalVip
+	if x.NamedVipAddress() {
+		out = append(out, &AdditionalVip{SubnetId: x.GetVipSubnetId(), IpAddress: x.GetVipAddress()})
+	}
+	for _, av := range x.GetAdditionalVips() {
+		if a := av.GetIpAddress(); a != "" && a != RecordedAdditionalVipAddress(x.GetId(), av.GetSubnetId()) {
+			out = append(out, av)
+		}
+	}
+	return out
 }
 
 // NamedVipPort reports whether lb's VIP port id was named by its request.
