@@ -247,7 +247,10 @@ func Run(t systemtest.T, cfg Config) *Result {
 	var readers sync.WaitGroup
 	var finalMu sync.Mutex
 	for i, n := range nodes {
-		final[n.Name] = map[string]string{}
+		// Each reader writes only its own node's map: the outer map is written
+		// here, before the reader starts, and read after every reader ended.
+		reads := map[string]string{}
+		final[n.Name] = reads
 		readers.Add(1)
 		go func(i int, n *systemtest.Node) {
 			defer readers.Done()
@@ -256,10 +259,10 @@ func Run(t systemtest.T, cfg Config) *Result {
 				r := a.read(cfg.Clients+1+i, n, o)
 				finalMu.Lock()
 				if r.Outcome == OK {
-					final[n.Name][o.ID] = r.Read
+					reads[o.ID] = r.Read
 					failures = 0
 				} else {
-					final[n.Name][o.ID] = fmt.Sprintf("<HTTP %d %s>", r.Status, r.Err)
+					reads[o.ID] = fmt.Sprintf("<HTTP %d %s>", r.Status, r.Err)
 					failures++
 				}
 				finalMu.Unlock()
