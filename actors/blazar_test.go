@@ -525,3 +525,40 @@ func TestEventSchedulerRunsShortLease(t *testing.T) {
 		t.Fatalf("lateness recorded for %d events, want 3", got)
 	}
 }
+
+// Many leases for few hosts over one window (the 50-for-10, scaled
+// down): exactly as many succeed as there are hosts, each host booked once.
+func TestManyLeasesCompeteForFewHosts(t *testing.T) {
+	m := startBlazarMember(t, actors.LeaseSettings{})
+	const hosts, leases = 5, 15
+	for i := range hosts {
+		m.addHost(t, "h"+itoa(i), "compute-"+itoa(i), nil)
+	}
+	end := dateIn(time.Hour)
+	var wg sync.WaitGroup
+	errs := make([]error, leases)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = m.createLease(t, member("p", "many-"+itoa(i)), "L"+itoa(i), leaseBody("l", "now", end, 1, 1))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		wantError(t, "loser", err, actors.KindConflict, "Not enough hosts available")
+	}
+	if ok != hosts {
+		t.Fatalf("%d leases succeeded, want %d", ok, hosts)
+	}
+	for i := range hosts {
+		if n := len(m.state().AllocationsOfHost("h" + itoa(i))); n != 1 {
+			t.Fatalf("h%d has %d allocations", i, n)
+		}
+	}
+}
