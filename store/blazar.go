@@ -413,6 +413,21 @@ func (s *State) HostAllocated(hostID string) bool {
 	return found
 }
 
+// HostBusyDuring reports whether an allocation of the host overlaps [startMs,
+// endMs) kept cleaningMs apart (Overlaps), in O(log n): a host's allocations
+// never overlap each other (the FSM refuses it), so they end in the order they
+// start, and only the last one starting before endMs + cleaningMs can reach
+// back to startMs - cleaningMs.
+func (s *State) HostBusyDuring(hostID string, startMs, endMs, cleaningMs int64) bool {
+	busy := false
+	s.blazar.allocByHost.DescendLessOrEqual(&storepb.Allocation{HostId: hostID, StartMs: endMs + cleaningMs - 1, ReservationId: "\xff"},
+		func(a *storepb.Allocation) bool {
+			busy = a.HostId == hostID && Overlaps(startMs, endMs, a.StartMs, a.EndMs, cleaningMs)
+			return false
+		})
+	return busy
+}
+
 // AllocationsOfReservation returns a reservation's allocations, by host id.
 func (s *State) AllocationsOfReservation(reservationID string) []*storepb.Allocation {
 	var out []*storepb.Allocation

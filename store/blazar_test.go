@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -574,5 +575,37 @@ func TestBlazarSnapshotRoundTrip(t *testing.T) {
 		[]*storepb.Allocation{alloc("h4", "rC", "C", 150, 250)})), storepb.CommandResult_CONFLICT, "C on h4 after restore")
 	if v := mustOK(t, apply1(t, g, hostPut("h5", testHost("h5", "node-h5", nil), 0)), "h5"); v <= f.lastVersion {
 		t.Fatalf("version %d reused after restore", v)
+	}
+}
+
+// HostBusyDuring answers as a scan of the host's allocations would, for
+// windows before, between, touching and over them, with and without cleaning.
+func TestHostBusyDuring(t *testing.T) {
+	f := NewFSM()
+	mustOK(t, apply1(t, f, hostPut("h1", testHost("host-a", "a", nil), 0)), "host a")
+	mustOK(t, apply1(t, f, hostPut("h2", testHost("host-b", "b", nil), 0)), "host b")
+	windows := [][2]int64{{100, 200}, {200, 300}, {500, 600}}
+	for i, w := range windows {
+		id := fmt.Sprintf("lease-%d", i)
+		res := fmt.Sprintf("res-%d", i)
+		mustOK(t, apply1(t, f, leaseTx("l"+id, storepb.LeaseTransaction_CREATE_LEASE, testLease(id, "p", w[0], w[1], res), 0,
+			[]*storepb.Allocation{alloc("host-b", res, id, w[0], w[1])})), id)
+	}
+	st := f.State().Current()
+	for start := int64(0); start < 700; start += 25 {
+		for end := start + 25; end <= 725; end += 50 {
+			for _, c := range []int64{0, 30} {
+				want := false
+				for _, a := range st.AllocationsOfHost("host-b") {
+					want = want || Overlaps(start, end, a.StartMs, a.EndMs, c)
+				}
+				if got := st.HostBusyDuring("host-b", start, end, c); got != want {
+					t.Fatalf("host-b [%d, %d) cleaning %d: busy %v, want %v", start, end, c, got, want)
+				}
+				if st.HostBusyDuring("host-a", start, end, c) {
+					t.Fatalf("host-a has no allocation but is busy over [%d, %d)", start, end)
+				}
+			}
+		}
 	}
 }

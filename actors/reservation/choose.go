@@ -31,10 +31,30 @@ type HostRequest struct {
 	Exclude  map[string]bool
 }
 
+// Availability is what the host choice asks of the hosts' allocations.
+type Availability interface {
+	// Allocated reports whether the host has any allocation, at any time (a
+	// host with none is treated differently from one with some).
+	Allocated(hostID string) bool
+	// Busy reports whether an allocation of the host Overlaps w, cleaning
+	// apart.
+	Busy(hostID string, w Window, cleaning time.Duration) bool
+}
+
+// Windows is an Availability from every window each host is allocated for
+// (tests, and the update's re-allocation, which moves the lease's own).
+type Windows func(hostID string) []Window
+
+// Allocated reports whether hostID has any window.
+func (f Windows) Allocated(hostID string) bool { return len(f(hostID)) > 0 }
+
+// Busy reports whether a window of hostID overlaps w.
+func (f Windows) Busy(hostID string, w Window, cleaning time.Duration) bool {
+	return anyOverlap(f(hostID), w, cleaning)
+}
+
 // ChooseHosts is Blazar's _matching_hosts. candidates are the enrolled hosts
-// in inventory order; busy(id) returns the windows of every allocation the
-// host has, at any time (not only those near req.Window: a host with any
-// allocation at all is treated differently from one with none).
+// in inventory order; avail answers for their allocations.
 //
 // Only reservable hosts matching the filter and not excluded are considered.
 // A host with no allocation is free; a host with allocations is usable if
@@ -45,18 +65,23 @@ type HostRequest struct {
 // is the first Max of the usable allocated hosts followed by the
 // never-allocated ones. Fewer than Min is ErrNotEnoughHosts. With Min 0 the
 // answer may be empty.
-func ChooseHosts(candidates []Host, busy func(hostID string) []Window, req HostRequest) ([]string, error) {
+//
+// The scan stops once Max never-allocated hosts are found: the answer is
+// then those, whatever follows.
+func ChooseHosts(candidates []Host, avail Availability, req HostRequest) ([]string, error) {
 	var allocated, fresh []string
 	for _, h := range candidates {
 		if !h.Reservable || req.Exclude[h.ID] || !req.Filter.Match(h) {
 			continue
 		}
-		windows := busy(h.ID)
-		if len(windows) == 0 {
+		if !avail.Allocated(h.ID) {
 			fresh = append(fresh, h.ID)
+			if len(fresh) >= req.Max && len(fresh) >= req.Min {
+				break
+			}
 			continue
 		}
-		if !anyOverlap(windows, req.Window, req.Cleaning) {
+		if !avail.Busy(h.ID, req.Window, req.Cleaning) {
 			allocated = append(allocated, h.ID)
 		}
 	}

@@ -89,7 +89,7 @@ func TestChooseHosts(t *testing.T) {
 		{name: "min 0 takes fresh ones only", hosts: inventory(2), busy: map[string][]Window{"h1": {later}}, min: 0, max: 2,
 			want: "h2"},
 	} {
-		got, err := ChooseHosts(c.hosts, busyMap(c.busy), HostRequest{Window: lease, Cleaning: c.cleaning,
+		got, err := ChooseHosts(c.hosts, Windows(busyMap(c.busy)), HostRequest{Window: lease, Cleaning: c.cleaning,
 			Min: c.min, Max: c.max, Filter: c.filter, Exclude: c.exclude})
 		out := errText(err)
 		if err == nil {

@@ -79,7 +79,7 @@ func Reallocate(r Reallocation, inventory []Host, busy func(hostID string) []Win
 		for _, id := range r.Hosts {
 			exclude[id] = true
 		}
-		add, err := ChooseHosts(inventory, busy, HostRequest{
+		add, err := ChooseHosts(inventory, Windows(busy), HostRequest{
 			Window: r.New, Cleaning: r.Cleaning,
 			Min: max(r.Min-kept, 0), Max: r.Max - kept,
 			Filter: r.Filter, Exclude: exclude,

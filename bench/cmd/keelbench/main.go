@@ -32,7 +32,7 @@ func main() {
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
 	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children; "+
-		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae)")
+		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae); allocation-search, leases (make bench-leases)")
 	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
 	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
 	provParallel := flag.Int("provision-parallel", 4, "amphora-provision: load balancers per round")
@@ -40,6 +40,8 @@ func main() {
 	hbDuration := flag.Duration("heartbeat-duration", 10*time.Second, "heartbeats: length of each timed phase")
 	hbProfile := flag.String("heartbeat-pprof", "", "heartbeats: write keeld's CPU profile of the saturation phase here")
 	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
+	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
+	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*keeld)
@@ -60,6 +62,9 @@ func main() {
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(report, "| scenario | workload | concurrency | req/s | p50 | p90 | p99 | max | errors |\n|---|---|---|---|---|---|---|---|---|\n")
 	var notes, sections []string
+	// sectionKind names the results file when only sections ran: amphorae
+	// (make bench-amphorae) or leases (make bench-leases).
+	sectionKind := "amphorae"
 	table := false
 	add := func(scenario string, res bench.Result) {
 		table = true
@@ -85,6 +90,9 @@ func main() {
 			sections = append(sections, heartbeats(r, *hbAmphorae, *hbDuration, *hbProfile))
 		case "failover":
 			sections = append(sections, failover(r, *kills))
+		case "allocation-search":
+			sections = append(sections, allocationSearch(*searchHosts, *searchPerHost))
+			sectionKind = "leases"
 		case "":
 		default:
 			fmt.Fprintf(os.Stderr, "keelbench: unknown scenario %q\n", sc)
@@ -104,7 +112,13 @@ func main() {
 	}
 	// Only amphora scenarios ran: their own file, so latest.md keeps the API table.
 	prefix, latest := "results-", "latest.md"
-	if !table {
+	if !table && sectionKind == "leases" {
+		report.Reset()
+		fmt.Fprintf(report, "# keel benchmark: Blazar leases, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator and keeld share the machine; loopback only.\n",
+			runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+		prefix, latest = "leases-", "leases-latest.md"
+	} else if !table {
 		report.Reset()
 		fmt.Fprintf(report, "# keel benchmark: amphorae, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator, keeld, keel-agents and haproxy share the machine; loopback only. "+
