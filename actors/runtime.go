@@ -19,6 +19,7 @@ import (
 
 	"keel/actors/actorspb"
 	"keel/actors/catalogpb"
+	"keel/actors/leasepb"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -60,6 +61,11 @@ type Runtime struct {
 	Now      func() time.Time
 	// Amphorae runs real amphorae; nil is the noop provider (records only).
 	Amphorae *Amphorae
+	// Leases tunes the lease grains (Blazar's manager options).
+	Leases LeaseSettings
+	// Notifier hears Blazar's lease notifications once their command has
+	// committed; nil logs them (LogNotifier).
+	Notifier LeaseNotifier
 }
 
 var runtimeExtensionID = extensions.NextExtensionID()
@@ -83,12 +89,20 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 	if rt.Amphorae != nil {
 		rt.Amphorae.defaults()
 	}
+	rt.Leases = rt.Leases.withDefaults()
+	if rt.Notifier == nil {
+		rt.Notifier = LogNotifier{Logger: rt.Logger}
+	}
 	// Timeout 0: protoactor's receive timeout races (docs/races.md R4); grains
 	// passivate through passivateWhenIdle instead.
 	return []*cluster.Kind{
 		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, 0,
 			passivateWhenIdle(rt.Settings.IdleTimeout)),
 		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, 0,
+			passivateWhenIdle(rt.Settings.IdleTimeout)),
+		leasepb.NewLeaseKind(func() leasepb.Lease { return &LeaseGrain{} }, 0,
+			passivateWhenIdle(rt.Settings.IdleTimeout)),
+		leasepb.NewHostInventoryKind(func() leasepb.HostInventory { return &HostInventoryGrain{} }, 0,
 			passivateWhenIdle(rt.Settings.IdleTimeout)),
 		// Amphora grains never passivate: they supervise while their amphora lives.
 		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0),

@@ -195,6 +195,8 @@ type node struct {
 	reconciler *actors.Reconciler
 	api        *keelhttp.Server
 	amphorae   *amphoraNode
+	// leaseEvents fires lease events on the leader (Blazar's event timer).
+	leaseEvents *actors.EventScheduler
 }
 
 func run(o *options, logger *slog.Logger) error {
@@ -301,6 +303,8 @@ func run(o *options, logger *slog.Logger) error {
 	grains := actors.NewClient(n.cluster)
 	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger, WatchAmphorae: n.amphorae.cfg != nil}
 	n.reconciler.Start()
+	n.leaseEvents = &actors.EventScheduler{Store: st, Client: grains, Logger: logger}
+	n.leaseEvents.Start()
 
 	auth, err := keelhttp.NewAuthenticator(o.auth)
 	if err != nil {
@@ -354,6 +358,9 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 	}
 	if n.reconciler != nil {
 		n.reconciler.Stop()
+	}
+	if n.leaseEvents != nil {
+		n.leaseEvents.Stop()
 	}
 	if n.amphorae != nil {
 		n.amphorae.shutdown()
