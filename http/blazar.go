@@ -42,28 +42,47 @@ import (
 //   - a refused token (keystonemiddleware): {"error": {"code": 401, "title":
 //     "Unauthorized", "message": "..."}} with WWW-Authenticate.
 
-// BlazarGrains makes the Blazar API's writes, one grain call each: the lease
-// grain of the lease's id, or the host inventory grain. The implementation
-// retries calls that reached no decision (with the request's id, so a retry is
-// answered, not applied twice) and returns a grain's refusal as *actors.Error.
-type BlazarGrains interface {
+// blazarGrains makes the Blazar API's writes, one grain call each: the lease
+// grain of the lease's id, or the host inventory grain. Calls that reach no
+// decision are retried with the request's id (a retry is answered, not applied
+// twice); a grain's refusal is an *actors.Error.
+type blazarGrains interface {
 	CreateLease(ctx context.Context, id string, req *leasepb.CreateLeaseRequest) (*leasepb.LeaseReply, error)
 	UpdateLease(ctx context.Context, id string, req *leasepb.UpdateLeaseRequest) (*leasepb.LeaseReply, error)
 	DeleteLease(ctx context.Context, id string, req *leasepb.DeleteLeaseRequest) (*leasepb.LeaseReply, error)
 	WriteHosts(ctx context.Context, req *leasepb.HostWriteRequest) (*leasepb.HostWriteReply, error)
 }
 
+// clusterGrains are the node's grains (actors.CallLease, CallHostInventory).
+type clusterGrains struct{ c *actors.Client }
+
+func (g clusterGrains) CreateLease(ctx context.Context, id string, req *leasepb.CreateLeaseRequest) (*leasepb.LeaseReply, error) {
+	return actors.CallLease(ctx, g.c, id, (*leasepb.LeaseGrainClient).Create, req)
+}
+
+func (g clusterGrains) UpdateLease(ctx context.Context, id string, req *leasepb.UpdateLeaseRequest) (*leasepb.LeaseReply, error) {
+	return actors.CallLease(ctx, g.c, id, (*leasepb.LeaseGrainClient).Update, req)
+}
+
+func (g clusterGrains) DeleteLease(ctx context.Context, id string, req *leasepb.DeleteLeaseRequest) (*leasepb.LeaseReply, error) {
+	return actors.CallLease(ctx, g.c, id, (*leasepb.LeaseGrainClient).Delete, req)
+}
+
+func (g clusterGrains) WriteHosts(ctx context.Context, req *leasepb.HostWriteRequest) (*leasepb.HostWriteReply, error) {
+	return actors.CallHostInventory(ctx, g.c, req)
+}
+
 // BlazarServer serves Blazar v1 on one node.
 type BlazarServer struct {
 	*Server
-	grains BlazarGrains
+	grains blazarGrains
 }
 
-// NewBlazarServer builds the Blazar listener's server: cfg as the Octavia
-// server's (the same Auth, so both listeners share one token cache), and the
-// grains the writes call.
-func NewBlazarServer(cfg Config, grains BlazarGrains) *BlazarServer {
-	b := &BlazarServer{Server: newServerCore(cfg), grains: grains}
+// NewBlazarServer builds the Blazar listener's server from the node's Config,
+// the Octavia server's (pass the same Auth: both listeners then share one
+// token cache).
+func NewBlazarServer(cfg Config) *BlazarServer {
+	b := &BlazarServer{Server: newServerCore(cfg), grains: clusterGrains{cfg.Grains}}
 	b.srv = b.fasthttpServer(b.Handler(), b.transportError)
 	return b
 }

@@ -30,6 +30,15 @@ func (o *jsonObject) blazarTimestamp(k string, us int64) {
 	o.str(k, reservation.FormatTimestamp(time.UnixMicro(us)))
 }
 
+// blazarUpdatedAt renders updated_at: null while the row has not changed since
+// it was created (the store stamps both at creation; Blazar leaves it NULL).
+func (o *jsonObject) blazarUpdatedAt(created, updated int64) {
+	if updated == created {
+		updated = 0
+	}
+	o.blazarTimestamp("updated_at", updated)
+}
+
 // appendLease renders a lease with its reservations and events.
 func appendLease(b []byte, l *storepb.Lease) []byte {
 	o := openObject(b)
@@ -61,7 +70,7 @@ func appendLease(b []byte, l *storepb.Lease) []byte {
 	}
 	o.b = append(o.b, ']')
 	o.blazarTimestamp("created_at", l.CreatedAtUs)
-	o.blazarTimestamp("updated_at", l.UpdatedAtUs)
+	o.blazarUpdatedAt(l.CreatedAtUs, l.UpdatedAtUs)
 	return o.close()
 }
 
@@ -80,7 +89,7 @@ func appendReservation(b []byte, r *storepb.Reservation) []byte {
 	o.integer("min", int64(r.Min))
 	o.integer("max", int64(r.Max))
 	o.blazarTimestamp("created_at", r.CreatedAtUs)
-	o.blazarTimestamp("updated_at", r.UpdatedAtUs)
+	o.blazarUpdatedAt(r.CreatedAtUs, r.UpdatedAtUs)
 	return o.close()
 }
 
@@ -92,7 +101,7 @@ func appendEvent(b []byte, ev *storepb.LeaseEvent) []byte {
 	o.blazarDate("time", ev.TimeMs)
 	o.str("status", ev.Status)
 	o.blazarTimestamp("created_at", ev.CreatedAtUs)
-	o.blazarTimestamp("updated_at", ev.UpdatedAtUs)
+	o.blazarUpdatedAt(ev.CreatedAtUs, ev.UpdatedAtUs)
 	return o.close()
 }
 
@@ -124,7 +133,7 @@ func appendHost(b []byte, h *storepb.Host) []byte {
 	field("reservable", func() { o.boolean("reservable", h.Reservable) })
 	field("trust_id", func() { o.null("trust_id") })
 	field("created_at", func() { o.blazarTimestamp("created_at", h.CreatedAtUs) })
-	field("updated_at", func() { o.blazarTimestamp("updated_at", h.UpdatedAtUs) })
+	field("updated_at", func() { o.blazarUpdatedAt(h.CreatedAtUs, h.UpdatedAtUs) })
 	for _, k := range slices.Sorted(maps.Keys(caps)) {
 		if !hostColumn[k] {
 			o.str(k, caps[k])
