@@ -248,7 +248,7 @@ func blazarBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
 		return nil, blazarBadRequest("Request is too large.")
 	}
 	if err := checkJSONText(body); err != nil {
-		return nil, blazarBadRequest("The request body is not valid JSON.")
+		return nil, err // not UTF-8, a lone surrogate, a NUL: keel's 400 and its text
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
