@@ -411,3 +411,64 @@ func TestBlazarLeases(t *testing.T) {
 		systemtest.ExpectBlazarError(t, r, 404, fmt.Sprintf("Object with {'lease_id': '%s'} not found", l.ID))
 	})
 }
+
+// Bad lease bodies get Blazar's texts with keel's 4xx (docs/blazar-deviations.md)
+// and leave nothing behind: no lease, no allocation.
+func TestBlazarLeaseValidation(t *testing.T) {
+	n := startNode(t)
+	newBlazarHost(t, n, "v-1", map[string]any{"gpu": "a100"})
+	end := blazarMinute(time.Now().Add(2 * time.Hour))
+	res := func(kv ...any) map[string]any {
+		r := map[string]any{"resource_type": "physical:host", "min": 1, "max": 1, "hypervisor_properties": "", "resource_properties": ""}
+		for i := 0; i+1 < len(kv); i += 2 {
+			r[kv[i].(string)] = kv[i+1]
+		}
+		return r
+	}
+	body := func(start, end string, rs ...map[string]any) map[string]any {
+		list := []any{}
+		for _, r := range rs {
+			list = append(list, r)
+		}
+		return map[string]any{"name": "bad", "start_date": start, "end_date": end, "reservations": list}
+	}
+	for _, c := range []struct {
+		what   string
+		body   any
+		status int
+		msg    string
+	}{
+		{"no dates", map[string]any{"name": "x"}, 400, "Missing parameter start_date, end_date"},
+		{"bad date", body("tomorrow", end, res()), 400, "tomorrow is an invalid date. Required format: %Y-%m-%d %H:%M"},
+		{"start in the past", body("2001-01-01 00:00", end, res()), 400, "Start date must be later than current date"},
+		{"end before start", body(end, blazarMinute(time.Now().Add(time.Hour)), res()), 400, "End date must be later than start date."},
+		{"min above max", body("now", end, res("min", 2, "max", 1)), 400,
+			"Invalid values for min/max of hosts. Max must be equal to or larger than min."},
+		{"min below one", body("now", end, res("min", 0)), 400, "Malformed parameter min and max (must be greater than or equal to 1)"},
+		{"min as a string", body("now", end, res("min", "1")), 400, "Malformed parameter min"},
+		{"bad filter", body("now", end, res("resource_properties", `["==", "$gpu", 8]`)), 400, "Malformed requirements ['==', '$gpu', 8]"},
+		{"unknown capability", body("now", end, res("resource_properties", `["==", "$nokey", "1"]`)), 400,
+			"nokey ComputeHostExtraCapability was not found"},
+		{"unknown resource type", body("now", end, res("resource_type", "foo:bar")), 400, "The foo:bar resource type is not supported"},
+		{"virtual:instance", body("now", end, res("resource_type", "virtual:instance")), 400,
+			"The virtual:instance resource type is not supported by keel yet; only physical:host is"},
+		{"nothing matches", body("now", end, res("resource_properties", `["==", "$gpu", "h100"]`)), 409, "Not enough hosts available"},
+		{"two hosts wanted, one exists", body("now", end, res("min", 2, "max", 2)), 409, "Not enough hosts available"},
+		{"before_end_date outside", map[string]any{"name": "x", "start_date": "now", "end_date": end, "before_end_date": "2001-01-01 00:00",
+			"reservations": []any{res()}}, 403, "Datetime is out of lease limits"},
+	} {
+		r, err := n.BlazarDo("POST", "/v1/leases", c.body, member("p1")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != c.status || !strings.Contains(string(r.Body), fmt.Sprintf(`"error_message":%q`, c.msg)) {
+			t.Errorf("%s: %d %s, want %d %q", c.what, r.Status, r.Body, c.status, c.msg)
+		}
+	}
+	if r := n.BlazarMustDo(200, "GET", "/v1/leases", nil); string(r.Body) != `{"leases":[]}` {
+		t.Fatalf("refused creates left leases: %s", r.Body)
+	}
+	if r := n.BlazarMustDo(200, "GET", "/v1/os-hosts/allocations", nil); strings.Contains(string(r.Body), `"lease_id"`) {
+		t.Fatalf("refused creates left allocations: %s", r.Body)
+	}
+}
