@@ -14,6 +14,8 @@ command -v iptables   >/dev/null 2>&1 || [ -x /usr/sbin/iptables ]   || need+=(i
 # The openstack CLI with the Octavia plugin: the README's client, tested in CI.
 command -v openstack  >/dev/null 2>&1 || need+=(python3-openstackclient)
 /usr/bin/python3 -c 'import octaviaclient' >/dev/null 2>&1 || need+=(python3-octaviaclient)
+# ... and its Blazar plugin (`openstack reservation …`, the Blazar listener's client).
+/usr/bin/python3 -c 'import blazarclient' >/dev/null 2>&1 || need+=(python3-blazarclient)
 # A real Keystone for the tests of -auth-strategy keystone (http/keystonetest):
 # Debian's Keystone itself (keystone-manage, the WSGI application), without the
 # `keystone` service package, which would configure a database through debconf

@@ -161,22 +161,27 @@ var errBareLF = errors.New("header line ended by a bare LF; HTTP/1.1 lines end w
 // transportError answers requests fasthttp could not read, without echoing any
 // of their bytes.
 func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	writeError(ctx, transportFailure(err))
+	// fasthttp logs the error itself (fasthttpLogger).
+}
+
+// transportFailure is the refusal of a request fasthttp could not read.
+func transportFailure(err error) *apiError {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	switch {
 	case errors.As(err, &small):
-		writeError(ctx, &apiError{fasthttp.StatusRequestHeaderFieldsTooLarge,
-			fmt.Sprintf("Request header fields too large: at most %d bytes of headers are read.", maxHeaderBytes)})
+		return &apiError{fasthttp.StatusRequestHeaderFieldsTooLarge,
+			fmt.Sprintf("Request header fields too large: at most %d bytes of headers are read.", maxHeaderBytes)}
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, badRequest("Request is too large."))
+		return badRequest("Request is too large.")
 	case errors.Is(err, errBareLF):
-		writeError(ctx, badRequest("Malformed request: %s.", errBareLF))
+		return badRequest("Malformed request: %s.", errBareLF)
 	case errors.As(err, &netErr) && netErr.Timeout():
-		writeError(ctx, &apiError{fasthttp.StatusRequestTimeout, "Request timeout."})
+		return &apiError{fasthttp.StatusRequestTimeout, "Request timeout."}
 	default:
-		writeError(ctx, badRequest("Malformed request."))
+		return badRequest("Malformed request.")
 	}
-	// fasthttp logs the error itself (fasthttpLogger).
 }
 
 // fasthttpLogger sends fasthttp's own messages (connection errors; their request

@@ -228,6 +228,15 @@ func (a *Authenticator) noauth(ctx *fasthttp.RequestCtx) (*Identity, error) {
 	return id, nil
 }
 
+// identify is the request's identity: its token's (keystone) or its headers'
+// (noauth). Every listener of the node authenticates through it.
+func (a *Authenticator) identify(ctx *fasthttp.RequestCtx) (*Identity, error) {
+	if a.keystone != nil {
+		return a.keystone.identify(ctx.Request.Header.Peek("X-Auth-Token"))
+	}
+	return a.noauth(ctx)
+}
+
 // NewAuthenticator checks cfg and builds what it needs (nothing is asked of
 // Keystone until the first request).
 func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
@@ -267,13 +276,7 @@ func (s *Server) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHand
 			next(ctx)
 			return
 		}
-		var id *Identity
-		var err error
-		if a.keystone != nil {
-			id, err = a.keystone.identify(ctx.Request.Header.Peek("X-Auth-Token"))
-		} else {
-			id, err = a.noauth(ctx)
-		}
+		id, err := a.identify(ctx)
 		switch {
 		case err == nil:
 			ctx.SetUserValue(identityKey, id)

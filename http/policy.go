@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -221,8 +222,9 @@ type Policy struct {
 // NewPolicy compiles the table. The table is static: a malformed entry is a
 // programming error and panics at start.
 func NewPolicy(opts PolicyOptions) *Policy {
-	p := &Policy{opts: opts, rules: make(map[string]check, len(octaviaPolicy))}
-	for _, r := range octaviaPolicy {
+	table := append(slices.Clip(octaviaPolicy), blazarPolicy()...)
+	p := &Policy{opts: opts, rules: make(map[string]check, len(table))}
+	for _, r := range table {
 		if _, dup := p.rules[r.name]; dup {
 			panic("policy: duplicate rule " + r.name)
 		}
@@ -232,7 +234,7 @@ func NewPolicy(opts PolicyOptions) *Policy {
 		}
 		p.rules[r.name] = c
 	}
-	for _, r := range octaviaPolicy { // every rule:x must exist
+	for _, r := range table { // every rule:x must exist
 		for _, ref := range ruleRefs(r.check + " " + r.deprecated) {
 			if _, ok := p.rules[ref]; !ok {
 				panic("policy: " + r.name + " refers to missing rule " + ref)

@@ -69,6 +69,14 @@ func init() { uuid.EnableRandPool() } // request ids on every response: keep the
 
 // NewServer builds the server and its routes.
 func NewServer(cfg Config) *Server {
+	s := newServerCore(cfg)
+	s.srv = s.fasthttpServer(s.Handler(), s.transportError)
+	return s
+}
+
+// newServerCore is what every listener of the node shares: its store, grains,
+// logger, authenticator and Host policy.
+func newServerCore(cfg Config) *Server {
 	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains,
 		heartbeats: cfg.Heartbeats, hosts: cfg.Hosts, auth: cfg.Auth}
 	if s.auth == nil {
@@ -80,8 +88,14 @@ func NewServer(cfg Config) *Server {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	s.srv = &fasthttp.Server{
-		Handler:              s.Handler(),
+	return s
+}
+
+// fasthttpServer is a listener's server: its handler and how it answers what
+// it could not read, with the limits every listener keeps.
+func (s *Server) fasthttpServer(handler fasthttp.RequestHandler, transportError func(*fasthttp.RequestCtx, error)) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:              handler,
 		Name:                 "keel",
 		MaxRequestBodySize:   4 * maxBodyBytes,
 		ReadBufferSize:       maxHeaderBytes,
@@ -90,7 +104,7 @@ func NewServer(cfg Config) *Server {
 		IdleTimeout:          120 * time.Second,
 		NoDefaultDate:        true,
 		NoDefaultContentType: true,
-		ErrorHandler:         s.transportError,
+		ErrorHandler:         transportError,
 		// fasthttp's errors quote the request's bytes unless told not to; they reach
 		// its log (and, before, the client).
 		SecureErrorLogMessage: true,
@@ -98,7 +112,6 @@ func NewServer(cfg Config) *Server {
 		DisablePreParseMultipartForm: true,
 		Logger:                       fasthttpLogger{s.logger},
 	}
-	return s
 }
 
 // Handler returns the request handler: the routes behind the middleware (.json
@@ -150,6 +163,12 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 // (remembering the path as requested, for links); authenticate then identifies
 // the caller (identity.go) before routing.
 func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return s.middlewareWith(next, writeError)
+}
+
+// middlewareWith is middleware answering its refusals with writeErr (each
+// listener's error format).
+func (s *Server) middlewareWith(next fasthttp.RequestHandler, writeErr func(*fasthttp.RequestCtx, error)) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		var id [4 + 36]byte
 		copy(id[:], "req-")
@@ -172,12 +191,12 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 			defer g.requestDone(bodyLen)
 		}
 		if !s.hosts.Allows(string(ctx.Host())) {
-			writeError(ctx, badRequest("Host %s is not a name of this server (keeld -allowed-hosts).",
+			writeErr(ctx, badRequest("Host %s is not a name of this server (keeld -allowed-hosts).",
 				strconv.Quote(bounded(string(ctx.Host()), 255))))
 			return
 		}
 		if err := checkHeaders(&ctx.Request.Header); err != nil {
-			writeError(ctx, err)
+			writeErr(ctx, err)
 			return
 		}
 		if isHead(ctx) {

@@ -172,6 +172,8 @@ type Node struct {
 	RaftAddr   string
 	ActorAddr  string
 	HealthAddr string
+	// BlazarAddr is keeld's -blazar-addr (the Blazar v1 listener).
+	BlazarAddr string
 	DataDir    string
 	Expect     int
 	Join       []string
@@ -217,7 +219,7 @@ func NewNodeOn(t T, name, host string, uid int) *Node {
 	}
 	addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(t, host))) }
 	n := &Node{t: t, Name: name, HTTPAddr: addr(), GossipAddr: addr(), RaftAddr: addr(), ActorAddr: addr(),
-		HealthAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1,
+		HealthAddr: addr(), BlazarAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1,
 		Host: host, UID: uid}
 	t.Cleanup(func() {
 		n.Kill()
@@ -303,7 +305,7 @@ func raceReports(log string) []string {
 func (n *Node) Args() []string {
 	args := []string{"-node", n.Name, "-data-dir", n.DataDir, "-http-addr", n.HTTPAddr,
 		"-gossip-addr", n.GossipAddr, "-raft-addr", n.RaftAddr, "-actor-addr", n.ActorAddr,
-		"-health-addr", n.HealthAddr, "-bootstrap-expect", fmt.Sprint(n.Expect),
+		"-health-addr", n.HealthAddr, "-blazar-addr", n.BlazarAddr, "-bootstrap-expect", fmt.Sprint(n.Expect),
 		"-amphora-driver", firstNonEmpty(n.AmphoraDriver, "noop")}
 	if len(n.Join) > 0 {
 		args = append(args, "-join", strings.Join(n.Join, ","))
@@ -426,7 +428,7 @@ func (n *Node) newPorts() {
 		host = "127.0.0.1"
 	}
 	addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(n.t, host))) }
-	n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr = addr(), addr(), addr(), addr(), addr()
+	n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr, n.BlazarAddr = addr(), addr(), addr(), addr(), addr(), addr()
 	_ = os.RemoveAll(n.DataDir)
 	_ = os.Remove(n.LogPath)
 }
@@ -553,6 +555,10 @@ func (r *Response) JSON() map[string]interface{} {
 // Do sends a request; headers are "Name: value" strings. A transport error is
 // returned as status 0.
 func (n *Node) Do(method, path string, body interface{}, headers ...string) (*Response, error) {
+	return n.do(n.URL(path), method, body, headers...)
+}
+
+func (n *Node) do(url, method string, body interface{}, headers ...string) (*Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -567,7 +573,7 @@ func (n *Node) Do(method, path string, body interface{}, headers ...string) (*Re
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, n.URL(path), rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		return nil, err
 	}

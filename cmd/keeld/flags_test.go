@@ -50,3 +50,25 @@ func TestIdentityFlagsFromEnvironment(t *testing.T) {
 		t.Fatalf("%+v", o.auth)
 	}
 }
+
+// -blazar-addr: Blazar's port by default, KEEL_BLAZAR_ADDR, "" not served, a
+// loopback address only with -noauth-admin.
+func TestBlazarAddrFlag(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.blazarAddr != "127.0.0.1:1234" {
+		t.Fatalf("default: %q, %v", o.blazarAddr, err)
+	}
+	if o, err := parseFlags([]string{"-blazar-addr", ""}); err != nil || o.blazarAddr != "" {
+		t.Fatalf("disabled: %v", err)
+	}
+	if _, err := parseFlags([]string{"-blazar-addr", "nope"}); err == nil || !strings.Contains(err.Error(), "-blazar-addr") {
+		t.Fatalf("a malformed address: %v", err)
+	}
+	if _, err := parseFlags([]string{"-noauth-admin", "-blazar-addr", "0.0.0.0:1234"}); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("-noauth-admin beyond loopback: %v", err)
+	}
+	t.Setenv("KEEL_BLAZAR_ADDR", "127.0.0.9:4321")
+	if o, err := parseFlags(nil); err != nil || o.blazarAddr != "127.0.0.9:4321" {
+		t.Fatalf("from the environment: %q, %v", o.blazarAddr, err)
+	}
+}

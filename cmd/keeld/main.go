@@ -36,6 +36,7 @@ type options struct {
 	node            string
 	dataDir         string
 	httpAddr        string
+	blazarAddr      string
 	hosts           *keelhttp.HostPolicy
 	gossipAddr      string
 	raftAddr        string
@@ -58,6 +59,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.node, "node", host, "unique node name (the Raft server id)")
 	fs.StringVar(&o.dataDir, "data-dir", "./keel-data", "Raft log, snapshots and node state")
 	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:9876", "public API address")
+	fs.StringVar(&o.blazarAddr, "blazar-addr", "127.0.0.1:1234", "Blazar v1 reservation API address (Blazar's port); empty: not served")
 	var allowedHosts string
 	fs.StringVar(&allowedHosts, "allowed-hosts", "", "comma-separated host names the API answers to in the Host header, besides IP addresses and localhost (DNS rebinding protection); * for any")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist bind address (TCP and UDP)")
@@ -136,13 +138,19 @@ func parseFlags(args []string) (*options, error) {
 	}
 	o.hosts = hosts
 	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
-		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr} {
+		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr, "-blazar-addr": o.blazarAddr} {
+		if name == "-blazar-addr" && addr == "" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return nil, fmt.Errorf("%s %q: %w", name, addr, err)
 		}
 	}
 	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && !loopback(o.httpAddr) {
 		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -http-addr, not %q", o.httpAddr)
+	}
+	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && o.blazarAddr != "" && !loopback(o.blazarAddr) {
+		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -blazar-addr, not %q", o.blazarAddr)
 	}
 	if _, err := keelhttp.NewAuthenticator(o.auth); err != nil {
 		return nil, fmt.Errorf("-auth-strategy %s: %w", o.auth.Strategy, err)
@@ -194,6 +202,7 @@ type node struct {
 	raftMember *cluster.RaftMembership
 	reconciler *actors.Reconciler
 	api        *keelhttp.Server
+	blazar     *keelhttp.BlazarServer
 	amphorae   *amphoraNode
 	// leaseEvents fires lease events on the leader (Blazar's event timer).
 	leaseEvents *actors.EventScheduler
@@ -315,18 +324,37 @@ func run(o *options, logger *slog.Logger) error {
 		logger.Warn("SECURITY: -auth-strategy noauth on " + o.httpAddr + ": anyone who reaches it chooses their project " +
 			"and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
 	}
-	n.api = keelhttp.NewServer(keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
+	if auth.Strategy() == keelhttp.AuthNoauth && o.blazarAddr != "" && !loopback(o.blazarAddr) {
+		logger.Warn("SECURITY: -auth-strategy noauth on " + o.blazarAddr + " (Blazar): anyone who reaches it chooses their " +
+			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
+	}
+	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
 		Heartbeats: n.amphorae.counters, Auth: auth,
 		Hosts:  o.hosts,
-		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }})
+		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }}
+	n.api = keelhttp.NewServer(apiCfg)
 	ln, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {
 		n.shutdown(logger, false)
 		return fmt.Errorf("listen %s: %w", o.httpAddr, err)
 	}
-	served := make(chan error, 1)
+	// Blazar's API on its own listener (upstream's own port, so catalogs name a
+	// distinct endpoint), with the same authenticator.
+	var blazarLn net.Listener
+	if o.blazarAddr != "" {
+		if blazarLn, err = net.Listen("tcp", o.blazarAddr); err != nil {
+			ln.Close()
+			n.shutdown(logger, false)
+			return fmt.Errorf("listen %s: %w", o.blazarAddr, err)
+		}
+		n.blazar = keelhttp.NewBlazarServer(apiCfg)
+	}
+	served := make(chan error, 2)
 	go func() { served <- n.api.Serve(ln) }()
-	logger.Info("keeld started", "http", o.httpAddr, "auth", auth.Strategy(), "gossip", o.gossipAddr, "raft", o.raftAddr,
+	if n.blazar != nil {
+		go func() { served <- n.blazar.Serve(blazarLn) }()
+	}
+	logger.Info("keeld started", "http", o.httpAddr, "blazar", o.blazarAddr, "auth", auth.Strategy(), "gossip", o.gossipAddr, "raft", o.raftAddr,
 		"actor", o.actorAddr, "data_dir", o.dataDir, "bootstrap_expect", o.bootstrapExpect, "join", o.join)
 
 	sigs := make(chan os.Signal, 1)
@@ -348,6 +376,11 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 	if n.api != nil {
 		if err := n.api.Shutdown(5 * time.Second); err != nil {
 			logger.Warn("http shutdown", "err", err)
+		}
+	}
+	if n.blazar != nil {
+		if err := n.blazar.Shutdown(5 * time.Second); err != nil {
+			logger.Warn("blazar http shutdown", "err", err)
 		}
 	}
 	if graceful {
