@@ -16,7 +16,7 @@ CHAOS_DURATION ?= 30s
 CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
 CHAOS_FLAGS ?=
 
-.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae clean
+.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases clean
 
 all: build
 
@@ -89,6 +89,12 @@ bench: deps build
 # amphorae-latest.md); docs/benchmarks-amphorae.md explains them.
 bench-amphorae: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios amphora-provision,heartbeats,failover
+
+# Blazar leases (about 4 minutes): lease creates on 1 and 3 nodes, how late
+# 10,000 start events due across a minute fire, and the host choice on 10,000
+# hosts with 100,000 allocations. Tables: bench/results/leases-latest.md.
+bench-leases: deps build
+	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios leases,allocation-search
 
 clean:
 	rm -rf $(BIN)

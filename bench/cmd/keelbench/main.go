@@ -40,6 +40,8 @@ func main() {
 	hbDuration := flag.Duration("heartbeat-duration", 10*time.Second, "heartbeats: length of each timed phase")
 	hbProfile := flag.String("heartbeat-pprof", "", "heartbeats: write keeld's CPU profile of the saturation phase here")
 	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
+	leaseHosts := flag.Int("lease-hosts", 1000, "leases: hosts in the inventory")
+	leaseEvents := flag.Int("lease-events", 10000, "leases: pending leases whose start events fall due across one minute")
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
 	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
 	flag.Parse()
@@ -90,6 +92,9 @@ func main() {
 			sections = append(sections, heartbeats(r, *hbAmphorae, *hbDuration, *hbProfile))
 		case "failover":
 			sections = append(sections, failover(r, *kills))
+		case "leases":
+			sections = append(sections, leases(r, *dur, *leaseHosts, *leaseEvents, func(string, bench.Result) {}))
+			sectionKind = "leases"
 		case "allocation-search":
 			sections = append(sections, allocationSearch(*searchHosts, *searchPerHost))
 			sectionKind = "leases"
