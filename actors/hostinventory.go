@@ -11,13 +11,27 @@ import (
 	"keel/store/storepb"
 )
 
-// HostInventoryIdentity is the identity of the one host inventory grain.
-const HostInventoryIdentity = "hosts"
+// HostInventoryIdentity names the host inventory grain that writes a request's
+// row: the host's id (one writer per host, so writes to different hosts run
+// side by side: a single grain serialised every write behind a read barrier,
+// and 16 concurrent creates on a follower timed out), or "property/<name>"
+// for a property's privacy. Names stay unique across hosts because the FSM
+// refuses a second host of a name (ALREADY_EXISTS), which the grain then
+// decides again on a fresh read.
+func HostInventoryIdentity(req *leasepb.HostWriteRequest) string {
+	if req.GetOp() == leasepb.HostWriteRequest_SET_PROPERTY {
+		return "property/" + req.GetPropertyName()
+	}
+	if req.GetHostId() == "" {
+		return "host/new" // the grain makes the id
+	}
+	return "host/" + req.GetHostId()
+}
 
 // HostInventoryGrain writes keel's inventory of physical hosts (Blazar's
-// os-hosts) and the privacy of resource properties: one grain, so one writer,
-// though the FSM's compare-and-set and unique names keep a duplicate
-// activation harmless. Only administrators write (Blazar's oshosts policy).
+// os-hosts) and the privacy of resource properties: one grain per host (or
+// property), so one writer of each row; the FSM's compare-and-set and unique
+// names keep a duplicate activation harmless. Only administrators write (Blazar's oshosts policy).
 // The BMC credentials a body carries go into Host.bmc and never into a log
 // line or an error.
 type HostInventoryGrain struct {
@@ -62,22 +76,22 @@ func (g *HostInventoryGrain) Write(req *leasepb.HostWriteRequest, ctx cluster.Gr
 	if hostID == "" && req.GetOp() == leasepb.HostWriteRequest_CREATE {
 		hostID = uuid.NewString()
 	}
-	var decide func(st *store.State) (*storepb.Command, error)
+	var decided func(st *store.State) (*storepb.Command, error)
 	switch req.GetOp() {
 	case leasepb.HostWriteRequest_CREATE:
 		spec, err := reservation.ParseHostCreate(req.GetBody())
 		if err != nil {
 			return nil, blazarError(err)
 		}
-		decide = func(st *store.State) (*storepb.Command, error) { return g.decideCreate(st, hostID, spec) }
+		decided = func(st *store.State) (*storepb.Command, error) { return g.decideCreate(st, hostID, spec) }
 	case leasepb.HostWriteRequest_UPDATE:
 		u, err := reservation.ParseHostUpdate(req.GetBody())
 		if err != nil {
 			return nil, blazarError(err)
 		}
-		decide = func(st *store.State) (*storepb.Command, error) { return g.decideUpdate(st, hostID, u) }
+		decided = func(st *store.State) (*storepb.Command, error) { return g.decideUpdate(st, hostID, u) }
 	case leasepb.HostWriteRequest_DELETE:
-		decide = func(st *store.State) (*storepb.Command, error) {
+		decided = func(st *store.State) (*storepb.Command, error) {
 			cur := st.Host(hostID)
 			switch {
 			case cur == nil:
@@ -91,7 +105,13 @@ func (g *HostInventoryGrain) Write(req *leasepb.HostWriteRequest, ctx cluster.Gr
 	}
 	// A lost race (version moved, the host appeared, vanished or got an
 	// allocation) is decided again on what the other writer left.
-	_, err := g.rt.proposeDecided(caller, blazarAttempts, decide, lostRace)
+	var written *storepb.Host
+	decide := func(st *store.State) (*storepb.Command, error) {
+		cmd, err := decided(st)
+		written = cmd.GetHostOperation().GetHost()
+		return cmd, err
+	}
+	res, err := g.rt.proposeDecided(caller, blazarAttempts, decide, lostRace)
 	if err != nil {
 		if _, err = settleRefusal(g.rt, caller, err); err != nil {
 			return nil, err
@@ -99,6 +119,13 @@ func (g *HostInventoryGrain) Write(req *leasepb.HostWriteRequest, ctx cluster.Gr
 	}
 	if req.GetOp() == leasepb.HostWriteRequest_DELETE {
 		return &leasepb.HostWriteReply{}, nil
+	}
+	if err == nil && res != nil && !res.Replayed && written != nil {
+		// The row as written: the reply needs no read (a read barrier on a
+		// follower waits for the leader to tell it the new commit).
+		h := proto.Clone(written).(*storepb.Host)
+		h.Version = res.Version
+		return &leasepb.HostWriteReply{Host: h}, nil
 	}
 	st, err := g.rt.read()
 	if err != nil {

@@ -27,7 +27,7 @@ func CallLease[Req, Resp any](ctx context.Context, c *Client, leaseID string, me
 // CallHostInventory makes one write to the host inventory grain and returns
 // its reply (the host or property as stored; empty after a delete).
 func CallHostInventory(ctx context.Context, c *Client, req *leasepb.HostWriteRequest) (*leasepb.HostWriteReply, error) {
-	g := leasepb.GetHostInventoryGrainClient(c.cluster, HostInventoryIdentity)
+	g := leasepb.GetHostInventoryGrainClient(c.cluster, HostInventoryIdentity(req))
 	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (*leasepb.HostWriteReply, error) {
 		return g.Write(numbered(req, attempt), opts...)
 	})

@@ -1,7 +1,8 @@
 // The Blazar grains' contract: a lease grain (kind "Lease", identity = the
 // lease's id) is the single writer of one lease, its reservations, events and
-// allocations; the host inventory grain (kind "HostInventory", one identity,
-// "hosts") writes the physical hosts leases reserve.
+// allocations; the host inventory grain (kind "HostInventory", one identity
+// per host: actors.HostInventoryIdentity) writes the physical hosts leases
+// reserve.
 //
 // The API checks the request's JSON is an object and who the caller is; the
 // grain reads the body with actors/reservation (Blazar's rules: one home for
