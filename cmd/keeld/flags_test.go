@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // The identity flags: -noauth-admin only on loopback, keystone needs its URL and
@@ -70,5 +71,23 @@ func TestBlazarAddrFlag(t *testing.T) {
 	t.Setenv("KEEL_BLAZAR_ADDR", "127.0.0.9:4321")
 	if o, err := parseFlags(nil); err != nil || o.blazarAddr != "127.0.0.9:4321" {
 		t.Fatalf("from the environment: %q, %v", o.blazarAddr, err)
+	}
+}
+
+// Blazar's manager options: minutes_before_end_lease (0: no before_end event)
+// and cleaning_time, with their defaults and refusals.
+func TestLeaseFlags(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.leases.MinutesBeforeEnd != 60 || o.leases.CleaningTime != 0 {
+		t.Fatalf("defaults: %+v, %v", o.leases, err)
+	}
+	o, err = parseFlags([]string{"-lease-minutes-before-end", "0", "-lease-cleaning-time", "5m"})
+	if err != nil || o.leases.MinutesBeforeEnd >= 0 || o.leases.CleaningTime != 5*time.Minute {
+		t.Fatalf("no before_end event, 5 min cleaning: %+v, %v", o.leases, err)
+	}
+	for _, args := range [][]string{{"-lease-minutes-before-end", "-1"}, {"-lease-cleaning-time", "-1s"}} {
+		if _, err := parseFlags(args); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Fatalf("%v: %v", args, err)
+		}
 	}
 }

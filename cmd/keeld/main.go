@@ -37,6 +37,7 @@ type options struct {
 	dataDir         string
 	httpAddr        string
 	blazarAddr      string
+	leases          actors.LeaseSettings
 	hosts           *keelhttp.HostPolicy
 	gossipAddr      string
 	raftAddr        string
@@ -60,6 +61,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", "./keel-data", "Raft log, snapshots and node state")
 	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:9876", "public API address")
 	fs.StringVar(&o.blazarAddr, "blazar-addr", "127.0.0.1:1234", "Blazar v1 reservation API address (Blazar's port); empty: not served")
+	fs.IntVar(&o.leases.MinutesBeforeEnd, "lease-minutes-before-end", actors.DefaultMinutesBeforeEnd,
+		"Blazar's minutes_before_end_lease: a lease's before_end_lease event is this long before its end when the request names no before_end_date; 0: no such event")
+	fs.DurationVar(&o.leases.CleaningTime, "lease-cleaning-time", 0,
+		"Blazar's cleaning_time: the time a host needs between two leases (every lease window is widened by it on both sides)")
 	var allowedHosts string
 	fs.StringVar(&allowedHosts, "allowed-hosts", "", "comma-separated host names the API answers to in the Host header, besides IP addresses and localhost (DNS rebinding protection); * for any")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist bind address (TCP and UDP)")
@@ -124,6 +129,15 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
+	}
+	if o.leases.MinutesBeforeEnd < 0 {
+		return nil, errors.New("-lease-minutes-before-end must be 0 (no before_end_lease event) or more")
+	}
+	if o.leases.MinutesBeforeEnd == 0 {
+		o.leases.MinutesBeforeEnd = -1 // LeaseSettings: negative is none, 0 its default
+	}
+	if o.leases.CleaningTime < 0 {
+		return nil, errors.New("-lease-cleaning-time must not be negative")
 	}
 	if gossipKey != "" {
 		key, err := cluster.ParseGossipKey(gossipKey)
@@ -274,7 +288,8 @@ func run(o *options, logger *slog.Logger) error {
 		n.shutdown(logger, false)
 		return err
 	}
-	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger, Amphorae: n.amphorae.cfg})
+	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger, Amphorae: n.amphorae.cfg,
+		Leases: o.leases})
 	placement := cluster.NewPlacementLookup()
 	n.provider = cluster.NewActorProvider(n.membership, cluster.ProviderOptions{
 		Voters:    func() []string { return voterNames(st) },
