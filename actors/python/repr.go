@@ -9,6 +9,8 @@ package python
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -23,7 +25,9 @@ type Dict interface {
 
 // Repr is Python's repr() of v, for the values a JSON document decodes to: nil
 // (None), bool, string, json.Number (an int as written, a float in repr's
-// shortest form), float64, int, []string, []any and Dict. Anything else is
+// shortest form), float64, int, []string, []any, Dict and map[string]any (its
+// keys sorted: a Go map has lost the order the document wrote them in, which
+// Python keeps, so only such a message's key order can differ). Anything else is
 // written with fmt.Sprint.
 func Repr(v any) string {
 	var b strings.Builder
@@ -67,6 +71,8 @@ func writeRepr(b *strings.Builder, v any) {
 			writeRepr(b, e)
 		}
 		b.WriteByte(']')
+	case map[string]any:
+		writeRepr(b, sortedDict(x))
 	case Dict:
 		b.WriteByte('{')
 		for i, k := range x.Keys() {
@@ -200,3 +206,9 @@ func QuotedList(items []string) string {
 	b.WriteByte(']')
 	return b.String()
 }
+
+// sortedDict is a map as a Dict with its keys in sorted order.
+type sortedDict map[string]any
+
+func (d sortedDict) Keys() []string     { return slices.Sorted(maps.Keys(d)) }
+func (d sortedDict) Value(k string) any { return d[k] }

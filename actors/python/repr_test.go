@@ -115,3 +115,11 @@ func TestHistoricalQuoting(t *testing.T) {
 		}
 	}
 }
+
+// A decoded JSON object (map[string]any) is a dict with its keys sorted.
+func TestReprMap(t *testing.T) {
+	v := map[string]any{"b": []any{"x", nil}, "a": true}
+	if got, want := Repr(v), "{'a': True, 'b': ['x', None]}"; got != want {
+		t.Fatalf("Repr = %s, want %s", got, want)
+	}
+}

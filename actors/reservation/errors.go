@@ -41,7 +41,7 @@ func ErrHostNotFound(id string) *Error { return errObjectNotFound("host_id", id)
 // errObjectNotFound is "Object with {'lease_id': '<id>'} not found": Blazar
 // formats the dict of the lookup, so the id is a Python string literal.
 func errObjectNotFound(key, id string) *Error {
-	return refuse(404, "Object with {%s: %s} not found", reprString(key), reprString(id))
+	return refuse(404, "Object with {%s: %s} not found", pyRepr(key), pyRepr(id))
 }
 
 // ErrInvalidDate is InvalidDate (400) for a date that is neither `now` nor in
@@ -181,7 +181,7 @@ func ErrCapabilityKeyTooLong() *Error { return refuse(400, "Extra capability key
 // filter of a current or future reservation on the host. keys is shown as
 // Python's list repr.
 func ErrCapabilityInUse(keys []string, hostID string) *Error {
-	return refuse(409, "Can't add extracapabilities %s to Host %s", reprStrings(keys), hostID)
+	return refuse(409, "Can't add extracapabilities %s to Host %s", pyRepr(keys), hostID)
 }
 
 // ErrNoDataToUpdate refuses an empty host update body.

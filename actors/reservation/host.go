@@ -199,7 +199,7 @@ func CapabilityText(key string, raw json.RawMessage) (string, error) {
 	case string:
 		return x, nil
 	case json.Number:
-		return reprNumber(string(x)), nil
+		return pyRepr(x), nil
 	case bool:
 		if x {
 			return "1", nil

@@ -15,6 +15,6 @@
 // the store; the HTTP layer decodes bodies into LeaseRequest / UpdateRequest
 // and renders an *Error as Blazar's error body. Where keel answers otherwise
 // than Blazar (a 4xx for Blazar's 500s, a refused upstream bug) the function
-// says so and docs/blazar-deviations.md lists it. The package imports only
-// the standard library.
+// says so and docs/blazar-deviations.md lists it. Of keel it imports only
+// actors/python (Python's repr, for the texts that show Python values).
 package reservation
