@@ -73,7 +73,7 @@ proto: deps
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install github.com/asynkron/protoactor-go/protobuf/protoc-gen-go-grain@$(PROTOACTOR_VERSION)
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
-		store/storepb/octavia.proto store/storepb/blazar.proto store/storepb/store.proto cluster/clusterpb/cluster.proto
+		store/storepb/octavia.proto store/storepb/blazar.proto store/storepb/mogan.proto store/storepb/store.proto cluster/clusterpb/cluster.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
 		--go-grain_out=. --go-grain_opt=module=keel actors/actorspb/actors.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/catalogpb/catalog.proto

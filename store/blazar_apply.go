@@ -102,6 +102,9 @@ func (s *State) CheckHostOperation(op *storepb.HostOperation) *storepb.CommandRe
 		case s.HostAllocated(op.HostId):
 			return inUse("Can't delete host %s. The host is reserved.", op.HostId)
 		}
+		if x := s.InstanceOnHost(op.HostId); x != nil {
+			return inUse("Can't delete host %s. Instance %s runs on it.", op.HostId, x.Uuid)
+		}
 		return nil
 	}
 	return invalid("host operation %v", op.GetOp())

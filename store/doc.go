@@ -15,4 +15,13 @@
 // would book a host twice (overlapping windows, widened by the cleaning time)
 // so concurrent lease grains never share a host. UNDONE events are indexed in
 // firing order for a scheduler (State.EventsDueBy, NextEventTime).
+//
+// Mogan's bare-metal instances live on those hosts (mogan.go, mogan_apply.go):
+// instances and instance types. An instance changes by one InstanceTransaction
+// per state change, named by its intent, under a compare-and-set on its
+// version; the FSM decides every host claim (State.CheckHostClaim), so two
+// instances never share a host and an ACTIVE lease's hosts serve only its
+// reservation's instances, of its project, however many grains schedule at
+// once. A host an instance holds, and a type an instance names, are not
+// deleted (IN_USE).
 package store

@@ -110,6 +110,10 @@ func (f *FSM) applyCommand(st *State, cmd *storepb.Command) *storepb.CommandResu
 		return f.applySetResourceProperty(st, op.SetResourceProperty)
 	case *storepb.Command_LeaseTransaction:
 		return f.applyLeaseTransaction(st, op.LeaseTransaction)
+	case *storepb.Command_InstanceTransaction:
+		return f.applyInstanceTransaction(st, op.InstanceTransaction)
+	case *storepb.Command_InstanceTypeOperation:
+		return f.applyInstanceTypeOperation(st, op.InstanceTypeOperation)
 	default: // ResolveRequest is decided by applyRequest
 		return invalid("unknown command %T", cmd.Op)
 	}

@@ -80,6 +80,9 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	if werr == nil {
 		st.blazar.snapshot(emit)
 	}
+	if werr == nil {
+		st.mogan.snapshot(emit)
+	}
 	for _, r := range s.requests {
 		if werr != nil || !emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AppliedRequest{AppliedRequest: r}}) {
 			break
@@ -156,6 +159,10 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			st.blazar.putLease(e.Lease)
 		case *storepb.SnapshotRecord_Allocation:
 			st.blazar.putAllocation(e.Allocation)
+		case *storepb.SnapshotRecord_InstanceType:
+			st.mogan.types.Put(e.InstanceType)
+		case *storepb.SnapshotRecord_Instance:
+			st.mogan.putInstance(e.Instance)
 		case *storepb.SnapshotRecord_AppliedRequest:
 			requests = append(requests, e.AppliedRequest)
 		default:

@@ -35,6 +35,9 @@ type State struct {
 	// blazar holds Blazar's hosts, leases and allocations (blazar.go), read
 	// through their queries (Host, Lease, AllocationsOfHost, EventsDueBy, …).
 	blazar blazarTables
+	// mogan holds Mogan's instances and instance types (mogan.go), read
+	// through their queries (Instance, InstanceOnHost, InstancesBuilding, …).
+	mogan moganTables
 }
 
 // Index names. IndexID (the primary key) answers id filters in every table.
@@ -282,6 +285,7 @@ func newState() *State {
 		AvailabilityZoneProfiles: NewTable(availabilityZoneProfileSchema),
 		ListenerStatistics:       NewTable(listenerStatisticsSchema),
 		blazar:                   newBlazarTables(),
+		mogan:                    newMoganTables(),
 	}
 	for _, k := range childKinds {
 		k.newTable(st)
@@ -300,6 +304,7 @@ func (s *State) clone() *State {
 		ListenerStatistics:       s.ListenerStatistics.Clone(),
 		AmphoraSecrets:           s.AmphoraSecrets,
 		blazar:                   s.blazar.clone(),
+		mogan:                    s.mogan.clone(),
 	}
 	for _, k := range childKinds {
 		k.cloneTable(st, s)

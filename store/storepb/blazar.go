@@ -34,3 +34,7 @@ const (
 func (x *Allocation) Key() *AllocationKey {
 	return &AllocationKey{HostId: x.GetHostId(), ReservationId: x.GetReservationId()}
 }
+
+// LeaseActive is the status of a lease between its start_lease and end_lease:
+// its reservations' hosts serve only their instances.
+const LeaseActive = "ACTIVE"

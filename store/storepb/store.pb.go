@@ -92,7 +92,7 @@ const (
 	// capability names no host used before create their ResourceProperty.
 	HostOperation_PUT HostOperation_Op = 1
 	// DELETE removes host_id at expected_version (0: any); refused (IN_USE) while
-	// the host holds any allocation.
+	// the host holds any allocation or an instance runs on it.
 	HostOperation_DELETE HostOperation_Op = 2
 )
 
@@ -201,6 +201,141 @@ func (LeaseTransaction_Intent) EnumDescriptor() ([]byte, []int) {
 	return file_store_storepb_store_proto_rawDescGZIP(), []int{3, 0}
 }
 
+type InstanceTransaction_Intent int32
+
+const (
+	InstanceTransaction_INTENT_UNSPECIFIED InstanceTransaction_Intent = 0
+	// CREATE_INSTANCE writes a new row in status building; its
+	// instance_type_uuid must name an instance type (NOT_FOUND).
+	InstanceTransaction_CREATE_INSTANCE InstanceTransaction_Intent = 1
+	// SCHEDULE_INSTANCE puts a building instance on a host (host_id set; a
+	// reschedule moves it, freeing the old one).
+	InstanceTransaction_SCHEDULE_INSTANCE InstanceTransaction_Intent = 2
+	// COMPLETE_BUILD: building to active on the host it holds, launched_at_us set.
+	InstanceTransaction_COMPLETE_BUILD InstanceTransaction_Intent = 3
+	// FAIL_INSTANCE: to error (status_reason says why); the host is kept or
+	// released (host_id ""), never changed for another.
+	InstanceTransaction_FAIL_INSTANCE InstanceTransaction_Intent = 4
+	// UPDATE_INSTANCE: a user's update (name, description, extra, image_uuid):
+	// status and host unchanged.
+	InstanceTransaction_UPDATE_INSTANCE InstanceTransaction_Intent = 5
+	// SET_POWER: a power action's target set, or a power state recorded (with
+	// the power status it implies); the host unchanged; not while building,
+	// deleting or deleted.
+	InstanceTransaction_SET_POWER InstanceTransaction_Intent = 6
+	// DELETE_INSTANCE: to deleting; the host is kept until the purge.
+	InstanceTransaction_DELETE_INSTANCE InstanceTransaction_Intent = 7
+	// PURGE_INSTANCE: a deleting (or deleted) instance's row is removed and its
+	// host freed. No row is carried.
+	InstanceTransaction_PURGE_INSTANCE InstanceTransaction_Intent = 8
+)
+
+// Enum value maps for InstanceTransaction_Intent.
+var (
+	InstanceTransaction_Intent_name = map[int32]string{
+		0: "INTENT_UNSPECIFIED",
+		1: "CREATE_INSTANCE",
+		2: "SCHEDULE_INSTANCE",
+		3: "COMPLETE_BUILD",
+		4: "FAIL_INSTANCE",
+		5: "UPDATE_INSTANCE",
+		6: "SET_POWER",
+		7: "DELETE_INSTANCE",
+		8: "PURGE_INSTANCE",
+	}
+	InstanceTransaction_Intent_value = map[string]int32{
+		"INTENT_UNSPECIFIED": 0,
+		"CREATE_INSTANCE":    1,
+		"SCHEDULE_INSTANCE":  2,
+		"COMPLETE_BUILD":     3,
+		"FAIL_INSTANCE":      4,
+		"UPDATE_INSTANCE":    5,
+		"SET_POWER":          6,
+		"DELETE_INSTANCE":    7,
+		"PURGE_INSTANCE":     8,
+	}
+)
+
+func (x InstanceTransaction_Intent) Enum() *InstanceTransaction_Intent {
+	p := new(InstanceTransaction_Intent)
+	*p = x
+	return p
+}
+
+func (x InstanceTransaction_Intent) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InstanceTransaction_Intent) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[3].Descriptor()
+}
+
+func (InstanceTransaction_Intent) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[3]
+}
+
+func (x InstanceTransaction_Intent) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InstanceTransaction_Intent.Descriptor instead.
+func (InstanceTransaction_Intent) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4, 0}
+}
+
+type InstanceTypeOperation_Op int32
+
+const (
+	InstanceTypeOperation_OP_UNSPECIFIED InstanceTypeOperation_Op = 0
+	// PUT stores type: expected_version 0 creates it (ALREADY_EXISTS if the uuid
+	// is taken); otherwise it replaces the type at that version.
+	InstanceTypeOperation_PUT InstanceTypeOperation_Op = 1
+	// DELETE removes uuid at expected_version (0: any); refused (IN_USE) while
+	// an instance names it.
+	InstanceTypeOperation_DELETE InstanceTypeOperation_Op = 2
+)
+
+// Enum value maps for InstanceTypeOperation_Op.
+var (
+	InstanceTypeOperation_Op_name = map[int32]string{
+		0: "OP_UNSPECIFIED",
+		1: "PUT",
+		2: "DELETE",
+	}
+	InstanceTypeOperation_Op_value = map[string]int32{
+		"OP_UNSPECIFIED": 0,
+		"PUT":            1,
+		"DELETE":         2,
+	}
+)
+
+func (x InstanceTypeOperation_Op) Enum() *InstanceTypeOperation_Op {
+	p := new(InstanceTypeOperation_Op)
+	*p = x
+	return p
+}
+
+func (x InstanceTypeOperation_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InstanceTypeOperation_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_store_storepb_store_proto_enumTypes[4].Descriptor()
+}
+
+func (InstanceTypeOperation_Op) Type() protoreflect.EnumType {
+	return &file_store_storepb_store_proto_enumTypes[4]
+}
+
+func (x InstanceTypeOperation_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InstanceTypeOperation_Op.Descriptor instead.
+func (InstanceTypeOperation_Op) EnumDescriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5, 0}
+}
+
 type TreeTransaction_Intent int32
 
 const (
@@ -306,11 +441,11 @@ func (x TreeTransaction_Intent) String() string {
 }
 
 func (TreeTransaction_Intent) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[3].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[5].Descriptor()
 }
 
 func (TreeTransaction_Intent) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[3]
+	return &file_store_storepb_store_proto_enumTypes[5]
 }
 
 func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
@@ -319,7 +454,7 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11, 0}
 }
 
 type CatalogOperation_Op int32
@@ -358,11 +493,11 @@ func (x CatalogOperation_Op) String() string {
 }
 
 func (CatalogOperation_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[4].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[6].Descriptor()
 }
 
 func (CatalogOperation_Op) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[4]
+	return &file_store_storepb_store_proto_enumTypes[6]
 }
 
 func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
@@ -371,7 +506,7 @@ func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogOperation_Op.Descriptor instead.
 func (CatalogOperation_Op) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14, 0}
 }
 
 type CommandResult_Code int32
@@ -383,7 +518,7 @@ const (
 	CommandResult_ALREADY_EXISTS CommandResult_Code = 3
 	CommandResult_INVALID        CommandResult_Code = 4 // a command the FSM cannot apply (unknown type, missing entity)
 	CommandResult_QUOTA_EXCEEDED CommandResult_Code = 5 // message names the resources, as Octavia's 403 does
-	CommandResult_IN_USE         CommandResult_Code = 6 // a catalog row still referenced; a host still allocated
+	CommandResult_IN_USE         CommandResult_Code = 6 // a catalog row still referenced; a host still allocated or held; a type in use
 	CommandResult_EXPIRED        CommandResult_Code = 7 // the request's deadline had passed: nothing was written
 	CommandResult_ABORTED        CommandResult_Code = 8 // the request was resolved as not applied: nothing was written
 )
@@ -425,11 +560,11 @@ func (x CommandResult_Code) String() string {
 }
 
 func (CommandResult_Code) Descriptor() protoreflect.EnumDescriptor {
-	return file_store_storepb_store_proto_enumTypes[5].Descriptor()
+	return file_store_storepb_store_proto_enumTypes[7].Descriptor()
 }
 
 func (CommandResult_Code) Type() protoreflect.EnumType {
-	return &file_store_storepb_store_proto_enumTypes[5]
+	return &file_store_storepb_store_proto_enumTypes[7]
 }
 
 func (x CommandResult_Code) Number() protoreflect.EnumNumber {
@@ -438,7 +573,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -472,6 +607,8 @@ type Command struct {
 	//	*Command_HostOperation
 	//	*Command_SetResourceProperty
 	//	*Command_LeaseTransaction
+	//	*Command_InstanceTransaction
+	//	*Command_InstanceTypeOperation
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -609,6 +746,24 @@ func (x *Command) GetLeaseTransaction() *LeaseTransaction {
 	return nil
 }
 
+func (x *Command) GetInstanceTransaction() *InstanceTransaction {
+	if x != nil {
+		if x, ok := x.Op.(*Command_InstanceTransaction); ok {
+			return x.InstanceTransaction
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetInstanceTypeOperation() *InstanceTypeOperation {
+	if x != nil {
+		if x, ok := x.Op.(*Command_InstanceTypeOperation); ok {
+			return x.InstanceTypeOperation
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -656,6 +811,15 @@ type Command_LeaseTransaction struct {
 	LeaseTransaction *LeaseTransaction `protobuf:"bytes,82,opt,name=lease_transaction,json=leaseTransaction,proto3,oneof"`
 }
 
+type Command_InstanceTransaction struct {
+	// Mogan: one transaction per instance state change; the instance types.
+	InstanceTransaction *InstanceTransaction `protobuf:"bytes,90,opt,name=instance_transaction,json=instanceTransaction,proto3,oneof"`
+}
+
+type Command_InstanceTypeOperation struct {
+	InstanceTypeOperation *InstanceTypeOperation `protobuf:"bytes,91,opt,name=instance_type_operation,json=instanceTypeOperation,proto3,oneof"`
+}
+
 func (*Command_TreeTransaction) isCommand_Op() {}
 
 func (*Command_PurgeLoadBalancer) isCommand_Op() {}
@@ -673,6 +837,10 @@ func (*Command_HostOperation) isCommand_Op() {}
 func (*Command_SetResourceProperty) isCommand_Op() {}
 
 func (*Command_LeaseTransaction) isCommand_Op() {}
+
+func (*Command_InstanceTransaction) isCommand_Op() {}
+
+func (*Command_InstanceTypeOperation) isCommand_Op() {}
 
 // HostOperation puts or deletes one host of the inventory (store/blazar.go).
 type HostOperation struct {
@@ -909,6 +1077,161 @@ func (x *LeaseTransaction) GetCleaningTimeMs() int64 {
 	return 0
 }
 
+// InstanceTransaction is one state change of a bare-metal instance, decided by
+// the instance's grain (its single writer), named by its intent: the row after
+// the change. The FSM checks the instance's version (compare-and-set: only
+// CREATE_INSTANCE creates, with expected_version 0), what the intent promises,
+// and the host claim: an instance whose host_id names a host it did not hold
+// before claims it, and the claim is refused with CONFLICT (version 0, the
+// message naming the host) unless the host exists, no other instance holds it,
+// and the reservation rules allow it: with a reservation_id, the host is
+// allocated to that reservation, whose lease is ACTIVE and of the instance's
+// project; and no reservation of an ACTIVE lease other than the instance's
+// holds the host (without a reservation_id the host must also be reservable).
+// Concurrent creates for the last free host are decided here: the second claim
+// is refused, its grain re-reads and finds no valid host. A refusal writes
+// nothing. project_id, user_id, reservation_id and created_at_us are kept from
+// the stored row.
+type InstanceTransaction struct {
+	state      protoimpl.MessageState     `protogen:"open.v1"`
+	Intent     InstanceTransaction_Intent `protobuf:"varint,1,opt,name=intent,proto3,enum=keel.store.InstanceTransaction_Intent" json:"intent,omitempty"`
+	InstanceId string                     `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// expected_version is the instance's version the change was computed from; 0
+	// for CREATE_INSTANCE.
+	ExpectedVersion uint64 `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// instance is the row after the change (unset for PURGE_INSTANCE).
+	Instance      *Instance `protobuf:"bytes,4,opt,name=instance,proto3" json:"instance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceTransaction) Reset() {
+	*x = InstanceTransaction{}
+	mi := &file_store_storepb_store_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceTransaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceTransaction) ProtoMessage() {}
+
+func (x *InstanceTransaction) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceTransaction.ProtoReflect.Descriptor instead.
+func (*InstanceTransaction) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *InstanceTransaction) GetIntent() InstanceTransaction_Intent {
+	if x != nil {
+		return x.Intent
+	}
+	return InstanceTransaction_INTENT_UNSPECIFIED
+}
+
+func (x *InstanceTransaction) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *InstanceTransaction) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *InstanceTransaction) GetInstance() *Instance {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+// InstanceTypeOperation puts or deletes one instance type.
+type InstanceTypeOperation struct {
+	state           protoimpl.MessageState   `protogen:"open.v1"`
+	Op              InstanceTypeOperation_Op `protobuf:"varint,1,opt,name=op,proto3,enum=keel.store.InstanceTypeOperation_Op" json:"op,omitempty"`
+	Uuid            string                   `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	ExpectedVersion uint64                   `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Type            *InstanceType            `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InstanceTypeOperation) Reset() {
+	*x = InstanceTypeOperation{}
+	mi := &file_store_storepb_store_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceTypeOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceTypeOperation) ProtoMessage() {}
+
+func (x *InstanceTypeOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceTypeOperation.ProtoReflect.Descriptor instead.
+func (*InstanceTypeOperation) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *InstanceTypeOperation) GetOp() InstanceTypeOperation_Op {
+	if x != nil {
+		return x.Op
+	}
+	return InstanceTypeOperation_OP_UNSPECIFIED
+}
+
+func (x *InstanceTypeOperation) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *InstanceTypeOperation) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *InstanceTypeOperation) GetType() *InstanceType {
+	if x != nil {
+		return x.Type
+	}
+	return nil
+}
+
 // AmphoraSecrets is what the cluster's nodes share to trust their amphorae and be
 // trusted by them: the CA that signs every amphora's server certificate and every
 // node's client certificate (PEM), and the HMAC key of heartbeats (hex).
@@ -923,7 +1246,7 @@ type AmphoraSecrets struct {
 
 func (x *AmphoraSecrets) Reset() {
 	*x = AmphoraSecrets{}
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1258,7 @@ func (x *AmphoraSecrets) String() string {
 func (*AmphoraSecrets) ProtoMessage() {}
 
 func (x *AmphoraSecrets) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[4]
+	mi := &file_store_storepb_store_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1271,7 @@ func (x *AmphoraSecrets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmphoraSecrets.ProtoReflect.Descriptor instead.
 func (*AmphoraSecrets) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{4}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AmphoraSecrets) GetCaCertPem() string {
@@ -985,7 +1308,7 @@ type InitAmphoraSecrets struct {
 
 func (x *InitAmphoraSecrets) Reset() {
 	*x = InitAmphoraSecrets{}
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1320,7 @@ func (x *InitAmphoraSecrets) String() string {
 func (*InitAmphoraSecrets) ProtoMessage() {}
 
 func (x *InitAmphoraSecrets) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[5]
+	mi := &file_store_storepb_store_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1333,7 @@ func (x *InitAmphoraSecrets) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitAmphoraSecrets.ProtoReflect.Descriptor instead.
 func (*InitAmphoraSecrets) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{5}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InitAmphoraSecrets) GetSecrets() *AmphoraSecrets {
@@ -1037,7 +1360,7 @@ type RecordAmphoraStats struct {
 
 func (x *RecordAmphoraStats) Reset() {
 	*x = RecordAmphoraStats{}
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1372,7 @@ func (x *RecordAmphoraStats) String() string {
 func (*RecordAmphoraStats) ProtoMessage() {}
 
 func (x *RecordAmphoraStats) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[6]
+	mi := &file_store_storepb_store_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1385,7 @@ func (x *RecordAmphoraStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAmphoraStats.ProtoReflect.Descriptor instead.
 func (*RecordAmphoraStats) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{6}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordAmphoraStats) GetStats() []*ListenerStatistics {
@@ -1083,7 +1406,7 @@ type ResolveRequest struct {
 
 func (x *ResolveRequest) Reset() {
 	*x = ResolveRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1418,7 @@ func (x *ResolveRequest) String() string {
 func (*ResolveRequest) ProtoMessage() {}
 
 func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[7]
+	mi := &file_store_storepb_store_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1431,7 @@ func (x *ResolveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveRequest.ProtoReflect.Descriptor instead.
 func (*ResolveRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{7}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
 }
 
 // TreeWrite is the write set of one change to a load balancer's tree.
@@ -1141,7 +1464,7 @@ type TreeWrite struct {
 
 func (x *TreeWrite) Reset() {
 	*x = TreeWrite{}
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1476,7 @@ func (x *TreeWrite) String() string {
 func (*TreeWrite) ProtoMessage() {}
 
 func (x *TreeWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[8]
+	mi := &file_store_storepb_store_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1489,7 @@ func (x *TreeWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeWrite.ProtoReflect.Descriptor instead.
 func (*TreeWrite) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{8}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TreeWrite) GetLoadBalancerId() string {
@@ -1307,7 +1630,7 @@ type TreeTransaction struct {
 
 func (x *TreeTransaction) Reset() {
 	*x = TreeTransaction{}
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1642,7 @@ func (x *TreeTransaction) String() string {
 func (*TreeTransaction) ProtoMessage() {}
 
 func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[9]
+	mi := &file_store_storepb_store_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1655,7 @@ func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
 func (*TreeTransaction) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{9}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
@@ -1367,7 +1690,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1702,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[10]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1715,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{10}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -1426,7 +1749,7 @@ type CatalogRow struct {
 
 func (x *CatalogRow) Reset() {
 	*x = CatalogRow{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1761,7 @@ func (x *CatalogRow) String() string {
 func (*CatalogRow) ProtoMessage() {}
 
 func (x *CatalogRow) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1774,7 @@ func (x *CatalogRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRow.ProtoReflect.Descriptor instead.
 func (*CatalogRow) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CatalogRow) GetRow() isCatalogRow_Row {
@@ -1559,7 +1882,7 @@ type CatalogOperation struct {
 
 func (x *CatalogOperation) Reset() {
 	*x = CatalogOperation{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1894,7 @@ func (x *CatalogOperation) String() string {
 func (*CatalogOperation) ProtoMessage() {}
 
 func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1907,7 @@ func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogOperation.ProtoReflect.Descriptor instead.
 func (*CatalogOperation) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CatalogOperation) GetOp() CatalogOperation_Op {
@@ -1636,7 +1959,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1971,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1661,7 +1984,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -1692,7 +2015,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +2027,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +2040,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -1762,7 +2085,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +2097,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +2110,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -1831,7 +2154,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2166,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2179,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -1906,6 +2229,8 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_ResourceProperty
 	//	*SnapshotRecord_Lease
 	//	*SnapshotRecord_Allocation
+	//	*SnapshotRecord_Instance
+	//	*SnapshotRecord_InstanceType
 	//	*SnapshotRecord_EndCount
 	Entity        isSnapshotRecord_Entity `protobuf_oneof:"entity"`
 	unknownFields protoimpl.UnknownFields
@@ -1914,7 +2239,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2251,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2264,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -2129,6 +2454,24 @@ func (x *SnapshotRecord) GetAllocation() *Allocation {
 	return nil
 }
 
+func (x *SnapshotRecord) GetInstance() *Instance {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_Instance); ok {
+			return x.Instance
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetInstanceType() *InstanceType {
+	if x != nil {
+		if x, ok := x.Entity.(*SnapshotRecord_InstanceType); ok {
+			return x.InstanceType
+		}
+	}
+	return nil
+}
+
 func (x *SnapshotRecord) GetEndCount() uint64 {
 	if x != nil {
 		if x, ok := x.Entity.(*SnapshotRecord_EndCount); ok {
@@ -2222,6 +2565,14 @@ type SnapshotRecord_Allocation struct {
 	Allocation *Allocation `protobuf:"bytes,20,opt,name=allocation,proto3,oneof"`
 }
 
+type SnapshotRecord_Instance struct {
+	Instance *Instance `protobuf:"bytes,21,opt,name=instance,proto3,oneof"`
+}
+
+type SnapshotRecord_InstanceType struct {
+	InstanceType *InstanceType `protobuf:"bytes,22,opt,name=instance_type,json=instanceType,proto3,oneof"`
+}
+
 type SnapshotRecord_EndCount struct {
 	EndCount uint64 `protobuf:"varint,100,opt,name=end_count,json=endCount,proto3,oneof"`
 }
@@ -2266,6 +2617,10 @@ func (*SnapshotRecord_Lease) isSnapshotRecord_Entity() {}
 
 func (*SnapshotRecord_Allocation) isSnapshotRecord_Entity() {}
 
+func (*SnapshotRecord_Instance) isSnapshotRecord_Entity() {}
+
+func (*SnapshotRecord_InstanceType) isSnapshotRecord_Entity() {}
+
 func (*SnapshotRecord_EndCount) isSnapshotRecord_Entity() {}
 
 var File_store_storepb_store_proto protoreflect.FileDescriptor
@@ -2273,7 +2628,7 @@ var File_store_storepb_store_proto protoreflect.FileDescriptor
 const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"\x19store/storepb/store.proto\x12\n" +
-	"keel.store\x1a\x1bstore/storepb/octavia.proto\x1a\x1astore/storepb/blazar.proto\"\xdd\v\n" +
+	"keel.store\x1a\x1bstore/storepb/octavia.proto\x1a\x1astore/storepb/blazar.proto\x1a\x19store/storepb/mogan.proto\"\x90\r\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12(\n" +
@@ -2286,7 +2641,9 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x14record_amphora_stats\x18H \x01(\v2\x1e.keel.store.RecordAmphoraStatsH\x00R\x12recordAmphoraStats\x12B\n" +
 	"\x0ehost_operation\x18P \x01(\v2\x19.keel.store.HostOperationH\x00R\rhostOperation\x12U\n" +
 	"\x15set_resource_property\x18Q \x01(\v2\x1f.keel.store.SetResourcePropertyH\x00R\x13setResourceProperty\x12K\n" +
-	"\x11lease_transaction\x18R \x01(\v2\x1c.keel.store.LeaseTransactionH\x00R\x10leaseTransactionB\x04\n" +
+	"\x11lease_transaction\x18R \x01(\v2\x1c.keel.store.LeaseTransactionH\x00R\x10leaseTransaction\x12T\n" +
+	"\x14instance_transaction\x18Z \x01(\v2\x1f.keel.store.InstanceTransactionH\x00R\x13instanceTransaction\x12[\n" +
+	"\x17instance_type_operation\x18[ \x01(\v2!.keel.store.InstanceTypeOperationH\x00R\x15instanceTypeOperationB\x04\n" +
 	"\x02opJ\x04\b\f\x10\rJ\x04\b\n" +
 	"\x10\vJ\x04\b\v\x10\fJ\x04\b\r\x10\x0eJ\x04\b\x0f\x10\x10J\x04\b\x10\x10\x11J\x04\b\x14\x10(J\x04\b2\x10<R\x18set_load_balancer_statusR\x14create_load_balancerR\x14update_load_balancerR\x14delete_load_balancerR\x15complete_provisioningR\x16failover_load_balancerR\x0fcreate_listenerR\x0fupdate_listenerR\x0fdelete_listenerR\vcreate_poolR\vupdate_poolR\vdelete_poolR\rcreate_memberR\rupdate_memberR\rdelete_memberR\x0freplace_membersR\x15create_health_monitorR\x15update_health_monitorR\x15delete_health_monitorR\x0fcreate_l7policyR\x0fupdate_l7policyR\x0fdelete_l7policyR\rcreate_l7ruleR\rupdate_l7ruleR\rdelete_l7ruleR\x0eupdate_amphoraR\tset_quotaR\fdelete_quotaR\n" +
 	"put_flavorR\rdelete_flavorR\x12put_flavor_profileR\x15delete_flavor_profileR\x15put_availability_zoneR\x18delete_availability_zoneR\x1dput_availability_zone_profileR delete_availability_zone_profile\"\xd6\x01\n" +
@@ -2320,7 +2677,33 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\tEND_LEASE\x10\x05\x12\x10\n" +
 	"\fDELETE_LEASE\x10\x06\x12\x0e\n" +
 	"\n" +
-	"FAIL_LEASE\x10\a\"s\n" +
+	"FAIL_LEASE\x10\a\"\x96\x03\n" +
+	"\x13InstanceTransaction\x12>\n" +
+	"\x06intent\x18\x01 \x01(\x0e2&.keel.store.InstanceTransaction.IntentR\x06intent\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x04R\x0fexpectedVersion\x120\n" +
+	"\binstance\x18\x04 \x01(\v2\x14.keel.store.InstanceR\binstance\"\xc0\x01\n" +
+	"\x06Intent\x12\x16\n" +
+	"\x12INTENT_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fCREATE_INSTANCE\x10\x01\x12\x15\n" +
+	"\x11SCHEDULE_INSTANCE\x10\x02\x12\x12\n" +
+	"\x0eCOMPLETE_BUILD\x10\x03\x12\x11\n" +
+	"\rFAIL_INSTANCE\x10\x04\x12\x13\n" +
+	"\x0fUPDATE_INSTANCE\x10\x05\x12\r\n" +
+	"\tSET_POWER\x10\x06\x12\x13\n" +
+	"\x0fDELETE_INSTANCE\x10\a\x12\x12\n" +
+	"\x0ePURGE_INSTANCE\x10\b\"\xe9\x01\n" +
+	"\x15InstanceTypeOperation\x124\n" +
+	"\x02op\x18\x01 \x01(\x0e2$.keel.store.InstanceTypeOperation.OpR\x02op\x12\x12\n" +
+	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x04R\x0fexpectedVersion\x12,\n" +
+	"\x04type\x18\x04 \x01(\v2\x18.keel.store.InstanceTypeR\x04type\"-\n" +
+	"\x02Op\x12\x12\n" +
+	"\x0eOP_UNSPECIFIED\x10\x00\x12\a\n" +
+	"\x03PUT\x10\x01\x12\n" +
+	"\n" +
+	"\x06DELETE\x10\x02\"s\n" +
 	"\x0eAmphoraSecrets\x12\x1e\n" +
 	"\vca_cert_pem\x18\x01 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
@@ -2435,7 +2818,8 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x121\n" +
 	"\x06result\x18\x02 \x01(\v2\x19.keel.store.CommandResultR\x06result\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xe3\t\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\xd8\n" +
+	"\n" +
 	"\x0eSnapshotRecord\x12?\n" +
 	"\rload_balancer\x18\x01 \x01(\v2\x18.keel.store.LoadBalancerH\x00R\floadBalancer\x122\n" +
 	"\blistener\x18\x02 \x01(\v2\x14.keel.store.ListenerH\x00R\blistener\x12&\n" +
@@ -2459,7 +2843,9 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x05lease\x18\x13 \x01(\v2\x11.keel.store.LeaseH\x00R\x05lease\x128\n" +
 	"\n" +
 	"allocation\x18\x14 \x01(\v2\x16.keel.store.AllocationH\x00R\n" +
-	"allocation\x12\x1d\n" +
+	"allocation\x122\n" +
+	"\binstance\x18\x15 \x01(\v2\x14.keel.store.InstanceH\x00R\binstance\x12?\n" +
+	"\rinstance_type\x18\x16 \x01(\v2\x18.keel.store.InstanceTypeH\x00R\finstanceType\x12\x1d\n" +
 	"\tend_count\x18d \x01(\x04H\x00R\bendCountB\b\n" +
 	"\x06entity*\x8c\x01\n" +
 	"\vCatalogKind\x12\x1c\n" +
@@ -2483,117 +2869,131 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 	return file_store_storepb_store_proto_rawDescData
 }
 
-var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_store_storepb_store_proto_goTypes = []any{
 	(CatalogKind)(0),                // 0: keel.store.CatalogKind
 	(HostOperation_Op)(0),           // 1: keel.store.HostOperation.Op
 	(LeaseTransaction_Intent)(0),    // 2: keel.store.LeaseTransaction.Intent
-	(TreeTransaction_Intent)(0),     // 3: keel.store.TreeTransaction.Intent
-	(CatalogOperation_Op)(0),        // 4: keel.store.CatalogOperation.Op
-	(CommandResult_Code)(0),         // 5: keel.store.CommandResult.Code
-	(*Command)(nil),                 // 6: keel.store.Command
-	(*HostOperation)(nil),           // 7: keel.store.HostOperation
-	(*SetResourceProperty)(nil),     // 8: keel.store.SetResourceProperty
-	(*LeaseTransaction)(nil),        // 9: keel.store.LeaseTransaction
-	(*AmphoraSecrets)(nil),          // 10: keel.store.AmphoraSecrets
-	(*InitAmphoraSecrets)(nil),      // 11: keel.store.InitAmphoraSecrets
-	(*RecordAmphoraStats)(nil),      // 12: keel.store.RecordAmphoraStats
-	(*ResolveRequest)(nil),          // 13: keel.store.ResolveRequest
-	(*TreeWrite)(nil),               // 14: keel.store.TreeWrite
-	(*TreeTransaction)(nil),         // 15: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),       // 16: keel.store.PurgeLoadBalancer
-	(*CatalogRow)(nil),              // 17: keel.store.CatalogRow
-	(*CatalogOperation)(nil),        // 18: keel.store.CatalogOperation
-	(*CommandBatch)(nil),            // 19: keel.store.CommandBatch
-	(*CommandResult)(nil),           // 20: keel.store.CommandResult
-	(*SnapshotHeader)(nil),          // 21: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),          // 22: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),          // 23: keel.store.SnapshotRecord
-	(*Host)(nil),                    // 24: keel.store.Host
-	(*Lease)(nil),                   // 25: keel.store.Lease
-	(*Allocation)(nil),              // 26: keel.store.Allocation
-	(*AllocationKey)(nil),           // 27: keel.store.AllocationKey
-	(*ListenerStatistics)(nil),      // 28: keel.store.ListenerStatistics
-	(*LoadBalancer)(nil),            // 29: keel.store.LoadBalancer
-	(*Listener)(nil),                // 30: keel.store.Listener
-	(*Pool)(nil),                    // 31: keel.store.Pool
-	(*Member)(nil),                  // 32: keel.store.Member
-	(*HealthMonitor)(nil),           // 33: keel.store.HealthMonitor
-	(*L7Policy)(nil),                // 34: keel.store.L7Policy
-	(*L7Rule)(nil),                  // 35: keel.store.L7Rule
-	(*Amphora)(nil),                 // 36: keel.store.Amphora
-	(*Quota)(nil),                   // 37: keel.store.Quota
-	(*Flavor)(nil),                  // 38: keel.store.Flavor
-	(*FlavorProfile)(nil),           // 39: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),        // 40: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil), // 41: keel.store.AvailabilityZoneProfile
-	(*ResourceProperty)(nil),        // 42: keel.store.ResourceProperty
+	(InstanceTransaction_Intent)(0), // 3: keel.store.InstanceTransaction.Intent
+	(InstanceTypeOperation_Op)(0),   // 4: keel.store.InstanceTypeOperation.Op
+	(TreeTransaction_Intent)(0),     // 5: keel.store.TreeTransaction.Intent
+	(CatalogOperation_Op)(0),        // 6: keel.store.CatalogOperation.Op
+	(CommandResult_Code)(0),         // 7: keel.store.CommandResult.Code
+	(*Command)(nil),                 // 8: keel.store.Command
+	(*HostOperation)(nil),           // 9: keel.store.HostOperation
+	(*SetResourceProperty)(nil),     // 10: keel.store.SetResourceProperty
+	(*LeaseTransaction)(nil),        // 11: keel.store.LeaseTransaction
+	(*InstanceTransaction)(nil),     // 12: keel.store.InstanceTransaction
+	(*InstanceTypeOperation)(nil),   // 13: keel.store.InstanceTypeOperation
+	(*AmphoraSecrets)(nil),          // 14: keel.store.AmphoraSecrets
+	(*InitAmphoraSecrets)(nil),      // 15: keel.store.InitAmphoraSecrets
+	(*RecordAmphoraStats)(nil),      // 16: keel.store.RecordAmphoraStats
+	(*ResolveRequest)(nil),          // 17: keel.store.ResolveRequest
+	(*TreeWrite)(nil),               // 18: keel.store.TreeWrite
+	(*TreeTransaction)(nil),         // 19: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),       // 20: keel.store.PurgeLoadBalancer
+	(*CatalogRow)(nil),              // 21: keel.store.CatalogRow
+	(*CatalogOperation)(nil),        // 22: keel.store.CatalogOperation
+	(*CommandBatch)(nil),            // 23: keel.store.CommandBatch
+	(*CommandResult)(nil),           // 24: keel.store.CommandResult
+	(*SnapshotHeader)(nil),          // 25: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),          // 26: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),          // 27: keel.store.SnapshotRecord
+	(*Host)(nil),                    // 28: keel.store.Host
+	(*Lease)(nil),                   // 29: keel.store.Lease
+	(*Allocation)(nil),              // 30: keel.store.Allocation
+	(*AllocationKey)(nil),           // 31: keel.store.AllocationKey
+	(*Instance)(nil),                // 32: keel.store.Instance
+	(*InstanceType)(nil),            // 33: keel.store.InstanceType
+	(*ListenerStatistics)(nil),      // 34: keel.store.ListenerStatistics
+	(*LoadBalancer)(nil),            // 35: keel.store.LoadBalancer
+	(*Listener)(nil),                // 36: keel.store.Listener
+	(*Pool)(nil),                    // 37: keel.store.Pool
+	(*Member)(nil),                  // 38: keel.store.Member
+	(*HealthMonitor)(nil),           // 39: keel.store.HealthMonitor
+	(*L7Policy)(nil),                // 40: keel.store.L7Policy
+	(*L7Rule)(nil),                  // 41: keel.store.L7Rule
+	(*Amphora)(nil),                 // 42: keel.store.Amphora
+	(*Quota)(nil),                   // 43: keel.store.Quota
+	(*Flavor)(nil),                  // 44: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 45: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 46: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 47: keel.store.AvailabilityZoneProfile
+	(*ResourceProperty)(nil),        // 48: keel.store.ResourceProperty
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	15, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	16, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	18, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
-	13, // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
-	11, // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
-	12, // 5: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
-	7,  // 6: keel.store.Command.host_operation:type_name -> keel.store.HostOperation
-	8,  // 7: keel.store.Command.set_resource_property:type_name -> keel.store.SetResourceProperty
-	9,  // 8: keel.store.Command.lease_transaction:type_name -> keel.store.LeaseTransaction
-	1,  // 9: keel.store.HostOperation.op:type_name -> keel.store.HostOperation.Op
-	24, // 10: keel.store.HostOperation.host:type_name -> keel.store.Host
-	2,  // 11: keel.store.LeaseTransaction.intent:type_name -> keel.store.LeaseTransaction.Intent
-	25, // 12: keel.store.LeaseTransaction.lease:type_name -> keel.store.Lease
-	26, // 13: keel.store.LeaseTransaction.allocations_put:type_name -> keel.store.Allocation
-	27, // 14: keel.store.LeaseTransaction.allocations_delete:type_name -> keel.store.AllocationKey
-	10, // 15: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
-	28, // 16: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
-	29, // 17: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	30, // 18: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	31, // 19: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	32, // 20: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	33, // 21: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	34, // 22: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	35, // 23: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	36, // 24: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	3,  // 25: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	14, // 26: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	37, // 27: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
-	38, // 28: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
-	39, // 29: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
-	40, // 30: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
-	41, // 31: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	4,  // 32: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
-	0,  // 33: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
-	17, // 34: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
-	6,  // 35: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	5,  // 36: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	20, // 37: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	29, // 38: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	30, // 39: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	31, // 40: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	32, // 41: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	33, // 42: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	34, // 43: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	35, // 44: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	36, // 45: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	37, // 46: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	38, // 47: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	39, // 48: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	40, // 49: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	41, // 50: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	22, // 51: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	10, // 52: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
-	28, // 53: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
-	24, // 54: keel.store.SnapshotRecord.host:type_name -> keel.store.Host
-	42, // 55: keel.store.SnapshotRecord.resource_property:type_name -> keel.store.ResourceProperty
-	25, // 56: keel.store.SnapshotRecord.lease:type_name -> keel.store.Lease
-	26, // 57: keel.store.SnapshotRecord.allocation:type_name -> keel.store.Allocation
-	58, // [58:58] is the sub-list for method output_type
-	58, // [58:58] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	19, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	20, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	22, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
+	17, // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
+	15, // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
+	16, // 5: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
+	9,  // 6: keel.store.Command.host_operation:type_name -> keel.store.HostOperation
+	10, // 7: keel.store.Command.set_resource_property:type_name -> keel.store.SetResourceProperty
+	11, // 8: keel.store.Command.lease_transaction:type_name -> keel.store.LeaseTransaction
+	12, // 9: keel.store.Command.instance_transaction:type_name -> keel.store.InstanceTransaction
+	13, // 10: keel.store.Command.instance_type_operation:type_name -> keel.store.InstanceTypeOperation
+	1,  // 11: keel.store.HostOperation.op:type_name -> keel.store.HostOperation.Op
+	28, // 12: keel.store.HostOperation.host:type_name -> keel.store.Host
+	2,  // 13: keel.store.LeaseTransaction.intent:type_name -> keel.store.LeaseTransaction.Intent
+	29, // 14: keel.store.LeaseTransaction.lease:type_name -> keel.store.Lease
+	30, // 15: keel.store.LeaseTransaction.allocations_put:type_name -> keel.store.Allocation
+	31, // 16: keel.store.LeaseTransaction.allocations_delete:type_name -> keel.store.AllocationKey
+	3,  // 17: keel.store.InstanceTransaction.intent:type_name -> keel.store.InstanceTransaction.Intent
+	32, // 18: keel.store.InstanceTransaction.instance:type_name -> keel.store.Instance
+	4,  // 19: keel.store.InstanceTypeOperation.op:type_name -> keel.store.InstanceTypeOperation.Op
+	33, // 20: keel.store.InstanceTypeOperation.type:type_name -> keel.store.InstanceType
+	14, // 21: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
+	34, // 22: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
+	35, // 23: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	36, // 24: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	37, // 25: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	38, // 26: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	39, // 27: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	40, // 28: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	41, // 29: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	42, // 30: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	5,  // 31: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	18, // 32: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	43, // 33: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
+	44, // 34: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
+	45, // 35: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
+	46, // 36: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
+	47, // 37: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	6,  // 38: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
+	0,  // 39: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
+	21, // 40: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
+	8,  // 41: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	7,  // 42: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	24, // 43: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	35, // 44: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	36, // 45: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	37, // 46: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	38, // 47: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	39, // 48: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	40, // 49: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	41, // 50: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	42, // 51: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	43, // 52: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	44, // 53: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	45, // 54: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	46, // 55: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	47, // 56: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	26, // 57: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	14, // 58: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	34, // 59: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
+	28, // 60: keel.store.SnapshotRecord.host:type_name -> keel.store.Host
+	48, // 61: keel.store.SnapshotRecord.resource_property:type_name -> keel.store.ResourceProperty
+	29, // 62: keel.store.SnapshotRecord.lease:type_name -> keel.store.Lease
+	30, // 63: keel.store.SnapshotRecord.allocation:type_name -> keel.store.Allocation
+	32, // 64: keel.store.SnapshotRecord.instance:type_name -> keel.store.Instance
+	33, // 65: keel.store.SnapshotRecord.instance_type:type_name -> keel.store.InstanceType
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -2603,6 +3003,7 @@ func file_store_storepb_store_proto_init() {
 	}
 	file_store_storepb_octavia_proto_init()
 	file_store_storepb_blazar_proto_init()
+	file_store_storepb_mogan_proto_init()
 	file_store_storepb_store_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_TreeTransaction)(nil),
 		(*Command_PurgeLoadBalancer)(nil),
@@ -2613,15 +3014,17 @@ func file_store_storepb_store_proto_init() {
 		(*Command_HostOperation)(nil),
 		(*Command_SetResourceProperty)(nil),
 		(*Command_LeaseTransaction)(nil),
+		(*Command_InstanceTransaction)(nil),
+		(*Command_InstanceTypeOperation)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[11].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[13].OneofWrappers = []any{
 		(*CatalogRow_Quota)(nil),
 		(*CatalogRow_Flavor)(nil),
 		(*CatalogRow_FlavorProfile)(nil),
 		(*CatalogRow_AvailabilityZone)(nil),
 		(*CatalogRow_AvailabilityZoneProfile)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[17].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[19].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -2642,6 +3045,8 @@ func file_store_storepb_store_proto_init() {
 		(*SnapshotRecord_ResourceProperty)(nil),
 		(*SnapshotRecord_Lease)(nil),
 		(*SnapshotRecord_Allocation)(nil),
+		(*SnapshotRecord_Instance)(nil),
+		(*SnapshotRecord_InstanceType)(nil),
 		(*SnapshotRecord_EndCount)(nil),
 	}
 	type x struct{}
@@ -2649,8 +3054,8 @@ func file_store_storepb_store_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   18,
+			NumEnums:      8,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
