@@ -118,7 +118,7 @@ func ErrAvailabilityZoneUnavailable() *Error {
 // ErrUnknownArgument is WSME's UnknownArgument (400) for a query parameter
 // the route does not take (fields on /detail, anything unknown).
 func ErrUnknownArgument(name string) *Error {
-	return refuse(400, "Unknown argument: %q", name)
+	return refuse(400, "Unknown argument: \"%s\"", name)
 }
 
 // ErrInvalidInput is WSME's InvalidInput (400): a query or body attribute
