@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/anishathalye/porcupine v1.3.1
 	github.com/asynkron/protoactor-go v0.0.0-20240822202345-3c0e61ca19c9
+	github.com/evanphx/json-patch/v5 v5.9.11
 	github.com/fasthttp/router v1.5.4
 	github.com/google/btree v1.1.3
 	github.com/google/uuid v1.6.0
