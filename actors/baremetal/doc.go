@@ -15,5 +15,5 @@
 // otherwise than Mogan (a 4xx for Mogan's 500s, a refused upstream bug, no
 // Glance or Neutron behind it) the function says so and
 // docs/mogan-deviations.md lists it. JSON Patch is applied with
-// github.com/evanphx/json-patch/v5; everything else is the standard library.
+// github.com/evanphx/json-patch/v5; Python's repr comes from actors/python.
 package baremetal
