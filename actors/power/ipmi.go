@@ -208,7 +208,10 @@ func (d *IPMI) run(ctx context.Context, bmc BMC, args ...string) (string, error)
 		retries = 2
 	}
 	argv := []string{"-I", "lanplus", "-H", bmc.Address, "-p", strconv.Itoa(port),
-		"-C", strconv.Itoa(suite), "-N", strconv.Itoa(retransmit), "-R", strconv.Itoa(retries), "-E"}
+		"-C", strconv.Itoa(suite), "-N", strconv.Itoa(retransmit), "-R", strconv.Itoa(retries), "-E",
+		// -v: without it ipmitool says only "Unable to establish IPMI v2 / RMCP+
+		// session" for a bad password or user too; with it, what RAKP said.
+		"-v"}
 	if bmc.Username != "" {
 		argv = append(argv, "-U", bmc.Username)
 	}
@@ -232,7 +235,7 @@ func (d *IPMI) run(ctx context.Context, bmc BMC, args ...string) (string, error)
 		reason = "ipmitool is not installed (Debian package ipmitool)"
 	default:
 		reason = diagnose(stderr.String())
-		if msg := scrub(lastLines(stderr.String(), 3), bmc.Password); msg != "" {
+		if msg := scrub(lastLines(stderr.String(), 2), bmc.Password); msg != "" {
 			reason += ": " + msg
 		} else {
 			reason += ": " + err.Error()
@@ -249,6 +252,8 @@ func diagnose(stderr string) string {
 		strings.Contains(s, "invalid user name"), strings.Contains(s, "rakp 2 message indicates an error"),
 		strings.Contains(s, "invalid integrity check"):
 		return "authentication failed (check the BMC username and password)"
+	case strings.Contains(s, "password is longer than"):
+		return "the password is longer than IPMI allows (20 bytes)"
 	case strings.Contains(s, "insufficient resources for session"):
 		return "the BMC has no free session"
 	case strings.Contains(s, "unable to establish"), strings.Contains(s, "no response"),
@@ -279,7 +284,8 @@ func firstLine(s string) string {
 func lastLines(s string, n int) string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
+		l = strings.TrimSpace(strings.TrimPrefix(l, ">"))
+		if l != "" && !strings.HasPrefix(l, "Loading IANA") {
 			lines = append(lines, l)
 		}
 	}
