@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -288,4 +290,47 @@ func TestIPMIConcurrent(t *testing.T) {
 			t.Errorf("BMC %s disagrees with %s", b.Endpoint(), want)
 		}
 	}
+}
+
+// TestIPMIPasswordNeverOnCommandLine runs the driver with a stand-in ipmitool
+// that records its arguments: the password reaches it only through the
+// environment (where /proc/<pid>/cmdline cannot show it), and a tool that echoes
+// the password back in an error has it scrubbed from the driver's error.
+func TestIPMIPasswordNeverOnCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "ipmitool")
+	script := "#!/bin/sh\necho \"$@\" > " + filepath.Join(dir, "argv") + "\n" +
+		"echo \"$IPMI_PASSWORD\" > " + filepath.Join(dir, "env") + "\n" +
+		"case \"$*\" in *status*) echo 'Chassis Power is on'; exit 0;; esac\n" +
+		"echo \"login failed for password $IPMI_PASSWORD\" >&2; exit 1\n"
+	if err := os.WriteFile(tool, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d := &power.IPMI{Tool: tool}
+	b := power.BMC{Address: "127.0.0.1", Port: 6230, Username: "admin", Password: "s3cr3t-pw"}
+	s, err := d.State(context.Background(), b)
+	if err != nil || s != power.On {
+		t.Fatalf("State = %v, %v", s, err)
+	}
+	argv, _ := os.ReadFile(filepath.Join(dir, "argv"))
+	env, _ := os.ReadFile(filepath.Join(dir, "env"))
+	if strings.Contains(string(argv), b.Password) {
+		t.Errorf("password on ipmitool's command line: %s", argv)
+	}
+	for _, want := range []string{"-I lanplus", "-H 127.0.0.1", "-p 6230", "-U admin", "-E", "-C 3", "power status"} {
+		if !strings.Contains(string(argv), want) {
+			t.Errorf("argv %q lacks %q", argv, want)
+		}
+	}
+	if strings.TrimSpace(string(env)) != b.Password {
+		t.Errorf("IPMI_PASSWORD = %q", env)
+	}
+	err = d.Set(context.Background(), b, power.ActionOff)
+	if err == nil {
+		t.Fatal("Set worked with a failing tool")
+	}
+	if strings.Contains(err.Error(), b.Password) || !strings.Contains(err.Error(), "****") {
+		t.Errorf("echoed password not scrubbed: %v", err)
+	}
+	t.Logf("scrubbed: %v", err)
 }
