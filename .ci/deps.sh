@@ -26,6 +26,11 @@ command -v openstack  >/dev/null 2>&1 || need+=(python3-openstackclient)
 [ -x /usr/bin/tempest ] || need+=(tempest)
 /usr/bin/python3 -c 'import octavia_tempest_plugin' >/dev/null 2>&1 || need+=(octavia-tempest-plugin)
 
+# Real BMCs for the bare-metal power tests (actors/power, Mogan's system tests):
+# OpenIPMI's BMC simulator, and ipmitool, the ipmi power driver's client.
+command -v ipmi_sim   >/dev/null 2>&1 || need+=(openipmi)
+command -v ipmitool   >/dev/null 2>&1 || need+=(ipmitool)
+
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
