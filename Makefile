@@ -78,6 +78,7 @@ proto: deps
 		--go-grain_out=. --go-grain_opt=module=keel actors/actorspb/actors.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/catalogpb/catalog.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/leasepb/lease.proto
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/instancepb/instance.proto
 
 bench: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results
