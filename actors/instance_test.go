@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,8 @@ type moganMember struct {
 	bmcPrefix string
 }
 
+var memberSeq atomic.Int64
+
 func startMoganMember(t *testing.T) *moganMember {
 	t.Helper()
 	s := newFSMStore(t)
@@ -54,7 +57,7 @@ func startMoganMember(t *testing.T) *moganMember {
 		t.Fatal(err)
 	}
 	return &moganMember{blazarMember: &blazarMember{store: s, client: client, notes: n}, fake: drv.(*power.Fake),
-		bmcPrefix: "bmc-" + t.Name() + "-"}
+		bmcPrefix: fmt.Sprintf("bmc-%s-%d-", t.Name(), memberSeq.Add(1))}
 }
 
 // bmc is the fake BMC of host id (as addHost registers it).
