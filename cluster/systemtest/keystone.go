@@ -427,16 +427,20 @@ func (k *Keystone) Revoke(admin, token string) error {
 }
 
 // ShortLivedToken returns a token of user (password, project-scoped) that
-// expires at expires: Keystone caps a token at its application credential's
-// expiry, so the token comes from an application credential made for it.
-func (k *Keystone) ShortLivedToken(user, password, project string, expires time.Time) (string, error) {
+// expires ttl after its application credential is made, and that expiry:
+// Keystone caps a token at its application credential's expiry, so the token
+// comes from an application credential made for it. The expiry is taken at
+// that moment, not before the calls that lead to it, so a slow Keystone (one
+// request at a time, a loaded machine) cannot hand out a token already expired.
+func (k *Keystone) ShortLivedToken(user, password, project string, ttl time.Duration) (string, time.Time, error) {
+	var expires time.Time
 	userToken, err := k.Token(user, password, Scope{Project: project})
 	if err != nil {
-		return "", err
+		return "", expires, err
 	}
 	r, err := k.Do("GET", "/auth/tokens", userToken, nil, "X-Subject-Token: "+userToken)
 	if err != nil {
-		return "", err
+		return "", expires, err
 	}
 	var t struct {
 		Token struct {
@@ -444,16 +448,18 @@ func (k *Keystone) ShortLivedToken(user, password, project string, expires time.
 		} `json:"token"`
 	}
 	if err := json.Unmarshal(r.Body, &t); err != nil {
-		return "", err
+		return "", expires, err
 	}
+	expires = time.Now().Add(ttl)
 	v, err := k.must(201, "POST", "/users/"+t.Token.User.ID+"/application_credentials", userToken, map[string]any{
 		"application_credential": map[string]any{"name": fmt.Sprintf("short-%d", time.Now().UnixNano()),
 			"expires_at": expires.UTC().Format("2006-01-02T15:04:05.000000")}})
 	if err != nil {
-		return "", err
+		return "", expires, err
 	}
 	ac := v["application_credential"].(map[string]any)
-	return k.issue(map[string]any{"auth": map[string]any{"identity": map[string]any{
+	token, err := k.issue(map[string]any{"auth": map[string]any{"identity": map[string]any{
 		"methods":                []string{"application_credential"},
 		"application_credential": map[string]any{"id": ac["id"], "secret": ac["secret"]}}}})
+	return token, expires, err
 }
