@@ -19,6 +19,7 @@ import (
 
 	"keel/actors/actorspb"
 	"keel/actors/catalogpb"
+	"keel/actors/instancepb"
 	"keel/actors/leasepb"
 	"keel/store"
 	"keel/store/storepb"
@@ -31,10 +32,14 @@ type Settings struct {
 	ProvisionDelay time.Duration
 	// IdleTimeout passivates a grain after this long without messages.
 	IdleTimeout time.Duration
+	// PowerSyncInterval is how often the instance supervisor asks every
+	// settled bare-metal instance to read its BMC (keeld's -power-sync-interval).
+	PowerSyncInterval time.Duration
 }
 
 // DefaultSettings are used by keeld.
-var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 10 * time.Second}
+var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 10 * time.Second,
+	PowerSyncInterval: 10 * time.Second}
 
 // Store is what grains and the reconciler use of the replicated store: linearizable
 // reads (Barrier, then State), writes (Propose), deciding an unknown outcome for
@@ -103,6 +108,10 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 		leasepb.NewLeaseKind(func() leasepb.Lease { return &LeaseGrain{} }, 0,
 			passivateWhenIdle(rt.Settings.IdleTimeout)),
 		leasepb.NewHostInventoryKind(func() leasepb.HostInventory { return &HostInventoryGrain{} }, 0,
+			passivateWhenIdle(rt.Settings.IdleTimeout)),
+		instancepb.NewInstanceKind(func() instancepb.Instance { return &InstanceGrain{} }, 0,
+			passivateWhenIdle(rt.Settings.IdleTimeout)),
+		instancepb.NewInstanceTypeKind(func() instancepb.InstanceType { return &InstanceTypeGrain{} }, 0,
 			passivateWhenIdle(rt.Settings.IdleTimeout)),
 		// Amphora grains never passivate: they supervise while their amphora lives.
 		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0),

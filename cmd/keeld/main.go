@@ -50,6 +50,7 @@ type options struct {
 	logLevel        string
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
+	powerSync       time.Duration
 	amphorae        amphoraOptions
 	auth            keelhttp.AuthConfig
 }
@@ -80,6 +81,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
+	fs.DurationVar(&o.powerSync, "power-sync-interval", actors.DefaultSettings.PowerSyncInterval, "how often bare-metal instances read their hosts' BMC power state")
 	fs.StringVar(&o.amphorae.driver, "amphora-driver", "local", "where amphorae run: local (a keel-agent process per amphora on this host, running haproxy) or noop (records only)")
 	fs.StringVar(&o.amphorae.vipCIDR, "vip-cidr", compute.DefaultVIPCIDR, "loopback range the local amphora driver allocates VIP addresses from")
 	fs.StringVar(&o.amphorae.agentBinary, "keel-agent", "", "keel-agent binary for the local driver (default: next to keeld, then $PATH)")
@@ -227,6 +229,8 @@ type node struct {
 	amphorae   *amphoraNode
 	// leaseEvents fires lease events on the leader (Blazar's event timer).
 	leaseEvents *actors.EventScheduler
+	// instances supervises bare-metal instances on the leader (resume, power sync).
+	instances *actors.InstanceSupervisor
 }
 
 func run(o *options, logger *slog.Logger) error {
@@ -290,13 +294,16 @@ func run(o *options, logger *slog.Logger) error {
 	settings := actors.DefaultSettings
 	settings.IdleTimeout = o.grainIdle
 	settings.ProvisionDelay = o.provisionDelay
+	settings.PowerSyncInterval = o.powerSync
 	n.amphorae, err = newAmphoraNode(o, st, n.membership, logger)
 	if err != nil {
 		n.shutdown(logger, false)
 		return err
 	}
+	// end_lease deletes the lease's instances; the log line stays.
+	leaseHook := &actors.InstanceLeaseHook{Next: actors.LogNotifier{Logger: logger}, Store: st, Logger: logger}
 	kinds := actors.Kinds(system, &actors.Runtime{Store: st, Settings: settings, Logger: logger, Amphorae: n.amphorae.cfg,
-		Leases: o.leases})
+		Leases: o.leases, Notifier: leaseHook})
 	placement := cluster.NewPlacementLookup()
 	n.provider = cluster.NewActorProvider(n.membership, cluster.ProviderOptions{
 		Voters:    func() []string { return voterNames(st) },
@@ -336,6 +343,9 @@ func run(o *options, logger *slog.Logger) error {
 	n.reconciler.Start()
 	n.leaseEvents = &actors.EventScheduler{Store: st, Client: grains, Logger: logger}
 	n.leaseEvents.Start()
+	leaseHook.SetClient(grains)
+	n.instances = &actors.InstanceSupervisor{Store: st, Client: grains, Logger: logger, PowerSyncInterval: o.powerSync}
+	n.instances.Start()
 
 	auth, err := keelhttp.NewAuthenticator(o.auth)
 	if err != nil {
@@ -441,6 +451,9 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 	}
 	if n.leaseEvents != nil {
 		n.leaseEvents.Stop()
+	}
+	if n.instances != nil {
+		n.instances.Stop()
 	}
 	if n.amphorae != nil {
 		n.amphorae.shutdown()

@@ -1,0 +1,236 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"keel/actors/instancepb"
+	"keel/actors/reservation"
+	"keel/store/storepb"
+)
+
+// InstanceSupervisor runs on the Raft leader (Store.LeaderReady, as the
+// Reconciler) and keeps bare-metal instances moving when no request does:
+//
+//   - every Interval, each instance whose status is unfinished (building,
+//     deleting, a power transition) and untouched for Grace is sent Resume:
+//     protoactor re-activates a grain only when called, so a build whose node
+//     was killed would otherwise stay building; the grain continues from the
+//     stored status (a needless Resume does nothing: the grain's BMC call in
+//     flight, or compare-and-set, makes it harmless);
+//   - in the same pass, each instance of a reservation whose lease has ended
+//     (TERMINATED, or gone) and that is not deleting yet is sent
+//     EndReservation: the store-side catch-up of the lease hook
+//     (InstanceLeaseHook), whose notification is lost if a node dies between
+//     the lease's commit and the call;
+//   - every PowerSyncInterval, each settled instance on a host (active,
+//     stopped) is sent SyncPower: a host powered off (or on) at its BMC behind
+//     keel's back is noticed.
+//
+// At most Concurrency grain calls run at a time.
+type InstanceSupervisor struct {
+	Store  Store
+	Client *Client
+	Logger *slog.Logger
+	// Interval between resume passes (default 2 s).
+	Interval time.Duration
+	// Grace: an unfinished instance updated more recently is left to its grain
+	// (default 10 s: longer than a BMC call normally takes).
+	Grace time.Duration
+	// PowerSyncInterval between power syncs (default DefaultSettings').
+	PowerSyncInterval time.Duration
+	// Concurrency bounds the grain calls in flight (default 16).
+	Concurrency int
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// unfinishedStatuses are the statuses a grain still has work in.
+var unfinishedStatuses = []string{storepb.InstanceBuilding, storepb.InstanceDeleting,
+	storepb.InstancePoweringOn, storepb.InstancePoweringOff, storepb.InstanceSoftPoweringOff,
+	storepb.InstanceRebooting, storepb.InstanceSoftRebooting}
+
+// Start begins the loops.
+func (s *InstanceSupervisor) Start() {
+	if s.Interval <= 0 {
+		s.Interval = 2 * time.Second
+	}
+	if s.Grace <= 0 {
+		s.Grace = 10 * time.Second
+	}
+	if s.PowerSyncInterval <= 0 {
+		s.PowerSyncInterval = DefaultSettings.PowerSyncInterval
+	}
+	if s.Concurrency <= 0 {
+		s.Concurrency = 16
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	s.stop = make(chan struct{})
+	s.wg.Add(2)
+	go s.every(s.Interval, s.resumePass)
+	go s.every(s.PowerSyncInterval, s.syncPass)
+}
+
+// Stop ends the loops and waits for the calls in flight.
+func (s *InstanceSupervisor) Stop() {
+	close(s.stop)
+	s.wg.Wait()
+}
+
+func (s *InstanceSupervisor) every(d time.Duration, pass func()) {
+	defer s.wg.Done()
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		if s.Store.LeaderReady() {
+			pass()
+		}
+	}
+}
+
+// resumePass resumes stale unfinished instances and ends the instances of
+// ended reservations.
+func (s *InstanceSupervisor) resumePass() {
+	st := s.Store.State().Current()
+	cutoff := time.Now().Add(-s.Grace).UnixMicro()
+	var resume, end []string
+	for _, status := range unfinishedStatuses {
+		for _, x := range st.InstancesInStatus(status) {
+			if x.UpdatedAtUs < cutoff {
+				resume = append(resume, x.Uuid)
+			}
+		}
+	}
+	for _, x := range st.Instances() {
+		if x.ReservationId == "" || x.Status == storepb.InstanceDeleting || x.Status == storepb.InstanceDeleted {
+			continue
+		}
+		if l := st.LeaseOfReservation(x.ReservationId); l == nil || l.Status == reservation.LeaseTerminated {
+			end = append(end, x.Uuid)
+		}
+	}
+	s.each(resume, func(ctx context.Context, id string) error {
+		_, err := CallInstance(ctx, s.Client, id, (*instancepb.InstanceGrainClient).Resume, &instancepb.ResumeRequest{})
+		return err
+	}, "resume")
+	s.each(end, func(ctx context.Context, id string) error {
+		_, err := CallInstance(ctx, s.Client, id, (*instancepb.InstanceGrainClient).EndReservation,
+			&instancepb.EndReservationRequest{})
+		return err
+	}, "end reservation")
+}
+
+// syncPass asks every settled instance on a host to read its BMC.
+func (s *InstanceSupervisor) syncPass() {
+	st := s.Store.State().Current()
+	var ids []string
+	for _, status := range []string{storepb.InstanceActive, storepb.InstanceStopped} {
+		for _, x := range st.InstancesInStatus(status) {
+			if x.HostId != "" {
+				ids = append(ids, x.Uuid)
+			}
+		}
+	}
+	s.each(ids, func(ctx context.Context, id string) error {
+		_, err := CallInstance(ctx, s.Client, id, (*instancepb.InstanceGrainClient).SyncPower, &instancepb.SyncPowerRequest{})
+		return err
+	}, "power sync")
+}
+
+func (s *InstanceSupervisor) each(ids []string, do func(ctx context.Context, id string) error, what string) {
+	sem := make(chan struct{}, s.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, id := range ids {
+		select {
+		case <-s.stop:
+			return
+		case sem <- struct{}{}:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := do(ctx, id); err != nil {
+				s.Logger.Warn("instance supervision call failed", "call", what, "instance", id, "err", err)
+			}
+		}()
+	}
+}
+
+// InstanceLeaseHook is the lease notifier keeld installs: it passes every
+// notification to Next (the log line stays), and at lease.event.end_lease
+// sends EndReservation to every instance of the lease's reservations
+// (Blazar's on_end: the instances are deleted, which powers their hosts
+// off). It acts in a goroutine: NotifyLease runs in the lease grain. A lost
+// notification is caught up by InstanceSupervisor's pass.
+//
+// At start_lease keel does nothing to the instances already on the lease's
+// hosts: the FSM let ordinary instances take hosts of a PENDING lease, and
+// they stay (Blazar would delete them; keel will not destroy a user's
+// running instance for a reservation that another project made). Such a host
+// is simply not available to the lease's own instances until it is freed;
+// the FSM keeps every new ordinary instance off hosts of an ACTIVE lease.
+// before_end_lease does nothing.
+type InstanceLeaseHook struct {
+	Next   LeaseNotifier
+	Store  Store
+	Logger *slog.Logger
+	client atomic.Pointer[Client]
+}
+
+// SetClient gives the hook the grain client once the cluster is up
+// (notifications before it are only passed on; the supervisor catches up).
+func (h *InstanceLeaseHook) SetClient(c *Client) { h.client.Store(c) }
+
+// NotifyLease implements LeaseNotifier.
+func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
+	if h.Next != nil {
+		h.Next.NotifyLease(event, p)
+	}
+	if event != NotifyEndLease {
+		return
+	}
+	c := h.client.Load()
+	if c == nil || h.Store == nil {
+		return
+	}
+	st := h.Store.State().Current()
+	l := st.Lease(p.LeaseID)
+	if l == nil {
+		return
+	}
+	var ids []string
+	for _, r := range l.Reservations {
+		for _, x := range st.InstancesOfReservation(r.Id) {
+			ids = append(ids, x.Uuid)
+		}
+	}
+	logger := h.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	for _, id := range ids {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := CallInstance(ctx, c, id, (*instancepb.InstanceGrainClient).EndReservation,
+				&instancepb.EndReservationRequest{}); err != nil {
+				logger.Warn("end_lease: instance not ended; the supervisor retries", "lease", p.LeaseID, "instance", id, "err", err)
+			}
+		}()
+	}
+}
