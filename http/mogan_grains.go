@@ -7,32 +7,27 @@ import (
 	"keel/actors/instancepb"
 )
 
-// clusterMoganGrains are the node's Mogan grains. Until the instance grains
-// are registered (branch i13-grains: actors.CallInstance, CallInstanceType)
-// every write answers 503, so the read side and the listener can be served
-// and tested on their own.
+// clusterMoganGrains are the node's Mogan grains (actors.CallInstance,
+// CallInstanceType): calls that reach no decision are retried with the
+// request's id, so a retry is answered, not applied twice.
 type clusterMoganGrains struct{ c *actors.Client }
 
-func moganGrainsMissing() error {
-	return &actors.Error{Kind: actors.KindUnavailable, Message: "Service unavailable: the Mogan grains are not registered on this node"}
+func (g clusterMoganGrains) CreateInstance(ctx context.Context, id string, req *instancepb.CreateInstanceRequest) (*instancepb.InstanceReply, error) {
+	return actors.CallInstance(ctx, g.c, id, (*instancepb.InstanceGrainClient).Create, req)
 }
 
-func (g clusterMoganGrains) CreateInstance(context.Context, string, *instancepb.CreateInstanceRequest) (*instancepb.InstanceReply, error) {
-	return nil, moganGrainsMissing()
+func (g clusterMoganGrains) PatchInstance(ctx context.Context, id string, req *instancepb.PatchInstanceRequest) (*instancepb.InstanceReply, error) {
+	return actors.CallInstance(ctx, g.c, id, (*instancepb.InstanceGrainClient).Patch, req)
 }
 
-func (g clusterMoganGrains) PatchInstance(context.Context, string, *instancepb.PatchInstanceRequest) (*instancepb.InstanceReply, error) {
-	return nil, moganGrainsMissing()
+func (g clusterMoganGrains) DeleteInstance(ctx context.Context, id string, req *instancepb.DeleteInstanceRequest) (*instancepb.InstanceReply, error) {
+	return actors.CallInstance(ctx, g.c, id, (*instancepb.InstanceGrainClient).Delete, req)
 }
 
-func (g clusterMoganGrains) DeleteInstance(context.Context, string, *instancepb.DeleteInstanceRequest) (*instancepb.InstanceReply, error) {
-	return nil, moganGrainsMissing()
+func (g clusterMoganGrains) SetPower(ctx context.Context, id string, req *instancepb.SetPowerRequest) (*instancepb.InstanceReply, error) {
+	return actors.CallInstance(ctx, g.c, id, (*instancepb.InstanceGrainClient).SetPower, req)
 }
 
-func (g clusterMoganGrains) SetPower(context.Context, string, *instancepb.SetPowerRequest) (*instancepb.InstanceReply, error) {
-	return nil, moganGrainsMissing()
-}
-
-func (g clusterMoganGrains) WriteType(context.Context, string, *instancepb.TypeWriteRequest) (*instancepb.TypeWriteReply, error) {
-	return nil, moganGrainsMissing()
+func (g clusterMoganGrains) WriteType(ctx context.Context, id string, req *instancepb.TypeWriteRequest) (*instancepb.TypeWriteReply, error) {
+	return actors.CallInstanceType(ctx, g.c, id, req)
 }

@@ -15,10 +15,10 @@ import (
 // instance type grain; POST 201 with a new uuid, PUT 200, DELETE 204). And
 // /v1/availability_zones: the distinct zones of the Blazar hosts.
 
-// errTypeNotFound is Mogan's InstanceTypeNotFound as a show/update/delete
-// answers it (404).
+// errTypeNotFound is InstanceTypeNotFound as show answers it (404, the type
+// grain's text for update and delete).
 func errTypeNotFound(id string) *baremetal.Error {
-	return moganRefusal(fasthttp.StatusNotFound, "InstanceType "+id+" could not be found.")
+	return moganRefusal(fasthttp.StatusNotFound, "InstanceType "+id+" could not be found")
 }
 
 func (m *MoganServer) listTypes(ctx *fasthttp.RequestCtx) error {
@@ -94,7 +94,7 @@ func (m *MoganServer) writeType(ctx *fasthttp.RequestCtx, rule string, status in
 	req := &instancepb.TypeWriteRequest{Caller: moganCaller(ctx), Op: op}
 	if op != instancepb.TypeWriteRequest_DELETE {
 		body, err := moganBody(ctx, "object",
-			baremetal.ErrInvalidInput("instance_type", "", "Value should be a JSON object"))
+			moganRefusal(fasthttp.StatusBadRequest, "Invalid instance type body: the request body is not a JSON object"))
 		if err != nil {
 			return err
 		}
