@@ -101,6 +101,10 @@ func (g *InstanceGrain) kick() { g.system.Root.Send(g.self, &instanceStep{}) }
 // (Mogan's NoValidHost text).
 const NoValidHost = "No valid host was found."
 
+// powerOffFailed begins the status_reason of an instance whose delete
+// could not power its host off.
+const powerOffFailed = "Failed to power off: "
+
 // moganError is a baremetal refusal as the grain error of its status class.
 func moganError(e *baremetal.Error) error {
 	kind := KindInternal
@@ -591,7 +595,7 @@ func (g *InstanceGrain) finish(d *driverDone) {
 			return g.purgeCommand(cur), nil
 		case d.status == storepb.InstanceDeleting:
 			intent = storepb.InstanceTransaction_FAIL_INSTANCE
-			x.Status, x.PowerState, x.StatusReason = storepb.InstanceError, string(d.observed), "Failed to power off: "+d.err.Error()
+			x.Status, x.PowerState, x.StatusReason = storepb.InstanceError, string(d.observed), powerOffFailed+d.err.Error()
 		default:
 			out, perr := baremetal.FinishPower(cur.Status, cur.TargetPowerState, d.err == nil, string(d.observed))
 			if perr != nil {

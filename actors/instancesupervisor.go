@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,9 @@ func (s *InstanceSupervisor) resumePass() {
 	for _, x := range st.Instances() {
 		if x.ReservationId == "" || x.Status == storepb.InstanceDeleting || x.Status == storepb.InstanceDeleted {
 			continue
+		}
+		if x.Status == storepb.InstanceError && strings.HasPrefix(x.StatusReason, powerOffFailed) {
+			continue // its BMC refused the power off: not retried every pass (a delete retries it)
 		}
 		if l := st.LeaseOfReservation(x.ReservationId); l == nil || l.Status == reservation.LeaseTerminated {
 			end = append(end, x.Uuid)
