@@ -1,6 +1,7 @@
 package http
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,14 @@ func TestMoganRenderInstance(t *testing.T) {
 		`{"links":[{"href":"http://h/v1/instances/u1","rel":"self"},{"href":"http://h/instances/u1","rel":"bookmark"}]}` {
 		t.Fatalf("fields=: %s", got)
 	}
+	x.Status, x.StatusReason = "error", "No valid host was found."
+	if got := string(appendInstance(nil, "http://h", x, detailFields)); !strings.HasSuffix(got, `,"fault":{"message":"No valid host was found."}}`) {
+		t.Fatalf("error detail: %s", got)
+	}
+	if got := string(appendInstance(nil, "http://h", x, []string{"status", "links"})); strings.Contains(got, "fault") {
+		t.Fatalf("error with fields: %s", got)
+	}
+	x.Status = "active"
 	if got := string(appendInstance(nil, "http://h", x, listFields)); got !=
 		`{"uuid":"u1","name":"n","description":null,"status":"active","links":[{"href":"http://h/v1/instances/u1","rel":"self"},{"href":"http://h/instances/u1","rel":"bookmark"}]}` {
 		t.Fatalf("list: %s", got)

@@ -131,10 +131,19 @@ func appendInstanceField(o *jsonObject, base string, x *storepb.Instance, f stri
 }
 
 // appendInstance renders an instance with fields (which end with links).
+// Rendered with every field (detail, show without fields, a write's answer),
+// an instance in error also has later Mogan's "fault": {"message": why}
+// ("No valid host was found.", the BMC's failure): the seed era's fields
+// cannot say why, and without it nobody could.
 func appendInstance(b []byte, base string, x *storepb.Instance, fields []string) []byte {
 	o := openObject(b)
 	for _, f := range fields {
 		appendInstanceField(&o, base, x, f)
+	}
+	if x.Status == storepb.InstanceError && x.StatusReason != "" && slices.Equal(fields, detailFields) {
+		fault := openObject(nil)
+		fault.str("message", x.StatusReason)
+		o.raw("fault", fault.close())
 	}
 	return o.close()
 }
