@@ -1,9 +1,12 @@
 package http
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"keel/actors/baremetal"
 	"keel/store/storepb"
@@ -88,6 +91,32 @@ func TestMoganPolicy(t *testing.T) {
 		creds := credentials{project: c.project, roles: roles}
 		if got := p.Allowed(c.rule, &creds, c.target); got != c.want {
 			t.Errorf("%v %s on %s: %v, want %v", c.roles, c.rule, c.target, got, c.want)
+		}
+	}
+}
+
+// A token Keystone refuses gets keystonemiddleware's 401 from the Mogan
+// listener on every path, the version documents too.
+func TestMoganUnauthorized(t *testing.T) {
+	f := &fakeKeystone{valid: map[string]string{}, serviceOK: true}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	auth, err := NewAuthenticator(AuthConfig{Strategy: AuthKeystone, Keystone: KeystoneConfig{URL: srv.URL,
+		WWWAuthenticateURI: "http://keystone.example/v3", User: "keel", Password: "pw", Project: "service"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewMoganServer(Config{Auth: auth}).Handler()
+	for _, c := range []struct{ path, token string }{{"/", ""}, {"/v1", ""}, {"/v1/instances", "bogus"}} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("http://127.0.0.1:6688" + c.path)
+		if c.token != "" {
+			ctx.Request.Header.Set("X-Auth-Token", c.token)
+		}
+		h(&ctx)
+		if ctx.Response.StatusCode() != 401 || string(ctx.Response.Header.Peek("WWW-Authenticate")) != `Keystone uri="http://keystone.example/v3"` ||
+			len(ctx.Response.Header.Peek(requestIDHeader)) == 0 {
+			t.Fatalf("%s: %d %s %s", c.path, ctx.Response.StatusCode(), ctx.Response.Body(), ctx.Response.Header.String())
 		}
 	}
 }
