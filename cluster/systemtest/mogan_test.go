@@ -142,17 +142,34 @@ func TestMoganOnIPMIBMCs(t *testing.T) {
 	bmcA := on[0]
 
 	t.Run("power through the API switches the BMC", func(t *testing.T) {
+		// The BMC is frozen (SIGSTOP) so the off is surely still running when
+		// the second action comes: 409, and target_power_state says where
+		// the first is heading.
+		if err := syscall.Kill(bmcA.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		thawed := false
+		thaw := func() {
+			if !thawed {
+				thawed = true
+				_ = syscall.Kill(bmcA.cmd.Process.Pid, syscall.SIGCONT)
+			}
+		}
+		t.Cleanup(thaw)
 		start := time.Now()
 		if r := power(t, n, a, "off"); r.Status != 202 {
 			t.Fatalf("off: %d %s", r.Status, r.Body)
 		}
-		// The off is still running at the BMC: a second action is 409.
 		r := power(t, n, a, "on")
-		if r.Status != 409 {
-			t.Logf("second action answered %d (the off had already finished?): %s", r.Status, r.Body)
-		} else if !strings.Contains(string(r.Body), "has a power action in progress") {
-			t.Fatalf("409 body: %s", r.Body)
+		if r.Status != 409 || !strings.Contains(string(r.Body), "has a power action in progress") {
+			t.Fatalf("second action while the first runs: %d %s", r.Status, r.Body)
 		}
+		var st map[string]any
+		if err := json.Unmarshal(n.MoganMustDo(200, "GET", "/v1/instances/"+a+"/states", nil, moganProject...).Body, &st); err != nil ||
+			st["target_power_state"] != "power off" {
+			t.Fatalf("states while powering off: %v %v", st, err)
+		}
+		thaw()
 		bmcA.WaitPower(t, false, 20*time.Second)
 		waitInstance(t, n, a, 20*time.Second, "stopped", func(x *instanceView) bool { return x.Status == "stopped" && x.PowerState == "power off" })
 		t.Logf("power off: API to BMC off and status stopped in %v", time.Since(start))
