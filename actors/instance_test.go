@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,8 @@ type moganMember struct {
 	bmcPrefix string
 }
 
+var memberSeq atomic.Int64
+
 func startMoganMember(t *testing.T) *moganMember {
 	t.Helper()
 	s := newFSMStore(t)
@@ -54,7 +57,7 @@ func startMoganMember(t *testing.T) *moganMember {
 		t.Fatal(err)
 	}
 	return &moganMember{blazarMember: &blazarMember{store: s, client: client, notes: n}, fake: drv.(*power.Fake),
-		bmcPrefix: "bmc-" + t.Name() + "-"}
+		bmcPrefix: fmt.Sprintf("bmc-%s-%d-", t.Name(), memberSeq.Add(1))}
 }
 
 // bmc is the fake BMC of host id (as addHost registers it).
@@ -536,4 +539,30 @@ func TestInstanceTypeWrites(t *testing.T) {
 	_, err = actors.CallInstanceType(context.Background(), m.client, "nope", &instancepb.TypeWriteRequest{
 		Caller: caller("t7", 0), Op: instancepb.TypeWriteRequest_DELETE})
 	wantError(t, "unknown", err, actors.KindNotFound, "InstanceType nope could not be found")
+}
+
+// Deleting a lease ends its instances, as its end does.
+func TestLeaseDeleteEndsItsInstances(t *testing.T) {
+	m := startMoganMember(t)
+	m.addFakeHost(t, "h1", nil)
+	m.addType(t, typeA, nil)
+	l, err := m.createLease(t, member("p", "l1"), "L1", leaseBody("l", "now", dateIn(time.Hour), 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.fire(t, "L1", eventOf(l, "start_lease").Id); err != nil {
+		t.Fatal(err)
+	}
+	hint := createBody(map[string]any{"scheduler_hints": map[string]any{"reservation": l.Reservations[0].Id}})
+	if _, err := m.create(t, member("p", "c1"), instanceID(1), hint); err != nil {
+		t.Fatal(err)
+	}
+	m.waitInstance(t, instanceID(1), "active", inStatus("active"))
+	if err := m.deleteLease(t, member("p", "ld"), "L1"); err != nil {
+		t.Fatal(err)
+	}
+	m.waitInstance(t, instanceID(1), "deleted with its lease", gone)
+	if s, _ := m.fake.State(context.Background(), m.bmc("h1")); s != power.Off {
+		t.Fatalf("BMC %v after the lease's delete", s)
+	}
 }

@@ -179,7 +179,8 @@ func (s *InstanceSupervisor) each(ids []string, do func(ctx context.Context, id 
 // notification to Next (the log line stays), and at lease.event.end_lease
 // sends EndReservation to every instance of the lease's reservations
 // (Blazar's on_end: the instances are deleted, which powers their hosts
-// off). It acts in a goroutine: NotifyLease runs in the lease grain. A lost
+// off); at lease.delete, to every instance whose reservation's lease is gone
+// (deleting a lease ends it in Blazar too). It acts in a goroutine: NotifyLease runs in the lease grain. A lost
 // notification is caught up by InstanceSupervisor's pass.
 //
 // At start_lease keel does nothing to the instances already on the lease's
@@ -205,7 +206,7 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 	if h.Next != nil {
 		h.Next.NotifyLease(event, p)
 	}
-	if event != NotifyEndLease {
+	if event != NotifyEndLease && event != NotifyLeaseDelete {
 		return
 	}
 	c := h.client.Load()
@@ -213,14 +214,24 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 		return
 	}
 	st := h.Store.State().Current()
-	l := st.Lease(p.LeaseID)
-	if l == nil {
-		return
-	}
 	var ids []string
-	for _, r := range l.Reservations {
-		for _, x := range st.InstancesOfReservation(r.Id) {
-			ids = append(ids, x.Uuid)
+	if event == NotifyEndLease {
+		l := st.Lease(p.LeaseID)
+		if l == nil {
+			return
+		}
+		for _, r := range l.Reservations {
+			for _, x := range st.InstancesOfReservation(r.Id) {
+				ids = append(ids, x.Uuid)
+			}
+		}
+	} else {
+		// The lease's row is gone: its instances are those whose reservation
+		// no longer has a lease.
+		for _, x := range st.Instances() {
+			if x.ReservationId != "" && x.Status != storepb.InstanceDeleting && st.LeaseOfReservation(x.ReservationId) == nil {
+				ids = append(ids, x.Uuid)
+			}
 		}
 	}
 	logger := h.Logger
