@@ -222,7 +222,7 @@ type Policy struct {
 // NewPolicy compiles the table. The table is static: a malformed entry is a
 // programming error and panics at start.
 func NewPolicy(opts PolicyOptions) *Policy {
-	table := append(slices.Clip(octaviaPolicy), blazarPolicy()...)
+	table := append(append(slices.Clip(octaviaPolicy), blazarPolicy()...), moganPolicy()...)
 	p := &Policy{opts: opts, rules: make(map[string]check, len(table))}
 	for _, r := range table {
 		if _, dup := p.rules[r.name]; dup {

@@ -174,11 +174,13 @@ type Node struct {
 	HealthAddr string
 	// BlazarAddr is keeld's -blazar-addr (the Blazar v1 listener).
 	BlazarAddr string
-	DataDir    string
-	Expect     int
-	Join       []string
-	LogPath    string
-	ExtraArgs  []string
+	// MoganAddr is keeld's -mogan-addr (the Mogan v1 listener).
+	MoganAddr string
+	DataDir   string
+	Expect    int
+	Join      []string
+	LogPath   string
+	ExtraArgs []string
 	// AmphoraDriver is keeld's -amphora-driver: "" runs noop (amphorae are records,
 	// so API tests stay fast); "local" runs real keel-agents (built next to keeld).
 	AmphoraDriver string
@@ -219,7 +221,7 @@ func NewNodeOn(t T, name, host string, uid int) *Node {
 	}
 	addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(t, host))) }
 	n := &Node{t: t, Name: name, HTTPAddr: addr(), GossipAddr: addr(), RaftAddr: addr(), ActorAddr: addr(),
-		HealthAddr: addr(), BlazarAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1,
+		HealthAddr: addr(), BlazarAddr: addr(), MoganAddr: addr(), DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, name+".log"), Expect: 1,
 		Host: host, UID: uid}
 	t.Cleanup(func() {
 		n.Kill()
@@ -305,7 +307,7 @@ func raceReports(log string) []string {
 func (n *Node) Args() []string {
 	args := []string{"-node", n.Name, "-data-dir", n.DataDir, "-http-addr", n.HTTPAddr,
 		"-gossip-addr", n.GossipAddr, "-raft-addr", n.RaftAddr, "-actor-addr", n.ActorAddr,
-		"-health-addr", n.HealthAddr, "-blazar-addr", n.BlazarAddr, "-bootstrap-expect", fmt.Sprint(n.Expect),
+		"-health-addr", n.HealthAddr, "-blazar-addr", n.BlazarAddr, "-mogan-addr", n.MoganAddr, "-bootstrap-expect", fmt.Sprint(n.Expect),
 		"-amphora-driver", firstNonEmpty(n.AmphoraDriver, "noop")}
 	if len(n.Join) > 0 {
 		args = append(args, "-join", strings.Join(n.Join, ","))
@@ -428,7 +430,7 @@ func (n *Node) newPorts() {
 		host = "127.0.0.1"
 	}
 	addr := func() string { return net.JoinHostPort(host, fmt.Sprint(FreePortOn(n.t, host))) }
-	n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr, n.BlazarAddr = addr(), addr(), addr(), addr(), addr(), addr()
+	n.HTTPAddr, n.GossipAddr, n.RaftAddr, n.ActorAddr, n.HealthAddr, n.BlazarAddr, n.MoganAddr = addr(), addr(), addr(), addr(), addr(), addr(), addr()
 	_ = os.RemoveAll(n.DataDir)
 	_ = os.Remove(n.LogPath)
 }

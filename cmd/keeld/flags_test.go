@@ -74,6 +74,28 @@ func TestBlazarAddrFlag(t *testing.T) {
 	}
 }
 
+// -mogan-addr: Mogan's port by default, KEEL_MOGAN_ADDR, "" not served, a
+// loopback address only with -noauth-admin.
+func TestMoganAddrFlag(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.moganAddr != "127.0.0.1:6688" {
+		t.Fatalf("default: %q, %v", o.moganAddr, err)
+	}
+	if o, err := parseFlags([]string{"-mogan-addr", ""}); err != nil || o.moganAddr != "" {
+		t.Fatalf("disabled: %v", err)
+	}
+	if _, err := parseFlags([]string{"-mogan-addr", "nope"}); err == nil || !strings.Contains(err.Error(), "-mogan-addr") {
+		t.Fatalf("a malformed address: %v", err)
+	}
+	if _, err := parseFlags([]string{"-noauth-admin", "-mogan-addr", "0.0.0.0:6688"}); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("-noauth-admin beyond loopback: %v", err)
+	}
+	t.Setenv("KEEL_MOGAN_ADDR", "127.0.0.9:4321")
+	if o, err := parseFlags(nil); err != nil || o.moganAddr != "127.0.0.9:4321" {
+		t.Fatalf("from the environment: %q, %v", o.moganAddr, err)
+	}
+}
+
 // Blazar's manager options: minutes_before_end_lease (0: no before_end event)
 // and cleaning_time, with their defaults and refusals.
 func TestLeaseFlags(t *testing.T) {

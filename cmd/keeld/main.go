@@ -37,6 +37,7 @@ type options struct {
 	dataDir         string
 	httpAddr        string
 	blazarAddr      string
+	moganAddr       string
 	leases          actors.LeaseSettings
 	hosts           *keelhttp.HostPolicy
 	gossipAddr      string
@@ -62,6 +63,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", "./keel-data", "Raft log, snapshots and node state")
 	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:9876", "public API address")
 	fs.StringVar(&o.blazarAddr, "blazar-addr", "127.0.0.1:1234", "Blazar v1 reservation API address (Blazar's port); empty: not served")
+	fs.StringVar(&o.moganAddr, "mogan-addr", "127.0.0.1:6688", "Mogan v1 bare-metal instances API address (Mogan's port); empty: not served")
 	fs.IntVar(&o.leases.MinutesBeforeEnd, "lease-minutes-before-end", actors.DefaultMinutesBeforeEnd,
 		"Blazar's minutes_before_end_lease: a lease's before_end_lease event is this long before its end when the request names no before_end_date; 0: no such event")
 	fs.DurationVar(&o.leases.CleaningTime, "lease-cleaning-time", 0,
@@ -154,8 +156,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	o.hosts = hosts
 	for name, addr := range map[string]string{"-http-addr": o.httpAddr, "-gossip-addr": o.gossipAddr,
-		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr, "-blazar-addr": o.blazarAddr} {
-		if name == "-blazar-addr" && addr == "" {
+		"-raft-addr": o.raftAddr, "-actor-addr": o.actorAddr, "-health-addr": o.healthAddr, "-blazar-addr": o.blazarAddr,
+		"-mogan-addr": o.moganAddr} {
+		if (name == "-blazar-addr" || name == "-mogan-addr") && addr == "" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -167,6 +170,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && o.blazarAddr != "" && !loopback(o.blazarAddr) {
 		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -blazar-addr, not %q", o.blazarAddr)
+	}
+	if o.auth.NoauthAdmin && o.auth.Strategy != keelhttp.AuthKeystone && o.moganAddr != "" && !loopback(o.moganAddr) {
+		return nil, fmt.Errorf("-noauth-admin makes every request without X-Roles an administrator's: only with a loopback -mogan-addr, not %q", o.moganAddr)
 	}
 	if _, err := keelhttp.NewAuthenticator(o.auth); err != nil {
 		return nil, fmt.Errorf("-auth-strategy %s: %w", o.auth.Strategy, err)
@@ -219,6 +225,7 @@ type node struct {
 	reconciler *actors.Reconciler
 	api        *keelhttp.Server
 	blazar     *keelhttp.BlazarServer
+	mogan      *keelhttp.MoganServer
 	amphorae   *amphoraNode
 	// leaseEvents fires lease events on the leader (Blazar's event timer).
 	leaseEvents *actors.EventScheduler
@@ -353,6 +360,10 @@ func run(o *options, logger *slog.Logger) error {
 		logger.Warn("SECURITY: -auth-strategy noauth on " + o.blazarAddr + " (Blazar): anyone who reaches it chooses their " +
 			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
 	}
+	if auth.Strategy() == keelhttp.AuthNoauth && o.moganAddr != "" && !loopback(o.moganAddr) {
+		logger.Warn("SECURITY: -auth-strategy noauth on " + o.moganAddr + " (Mogan): anyone who reaches it chooses their " +
+			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
+	}
 	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
 		Heartbeats: n.amphorae.counters, Auth: auth,
 		Hosts:  o.hosts,
@@ -374,12 +385,28 @@ func run(o *options, logger *slog.Logger) error {
 		}
 		n.blazar = keelhttp.NewBlazarServer(apiCfg)
 	}
-	served := make(chan error, 2)
+	// Mogan's API likewise (Mogan's port).
+	var moganLn net.Listener
+	if o.moganAddr != "" {
+		if moganLn, err = net.Listen("tcp", o.moganAddr); err != nil {
+			ln.Close()
+			if blazarLn != nil {
+				blazarLn.Close()
+			}
+			n.shutdown(logger, false)
+			return fmt.Errorf("listen %s: %w", o.moganAddr, err)
+		}
+		n.mogan = keelhttp.NewMoganServer(apiCfg)
+	}
+	served := make(chan error, 3)
 	go func() { served <- n.api.Serve(ln) }()
 	if n.blazar != nil {
 		go func() { served <- n.blazar.Serve(blazarLn) }()
 	}
-	logger.Info("keeld started", "http", o.httpAddr, "blazar", o.blazarAddr, "auth", auth.Strategy(), "gossip", o.gossipAddr, "raft", o.raftAddr,
+	if n.mogan != nil {
+		go func() { served <- n.mogan.Serve(moganLn) }()
+	}
+	logger.Info("keeld started", "http", o.httpAddr, "blazar", o.blazarAddr, "mogan", o.moganAddr, "auth", auth.Strategy(), "gossip", o.gossipAddr, "raft", o.raftAddr,
 		"actor", o.actorAddr, "data_dir", o.dataDir, "bootstrap_expect", o.bootstrapExpect, "join", o.join)
 
 	sigs := make(chan os.Signal, 1)
@@ -406,6 +433,11 @@ func (n *node) shutdown(logger *slog.Logger, graceful bool) {
 	if n.blazar != nil {
 		if err := n.blazar.Shutdown(5 * time.Second); err != nil {
 			logger.Warn("blazar http shutdown", "err", err)
+		}
+	}
+	if n.mogan != nil {
+		if err := n.mogan.Shutdown(5 * time.Second); err != nil {
+			logger.Warn("mogan http shutdown", "err", err)
 		}
 	}
 	if graceful {
