@@ -16,7 +16,7 @@ CHAOS_DURATION ?= 30s
 CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
 CHAOS_FLAGS ?=
 
-.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases clean
+.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases bench-instances clean
 
 all: build
 
@@ -96,6 +96,12 @@ bench-amphorae: deps build
 # hosts with 100,000 allocations. Tables: bench/results/leases-latest.md.
 bench-leases: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios leases,allocation-search
+
+# Mogan instances (about 2 minutes): creates until active and power actions with
+# the fake driver on 1 and 3 nodes, and power request → BMC state with real
+# ipmi_sim BMCs. Tables: bench/results/instances-latest.md.
+bench-instances: deps build
+	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios instances
 
 clean:
 	rm -rf $(BIN)

@@ -32,7 +32,7 @@ func main() {
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
 	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children; "+
-		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae); allocation-search, leases (make bench-leases)")
+		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae); allocation-search, leases (make bench-leases); instances (make bench-instances)")
 	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
 	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
 	provParallel := flag.Int("provision-parallel", 4, "amphora-provision: load balancers per round")
@@ -40,6 +40,8 @@ func main() {
 	hbDuration := flag.Duration("heartbeat-duration", 10*time.Second, "heartbeats: length of each timed phase")
 	hbProfile := flag.String("heartbeat-pprof", "", "heartbeats: write keeld's CPU profile of the saturation phase here")
 	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
+	instanceCount := flag.Int("instances", 200, "instances: hosts and instances created (fake power driver)")
+	instanceBMCs := flag.Int("instance-bmcs", 3, "instances: ipmi_sim BMCs for the power timing")
 	leaseHosts := flag.Int("lease-hosts", 1000, "leases: hosts in the inventory")
 	leaseEvents := flag.Int("lease-events", 10000, "leases: pending leases whose start events fall due across one minute")
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
@@ -95,6 +97,9 @@ func main() {
 		case "leases":
 			sections = append(sections, leases(r, *dur, *leaseHosts, *leaseEvents, func(string, bench.Result) {}))
 			sectionKind = "leases"
+		case "instances":
+			sections = append(sections, instances(r, *instanceCount, *instanceBMCs))
+			sectionKind = "instances"
 		case "allocation-search":
 			sections = append(sections, allocationSearch(*searchHosts, *searchPerHost))
 			sectionKind = "leases"
@@ -117,7 +122,13 @@ func main() {
 	}
 	// Only amphora scenarios ran: their own file, so latest.md keeps the API table.
 	prefix, latest := "results-", "latest.md"
-	if !table && sectionKind == "leases" {
+	if !table && sectionKind == "instances" {
+		report.Reset()
+		fmt.Fprintf(report, "# keel benchmark: Mogan instances, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator, keeld and ipmi_sim share the machine; loopback only.\n",
+			runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+		prefix, latest = "instances-", "instances-latest.md"
+	} else if !table && sectionKind == "leases" {
 		report.Reset()
 		fmt.Fprintf(report, "# keel benchmark: Blazar leases, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator and keeld share the machine; loopback only.\n",
