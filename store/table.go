@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/google/btree"
@@ -223,23 +224,61 @@ func (t *Table[T]) Get(id string) (T, bool) {
 	return it.v, ok
 }
 
-// Put inserts v, replacing (and unindexing) the entity with the same id.
+// Put inserts v, replacing (and unindexing) the entity with the same id. An
+// index whose key the replacement leaves unchanged (created_at, project, most
+// exact fields: an update rarely renames) gets the new entity in place: one
+// ReplaceOrInsert where a delete and an insert would each walk and copy the path.
 func (t *Table[T]) Put(v T) {
-	if old, ok := t.byID.ReplaceOrInsert(makeIDItem(v)); ok {
-		t.unindex(old.v)
+	prev, replaced := t.byID.ReplaceOrInsert(makeIDItem(v))
+	if !replaced {
+		t.created.ReplaceOrInsert(v)
+		t.projectCreated.ReplaceOrInsert(v)
+		for name, ix := range t.schema.Exact {
+			if ix.indexes(v) {
+				t.exact[name].ReplaceOrInsert(v)
+			}
+		}
+		for name, ix := range t.schema.Multi {
+			for _, k := range ix.Keys(v) {
+				t.multi[name].ReplaceOrInsert(keyed[T]{key: k, v: v})
+			}
+		}
+		return
+	}
+	old := prev.v
+	if old.GetCreatedAt() != v.GetCreatedAt() {
+		t.created.Delete(old)
+		t.projectCreated.Delete(old)
+	} else if old.GetProjectId() != v.GetProjectId() {
+		t.projectCreated.Delete(old)
 	}
 	t.created.ReplaceOrInsert(v)
 	t.projectCreated.ReplaceOrInsert(v)
 	for name, ix := range t.schema.Exact {
-		if ix.Field(v) != "" && (ix.Include == nil || ix.Include(v)) {
+		was, is := ix.indexes(old), ix.indexes(v)
+		if was && (!is || ix.Field(old) != ix.Field(v)) {
+			t.exact[name].Delete(old)
+		}
+		if is {
 			t.exact[name].ReplaceOrInsert(v)
 		}
 	}
 	for name, ix := range t.schema.Multi {
-		for _, k := range ix.Keys(v) {
+		oldKeys, newKeys := ix.Keys(old), ix.Keys(v)
+		if !slices.Equal(oldKeys, newKeys) {
+			for _, k := range oldKeys {
+				t.multi[name].Delete(keyed[T]{key: k, v: old})
+			}
+		}
+		for _, k := range newKeys {
 			t.multi[name].ReplaceOrInsert(keyed[T]{key: k, v: v})
 		}
 	}
+}
+
+// indexes reports whether the index holds v.
+func (ix ExactIndex[T]) indexes(v T) bool {
+	return ix.Field(v) != "" && (ix.Include == nil || ix.Include(v))
 }
 
 // Delete removes the entity with id; it reports whether one existed.
@@ -254,8 +293,10 @@ func (t *Table[T]) Delete(id string) bool {
 func (t *Table[T]) unindex(old T) {
 	t.created.Delete(old)
 	t.projectCreated.Delete(old)
-	for _, tree := range t.exact {
-		tree.Delete(old)
+	for name, ix := range t.schema.Exact {
+		if ix.indexes(old) {
+			t.exact[name].Delete(old)
+		}
 	}
 	for name, ix := range t.schema.Multi {
 		for _, k := range ix.Keys(old) {
