@@ -16,7 +16,7 @@ CHAOS_DURATION ?= 30s
 CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
 CHAOS_FLAGS ?=
 
-.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases bench-instances clean
+.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases bench-instances bench-profile clean
 
 all: build
 
@@ -96,6 +96,13 @@ bench-amphorae: deps build
 # hosts with 100,000 allocations. Tables: bench/results/leases-latest.md.
 bench-leases: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios leases,allocation-search
+
+# The 3-node create path under a profiler (about 40 s): creates at concurrency 64
+# while every node takes a CPU profile, plus allocations during the run; the CPU
+# per create of each process in bench/results/profile-latest.md, the profiles in
+# bench/results/profile/ (not committed).
+bench-profile: deps build
+	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios cluster-profile -duration 15s
 
 # Mogan instances (about 2 minutes): creates until active and power actions with
 # the fake driver on 1 and 3 nodes, and power request → BMC state with real

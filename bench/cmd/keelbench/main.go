@@ -46,6 +46,7 @@ func main() {
 	leaseEvents := flag.Int("lease-events", 10000, "leases: pending leases whose start events fall due across one minute")
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
 	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
+	profileDir := flag.String("profile-dir", "bench/results/profile", "cluster-profile: where the nodes' CPU profiles go")
 	flag.Parse()
 
 	bin, err := filepath.Abs(*keeld)
@@ -86,6 +87,9 @@ func main() {
 			notes = append(notes, singleNode(r, *dur, *preload, add)...)
 		case "cluster":
 			notes = append(notes, threeNodes(r, *dur, add)...)
+		case "cluster-profile":
+			sections = append(sections, clusterWriteProfile(r, *dur, *profileDir))
+			sectionKind = "profile"
 		case "children":
 			notes = append(notes, children(r, *dur, add)...)
 		case "amphora-provision":
@@ -128,6 +132,10 @@ func main() {
 		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator, keeld and ipmi_sim share the machine; loopback only.\n",
 			runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 		prefix, latest = "instances-", "instances-latest.md"
+	} else if !table && sectionKind == "profile" {
+		report.Reset()
+		fmt.Fprintf(report, "# keel benchmark: 3-node create profile, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		prefix, latest = "profile-", "profile-latest.md"
 	} else if !table && sectionKind == "leases" {
 		report.Reset()
 		fmt.Fprintf(report, "# keel benchmark: Blazar leases, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))

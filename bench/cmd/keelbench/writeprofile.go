@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"keel/cluster/systemtest"
+)
+
+// clusterWriteProfile runs the 3-node create workload at concurrency 64 and takes
+// a CPU profile of every node while it runs (make bench-profile): the profiles
+// behind the 3-node write figures. They are written to dir as <node>.cpu.pprof;
+// the section reports the throughput, the latency and the CPU per create each
+// process spent.
+func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
+	nodes := systemtest.StartCluster(r, 3)
+	var clients []*client
+	for _, n := range nodes {
+		clients = append(clients, newClient(n.HTTPAddr, 256))
+	}
+	createMany("warm-up", clients, 64, 0, 3*time.Second)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.Fatal(err)
+	}
+	cpuBefore := make([]time.Duration, len(nodes))
+	for i, n := range nodes {
+		cpuBefore[i] = cpuOf(n.Pid())
+		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-before.pprof"))
+	}
+	var wg sync.WaitGroup
+	secs := int(d / time.Second)
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newClient(n.HTTPAddr, 1)
+			c.hc.ReadTimeout = d + 30*time.Second
+			body, err := c.do("GET", fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), nil, 200)
+			if err != nil {
+				r.Errorf("profile of %s: %v", n.Name, err)
+				return
+			}
+			if err := writeFileAtomic(filepath.Join(dir, n.Name+".cpu.pprof"), body); err != nil {
+				r.Errorf("profile of %s: %v", n.Name, err)
+			}
+		}()
+	}
+	_, res := createMany("create (round-robin over nodes, profiled)", clients, 64, 0, d)
+	wg.Wait()
+	for _, n := range nodes {
+		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-after.pprof"))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "## 3-node create profile\n\n%s\n\n", res)
+	fmt.Fprintf(&b, "| process | CPU | CPU per create |\n|---|---|---|\n")
+	for i, n := range nodes {
+		cpu := cpuOf(n.Pid()) - cpuBefore[i]
+		fmt.Fprintf(&b, "| %s | %s | %.0f µs |\n", n.Name, cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(res.Requests))
+	}
+	fmt.Fprintf(&b, "\nProfiles: %s/<node>.cpu.pprof (go tool pprof -top bin/keeld <file>); allocations during the run: "+
+		"go tool pprof -sample_index=alloc_space -base <node>.allocs-before.pprof bin/keeld <node>.allocs-after.pprof.\n", dir)
+	for _, n := range nodes {
+		n.Kill()
+	}
+	return b.String()
+}
+
+// cpuOf is the user+system CPU time process pid has used (from /proc).
+func cpuOf(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// fetchProfile saves node n's pprof profile of kind (heap, allocs, …) to path.
+func fetchProfile(r *runner, n *systemtest.Node, kind, path string) {
+	body, err := newClient(n.HTTPAddr, 1).do("GET", "/debug/pprof/"+kind, nil, 200)
+	if err == nil {
+		err = writeFileAtomic(path, body)
+	}
+	if err != nil {
+		r.Errorf("%s profile of %s: %v", kind, n.Name, err)
+	}
+}
