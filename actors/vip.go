@@ -7,6 +7,7 @@ import (
 
 	"keel/actors/actorspb"
 	"keel/actors/compute"
+	"keel/store"
 	"keel/actors/octaviarules"
 	"keel/store/storepb"
 )
@@ -51,8 +52,12 @@ func (g *LoadBalancerGrain) checkVipClaims(caller *actorspb.Caller, lb *storepb.
 		}
 		seen[av.SubnetId] = true
 	}
-	st := g.rt.Store.State().Current()
+	// The tables are read only for a named port or address claims: reading them
+	// publishes the FSM's latest writes (StateStore.Current), which a plain
+	// create does not need.
+	var st *store.State
 	if lb.NamedVipPort() {
+		st = g.rt.Store.State().Current()
 		if h := st.VipPortHolder(lb.VipPortId); h != nil {
 			if !authorized(caller, h.ProjectId) {
 				return grainError(KindInvalid, "Port %s not found.", lb.VipPortId)
@@ -64,6 +69,9 @@ func (g *LoadBalancerGrain) checkVipClaims(caller *actorspb.Caller, lb *storepb.
 		return nil // allocateLoopbackVip checked the address (the driver's, no additional VIPs)
 	}
 	for _, c := range lb.VipAddressClaims() {
+		if st == nil {
+			st = g.rt.Store.State().Current()
+		}
 		if st.VipAddressHolder(c.SubnetId, c.IpAddress) != nil {
 			return grainError(KindConflict, "IP address %s already allocated in subnet %s", c.IpAddress, c.SubnetId)
 		}

@@ -136,7 +136,8 @@ const defaultTopology = "SINGLE"
 // (one given explicitly must match it); the flavor profile's
 // loadbalancer_topology sets the topology (default SINGLE); both profiles' data
 // are validated again by the provider; and a zone's valid_vip_networks must
-// allow the VIP network. lb.Provider is "" when the request named none.
+// allow the VIP network. lb.Provider is "" when the request named none. st is
+// read only when lb names a flavor or a zone (it may be nil otherwise).
 func resolveFlavorAndZone(st *store.State, lb *storepb.LoadBalancer) error {
 	var fl *storepb.Flavor
 	if lb.FlavorId != "" {

@@ -95,12 +95,14 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	}
 	spec.Id = uuid.NewString()
 	allocateVip(spec)
+	var catalog *store.State // read only when the request names a flavor or zone
 	if spec.FlavorId != "" || spec.AvailabilityZone != "" {
 		if err := s.barrier(); err != nil { // read the catalog as of now
 			return err
 		}
+		catalog = s.store.State().Current()
 	}
-	if err := resolveFlavorAndZone(s.store.State().Current(), spec); err != nil {
+	if err := resolveFlavorAndZone(catalog, spec); err != nil {
 		return err
 	}
 	for _, l := range tree.Listeners {

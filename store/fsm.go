@@ -20,9 +20,8 @@ import (
 // uniqueness), so every node reaches the same state.
 type FSM struct {
 	state *StateStore
-	// write is the FSM's working copy of the tables; a clone is published after
-	// every batch. Only the FSM goroutine touches write and lastVersion.
-	write *State
+	// The FSM's working copy of the tables is state's (StateStore.beginWrite);
+	// only the FSM goroutine changes it, and lastVersion.
 	// lastVersion is the modification sequence handed to entities as their version.
 	lastVersion uint64
 	// clock is the newest leader time (unix ms) of the entries applied: the FSM's
@@ -42,8 +41,8 @@ const defaultRequestLifetime = 30 * time.Second
 
 // NewFSM returns an FSM over an empty state store.
 func NewFSM() *FSM {
-	f := &FSM{state: NewStateStore(), write: newState(), requests: newRequestTable()}
-	f.state.publish(f.write.clone())
+	f := &FSM{state: NewStateStore(), requests: newRequestTable()}
+	f.state.replaceWorking(newState())
 	return f
 }
 
@@ -57,11 +56,12 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 	return f.ApplyBatch([]*raft.Log{l})[0]
 }
 
-// ApplyBatch applies consecutive committed entries, then publishes the tables once.
+// ApplyBatch applies consecutive committed entries to the working copy, which the
+// next reader publishes (StateStore.Current).
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	var last uint64
-	st := f.write
+	st := f.state.beginWrite()
 	for i, l := range logs {
 		last = l.Index
 		if l.Type != raft.LogCommand {
@@ -82,7 +82,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		}
 		out[i] = results
 	}
-	f.state.publish(st.clone())
+	f.state.endWrite()
 	f.nextExpiry.Store(f.requests.nextDeadline())
 	f.state.remembered.Store(int64(f.requests.len()))
 	if last > 0 {
@@ -435,13 +435,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	f.write = st
 	f.clock = hdr.ClockUnixMs
 	f.requests = newRequestTable()
 	for _, r := range requests {
 		f.requests.remember(r.RequestId, r.Result, r.DeadlineUnixMs)
 	}
-	f.state.publish(st.clone())
+	f.state.replaceWorking(st)
 	f.lastVersion = hdr.LastVersion
 	f.state.setApplied(hdr.AppliedIndex)
 	return nil

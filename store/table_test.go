@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/btree"
+	"google.golang.org/protobuf/proto"
 
 	"keel/store/storepb"
 )
@@ -84,9 +85,9 @@ func TestTablePutMatchesRebuild(t *testing.T) {
 			CreatedAt: int64(rng.IntN(3)), ProvisioningStatus: statuses[rng.IntN(len(statuses))],
 			FlavorId: []string{"", "f1"}[rng.IntN(2)], VipAddress: fmt.Sprintf("127.0.100.%d", rng.IntN(3))}
 		if prev, ok := final[id]; ok && rng.IntN(2) == 0 { // keep every key, change only the status
-			c := *prev
+			c := proto.CloneOf(prev)
 			c.ProvisioningStatus = statuses[rng.IntN(len(statuses))]
-			lb = &c
+			lb = c
 		}
 		tab.Put(lb)
 		final[id] = lb

@@ -48,6 +48,7 @@ type options struct {
 	bootstrapExpect int
 	gossipKey       []byte
 	logLevel        string
+	gcMinHeadroom   uint64
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
 	powerSync       time.Duration
@@ -79,6 +80,7 @@ func parseFlags(args []string) (*options, error) {
 	var gossipKey string
 	fs.StringVar(&gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; every node of a cluster needs the same one")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Uint64Var(&o.gcMinHeadroom, "gc-min-headroom", 64<<20, "bytes the heap may grow between garbage collections however small it is (GOGC rises while the live heap is small); 0, or GOGC in the environment: Go's own pacing")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
 	fs.DurationVar(&o.powerSync, "power-sync-interval", actors.DefaultSettings.PowerSyncInterval, "how often bare-metal instances read their hosts' BMC power state")
@@ -237,6 +239,9 @@ func run(o *options, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
 		return err
 	}
+	stopPacing := make(chan struct{})
+	defer close(stopPacing)
+	go paceGC(o.gcMinHeadroom, 100, stopPacing)
 	logOut := &slogWriter{logger: logger}
 	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut})
 	if err != nil {

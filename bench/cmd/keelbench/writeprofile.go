@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
 		cpuBefore[i] = cpuOf(n.Pid())
 		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-before.pprof"))
 	}
+	indexBefore := commitIndex(r, clients[0])
 	var wg sync.WaitGroup
 	secs := int(d / time.Second)
 	for _, n := range nodes {
@@ -54,8 +56,11 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
 	for _, n := range nodes {
 		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-after.pprof"))
 	}
+	entries := commitIndex(r, clients[0]) - indexBefore
 	var b strings.Builder
 	fmt.Fprintf(&b, "## 3-node create profile\n\n%s\n\n", res)
+	fmt.Fprintf(&b, "Raft entries committed: %d, %.2f per create (each create is two commands: the create and its provider step).\n\n",
+		entries, float64(entries)/float64(max(res.Requests, 1)))
 	fmt.Fprintf(&b, "| process | CPU | CPU per create |\n|---|---|---|\n")
 	for i, n := range nodes {
 		cpu := cpuOf(n.Pid()) - cpuBefore[i]
@@ -92,4 +97,21 @@ func fetchProfile(r *runner, n *systemtest.Node, kind, path string) {
 	if err != nil {
 		r.Errorf("%s profile of %s: %v", kind, n.Name, err)
 	}
+}
+
+// commitIndex is the Raft commit index node c's /cluster reports.
+func commitIndex(r *runner, c *client) int64 {
+	body, err := c.do("GET", "/cluster", nil, 200)
+	var st struct {
+		Raft struct {
+			CommitIndex int64 `json:"commit_index"`
+		} `json:"raft"`
+	}
+	if err == nil {
+		err = json.Unmarshal(body, &st)
+	}
+	if err != nil {
+		r.Errorf("commit index: %v", err)
+	}
+	return st.Raft.CommitIndex
 }
