@@ -97,6 +97,16 @@ func (l *PlacementLookup) Get(id *protocluster.ClusterIdentity) *actor.PID {
 	return resp.Pid
 }
 
+// Owns reports whether this node is where the grain (kind, identity) is placed
+// now: its owner by rendezvous hashing over the current members.
+func (l *PlacementLookup) Owns(kind, identity string) bool {
+	rdv := l.rdv.Load()
+	if rdv == nil || l.fenced.Load() {
+		return false
+	}
+	return rdv.GetByClusterIdentity(&protocluster.ClusterIdentity{Kind: kind, Identity: identity}) == l.cluster.ActorSystem.Address()
+}
+
 // RemovePid is called by protoactor when a cached PID turned out dead; the
 // activator learns of terminations itself, so there is nothing to do.
 func (l *PlacementLookup) RemovePid(*protocluster.ClusterIdentity, *actor.PID) {}

@@ -93,7 +93,7 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	if err := authorize(ctx, rbacLoadBalancer+actPost, spec.ProjectId); err != nil {
 		return err
 	}
-	spec.Id = uuid.NewString()
+	spec.Id = s.grains.NewLoadBalancerID()
 	allocateVip(spec)
 	var catalog *store.State // read only when the request names a flavor or zone
 	if spec.FlavorId != "" || spec.AvailabilityZone != "" {
