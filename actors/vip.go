@@ -7,8 +7,8 @@ import (
 
 	"keel/actors/actorspb"
 	"keel/actors/compute"
-	"keel/store"
 	"keel/actors/octaviarules"
+	"keel/store"
 	"keel/store/storepb"
 )
 
