@@ -45,6 +45,7 @@ func startProgressTo(w io.Writer, tty bool, what string, total int, every time.D
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("lb"),
 			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(every),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
