@@ -8,16 +8,19 @@ import (
 )
 
 // Thresholds say when a row has regressed: its throughput fell by RPSDrop percent
-// or more, or its p99 rose by P99Rise percent or more. One run each on a shared
-// 2-core machine moves by several percent on its own, so the defaults flag only
-// what is unlikely to be noise.
+// or more, or its p99 rose by P99Rise percent or more; and when memory has: live
+// heap or RSS growth per load balancer up by MemoryRise percent or more. One run
+// each on a shared 2-core machine moves by several percent on its own, so the
+// defaults flag only what is unlikely to be noise.
 type Thresholds struct {
-	RPSDrop float64
-	P99Rise float64
+	RPSDrop    float64
+	P99Rise    float64
+	MemoryRise float64
 }
 
-// DefaultThresholds flag throughput −10% or worse and p99 +25% or worse.
-var DefaultThresholds = Thresholds{RPSDrop: 10, P99Rise: 25}
+// DefaultThresholds flag throughput −10% or worse, p99 +25% or worse and memory
+// +25% or worse.
+var DefaultThresholds = Thresholds{RPSDrop: 10, P99Rise: 25, MemoryRise: 25}
 
 // Change is one row of a comparison: Old is nil for a row only the new run has,
 // New is nil for a row only the old one had.
@@ -37,6 +40,8 @@ type Comparison struct {
 	Changes    []Change
 	// Bad are the baseline's lines that did not parse (see ParseTable).
 	Bad []string
+	// OldMemory and NewMemory are the two files' memory notes, if both have one.
+	OldMemory, NewMemory *Memory
 }
 
 type rowKey struct {
@@ -134,12 +139,22 @@ func (c Comparison) Markdown() string {
 			regressed++
 		}
 	}
-	summary := "no regressions"
-	if regressed > 0 {
-		summary = fmt.Sprintf("**%s: %d of %d rows**", RegressionMark, regressed, len(c.Changes)-added-gone)
+	var memLine string
+	var memRegressed []string
+	if c.OldMemory != nil && c.NewMemory != nil {
+		memLine, memRegressed = memoryChange(*c.OldMemory, *c.NewMemory, c.Thresholds)
 	}
-	fmt.Fprintf(&b, "%s (req/s %s%% or worse, p99 +%s%% or worse, or errors where there were none)", summary,
-		trimFloat(-c.Thresholds.RPSDrop), trimFloat(c.Thresholds.P99Rise))
+	summary := "no regressions"
+	switch {
+	case regressed > 0 && len(memRegressed) > 0:
+		summary = fmt.Sprintf("**%s: %d of %d rows, and memory**", RegressionMark, regressed, len(c.Changes)-added-gone)
+	case regressed > 0:
+		summary = fmt.Sprintf("**%s: %d of %d rows**", RegressionMark, regressed, len(c.Changes)-added-gone)
+	case len(memRegressed) > 0:
+		summary = fmt.Sprintf("**%s: memory**", RegressionMark)
+	}
+	fmt.Fprintf(&b, "%s (req/s %s%% or worse, p99 +%s%% or worse, errors where there were none, memory per load balancer +%s%% or worse)", summary,
+		trimFloat(-c.Thresholds.RPSDrop), trimFloat(c.Thresholds.P99Rise), trimFloat(c.Thresholds.MemoryRise))
 	if added > 0 || gone > 0 {
 		fmt.Fprintf(&b, "; %d rows new, %d gone", added, gone)
 	}
@@ -159,6 +174,9 @@ func (c Comparison) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %d | %s → %s | %s | %s → %s | %s | %s |\n", r.Scenario, r.Workload, r.Concurrency,
 			rpsOf(ch.Old), rpsOf(ch.New), delta(ch.RPSDelta, slices.Contains(ch.Regressed, "req/s")),
 			p99Of(ch.Old), p99Of(ch.New), delta(ch.P99Delta, slices.Contains(ch.Regressed, "p99")), mark)
+	}
+	if memLine != "" {
+		fmt.Fprintf(&b, "\n%s", memLine)
 	}
 	if len(c.Bad) > 0 {
 		fmt.Fprintf(&b, "\nLines of %s that did not parse (left out):\n", c.Baseline)

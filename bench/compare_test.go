@@ -91,10 +91,20 @@ func TestCompareTestdataPair(t *testing.T) {
 		t.Errorf("the preload is gone, last: %+v", ch)
 	}
 
-	md := Comparison{Baseline: "results-20261123-081435.md", Thresholds: DefaultThresholds, Changes: changes}.Markdown()
+	oldMD, _ := os.ReadFile("testdata/results-20261123-081435.md")
+	curMD, _ := os.ReadFile("testdata/results-20261201-060400.md")
+	oldMem, ok1 := ParseMemory(string(oldMD))
+	curMem, ok2 := ParseMemory(string(curMD))
+	if !ok1 || !ok2 || oldMem != (Memory{LoadBalancers: 100000, LiveHeap: 1011, HeapSpans: 2282, RSS: 6876}) {
+		t.Fatalf("memory notes: %v %+v %v %+v", ok1, oldMem, ok2, curMem)
+	}
+	md := Comparison{Baseline: "results-20261123-081435.md", Thresholds: DefaultThresholds, Changes: changes,
+		OldMemory: &oldMem, NewMemory: &curMem}.Markdown()
 	for _, want := range []string{
 		"## Compared with results-20261123-081435.md\n",
-		"**" + RegressionMark + ": 5 of 11 rows**",
+		"**" + RegressionMark + ": 5 of 11 rows, and memory**",
+		"\nMemory per load balancer at 100000 → 100000 load balancers: live heap 1011 → 1710 B (**+69.1%**), " +
+			"heap spans 2282 → 4010 B (+75.7%), RSS growth 6876 → 11721 B (**+70.5%**) **" + RegressionMark + "** (live heap, RSS growth).\n",
 		"2 rows new, 1 gone",
 		"| 1 node | create | 64 | 5201 → 5620 | +8.1% | 49.50 ms → 60.98 ms | +23.2% |  |\n",
 		"| 1 node | list limit=100 of 100k (random marker) | 4 | 5460 → 3794 | **-30.5%** | 4.85 ms → 5.74 ms | +18.4% | **" + RegressionMark + "** (req/s) |\n",
@@ -143,5 +153,30 @@ func TestPreviousResults(t *testing.T) {
 	}
 	if got, err := PreviousResults(filepath.Join(dir, "missing"), "results-", "results-20261201-100000.md"); got != "" || err != nil {
 		t.Errorf("missing dir: %q %v", got, err)
+	}
+}
+
+func TestMemoryNotes(t *testing.T) {
+	if _, ok := ParseMemory("# amphorae\n\n- heartbeats: 1000\n"); ok {
+		t.Fatal("a file without a memory note has one")
+	}
+	// A note with one figure only, and a different count: compared, not flagged.
+	m, ok := ParseMemory("- memory at 1000000 load balancers: process RSS grew 2900 bytes per load balancer\n")
+	if !ok || m != (Memory{LoadBalancers: 1000000, RSS: 2900}) {
+		t.Fatalf("%v %+v", ok, m)
+	}
+	line, regressed := memoryChange(Memory{LoadBalancers: 100000, RSS: 2000}, m, DefaultThresholds)
+	if regressed != nil || line != "Memory per load balancer at 100000 → 1000000 load balancers: RSS growth 2000 → 2900 B (+45.0%) (different counts: not flagged).\n" {
+		t.Fatalf("%q %v", line, regressed)
+	}
+}
+
+func TestReadResults(t *testing.T) {
+	r, err := ReadResults("testdata/results-20261201-060400.md")
+	if err != nil || len(r.Rows) != 13 || len(r.Bad) != 0 || r.Memory == nil || r.Memory.RSS != 11721 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, err := ReadResults("testdata/README.md"); err == nil {
+		t.Fatal("a file without a table read as results")
 	}
 }

@@ -102,6 +102,29 @@ func ParseFile(path string) ([]Row, []string, error) {
 	return rows, bad, nil
 }
 
+// Results is what a comparison takes from an earlier results file.
+type Results struct {
+	Rows   []Row
+	Bad    []string // lines of the table that did not parse
+	Memory *Memory  // nil when the file has no memory note
+}
+
+// ReadResults reads a results file's table and memory note.
+func ReadResults(path string) (Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Results{}, err
+	}
+	var r Results
+	if r.Rows, r.Bad, err = ParseTable(string(b)); err != nil {
+		return Results{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if m, ok := ParseMemory(string(b)); ok {
+		r.Memory = &m
+	}
+	return r, nil
+}
+
 func splitCells(line string) []string {
 	if !strings.HasPrefix(line, "|") {
 		return nil

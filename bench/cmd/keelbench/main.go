@@ -54,16 +54,14 @@ func main() {
 	flag.Parse()
 
 	// An explicit baseline is read now: a typo should not cost a whole run.
-	var baseline []bench.Row
-	var baselineBad []string
-	haveBaseline := false
+	var baseline *bench.Results
 	if *compare != "" && *compare != "none" {
-		var err error
-		haveBaseline = true
-		if baseline, baselineBad, err = bench.ParseFile(*compare); err != nil {
+		r, err := bench.ReadResults(*compare)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "keelbench: -compare:", err)
 			os.Exit(2)
 		}
+		baseline = &r
 	}
 
 	bin, err := filepath.Abs(*keeld)
@@ -184,16 +182,19 @@ func main() {
 			case prev == "":
 				fmt.Printf("no earlier %s*.md in %s to compare with\n", prefix, *out)
 			default:
-				if baseline, baselineBad, err = bench.ParseFile(prev); err != nil {
+				if r, err := bench.ReadResults(prev); err != nil {
 					fmt.Fprintln(os.Stderr, "keelbench: previous results:", err)
 				} else {
-					*compare, haveBaseline = filepath.Base(prev), true
+					*compare, baseline = filepath.Base(prev), &r
 				}
 			}
 		}
-		if haveBaseline {
+		if baseline != nil {
 			c := bench.Comparison{Baseline: *compare, Thresholds: bench.DefaultThresholds,
-				Changes: bench.Compare(baseline, rows, bench.DefaultThresholds), Bad: baselineBad}
+				Changes: bench.Compare(baseline.Rows, rows, bench.DefaultThresholds), Bad: baseline.Bad, OldMemory: baseline.Memory}
+			if m, ok := bench.ParseMemory(report.String()); ok {
+				c.NewMemory = &m
+			}
 			comparison = c.Markdown()
 			fmt.Print("\n", comparison, "\n")
 		}

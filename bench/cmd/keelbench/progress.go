@@ -58,7 +58,10 @@ func startProgressTo(w io.Writer, tty bool, what string, total int, every time.D
 		rate := float64(n) / elapsed.Seconds()
 		left := "?"
 		if rate > 0 {
-			left = (time.Duration(float64(int64(total)-n)/rate) * time.Second).Round(time.Second).String()
+			left = time.Duration(float64(int64(total)-n) / rate * float64(time.Second)).Round(time.Second).String()
+		}
+		if left == "0s" && n < int64(total) {
+			left = "under 1s"
 		}
 		fmt.Fprintf(w, "%s: %d/%d (%d%%), %.0f/s, %s elapsed, about %s left\n", what, n, total,
 			n*100/int64(total), rate, elapsed.Round(time.Second), left)
