@@ -80,6 +80,10 @@ proto: deps
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/leasepb/lease.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/instancepb/instance.proto
 
+# One node and a 3-node cluster (a few minutes): bench/results/results-<time>.md (and
+# latest.md) with the table, SVG charts beside it (results-<time>-throughput.svg,
+# -latency.svg, latest-*.svg) and a comparison with the previous results-*.md;
+# docs/benchmarks.md explains them.
 bench: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results
 

@@ -1,6 +1,8 @@
 // Package bench owns keel's load generation: a closed-loop load generator with
 // latency percentiles (this file) and the scenarios keelbench runs against real
-// keeld processes (cmd/keelbench), writing markdown tables to bench/results/.
+// keeld processes (cmd/keelbench), writing markdown tables to bench/results/; the
+// results tables' rows, read back for the comparison with an earlier run
+// (table.go, compare.go), and their charts (charts.go).
 package bench
 
 import (

@@ -1,7 +1,9 @@
 // Command keelbench measures keeld: it starts real keeld processes on loopback
 // (one node, then a 3-node cluster), drives them with a closed-loop load generator
 // and writes a markdown table of throughput, latency percentiles and memory per
-// stored load balancer to bench/results/.
+// stored load balancer to bench/results/, with charts of throughput and latency
+// against concurrency (SVG, beside the table) and a comparison with the previous
+// results file.
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -47,7 +50,20 @@ func main() {
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
 	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
 	profileDir := flag.String("profile-dir", "bench/results/profile", "cluster-profile: where the nodes' CPU profiles go")
+	compare := flag.String("compare", "", "results file to compare this run's table with "+
+		"(default: the newest earlier results-*.md in -out; none: no comparison)")
 	flag.Parse()
+
+	// An explicit baseline is read now: a typo should not cost a whole run.
+	var baseline *bench.Results
+	if *compare != "" && *compare != "none" {
+		r, err := bench.ReadResults(*compare)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "keelbench: -compare:", err)
+			os.Exit(2)
+		}
+		baseline = &r
+	}
 
 	bin, err := filepath.Abs(*keeld)
 	if err == nil {
@@ -65,8 +81,9 @@ func main() {
 	fmt.Fprintf(report, "# keel benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator and servers share the machine; loopback only.\n\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	fmt.Fprintf(report, "| scenario | workload | concurrency | req/s | p50 | p90 | p99 | max | errors |\n|---|---|---|---|---|---|---|---|---|\n")
+	report.WriteString(bench.TableHeader)
 	var notes, sections []string
+	var rows []bench.Row
 	// sectionKind names the results file when only sections ran: amphorae
 	// (make bench-amphorae) or leases (make bench-leases).
 	sectionKind := "amphorae"
@@ -74,8 +91,9 @@ func main() {
 	add := func(scenario string, res bench.Result) {
 		table = true
 		fmt.Println(scenario, res)
-		fmt.Fprintf(report, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %d |\n", scenario, res.Name, res.Concurrency, res.RPS(),
-			ms(res.P50), ms(res.P90), ms(res.P99), ms(res.Max), res.Errors)
+		row := bench.RowOf(scenario, res)
+		rows = append(rows, row)
+		report.WriteString(row.Markdown())
 		if res.FirstError != "" {
 			notes = append(notes, fmt.Sprintf("%s / %s: first error: %s", scenario, res.Name, res.FirstError))
 		}
@@ -150,23 +168,100 @@ func main() {
 			runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), niceness())
 		prefix, latest = "amphorae-", "amphorae-latest.md"
 	}
-	for _, s := range sections {
-		fmt.Fprintf(report, "\n%s", s)
-	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	path := filepath.Join(*out, prefix+time.Now().UTC().Format("20060102-150405")+".md")
-	if err := writeFileAtomic(path, []byte(report.String())); err != nil {
+	stamp := time.Now().UTC().Format("20060102-150405")
+	name := prefix + stamp + ".md"
+	path := filepath.Join(*out, name)
+	// The table's charts and comparison come right after it (and its notes), before
+	// any other sections. The stamped file links its own charts, latest.md the
+	// latest-*.svg copies, so each stays right when the other is replaced.
+	var charted bool
+	var comparison string
+	if table {
+		charted = writeCharts(*out, prefix+stamp, rows)
+		if *compare == "" {
+			prev, err := bench.PreviousResults(*out, prefix, name)
+			switch {
+			case err != nil:
+				fmt.Fprintln(os.Stderr, "keelbench: looking for the previous results:", err)
+			case prev == "":
+				fmt.Printf("no earlier %s*.md in %s to compare with\n", prefix, *out)
+			default:
+				if r, err := bench.ReadResults(prev); err != nil {
+					fmt.Fprintln(os.Stderr, "keelbench: previous results:", err)
+				} else {
+					*compare, baseline = filepath.Base(prev), &r
+				}
+			}
+		}
+		if baseline != nil {
+			c := bench.Comparison{Baseline: *compare, Thresholds: bench.DefaultThresholds,
+				Changes: bench.Compare(baseline.Rows, rows, bench.DefaultThresholds), Bad: baseline.Bad, OldMemory: baseline.Memory}
+			if m, ok := bench.ParseMemory(report.String()); ok {
+				c.NewMemory = &m
+			}
+			comparison = c.Markdown()
+			fmt.Print("\n", comparison, "\n")
+		}
+	}
+	head := report.String()
+	document := func(chartBase string) []byte {
+		var b strings.Builder
+		b.WriteString(head)
+		if charted {
+			fmt.Fprintf(&b, "\n## Charts\n\n![throughput](%s-throughput.svg)\n\n![latency](%s-latency.svg)\n", chartBase, chartBase)
+		}
+		if comparison != "" {
+			fmt.Fprintf(&b, "\n%s", comparison)
+		}
+		for _, s := range sections {
+			fmt.Fprintf(&b, "\n%s", s)
+		}
+		return []byte(b.String())
+	}
+	if err := writeFileAtomic(path, document(prefix+stamp)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := writeFileAtomic(filepath.Join(*out, latest), []byte(report.String())); err != nil {
+	if err := writeFileAtomic(filepath.Join(*out, latest), document(strings.TrimSuffix(latest, ".md"))); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	fmt.Println("wrote", path)
+}
+
+// writeCharts draws the table's throughput and latency charts to
+// <base>-throughput.svg and <base>-latency.svg in dir, with latest-*.svg copies
+// beside them, and says whether all were written. A chart that fails is reported
+// and left out: the table matters more.
+func writeCharts(dir, base string, rows []bench.Row) bool {
+	when := time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	for _, chart := range []struct {
+		kind  string
+		title string
+		write func(io.Writer, string, []bench.Row) error
+	}{
+		{"throughput", "keel, " + when + ": throughput against concurrency", bench.WriteThroughputChart},
+		{"latency", "keel, " + when + ": latency against concurrency (solid p50, dashed p99)", bench.WriteLatencyChart},
+	} {
+		var b bytes.Buffer
+		err := chart.write(&b, chart.title, rows)
+		if err == nil {
+			err = writeFileAtomic(filepath.Join(dir, base+"-"+chart.kind+".svg"), b.Bytes())
+		}
+		if err == nil {
+			err = writeFileAtomic(filepath.Join(dir, "latest-"+chart.kind+".svg"), b.Bytes())
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keelbench: %s chart: %v\n", chart.kind, err)
+			return false
+		}
+		fmt.Println("wrote", filepath.Join(dir, base+"-"+chart.kind+".svg"))
+	}
+	return true
 }
 
 func writeFileAtomic(path string, data []byte) error {
@@ -177,7 +272,7 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+func ms(d time.Duration) string { return bench.Millis(d) }
 
 const subnet = "08dce793-daef-411d-a896-d389cd45b1ea"
 
@@ -218,12 +313,13 @@ func createBody(i int) []byte {
 }
 
 // createMany creates n load balancers at concurrency c round-robin over clients and
-// returns their ids with the measured result.
-func createMany(name string, clients []*client, c, n int, d time.Duration) ([]string, bench.Result) {
+// returns their ids with the measured result; prog, if not nil, counts each create.
+func createMany(name string, clients []*client, c, n int, d time.Duration, prog *progress) ([]string, bench.Result) {
 	var mu sync.Mutex
 	var ids []string
 	res := bench.Run(name, c, d, n, func(w, i int) error {
 		body, err := clients[i%len(clients)].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
+		prog.Add(1)
 		if err != nil {
 			return err
 		}
@@ -290,11 +386,21 @@ func singleNode(r *runner, d time.Duration, preload int, add func(string, bench.
 	}
 	baseRSS := rssOf(n.Pid())
 
-	// Creates on one node, then top up to the preload count.
-	ids, res := createMany("create", []*client{c}, 64, 0, d)
-	add("1 node", res)
+	// Creates on one node at three concurrencies (a curve on the charts, as the
+	// 3-node creates draw), then top up to the preload count. Each step runs for
+	// half the duration: the creates count towards the preload, so the three cost
+	// about what one step at 64 for the whole duration did, and they stay short of
+	// the preload at the default settings, so the list rows keep their size.
+	var ids []string
+	for _, conc := range []int{16, 64, 128} {
+		more, res := createMany("create", []*client{c}, conc, 0, d/2, nil)
+		add("1 node", res)
+		ids = append(ids, more...)
+	}
 	if len(ids) < preload {
-		more, res := createMany("preload (create)", []*client{c}, 128, preload-len(ids), 10*time.Minute)
+		prog := startProgress(fmt.Sprintf("preload: %d more load balancers", preload-len(ids)), preload-len(ids))
+		more, res := createMany("preload (create)", []*client{c}, 128, preload-len(ids), 10*time.Minute, prog)
+		prog.Finish()
 		add("1 node", res)
 		ids = append(ids, more...)
 	}
@@ -354,10 +460,10 @@ func threeNodes(r *runner, d time.Duration, add func(string, bench.Result)) []st
 		clients = append(clients, newClient(n.HTTPAddr, 256))
 	}
 	for _, conc := range []int{16, 64, 128} {
-		_, res := createMany("create (round-robin over nodes)", clients, conc, 0, d)
+		_, res := createMany("create (round-robin over nodes)", clients, conc, 0, d, nil)
 		add("3 nodes", res)
 	}
-	ids, _ := createMany("seed", clients, 32, 2000, time.Minute)
+	ids, _ := createMany("seed", clients, 32, 2000, time.Minute, nil)
 	add("3 nodes", bench.Run("show (round-robin over nodes)", 64, d, 0, func(w, i int) error {
 		_, err := clients[i%3].do("GET", "/v2/lbaas/loadbalancers/"+ids[i%len(ids)], nil, 200)
 		return err

@@ -23,7 +23,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
 	for _, n := range nodes {
 		clients = append(clients, newClient(n.HTTPAddr, 256))
 	}
-	createMany("warm-up", clients, 64, 0, 3*time.Second)
+	createMany("warm-up", clients, 64, 0, 3*time.Second, nil)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		r.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
 			}
 		}()
 	}
-	_, res := createMany("create (round-robin over nodes, profiled)", clients, 64, 0, d)
+	_, res := createMany("create (round-robin over nodes, profiled)", clients, 64, 0, d, nil)
 	wg.Wait()
 	for _, n := range nodes {
 		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-after.pprof"))
