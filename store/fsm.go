@@ -61,7 +61,6 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	var last uint64
-	st := f.state.beginWrite()
 	for i, l := range logs {
 		last = l.Index
 		if l.Type != raft.LogCommand {
@@ -77,12 +76,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			f.requests.forgetBefore(f.clock)
 		}
 		results := make([]*storepb.CommandResult, len(batch.Commands))
+		// Held per entry, not per batch: a reader that needs a fresh clone waits
+		// for one entry at most, even while a catching-up node applies many.
+		st := f.state.beginWrite()
 		for j, cmd := range batch.Commands {
 			results[j] = f.applyRequest(st, cmd)
 		}
+		f.state.endWrite()
 		out[i] = results
 	}
-	f.state.endWrite()
 	f.nextExpiry.Store(f.requests.nextDeadline())
 	f.state.remembered.Store(int64(f.requests.len()))
 	if last > 0 {
