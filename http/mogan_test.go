@@ -276,9 +276,10 @@ func TestMoganInstancesFakeDriver(t *testing.T) {
 	if x["power_state"] != "power on" || !isoUTC(x["launched_at"]) || !isoUTC(x["created_at"]) || !isoUTC(x["updated_at"]) {
 		t.Fatalf("active: %v", x)
 	}
-	// keel creates no Neutron ports: network_info stays {} (docs/mogan.md).
-	if ni, ok := x["network_info"].(map[string]any); !ok || len(ni) != 0 {
-		t.Fatalf("network_info: %v", x["network_info"])
+	// keel creates no Neutron ports: network_info is the network asked for,
+	// keyed by its id, with no MAC and no addresses (docs/mogan-deviations.md).
+	if ni, _ := json.Marshal(x["network_info"]); string(ni) != `{"`+moganNet+`":{"fixed_ips":[],"mac_address":null,"network":"`+moganNet+`"}}` {
+		t.Fatalf("network_info: %s", ni)
 	}
 
 	t.Run("create refused", func(t *testing.T) {
