@@ -364,7 +364,7 @@ func run(o *options, logger *slog.Logger) error {
 		logger.Warn("SECURITY: -auth-strategy noauth on " + o.moganAddr + " (Mogan): anyone who reaches it chooses their " +
 			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
 	}
-	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
+	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active, Placement: placement.Placement,
 		Heartbeats: n.amphorae.counters, Auth: auth,
 		Hosts:  o.hosts,
 		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }}
