@@ -15,8 +15,8 @@ import (
 // power change made at the BMC is noticed by the power sync, delete powers
 // off and frees the host, a create with every host busy fails with "No valid
 // host was found.", a lease's hosts serve only its reservation's instances
-// and its end deletes them, and a build survives the kill -9 of the node
-// running its grain.
+// and its end deletes them, its start deletes the other instances on them,
+// and a build survives the kill -9 of the node running its grain.
 
 const (
 	moganImage = "7b4f5b46-0d5c-4a3c-9a5a-2f2b1c1e0d01"
@@ -279,6 +279,45 @@ func TestMoganLeaseEndToEnd(t *testing.T) {
 	if x := getInstance(t, n, other); !active(x) || !bmcs[1].PowerOn(t) {
 		t.Fatalf("the instance outside the lease was touched: %+v", x)
 	}
+}
+
+// start_lease preempts (Blazar's on_start): an instance without the lease's
+// reservation that took the host while the lease was PENDING is deleted when
+// the lease starts and the BMC powered off; the host then serves the
+// reservation's instance only.
+func TestMoganStartLeasePreempts(t *testing.T) {
+	needIPMISim(t)
+	bmc := StartBMC(t)
+	n := NewNode(t, "preempt")
+	n.StartHealthy(60 * time.Second)
+	bmcHost(t, n, "soon-reserved", bmc)
+	typeID := moganType(t, n)
+
+	early := createInstance(t, n, "early", typeID, nil)
+	waitInstance(t, n, early, 30*time.Second, "active", active)
+	if !bmc.PowerOn(t) {
+		t.Fatal("the BMC is not on under the early instance")
+	}
+	start := time.Now().Add(8 * time.Second).Truncate(time.Second) // the date's precision
+	r := n.BlazarMustDo(201, "POST", "/v1/leases", hostLease("soon", secondsDate(start), secondsDate(start.Add(time.Hour)), "soon-reserved"),
+		moganProject...)
+	l := decodeLeaseView(t, r.Body)
+	if x := getInstance(t, n, early); !active(x) {
+		t.Fatalf("the early instance before the lease started: %+v", x)
+	}
+	n.WaitLeaseStatus(l.ID, "ACTIVE", time.Until(start)+15*time.Second)
+	waitInstance(t, n, early, 30*time.Second, "preempted at start_lease", func(x *instanceView) bool { return x == nil })
+	bmc.WaitPower(t, false, 20*time.Second)
+	t.Logf("preempted %v after the lease's start", time.Since(start).Round(100*time.Millisecond))
+
+	ordinary := createInstance(t, n, "ordinary", typeID, nil)
+	x := waitInstance(t, n, ordinary, 20*time.Second, "error", func(x *instanceView) bool { return x.Status == "error" })
+	if x.Fault == nil || x.Fault.Message != "No valid host was found." {
+		t.Fatalf("ordinary instance on the ACTIVE lease's host: %+v", x.Fault)
+	}
+	inLease := createInstance(t, n, "in-lease", typeID, map[string]any{"reservation": l.Reservations[0].ID})
+	waitInstance(t, n, inLease, 30*time.Second, "active", active)
+	bmc.WaitPower(t, true, 20*time.Second)
 }
 
 // kill -9 of the node running an instance grain while the build waits on the
