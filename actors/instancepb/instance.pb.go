@@ -426,11 +426,12 @@ func (*EndReservationRequest) Descriptor() ([]byte, []int) {
 	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{6}
 }
 
-// PreemptRequest is Blazar's start_lease for a lease whose hosts the
-// instance is on without being of the lease's reservation (Blazar's
-// preemptible cleanup): the instance is deleted and its host powered off,
-// if it is still on a host of that lease, the lease is ACTIVE and the
-// instance is not of the reservation the host is allocated to.
+// PreemptRequest is Blazar's start_lease for an instance on a host the lease
+// reserved (Blazar's preemptible cleanup): the instance is deleted and its
+// host powered off if, when the grain decides, an ACTIVE lease holds its host
+// for a reservation the instance is not of; otherwise nothing happens.
+// lease_id is the lease that started, for the log ("" from the supervisor's
+// catch-up).
 type PreemptRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LeaseId       string                 `protobuf:"bytes,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
