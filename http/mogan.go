@@ -90,6 +90,9 @@ func (m *MoganServer) Handler() fasthttp.RequestHandler {
 	r.GET("/v1/types/{uuid}", m.handle(m.showType))
 	r.PUT("/v1/types/{uuid}", m.handle(m.updateType))
 	r.DELETE("/v1/types/{uuid}", m.handle(m.deleteType))
+	r.GET("/v1/types/{uuid}/extraspecs", m.handle(m.showExtraSpecs))
+	r.PATCH("/v1/types/{uuid}/extraspecs", m.handle(m.setExtraSpecs))
+	r.DELETE("/v1/types/{uuid}/extraspecs/{key}", m.handle(m.unsetExtraSpec))
 
 	r.GET("/v1/availability_zones", m.handle(m.listAvailabilityZones))
 	return m.middlewareWith(m.authenticate(r.Handler), writeMoganError)

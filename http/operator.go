@@ -147,6 +147,34 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
+// debugGrain reports where one grain lives as this node sees it:
+// {"kind", "identity", "owner" (the member address placement picks), "self"
+// (this node's), "hosted" (this node runs an activation of it now)}. It
+// activates nothing. Operators (and the system tests that kill the node
+// running a grain) ask every node; the one with hosted true runs it.
+func (s *Server) debugGrain(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	if s.placement == nil {
+		return notFound("This node reports no grain placement.")
+	}
+	kind, identity := pathParam(ctx, "kind"), pathParam(ctx, "identity")
+	p, err := s.placement(kind, identity)
+	if err != nil {
+		return fmt.Errorf("grain placement of %s/%s: %w", kind, identity, err)
+	}
+	o := openObject(nil)
+	o.str("kind", kind)
+	o.str("identity", identity)
+	o.str("owner", p.Owner)
+	o.str("self", p.Self)
+	o.boolean("hosted", p.Hosted)
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetBody(o.close())
+	return nil
+}
+
 // debugHeartbeats reports the heartbeat receiver's counters ({"listening":false}
 // while the node runs none): what was read, accepted, rejected by reason, handed
 // to grains, and not delivered to them.

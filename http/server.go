@@ -33,6 +33,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ActiveGrains reports how many grains this node hosts (for /debug/memory).
 	ActiveGrains func() int64
+	// Placement reports where a grain lives as this node sees it (GET
+	// /debug/grains/{kind}/{identity}); nil: the route answers 404.
+	Placement func(kind, identity string) (cluster.GrainPlacement, error)
 	// Heartbeats reports the heartbeat receiver's counters (GET /debug/heartbeats);
 	// nil, or a nil result, while the node runs no receiver (-amphora-driver noop).
 	Heartbeats func() *HeartbeatCounters
@@ -58,6 +61,7 @@ type Server struct {
 	status       func() cluster.NodeStatus
 	logger       *slog.Logger
 	grainsActive func() int64
+	placement    func(kind, identity string) (cluster.GrainPlacement, error)
 	heartbeats   func() *HeartbeatCounters
 	hosts        *HostPolicy
 	auth         *Authenticator
@@ -78,7 +82,7 @@ func NewServer(cfg Config) *Server {
 // logger, authenticator and Host policy.
 func newServerCore(cfg Config) *Server {
 	s := &Server{store: cfg.Store, grains: cfg.Grains, status: cfg.Status, logger: cfg.Logger, grainsActive: cfg.ActiveGrains,
-		heartbeats: cfg.Heartbeats, hosts: cfg.Hosts, auth: cfg.Auth}
+		placement: cfg.Placement, heartbeats: cfg.Heartbeats, hosts: cfg.Hosts, auth: cfg.Auth}
 	if s.auth == nil {
 		s.auth, _ = NewAuthenticator(AuthConfig{}) // noauth cannot fail
 	}
@@ -134,6 +138,7 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/cluster", s.wrap(s.clusterStatus))
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
 	r.GET("/debug/heartbeats", s.wrap(s.debugHeartbeats))
+	r.GET("/debug/grains/{kind}/{identity}", s.wrap(s.debugGrain))
 	s.networkLookupRoutes(r)
 	r.GET("/debug/pprof/{profile:*}", s.wrap(s.debugPprof))
 

@@ -51,6 +51,7 @@ type options struct {
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
 	powerSync       time.Duration
+	commitTimeout   time.Duration
 	amphorae        amphoraOptions
 	auth            keelhttp.AuthConfig
 }
@@ -72,6 +73,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&allowedHosts, "allowed-hosts", "", "comma-separated host names the API answers to in the Host header, besides IP addresses and localhost (DNS rebinding protection); * for any")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist bind address (TCP and UDP)")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7947", "Raft transport address")
+	fs.DurationVar(&o.commitTimeout, "raft-commit-timeout", 50*time.Millisecond,
+		"longest an idle Raft leader waits before telling followers the commit index (hashicorp/raft CommitTimeout): a read or grain step on a follower right after a write waits up to twice this")
 	fs.StringVar(&o.actorAddr, "actor-addr", "127.0.0.1:7948", "protoactor remote address")
 	fs.StringVar(&o.healthAddr, "health-addr", "127.0.0.1:5555", "UDP amphora heartbeat receiver address")
 	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
@@ -130,6 +133,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.node == "" {
 		return nil, errors.New("-node is required (no hostname available)")
+	}
+	if o.commitTimeout <= 0 {
+		return nil, errors.New("-raft-commit-timeout must be positive")
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
@@ -238,7 +244,8 @@ func run(o *options, logger *slog.Logger) error {
 		return err
 	}
 	logOut := &slogWriter{logger: logger}
-	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut})
+	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut,
+		CommitTimeout: o.commitTimeout})
 	if err != nil {
 		return err
 	}
@@ -364,7 +371,7 @@ func run(o *options, logger *slog.Logger) error {
 		logger.Warn("SECURITY: -auth-strategy noauth on " + o.moganAddr + " (Mogan): anyone who reaches it chooses their " +
 			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
 	}
-	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
+	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active, Placement: placement.Placement,
 		Heartbeats: n.amphorae.counters, Auth: auth,
 		Hosts:  o.hosts,
 		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }}
