@@ -17,9 +17,11 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/pprofhandler"
+
+	"keel/cluster/metrics"
 )
 
-// Operator endpoints (/cluster, /debug/*) show goroutine stacks, profiles, the
+// Operator endpoints (/cluster, /metrics, /debug/*) show goroutine stacks, profiles, the
 // command line, cluster addresses and object counts: an operator's, never a
 // project's. Each is authorized with the policy's keel:operator rule (an
 // administrator's, as Octavia's load-balancer:admin). /healthz is public.
@@ -84,6 +86,19 @@ func (s *Server) clusterStatus(ctx *fasthttp.RequestCtx) error {
 	o.raw("raft", ro.close())
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(o.close())
+	return nil
+}
+
+// metricsPage renders the node's registry (cluster/metrics) in Prometheus's
+// text format.
+var metricsPage = fasthttpadaptor.NewFastHTTPHandler(metrics.Handler())
+
+// metrics serves the node's Prometheus metrics (docs/metrics.md) to operators.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	metricsPage(ctx)
 	return nil
 }
 
