@@ -91,6 +91,13 @@ func init() {
 		httpRequests, httpDuration, grainCalls, grainCallDuration, grainActivations, grainPassivations,
 		fsmApplyDuration, fsmCommands, snapshotDuration, snapshotSize, restoreDuration,
 		failovers, failoverDuration, leaseLateness, powerActions)
+	// Series a dashboard plots from zero, before the first event.
+	for _, trigger := range []string{FailoverSilence, FailoverAPI} {
+		failovers.WithLabelValues(trigger)
+	}
+	for _, ok := range []bool{true, false} {
+		failoverDuration.WithLabelValues(outcomeOf(ok))
+	}
 }
 
 // ObserveFSMApply records one FSM batch: how long it took and how many
