@@ -178,7 +178,12 @@ func (s *Server) middleware(next fasthttp.RequestHandler) fasthttp.RequestHandle
 func (s *Server) middlewareWith(next fasthttp.RequestHandler, writeErr func(*fasthttp.RequestCtx, error)) fasthttp.RequestHandler {
 	guarded := s.guard(next, writeErr)
 	return func(ctx *fasthttp.RequestCtx) {
-		start := time.Now()
+		// fasthttp read the clock once the request was read: one clock read
+		// saved per request (zero for a context a test built).
+		start := ctx.Time()
+		if start.IsZero() {
+			start = time.Now()
+		}
 		stampRequestID(ctx)
 		guarded(ctx)
 		s.served(ctx, start)
