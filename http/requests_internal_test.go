@@ -97,7 +97,7 @@ func TestRequestIDInLogs(t *testing.T) {
 	var warned, accessed bool
 	for _, l := range lines {
 		warned = warned || strings.Contains(l, "level=WARN") && strings.Contains(l, errExploded.Error())
-		accessed = accessed || strings.Contains(l, "level=DEBUG msg=request") && strings.Contains(l, "route=/v1/leases") &&
+		accessed = accessed || strings.Contains(l, "level=DEBUG msg=request listener=blazar") && strings.Contains(l, "route=/v1/leases") &&
 			strings.Contains(l, "status=500") && strings.Contains(l, "method=POST")
 	}
 	if !warned || !accessed {
@@ -115,7 +115,7 @@ func TestRequestIDInLogs(t *testing.T) {
 				t.Fatalf("%s %s %s: %d, request id %q", name, c.method, c.path, ctx.Response.StatusCode(), id)
 			}
 			lines := logs.linesWith("request_id=" + id)
-			if len(lines) != 1 || !strings.Contains(lines[0], "route=unmatched") {
+			if len(lines) != 1 || !strings.Contains(lines[0], "route=unmatched") || !strings.Contains(lines[0], "listener="+name) {
 				t.Fatalf("%s %s %s: lines naming %s: %q", name, c.method, c.path, id, lines)
 			}
 		}

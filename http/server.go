@@ -220,7 +220,8 @@ func (s *Server) served(ctx *fasthttp.RequestCtx, start time.Time) {
 			route = metrics.UnmatchedRoute
 		}
 		s.logger.LogAttrs(context.Background(), slog.LevelDebug, "request",
-			slog.String("method", string(ctx.Method())), slog.String("route", route), slog.Int("status", code),
+			slog.String("listener", s.requests.Listener()), slog.String("method", string(ctx.Method())),
+			slog.String("route", route), slog.Int("status", code),
 			slog.Duration("duration", elapsed), slog.String("request_id", requestID(ctx)))
 	}
 }

@@ -25,6 +25,9 @@ type HTTPRequests struct {
 // NewHTTPRequests returns the recorder of listener (octavia, blazar, mogan).
 func NewHTTPRequests(listener string) *HTTPRequests { return &HTTPRequests{listener: listener} }
 
+// Listener is the listener's name.
+func (h *HTTPRequests) Listener() string { return h.listener }
+
 // routeRequests are the children of one route, by method and code; the map is
 // replaced, never changed, so readers need no lock.
 type routeRequests struct {
