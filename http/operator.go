@@ -296,9 +296,16 @@ func serveProfile(c net.Conn, h http.Handler, uri, reqID string) {
 	rc, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_ = c.SetDeadline(time.Time{})
+	// The watcher reads the raw connection: fasthttp's hijacked one drops its
+	// reader once this returns, and a watcher scheduled after that crashed
+	// keeld (nil dereference). The raw one is closed then, so the read ends.
+	watched := c
+	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+		watched = u.UnsafeConn()
+	}
 	go func() {
 		var b [1]byte
-		_, _ = c.Read(b[:])
+		_, _ = watched.Read(b[:])
 		cancel()
 	}()
 	req, err := http.NewRequestWithContext(rc, http.MethodGet, uri, nil)
