@@ -26,7 +26,8 @@ weird{a="q\"uo,te}",b="2"} 1.5e+00
 // TestMetricsAfterTraffic drives writes through every node of a 3-node
 // cluster and finds on /metrics what they did: the create route's 201s on the
 // node that answered them, grain calls, FSM batches applied on every node,
-// Raft commits on the leader (bridged from go-metrics), gossip members alive;
+// Raft commits on the leader (bridged from go-metrics) and log writes on every
+// node (raft-boltdb, bridged from armon/go-metrics), gossip members alive;
 // a project member is refused the page.
 func TestMetricsAfterTraffic(t *testing.T) {
 	nodes := StartCluster(t, 3)
@@ -76,6 +77,10 @@ func TestMetricsAfterTraffic(t *testing.T) {
 			if d := delta("keel_raft_commitTime_count"); d < 1 || after.Value("keel_raft_commitTime_sum") <= 0 {
 				t.Errorf("%s (leader): raft commit metrics: count moved by %v, sum %v", n.Name, d, after.Value("keel_raft_commitTime_sum"))
 			}
+		}
+		// raft-boltdb's log writes (fsync'd) come through the armon/go-metrics bridge.
+		if d := delta("keel_raft_boltdb_storeLogs_count"); d < 1 {
+			t.Errorf("%s: raft-boltdb log writes moved by %v", n.Name, d)
 		}
 		if !after.Has("keel_raft_fsm_apply_count") && !after.Has("keel_raft_fsm_applyBatch_count") {
 			t.Errorf("%s: no raft FSM apply metrics bridged", n.Name)
