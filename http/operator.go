@@ -17,8 +17,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/pprofhandler"
-
-	"keel/cluster/metrics"
 )
 
 // Operator endpoints (/cluster, /metrics, /debug/*) show goroutine stacks, profiles, the
@@ -89,16 +87,12 @@ func (s *Server) clusterStatus(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// metricsPage renders the node's registry (cluster/metrics) in Prometheus's
-// text format.
-var metricsPage = fasthttpadaptor.NewFastHTTPHandler(metrics.Handler())
-
 // metrics serves the node's Prometheus metrics (docs/metrics.md) to operators.
 func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
 	if err := operatorOnly(ctx); err != nil {
 		return err
 	}
-	metricsPage(ctx)
+	s.metricsPage(ctx)
 	return nil
 }
 

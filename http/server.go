@@ -18,6 +18,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"keel/actors"
 	"keel/cluster"
@@ -65,7 +66,9 @@ type Server struct {
 	memory       memoryProbe
 	// requests records this listener's requests (keel_http_*).
 	requests *metrics.HTTPRequests
-	srv      *fasthttp.Server
+	// metricsPage renders the node's registry (cluster/metrics) for GET /metrics.
+	metricsPage fasthttp.RequestHandler
+	srv         *fasthttp.Server
 }
 
 func init() { uuid.EnableRandPool() } // request ids on every response: keep them cheap
@@ -91,6 +94,7 @@ func newServerCore(cfg Config, listener string) *Server {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
+	s.metricsPage = fasthttpadaptor.NewFastHTTPHandler(metrics.Handler(s.logger))
 	return s
 }
 

@@ -9,6 +9,8 @@
 package metrics
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -22,10 +24,17 @@ import (
 var Registry = prometheus.NewRegistry()
 
 // Handler renders Registry in Prometheus's text format (net/http: the HTTP
-// server adapts it).
-func Handler() http.Handler {
-	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+// server adapts it). A collector that fails is logged to logger and left out;
+// the rest is still served.
+func Handler(logger *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog: gatherErrorLog{logger}})
 }
+
+// gatherErrorLog is promhttp's error log on the node's logger.
+type gatherErrorLog struct{ logger *slog.Logger }
+
+func (l gatherErrorLog) Println(v ...any) { l.logger.Warn("metrics: " + fmt.Sprint(v...)) }
 
 // latencyBuckets (seconds) span a 20 µs read to a 12 s request lifetime.
 var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15}
