@@ -16,6 +16,7 @@ import (
 	"keel/actors/baremetal"
 	"keel/actors/instancepb"
 	"keel/actors/power"
+	"keel/cluster/metrics"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -595,6 +596,7 @@ func (g *InstanceGrain) drive(st *store.State, x *storepb.Instance, action power
 			}
 		}()
 		done.err = drv.Set(ctx, bmc, action)
+		metrics.PowerAction(string(action), done.err == nil)
 		if done.err != nil {
 			if s, err := drv.State(ctx, bmc); err == nil {
 				done.observed = s

@@ -290,7 +290,7 @@ type InstanceMethod[Req, Resp any] func(*instancepb.InstanceGrainClient, Req, ..
 // the HTTP status class and whose Message is Mogan's text.
 func CallInstance[Req, Resp any](ctx context.Context, c *Client, id string, method InstanceMethod[Req, Resp], req Req) (Resp, error) {
 	g := instancepb.GetInstanceGrainClient(c.cluster, id)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
+	return call(ctx, c, instanceGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
 		return method(g, numbered(req, attempt), opts...)
 	})
 }
@@ -299,7 +299,7 @@ func CallInstance[Req, Resp any](ctx context.Context, c *Client, id string, meth
 // its reply (the type as stored; empty after a delete).
 func CallInstanceType(ctx context.Context, c *Client, id string, req *instancepb.TypeWriteRequest) (*instancepb.TypeWriteReply, error) {
 	g := instancepb.GetInstanceTypeGrainClient(c.cluster, id)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (*instancepb.TypeWriteReply, error) {
+	return call(ctx, c, instanceTypeGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (*instancepb.TypeWriteReply, error) {
 		return g.Write(numbered(req, attempt), opts...)
 	})
 }

@@ -102,19 +102,19 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 	// passivate through passivateWhenIdle instead.
 	return []*cluster.Kind{
 		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout)),
+			countLifecycle(loadBalancerGrains), passivateWhenIdle(rt.Settings.IdleTimeout)),
 		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout)),
+			countLifecycle(catalogGrains), passivateWhenIdle(rt.Settings.IdleTimeout)),
 		leasepb.NewLeaseKind(func() leasepb.Lease { return &LeaseGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout)),
+			countLifecycle(leaseGrains), passivateWhenIdle(rt.Settings.IdleTimeout)),
 		leasepb.NewHostInventoryKind(func() leasepb.HostInventory { return &HostInventoryGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout)),
+			countLifecycle(hostInventoryGrains), passivateWhenIdle(rt.Settings.IdleTimeout)),
 		instancepb.NewInstanceKind(func() instancepb.Instance { return &InstanceGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout)),
+			countLifecycle(instanceGrains), passivateWhenIdle(rt.Settings.IdleTimeout)),
 		instancepb.NewInstanceTypeKind(func() instancepb.InstanceType { return &InstanceTypeGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout)),
+			countLifecycle(instanceTypeGrains), passivateWhenIdle(rt.Settings.IdleTimeout)),
 		// Amphora grains never passivate: they supervise while their amphora lives.
-		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0),
+		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0, countLifecycle(amphoraGrains)),
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/valyala/fasthttp/pprofhandler"
 )
 
-// Operator endpoints (/cluster, /debug/*) show goroutine stacks, profiles, the
+// Operator endpoints (/cluster, /metrics, /debug/*) show goroutine stacks, profiles, the
 // command line, cluster addresses and object counts: an operator's, never a
 // project's. Each is authorized with the policy's keel:operator rule (an
 // administrator's, as Octavia's load-balancer:admin). /healthz is public.
@@ -84,6 +84,15 @@ func (s *Server) clusterStatus(ctx *fasthttp.RequestCtx) error {
 	o.raw("raft", ro.close())
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(o.close())
+	return nil
+}
+
+// metrics serves the node's Prometheus metrics (docs/metrics.md) to operators.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	s.metricsPage(ctx)
 	return nil
 }
 
@@ -309,9 +318,16 @@ func serveProfile(c net.Conn, h http.Handler, uri, reqID string) {
 	rc, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_ = c.SetDeadline(time.Time{})
+	// The watcher reads the raw connection: fasthttp's hijacked one drops its
+	// reader once this returns, and a watcher scheduled after that crashed
+	// keeld (nil dereference). The raw one is closed then, so the read ends.
+	watched := c
+	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+		watched = u.UnsafeConn()
+	}
 	go func() {
 		var b [1]byte
-		_, _ = c.Read(b[:])
+		_, _ = watched.Read(b[:])
 		cancel()
 	}()
 	req, err := http.NewRequestWithContext(rc, http.MethodGet, uri, nil)

@@ -17,7 +17,7 @@ import (
 // the command line, cluster addresses and object counts are no project's.
 func TestOperatorEndpointsAdminOnly(t *testing.T) {
 	n := startNodeWith(t, "-noauth-admin=false")
-	paths := []string{"/cluster", "/debug/memory", "/debug/heartbeats", "/debug/pprof/", "/debug/pprof/cmdline",
+	paths := []string{"/cluster", "/metrics", "/debug/memory", "/debug/heartbeats", "/debug/pprof/", "/debug/pprof/cmdline",
 		"/debug/pprof/goroutine?debug=2", "/debug/pprof/heap", "/debug/grains/Instance/0b8a0f4e-46cf-4a4f-9f2e-3e2e7c1d2a11"}
 	for _, p := range paths {
 		for _, roles := range [][]string{nil, {"X-Roles: member"}, {"X-Roles: reader"},

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"keel/cluster/metrics"
 	"keel/store/storepb"
 )
 
@@ -59,6 +60,8 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 
 // ApplyBatch applies consecutive committed entries, then publishes the tables once.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
+	start := time.Now()
+	commands := 0
 	out := make([]interface{}, len(logs))
 	var last uint64
 	st := f.write
@@ -76,6 +79,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			f.clock = batch.LeaderTimeUnixMs
 			f.requests.forgetBefore(f.clock)
 		}
+		commands += len(batch.Commands)
 		results := make([]*storepb.CommandResult, len(batch.Commands))
 		for j, cmd := range batch.Commands {
 			results[j] = f.applyRequest(st, cmd)
@@ -88,6 +92,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	if last > 0 {
 		f.state.setApplied(last)
 	}
+	metrics.ObserveFSMApply(time.Since(start), commands)
 	return out
 }
 
@@ -431,6 +436,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the tables with a snapshot's content.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	start := time.Now()
 	st, hdr, requests, err := readSnapshot(rc)
 	if err != nil {
 		return err
@@ -444,5 +450,6 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.state.publish(st.clone())
 	f.lastVersion = hdr.LastVersion
 	f.state.setApplied(hdr.AppliedIndex)
+	metrics.ObserveRestore(time.Since(start))
 	return nil
 }

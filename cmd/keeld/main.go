@@ -28,6 +28,7 @@ import (
 	"keel/actors/compute"
 	"keel/cluster"
 	"keel/cluster/clusterpb"
+	"keel/cluster/metrics"
 	keelhttp "keel/http"
 	"keel/store"
 )
@@ -244,6 +245,10 @@ func run(o *options, logger *slog.Logger) error {
 		return err
 	}
 	logOut := &slogWriter{logger: logger}
+	// Raft and memberlist report through go-metrics: into /metrics from their start.
+	if err := metrics.BridgeGoMetrics(); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut,
 		CommitTimeout: o.commitTimeout})
 	if err != nil {
@@ -371,6 +376,9 @@ func run(o *options, logger *slog.Logger) error {
 		logger.Warn("SECURITY: -auth-strategy noauth on " + o.moganAddr + " (Mogan): anyone who reaches it chooses their " +
 			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
 	}
+	metrics.RegisterActiveGrains(placement.Active)
+	metrics.RegisterMembers(n.membership.CountByState)
+	metrics.RegisterHeartbeats(n.amphorae.heartbeatCounts)
 	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active, Placement: placement.Placement,
 		Heartbeats: n.amphorae.counters, Auth: auth,
 		Hosts:  o.hosts,
