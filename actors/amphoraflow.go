@@ -10,6 +10,7 @@ import (
 
 	"keel/actors/actorspb"
 	"keel/actors/haproxyconfig"
+	"keel/cluster/metrics"
 	"keel/store/storepb"
 )
 
@@ -254,7 +255,8 @@ func healthWrite(t *tree, changes []*actorspb.OperatingStatusChange) *storepb.Tr
 // same VIP, configures it and deletes the old one.
 func (g *LoadBalancerGrain) AmphoraSilent(req *actorspb.AmphoraSilentRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
 	g.rt.Logger.Warn("amphora heartbeats stopped", "lb", g.id, "amphora", req.GetAmphoraId(), "silent_ms", req.GetSilentMs())
-	return g.Failover(&actorspb.FailoverRequest{Caller: &actorspb.Caller{Admin: true}, AmphoraId: req.GetAmphoraId()}, ctx)
+	return g.failover(&actorspb.FailoverRequest{Caller: &actorspb.Caller{Admin: true}, AmphoraId: req.GetAmphoraId()},
+		metrics.FailoverSilence)
 }
 
 // RecordAmphoraCert records an amphora certificate's rotation on its row.

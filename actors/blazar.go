@@ -60,6 +60,9 @@ const (
 
 // LeaseNotification is Blazar's notification payload.
 type LeaseNotification struct {
+	// RequestID is the API request that made the change ("" for a lease
+	// event's: the scheduler's, no client's).
+	RequestID string
 	LeaseID   string
 	UserID    string
 	ProjectID string
@@ -84,9 +87,13 @@ type LogNotifier struct{ Logger *slog.Logger }
 
 // NotifyLease implements LeaseNotifier.
 func (n LogNotifier) NotifyLease(event string, p LeaseNotification) {
-	n.Logger.Info("notification", "publisher", "blazar.lease", "event_type", event, "lease_id", p.LeaseID,
+	attrs := []any{"publisher", "blazar.lease", "event_type", event, "lease_id", p.LeaseID,
 		"user_id", p.UserID, "project_id", p.ProjectID,
-		"start_date", reservation.FormatDate(p.StartDate), "end_date", reservation.FormatDate(p.EndDate))
+		"start_date", reservation.FormatDate(p.StartDate), "end_date", reservation.FormatDate(p.EndDate)}
+	if p.RequestID != "" {
+		attrs = append(attrs, "request_id", p.RequestID)
+	}
+	n.Logger.Info("notification", attrs...)
 }
 
 // NotifierFunc adapts a function to LeaseNotifier.
@@ -95,14 +102,16 @@ type NotifierFunc func(event string, payload LeaseNotification)
 // NotifyLease implements LeaseNotifier.
 func (f NotifierFunc) NotifyLease(event string, p LeaseNotification) { f(event, p) }
 
-func notificationOf(l *storepb.Lease) LeaseNotification {
-	return LeaseNotification{LeaseID: l.GetId(), UserID: l.GetUserId(), ProjectID: l.GetProjectId(),
+func notificationOf(l *storepb.Lease, caller *actorspb.Caller) LeaseNotification {
+	return LeaseNotification{RequestID: caller.GetRequestId(), LeaseID: l.GetId(), UserID: l.GetUserId(), ProjectID: l.GetProjectId(),
 		StartDate: time.UnixMilli(l.GetStartMs()).UTC(), EndDate: time.UnixMilli(l.GetEndMs()).UTC()}
 }
 
-func (rt *Runtime) notify(event string, l *storepb.Lease) {
+// notify tells the notifier of a committed change to l, made for caller (nil:
+// the grain's own step).
+func (rt *Runtime) notify(event string, l *storepb.Lease, caller *actorspb.Caller) {
 	if rt.Notifier != nil && l != nil {
-		rt.Notifier.NotifyLease(event, notificationOf(l))
+		rt.Notifier.NotifyLease(event, notificationOf(l, caller))
 	}
 }
 

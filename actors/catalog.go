@@ -340,7 +340,7 @@ func (g *CatalogGrain) decideAndPropose(caller *actorspb.Caller, identity string
 // delete).
 func CallCatalog(ctx context.Context, c *Client, req *catalogpb.WriteRequest) (storepb.CatalogEntity, error) {
 	g := catalogpb.GetCatalogGrainClient(c.cluster, CatalogIdentity(req.GetKind()))
-	reply, err := call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (*catalogpb.WriteReply, error) {
+	reply, err := call(ctx, c, catalogGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (*catalogpb.WriteReply, error) {
 		return g.Write(numbered(req, attempt), opts...)
 	})
 	return reply.GetRow().Entity(), err

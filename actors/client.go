@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"keel/actors/actorspb"
+	"keel/cluster/metrics"
 )
 
 // Client calls grains for the HTTP handlers and the reconciler. protoactor-go's own
@@ -81,9 +82,42 @@ type attemptResult[T any] struct {
 	err error
 }
 
+// The recorders of each kind's calls, activations and passivations
+// (keel_grain_*), label children resolved once.
+var (
+	loadBalancerGrains  = metrics.GrainKindOf("LoadBalancer")
+	amphoraGrains       = metrics.GrainKindOf("Amphora")
+	catalogGrains       = metrics.GrainKindOf("Catalog")
+	leaseGrains         = metrics.GrainKindOf("Lease")
+	hostInventoryGrains = metrics.GrainKindOf("HostInventory")
+	instanceGrains      = metrics.GrainKindOf("Instance")
+	instanceTypeGrains  = metrics.GrainKindOf("InstanceType")
+)
+
 // call runs f until it returns a value or a grain's decision (*Error); f gets the
-// attempt's number.
-func call[T any](ctx context.Context, c *Client, f func(attempt uint32, opts ...cluster.GrainCallOption) (T, error)) (T, error) {
+// attempt's number. The call, retries included, is recorded on kind: ok, error
+// (the grain's refusal) or timeout (no decision before the deadline).
+func call[T any](ctx context.Context, c *Client, kind *metrics.GrainKind, f func(attempt uint32, opts ...cluster.GrainCallOption) (T, error)) (v T, err error) {
+	start := time.Now()
+	defer func() { kind.Call(callOutcome(err), time.Since(start)) }()
+	return attempts(ctx, c, f)
+}
+
+// callOutcome classifies a call's result; KindUnavailable is only ever the
+// call's own verdict (asError retries a grain's UNAVAILABLE).
+func callOutcome(err error) metrics.Outcome {
+	switch e, _ := err.(*Error); {
+	case err == nil:
+		return metrics.CallOK
+	case e != nil && e.Kind == KindUnavailable:
+		return metrics.CallTimeout
+	default:
+		return metrics.CallError
+	}
+}
+
+// attempts is call's loop.
+func attempts[T any](ctx context.Context, c *Client, f func(attempt uint32, opts ...cluster.GrainCallOption) (T, error)) (T, error) {
 	var zero T
 	deadline := time.Now().Add(c.callTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -132,7 +166,7 @@ type LoadBalancerMethod[Req, Resp any] func(*actorspb.LoadBalancerGrainClient, R
 // is answered, not applied twice).
 func CallLoadBalancer[Req, Resp any](ctx context.Context, c *Client, lbID string, method LoadBalancerMethod[Req, Resp], req Req) (Resp, error) {
 	g := actorspb.GetLoadBalancerGrainClient(c.cluster, lbID)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
+	return call(ctx, c, loadBalancerGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
 		return method(g, numbered(req, attempt), opts...)
 	})
 }
@@ -163,7 +197,7 @@ func (c *Client) ResumeLoadBalancer(ctx context.Context, id string) error {
 // WatchAmphora makes the grain of an amphora in service supervise it (activating
 // it wherever placement puts it).
 func (c *Client) WatchAmphora(ctx context.Context, spec *actorspb.AmphoraSpec) error {
-	_, err := call(ctx, c, func(_ uint32, opts ...cluster.GrainCallOption) (*actorspb.Empty, error) {
+	_, err := call(ctx, c, amphoraGrains, func(_ uint32, opts ...cluster.GrainCallOption) (*actorspb.Empty, error) {
 		return actorspb.GetAmphoraGrainClient(c.cluster, spec.GetAmphoraId()).Watch(spec, opts...)
 	})
 	return err
@@ -171,7 +205,7 @@ func (c *Client) WatchAmphora(ctx context.Context, spec *actorspb.AmphoraSpec) e
 
 // RefreshAmphora pushes an amphora's agent configuration again.
 func (c *Client) RefreshAmphora(ctx context.Context, spec *actorspb.AmphoraSpec) error {
-	_, err := call(ctx, c, func(_ uint32, opts ...cluster.GrainCallOption) (*actorspb.Empty, error) {
+	_, err := call(ctx, c, amphoraGrains, func(_ uint32, opts ...cluster.GrainCallOption) (*actorspb.Empty, error) {
 		return actorspb.GetAmphoraGrainClient(c.cluster, spec.GetAmphoraId()).Refresh(spec, opts...)
 	})
 	return err

@@ -16,6 +16,7 @@ import (
 	"keel/actors/baremetal"
 	"keel/actors/instancepb"
 	"keel/actors/power"
+	"keel/cluster/metrics"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -341,11 +342,46 @@ func (g *InstanceGrain) deleteCommand(cur *storepb.Instance) (*storepb.Command, 
 // (Blazar's on_end): as Delete, without a caller to authorize. An instance
 // that is gone or deleting already is left as it is.
 func (g *InstanceGrain) EndReservation(req *instancepb.EndReservationRequest, ctx cluster.GrainContext) (*instancepb.InstanceReply, error) {
+	return g.deleteForLease(nil)
+}
+
+// Preempt deletes the instance because a lease that started holds its host
+// for a reservation the instance is not of (Blazar's on_start preemptible
+// cleanup): as Delete, without a caller to authorize, and only while that
+// is still so when the delete is decided (store.ActiveReservationAgainst);
+// otherwise the instance is left as it is.
+func (g *InstanceGrain) Preempt(req *instancepb.PreemptRequest, ctx cluster.GrainContext) (*instancepb.InstanceReply, error) {
+	var host, lease, resv string
+	reply, err := g.deleteForLease(func(st *store.State, cur *storepb.Instance) bool {
+		host, lease, resv = "", "", ""
+		if cur.HostId == "" {
+			return false
+		}
+		a, l := st.ActiveReservationAgainst(cur.HostId, cur.ReservationId)
+		if a == nil {
+			return false
+		}
+		host, lease, resv = cur.HostId, l.Id, a.ReservationId
+		return true
+	})
+	if err == nil && lease != "" {
+		g.rt.Logger.Info("start_lease: instance preempted from a reserved host", "instance", g.id,
+			"host", host, "lease", lease, "reservation", resv, "notified_lease", req.GetLeaseId())
+	}
+	return reply, err
+}
+
+// deleteForLease is a delete a lease made (end or preemption): the instance,
+// unless gone or deleting already, goes deleting if applies (nil: always)
+// holds of the row the delete is decided on; the grain then powers the host
+// off and purges.
+func (g *InstanceGrain) deleteForLease(applies func(*store.State, *storepb.Instance) bool) (*instancepb.InstanceReply, error) {
 	defer g.kick()
 	var cmd *storepb.Command
 	res, err := g.rt.proposeDecided(ownCaller(), blazarAttempts, func(st *store.State) (*storepb.Command, error) {
+		cmd = nil
 		cur := st.Instance(g.id)
-		if cur == nil {
+		if cur == nil || (applies != nil && !applies(st, cur)) {
 			return nil, nil
 		}
 		c, err := g.deleteCommand(cur)
@@ -560,6 +596,7 @@ func (g *InstanceGrain) drive(st *store.State, x *storepb.Instance, action power
 			}
 		}()
 		done.err = drv.Set(ctx, bmc, action)
+		metrics.PowerAction(string(action), done.err == nil)
 		if done.err != nil {
 			if s, err := drv.State(ctx, bmc); err == nil {
 				done.observed = s

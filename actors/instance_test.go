@@ -32,6 +32,7 @@ type moganMember struct {
 	// bmcPrefix makes this test's fake BMCs its own (the fake driver is one
 	// process-wide world).
 	bmcPrefix string
+	hook      *actors.InstanceLeaseHook
 }
 
 var memberSeq atomic.Int64
@@ -57,7 +58,7 @@ func startMoganMember(t *testing.T) *moganMember {
 		t.Fatal(err)
 	}
 	return &moganMember{blazarMember: &blazarMember{store: s, client: client, notes: n}, fake: drv.(*power.Fake),
-		bmcPrefix: fmt.Sprintf("bmc-%s-%d-", t.Name(), memberSeq.Add(1))}
+		bmcPrefix: fmt.Sprintf("bmc-%s-%d-", t.Name(), memberSeq.Add(1)), hook: hook}
 }
 
 // bmc is the fake BMC of host id (as addHost registers it).
@@ -564,5 +565,111 @@ func TestLeaseDeleteEndsItsInstances(t *testing.T) {
 	m.waitInstance(t, instanceID(1), "deleted with its lease", gone)
 	if s, _ := m.fake.State(context.Background(), m.bmc("h1")); s != power.Off {
 		t.Fatalf("BMC %v after the lease's delete", s)
+	}
+}
+
+// start_lease preempts (Blazar's on_start): an ordinary instance that took a
+// host while its lease was PENDING is deleted when the lease starts and the
+// host powered off; the instance on the other host is left; the host is then
+// the reservation's alone (an ordinary create finds no valid host, a
+// reservation's instance lands on it). Preempt on an instance whose host no
+// ACTIVE lease holds does nothing.
+func TestStartLeasePreemptsOrdinaryInstances(t *testing.T) {
+	m := startMoganMember(t)
+	m.addFakeHost(t, "h1", nil)
+	m.addFakeHost(t, "h2", nil)
+	m.addType(t, typeA, nil)
+	l, err := m.createLease(t, member("p", "l1"), "L1", leaseBody("l", "now", dateIn(time.Hour), 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := hostsOf(m.state(), "L1")[0]
+	// The lease is PENDING: ordinary instances may take its host.
+	var onReserved, other string
+	for i := 1; i <= 2; i++ {
+		if _, err := m.create(t, member("q", fmt.Sprintf("c%d", i)), instanceID(i), createBody(nil)); err != nil {
+			t.Fatal(err)
+		}
+		if x := m.waitInstance(t, instanceID(i), "active", inStatus("active")); x.HostId == reserved {
+			onReserved = x.Uuid
+		} else {
+			other = x.Uuid
+		}
+	}
+	if onReserved == "" || other == "" {
+		t.Fatal("two instances did not take both hosts")
+	}
+	for _, id := range []string{onReserved, other} {
+		r, err := actors.CallInstance(context.Background(), m.client, id, (*instancepb.InstanceGrainClient).Preempt,
+			&instancepb.PreemptRequest{LeaseId: "L1"})
+		if err != nil || r.GetInstance().GetStatus() != "active" {
+			t.Fatalf("preempt while the lease is PENDING: %v %v", r, err)
+		}
+	}
+
+	if _, err := m.fire(t, "L1", eventOf(l, "start_lease").Id); err != nil {
+		t.Fatal(err)
+	}
+	m.waitInstance(t, onReserved, "preempted at start_lease", gone)
+	if s, _ := m.fake.State(context.Background(), m.bmc(reserved)); s != power.Off {
+		t.Fatalf("reserved host's BMC %v after the preemption", s)
+	}
+	if x := m.state().Instance(other); x == nil || x.Status != "active" {
+		t.Fatalf("instance off the lease's hosts after start_lease: %v", x)
+	}
+
+	if _, err := m.create(t, member("q", "c3"), instanceID(3), createBody(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if x := m.waitInstance(t, instanceID(3), "error", inStatus("error")); x.HostId != "" {
+		t.Fatalf("ordinary instance placed on %s while the lease is ACTIVE", x.HostId)
+	}
+	hint := createBody(map[string]any{"scheduler_hints": map[string]any{"reservation": l.Reservations[0].Id}})
+	if _, err := m.create(t, member("p", "c4"), instanceID(4), hint); err != nil {
+		t.Fatal(err)
+	}
+	if x := m.waitInstance(t, instanceID(4), "active", inStatus("active")); x.HostId != reserved {
+		t.Fatalf("reservation's instance on %s, want %s", x.HostId, reserved)
+	}
+	// The reservation's own instance is never preempted by its lease.
+	r, err := actors.CallInstance(context.Background(), m.client, instanceID(4), (*instancepb.InstanceGrainClient).Preempt,
+		&instancepb.PreemptRequest{LeaseId: "L1"})
+	if err != nil || r.GetInstance().GetStatus() != "active" {
+		t.Fatalf("preempt of the reservation's instance: %v %v", r, err)
+	}
+}
+
+// The supervisor's pass preempts an instance on an ACTIVE lease's host when
+// the start_lease notification was lost (here: the hook has no grain client
+// when the lease starts).
+func TestSupervisorPreemptsAfterLostStartLease(t *testing.T) {
+	m := startMoganMember(t)
+	m.addFakeHost(t, "h1", nil)
+	m.addType(t, typeA, nil)
+	l, err := m.createLease(t, member("p", "l1"), "L1", leaseBody("l", "now", dateIn(time.Hour), 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := instanceID(1)
+	if _, err := m.create(t, member("q", "c1"), id, createBody(nil)); err != nil {
+		t.Fatal(err)
+	}
+	m.waitInstance(t, id, "active", inStatus("active"))
+	m.hook.SetClient(nil)
+	if _, err := m.fire(t, "L1", eventOf(l, "start_lease").Id); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if x := m.state().Instance(id); x == nil || x.Status != "active" {
+		t.Fatalf("instance touched without the hook: %v", x)
+	}
+	m.store.leaderReady.Store(true)
+	s := &actors.InstanceSupervisor{Store: m.store, Client: m.client, Logger: quietLogger,
+		Interval: 50 * time.Millisecond, Grace: time.Hour, PowerSyncInterval: time.Hour}
+	s.Start()
+	defer s.Stop()
+	m.waitInstance(t, id, "preempted by the supervisor", gone)
+	if s, _ := m.fake.State(context.Background(), m.bmc("h1")); s != power.Off {
+		t.Fatalf("BMC %v after the preemption", s)
 	}
 }

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ import (
 //     EndReservation: the store-side catch-up of the lease hook
 //     (InstanceLeaseHook), whose notification is lost if a node dies between
 //     the lease's commit and the call;
+//   - in the same pass, each instance (not deleting) on a host that an ACTIVE
+//     lease holds for another reservation is sent Preempt: the catch-up of the
+//     lease hook's start_lease;
 //   - every PowerSyncInterval, each settled instance on a host (active,
 //     stopped) is sent SyncPower: a host powered off (or on) at its BMC behind
 //     keel's back is noticed.
@@ -105,7 +109,7 @@ func (s *InstanceSupervisor) every(d time.Duration, pass func()) {
 func (s *InstanceSupervisor) resumePass() {
 	st := s.Store.State().Current()
 	cutoff := time.Now().Add(-s.Grace).UnixMicro()
-	var resume, end []string
+	var resume, end, preempt []string
 	for _, status := range unfinishedStatuses {
 		for _, x := range st.InstancesInStatus(status) {
 			if x.UpdatedAtUs < cutoff {
@@ -114,14 +118,22 @@ func (s *InstanceSupervisor) resumePass() {
 		}
 	}
 	for _, x := range st.Instances() {
-		if x.ReservationId == "" || x.Status == storepb.InstanceDeleting || x.Status == storepb.InstanceDeleted {
+		if x.Status == storepb.InstanceDeleting || x.Status == storepb.InstanceDeleted {
 			continue
 		}
 		if x.Status == storepb.InstanceError && strings.HasPrefix(x.StatusReason, powerOffFailed) {
 			continue // its BMC refused the power off: not retried every pass (a delete retries it)
 		}
-		if l := st.LeaseOfReservation(x.ReservationId); l == nil || l.Status == reservation.LeaseTerminated {
-			end = append(end, x.Uuid)
+		if x.ReservationId != "" {
+			if l := st.LeaseOfReservation(x.ReservationId); l == nil || l.Status == reservation.LeaseTerminated {
+				end = append(end, x.Uuid)
+				continue
+			}
+		}
+		if x.HostId != "" {
+			if a, _ := st.ActiveReservationAgainst(x.HostId, x.ReservationId); a != nil {
+				preempt = append(preempt, x.Uuid)
+			}
 		}
 	}
 	s.each(resume, func(ctx context.Context, id string) error {
@@ -133,6 +145,10 @@ func (s *InstanceSupervisor) resumePass() {
 			&instancepb.EndReservationRequest{})
 		return err
 	}, "end reservation")
+	s.each(preempt, func(ctx context.Context, id string) error {
+		_, err := CallInstance(ctx, s.Client, id, (*instancepb.InstanceGrainClient).Preempt, &instancepb.PreemptRequest{})
+		return err
+	}, "preempt")
 }
 
 // syncPass asks every settled instance on a host to read its BMC.
@@ -176,20 +192,23 @@ func (s *InstanceSupervisor) each(ids []string, do func(ctx context.Context, id 
 }
 
 // InstanceLeaseHook is the lease notifier keeld installs: it passes every
-// notification to Next (the log line stays), and at lease.event.end_lease
-// sends EndReservation to every instance of the lease's reservations
-// (Blazar's on_end: the instances are deleted, which powers their hosts
-// off); at lease.delete, to every instance whose reservation's lease is gone
-// (deleting a lease ends it in Blazar too). It acts in a goroutine: NotifyLease runs in the lease grain. A lost
-// notification is caught up by InstanceSupervisor's pass.
+// notification to Next (the log line stays), and
 //
-// At start_lease keel does nothing to the instances already on the lease's
-// hosts: the FSM let ordinary instances take hosts of a PENDING lease, and
-// they stay (Blazar would delete them; keel will not destroy a user's
-// running instance for a reservation that another project made). Such a host
-// is simply not available to the lease's own instances until it is freed;
-// the FSM keeps every new ordinary instance off hosts of an ACTIVE lease.
-// before_end_lease does nothing.
+//   - at lease.event.start_lease sends Preempt to every instance on the
+//     lease's hosts that is not of the reservation the host is allocated to
+//     (Blazar's on_start preemptible cleanup: an ordinary instance that took
+//     a host while the lease was PENDING is deleted, which powers the host
+//     off; the host is then the reservation's alone, as the FSM keeps every
+//     other claim off an ACTIVE lease's hosts);
+//   - at lease.event.end_lease sends EndReservation to every instance of the
+//     lease's reservations (Blazar's on_end: the instances are deleted, which
+//     powers their hosts off);
+//   - at lease.delete, EndReservation to every instance whose reservation's
+//     lease is gone (deleting a lease ends it in Blazar too).
+//
+// It acts in a goroutine: NotifyLease runs in the lease grain. A lost
+// notification is caught up by InstanceSupervisor's pass. before_end_lease
+// does nothing.
 type InstanceLeaseHook struct {
 	Next   LeaseNotifier
 	Store  Store
@@ -206,7 +225,7 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 	if h.Next != nil {
 		h.Next.NotifyLease(event, p)
 	}
-	if event != NotifyEndLease && event != NotifyLeaseDelete {
+	if event != NotifyStartLease && event != NotifyEndLease && event != NotifyLeaseDelete {
 		return
 	}
 	c := h.client.Load()
@@ -215,7 +234,21 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 	}
 	st := h.Store.State().Current()
 	var ids []string
-	if event == NotifyEndLease {
+	switch event {
+	case NotifyStartLease:
+		for _, a := range st.AllocationsOfLease(p.LeaseID) {
+			if x := st.InstanceOnHost(a.HostId); x != nil && x.ReservationId != a.ReservationId &&
+				x.Status != storepb.InstanceDeleting && !slices.Contains(ids, x.Uuid) {
+				ids = append(ids, x.Uuid)
+			}
+		}
+		h.call(c, ids, p.LeaseID, "start_lease: instance not preempted; the supervisor retries",
+			func(ctx context.Context, id string) error {
+				_, err := CallInstance(ctx, c, id, (*instancepb.InstanceGrainClient).Preempt, &instancepb.PreemptRequest{LeaseId: p.LeaseID})
+				return err
+			})
+		return
+	case NotifyEndLease:
 		l := st.Lease(p.LeaseID)
 		if l == nil {
 			return
@@ -225,7 +258,7 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 				ids = append(ids, x.Uuid)
 			}
 		}
-	} else {
+	default:
 		// The lease's row is gone: its instances are those whose reservation
 		// no longer has a lease.
 		for _, x := range st.Instances() {
@@ -234,6 +267,16 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 			}
 		}
 	}
+	h.call(c, ids, p.LeaseID, "end_lease: instance not ended; the supervisor retries",
+		func(ctx context.Context, id string) error {
+			_, err := CallInstance(ctx, c, id, (*instancepb.InstanceGrainClient).EndReservation, &instancepb.EndReservationRequest{})
+			return err
+		})
+}
+
+// call makes do for every id, each in a goroutine, and logs failed as a
+// warning for those that fail.
+func (h *InstanceLeaseHook) call(c *Client, ids []string, leaseID, failed string, do func(ctx context.Context, id string) error) {
 	logger := h.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -242,9 +285,8 @@ func (h *InstanceLeaseHook) NotifyLease(event string, p LeaseNotification) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := CallInstance(ctx, c, id, (*instancepb.InstanceGrainClient).EndReservation,
-				&instancepb.EndReservationRequest{}); err != nil {
-				logger.Warn("end_lease: instance not ended; the supervisor retries", "lease", p.LeaseID, "instance", id, "err", err)
+			if err := do(ctx, id); err != nil {
+				logger.Warn(failed, "lease", leaseID, "instance", id, "err", err)
 			}
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/cluster"
@@ -20,7 +21,11 @@ import (
 // takes {"name" (required on create, 1–255), "description" (string or null),
 // "is_public" (bool, default true), "extra_specs" (object of strings)}, any
 // other key refused. An update changes only the keys it sends (extra_specs
-// replaced whole). A type an instance names is not deleted (409).
+// replaced whole). A type an instance names is not deleted (409). The
+// extraspecs sub-resource writes extra_specs alone: SET_EXTRA_SPECS merges an
+// object of strings into them (Mogan's TypeExtraSpecController.patch),
+// UNSET_EXTRA_SPEC removes one key (404 when the type has no such key). The
+// extra specs are what the scheduler matches against the hosts (Candidates).
 type InstanceTypeGrain struct {
 	id string
 	rt *Runtime
@@ -46,12 +51,18 @@ const (
 	RuleInstanceTypeCreate = "mogan:instance_type:create"
 	RuleInstanceTypeUpdate = "mogan:instance_type:update"
 	RuleInstanceTypeDelete = "mogan:instance_type:delete"
+	// The extraspecs sub-resource (admin only).
+	RuleInstanceTypeSetExtraSpecs  = "mogan:instance_type:extra_specs:update"
+	RuleInstanceTypeUnsetExtraSpec = "mogan:instance_type:extra_specs:delete"
 )
 
 var typeRules = map[instancepb.TypeWriteRequest_Op]string{
 	instancepb.TypeWriteRequest_CREATE: RuleInstanceTypeCreate,
 	instancepb.TypeWriteRequest_UPDATE: RuleInstanceTypeUpdate,
 	instancepb.TypeWriteRequest_DELETE: RuleInstanceTypeDelete,
+
+	instancepb.TypeWriteRequest_SET_EXTRA_SPECS:  RuleInstanceTypeSetExtraSpecs,
+	instancepb.TypeWriteRequest_UNSET_EXTRA_SPEC: RuleInstanceTypeUnsetExtraSpec,
 }
 
 // typeBody is a parsed body: nil fields were not sent.
@@ -119,6 +130,22 @@ func parseTypeBody(b []byte, create bool) (typeBody, error) {
 	return out, nil
 }
 
+// parseExtraSpecs reads PATCH …/extraspecs's body: an object of strings,
+// each key 1–255 characters, each value at most 255.
+func parseExtraSpecs(b []byte) (map[string]string, error) {
+	var m map[string]string
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+		return nil, grainError(KindInvalid, "Invalid extra specs body: the request body is not a JSON object of strings")
+	}
+	for k, v := range m {
+		if k == "" || utf8.RuneCountInString(k) > 255 || utf8.RuneCountInString(v) > 255 {
+			return nil, grainError(KindInvalid, "Invalid extra specs body: keys must be 1 to 255 characters, values at most 255")
+		}
+	}
+	return m, nil
+}
+
 func typeNotFound(id string) error {
 	return grainError(KindNotFound, "InstanceType %s could not be found", id)
 }
@@ -135,10 +162,21 @@ func (g *InstanceTypeGrain) Write(req *instancepb.TypeWriteRequest, ctx cluster.
 		return nil, moganError(baremetal.ErrPolicy(rule))
 	}
 	var body typeBody
-	if req.GetOp() != instancepb.TypeWriteRequest_DELETE {
+	switch req.GetOp() {
+	case instancepb.TypeWriteRequest_CREATE, instancepb.TypeWriteRequest_UPDATE:
 		var err error
 		if body, err = parseTypeBody(req.GetBody(), req.GetOp() == instancepb.TypeWriteRequest_CREATE); err != nil {
 			return nil, err
+		}
+	case instancepb.TypeWriteRequest_SET_EXTRA_SPECS:
+		specs, err := parseExtraSpecs(req.GetBody())
+		if err != nil {
+			return nil, err
+		}
+		body.ExtraSpecs = specs
+	case instancepb.TypeWriteRequest_UNSET_EXTRA_SPEC:
+		if req.GetKey() == "" {
+			return nil, grainError(KindInvalid, "instance type write without the extra spec's key")
 		}
 	}
 	var wrote *storepb.InstanceType
@@ -162,6 +200,26 @@ func (g *InstanceTypeGrain) Write(req *instancepb.TypeWriteRequest, ctx cluster.
 			}
 			t := proto.Clone(cur).(*storepb.InstanceType)
 			applyTypeBody(t, body)
+			t.UpdatedAtUs = now
+			wrote = t
+			return typeCommand(&storepb.InstanceTypeOperation{Op: storepb.InstanceTypeOperation_PUT, Uuid: g.id,
+				ExpectedVersion: cur.Version, Type: t}), nil
+		case instancepb.TypeWriteRequest_SET_EXTRA_SPECS, instancepb.TypeWriteRequest_UNSET_EXTRA_SPEC:
+			if cur == nil {
+				return nil, typeNotFound(g.id)
+			}
+			t := proto.Clone(cur).(*storepb.InstanceType)
+			if t.ExtraSpecs == nil {
+				t.ExtraSpecs = map[string]string{}
+			}
+			if req.GetOp() == instancepb.TypeWriteRequest_SET_EXTRA_SPECS {
+				maps.Copy(t.ExtraSpecs, body.ExtraSpecs)
+			} else {
+				if _, ok := t.ExtraSpecs[req.GetKey()]; !ok {
+					return nil, grainError(KindNotFound, "InstanceType %s has no extra specs with key %s", g.id, req.GetKey())
+				}
+				delete(t.ExtraSpecs, req.GetKey())
+			}
 			t.UpdatedAtUs = now
 			wrote = t
 			return typeCommand(&storepb.InstanceTypeOperation{Op: storepb.InstanceTypeOperation_PUT, Uuid: g.id,
@@ -232,7 +290,7 @@ type InstanceMethod[Req, Resp any] func(*instancepb.InstanceGrainClient, Req, ..
 // the HTTP status class and whose Message is Mogan's text.
 func CallInstance[Req, Resp any](ctx context.Context, c *Client, id string, method InstanceMethod[Req, Resp], req Req) (Resp, error) {
 	g := instancepb.GetInstanceGrainClient(c.cluster, id)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
+	return call(ctx, c, instanceGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
 		return method(g, numbered(req, attempt), opts...)
 	})
 }
@@ -241,7 +299,7 @@ func CallInstance[Req, Resp any](ctx context.Context, c *Client, id string, meth
 // its reply (the type as stored; empty after a delete).
 func CallInstanceType(ctx context.Context, c *Client, id string, req *instancepb.TypeWriteRequest) (*instancepb.TypeWriteReply, error) {
 	g := instancepb.GetInstanceTypeGrainClient(c.cluster, id)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (*instancepb.TypeWriteReply, error) {
+	return call(ctx, c, instanceTypeGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (*instancepb.TypeWriteReply, error) {
 		return g.Write(numbered(req, attempt), opts...)
 	})
 }

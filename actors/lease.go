@@ -112,7 +112,7 @@ func (g *LeaseGrain) Create(req *leasepb.CreateLeaseRequest, ctx cluster.GrainCo
 		return g.stored()
 	}
 	written.Version = res.Version
-	g.rt.notify(NotifyLeaseCreate, written)
+	g.rt.notify(NotifyLeaseCreate, written, caller)
 	return &leasepb.LeaseReply{Lease: written}, nil
 }
 
@@ -322,9 +322,9 @@ func (g *LeaseGrain) Update(req *leasepb.UpdateLeaseRequest, ctx cluster.GrainCo
 		return g.stored()
 	}
 	written.Version = res.Version
-	g.rt.notify(NotifyLeaseUpdate, written)
+	g.rt.notify(NotifyLeaseUpdate, written, caller)
 	if rearmed {
-		g.rt.notify(NotifyBeforeEndLeaseReset, written)
+		g.rt.notify(NotifyBeforeEndLeaseReset, written, caller)
 	}
 	return &leasepb.LeaseReply{Lease: written}, nil
 }
@@ -503,7 +503,7 @@ func (g *LeaseGrain) Delete(req *leasepb.DeleteLeaseRequest, ctx cluster.GrainCo
 		return &leasepb.LeaseReply{}, nil
 	}
 	if !res.Replayed {
-		g.rt.notify(NotifyLeaseDelete, deleted)
+		g.rt.notify(NotifyLeaseDelete, deleted, caller)
 	}
 	return &leasepb.LeaseReply{}, nil
 }
@@ -558,7 +558,7 @@ func (g *LeaseGrain) FireEvent(req *leasepb.FireEventRequest, ctx cluster.GrainC
 	}
 	written.Version = res.Version
 	if note != "" {
-		g.rt.notify(note, written)
+		g.rt.notify(note, written, nil)
 	}
 	return &leasepb.LeaseReply{Lease: written}, nil
 }

@@ -19,7 +19,7 @@ type LeaseMethod[Req, Resp any] func(*leasepb.LeaseGrainClient, Req, ...cluster.
 // status class and whose Message is Blazar's text.
 func CallLease[Req, Resp any](ctx context.Context, c *Client, leaseID string, method LeaseMethod[Req, Resp], req Req) (Resp, error) {
 	g := leasepb.GetLeaseGrainClient(c.cluster, leaseID)
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
+	return call(ctx, c, leaseGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (Resp, error) {
 		return method(g, numbered(req, attempt), opts...)
 	})
 }
@@ -28,7 +28,7 @@ func CallLease[Req, Resp any](ctx context.Context, c *Client, leaseID string, me
 // its reply (the host or property as stored; empty after a delete).
 func CallHostInventory(ctx context.Context, c *Client, req *leasepb.HostWriteRequest) (*leasepb.HostWriteReply, error) {
 	g := leasepb.GetHostInventoryGrainClient(c.cluster, HostInventoryIdentity(req))
-	return call(ctx, c, func(attempt uint32, opts ...cluster.GrainCallOption) (*leasepb.HostWriteReply, error) {
+	return call(ctx, c, hostInventoryGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (*leasepb.HostWriteReply, error) {
 		return g.Write(numbered(req, attempt), opts...)
 	})
 }

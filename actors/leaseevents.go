@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"keel/actors/reservation"
+	"keel/cluster/metrics"
 	"keel/store/storepb"
 )
 
@@ -152,7 +153,9 @@ func (s *EventScheduler) fireOne(ev *storepb.LeaseEvent) bool {
 	}
 	for _, e := range l.Events {
 		if e.Id == ev.Id && e.Status != reservation.EventUndone {
-			eventLateness.record(time.Since(time.UnixMilli(ev.TimeMs)))
+			late := time.Since(time.UnixMilli(ev.TimeMs))
+			eventLateness.record(late)
+			metrics.ObserveLeaseEventLateness(late)
 			return true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"keel/actors/actorspb"
+	"keel/cluster/metrics"
 	"keel/store"
 	"keel/store/storepb"
 )
@@ -36,6 +37,9 @@ type LoadBalancerGrain struct {
 	timer  *time.Timer
 	// driving: the provider step's amphora work runs (driveAmphorae).
 	driving bool
+	// failoverAt is when a failover this activation committed began (zero:
+	// none in flight); its provider step's end records the failover's duration.
+	failoverAt time.Time
 }
 
 var _ actorspb.LoadBalancer = (*LoadBalancerGrain)(nil)
@@ -440,6 +444,11 @@ func (g *LoadBalancerGrain) Delete(req *actorspb.DeleteLoadBalancerRequest, ctx 
 // balancer goes PENDING_UPDATE, the amphorae being replaced PENDING_DELETE; the
 // provider step records their replacements.
 func (g *LoadBalancerGrain) Failover(req *actorspb.FailoverRequest, ctx cluster.GrainContext) (*actorspb.Empty, error) {
+	return g.failover(req, metrics.FailoverAPI)
+}
+
+// failover is Failover, counted under trigger (keel_amphora_failovers_total).
+func (g *LoadBalancerGrain) failover(req *actorspb.FailoverRequest, trigger string) (*actorspb.Empty, error) {
 	err := g.mutate(req.GetCaller(), false, func(t *tree) (*decision, error) {
 		ampID := req.GetAmphoraId()
 		if ampID != "" {
@@ -467,6 +476,8 @@ func (g *LoadBalancerGrain) Failover(req *actorspb.FailoverRequest, ctx cluster.
 	if err != nil {
 		return nil, err
 	}
+	metrics.FailoverStarted(trigger)
+	g.failoverAt = g.rt.Now()
 	return &actorspb.Empty{}, nil
 }
 
@@ -581,6 +592,10 @@ func (g *LoadBalancerGrain) finishProvisioning(ctx cluster.GrainContext, cmd *st
 		ctx.Poison(ctx.Self()) // nothing left to own
 	case res.Code == storepb.CommandResult_OK && !res.Replayed:
 		t.apply(w, res.Version)
+		if !g.failoverAt.IsZero() {
+			metrics.FailoverEnded(g.rt.Now().Sub(g.failoverAt), w.GetLoadBalancer().GetProvisioningStatus() != StatusError)
+			g.failoverAt = time.Time{}
+		}
 	default: // moved on, replayed or vanished: re-read and re-decide
 		g.loaded = false
 		g.schedule(10 * time.Millisecond)

@@ -5,7 +5,25 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"keel/cluster/metrics"
 )
+
+// countLifecycle counts a kind's grains started and stopped on this node
+// (keel_grain_activations_total, keel_grain_passivations_total).
+func countLifecycle(kind *metrics.GrainKind) actor.PropsOption {
+	return actor.WithReceiverMiddleware(func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			switch env.Message.(type) {
+			case *actor.Started:
+				kind.Activated()
+			case *actor.Stopped:
+				kind.Passivated()
+			}
+			next(c, env)
+		}
+	})
+}
 
 // idleCheck is the passivation timer's message to a grain: stop if idle long enough.
 type idleCheck struct{}

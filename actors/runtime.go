@@ -102,19 +102,19 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 	// passivate through passivateWhenIdle instead.
 	return []*cluster.Kind{
 		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(loadBalancerGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
 		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(catalogGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
 		leasepb.NewLeaseKind(func() leasepb.Lease { return &LeaseGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(leaseGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
 		leasepb.NewHostInventoryKind(func() leasepb.HostInventory { return &HostInventoryGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(hostInventoryGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
 		instancepb.NewInstanceKind(func() instancepb.Instance { return &InstanceGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(instanceGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
 		instancepb.NewInstanceTypeKind(func() instancepb.InstanceType { return &InstanceTypeGrain{} }, 0,
-			passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(instanceTypeGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
 		// Amphora grains never passivate: they supervise while their amphora lives.
-		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0, onGrainDispatcher()),
+		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0, countLifecycle(amphoraGrains), onGrainDispatcher()),
 	}
 }
 

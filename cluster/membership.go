@@ -519,6 +519,18 @@ func (m *Membership) Members() []Member {
 	return out
 }
 
+// CountByState counts the members gossip has seen (self included) by state
+// (keel_gossip_members).
+func (m *Membership) CountByState() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int, 4)
+	for _, mem := range m.members {
+		out[string(mem.State)]++
+	}
+	return out
+}
+
 // Member returns one member by name.
 func (m *Membership) Member(name string) (Member, bool) {
 	m.mu.Lock()

@@ -75,6 +75,36 @@ type stopAllGrains struct{}
 // Active returns how many grains this node hosts now.
 func (l *PlacementLookup) Active() int64 { return l.active.Load() }
 
+// GrainPlacement is where one grain lives, as this node sees it.
+type GrainPlacement struct {
+	// Owner is the member address rendezvous hashing places the grain on
+	// ("" when the node knows no members of the kind).
+	Owner string
+	// Self is this node's member address.
+	Self string
+	// Hosted reports whether this node runs an activation of the grain now.
+	Hosted bool
+}
+
+// Placement reports where the grain kind/identity lives as this node sees
+// it, without activating it: the owner rendezvous hashing picks from this
+// node's topology, and whether this node's activator holds an activation of
+// it now (asked through the activator's mailbox, its only reader). Operators
+// and tests use it to find the node running a grain.
+func (l *PlacementLookup) Placement(kind, identity string) (GrainPlacement, error) {
+	id := protocluster.NewClusterIdentity(identity, kind)
+	p := GrainPlacement{Owner: l.rdv.Load().GetByClusterIdentity(id), Self: l.cluster.ActorSystem.Address()}
+	res, err := l.cluster.ActorSystem.Root.RequestFuture(l.activator, hostedQuery{key: id.AsKey()}, time.Second).Result()
+	if err != nil {
+		return p, err
+	}
+	p.Hosted, _ = res.(bool)
+	return p, nil
+}
+
+// hostedQuery asks the activator whether it holds an activation of key.
+type hostedQuery struct{ key string }
+
 // Get returns the PID of the identity's activation, asking its owner to activate it
 // if needed; nil when the owner cannot be reached in time (the caller retries).
 func (l *PlacementLookup) Get(id *protocluster.ClusterIdentity) *actor.PID {
@@ -141,6 +171,9 @@ func (a *activator) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *protocluster.ActivationRequest:
 		a.activate(ctx, msg)
+	case hostedQuery:
+		_, ok := a.byKey[msg.key]
+		ctx.Respond(ok)
 	case *actor.Terminated:
 		if id, ok := a.byPID[msg.Who.Id]; ok {
 			delete(a.byPID, msg.Who.Id)

@@ -82,7 +82,7 @@ type BlazarServer struct {
 // the Octavia server's (pass the same Auth: both listeners then share one
 // token cache).
 func NewBlazarServer(cfg Config) *BlazarServer {
-	b := &BlazarServer{Server: newServerCore(cfg), grains: clusterGrains{cfg.Grains}}
+	b := &BlazarServer{Server: newServerCore(cfg, "blazar"), grains: clusterGrains{cfg.Grains}}
 	b.srv = b.fasthttpServer(b.Handler(), b.transportError)
 	return b
 }
@@ -98,6 +98,7 @@ func (b *BlazarServer) Handler() fasthttp.RequestHandler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
+	r.SaveMatchedRoutePath = true // the route template labels the request's metrics
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeBlazarError(ctx, &blazarAbort{fasthttp.StatusNotFound,
 			"The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."})
@@ -139,7 +140,7 @@ func (b *BlazarServer) authenticate(next fasthttp.RequestHandler) fasthttp.Reque
 		case errors.Is(err, errInvalidToken):
 			writeUnauthorized(ctx, a.keystone.cfg.WWWAuthenticateURI)
 		case errors.Is(err, errKeystoneUnusable):
-			b.logger.Warn("token validation failed", "err", err)
+			b.logger.Warn("token validation failed", "err", err, "request_id", requestID(ctx))
 			writeBlazarError(ctx, &apiError{fasthttp.StatusServiceUnavailable, "The Keystone service is temporarily unavailable."})
 		default:
 			writeBlazarError(ctx, err)
@@ -223,7 +224,8 @@ func (b *BlazarServer) v1(h func(*fasthttp.RequestCtx) error) fasthttp.RequestHa
 		ctx.Response.Header.Set(apiVersionHeader, blazarVersionHeader)
 		if err := h(ctx); err != nil {
 			if status, _ := blazarStatusOf(err); status >= 500 {
-				b.logger.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+				b.logger.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err,
+					"request_id", requestID(ctx))
 			}
 			writeBlazarError(ctx, err)
 		}

@@ -285,7 +285,7 @@ func (s *Server) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHand
 			ctx.Response.Header.Set("WWW-Authenticate", `Keystone uri="`+a.keystone.cfg.WWWAuthenticateURI+`"`)
 			writeError(ctx, &apiError{fasthttp.StatusUnauthorized, "The request you have made requires authentication."})
 		case errors.Is(err, errKeystoneUnusable):
-			s.logger.Warn("token validation failed", "err", err)
+			s.logger.Warn("token validation failed", "err", err, "request_id", requestID(ctx))
 			writeError(ctx, &apiError{fasthttp.StatusServiceUnavailable, "The Keystone service is temporarily unavailable."})
 		default:
 			writeError(ctx, err)

@@ -52,7 +52,7 @@ type MoganServer struct {
 // NewMoganServer builds the Mogan listener's server from the node's Config
 // (the same Auth as the other listeners: one token cache).
 func NewMoganServer(cfg Config) *MoganServer {
-	m := &MoganServer{Server: newServerCore(cfg), grains: clusterMoganGrains{cfg.Grains}}
+	m := &MoganServer{Server: newServerCore(cfg, "mogan"), grains: clusterMoganGrains{cfg.Grains}}
 	m.srv = m.fasthttpServer(m.Handler(), m.transportError)
 	return m
 }
@@ -67,6 +67,7 @@ func (m *MoganServer) Handler() fasthttp.RequestHandler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
+	r.SaveMatchedRoutePath = true // the route template labels the request's metrics
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeMoganError(ctx, moganRefusal(fasthttp.StatusNotFound, "The resource could not be found."))
 	}
@@ -90,6 +91,9 @@ func (m *MoganServer) Handler() fasthttp.RequestHandler {
 	r.GET("/v1/types/{uuid}", m.handle(m.showType))
 	r.PUT("/v1/types/{uuid}", m.handle(m.updateType))
 	r.DELETE("/v1/types/{uuid}", m.handle(m.deleteType))
+	r.GET("/v1/types/{uuid}/extraspecs", m.handle(m.showExtraSpecs))
+	r.PATCH("/v1/types/{uuid}/extraspecs", m.handle(m.setExtraSpecs))
+	r.DELETE("/v1/types/{uuid}/extraspecs/{key}", m.handle(m.unsetExtraSpec))
 
 	r.GET("/v1/availability_zones", m.handle(m.listAvailabilityZones))
 	return m.middlewareWith(m.authenticate(r.Handler), writeMoganError)
@@ -107,7 +111,7 @@ func (m *MoganServer) authenticate(next fasthttp.RequestHandler) fasthttp.Reques
 		case errors.Is(err, errInvalidToken):
 			writeUnauthorized(ctx, a.keystone.cfg.WWWAuthenticateURI)
 		case errors.Is(err, errKeystoneUnusable):
-			m.logger.Warn("token validation failed", "err", err)
+			m.logger.Warn("token validation failed", "err", err, "request_id", requestID(ctx))
 			writeMoganError(ctx, moganRefusal(fasthttp.StatusServiceUnavailable, "The Keystone service is temporarily unavailable."))
 		default:
 			writeMoganError(ctx, err)
@@ -125,7 +129,8 @@ func (m *MoganServer) handle(h func(*fasthttp.RequestCtx) error) fasthttp.Reques
 	return func(ctx *fasthttp.RequestCtx) {
 		if err := h(ctx); err != nil {
 			if e := moganErrorOf(err); e.Code >= 500 {
-				m.logger.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+				m.logger.Warn("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err,
+					"request_id", requestID(ctx))
 			}
 			writeMoganError(ctx, err)
 		}

@@ -15,7 +15,8 @@ import (
 // An instance as Mogan renders it: every detail field in Mogan's order, then
 // links; null for unset description, power_state, availability_zone,
 // launched_at and an unchanged updated_at; ISO 8601 with +00:00
-// (microseconds only when not zero); network_info keyed by port id; links
+// (microseconds only when not zero); network_info keyed by port id when
+// ports are known, else by the id of each network asked for; links
 // even when fields leaves everything else out.
 func TestMoganRenderInstance(t *testing.T) {
 	created := time.Date(2017, 1, 2, 3, 4, 5, 0, time.UTC).UnixMicro()
@@ -29,6 +30,14 @@ func TestMoganRenderInstance(t *testing.T) {
 		`"links":[{"href":"http://h:6688/v1/instances/u1","rel":"self"},{"href":"http://h:6688/instances/u1","rel":"bookmark"}]}`
 	if got != want {
 		t.Fatalf("detail:\n got %s\nwant %s", got, want)
+	}
+
+	// The networks asked for, keyed by network id (a repeated one once): no
+	// port, MAC or address is known.
+	x.Networks = []*storepb.InstanceNetwork{{NetId: "net1"}, {NetId: "net2", PortType: "normal"}, {NetId: "net1"}}
+	if got := string(appendInstance(nil, "http://h", x, []string{"network_info"})); got !=
+		`{"network_info":{"net1":{"network":"net1","mac_address":null,"fixed_ips":[]},"net2":{"network":"net2","mac_address":null,"fixed_ips":[]}}}` {
+		t.Fatalf("network_info of the networks asked for: %s", got)
 	}
 
 	x.Status, x.PowerState, x.AvailabilityZone = "active", "power on", "az"

@@ -3,6 +3,7 @@ package http
 import (
 	"strings"
 
+	"keel/actors"
 	"keel/actors/baremetal"
 )
 
@@ -14,7 +15,8 @@ import (
 // administrators are not Mogan's unless they hold admin or administrator.
 //
 // Mogan's seed era has no policy on instance types beyond the admin API rule;
-// keel names it: reading types is anyone's, writing them the administrator's.
+// keel names it: reading types (and their extra specs) is anyone's, writing
+// them (and their extra specs) the administrator's.
 
 // The Mogan rules the HTTP layer names itself.
 const (
@@ -23,6 +25,9 @@ const (
 	ruleMoganTypeCreate = "mogan:instance_type:create"
 	ruleMoganTypeUpdate = "mogan:instance_type:update"
 	ruleMoganTypeDelete = "mogan:instance_type:delete"
+
+	ruleMoganExtraSpecsUpdate = actors.RuleInstanceTypeSetExtraSpecs
+	ruleMoganExtraSpecsDelete = actors.RuleInstanceTypeUnsetExtraSpec
 )
 
 // moganPolicy returns Mogan's rules as rows of keel's table.
@@ -55,5 +60,7 @@ func moganPolicy() []policyRule {
 		policyRule{name: ruleMoganTypeCreate, check: "rule:" + ruleMoganAdmin},
 		policyRule{name: ruleMoganTypeUpdate, check: "rule:" + ruleMoganAdmin},
 		policyRule{name: ruleMoganTypeDelete, check: "rule:" + ruleMoganAdmin},
+		policyRule{name: ruleMoganExtraSpecsUpdate, check: "rule:" + ruleMoganAdmin},
+		policyRule{name: ruleMoganExtraSpecsDelete, check: "rule:" + ruleMoganAdmin},
 	)
 }

@@ -14,8 +14,9 @@ import (
 // isoformat of an aware datetime: microseconds only when not zero);
 // updated_at and launched_at are null until set. power_state is "power on",
 // "power off" or null (unknown). network_info is the object Mogan's engine
-// fills from Neutron, keyed by port id; keel has no Neutron, so it holds what
-// the build recorded for each network asked for (docs/mogan.md). links (self
+// fills from Neutron, keyed by port id; keel has no Neutron and makes no
+// ports, so it shows the networks the create asked for, keyed by network id,
+// with no MAC and no fixed IPs (networkInfo; docs/mogan-deviations.md). links (self
 // and bookmark) are always rendered, even when fields leaves everything else
 // out. Instance types render uuid, name, description, is_public, extra_specs,
 // created_at, updated_at and links.
@@ -57,8 +58,28 @@ func (o *jsonObject) moganTime(k string, us int64) {
 	o.str(k, moganTime(us))
 }
 
-// appendNetworkInfo renders network_info: {<port id>: {"network",
-// "mac_address", "fixed_ips": [{"ip_address", "subnet_id"}]}}.
+// networkInfo is what keel knows of an instance's ports: the ports recorded
+// on the row if any (keel records none today: it has no Neutron), else one
+// entry per network the create asked for, keyed by the network's id (there
+// is no port id to key it by), with no MAC address and no fixed IPs. A
+// network asked for twice is one key: a JSON object cannot repeat it, and
+// keel has nothing that tells the two apart.
+func networkInfo(x *storepb.Instance) []*storepb.NetworkPort {
+	if len(x.NetworkInfo) > 0 {
+		return x.NetworkInfo
+	}
+	out := make([]*storepb.NetworkPort, 0, len(x.Networks))
+	for _, n := range x.Networks {
+		if !slices.ContainsFunc(out, func(p *storepb.NetworkPort) bool { return p.PortId == n.NetId }) {
+			out = append(out, &storepb.NetworkPort{PortId: n.NetId, NetworkId: n.NetId})
+		}
+	}
+	return out
+}
+
+// appendNetworkInfo renders network_info: {<key>: {"network",
+// "mac_address", "fixed_ips": [{"ip_address", "subnet_id"}]}}, the key the
+// port id (the network id when keel knows no port: networkInfo).
 func appendNetworkInfo(b []byte, ports []*storepb.NetworkPort) []byte {
 	o := openObject(b)
 	for _, p := range ports {
@@ -110,7 +131,7 @@ func appendInstanceField(o *jsonObject, base string, x *storepb.Instance, f stri
 		o.nullableStr(f, x.AvailabilityZone)
 	case "network_info":
 		o.key(f)
-		o.b = appendNetworkInfo(o.b, x.NetworkInfo)
+		o.b = appendNetworkInfo(o.b, networkInfo(x))
 	case "launched_at":
 		o.moganTime(f, x.LaunchedAtUs)
 	case "extra":

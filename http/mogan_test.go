@@ -276,9 +276,10 @@ func TestMoganInstancesFakeDriver(t *testing.T) {
 	if x["power_state"] != "power on" || !isoUTC(x["launched_at"]) || !isoUTC(x["created_at"]) || !isoUTC(x["updated_at"]) {
 		t.Fatalf("active: %v", x)
 	}
-	// keel creates no Neutron ports: network_info stays {} (docs/mogan.md).
-	if ni, ok := x["network_info"].(map[string]any); !ok || len(ni) != 0 {
-		t.Fatalf("network_info: %v", x["network_info"])
+	// keel creates no Neutron ports: network_info is the network asked for,
+	// keyed by its id, with no MAC and no addresses (docs/mogan-deviations.md).
+	if ni, _ := json.Marshal(x["network_info"]); string(ni) != `{"`+moganNet+`":{"fixed_ips":[],"mac_address":null,"network":"`+moganNet+`"}}` {
+		t.Fatalf("network_info: %s", ni)
 	}
 
 	t.Run("create refused", func(t *testing.T) {
@@ -426,3 +427,79 @@ func TestMoganInstancesFakeDriver(t *testing.T) {
 var isoUTCRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$`)
 
 func isoUTC(v any) bool { s, _ := v.(string); return isoUTCRE.MatchString(s) }
+
+// /v1/types/{uuid}/extraspecs: the type's extra_specs alone (GET anyone who
+// may see the type; PATCH merges, 202; DELETE one key, 204; writes the
+// administrator's), and they are what the scheduler matches against the
+// hosts' properties.
+func TestMoganTypeExtraSpecs(t *testing.T) {
+	n := startNode(t)
+	newBlazarHost(t, n, "gpu-host", map[string]any{"power_driver": "fake", "gpu": "a100"})
+	typeID := newMoganType(t, n, "gpu")
+	specs := "/v1/types/" + typeID + "/extraspecs"
+	p1 := member("p1")
+	unknown := "/v1/types/0b8a0f4e-46cf-4a4f-9f2e-3e2e7c1d2a11/extraspecs"
+
+	if r := n.MoganMustDo(200, "GET", specs, nil, p1...); string(r.Body) != `{"extra_specs":{}}` {
+		t.Fatalf("no specs: %s", r.Body)
+	}
+	r := n.MoganMustDo(202, "PATCH", specs, `{"gpu": "h100", "capabilities:cpu_arch": "x86_64"}`)
+	if string(r.Body) != `{"extra_specs":{"capabilities:cpu_arch":"x86_64","gpu":"h100"}}` {
+		t.Fatalf("patch: %s", r.Body)
+	}
+	// The type shows the same map.
+	var ty struct {
+		ExtraSpecs map[string]string `json:"extra_specs"`
+	}
+	if err := json.Unmarshal(n.MoganMustDo(200, "GET", "/v1/types/"+typeID, nil, p1...).Body, &ty); err != nil ||
+		len(ty.ExtraSpecs) != 2 || ty.ExtraSpecs["gpu"] != "h100" {
+		t.Fatalf("type after the patch: %v %v", ty, err)
+	}
+
+	t.Run("refusals", func(t *testing.T) {
+		for _, c := range []struct{ method, path, rule string }{
+			{"PATCH", specs, "mogan:instance_type:extra_specs:update"},
+			{"DELETE", specs + "/gpu", "mogan:instance_type:extra_specs:delete"},
+			{"PATCH", unknown, "mogan:instance_type:extra_specs:update"}, // before any lookup
+		} {
+			r, _ := n.MoganDo(c.method, c.path, `{"gpu": "x"}`, p1...)
+			systemtest.ExpectMoganError(t, r, 403, "Access was denied to the following resource: "+c.rule)
+		}
+		for _, body := range []string{`[]`, `{"gpu": 1}`, `{"": "x"}`, `"gpu"`} {
+			r, _ := n.MoganDo("PATCH", specs, body)
+			systemtest.ExpectMoganError(t, r, 400, "")
+		}
+		r, _ := n.MoganDo("PATCH", specs, `{"gpu": 1}`)
+		systemtest.ExpectMoganError(t, r, 400, "Invalid extra specs body: the request body is not a JSON object of strings")
+		r, _ = n.MoganDo("DELETE", specs+"/nothing", nil)
+		systemtest.ExpectMoganError(t, r, 404, "InstanceType "+typeID+" has no extra specs with key nothing")
+		for _, c := range []struct{ method, path string }{{"GET", unknown}, {"PATCH", unknown}, {"DELETE", unknown + "/gpu"}} {
+			r, _ := n.MoganDo(c.method, c.path, `{"gpu": "x"}`)
+			systemtest.ExpectMoganError(t, r, 404, "InstanceType 0b8a0f4e-46cf-4a4f-9f2e-3e2e7c1d2a11 could not be found")
+		}
+		private := n.MoganMustDo(201, "POST", "/v1/types", `{"name": "hidden", "is_public": false}`)
+		var pt map[string]any
+		_ = json.Unmarshal(private.Body, &pt)
+		r, _ = n.MoganDo("GET", "/v1/types/"+pt["uuid"].(string)+"/extraspecs", nil, p1...)
+		systemtest.ExpectMoganError(t, r, 404, "")
+		n.MoganMustDo(200, "GET", "/v1/types/"+pt["uuid"].(string)+"/extraspecs", nil)
+	})
+
+	t.Run("the scheduler matches them", func(t *testing.T) {
+		// gpu=h100: no host has it.
+		x := newMoganInstance(t, n, moganCreateBody("no-gpu", typeID, nil), p1...)
+		waitInstance(t, n, x["uuid"].(string), 20*time.Second, "error", statusIs("error"), p1...)
+		n.MoganMustDo(204, "DELETE", "/v1/instances/"+x["uuid"].(string), nil, p1...)
+		waitGone(t, n, x["uuid"].(string), 20*time.Second)
+		// A key removed no longer constrains; a key changed to the host's
+		// value matches (capabilities: is dropped, as Nova writes it).
+		n.MoganMustDo(204, "DELETE", specs+"/capabilities:cpu_arch", nil)
+		r := n.MoganMustDo(202, "PATCH", specs, `{"capabilities:gpu": "a100"}`)
+		n.MoganMustDo(204, "DELETE", specs+"/gpu", nil)
+		if r = n.MoganMustDo(200, "GET", specs, nil); string(r.Body) != `{"extra_specs":{"capabilities:gpu":"a100"}}` {
+			t.Fatalf("specs: %s", r.Body)
+		}
+		y := newMoganInstance(t, n, moganCreateBody("gpu", typeID, nil), p1...)
+		waitInstance(t, n, y["uuid"].(string), 20*time.Second, "active", statusIs("active"), p1...)
+	})
+}

@@ -8,6 +8,7 @@ import (
 
 	"keel/actors/baremetal"
 	"keel/actors/instancepb"
+	"keel/store/storepb"
 )
 
 // /v1/types: the instance types (Mogan's flavors). Anyone reads the public
@@ -115,6 +116,81 @@ func (m *MoganServer) writeType(ctx *fasthttp.RequestCtx, rule string, status in
 		ctx.Response.Header.Set("Location", base+"/v1/types/"+id)
 	}
 	writeMoganJSON(ctx, status, appendInstanceType(nil, base, reply.GetType()))
+	return nil
+}
+
+// /v1/types/{uuid}/extraspecs: the type's extra_specs alone (Mogan's
+// TypeExtraSpecController), the same map the type renders and the scheduler
+// matches against the hosts. GET {"extra_specs": {…}} (visible as the type
+// is); PATCH an object of strings merged in, 202 {"extra_specs": {…}} as
+// Mogan answers; DELETE …/extraspecs/{key} 204, 404 for a key the type does
+// not have. Writes are the administrator's, checked before anything is looked
+// up, and made by the type grain (one call).
+
+func appendExtraSpecs(b []byte, t *storepb.InstanceType) []byte {
+	o := openObject(b)
+	o.key("extra_specs")
+	o.b = appendStringMap(o.b, t.ExtraSpecs)
+	return o.close()
+}
+
+func (m *MoganServer) showExtraSpecs(ctx *fasthttp.RequestCtx) error {
+	if err := moganQuery(ctx); err != nil {
+		return err
+	}
+	if err := moganAuthorize(ctx, ruleMoganTypeGet, ""); err != nil {
+		return err
+	}
+	id := pathParam(ctx, "uuid")
+	if err := m.barrier(); err != nil {
+		return err
+	}
+	t := m.store.State().Current().InstanceType(id)
+	who := identityOf(ctx)
+	if t == nil || (!t.IsPublic && !who.Allowed(ruleMoganAdmin, who.ProjectID)) {
+		return errTypeNotFound(id)
+	}
+	writeMoganJSON(ctx, fasthttp.StatusOK, appendExtraSpecs(nil, t))
+	return nil
+}
+
+func (m *MoganServer) setExtraSpecs(ctx *fasthttp.RequestCtx) error {
+	if err := moganQuery(ctx); err != nil {
+		return err
+	}
+	if err := moganAuthorize(ctx, ruleMoganExtraSpecsUpdate, identityOf(ctx).ProjectID); err != nil {
+		return err
+	}
+	body, err := moganBody(ctx, "object",
+		moganRefusal(fasthttp.StatusBadRequest, "Invalid extra specs body: the request body is not a JSON object of strings"))
+	if err != nil {
+		return err
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	reply, err := m.grains.WriteType(c, pathParam(ctx, "uuid"), &instancepb.TypeWriteRequest{Caller: moganCaller(ctx),
+		Op: instancepb.TypeWriteRequest_SET_EXTRA_SPECS, Body: body})
+	if err != nil {
+		return err
+	}
+	writeMoganJSON(ctx, fasthttp.StatusAccepted, appendExtraSpecs(nil, reply.GetType()))
+	return nil
+}
+
+func (m *MoganServer) unsetExtraSpec(ctx *fasthttp.RequestCtx) error {
+	if err := moganQuery(ctx); err != nil {
+		return err
+	}
+	if err := moganAuthorize(ctx, ruleMoganExtraSpecsDelete, identityOf(ctx).ProjectID); err != nil {
+		return err
+	}
+	c, cancel := grainContext()
+	defer cancel()
+	if _, err := m.grains.WriteType(c, pathParam(ctx, "uuid"), &instancepb.TypeWriteRequest{Caller: moganCaller(ctx),
+		Op: instancepb.TypeWriteRequest_UNSET_EXTRA_SPEC, Key: pathParam(ctx, "key")}); err != nil {
+		return err
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
 }
 

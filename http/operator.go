@@ -19,7 +19,7 @@ import (
 	"github.com/valyala/fasthttp/pprofhandler"
 )
 
-// Operator endpoints (/cluster, /debug/*) show goroutine stacks, profiles, the
+// Operator endpoints (/cluster, /metrics, /debug/*) show goroutine stacks, profiles, the
 // command line, cluster addresses and object counts: an operator's, never a
 // project's. Each is authorized with the policy's keel:operator rule (an
 // administrator's, as Octavia's load-balancer:admin). /healthz is public.
@@ -87,6 +87,15 @@ func (s *Server) clusterStatus(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
+// metrics serves the node's Prometheus metrics (docs/metrics.md) to operators.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	s.metricsPage(ctx)
+	return nil
+}
+
 // octaviaVersions are the API versions GET / lists (Octavia 11: v2.0 … v2.26).
 var octaviaVersions = []struct{ id, updated string }{
 	{"v2.0", "2016-12-11T00:00:00Z"}, {"v2.1", "2018-04-20T00:00:00Z"}, {"v2.2", "2018-07-31T00:00:00Z"},
@@ -142,6 +151,34 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	o.integer("active_grains", s.grainsActive())
 	o.integer("remembered_requests", s.store.State().RememberedRequests())
 	o.integer("num_gc", int64(ms.NumGC))
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetBody(o.close())
+	return nil
+}
+
+// debugGrain reports where one grain lives as this node sees it:
+// {"kind", "identity", "owner" (the member address placement picks), "self"
+// (this node's), "hosted" (this node runs an activation of it now)}. It
+// activates nothing. Operators (and the system tests that kill the node
+// running a grain) ask every node; the one with hosted true runs it.
+func (s *Server) debugGrain(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	if s.placement == nil {
+		return notFound("This node reports no grain placement.")
+	}
+	kind, identity := pathParam(ctx, "kind"), pathParam(ctx, "identity")
+	p, err := s.placement(kind, identity)
+	if err != nil {
+		return fmt.Errorf("grain placement of %s/%s: %w", kind, identity, err)
+	}
+	o := openObject(nil)
+	o.str("kind", kind)
+	o.str("identity", identity)
+	o.str("owner", p.Owner)
+	o.str("self", p.Self)
+	o.boolean("hosted", p.Hosted)
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(o.close())
 	return nil
@@ -281,9 +318,16 @@ func serveProfile(c net.Conn, h http.Handler, uri, reqID string) {
 	rc, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_ = c.SetDeadline(time.Time{})
+	// The watcher reads the raw connection: fasthttp's hijacked one drops its
+	// reader once this returns, and a watcher scheduled after that crashed
+	// keeld (nil dereference). The raw one is closed then, so the read ends.
+	watched := c
+	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+		watched = u.UnsafeConn()
+	}
 	go func() {
 		var b [1]byte
-		_, _ = c.Read(b[:])
+		_, _ = watched.Read(b[:])
 		cancel()
 	}()
 	req, err := http.NewRequestWithContext(rc, http.MethodGet, uri, nil)

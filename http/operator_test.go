@@ -17,8 +17,8 @@ import (
 // the command line, cluster addresses and object counts are no project's.
 func TestOperatorEndpointsAdminOnly(t *testing.T) {
 	n := startNodeWith(t, "-noauth-admin=false")
-	paths := []string{"/cluster", "/debug/memory", "/debug/heartbeats", "/debug/pprof/", "/debug/pprof/cmdline",
-		"/debug/pprof/goroutine?debug=2", "/debug/pprof/heap"}
+	paths := []string{"/cluster", "/metrics", "/debug/memory", "/debug/heartbeats", "/debug/pprof/", "/debug/pprof/cmdline",
+		"/debug/pprof/goroutine?debug=2", "/debug/pprof/heap", "/debug/grains/Instance/0b8a0f4e-46cf-4a4f-9f2e-3e2e7c1d2a11"}
 	for _, p := range paths {
 		for _, roles := range [][]string{nil, {"X-Roles: member"}, {"X-Roles: reader"},
 			{"X-Roles: load-balancer_global_observer"}, {"X-Roles: load-balancer_quota_admin"}} {
@@ -30,6 +30,14 @@ func TestOperatorEndpointsAdminOnly(t *testing.T) {
 	}
 	n.MustDo(200, "GET", "/healthz", nil) // public
 	n.MustDo(200, "GET", "/", nil)
+
+	// A grain's placement on a single node: this node owns it; asking
+	// activates nothing.
+	var p systemtest.GrainPlacement
+	if err := json.Unmarshal(n.MustDo(200, "GET", "/debug/grains/Instance/0b8a0f4e-46cf-4a4f-9f2e-3e2e7c1d2a11", nil, "X-Roles: admin").Body, &p); err != nil ||
+		p.Kind != "Instance" || p.Owner == "" || p.Owner != p.Self || p.Hosted {
+		t.Fatalf("placement: %+v %v", p, err)
+	}
 }
 
 // A profile's duration is bounded, and a profile ends when its client leaves:

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"keel/cluster/metrics"
 	"keel/store/storepb"
 )
 
@@ -59,6 +60,8 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 // ApplyBatch applies consecutive committed entries to the working copy, which the
 // next reader publishes (StateStore.Current).
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
+	start := time.Now()
+	commands := 0
 	out := make([]interface{}, len(logs))
 	var last uint64
 	for i, l := range logs {
@@ -75,6 +78,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			f.clock = batch.LeaderTimeUnixMs
 			f.requests.forgetBefore(f.clock)
 		}
+		commands += len(batch.Commands)
 		results := make([]*storepb.CommandResult, len(batch.Commands))
 		// Held per entry, not per batch: a reader that needs a fresh clone waits
 		// for one entry at most, even while a catching-up node applies many.
@@ -90,6 +94,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	if last > 0 {
 		f.state.setApplied(last)
 	}
+	metrics.ObserveFSMApply(time.Since(start), commands)
 	return out
 }
 
@@ -433,6 +438,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the tables with a snapshot's content.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	start := time.Now()
 	st, hdr, requests, err := readSnapshot(rc)
 	if err != nil {
 		return err
@@ -445,5 +451,6 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.state.replaceWorking(st)
 	f.lastVersion = hdr.LastVersion
 	f.state.setApplied(hdr.AppliedIndex)
+	metrics.ObserveRestore(time.Since(start))
 	return nil
 }

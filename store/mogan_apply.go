@@ -212,15 +212,27 @@ func (s *State) CheckHostClaim(c HostClaim) *storepb.CommandResult {
 	} else if !h.Reservable {
 		return conflict(0, "host %s is not reservable", hostID)
 	}
+	if a, l := s.ActiveReservationAgainst(hostID, c.Reservation); a != nil {
+		return conflict(0, "host %s is reserved by reservation %s of ACTIVE lease %s", hostID, a.ReservationId, l.Id)
+	}
+	return nil
+}
+
+// ActiveReservationAgainst is the allocation (and its lease) of an ACTIVE
+// lease that holds the host for a reservation other than reservationID (""
+// for an instance of no reservation), or nil. No instance may claim such a
+// host (CheckHostClaim), and one already on it is preempted when the lease
+// starts (Blazar's on_start).
+func (s *State) ActiveReservationAgainst(hostID, reservationID string) (*storepb.Allocation, *storepb.Lease) {
 	for _, a := range s.AllocationsOfHost(hostID) {
-		if a.ReservationId == c.Reservation {
+		if a.ReservationId == reservationID {
 			continue
 		}
 		if l := s.Lease(a.LeaseId); l != nil && l.Status == storepb.LeaseActive {
-			return conflict(0, "host %s is reserved by reservation %s of ACTIVE lease %s", hostID, a.ReservationId, l.Id)
+			return a, l
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // applyInstanceTypeOperation puts or deletes one instance type.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/encoding/protodelim"
 
+	"keel/cluster/metrics"
 	"keel/store/storepb"
 )
 
@@ -27,11 +29,29 @@ type fsmSnapshot struct {
 // Persist streams the captured tables to the sink; it runs concurrently with Apply,
 // which is safe because a published State is immutable.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := s.write(sink); err != nil {
+	start := time.Now()
+	w := &countingWriter{w: sink}
+	if err := s.write(w); err != nil {
 		_ = sink.Cancel()
 		return err
 	}
-	return sink.Close()
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	metrics.ObserveSnapshot(time.Since(start), w.n)
+	return nil
+}
+
+// countingWriter counts the bytes written through it (a snapshot's size).
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *fsmSnapshot) write(w io.Writer) error {

@@ -41,10 +41,12 @@ const (
 type TypeWriteRequest_Op int32
 
 const (
-	TypeWriteRequest_OP_UNSPECIFIED TypeWriteRequest_Op = 0
-	TypeWriteRequest_CREATE         TypeWriteRequest_Op = 1
-	TypeWriteRequest_UPDATE         TypeWriteRequest_Op = 2
-	TypeWriteRequest_DELETE         TypeWriteRequest_Op = 3
+	TypeWriteRequest_OP_UNSPECIFIED   TypeWriteRequest_Op = 0
+	TypeWriteRequest_CREATE           TypeWriteRequest_Op = 1
+	TypeWriteRequest_UPDATE           TypeWriteRequest_Op = 2
+	TypeWriteRequest_DELETE           TypeWriteRequest_Op = 3
+	TypeWriteRequest_SET_EXTRA_SPECS  TypeWriteRequest_Op = 4
+	TypeWriteRequest_UNSET_EXTRA_SPEC TypeWriteRequest_Op = 5
 )
 
 // Enum value maps for TypeWriteRequest_Op.
@@ -54,12 +56,16 @@ var (
 		1: "CREATE",
 		2: "UPDATE",
 		3: "DELETE",
+		4: "SET_EXTRA_SPECS",
+		5: "UNSET_EXTRA_SPEC",
 	}
 	TypeWriteRequest_Op_value = map[string]int32{
-		"OP_UNSPECIFIED": 0,
-		"CREATE":         1,
-		"UPDATE":         2,
-		"DELETE":         3,
+		"OP_UNSPECIFIED":   0,
+		"CREATE":           1,
+		"UPDATE":           2,
+		"DELETE":           3,
+		"SET_EXTRA_SPECS":  4,
+		"UNSET_EXTRA_SPEC": 5,
 	}
 )
 
@@ -87,7 +93,7 @@ func (x TypeWriteRequest_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TypeWriteRequest_Op.Descriptor instead.
 func (TypeWriteRequest_Op) EnumDescriptor() ([]byte, []int) {
-	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{8, 0}
+	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{9, 0}
 }
 
 // CreateInstanceRequest creates the instance named by the grain's identity
@@ -420,6 +426,56 @@ func (*EndReservationRequest) Descriptor() ([]byte, []int) {
 	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{6}
 }
 
+// PreemptRequest is Blazar's start_lease for an instance on a host the lease
+// reserved (Blazar's preemptible cleanup): the instance is deleted and its
+// host powered off if, when the grain decides, an ACTIVE lease holds its host
+// for a reservation the instance is not of; otherwise nothing happens.
+// lease_id is the lease that started, for the log ("" from the supervisor's
+// catch-up).
+type PreemptRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LeaseId       string                 `protobuf:"bytes,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreemptRequest) Reset() {
+	*x = PreemptRequest{}
+	mi := &file_actors_instancepb_instance_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreemptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreemptRequest) ProtoMessage() {}
+
+func (x *PreemptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_instancepb_instance_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreemptRequest.ProtoReflect.Descriptor instead.
+func (*PreemptRequest) Descriptor() ([]byte, []int) {
+	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PreemptRequest) GetLeaseId() string {
+	if x != nil {
+		return x.LeaseId
+	}
+	return ""
+}
+
 type InstanceReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Instance      *storepb.Instance      `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
@@ -429,7 +485,7 @@ type InstanceReply struct {
 
 func (x *InstanceReply) Reset() {
 	*x = InstanceReply{}
-	mi := &file_actors_instancepb_instance_proto_msgTypes[7]
+	mi := &file_actors_instancepb_instance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +497,7 @@ func (x *InstanceReply) String() string {
 func (*InstanceReply) ProtoMessage() {}
 
 func (x *InstanceReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_instancepb_instance_proto_msgTypes[7]
+	mi := &file_actors_instancepb_instance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +510,7 @@ func (x *InstanceReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceReply.ProtoReflect.Descriptor instead.
 func (*InstanceReply) Descriptor() ([]byte, []int) {
-	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{7}
+	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InstanceReply) GetInstance() *storepb.Instance {
@@ -465,19 +521,23 @@ func (x *InstanceReply) GetInstance() *storepb.Instance {
 }
 
 // TypeWriteRequest is one change to an instance type (admin only): CREATE
-// (body: POST /v1/types's object; the API makes the uuid), UPDATE, DELETE.
+// (body: POST /v1/types's object; the API makes the uuid), UPDATE, DELETE;
+// SET_EXTRA_SPECS (body: PATCH /v1/types/{uuid}/extraspecs's object of
+// strings, merged into the type's extra_specs) and UNSET_EXTRA_SPEC (key:
+// DELETE /v1/types/{uuid}/extraspecs/{key}).
 type TypeWriteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Caller        *actorspb.Caller       `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
 	Op            TypeWriteRequest_Op    `protobuf:"varint,2,opt,name=op,proto3,enum=keel.instance.TypeWriteRequest_Op" json:"op,omitempty"`
 	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TypeWriteRequest) Reset() {
 	*x = TypeWriteRequest{}
-	mi := &file_actors_instancepb_instance_proto_msgTypes[8]
+	mi := &file_actors_instancepb_instance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +549,7 @@ func (x *TypeWriteRequest) String() string {
 func (*TypeWriteRequest) ProtoMessage() {}
 
 func (x *TypeWriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_instancepb_instance_proto_msgTypes[8]
+	mi := &file_actors_instancepb_instance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +562,7 @@ func (x *TypeWriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeWriteRequest.ProtoReflect.Descriptor instead.
 func (*TypeWriteRequest) Descriptor() ([]byte, []int) {
-	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{8}
+	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TypeWriteRequest) GetCaller() *actorspb.Caller {
@@ -526,6 +586,13 @@ func (x *TypeWriteRequest) GetBody() []byte {
 	return nil
 }
 
+func (x *TypeWriteRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 type TypeWriteReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          *storepb.InstanceType  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -535,7 +602,7 @@ type TypeWriteReply struct {
 
 func (x *TypeWriteReply) Reset() {
 	*x = TypeWriteReply{}
-	mi := &file_actors_instancepb_instance_proto_msgTypes[9]
+	mi := &file_actors_instancepb_instance_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -547,7 +614,7 @@ func (x *TypeWriteReply) String() string {
 func (*TypeWriteReply) ProtoMessage() {}
 
 func (x *TypeWriteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_instancepb_instance_proto_msgTypes[9]
+	mi := &file_actors_instancepb_instance_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -560,7 +627,7 @@ func (x *TypeWriteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeWriteReply.ProtoReflect.Descriptor instead.
 func (*TypeWriteReply) Descriptor() ([]byte, []int) {
-	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{9}
+	return file_actors_instancepb_instance_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TypeWriteReply) GetType() *storepb.InstanceType {
@@ -589,13 +656,16 @@ const file_actors_instancepb_instance_proto_rawDesc = "" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"\x12\n" +
 	"\x10SyncPowerRequest\"\x0f\n" +
 	"\rResumeRequest\"\x17\n" +
-	"\x15EndReservationRequest\"A\n" +
+	"\x15EndReservationRequest\"+\n" +
+	"\x0ePreemptRequest\x12\x19\n" +
+	"\blease_id\x18\x01 \x01(\tR\aleaseId\"A\n" +
 	"\rInstanceReply\x120\n" +
-	"\binstance\x18\x01 \x01(\v2\x14.keel.store.InstanceR\binstance\"\xc5\x01\n" +
+	"\binstance\x18\x01 \x01(\v2\x14.keel.store.InstanceR\binstance\"\x82\x02\n" +
 	"\x10TypeWriteRequest\x12+\n" +
 	"\x06caller\x18\x01 \x01(\v2\x13.keel.actors.CallerR\x06caller\x122\n" +
 	"\x02op\x18\x02 \x01(\x0e2\".keel.instance.TypeWriteRequest.OpR\x02op\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"<\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\"g\n" +
 	"\x02Op\x12\x12\n" +
 	"\x0eOP_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -603,9 +673,11 @@ const file_actors_instancepb_instance_proto_rawDesc = "" +
 	"\n" +
 	"\x06UPDATE\x10\x02\x12\n" +
 	"\n" +
-	"\x06DELETE\x10\x03\">\n" +
+	"\x06DELETE\x10\x03\x12\x13\n" +
+	"\x0fSET_EXTRA_SPECS\x10\x04\x12\x14\n" +
+	"\x10UNSET_EXTRA_SPEC\x10\x05\">\n" +
 	"\x0eTypeWriteReply\x12,\n" +
-	"\x04type\x18\x01 \x01(\v2\x18.keel.store.InstanceTypeR\x04type2\xa4\x04\n" +
+	"\x04type\x18\x01 \x01(\v2\x18.keel.store.InstanceTypeR\x04type2\xec\x04\n" +
 	"\bInstance\x12L\n" +
 	"\x06Create\x12$.keel.instance.CreateInstanceRequest\x1a\x1c.keel.instance.InstanceReply\x12J\n" +
 	"\x05Patch\x12#.keel.instance.PatchInstanceRequest\x1a\x1c.keel.instance.InstanceReply\x12L\n" +
@@ -613,7 +685,8 @@ const file_actors_instancepb_instance_proto_rawDesc = "" +
 	"\bSetPower\x12\x1e.keel.instance.SetPowerRequest\x1a\x1c.keel.instance.InstanceReply\x12J\n" +
 	"\tSyncPower\x12\x1f.keel.instance.SyncPowerRequest\x1a\x1c.keel.instance.InstanceReply\x12D\n" +
 	"\x06Resume\x12\x1c.keel.instance.ResumeRequest\x1a\x1c.keel.instance.InstanceReply\x12T\n" +
-	"\x0eEndReservation\x12$.keel.instance.EndReservationRequest\x1a\x1c.keel.instance.InstanceReply2W\n" +
+	"\x0eEndReservation\x12$.keel.instance.EndReservationRequest\x1a\x1c.keel.instance.InstanceReply\x12F\n" +
+	"\aPreempt\x12\x1d.keel.instance.PreemptRequest\x1a\x1c.keel.instance.InstanceReply2W\n" +
 	"\fInstanceType\x12G\n" +
 	"\x05Write\x12\x1f.keel.instance.TypeWriteRequest\x1a\x1d.keel.instance.TypeWriteReplyB\x18Z\x16keel/actors/instancepbb\x06proto3"
 
@@ -630,7 +703,7 @@ func file_actors_instancepb_instance_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_instancepb_instance_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_actors_instancepb_instance_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_actors_instancepb_instance_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_actors_instancepb_instance_proto_goTypes = []any{
 	(TypeWriteRequest_Op)(0),      // 0: keel.instance.TypeWriteRequest.Op
 	(*CreateInstanceRequest)(nil), // 1: keel.instance.CreateInstanceRequest
@@ -640,22 +713,23 @@ var file_actors_instancepb_instance_proto_goTypes = []any{
 	(*SyncPowerRequest)(nil),      // 5: keel.instance.SyncPowerRequest
 	(*ResumeRequest)(nil),         // 6: keel.instance.ResumeRequest
 	(*EndReservationRequest)(nil), // 7: keel.instance.EndReservationRequest
-	(*InstanceReply)(nil),         // 8: keel.instance.InstanceReply
-	(*TypeWriteRequest)(nil),      // 9: keel.instance.TypeWriteRequest
-	(*TypeWriteReply)(nil),        // 10: keel.instance.TypeWriteReply
-	(*actorspb.Caller)(nil),       // 11: keel.actors.Caller
-	(*storepb.Instance)(nil),      // 12: keel.store.Instance
-	(*storepb.InstanceType)(nil),  // 13: keel.store.InstanceType
+	(*PreemptRequest)(nil),        // 8: keel.instance.PreemptRequest
+	(*InstanceReply)(nil),         // 9: keel.instance.InstanceReply
+	(*TypeWriteRequest)(nil),      // 10: keel.instance.TypeWriteRequest
+	(*TypeWriteReply)(nil),        // 11: keel.instance.TypeWriteReply
+	(*actorspb.Caller)(nil),       // 12: keel.actors.Caller
+	(*storepb.Instance)(nil),      // 13: keel.store.Instance
+	(*storepb.InstanceType)(nil),  // 14: keel.store.InstanceType
 }
 var file_actors_instancepb_instance_proto_depIdxs = []int32{
-	11, // 0: keel.instance.CreateInstanceRequest.caller:type_name -> keel.actors.Caller
-	11, // 1: keel.instance.PatchInstanceRequest.caller:type_name -> keel.actors.Caller
-	11, // 2: keel.instance.DeleteInstanceRequest.caller:type_name -> keel.actors.Caller
-	11, // 3: keel.instance.SetPowerRequest.caller:type_name -> keel.actors.Caller
-	12, // 4: keel.instance.InstanceReply.instance:type_name -> keel.store.Instance
-	11, // 5: keel.instance.TypeWriteRequest.caller:type_name -> keel.actors.Caller
+	12, // 0: keel.instance.CreateInstanceRequest.caller:type_name -> keel.actors.Caller
+	12, // 1: keel.instance.PatchInstanceRequest.caller:type_name -> keel.actors.Caller
+	12, // 2: keel.instance.DeleteInstanceRequest.caller:type_name -> keel.actors.Caller
+	12, // 3: keel.instance.SetPowerRequest.caller:type_name -> keel.actors.Caller
+	13, // 4: keel.instance.InstanceReply.instance:type_name -> keel.store.Instance
+	12, // 5: keel.instance.TypeWriteRequest.caller:type_name -> keel.actors.Caller
 	0,  // 6: keel.instance.TypeWriteRequest.op:type_name -> keel.instance.TypeWriteRequest.Op
-	13, // 7: keel.instance.TypeWriteReply.type:type_name -> keel.store.InstanceType
+	14, // 7: keel.instance.TypeWriteReply.type:type_name -> keel.store.InstanceType
 	1,  // 8: keel.instance.Instance.Create:input_type -> keel.instance.CreateInstanceRequest
 	2,  // 9: keel.instance.Instance.Patch:input_type -> keel.instance.PatchInstanceRequest
 	3,  // 10: keel.instance.Instance.Delete:input_type -> keel.instance.DeleteInstanceRequest
@@ -663,17 +737,19 @@ var file_actors_instancepb_instance_proto_depIdxs = []int32{
 	5,  // 12: keel.instance.Instance.SyncPower:input_type -> keel.instance.SyncPowerRequest
 	6,  // 13: keel.instance.Instance.Resume:input_type -> keel.instance.ResumeRequest
 	7,  // 14: keel.instance.Instance.EndReservation:input_type -> keel.instance.EndReservationRequest
-	9,  // 15: keel.instance.InstanceType.Write:input_type -> keel.instance.TypeWriteRequest
-	8,  // 16: keel.instance.Instance.Create:output_type -> keel.instance.InstanceReply
-	8,  // 17: keel.instance.Instance.Patch:output_type -> keel.instance.InstanceReply
-	8,  // 18: keel.instance.Instance.Delete:output_type -> keel.instance.InstanceReply
-	8,  // 19: keel.instance.Instance.SetPower:output_type -> keel.instance.InstanceReply
-	8,  // 20: keel.instance.Instance.SyncPower:output_type -> keel.instance.InstanceReply
-	8,  // 21: keel.instance.Instance.Resume:output_type -> keel.instance.InstanceReply
-	8,  // 22: keel.instance.Instance.EndReservation:output_type -> keel.instance.InstanceReply
-	10, // 23: keel.instance.InstanceType.Write:output_type -> keel.instance.TypeWriteReply
-	16, // [16:24] is the sub-list for method output_type
-	8,  // [8:16] is the sub-list for method input_type
+	8,  // 15: keel.instance.Instance.Preempt:input_type -> keel.instance.PreemptRequest
+	10, // 16: keel.instance.InstanceType.Write:input_type -> keel.instance.TypeWriteRequest
+	9,  // 17: keel.instance.Instance.Create:output_type -> keel.instance.InstanceReply
+	9,  // 18: keel.instance.Instance.Patch:output_type -> keel.instance.InstanceReply
+	9,  // 19: keel.instance.Instance.Delete:output_type -> keel.instance.InstanceReply
+	9,  // 20: keel.instance.Instance.SetPower:output_type -> keel.instance.InstanceReply
+	9,  // 21: keel.instance.Instance.SyncPower:output_type -> keel.instance.InstanceReply
+	9,  // 22: keel.instance.Instance.Resume:output_type -> keel.instance.InstanceReply
+	9,  // 23: keel.instance.Instance.EndReservation:output_type -> keel.instance.InstanceReply
+	9,  // 24: keel.instance.Instance.Preempt:output_type -> keel.instance.InstanceReply
+	11, // 25: keel.instance.InstanceType.Write:output_type -> keel.instance.TypeWriteReply
+	17, // [17:26] is the sub-list for method output_type
+	8,  // [8:17] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -690,7 +766,7 @@ func file_actors_instancepb_instance_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_instancepb_instance_proto_rawDesc), len(file_actors_instancepb_instance_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -68,6 +68,7 @@ type Instance interface {
 	SyncPower(req *SyncPowerRequest, ctx cluster.GrainContext) (*InstanceReply, error)
 	Resume(req *ResumeRequest, ctx cluster.GrainContext) (*InstanceReply, error)
 	EndReservation(req *EndReservationRequest, ctx cluster.GrainContext) (*InstanceReply, error)
+	Preempt(req *PreemptRequest, ctx cluster.GrainContext) (*InstanceReply, error)
 }
 
 // InstanceGrainClient holds the base data for the InstanceGrain
@@ -265,6 +266,33 @@ func (g *InstanceGrainClient) EndReservation(r *EndReservationRequest, opts ...c
 	}
 }
 
+// Preempt requests the execution on to the cluster with CallOptions
+func (g *InstanceGrainClient) Preempt(r *PreemptRequest, opts ...cluster.GrainCallOption) (*InstanceReply, error) {
+	if g.cluster.Config.RequestLog {
+		g.cluster.Logger().Info("Requesting", slog.String("identity", g.Identity), slog.String("kind", "Instance"), slog.String("method", "Preempt"), slog.Any("request", r))
+	}
+	bytes, err := proto.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	reqMsg := &cluster.GrainRequest{MethodIndex: 7, MessageData: bytes}
+	resp, err := g.cluster.Request(g.Identity, "Instance", reqMsg, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := resp.(type) {
+	case *InstanceReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		if msg == nil {
+			return nil, nil
+		}
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", resp)
+	}
+}
+
 // InstanceActor represents the actor structure
 type InstanceActor struct {
 	ctx     cluster.GrainContext
@@ -427,6 +455,26 @@ func (a *InstanceActor) Receive(ctx actor.Context) {
 			}
 
 			r0, err := a.inner.EndReservation(req, a.ctx)
+			if err != nil {
+				resp := cluster.FromError(err)
+				ctx.Respond(resp)
+				return
+			}
+			ctx.Respond(r0)
+		case 7:
+			req := &PreemptRequest{}
+			err := proto.Unmarshal(msg.MessageData, req)
+			if err != nil {
+				ctx.Logger().Error("[Grain] Preempt(PreemptRequest) proto.Unmarshal failed.", slog.Any("error", err))
+				resp := cluster.NewGrainErrorResponse(cluster.ErrorReason_INVALID_ARGUMENT, err.Error()).
+					WithMetadata(map[string]string{
+						"argument": req.String(),
+					})
+				ctx.Respond(resp)
+				return
+			}
+
+			r0, err := a.inner.Preempt(req, a.ctx)
 			if err != nil {
 				resp := cluster.FromError(err)
 				ctx.Respond(resp)

@@ -19,6 +19,7 @@ import (
 	"keel/cluster"
 	"keel/cluster/amphorapki"
 	"keel/cluster/healthreceiver"
+	"keel/cluster/metrics"
 	keelhttp "keel/http"
 	"keel/store"
 	"keel/store/storepb"
@@ -226,6 +227,18 @@ func (a *amphoraNode) counters() *keelhttp.HeartbeatCounters {
 		return nil
 	}
 	return &keelhttp.HeartbeatCounters{Counters: r.Counters(), Undelivered: a.undelivered.Load()}
+}
+
+// heartbeatCounts are the receiver's counters as /metrics exports them (false
+// while none listens).
+func (a *amphoraNode) heartbeatCounts() (metrics.HeartbeatCounts, bool) {
+	c := a.counters()
+	if c == nil {
+		return metrics.HeartbeatCounts{}, false
+	}
+	return metrics.HeartbeatCounts{Received: c.Received, Accepted: c.Accepted, Handled: c.Handled,
+		Undelivered: c.Undelivered, Rejected: map[string]uint64{"forged": c.Forged, "replayed": c.Replayed,
+			"stale": c.Stale, "malformed": c.Malformed, "queue_full": c.Dropped, "late": c.Late}}, true
 }
 
 // shutdown stops the secrets loop and the receiver (amphorae keep running: they

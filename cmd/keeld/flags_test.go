@@ -113,3 +113,15 @@ func TestLeaseFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestRaftCommitTimeoutFlag(t *testing.T) {
+	if o, err := parseFlags(nil); err != nil || o.commitTimeout != 50*time.Millisecond {
+		t.Fatalf("default: %v, %v", o.commitTimeout, err)
+	}
+	if o, err := parseFlags([]string{"-raft-commit-timeout", "5ms"}); err != nil || o.commitTimeout != 5*time.Millisecond {
+		t.Fatalf("5ms: %v", err)
+	}
+	if _, err := parseFlags([]string{"-raft-commit-timeout", "0s"}); err == nil || !strings.Contains(err.Error(), "-raft-commit-timeout") {
+		t.Fatalf("zero: %v", err)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"keel/actors/compute"
 	"keel/cluster"
 	"keel/cluster/clusterpb"
+	"keel/cluster/metrics"
 	keelhttp "keel/http"
 	"keel/store"
 )
@@ -52,6 +53,7 @@ type options struct {
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
 	powerSync       time.Duration
+	commitTimeout   time.Duration
 	amphorae        amphoraOptions
 	auth            keelhttp.AuthConfig
 }
@@ -73,6 +75,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&allowedHosts, "allowed-hosts", "", "comma-separated host names the API answers to in the Host header, besides IP addresses and localhost (DNS rebinding protection); * for any")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist bind address (TCP and UDP)")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7947", "Raft transport address")
+	fs.DurationVar(&o.commitTimeout, "raft-commit-timeout", 50*time.Millisecond,
+		"longest an idle Raft leader waits before telling followers the commit index (hashicorp/raft CommitTimeout): a read or grain step on a follower right after a write waits up to twice this")
 	fs.StringVar(&o.actorAddr, "actor-addr", "127.0.0.1:7948", "protoactor remote address")
 	fs.StringVar(&o.healthAddr, "health-addr", "127.0.0.1:5555", "UDP amphora heartbeat receiver address")
 	fs.StringVar(&o.join, "join", "", "comma-separated gossip addresses of existing members")
@@ -132,6 +136,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.node == "" {
 		return nil, errors.New("-node is required (no hostname available)")
+	}
+	if o.commitTimeout <= 0 {
+		return nil, errors.New("-raft-commit-timeout must be positive")
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
@@ -243,7 +250,12 @@ func run(o *options, logger *slog.Logger) error {
 	defer close(stopPacing)
 	go paceGC(o.gcMinHeadroom, 100, stopPacing)
 	logOut := &slogWriter{logger: logger}
-	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut})
+	// Raft and memberlist report through go-metrics: into /metrics from their start.
+	if err := metrics.BridgeGoMetrics(); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut,
+		CommitTimeout: o.commitTimeout})
 	if err != nil {
 		return err
 	}
@@ -369,7 +381,10 @@ func run(o *options, logger *slog.Logger) error {
 		logger.Warn("SECURITY: -auth-strategy noauth on " + o.moganAddr + " (Mogan): anyone who reaches it chooses their " +
 			"project and roles (X-Project-Id, X-Roles). Use -auth-strategy keystone beyond loopback.")
 	}
-	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active,
+	metrics.RegisterActiveGrains(placement.Active)
+	metrics.RegisterMembers(n.membership.CountByState)
+	metrics.RegisterHeartbeats(n.amphorae.heartbeatCounts)
+	apiCfg := keelhttp.Config{Store: st, Grains: grains, Logger: logger, ActiveGrains: placement.Active, Placement: placement.Placement,
 		Heartbeats: n.amphorae.counters, Auth: auth,
 		Hosts:  o.hosts,
 		Status: func() cluster.NodeStatus { return cluster.Status(st, n.membership) }}

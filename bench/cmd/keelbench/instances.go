@@ -26,11 +26,16 @@ func instanceBody(name, typeID string) []byte {
 // creates until every instance is active and power actions until each is
 // done, with the fake power driver, on 1 and 3 nodes; then the time from a
 // power request to the BMC reporting it, with real ipmi_sim BMCs.
-func instances(r *runner, count int, bmcs int) string {
+func instances(r *runner, count int, bmcs int, commitTimeout time.Duration) string {
+	var extra []string
+	if commitTimeout > 0 {
+		extra = []string{"-raft-commit-timeout", commitTimeout.String()}
+	}
 	var b strings.Builder
 	b.WriteString("## Instances (fake power driver)\n\nPOST /v1/instances for as many instances as hosts (noauth administrator, " +
 		"concurrency 16), then until every one is `active` (scheduled onto a host by the FSM's claim, powered on through the " +
 		"driver, COMPLETE_BUILD); power actions: PUT states/power (off, then on) and until `target_power_state` is null.\n\n" +
+		commitNote(commitTimeout) +
 		"| nodes | workload | count | per second | p50 | p99 | max | errors |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	run := func(nodes string, clients []*client, moganClients []*client) {
 		hosts := bench.Run("hosts", 16, time.Hour, count, func(w, i int) error {
@@ -109,12 +114,13 @@ func instances(r *runner, count int, bmcs int) string {
 		row(&b, nodes, powerRes, count*2)
 	}
 	n := systemtest.NewNode(r, "bench1")
+	n.ExtraArgs = extra
 	n.Start()
 	systemtest.Eventually(r, 30*time.Second, "node healthy", n.Healthy)
 	run("1 node", []*client{newClient(n.BlazarAddr, 64)}, []*client{newClient(n.MoganAddr, 64)})
 	n.Kill()
 
-	nodes := systemtest.StartCluster(r, 3)
+	nodes := systemtest.StartClusterWith(r, 3, func(n *systemtest.Node) { n.ExtraArgs = extra })
 	var bc, mc []*client
 	for _, n := range nodes {
 		bc, mc = append(bc, newClient(n.BlazarAddr, 64)), append(mc, newClient(n.MoganAddr, 64))
@@ -217,4 +223,13 @@ func instances(r *runner, count int, bmcs int) string {
 func row(b *strings.Builder, nodes string, res bench.Result, count int) {
 	fmt.Fprintf(b, "| %s | %s | %d | %.0f | %s | %s | %s | %d |\n", nodes, res.Name, count, res.RPS(),
 		ms(res.P50), ms(res.P99), ms(res.Max), res.Errors)
+}
+
+// commitNote says which Raft commit timeout the fake-driver nodes ran with:
+// it bounds how late a follower learns of a write (docs/mogan.md).
+func commitNote(d time.Duration) string {
+	if d <= 0 {
+		return "keeld's default Raft commit timeout (50 ms).\n\n"
+	}
+	return fmt.Sprintf("keeld -raft-commit-timeout %v.\n\n", d)
 }

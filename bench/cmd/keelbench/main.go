@@ -45,6 +45,7 @@ func main() {
 	kills := flag.Int("failover-kills", 10, "failover: kills of each kind (agent, haproxy)")
 	instanceCount := flag.Int("instances", 200, "instances: hosts and instances created (fake power driver)")
 	instanceBMCs := flag.Int("instance-bmcs", 3, "instances: ipmi_sim BMCs for the power timing")
+	instanceCommit := flag.Duration("instance-raft-commit-timeout", 0, "instances: keeld -raft-commit-timeout of the fake-driver nodes (0: keeld's default)")
 	leaseHosts := flag.Int("lease-hosts", 1000, "leases: hosts in the inventory")
 	leaseEvents := flag.Int("lease-events", 10000, "leases: pending leases whose start events fall due across one minute")
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
@@ -120,7 +121,7 @@ func main() {
 			sections = append(sections, leases(r, *dur, *leaseHosts, *leaseEvents, func(string, bench.Result) {}))
 			sectionKind = "leases"
 		case "instances":
-			sections = append(sections, instances(r, *instanceCount, *instanceBMCs))
+			sections = append(sections, instances(r, *instanceCount, *instanceBMCs, *instanceCommit))
 			sectionKind = "instances"
 		case "allocation-search":
 			sections = append(sections, allocationSearch(*searchHosts, *searchPerHost))
