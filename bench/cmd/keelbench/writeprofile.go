@@ -66,6 +66,14 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
 		cpu := cpuOf(n.Pid()) - cpuBefore[i]
 		fmt.Fprintf(&b, "| %s | %s | %.0f µs |\n", n.Name, cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(res.Requests))
 	}
+	fmt.Fprintf(&b, "\nRaft, from each node's /metrics after the run (go-metrics summaries: the last minute or so, ms):\n\n")
+	fmt.Fprintf(&b, "| process | commit p50 / p99 (leader) | log write p50 / p99 (fsync included) |\n|---|---|---|\n")
+	for _, n := range nodes {
+		m := scrapeSummaries(r, newClient(n.HTTPAddr, 1), "keel_raft_commitTime", "keel_raft_boltdb_storeLogs")
+		fmt.Fprintf(&b, "| %s | %s / %s | %s / %s |\n", n.Name,
+			m["keel_raft_commitTime|0.5"], m["keel_raft_commitTime|0.99"],
+			m["keel_raft_boltdb_storeLogs|0.5"], m["keel_raft_boltdb_storeLogs|0.99"])
+	}
 	fmt.Fprintf(&b, "\nProfiles: %s/<node>.cpu.pprof (go tool pprof -top bin/keeld <file>); allocations during the run: "+
 		"go tool pprof -sample_index=alloc_space -base <node>.allocs-before.pprof bin/keeld <node>.allocs-after.pprof.\n", dir)
 	for _, n := range nodes {
@@ -114,4 +122,33 @@ func commitIndex(r *runner, c *client) int64 {
 		r.Errorf("commit index: %v", err)
 	}
 	return st.Raft.CommitIndex
+}
+
+// scrapeSummaries reads the quantiles of the named summaries from c's /metrics,
+// keyed "name|quantile" ("–" where a node has none: a follower never commits).
+func scrapeSummaries(r *runner, c *client, names ...string) map[string]string {
+	out := map[string]string{}
+	for _, name := range names {
+		for _, q := range []string{"0.5", "0.99"} {
+			out[name+"|"+q] = "–"
+		}
+	}
+	body, err := c.do("GET", "/metrics", nil, 200)
+	if err != nil {
+		r.Errorf("metrics: %v", err)
+		return out
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		for _, name := range names {
+			for _, q := range []string{"0.5", "0.99"} {
+				prefix := name + `{quantile="` + q + `"} `
+				if strings.HasPrefix(line, prefix) {
+					var v float64
+					fmt.Sscan(strings.TrimPrefix(line, prefix), &v)
+					out[name+"|"+q] = fmt.Sprintf("%.1f", v)
+				}
+			}
+		}
+	}
+	return out
 }
