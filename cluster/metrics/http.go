@@ -59,10 +59,11 @@ func (h *HTTPRequests) Observe(route string, method []byte, code int, elapsed ti
 	r := v.(*routeRequests)
 	key := requestKey{methodName(method), code}
 	var c requestChildren
+	found := false // not ok: that one said whether the route was known
 	if m := r.children.Load(); m != nil {
-		c, ok = (*m)[key]
+		c, found = (*m)[key]
 	}
-	if !ok {
+	if !found {
 		c = r.add(h.listener, key)
 	}
 	c.count.Inc()

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +74,36 @@ func BenchmarkHTTPRequestsObserve(b *testing.B) {
 			h.Observe("/v2/lbaas/loadbalancers/{id}", method, 200, 20*time.Microsecond)
 		}
 	})
+}
+
+// TestHTTPRequestsFirstRequestsAtOnce records the first requests of a route from
+// many goroutines at once: one of them stores the route before any has resolved
+// its series, and the others must resolve them, not count on a zero value (a
+// keeld panic seen in the chaos test).
+func TestHTTPRequestsFirstRequestsAtOnce(t *testing.T) {
+	for round := 0; round < 50; round++ {
+		h := NewHTTPRequests("race")
+		route := fmt.Sprintf("/race/%d", round)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 16; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				h.Observe(route, []byte("POST"), 201, time.Millisecond)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := counterValue(t, "keel_http_requests_total", map[string]string{"listener": "race",
+			"route": route, "method": "POST", "code": "201"}); got != 16 {
+			t.Fatalf("round %d: counter = %v, want 16", round, got)
+		}
+	}
+	// The state that panicked, made directly: a known route whose series are not
+	// resolved yet.
+	h := NewHTTPRequests("race")
+	h.routes.Store("/known", &routeRequests{route: "/known"})
+	h.Observe("/known", []byte("GET"), 200, time.Millisecond)
 }
