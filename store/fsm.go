@@ -425,16 +425,21 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		lastVersion: f.lastVersion,
 		clock:       f.clock,
 		requests:    f.requests.all(),
+		stats:       &f.state.snapshots,
 	}, nil
 }
 
 // Restore replaces the tables with a snapshot's content.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, hdr, requests, err := readSnapshot(rc)
+	start := time.Now()
+	st, hdr, requests, records, err := readSnapshot(rc)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		f.state.snapshots.restored(hdr.AppliedIndex, records, time.Since(start))
+	}()
 	f.write = st
 	f.clock = hdr.ClockUnixMs
 	f.requests = newRequestTable()

@@ -2,12 +2,18 @@ package store
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"keel/store/storepb"
 )
@@ -22,121 +28,225 @@ type fsmSnapshot struct {
 	lastVersion uint64
 	clock       int64
 	requests    []*storepb.AppliedRequest
+	stats       *snapshotStats // where Persist reports its figures (nil: nowhere)
 }
 
 // Persist streams the captured tables to the sink; it runs concurrently with Apply,
 // which is safe because a published State is immutable.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := s.write(sink); err != nil {
+	start := time.Now()
+	cw := &countingWriter{w: sink}
+	records, err := s.writeCounted(cw)
+	if err != nil {
 		_ = sink.Cancel()
 		return err
 	}
-	return sink.Close()
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	if s.stats != nil {
+		s.stats.persisted(s.applied, records, cw.n, time.Since(start))
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *fsmSnapshot) write(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
+	_, err := s.writeCounted(w)
+	return err
+}
+
+func (s *fsmSnapshot) writeCounted(w io.Writer) (uint64, error) {
+	rw := &recordWriter{bw: bufio.NewWriterSize(w, 1<<20)}
 	hdr := &storepb.SnapshotHeader{AppliedIndex: s.applied, LastVersion: s.lastVersion, Format: snapshotFormat, ClockUnixMs: s.clock}
-	if _, err := protodelim.MarshalTo(bw, hdr); err != nil {
-		return err
-	}
-	var count uint64
-	var werr error
-	emit := func(rec *storepb.SnapshotRecord) bool {
-		_, werr = protodelim.MarshalTo(bw, rec)
-		count++
-		return werr == nil
+	if _, err := protodelim.MarshalTo(rw.bw, hdr); err != nil {
+		return 0, err
 	}
 	st := s.state
-	st.LoadBalancers.All(func(x *storepb.LoadBalancer) bool {
-		return emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_LoadBalancer{LoadBalancer: x}})
-	})
+	writeTable(rw, st.LoadBalancers)
 	for _, k := range childKinds {
-		if werr == nil {
-			k.snapshot(st, emit)
-		}
+		k.snapshot(st, rw)
 	}
-	if st.AmphoraSecrets != nil && werr == nil {
-		emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AmphoraSecrets{AmphoraSecrets: st.AmphoraSecrets}})
+	if st.AmphoraSecrets != nil {
+		rw.put(st.AmphoraSecrets)
 	}
-	st.Quotas.All(func(x *storepb.Quota) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Quota{Quota: x}})
-	})
-	st.Flavors.All(func(x *storepb.Flavor) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Flavor{Flavor: x}})
-	})
-	st.FlavorProfiles.All(func(x *storepb.FlavorProfile) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_FlavorProfile{FlavorProfile: x}})
-	})
-	st.AvailabilityZones.All(func(x *storepb.AvailabilityZone) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZone{AvailabilityZone: x}})
-	})
-	st.AvailabilityZoneProfiles.All(func(x *storepb.AvailabilityZoneProfile) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZoneProfile{AvailabilityZoneProfile: x}})
-	})
-	st.ListenerStatistics.All(func(x *storepb.ListenerStatistics) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_ListenerStatistics{ListenerStatistics: x}})
-	})
-	if werr == nil {
-		st.blazar.snapshot(emit)
+	writeTable(rw, st.Quotas)
+	writeTable(rw, st.Flavors)
+	writeTable(rw, st.FlavorProfiles)
+	writeTable(rw, st.AvailabilityZones)
+	writeTable(rw, st.AvailabilityZoneProfiles)
+	writeTable(rw, st.ListenerStatistics)
+	if rw.err == nil {
+		st.blazar.snapshot(rw.emit)
 	}
-	if werr == nil {
-		st.mogan.snapshot(emit)
+	if rw.err == nil {
+		st.mogan.snapshot(rw.emit)
 	}
 	for _, r := range s.requests {
-		if werr != nil || !emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AppliedRequest{AppliedRequest: r}}) {
+		if !rw.put(r) {
 			break
 		}
 	}
-	if werr != nil {
-		return werr
+	if rw.err != nil {
+		return 0, rw.err
 	}
-	end := &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_EndCount{EndCount: count}}
-	if _, err := protodelim.MarshalTo(bw, end); err != nil {
-		return err
+	end := &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_EndCount{EndCount: rw.count}}
+	if _, err := protodelim.MarshalTo(rw.bw, end); err != nil {
+		return 0, err
 	}
-	return bw.Flush()
+	return rw.count, rw.bw.Flush()
 }
+
+// recordWriter writes SnapshotRecords straight from the rows: the bytes
+// protodelim would write for a SnapshotRecord wrapping the row (its length,
+// the oneof field's tag, the row's length, the row), without a wrapper per row
+// and with the row's size computed once, into the buffered writer's own
+// buffer.
+type recordWriter struct {
+	bw    *bufio.Writer
+	count uint64
+	err   error
+}
+
+var marshalCached = proto.MarshalOptions{UseCachedSize: true}
+
+// put writes one row as its record; false once writing failed.
+func (w *recordWriter) put(m proto.Message) bool {
+	if w.err != nil {
+		return false
+	}
+	field, ok := recordFields[m.ProtoReflect().Descriptor().FullName()]
+	if !ok {
+		w.err = fmt.Errorf("store: no snapshot record for %T", m)
+		return false
+	}
+	size := proto.Size(m) // caches the sizes MarshalAppend then uses
+	inner := protowire.SizeTag(field) + protowire.SizeBytes(size)
+	b := w.bw.AvailableBuffer()
+	b = protowire.AppendVarint(b, uint64(inner))
+	b = protowire.AppendTag(b, field, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	if b, w.err = marshalCached.MarshalAppend(b, m); w.err != nil {
+		return false
+	}
+	if _, w.err = w.bw.Write(b); w.err != nil {
+		return false
+	}
+	w.count++
+	return true
+}
+
+// emit writes a record built by its caller (Blazar's and Mogan's tables).
+func (w *recordWriter) emit(rec *storepb.SnapshotRecord) bool {
+	if w.err != nil {
+		return false
+	}
+	r := rec.ProtoReflect()
+	fd := r.WhichOneof(recordOneof)
+	if fd == nil || fd.Message() == nil {
+		w.err = fmt.Errorf("store: snapshot record without a row: %v", rec)
+		return false
+	}
+	return w.put(r.Get(fd).Message().Interface())
+}
+
+func writeTable[T Entity](w *recordWriter, t *Table[T]) {
+	t.All(func(x T) bool { return w.put(any(x).(proto.Message)) })
+}
+
+// recordOneof is SnapshotRecord's oneof; recordFields maps each row message
+// to its field in it.
+var (
+	recordOneof  = (&storepb.SnapshotRecord{}).ProtoReflect().Descriptor().Oneofs().ByName("entity")
+	recordFields = func() map[protoreflect.FullName]protowire.Number {
+		m := map[protoreflect.FullName]protowire.Number{}
+		fields := recordOneof.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			if f := fields.Get(i); f.Message() != nil {
+				m[f.Message().FullName()] = f.Number()
+			}
+		}
+		return m
+	}()
+)
 
 func (s *fsmSnapshot) Release() {}
 
 // readSnapshot builds fresh tables (and the remembered requests) from a snapshot
-// stream.
-func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.AppliedRequest, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
-	opts := protodelim.UnmarshalOptions{MaxSize: 64 << 20}
+// stream. Rows of the load balancers' table and of the child kinds' (nearly
+// every record) are decoded straight from the record's bytes into their row,
+// with no wrapper, and collected; once the stream is read and checked, each
+// table's indexes are built at once and concurrently (Table.load). Other
+// records go through SnapshotRecord.
+func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.AppliedRequest, uint64, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
 	hdr := &storepb.SnapshotHeader{}
-	if err := opts.UnmarshalFrom(br, hdr); err != nil {
-		return nil, nil, nil, fmt.Errorf("store: snapshot header: %w", err)
+	if err := (protodelim.UnmarshalOptions{MaxSize: maxRecord}).UnmarshalFrom(br, hdr); err != nil {
+		return nil, nil, nil, 0, fmt.Errorf("store: snapshot header: %w", err)
 	}
 	if hdr.Format != snapshotFormat {
-		return nil, nil, nil, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
+		return nil, nil, nil, 0, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
 	}
 	st := newState()
+	loaders := map[protowire.Number]rowLoader{}
+	for _, l := range append([]rowLoader{newTableLoader(st.LoadBalancers, internLoadBalancer)}, childLoaders(st)...) {
+		loaders[l.field()] = l
+	}
 	var requests []*storepb.AppliedRequest
 	var count uint64
+	var buf []byte
 	for {
-		rec := &storepb.SnapshotRecord{}
-		err := opts.UnmarshalFrom(br, rec)
+		size, err := binary.ReadUvarint(br)
 		if errors.Is(err, io.EOF) {
-			return nil, nil, nil, errors.New("store: snapshot truncated (no end record)")
+			return nil, nil, nil, 0, errors.New("store: snapshot truncated (no end record)")
+		}
+		if err == nil && size > maxRecord {
+			err = fmt.Errorf("record of %d bytes", size)
+		}
+		if err == nil {
+			if uint64(cap(buf)) < size {
+				buf = make([]byte, size, max(size, 4096))
+			}
+			buf = buf[:size]
+			_, err = io.ReadFull(br, buf)
 		}
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("store: snapshot record: %w", err)
+			return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
+		}
+		if num, typ, n := protowire.ConsumeTag(buf); n > 0 && typ == protowire.BytesType && loaders[num] != nil {
+			row, m := protowire.ConsumeBytes(buf[n:])
+			if m < 0 || n+m != len(buf) {
+				return nil, nil, nil, 0, errors.New("store: snapshot record: malformed")
+			}
+			if err := loaders[num].decode(row); err != nil {
+				return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
+			}
+			count++
+			continue
+		}
+		rec := &storepb.SnapshotRecord{}
+		if err := proto.Unmarshal(buf, rec); err != nil {
+			return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
 		}
 		if end, isEnd := rec.Entity.(*storepb.SnapshotRecord_EndCount); isEnd {
 			if end.EndCount != count {
-				return nil, nil, nil, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
+				return nil, nil, nil, 0, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
 			}
 			break
 		}
 		count++
-		if restoreChild(st, rec) {
-			continue
-		}
 		switch e := rec.Entity.(type) {
-		case *storepb.SnapshotRecord_LoadBalancer:
-			st.LoadBalancers.Put(internLoadBalancer(e.LoadBalancer))
 		case *storepb.SnapshotRecord_Quota:
 			st.Quotas.Put(e.Quota)
 		case *storepb.SnapshotRecord_Flavor:
@@ -166,19 +276,74 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 		case *storepb.SnapshotRecord_AppliedRequest:
 			requests = append(requests, e.AppliedRequest)
 		default:
-			return nil, nil, nil, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
+			return nil, nil, nil, 0, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
 		}
 	}
-	return st, hdr, requests, nil
+	var wg sync.WaitGroup
+	for _, l := range loaders {
+		l.load(&wg)
+	}
+	wg.Wait()
+	for _, l := range loaders {
+		if err := l.loaded(); err != nil {
+			return nil, nil, nil, 0, err
+		}
+	}
+	return st, hdr, requests, count, nil
 }
 
-// restoreChild puts a record of a tree's child kind into st; false if the record
-// is of another kind.
-func restoreChild(st *State, rec *storepb.SnapshotRecord) bool {
-	for _, k := range childKinds {
-		if k.restore(st, rec) {
-			return true
-		}
+// maxRecord bounds one record (a row is far smaller; a corrupt length must not
+// allocate gigabytes).
+const maxRecord = 64 << 20
+
+func childLoaders(st *State) []rowLoader {
+	out := make([]rowLoader, len(childKinds))
+	for i, k := range childKinds {
+		out[i] = k.loader(st)
 	}
-	return false
+	return out
+}
+
+// rowLoader collects one table's rows from a snapshot, then loads them.
+type rowLoader interface {
+	// field is the table's field in SnapshotRecord.
+	field() protowire.Number
+	// decode decodes one row.
+	decode(b []byte) error
+	// load starts building the table from the rows (Table.load) in wg.
+	load(wg *sync.WaitGroup)
+	// loaded reports whether the table holds every row, once wg is done.
+	loaded() error
+}
+
+type tableLoader[T Entity] struct {
+	table  *Table[T]
+	typ    protoreflect.MessageType
+	intern func(T) T
+	rows   []T
+}
+
+func newTableLoader[T Entity](t *Table[T], intern func(T) T) *tableLoader[T] {
+	var zero T
+	return &tableLoader[T]{table: t, typ: any(zero).(proto.Message).ProtoReflect().Type(), intern: intern}
+}
+
+func (l *tableLoader[T]) field() protowire.Number { return recordFields[l.typ.Descriptor().FullName()] }
+
+func (l *tableLoader[T]) decode(b []byte) error {
+	m := l.typ.New().Interface()
+	if err := proto.Unmarshal(b, m); err != nil {
+		return err
+	}
+	l.rows = append(l.rows, l.intern(m.(T)))
+	return nil
+}
+
+func (l *tableLoader[T]) load(wg *sync.WaitGroup) { l.table.load(l.rows, wg) }
+
+func (l *tableLoader[T]) loaded() error {
+	if l.table.Len() != len(l.rows) {
+		return fmt.Errorf("store: snapshot holds %d %s rows, %d distinct ids", len(l.rows), l.table.Name(), l.table.Len())
+	}
+	return nil
 }
