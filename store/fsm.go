@@ -433,6 +433,12 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	start := time.Now()
+	// Nearly everything a restore allocates is a row it keeps: a collection
+	// during it finds no garbage, and the heap doubling from nothing to the
+	// whole state meant a dozen of them, each marking every row read so far
+	// (at 1M load balancers, more CPU than decoding). So the collector waits
+	// until the restore is done (a soft memory limit, if set, still applies).
+	defer pauseGC()()
 	st, hdr, requests, records, err := readSnapshot(rc)
 	if err != nil {
 		return err

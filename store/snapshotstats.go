@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -77,4 +78,34 @@ func (n *Node) Snapshot() (SnapshotStats, error) {
 		st.Index, st.Bytes = meta.Index, meta.Size
 	}
 	return st, nil
+}
+
+// gcPause turns the collector off while any restore runs (FSM.Restore), and
+// back to what it was when the last one ends.
+var gcPause struct {
+	sync.Mutex
+	n    int
+	prev int
+	off  bool // false: restores leave the collector alone (benchmarks compare)
+}
+
+func init() { gcPause.off = true }
+
+func pauseGC() (resume func()) {
+	gcPause.Lock()
+	defer gcPause.Unlock()
+	if !gcPause.off {
+		return func() {}
+	}
+	if gcPause.n == 0 {
+		gcPause.prev = debug.SetGCPercent(-1)
+	}
+	gcPause.n++
+	return func() {
+		gcPause.Lock()
+		defer gcPause.Unlock()
+		if gcPause.n--; gcPause.n == 0 {
+			debug.SetGCPercent(gcPause.prev)
+		}
+	}
 }
