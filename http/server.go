@@ -134,6 +134,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/cluster", s.wrap(s.clusterStatus))
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
 	r.GET("/debug/heartbeats", s.wrap(s.debugHeartbeats))
+	r.GET("/debug/snapshot", s.wrap(s.debugSnapshot))
+	r.POST("/debug/snapshot", s.wrap(s.debugSnapshot))
 	s.networkLookupRoutes(r)
 	r.GET("/debug/pprof/{profile:*}", s.wrap(s.debugPprof))
 
