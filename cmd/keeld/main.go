@@ -53,6 +53,9 @@ type options struct {
 	powerSync       time.Duration
 	amphorae        amphoraOptions
 	auth            keelhttp.AuthConfig
+	memory          memoryOptions
+	raftTrailing    uint64
+	raftSnapshotAt  uint64
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -79,6 +82,10 @@ func parseFlags(args []string) (*options, error) {
 	var gossipKey string
 	fs.StringVar(&gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; every node of a cluster needs the same one")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&o.memory.gogc, "gogc", 0, fmt.Sprintf("the Go collector's GOGC: collect when the heap grew by this percentage of the live data; default %d unless GOGC is set (negative: off)", defaultGOGC))
+	fs.Uint64Var(&o.raftTrailing, "raft-trailing-logs", 0, "Raft entries kept in the log behind a snapshot, for followers to catch up from without one (0: the store's default)")
+	fs.Uint64Var(&o.raftSnapshotAt, "raft-snapshot-threshold", 0, "Raft entries applied since the last snapshot that make the next one (0: the store's default)")
+	fs.StringVar(&o.memory.limit, "memory-limit", "", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 2GiB; default none unless GOMEMLIMIT is set")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
 	fs.DurationVar(&o.powerSync, "power-sync-interval", actors.DefaultSettings.PowerSyncInterval, "how often bare-metal instances read their hosts' BMC power state")
@@ -130,6 +137,11 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.node == "" {
 		return nil, errors.New("-node is required (no hostname available)")
+	}
+	if o.memory.limit != "" {
+		if _, err := parseSize(o.memory.limit); err != nil {
+			return nil, fmt.Errorf("-memory-limit: %w", err)
+		}
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
@@ -237,12 +249,19 @@ func run(o *options, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
 		return err
 	}
+	if err := applyMemory(o.memory, logger); err != nil {
+		return err
+	}
 	logOut := &slogWriter{logger: logger}
-	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut})
+	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut,
+		TrailingLogs: o.raftTrailing, SnapshotThreshold: o.raftSnapshotAt})
 	if err != nil {
 		return err
 	}
 	n := &node{store: st}
+	stopRelease := make(chan struct{})
+	defer close(stopRelease)
+	go releaseAfterBulk(st.State().AppliedIndex, 5*time.Second, stopRelease, logger)
 
 	var joins []string
 	for _, j := range strings.Split(o.join, ",") {
