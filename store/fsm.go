@@ -188,6 +188,9 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	lb := w.LoadBalancer
 	if cur != nil {
 		lb.CreatedAt, lb.ProjectId = cur.CreatedAt, cur.ProjectId // immutable
+		if lb.Id == cur.Id {
+			lb.Id = cur.Id // the string the tree's rows share (canonicalLB)
+		}
 	}
 	lb.Version = v
 	st.LoadBalancers.Put(internLoadBalancer(lb))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"sync"
 	"time"
 
@@ -199,8 +200,10 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 		return nil, nil, nil, 0, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
 	}
 	st := newState()
-	loaders := map[protowire.Number]rowLoader{}
-	for _, l := range append([]rowLoader{newTableLoader(st.LoadBalancers, internLoadBalancer)}, childLoaders(st)...) {
+	lbs := newTableLoader(st.LoadBalancers, internLoadBalancer)
+	loaders := map[protowire.Number]rowLoader{lbs.field(): lbs}
+	for _, k := range childKinds {
+		l := k.loader(st, lbs.canonicalID)
 		loaders[l.field()] = l
 	}
 	var requests []*storepb.AppliedRequest
@@ -296,14 +299,6 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 // allocate gigabytes).
 const maxRecord = 64 << 20
 
-func childLoaders(st *State) []rowLoader {
-	out := make([]rowLoader, len(childKinds))
-	for i, k := range childKinds {
-		out[i] = k.loader(st)
-	}
-	return out
-}
-
 // rowLoader collects one table's rows from a snapshot, then loads them.
 type rowLoader interface {
 	// field is the table's field in SnapshotRecord.
@@ -337,6 +332,18 @@ func (l *tableLoader[T]) decode(b []byte) error {
 	}
 	l.rows = append(l.rows, l.intern(m.(T)))
 	return nil
+}
+
+// canonicalID returns the Id string of the row read with id, or id itself.
+// Rows are written in id order (Table.All), so the rows read so far are
+// sorted, and a child's load balancer precedes it in the stream.
+func (l *tableLoader[T]) canonicalID(id string) string {
+	key := idKey[T](id)
+	i := sort.Search(len(l.rows), func(i int) bool { return !lessIDItem(makeIDItem(l.rows[i]), key) })
+	if i < len(l.rows) && l.rows[i].GetId() == id {
+		return l.rows[i].GetId()
+	}
+	return id
 }
 
 func (l *tableLoader[T]) load(wg *sync.WaitGroup) { l.table.load(l.rows, wg) }

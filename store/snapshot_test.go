@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/raft"
@@ -140,6 +141,16 @@ func TestSnapshotRoundTripLarge(t *testing.T) {
 			t.Fatalf("tree %s differs after restore", id)
 		}
 	}
+	// A child row shares its load balancer's Id string (canonicalLB), written
+	// and restored alike.
+	for _, st := range []*State{a, b} {
+		st.Members.All(func(m *storepb.Member) bool {
+			if lb := st.LoadBalancer(m.LoadbalancerId); unsafe.StringData(lb.Id) != unsafe.StringData(m.LoadbalancerId) {
+				t.Fatalf("member %s holds its own copy of load balancer id %s", m.Id, lb.Id)
+			}
+			return true
+		})
+	}
 	if f.lastVersion != g.lastVersion || f.clock != g.clock || f.requests.len() != g.requests.len() {
 		t.Fatalf("counters: version %d/%d clock %d/%d requests %d/%d", f.lastVersion, g.lastVersion,
 			f.clock, g.clock, f.requests.len(), g.requests.len())
@@ -195,5 +206,42 @@ func BenchmarkSnapshotRestore(b *testing.B) {
 			}
 			b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
 		})
+	}
+}
+
+// BenchmarkLiveHeapPerLoadBalancer reports the live heap 100k load balancers
+// (each with the amphora row the noop driver records) cost, restored from a
+// snapshot as a restarted node holds them.
+func BenchmarkLiveHeapPerLoadBalancer(b *testing.B) {
+	const n = 100000
+	f := NewFSM()
+	var cmds []*storepb.Command
+	for i := 0; i < n; i++ {
+		id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(i))).String()
+		lb := &storepb.LoadBalancer{Id: id, ProjectId: "default", Name: fmt.Sprint("bench-", i), AdminStateUp: true,
+			ProvisioningStatus: "ACTIVE", OperatingStatus: "ONLINE", VipSubnetId: "08dce793-daef-411d-a896-d389cd45b1ea",
+			Provider: "amphora", Topology: "SINGLE", Tags: []string{"bench"}, CreatedAt: int64(i)}
+		amp := &storepb.Amphora{Id: uuid.NewSHA1(uuid.NameSpaceURL, []byte(id)).String(), ProjectId: "default",
+			LoadbalancerId: id, Role: "STANDALONE", Status: "ALLOCATED", CreatedAt: int64(i)}
+		cmds = append(cmds, &storepb.Command{RequestId: "r" + id, DeadlineUnixMs: 2, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+			Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: lb, Amphorae: []*storepb.Amphora{amp}}}}})
+	}
+	data, _ := proto.Marshal(&storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: 1})
+	cmds = nil
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: data})
+	snap := persisted(b, f)
+	f, data = nil, nil
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		g := NewFSM()
+		if err := g.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/lb")
+		runtime.KeepAlive(g)
 	}
 }
