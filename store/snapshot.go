@@ -127,18 +127,8 @@ func (w *recordWriter) put(m proto.Message) bool {
 	if w.err != nil {
 		return false
 	}
-	field, ok := recordFields[m.ProtoReflect().Descriptor().FullName()]
-	if !ok {
-		w.err = fmt.Errorf("store: no snapshot record for %T", m)
-		return false
-	}
-	size := proto.Size(m) // caches the sizes MarshalAppend then uses
-	inner := protowire.SizeTag(field) + protowire.SizeBytes(size)
-	b := w.bw.AvailableBuffer()
-	b = protowire.AppendVarint(b, uint64(inner))
-	b = protowire.AppendTag(b, field, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size))
-	if b, w.err = marshalCached.MarshalAppend(b, m); w.err != nil {
+	var b []byte
+	if b, w.err = appendRecord(w.bw.AvailableBuffer(), m); w.err != nil {
 		return false
 	}
 	if _, w.err = w.bw.Write(b); w.err != nil {
@@ -146,6 +136,20 @@ func (w *recordWriter) put(m proto.Message) bool {
 	}
 	w.count++
 	return true
+}
+
+// appendRecord appends m's record to b.
+func appendRecord(b []byte, m proto.Message) ([]byte, error) {
+	field, ok := recordFields[m.ProtoReflect().Descriptor().FullName()]
+	if !ok {
+		return b, fmt.Errorf("store: no snapshot record for %T", m)
+	}
+	size := proto.Size(m) // caches the sizes MarshalAppend then uses
+	inner := protowire.SizeTag(field) + protowire.SizeBytes(size)
+	b = protowire.AppendVarint(b, uint64(inner))
+	b = protowire.AppendTag(b, field, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	return marshalCached.MarshalAppend(b, m)
 }
 
 // emit writes a record built by its caller (Blazar's and Mogan's tables).
@@ -162,9 +166,96 @@ func (w *recordWriter) emit(rec *storepb.SnapshotRecord) bool {
 	return w.put(r.Get(fd).Message().Interface())
 }
 
+// writeTable writes every row of t, in id order. A large table is encoded by
+// marshalWorkers goroutines, chunk by chunk, while this one writes the chunks
+// in order (at most chunksAhead encoded ahead of it): encoding is most of a
+// snapshot's CPU, and the rows are immutable.
 func writeTable[T Entity](w *recordWriter, t *Table[T]) {
-	t.All(func(x T) bool { return w.put(any(x).(proto.Message)) })
+	if w.err != nil {
+		return
+	}
+	if t.Len() < 4*chunkRows {
+		t.All(func(x T) bool { return w.put(any(x).(proto.Message)) })
+		return
+	}
+	type chunk struct {
+		rows []T
+		out  chan []byte // the encoded chunk; nil if encoding failed
+	}
+	done := make(chan struct{})
+	defer close(done)
+	work := make(chan *chunk, chunksAhead)
+	order := make(chan *chunk, chunksAhead)
+	var errMu sync.Mutex
+	var encErr error
+	go func() { // walks the table
+		defer close(work)
+		defer close(order)
+		c := &chunk{rows: make([]T, 0, chunkRows), out: make(chan []byte, 1)}
+		send := func() bool {
+			select {
+			case order <- c:
+			case <-done:
+				return false
+			}
+			select {
+			case work <- c:
+			case <-done:
+				return false
+			}
+			c = &chunk{rows: make([]T, 0, chunkRows), out: make(chan []byte, 1)}
+			return true
+		}
+		okay := true
+		t.All(func(x T) bool {
+			c.rows = append(c.rows, x)
+			if len(c.rows) == chunkRows {
+				okay = send()
+			}
+			return okay
+		})
+		if okay && len(c.rows) > 0 {
+			send()
+		}
+	}()
+	for i := 0; i < marshalWorkers; i++ {
+		go func() {
+			for c := range work {
+				b := make([]byte, 0, 256*len(c.rows))
+				var err error
+				for _, x := range c.rows {
+					if b, err = appendRecord(b, any(x).(proto.Message)); err != nil {
+						errMu.Lock()
+						encErr = err
+						errMu.Unlock()
+						b = nil
+						break
+					}
+				}
+				c.out <- b
+			}
+		}()
+	}
+	for c := range order {
+		b := <-c.out
+		if b == nil {
+			errMu.Lock()
+			w.err = encErr
+			errMu.Unlock()
+			return
+		}
+		if _, w.err = w.bw.Write(b); w.err != nil {
+			return
+		}
+		w.count += uint64(len(c.rows))
+	}
 }
+
+const (
+	chunkRows      = 2048
+	chunksAhead    = 8
+	marshalWorkers = 2
+)
 
 // recordOneof is SnapshotRecord's oneof; recordFields maps each row message
 // to its field in it.
