@@ -300,6 +300,9 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 	var requests []*storepb.AppliedRequest
 	var count uint64
 	var buf []byte
+	dec := newBatchDecoder()
+	defer dec.stop()
+	lbsDone := false // every load balancer row decoded and in lbs.rows
 	for {
 		size, err := binary.ReadUvarint(br)
 		if errors.Is(err, io.EOF) {
@@ -323,9 +326,16 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			if m < 0 || n+m != len(buf) {
 				return nil, nil, nil, 0, errors.New("store: snapshot record: malformed")
 			}
-			if err := loaders[num].decode(row); err != nil {
-				return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
+			l := loaders[num]
+			if l != rowLoader(lbs) && !lbsDone {
+				// Child rows take their load balancer's Id string (lbs.canonicalID):
+				// the load balancers, written first, must all be in lbs.rows.
+				if err := dec.wait(); err != nil {
+					return nil, nil, nil, 0, err
+				}
+				lbsDone = true
 			}
+			dec.add(l, row)
 			count++
 			continue
 		}
@@ -334,6 +344,9 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
 		}
 		if end, isEnd := rec.Entity.(*storepb.SnapshotRecord_EndCount); isEnd {
+			if err := dec.wait(); err != nil {
+				return nil, nil, nil, 0, err
+			}
 			if end.EndCount != count {
 				return nil, nil, nil, 0, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
 			}
@@ -386,6 +399,107 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 	return st, hdr, requests, count, nil
 }
 
+// batchDecoder decodes rows on decodeWorkers goroutines, in batches of up to
+// batchRows rows of one table, while the reader frames records; it hands
+// decoded batches to their loaders in stream order (so rows keep the
+// snapshot's order: the load balancers', in id order, are searched by
+// canonicalID). At most decodeAhead batches are read and not yet decoded.
+type batchDecoder struct {
+	work    chan *rowBatch
+	slots   chan struct{}
+	free    chan []byte // batch buffers to reuse: the collector is off during a restore
+	cur     *rowBatch
+	pending []*rowBatch
+	stopped bool
+}
+
+type rowBatch struct {
+	loader rowLoader
+	data   []byte
+	ends   []int
+	rows   any
+	err    error
+	done   chan struct{}
+}
+
+const (
+	batchRows      = 1024
+	decodeAhead    = 16
+	decodeWorkers  = 2
+	batchDataBytes = 256 << 10
+)
+
+func newBatchDecoder() *batchDecoder {
+	d := &batchDecoder{work: make(chan *rowBatch, decodeAhead), slots: make(chan struct{}, decodeAhead),
+		free: make(chan []byte, decodeAhead+1)}
+	for i := 0; i < decodeWorkers; i++ {
+		go func() {
+			for b := range d.work {
+				b.rows, b.err = b.loader.decode(b.data, b.ends)
+				select {
+				case d.free <- b.data[:0]:
+				default:
+				}
+				b.data, b.ends = nil, nil
+				close(b.done)
+				<-d.slots
+			}
+		}()
+	}
+	return d
+}
+
+// add queues one row's bytes (copied) for l.
+func (d *batchDecoder) add(l rowLoader, row []byte) {
+	if d.cur != nil && (d.cur.loader != l || len(d.cur.ends) == batchRows) {
+		d.flush()
+	}
+	if d.cur == nil {
+		var data []byte
+		select {
+		case data = <-d.free:
+		default:
+			data = make([]byte, 0, batchDataBytes)
+		}
+		d.cur = &rowBatch{loader: l, data: data, ends: make([]int, 0, batchRows), done: make(chan struct{})}
+	}
+	d.cur.data = append(d.cur.data, row...)
+	d.cur.ends = append(d.cur.ends, len(d.cur.data))
+}
+
+func (d *batchDecoder) flush() {
+	if d.cur == nil {
+		return
+	}
+	d.slots <- struct{}{}
+	d.work <- d.cur
+	d.pending = append(d.pending, d.cur)
+	d.cur = nil
+}
+
+// wait decodes everything queued and adds it to the loaders, in order.
+func (d *batchDecoder) wait() error {
+	d.flush()
+	for _, b := range d.pending {
+		<-b.done
+		if b.err != nil {
+			return fmt.Errorf("store: snapshot record: %w", b.err)
+		}
+		b.loader.add(b.rows)
+		b.rows = nil
+	}
+	d.pending = d.pending[:0]
+	return nil
+}
+
+// stop ends the workers (after the batches queued are decoded).
+func (d *batchDecoder) stop() {
+	if !d.stopped {
+		d.stopped = true
+		close(d.work)
+	}
+}
+
 // maxRecord bounds one record (a row is far smaller; a corrupt length must not
 // allocate gigabytes).
 const maxRecord = 64 << 20
@@ -394,8 +508,11 @@ const maxRecord = 64 << 20
 type rowLoader interface {
 	// field is the table's field in SnapshotRecord.
 	field() protowire.Number
-	// decode decodes one row.
-	decode(b []byte) error
+	// decode decodes rows laid back to back in data (row i ends at ends[i])
+	// into a []T; add appends such a slice to the loader's rows. decode may
+	// run on any goroutine, add only on the reader's.
+	decode(data []byte, ends []int) (any, error)
+	add(rows any)
 	// load starts building the table from the rows (Table.load) in wg.
 	load(wg *sync.WaitGroup)
 	// loaded reports whether the table holds every row, once wg is done.
@@ -416,14 +533,21 @@ func newTableLoader[T Entity](t *Table[T], intern func(T) T) *tableLoader[T] {
 
 func (l *tableLoader[T]) field() protowire.Number { return recordFields[l.typ.Descriptor().FullName()] }
 
-func (l *tableLoader[T]) decode(b []byte) error {
-	m := l.typ.New().Interface()
-	if err := proto.Unmarshal(b, m); err != nil {
-		return err
+func (l *tableLoader[T]) decode(data []byte, ends []int) (any, error) {
+	rows := make([]T, len(ends))
+	start := 0
+	for i, end := range ends {
+		m := l.typ.New().Interface()
+		if err := proto.Unmarshal(data[start:end], m); err != nil {
+			return nil, err
+		}
+		rows[i] = l.intern(m.(T))
+		start = end
 	}
-	l.rows = append(l.rows, l.intern(m.(T)))
-	return nil
+	return rows, nil
 }
+
+func (l *tableLoader[T]) add(rows any) { l.rows = append(l.rows, rows.([]T)...) }
 
 // canonicalID returns the Id string of the row read with id, or id itself.
 // Rows are written in id order (Table.All), so the rows read so far are
