@@ -160,6 +160,7 @@ func scale(r *runner, lbs int, extraArgs []string, heapProfile string) string {
 		r.Fatalf("snapshot figures after restart: %v", err)
 	}
 	time.Sleep(3 * time.Second)
+	waitReleased()
 	again, err := readFullMemory(c)
 	if err != nil {
 		r.Fatalf("memory after restart: %v", err)
