@@ -16,7 +16,7 @@ CHAOS_DURATION ?= 30s
 CHAOS_SCENARIOS ?= kill-leader,kill-follower,pause-leader,partition-leader,partition-oneway,restart-nojoin,mixed
 CHAOS_FLAGS ?=
 
-.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases bench-instances bench-profile clean
+.PHONY: all build run test chaos tempest deps proto vet fmt-check bench bench-amphorae bench-leases bench-instances bench-profile bench-scale clean
 
 all: build
 
@@ -113,6 +113,14 @@ bench-profile: deps build
 # ipmi_sim BMCs. Tables: bench/results/instances-latest.md.
 bench-instances: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios instances
+
+# Memory and scale at 1M load balancers (about 10 minutes, mostly the preload
+# through the API): RSS (total, anonymous, file-backed) and heap per load
+# balancer at rest, a snapshot, and restore and restart-to-serving after kill -9.
+# make bench runs the same at 100k. Table: bench/results/scale-latest.md.
+SCALE_LBS ?= 1000000
+bench-scale: deps build
+	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios scale -scale-lbs $(SCALE_LBS)
 
 clean:
 	rm -rf $(BIN)

@@ -4,19 +4,25 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/pprofhandler"
+
+	"keel/store"
 )
 
 // Operator endpoints (/cluster, /metrics, /debug/*) show goroutine stacks, profiles, the
@@ -144,9 +150,25 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	}
 	ms := s.memory.read(time.Now())
 	o := openObject(nil)
+	// The Go runtime's view: live heap after the collection, spans in use,
+	// spans held but idle and what of those went back to the OS, everything
+	// the runtime mapped, and the settings that bound its growth.
 	o.integer("heap_alloc", int64(ms.HeapAlloc))
 	o.integer("heap_inuse", int64(ms.HeapInuse))
+	o.integer("heap_idle", int64(ms.HeapIdle))
+	o.integer("heap_released", int64(ms.HeapReleased))
+	o.integer("stack_inuse", int64(ms.StackInuse))
 	o.integer("sys", int64(ms.Sys))
+	o.integer("next_gc", int64(ms.NextGC))
+	o.integer("gogc", gcPercent())
+	o.integer("memory_limit", memoryLimit())
+	// The kernel's view (/proc/self/status): resident memory, split into
+	// anonymous pages (the Go heap, stacks, cgo) and file-backed ones (the
+	// binary and bolt's mmapped Raft log: page cache the kernel can drop).
+	proc := readProcStatus()
+	o.integer("rss", proc.rss)
+	o.integer("rss_anon", proc.anon)
+	o.integer("rss_file", proc.file)
 	o.integer("load_balancers", int64(s.store.State().CountLoadBalancers()))
 	o.integer("active_grains", s.grainsActive())
 	o.integer("remembered_requests", s.store.State().RememberedRequests())
@@ -184,6 +206,43 @@ func (s *Server) debugGrain(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
+// debugSnapshot reports this node's last Raft snapshot and last restore (GET),
+// or takes a snapshot now and reports it (POST; 409 when nothing was applied
+// since the last one). A snapshot compacts the log behind it, so after a bulk
+// load it bounds what a restart replays.
+func (s *Server) debugSnapshot(ctx *fasthttp.RequestCtx) error {
+	if err := operatorOnly(ctx); err != nil {
+		return err
+	}
+	var st store.SnapshotStats
+	if ctx.IsPost() {
+		var err error
+		st, err = s.store.Snapshot()
+		if errors.Is(err, store.ErrNothingToSnapshot) {
+			return &apiError{fasthttp.StatusConflict, "Nothing new to snapshot."}
+		}
+		if err != nil {
+			return unavailable(err)
+		}
+	} else {
+		st = s.store.State().SnapshotStats()
+	}
+	o := openObject(nil)
+	o.integer("index", int64(st.Index))
+	o.integer("records", int64(st.Records))
+	o.integer("bytes", st.Bytes)
+	o.integer("persist_ms", st.Persist.Milliseconds())
+	if ctx.IsPost() {
+		o.integer("took_ms", st.Took.Milliseconds())
+	}
+	o.integer("restored_index", int64(st.RestoredIndex))
+	o.integer("restored_records", int64(st.RestoredRecords))
+	o.integer("restore_ms", st.Restore.Milliseconds())
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.SetBody(o.close())
+	return nil
+}
+
 // debugHeartbeats reports the heartbeat receiver's counters ({"listening":false}
 // while the node runs none): what was read, accepted, rejected by reason, handed
 // to grains, and not delivered to them.
@@ -210,6 +269,54 @@ func (s *Server) debugHeartbeats(ctx *fasthttp.RequestCtx) error {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetBody(o.close())
 	return nil
+}
+
+// procStatus is the resident set of this process by kind, in bytes (0 where
+// the kernel does not say: not Linux).
+type procStatus struct{ rss, anon, file int64 }
+
+func readProcStatus() procStatus {
+	var p procStatus
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return p
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch name {
+		case "VmRSS":
+			dst = &p.rss
+		case "RssAnon":
+			dst = &p.anon
+		case "RssFile":
+			dst = &p.file
+		default:
+			continue
+		}
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64); err == nil {
+			*dst = kb << 10
+		}
+	}
+	return p
+}
+
+// gcPercent and memoryLimit read GOGC and GOMEMLIMIT as the runtime applies
+// them (keeld's -gogc and -memory-limit, or the environment).
+func gcPercent() int64 { return runtimeMetric("/gc/gogc:percent") }
+
+func memoryLimit() int64 { return runtimeMetric("/gc/gomemlimit:bytes") }
+
+func runtimeMetric(name string) int64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 // memoryProbe rate-limits /debug/memory's garbage collections: a caller takes

@@ -17,7 +17,7 @@ import (
 // the command line, cluster addresses and object counts are no project's.
 func TestOperatorEndpointsAdminOnly(t *testing.T) {
 	n := startNodeWith(t, "-noauth-admin=false")
-	paths := []string{"/cluster", "/metrics", "/debug/memory", "/debug/heartbeats", "/debug/pprof/", "/debug/pprof/cmdline",
+	paths := []string{"/cluster", "/metrics", "/debug/memory", "/debug/heartbeats", "/debug/snapshot", "/debug/pprof/", "/debug/pprof/cmdline",
 		"/debug/pprof/goroutine?debug=2", "/debug/pprof/heap", "/debug/grains/Instance/0b8a0f4e-46cf-4a4f-9f2e-3e2e7c1d2a11"}
 	for _, p := range paths {
 		for _, roles := range [][]string{nil, {"X-Roles: member"}, {"X-Roles: reader"},
@@ -28,6 +28,8 @@ func TestOperatorEndpointsAdminOnly(t *testing.T) {
 			n.MustDo(200, "GET", p, nil, "X-Roles: "+roles)
 		}
 	}
+	systemtest.ExpectFault(t, n.MustDo(403, "POST", "/debug/snapshot", nil, "X-Roles: member"), 403,
+		"Policy does not allow this request to be performed.")
 	n.MustDo(200, "GET", "/healthz", nil) // public
 	n.MustDo(200, "GET", "/", nil)
 
@@ -115,5 +117,34 @@ func TestDebugMemoryRateLimited(t *testing.T) {
 	}
 	if len(gcs) < calls {
 		t.Fatalf("%d collections for callers who each asked %d times in a row: some got a stale measurement", len(gcs), calls)
+	}
+}
+
+// POST /debug/snapshot takes a Raft snapshot and reports it, GET reports the
+// last one; /debug/memory splits the resident set the way the benchmark does.
+func TestDebugSnapshotAndMemory(t *testing.T) {
+	n := startNode(t)
+	n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", map[string]any{"loadbalancer": map[string]any{
+		"vip_subnet_id": "08dce793-daef-411d-a896-d389cd45b1ea"}})
+	var snap map[string]float64
+	if err := json.Unmarshal(n.MustDo(200, "POST", "/debug/snapshot", nil).Body, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if snap["index"] <= 0 || snap["records"] < 1 || snap["bytes"] <= 0 {
+		t.Fatalf("snapshot: %v", snap)
+	}
+	var last map[string]float64
+	if err := json.Unmarshal(n.MustDo(200, "GET", "/debug/snapshot", nil).Body, &last); err != nil {
+		t.Fatal(err)
+	}
+	if last["index"] != snap["index"] || last["records"] != snap["records"] {
+		t.Fatalf("GET after POST: %v, POST said %v", last, snap)
+	}
+	var mem map[string]float64
+	if err := json.Unmarshal(n.MustDo(200, "GET", "/debug/memory", nil).Body, &mem); err != nil {
+		t.Fatal(err)
+	}
+	if mem["rss"] <= 0 || mem["rss_anon"] <= 0 || mem["rss_anon"]+mem["rss_file"] > mem["rss"]*1.01 || mem["heap_alloc"] <= 0 {
+		t.Fatalf("memory: %v", mem)
 	}
 }

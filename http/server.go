@@ -148,6 +148,8 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 	r.GET("/debug/memory", s.wrap(s.debugMemory))
 	r.GET("/debug/heartbeats", s.wrap(s.debugHeartbeats))
 	r.GET("/debug/grains/{kind}/{identity}", s.wrap(s.debugGrain))
+	r.GET("/debug/snapshot", s.wrap(s.debugSnapshot))
+	r.POST("/debug/snapshot", s.wrap(s.debugSnapshot))
 	s.networkLookupRoutes(r)
 	r.GET("/debug/pprof/{profile:*}", s.wrap(s.debugPprof))
 

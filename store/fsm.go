@@ -195,6 +195,9 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	lb := w.LoadBalancer
 	if cur != nil {
 		lb.CreatedAt, lb.ProjectId = cur.CreatedAt, cur.ProjectId // immutable
+		if lb.Id == cur.Id {
+			lb.Id = cur.Id // the string the tree's rows share (canonicalLB)
+		}
 	}
 	lb.Version = v
 	st.LoadBalancers.Put(internLoadBalancer(lb))
@@ -432,6 +435,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		lastVersion: f.lastVersion,
 		clock:       f.clock,
 		requests:    f.requests.all(),
+		stats:       &f.state.snapshots,
 	}, nil
 }
 
@@ -439,10 +443,19 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	start := time.Now()
-	st, hdr, requests, err := readSnapshot(rc)
+	// Nearly everything a restore allocates is a row it keeps: a collection
+	// during it finds no garbage, and the heap doubling from nothing to the
+	// whole state meant a dozen of them, each marking every row read so far
+	// (at 1M load balancers, more CPU than decoding). So the collector waits
+	// until the restore is done (a soft memory limit, if set, still applies).
+	defer pauseGC()()
+	st, hdr, requests, records, err := readSnapshot(rc)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		f.state.snapshots.restored(hdr.AppliedIndex, records, time.Since(start))
+	}()
 	f.clock = hdr.ClockUnixMs
 	f.requests = newRequestTable()
 	for _, r := range requests {

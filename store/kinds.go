@@ -18,9 +18,7 @@ type ChildKind[T TreeEntity] struct {
 	written    func(*storepb.TreeWrite) *[]T
 	deleted    func(*storepb.TreeWrite) *[]string
 	rows       func(*storepb.Tree) *[]T
-	record     func(T) *storepb.SnapshotRecord
-	restored   func(*storepb.SnapshotRecord) (T, bool)
-	intern     func(T) T
+	intern     func(x T, lbID string) T // lbID: the stored load balancer's Id string
 	setVersion func(T, uint64)
 }
 
@@ -44,88 +42,57 @@ func (k *ChildKind[T]) Stamp(x T, version uint64) { k.setVersion(x, version) }
 var (
 	ListenerKind = &ChildKind[*storepb.Listener]{Noun: "listener", Quota: QuotaListener,
 		Create: storepb.TreeTransaction_CREATE_LISTENER, schema: listenerSchema,
-		table:   func(s *State) **Table[*storepb.Listener] { return &s.Listeners },
-		written: func(w *storepb.TreeWrite) *[]*storepb.Listener { return &w.Listeners },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeleteListeners },
-		rows:    func(t *storepb.Tree) *[]*storepb.Listener { return &t.Listeners },
-		record: func(x *storepb.Listener) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Listener{Listener: x}}
-		},
-		restored:   func(r *storepb.SnapshotRecord) (*storepb.Listener, bool) { x := r.GetListener(); return x, x != nil },
+		table:      func(s *State) **Table[*storepb.Listener] { return &s.Listeners },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.Listener { return &w.Listeners },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeleteListeners },
+		rows:       func(t *storepb.Tree) *[]*storepb.Listener { return &t.Listeners },
 		intern:     internListener,
 		setVersion: func(x *storepb.Listener, v uint64) { x.Version = v }}
 	PoolKind = &ChildKind[*storepb.Pool]{Noun: "pool", Quota: QuotaPool,
 		Create: storepb.TreeTransaction_CREATE_POOL, schema: poolSchema,
-		table:   func(s *State) **Table[*storepb.Pool] { return &s.Pools },
-		written: func(w *storepb.TreeWrite) *[]*storepb.Pool { return &w.Pools },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeletePools },
-		rows:    func(t *storepb.Tree) *[]*storepb.Pool { return &t.Pools },
-		record: func(x *storepb.Pool) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Pool{Pool: x}}
-		},
-		restored:   func(r *storepb.SnapshotRecord) (*storepb.Pool, bool) { x := r.GetPool(); return x, x != nil },
+		table:      func(s *State) **Table[*storepb.Pool] { return &s.Pools },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.Pool { return &w.Pools },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeletePools },
+		rows:       func(t *storepb.Tree) *[]*storepb.Pool { return &t.Pools },
 		intern:     internPool,
 		setVersion: func(x *storepb.Pool, v uint64) { x.Version = v }}
 	MemberKind = &ChildKind[*storepb.Member]{Noun: "member", Quota: QuotaMember,
 		Create: storepb.TreeTransaction_CREATE_MEMBER, schema: memberSchema,
-		table:   func(s *State) **Table[*storepb.Member] { return &s.Members },
-		written: func(w *storepb.TreeWrite) *[]*storepb.Member { return &w.Members },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeleteMembers },
-		rows:    func(t *storepb.Tree) *[]*storepb.Member { return &t.Members },
-		record: func(x *storepb.Member) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Member{Member: x}}
-		},
-		restored:   func(r *storepb.SnapshotRecord) (*storepb.Member, bool) { x := r.GetMember(); return x, x != nil },
+		table:      func(s *State) **Table[*storepb.Member] { return &s.Members },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.Member { return &w.Members },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeleteMembers },
+		rows:       func(t *storepb.Tree) *[]*storepb.Member { return &t.Members },
 		intern:     internMember,
 		setVersion: func(x *storepb.Member, v uint64) { x.Version = v }}
 	HealthMonitorKind = &ChildKind[*storepb.HealthMonitor]{Noun: "health monitor", Quota: QuotaHealthMonitor,
 		Create: storepb.TreeTransaction_CREATE_HEALTH_MONITOR, schema: healthMonitorSchema,
-		table:   func(s *State) **Table[*storepb.HealthMonitor] { return &s.HealthMonitors },
-		written: func(w *storepb.TreeWrite) *[]*storepb.HealthMonitor { return &w.HealthMonitors },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeleteHealthMonitors },
-		rows:    func(t *storepb.Tree) *[]*storepb.HealthMonitor { return &t.HealthMonitors },
-		record: func(x *storepb.HealthMonitor) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_HealthMonitor{HealthMonitor: x}}
-		},
-		restored: func(r *storepb.SnapshotRecord) (*storepb.HealthMonitor, bool) {
-			x := r.GetHealthMonitor()
-			return x, x != nil
-		},
+		table:      func(s *State) **Table[*storepb.HealthMonitor] { return &s.HealthMonitors },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.HealthMonitor { return &w.HealthMonitors },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeleteHealthMonitors },
+		rows:       func(t *storepb.Tree) *[]*storepb.HealthMonitor { return &t.HealthMonitors },
 		intern:     internHealthMonitor,
 		setVersion: func(x *storepb.HealthMonitor, v uint64) { x.Version = v }}
 	L7PolicyKind = &ChildKind[*storepb.L7Policy]{Noun: "l7 policy", Quota: QuotaL7Policy,
 		Create: storepb.TreeTransaction_CREATE_L7POLICY, schema: l7PolicySchema,
-		table:   func(s *State) **Table[*storepb.L7Policy] { return &s.L7Policies },
-		written: func(w *storepb.TreeWrite) *[]*storepb.L7Policy { return &w.L7Policies },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeleteL7Policies },
-		rows:    func(t *storepb.Tree) *[]*storepb.L7Policy { return &t.L7Policies },
-		record: func(x *storepb.L7Policy) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_L7Policy{L7Policy: x}}
-		},
-		restored:   func(r *storepb.SnapshotRecord) (*storepb.L7Policy, bool) { x := r.GetL7Policy(); return x, x != nil },
+		table:      func(s *State) **Table[*storepb.L7Policy] { return &s.L7Policies },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.L7Policy { return &w.L7Policies },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeleteL7Policies },
+		rows:       func(t *storepb.Tree) *[]*storepb.L7Policy { return &t.L7Policies },
 		intern:     internL7Policy,
 		setVersion: func(x *storepb.L7Policy, v uint64) { x.Version = v }}
 	L7RuleKind = &ChildKind[*storepb.L7Rule]{Noun: "l7 rule", Quota: QuotaL7Rule,
 		Create: storepb.TreeTransaction_CREATE_L7RULE, schema: l7RuleSchema,
-		table:   func(s *State) **Table[*storepb.L7Rule] { return &s.L7Rules },
-		written: func(w *storepb.TreeWrite) *[]*storepb.L7Rule { return &w.L7Rules },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeleteL7Rules },
-		rows:    func(t *storepb.Tree) *[]*storepb.L7Rule { return &t.L7Rules },
-		record: func(x *storepb.L7Rule) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_L7Rule{L7Rule: x}}
-		},
-		restored:   func(r *storepb.SnapshotRecord) (*storepb.L7Rule, bool) { x := r.GetL7Rule(); return x, x != nil },
+		table:      func(s *State) **Table[*storepb.L7Rule] { return &s.L7Rules },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.L7Rule { return &w.L7Rules },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeleteL7Rules },
+		rows:       func(t *storepb.Tree) *[]*storepb.L7Rule { return &t.L7Rules },
 		intern:     internL7Rule,
 		setVersion: func(x *storepb.L7Rule, v uint64) { x.Version = v }}
 	AmphoraKind = &ChildKind[*storepb.Amphora]{Noun: "amphora", schema: amphoraSchema,
-		table:   func(s *State) **Table[*storepb.Amphora] { return &s.Amphorae },
-		written: func(w *storepb.TreeWrite) *[]*storepb.Amphora { return &w.Amphorae },
-		deleted: func(w *storepb.TreeWrite) *[]string { return &w.DeleteAmphorae },
-		rows:    func(t *storepb.Tree) *[]*storepb.Amphora { return &t.Amphorae },
-		record: func(x *storepb.Amphora) *storepb.SnapshotRecord {
-			return &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Amphora{Amphora: x}}
-		},
-		restored:   func(r *storepb.SnapshotRecord) (*storepb.Amphora, bool) { x := r.GetAmphora(); return x, x != nil },
+		table:      func(s *State) **Table[*storepb.Amphora] { return &s.Amphorae },
+		written:    func(w *storepb.TreeWrite) *[]*storepb.Amphora { return &w.Amphorae },
+		deleted:    func(w *storepb.TreeWrite) *[]string { return &w.DeleteAmphorae },
+		rows:       func(t *storepb.Tree) *[]*storepb.Amphora { return &t.Amphorae },
 		intern:     internAmphora,
 		setVersion: func(x *storepb.Amphora, v uint64) { x.Version = v }}
 )
@@ -148,8 +115,10 @@ type childKind interface {
 	collect(st *State, lbID string, into *storepb.Tree)
 	// tableOf sets st's table to one holding only t's rows (when it has any).
 	tableOf(st *State, t *storepb.Tree)
-	snapshot(st *State, emit func(*storepb.SnapshotRecord) bool)
-	restore(st *State, rec *storepb.SnapshotRecord) bool
+	snapshot(st *State, w *recordWriter)
+	// loader reads this kind's snapshot records into st's (empty) table.
+	// (lbID returns the restored load balancer's Id string for an id.)
+	loader(st *State, lbID func(string) string) rowLoader
 }
 
 // childKinds lists every child kind once.
@@ -166,9 +135,10 @@ func (k *ChildKind[T]) write(st *State, w *storepb.TreeWrite, version uint64) {
 	for _, id := range k.Deleted(w) {
 		t.Delete(id)
 	}
+	lbID := canonicalLB(st, w.LoadBalancerId)
 	for _, x := range k.Written(w) {
 		k.setVersion(x, version)
-		t.Put(k.intern(x))
+		t.Put(k.intern(x, lbID))
 	}
 }
 
@@ -204,14 +174,8 @@ func (k *ChildKind[T]) tableOf(st *State, t *storepb.Tree) {
 	}
 }
 
-func (k *ChildKind[T]) snapshot(st *State, emit func(*storepb.SnapshotRecord) bool) {
-	(*k.table(st)).All(func(x T) bool { return emit(k.record(x)) })
-}
+func (k *ChildKind[T]) snapshot(st *State, w *recordWriter) { writeTable(w, *k.table(st)) }
 
-func (k *ChildKind[T]) restore(st *State, rec *storepb.SnapshotRecord) bool {
-	x, ok := k.restored(rec)
-	if ok {
-		(*k.table(st)).Put(k.intern(x))
-	}
-	return ok
+func (k *ChildKind[T]) loader(st *State, lbID func(string) string) rowLoader {
+	return newTableLoader(*k.table(st), func(x T) T { return k.intern(x, lbID(x.GetLoadbalancerId())) })
 }

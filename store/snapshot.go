@@ -2,13 +2,19 @@ package store
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"keel/cluster/metrics"
 	"keel/store/storepb"
@@ -24,21 +30,26 @@ type fsmSnapshot struct {
 	lastVersion uint64
 	clock       int64
 	requests    []*storepb.AppliedRequest
+	stats       *snapshotStats // where Persist reports its figures (nil: nowhere)
 }
 
 // Persist streams the captured tables to the sink; it runs concurrently with Apply,
 // which is safe because a published State is immutable.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	start := time.Now()
-	w := &countingWriter{w: sink}
-	if err := s.write(w); err != nil {
+	cw := &countingWriter{w: sink}
+	records, err := s.writeCounted(cw)
+	if err != nil {
 		_ = sink.Cancel()
 		return err
 	}
 	if err := sink.Close(); err != nil {
 		return err
 	}
-	metrics.ObserveSnapshot(time.Since(start), w.n)
+	metrics.ObserveSnapshot(time.Since(start), cw.n)
+	if s.stats != nil {
+		s.stats.persisted(s.applied, records, cw.n, time.Since(start))
+	}
 	return nil
 }
 
@@ -55,108 +66,309 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 func (s *fsmSnapshot) write(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
+	_, err := s.writeCounted(w)
+	return err
+}
+
+func (s *fsmSnapshot) writeCounted(w io.Writer) (uint64, error) {
+	rw := &recordWriter{bw: bufio.NewWriterSize(w, 1<<20)}
 	hdr := &storepb.SnapshotHeader{AppliedIndex: s.applied, LastVersion: s.lastVersion, Format: snapshotFormat, ClockUnixMs: s.clock}
-	if _, err := protodelim.MarshalTo(bw, hdr); err != nil {
-		return err
-	}
-	var count uint64
-	var werr error
-	emit := func(rec *storepb.SnapshotRecord) bool {
-		_, werr = protodelim.MarshalTo(bw, rec)
-		count++
-		return werr == nil
+	if _, err := protodelim.MarshalTo(rw.bw, hdr); err != nil {
+		return 0, err
 	}
 	st := s.state
-	st.LoadBalancers.All(func(x *storepb.LoadBalancer) bool {
-		return emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_LoadBalancer{LoadBalancer: x}})
-	})
+	writeTable(rw, st.LoadBalancers)
 	for _, k := range childKinds {
-		if werr == nil {
-			k.snapshot(st, emit)
-		}
+		k.snapshot(st, rw)
 	}
-	if st.AmphoraSecrets != nil && werr == nil {
-		emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AmphoraSecrets{AmphoraSecrets: st.AmphoraSecrets}})
+	if st.AmphoraSecrets != nil {
+		rw.put(st.AmphoraSecrets)
 	}
-	st.Quotas.All(func(x *storepb.Quota) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Quota{Quota: x}})
-	})
-	st.Flavors.All(func(x *storepb.Flavor) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Flavor{Flavor: x}})
-	})
-	st.FlavorProfiles.All(func(x *storepb.FlavorProfile) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_FlavorProfile{FlavorProfile: x}})
-	})
-	st.AvailabilityZones.All(func(x *storepb.AvailabilityZone) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZone{AvailabilityZone: x}})
-	})
-	st.AvailabilityZoneProfiles.All(func(x *storepb.AvailabilityZoneProfile) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AvailabilityZoneProfile{AvailabilityZoneProfile: x}})
-	})
-	st.ListenerStatistics.All(func(x *storepb.ListenerStatistics) bool {
-		return werr == nil && emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_ListenerStatistics{ListenerStatistics: x}})
-	})
-	if werr == nil {
-		st.blazar.snapshot(emit)
+	writeTable(rw, st.Quotas)
+	writeTable(rw, st.Flavors)
+	writeTable(rw, st.FlavorProfiles)
+	writeTable(rw, st.AvailabilityZones)
+	writeTable(rw, st.AvailabilityZoneProfiles)
+	writeTable(rw, st.ListenerStatistics)
+	if rw.err == nil {
+		st.blazar.snapshot(rw.emit)
 	}
-	if werr == nil {
-		st.mogan.snapshot(emit)
+	if rw.err == nil {
+		st.mogan.snapshot(rw.emit)
 	}
 	for _, r := range s.requests {
-		if werr != nil || !emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_AppliedRequest{AppliedRequest: r}}) {
+		if !rw.put(r) {
 			break
 		}
 	}
-	if werr != nil {
-		return werr
+	if rw.err != nil {
+		return 0, rw.err
 	}
-	end := &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_EndCount{EndCount: count}}
-	if _, err := protodelim.MarshalTo(bw, end); err != nil {
-		return err
+	end := &storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_EndCount{EndCount: rw.count}}
+	if _, err := protodelim.MarshalTo(rw.bw, end); err != nil {
+		return 0, err
 	}
-	return bw.Flush()
+	return rw.count, rw.bw.Flush()
 }
+
+// recordWriter writes SnapshotRecords straight from the rows: the bytes
+// protodelim would write for a SnapshotRecord wrapping the row (its length,
+// the oneof field's tag, the row's length, the row), without a wrapper per row
+// and with the row's size computed once, into the buffered writer's own
+// buffer.
+type recordWriter struct {
+	bw    *bufio.Writer
+	count uint64
+	err   error
+}
+
+var marshalCached = proto.MarshalOptions{UseCachedSize: true}
+
+// put writes one row as its record; false once writing failed.
+func (w *recordWriter) put(m proto.Message) bool {
+	if w.err != nil {
+		return false
+	}
+	var b []byte
+	if b, w.err = appendRecord(w.bw.AvailableBuffer(), m); w.err != nil {
+		return false
+	}
+	if _, w.err = w.bw.Write(b); w.err != nil {
+		return false
+	}
+	w.count++
+	return true
+}
+
+// appendRecord appends m's record to b.
+func appendRecord(b []byte, m proto.Message) ([]byte, error) {
+	field, ok := recordFields[m.ProtoReflect().Descriptor().FullName()]
+	if !ok {
+		return b, fmt.Errorf("store: no snapshot record for %T", m)
+	}
+	size := proto.Size(m) // caches the sizes MarshalAppend then uses
+	inner := protowire.SizeTag(field) + protowire.SizeBytes(size)
+	b = protowire.AppendVarint(b, uint64(inner))
+	b = protowire.AppendTag(b, field, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	return marshalCached.MarshalAppend(b, m)
+}
+
+// emit writes a record built by its caller (Blazar's and Mogan's tables).
+func (w *recordWriter) emit(rec *storepb.SnapshotRecord) bool {
+	if w.err != nil {
+		return false
+	}
+	r := rec.ProtoReflect()
+	fd := r.WhichOneof(recordOneof)
+	if fd == nil || fd.Message() == nil {
+		w.err = fmt.Errorf("store: snapshot record without a row: %v", rec)
+		return false
+	}
+	return w.put(r.Get(fd).Message().Interface())
+}
+
+// writeTable writes every row of t, in id order. A large table is encoded by
+// marshalWorkers goroutines, chunk by chunk, while this one writes the chunks
+// in order (at most chunksAhead encoded ahead of it): encoding is most of a
+// snapshot's CPU, and the rows are immutable.
+func writeTable[T Entity](w *recordWriter, t *Table[T]) {
+	if w.err != nil {
+		return
+	}
+	if t.Len() < 4*chunkRows {
+		t.All(func(x T) bool { return w.put(any(x).(proto.Message)) })
+		return
+	}
+	type chunk struct {
+		rows []T
+		out  chan []byte // the encoded chunk; nil if encoding failed
+	}
+	done := make(chan struct{})
+	defer close(done)
+	work := make(chan *chunk, chunksAhead)
+	order := make(chan *chunk, chunksAhead)
+	// Encoded chunks' buffers are reused: at 1M load balancers fresh ones
+	// were half a gigabyte of garbage, well within the heap goal, so the
+	// resident set kept it after the snapshot.
+	free := make(chan []byte, chunksAhead+marshalWorkers+1)
+	var errMu sync.Mutex
+	var encErr error
+	go func() { // walks the table
+		defer close(work)
+		defer close(order)
+		c := &chunk{rows: make([]T, 0, chunkRows), out: make(chan []byte, 1)}
+		send := func() bool {
+			select {
+			case order <- c:
+			case <-done:
+				return false
+			}
+			select {
+			case work <- c:
+			case <-done:
+				return false
+			}
+			c = &chunk{rows: make([]T, 0, chunkRows), out: make(chan []byte, 1)}
+			return true
+		}
+		okay := true
+		t.All(func(x T) bool {
+			c.rows = append(c.rows, x)
+			if len(c.rows) == chunkRows {
+				okay = send()
+			}
+			return okay
+		})
+		if okay && len(c.rows) > 0 {
+			send()
+		}
+	}()
+	for i := 0; i < marshalWorkers; i++ {
+		go func() {
+			for c := range work {
+				var b []byte
+				select {
+				case b = <-free:
+				default:
+					b = make([]byte, 0, 256*chunkRows)
+				}
+				var err error
+				for _, x := range c.rows {
+					if b, err = appendRecord(b, any(x).(proto.Message)); err != nil {
+						errMu.Lock()
+						encErr = err
+						errMu.Unlock()
+						b = nil
+						break
+					}
+				}
+				c.out <- b
+			}
+		}()
+	}
+	for c := range order {
+		b := <-c.out
+		if b == nil {
+			errMu.Lock()
+			w.err = encErr
+			errMu.Unlock()
+			return
+		}
+		if _, w.err = w.bw.Write(b); w.err != nil {
+			return
+		}
+		select {
+		case free <- b[:0]:
+		default:
+		}
+		w.count += uint64(len(c.rows))
+	}
+}
+
+const (
+	chunkRows      = 2048
+	chunksAhead    = 8
+	marshalWorkers = 2
+)
+
+// recordOneof is SnapshotRecord's oneof; recordFields maps each row message
+// to its field in it.
+var (
+	recordOneof  = (&storepb.SnapshotRecord{}).ProtoReflect().Descriptor().Oneofs().ByName("entity")
+	recordFields = func() map[protoreflect.FullName]protowire.Number {
+		m := map[protoreflect.FullName]protowire.Number{}
+		fields := recordOneof.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			if f := fields.Get(i); f.Message() != nil {
+				m[f.Message().FullName()] = f.Number()
+			}
+		}
+		return m
+	}()
+)
 
 func (s *fsmSnapshot) Release() {}
 
 // readSnapshot builds fresh tables (and the remembered requests) from a snapshot
-// stream.
-func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.AppliedRequest, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
-	opts := protodelim.UnmarshalOptions{MaxSize: 64 << 20}
+// stream. Rows of the load balancers' table and of the child kinds' (nearly
+// every record) are decoded straight from the record's bytes into their row,
+// with no wrapper, and collected; once the stream is read and checked, each
+// table's indexes are built at once and concurrently (Table.load). Other
+// records go through SnapshotRecord.
+func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.AppliedRequest, uint64, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
 	hdr := &storepb.SnapshotHeader{}
-	if err := opts.UnmarshalFrom(br, hdr); err != nil {
-		return nil, nil, nil, fmt.Errorf("store: snapshot header: %w", err)
+	if err := (protodelim.UnmarshalOptions{MaxSize: maxRecord}).UnmarshalFrom(br, hdr); err != nil {
+		return nil, nil, nil, 0, fmt.Errorf("store: snapshot header: %w", err)
 	}
 	if hdr.Format != snapshotFormat {
-		return nil, nil, nil, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
+		return nil, nil, nil, 0, fmt.Errorf("store: snapshot format %d, want %d", hdr.Format, snapshotFormat)
 	}
 	st := newState()
+	lbs := newTableLoader(st.LoadBalancers, internLoadBalancer)
+	loaders := map[protowire.Number]rowLoader{lbs.field(): lbs}
+	for _, k := range childKinds {
+		l := k.loader(st, lbs.canonicalID)
+		loaders[l.field()] = l
+	}
 	var requests []*storepb.AppliedRequest
 	var count uint64
+	var buf []byte
+	dec := newBatchDecoder()
+	defer dec.stop()
+	lbsDone := false // every load balancer row decoded and in lbs.rows
 	for {
-		rec := &storepb.SnapshotRecord{}
-		err := opts.UnmarshalFrom(br, rec)
+		size, err := binary.ReadUvarint(br)
 		if errors.Is(err, io.EOF) {
-			return nil, nil, nil, errors.New("store: snapshot truncated (no end record)")
+			return nil, nil, nil, 0, errors.New("store: snapshot truncated (no end record)")
+		}
+		if err == nil && size > maxRecord {
+			err = fmt.Errorf("record of %d bytes", size)
+		}
+		if err == nil {
+			if uint64(cap(buf)) < size {
+				buf = make([]byte, size, max(size, 4096))
+			}
+			buf = buf[:size]
+			_, err = io.ReadFull(br, buf)
 		}
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("store: snapshot record: %w", err)
+			return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
+		}
+		if num, typ, n := protowire.ConsumeTag(buf); n > 0 && typ == protowire.BytesType && loaders[num] != nil {
+			row, m := protowire.ConsumeBytes(buf[n:])
+			if m < 0 || n+m != len(buf) {
+				return nil, nil, nil, 0, errors.New("store: snapshot record: malformed")
+			}
+			l := loaders[num]
+			if l != rowLoader(lbs) && !lbsDone {
+				// Child rows take their load balancer's Id string (lbs.canonicalID):
+				// the load balancers, written first, must all be in lbs.rows.
+				if err := dec.wait(); err != nil {
+					return nil, nil, nil, 0, err
+				}
+				lbsDone = true
+			}
+			dec.add(l, row)
+			count++
+			continue
+		}
+		rec := &storepb.SnapshotRecord{}
+		if err := proto.Unmarshal(buf, rec); err != nil {
+			return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
 		}
 		if end, isEnd := rec.Entity.(*storepb.SnapshotRecord_EndCount); isEnd {
+			if err := dec.wait(); err != nil {
+				return nil, nil, nil, 0, err
+			}
 			if end.EndCount != count {
-				return nil, nil, nil, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
+				return nil, nil, nil, 0, fmt.Errorf("store: snapshot has %d records, end says %d", count, end.EndCount)
 			}
 			break
 		}
 		count++
-		if restoreChild(st, rec) {
-			continue
-		}
 		switch e := rec.Entity.(type) {
-		case *storepb.SnapshotRecord_LoadBalancer:
-			st.LoadBalancers.Put(internLoadBalancer(e.LoadBalancer))
 		case *storepb.SnapshotRecord_Quota:
 			st.Quotas.Put(e.Quota)
 		case *storepb.SnapshotRecord_Flavor:
@@ -186,19 +398,189 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 		case *storepb.SnapshotRecord_AppliedRequest:
 			requests = append(requests, e.AppliedRequest)
 		default:
-			return nil, nil, nil, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
+			return nil, nil, nil, 0, fmt.Errorf("store: unknown snapshot record %T", rec.Entity)
 		}
 	}
-	return st, hdr, requests, nil
+	var wg sync.WaitGroup
+	for _, l := range loaders {
+		l.load(&wg)
+	}
+	wg.Wait()
+	for _, l := range loaders {
+		if err := l.loaded(); err != nil {
+			return nil, nil, nil, 0, err
+		}
+	}
+	return st, hdr, requests, count, nil
 }
 
-// restoreChild puts a record of a tree's child kind into st; false if the record
-// is of another kind.
-func restoreChild(st *State, rec *storepb.SnapshotRecord) bool {
-	for _, k := range childKinds {
-		if k.restore(st, rec) {
-			return true
-		}
+// batchDecoder decodes rows on decodeWorkers goroutines, in batches of up to
+// batchRows rows of one table, while the reader frames records; it hands
+// decoded batches to their loaders in stream order (so rows keep the
+// snapshot's order: the load balancers', in id order, are searched by
+// canonicalID). At most decodeAhead batches are read and not yet decoded.
+type batchDecoder struct {
+	work    chan *rowBatch
+	slots   chan struct{}
+	free    chan []byte // batch buffers to reuse: the collector is off during a restore
+	cur     *rowBatch
+	pending []*rowBatch
+	stopped bool
+}
+
+type rowBatch struct {
+	loader rowLoader
+	data   []byte
+	ends   []int
+	rows   any
+	err    error
+	done   chan struct{}
+}
+
+const (
+	batchRows      = 1024
+	decodeAhead    = 16
+	decodeWorkers  = 2
+	batchDataBytes = 256 << 10
+)
+
+func newBatchDecoder() *batchDecoder {
+	d := &batchDecoder{work: make(chan *rowBatch, decodeAhead), slots: make(chan struct{}, decodeAhead),
+		free: make(chan []byte, decodeAhead+1)}
+	for i := 0; i < decodeWorkers; i++ {
+		go func() {
+			for b := range d.work {
+				b.rows, b.err = b.loader.decode(b.data, b.ends)
+				select {
+				case d.free <- b.data[:0]:
+				default:
+				}
+				b.data, b.ends = nil, nil
+				close(b.done)
+				<-d.slots
+			}
+		}()
 	}
-	return false
+	return d
+}
+
+// add queues one row's bytes (copied) for l.
+func (d *batchDecoder) add(l rowLoader, row []byte) {
+	if d.cur != nil && (d.cur.loader != l || len(d.cur.ends) == batchRows) {
+		d.flush()
+	}
+	if d.cur == nil {
+		var data []byte
+		select {
+		case data = <-d.free:
+		default:
+			data = make([]byte, 0, batchDataBytes)
+		}
+		d.cur = &rowBatch{loader: l, data: data, ends: make([]int, 0, batchRows), done: make(chan struct{})}
+	}
+	d.cur.data = append(d.cur.data, row...)
+	d.cur.ends = append(d.cur.ends, len(d.cur.data))
+}
+
+func (d *batchDecoder) flush() {
+	if d.cur == nil {
+		return
+	}
+	d.slots <- struct{}{}
+	d.work <- d.cur
+	d.pending = append(d.pending, d.cur)
+	d.cur = nil
+}
+
+// wait decodes everything queued and adds it to the loaders, in order.
+func (d *batchDecoder) wait() error {
+	d.flush()
+	for _, b := range d.pending {
+		<-b.done
+		if b.err != nil {
+			return fmt.Errorf("store: snapshot record: %w", b.err)
+		}
+		b.loader.add(b.rows)
+		b.rows = nil
+	}
+	d.pending = d.pending[:0]
+	return nil
+}
+
+// stop ends the workers (after the batches queued are decoded).
+func (d *batchDecoder) stop() {
+	if !d.stopped {
+		d.stopped = true
+		close(d.work)
+	}
+}
+
+// maxRecord bounds one record (a row is far smaller; a corrupt length must not
+// allocate gigabytes).
+const maxRecord = 64 << 20
+
+// rowLoader collects one table's rows from a snapshot, then loads them.
+type rowLoader interface {
+	// field is the table's field in SnapshotRecord.
+	field() protowire.Number
+	// decode decodes rows laid back to back in data (row i ends at ends[i])
+	// into a []T; add appends such a slice to the loader's rows. decode may
+	// run on any goroutine, add only on the reader's.
+	decode(data []byte, ends []int) (any, error)
+	add(rows any)
+	// load starts building the table from the rows (Table.load) in wg.
+	load(wg *sync.WaitGroup)
+	// loaded reports whether the table holds every row, once wg is done.
+	loaded() error
+}
+
+type tableLoader[T Entity] struct {
+	table  *Table[T]
+	typ    protoreflect.MessageType
+	intern func(T) T
+	rows   []T
+}
+
+func newTableLoader[T Entity](t *Table[T], intern func(T) T) *tableLoader[T] {
+	var zero T
+	return &tableLoader[T]{table: t, typ: any(zero).(proto.Message).ProtoReflect().Type(), intern: intern}
+}
+
+func (l *tableLoader[T]) field() protowire.Number { return recordFields[l.typ.Descriptor().FullName()] }
+
+func (l *tableLoader[T]) decode(data []byte, ends []int) (any, error) {
+	rows := make([]T, len(ends))
+	start := 0
+	for i, end := range ends {
+		m := l.typ.New().Interface()
+		if err := proto.Unmarshal(data[start:end], m); err != nil {
+			return nil, err
+		}
+		rows[i] = l.intern(m.(T))
+		start = end
+	}
+	return rows, nil
+}
+
+func (l *tableLoader[T]) add(rows any) { l.rows = append(l.rows, rows.([]T)...) }
+
+// canonicalID returns the Id string of the row read with id, or id itself.
+// Rows are written in id order (Table.All), so the rows read so far are
+// sorted, and a child's load balancer precedes it in the stream.
+func (l *tableLoader[T]) canonicalID(id string) string {
+	key := idKey[T](id)
+	i := sort.Search(len(l.rows), func(i int) bool { return !lessIDItem(makeIDItem(l.rows[i]), key) })
+	if i < len(l.rows) && l.rows[i].GetId() == id {
+		return l.rows[i].GetId()
+	}
+	return id
+}
+
+func (l *tableLoader[T]) load(wg *sync.WaitGroup) { l.table.load(l.rows, wg) }
+
+func (l *tableLoader[T]) loaded() error {
+	if l.table.Len() != len(l.rows) {
+		return fmt.Errorf("store: snapshot holds %d %s rows, %d distinct ids", len(l.rows), l.table.Name(), l.table.Len())
+	}
+	return nil
 }

@@ -378,8 +378,10 @@ type StateStore struct {
 	applied atomic.Uint64
 	// remembered is how many requests the FSM's request table holds.
 	remembered atomic.Int64
-	mu         sync.Mutex
-	advance    chan struct{} // closed and replaced each time applied moves
+	// snapshots are the last snapshot's and restore's figures.
+	snapshots snapshotStats
+	mu        sync.Mutex
+	advance   chan struct{} // closed and replaced each time applied moves
 }
 
 // NewStateStore returns a store with empty tables.

@@ -19,7 +19,7 @@ import (
 // theirs), and it reads the runtime's own metrics after each cycle (polling: the
 // runtime has no GC callback), so it costs a few microseconds per poll.
 func paceGC(minHeadroom uint64, base int, stop <-chan struct{}) {
-	if minHeadroom == 0 || os.Getenv("GOGC") != "" {
+	if minHeadroom == 0 || base < 0 || os.Getenv("GOGC") != "" {
 		return
 	}
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
@@ -42,6 +42,13 @@ func paceGC(minHeadroom uint64, base int, stop <-chan struct{}) {
 			debug.SetGCPercent(gcPercentFor(samples[0].Value.Uint64(), minHeadroom, base))
 		}
 	}
+}
+
+// currentGCPercent is the GOGC in force (-gogc's, the environment's or Go's).
+func currentGCPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
 }
 
 // gcPercentFor is the GOGC that lets the heap grow by at least minHeadroom over

@@ -56,6 +56,9 @@ type options struct {
 	commitTimeout   time.Duration
 	amphorae        amphoraOptions
 	auth            keelhttp.AuthConfig
+	memory          memoryOptions
+	raftTrailing    uint64
+	raftSnapshotAt  uint64
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -85,6 +88,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; every node of a cluster needs the same one")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Uint64Var(&o.gcMinHeadroom, "gc-min-headroom", 64<<20, "bytes the heap may grow between garbage collections however small it is (GOGC rises while the live heap is small); 0, or GOGC in the environment: Go's own pacing")
+	fs.IntVar(&o.memory.gogc, "gogc", 0, fmt.Sprintf("the Go collector's GOGC: collect when the heap grew by this percentage of the live data; default %d unless GOGC is set (negative: off)", defaultGOGC))
+	fs.Uint64Var(&o.raftTrailing, "raft-trailing-logs", 0, "Raft entries kept in the log behind a snapshot, for followers to catch up from without one (0: the store's default)")
+	fs.Uint64Var(&o.raftSnapshotAt, "raft-snapshot-threshold", 0, "Raft entries applied since the last snapshot that make the next one (0: the store's default)")
+	fs.StringVar(&o.memory.limit, "memory-limit", "", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 2GiB; default none unless GOMEMLIMIT is set")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
 	fs.DurationVar(&o.powerSync, "power-sync-interval", actors.DefaultSettings.PowerSyncInterval, "how often bare-metal instances read their hosts' BMC power state")
@@ -139,6 +146,11 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.commitTimeout <= 0 {
 		return nil, errors.New("-raft-commit-timeout must be positive")
+	}
+	if o.memory.limit != "" {
+		if _, err := parseSize(o.memory.limit); err != nil {
+			return nil, fmt.Errorf("-memory-limit: %w", err)
+		}
 	}
 	if o.bootstrapExpect < 1 {
 		return nil, errors.New("-bootstrap-expect must be at least 1")
@@ -246,20 +258,26 @@ func run(o *options, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
 		return err
 	}
+	if err := applyMemory(o.memory, logger); err != nil {
+		return err
+	}
 	stopPacing := make(chan struct{})
 	defer close(stopPacing)
-	go paceGC(o.gcMinHeadroom, 100, stopPacing)
+	go paceGC(o.gcMinHeadroom, currentGCPercent(), stopPacing)
 	logOut := &slogWriter{logger: logger}
 	// Raft and memberlist report through go-metrics: into /metrics from their start.
 	if err := metrics.BridgeGoMetrics(); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut,
-		CommitTimeout: o.commitTimeout})
+		CommitTimeout: o.commitTimeout, TrailingLogs: o.raftTrailing, SnapshotThreshold: o.raftSnapshotAt})
 	if err != nil {
 		return err
 	}
 	n := &node{store: st}
+	stopRelease := make(chan struct{})
+	defer close(stopRelease)
+	go releaseAfterBulk(st.State().AppliedIndex, 5*time.Second, stopRelease, logger)
 
 	var joins []string
 	for _, j := range strings.Split(o.join, ",") {

@@ -34,7 +34,7 @@ func main() {
 	keeld := flag.String("keeld", "bin/keeld", "keeld binary")
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
-	scenarios := flag.String("scenarios", "single,cluster", "comma-separated: single, cluster, children; "+
+	scenarios := flag.String("scenarios", "single,cluster,scale", "comma-separated: single, cluster, children, scale (memory, snapshot, restart at -scale-lbs); "+
 		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae); allocation-search, leases (make bench-leases); instances (make bench-instances)")
 	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
 	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
@@ -53,6 +53,9 @@ func main() {
 	profileDir := flag.String("profile-dir", "bench/results/profile", "cluster-profile: where the nodes' CPU profiles go")
 	compare := flag.String("compare", "", "results file to compare this run's table with "+
 		"(default: the newest earlier results-*.md in -out; none: no comparison)")
+	scaleLBs := flag.Int("scale-lbs", 100000, "scale: load balancers stored (make bench-scale: 1000000)")
+	scaleArgs := flag.String("scale-keeld-args", "", "scale: extra keeld flags, space-separated")
+	scaleHeap := flag.String("scale-heap-profile", "", "scale: write keeld's heap profile at rest here")
 	flag.Parse()
 
 	// An explicit baseline is read now: a typo should not cost a whole run.
@@ -123,6 +126,9 @@ func main() {
 		case "instances":
 			sections = append(sections, instances(r, *instanceCount, *instanceBMCs, *instanceCommit))
 			sectionKind = "instances"
+		case "scale":
+			sections = append(sections, scale(r, *scaleLBs, strings.Fields(*scaleArgs), *scaleHeap))
+			sectionKind = "scale"
 		case "allocation-search":
 			sections = append(sections, allocationSearch(*searchHosts, *searchPerHost))
 			sectionKind = "leases"
@@ -145,7 +151,12 @@ func main() {
 	}
 	// Only amphora scenarios ran: their own file, so latest.md keeps the API table.
 	prefix, latest := "results-", "latest.md"
-	if !table && sectionKind == "instances" {
+	if !table && sectionKind == "scale" {
+		report.Reset()
+		fmt.Fprintf(report, "# keel benchmark: memory and scale, %s\n\nMachine: %d CPUs, %s/%s, %s; shared, so timings are noisy.\n",
+			time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+		prefix, latest = "scale-", "scale-latest.md"
+	} else if !table && sectionKind == "instances" {
 		report.Reset()
 		fmt.Fprintf(report, "# keel benchmark: Mogan instances, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 		fmt.Fprintf(report, "Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Load generator, keeld and ipmi_sim share the machine; loopback only.\n",
