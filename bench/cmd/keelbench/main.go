@@ -51,6 +51,7 @@ func main() {
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
 	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
 	profileDir := flag.String("profile-dir", "bench/results/profile", "cluster-profile: where the nodes' CPU profiles go")
+	profileArgs := flag.String("profile-keeld-args", "", "cluster-profile: extra keeld flags, space-separated (e.g. -gogc 100)")
 	compare := flag.String("compare", "", "results file to compare this run's table with "+
 		"(default: the newest earlier results-*.md in -out; none: no comparison)")
 	scaleLBs := flag.Int("scale-lbs", 100000, "scale: load balancers stored (make bench-scale: 1000000)")
@@ -110,7 +111,7 @@ func main() {
 		case "cluster":
 			notes = append(notes, threeNodes(r, *dur, add)...)
 		case "cluster-profile":
-			sections = append(sections, clusterWriteProfile(r, *dur, *profileDir))
+			sections = append(sections, clusterWriteProfile(r, *dur, *profileDir, strings.Fields(*profileArgs)))
 			sectionKind = "profile"
 		case "children":
 			notes = append(notes, children(r, *dur, add)...)

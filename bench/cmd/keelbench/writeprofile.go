@@ -17,8 +17,8 @@ import (
 // behind the 3-node write figures. They are written to dir as <node>.cpu.pprof;
 // the section reports the throughput, the latency and the CPU per create each
 // process spent.
-func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
-	nodes := systemtest.StartCluster(r, 3)
+func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []string) string {
+	nodes := systemtest.StartClusterWith(r, 3, func(n *systemtest.Node) { n.ExtraArgs = append(n.ExtraArgs, keeldArgs...) })
 	var clients []*client
 	for _, n := range nodes {
 		clients = append(clients, newClient(n.HTTPAddr, 256))
@@ -58,7 +58,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string) string {
 	}
 	entries := commitIndex(r, clients[0]) - indexBefore
 	var b strings.Builder
-	fmt.Fprintf(&b, "## 3-node create profile\n\n%s\n\n", res)
+	fmt.Fprintf(&b, "## 3-node create profile\n\nkeeld flags: `%s`\n\n%s\n\n", strings.Join(keeldArgs, " "), res)
 	fmt.Fprintf(&b, "Raft entries committed: %d, %.2f per create (each create is two commands: the create and its provider step).\n\n",
 		entries, float64(entries)/float64(max(res.Requests, 1)))
 	fmt.Fprintf(&b, "| process | CPU | CPU per create |\n|---|---|---|\n")
