@@ -49,7 +49,6 @@ type options struct {
 	bootstrapExpect int
 	gossipKey       []byte
 	logLevel        string
-	gcMinHeadroom   uint64
 	grainIdle       time.Duration
 	provisionDelay  time.Duration
 	powerSync       time.Duration
@@ -87,7 +86,6 @@ func parseFlags(args []string) (*options, error) {
 	var gossipKey string
 	fs.StringVar(&gossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) that encrypts and authenticates gossip; every node of a cluster needs the same one")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.Uint64Var(&o.gcMinHeadroom, "gc-min-headroom", 64<<20, "bytes the heap may grow between garbage collections however small it is (GOGC rises while the live heap is small); 0, or GOGC in the environment: Go's own pacing")
 	fs.IntVar(&o.memory.gogc, "gogc", 0, fmt.Sprintf("the Go collector's GOGC: collect when the heap grew by this percentage of the live data; default %d unless GOGC is set (negative: off)", defaultGOGC))
 	fs.Uint64Var(&o.raftTrailing, "raft-trailing-logs", 0, "Raft entries kept in the log behind a snapshot, for followers to catch up from without one (0: the store's default)")
 	fs.Uint64Var(&o.raftSnapshotAt, "raft-snapshot-threshold", 0, "Raft entries applied since the last snapshot that make the next one (0: the store's default)")
@@ -261,9 +259,6 @@ func run(o *options, logger *slog.Logger) error {
 	if err := applyMemory(o.memory, logger); err != nil {
 		return err
 	}
-	stopPacing := make(chan struct{})
-	defer close(stopPacing)
-	go paceGC(o.gcMinHeadroom, currentGCPercent(), stopPacing)
 	logOut := &slogWriter{logger: logger}
 	// Raft and memberlist report through go-metrics: into /metrics from their start.
 	if err := metrics.BridgeGoMetrics(); err != nil {
