@@ -51,6 +51,21 @@ func (m *MoganServer) listTypes(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
+// visibleType is the instance type id as of now (a read barrier first), or
+// Mogan's 404 when there is none or the caller may not see it (a private type is
+// an administrator's).
+func (m *MoganServer) visibleType(ctx *fasthttp.RequestCtx, id string) (*storepb.InstanceType, error) {
+	if err := m.barrier(); err != nil {
+		return nil, err
+	}
+	t := m.store.State().Current().InstanceType(id)
+	who := identityOf(ctx)
+	if t == nil || (!t.IsPublic && !who.Allowed(ruleMoganAdmin, who.ProjectID)) {
+		return nil, errTypeNotFound(id)
+	}
+	return t, nil
+}
+
 func (m *MoganServer) showType(ctx *fasthttp.RequestCtx) error {
 	if err := moganQuery(ctx); err != nil {
 		return err
@@ -58,14 +73,9 @@ func (m *MoganServer) showType(ctx *fasthttp.RequestCtx) error {
 	if err := moganAuthorize(ctx, ruleMoganTypeGet, ""); err != nil {
 		return err
 	}
-	id := pathParam(ctx, "uuid")
-	if err := m.barrier(); err != nil {
+	t, err := m.visibleType(ctx, pathParam(ctx, "uuid"))
+	if err != nil {
 		return err
-	}
-	t := m.store.State().Current().InstanceType(id)
-	who := identityOf(ctx)
-	if t == nil || (!t.IsPublic && !who.Allowed(ruleMoganAdmin, who.ProjectID)) {
-		return errTypeNotFound(id)
 	}
 	writeMoganJSON(ctx, fasthttp.StatusOK, appendInstanceType(nil, moganBase(ctx), t))
 	return nil
@@ -141,14 +151,9 @@ func (m *MoganServer) showExtraSpecs(ctx *fasthttp.RequestCtx) error {
 	if err := moganAuthorize(ctx, ruleMoganTypeGet, ""); err != nil {
 		return err
 	}
-	id := pathParam(ctx, "uuid")
-	if err := m.barrier(); err != nil {
+	t, err := m.visibleType(ctx, pathParam(ctx, "uuid"))
+	if err != nil {
 		return err
-	}
-	t := m.store.State().Current().InstanceType(id)
-	who := identityOf(ctx)
-	if t == nil || (!t.IsPublic && !who.Allowed(ruleMoganAdmin, who.ProjectID)) {
-		return errTypeNotFound(id)
 	}
 	writeMoganJSON(ctx, fasthttp.StatusOK, appendExtraSpecs(nil, t))
 	return nil
