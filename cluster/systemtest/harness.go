@@ -121,8 +121,9 @@ var handedOut = struct {
 // picks below the kernel's ephemeral range (net.ipv4.ip_local_port_range), so the
 // outgoing connections of running nodes cannot take it between now and the bind,
 // and never returns a port it returned before in this process. Test processes of
-// other packages pick at random from the same range; StartHealthy and
-// StartClusterWith start again on new ports if a bind still fails.
+// other packages pick from the same range, but a port one of them holds is
+// skipped (reservePort); StartHealthy and StartClusterWith start again on new
+// ports if a bind still fails.
 func FreePortOn(t T, host string) int {
 	t.Helper()
 	low, high := portRange()
@@ -130,7 +131,7 @@ func FreePortOn(t T, host string) int {
 	defer handedOut.Unlock()
 	for i := 0; i < 500; i++ {
 		port := low + rand.IntN(high-low)
-		if handedOut.ports[port] {
+		if handedOut.ports[port] || !reservePort(port) {
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
@@ -147,6 +148,38 @@ func FreePortOn(t T, host string) int {
 	}
 	t.Fatal("no free loopback port")
 	return 0
+}
+
+// portReservations is one file whose byte n is write-locked (fcntl, per process)
+// by the test process that handed out port n. The kernel drops the locks when
+// that process exits, so nothing goes stale, and test processes of different
+// packages running at once never hand out the same port. Without it, a node
+// restarted on its old ports could find one taken by another package's node
+// started while it was down.
+var portReservations struct {
+	once sync.Once
+	f    *os.File
+}
+
+// reservePort takes port's byte lock for this process; false if another test
+// process holds it. If the lock file cannot be opened, only the in-process
+// record and the bind check guard the port.
+func reservePort(port int) bool {
+	portReservations.once.Do(func() {
+		path := filepath.Join(os.TempDir(), "keel-test-ports.lock")
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+		if err != nil {
+			return
+		}
+		_ = f.Chmod(0o666) // test nodes may run under other user ids
+		portReservations.f = f
+	})
+	f := portReservations.f
+	if f == nil {
+		return true
+	}
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart, Start: int64(port), Len: 1}
+	return syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk) == nil
 }
 
 // portRange is where FreePortOn picks: from 20000 up to the first ephemeral port.

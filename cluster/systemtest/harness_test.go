@@ -1,7 +1,11 @@
 package systemtest
 
 import (
+	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -73,5 +77,42 @@ func TestFreePortNeverRepeats(t *testing.T) {
 			t.Fatalf("port %d is in the ephemeral range (from %d)", p, high)
 		}
 		seen[p] = true
+	}
+}
+
+// A port another test process handed out (and still runs) is never handed out
+// here, even though nothing listens on it: that process may restart a node on it.
+func TestFreePortSkipsPortsOtherProcessesHold(t *testing.T) {
+	if os.Getenv("KEEL_TEST_HOLD_PORT") != "" {
+		fmt.Println(FreePort(t)) // the parent reads the port, then closes our stdin
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFreePortSkipsPortsOtherProcessesHold$")
+	cmd.Env = append(os.Environ(), "KEEL_TEST_HOLD_PORT=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	var held int
+	if _, err := fmt.Fscan(out, &held); err != nil {
+		t.Fatalf("reading the child's port: %v", err)
+	}
+	if reservePort(held) {
+		t.Fatalf("port %d, held by another test process, was reserved here too", held)
+	}
+	stdin.Close()
+	_ = cmd.Wait()
+	// Once that process is gone, its ports are free to hand out again.
+	if !reservePort(held) {
+		t.Fatalf("port %d still held after its process exited", held)
 	}
 }
