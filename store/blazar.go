@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/google/btree"
+	"github.com/tidwall/btree"
 
 	"keel/store/storepb"
 )
@@ -141,13 +141,13 @@ func newBlazarTables() blazarTables {
 		hosts:         NewTable(hostSchema),
 		properties:    NewTable(resourcePropertySchema),
 		leases:        NewTable(leaseSchema),
-		capabilities:  btree.NewG(btreeDegree, lessCapability),
-		reservations:  btree.NewG(btreeDegree, lessReservation),
-		events:        btree.NewG(btreeDegree, lessEvent),
-		pendingLeases: btree.NewG(btreeDegree, func(a, b string) bool { return a < b }),
-		allocByHost:   btree.NewG(btreeDegree, lessAllocByHost),
-		allocByRes:    btree.NewG(btreeDegree, lessAllocByRes),
-		allocByLease:  btree.NewG(btreeDegree, lessAllocByLease),
+		capabilities:  newTree(lessCapability),
+		reservations:  newTree(lessReservation),
+		events:        newTree(lessEvent),
+		pendingLeases: newTree(func(a, b string) bool { return a < b }),
+		allocByHost:   newTree(lessAllocByHost),
+		allocByRes:    newTree(lessAllocByRes),
+		allocByLease:  newTree(lessAllocByLease),
 	}
 }
 
@@ -156,13 +156,13 @@ func (b blazarTables) clone() blazarTables {
 		hosts:         b.hosts.Clone(),
 		properties:    b.properties.Clone(),
 		leases:        b.leases.Clone(),
-		capabilities:  b.capabilities.Clone(),
-		reservations:  b.reservations.Clone(),
-		events:        b.events.Clone(),
-		pendingLeases: b.pendingLeases.Clone(),
-		allocByHost:   b.allocByHost.Clone(),
-		allocByRes:    b.allocByRes.Clone(),
-		allocByLease:  b.allocByLease.Clone(),
+		capabilities:  b.capabilities.Copy(),
+		reservations:  b.reservations.Copy(),
+		events:        b.events.Copy(),
+		pendingLeases: b.pendingLeases.Copy(),
+		allocByHost:   b.allocByHost.Copy(),
+		allocByRes:    b.allocByRes.Copy(),
+		allocByLease:  b.allocByLease.Copy(),
 	}
 }
 
@@ -175,7 +175,7 @@ func (b *blazarTables) putHost(h *storepb.Host) {
 	h = internHost(h)
 	b.hosts.Put(h)
 	for name, value := range h.ExtraCapabilities {
-		b.capabilities.ReplaceOrInsert(capabilityEntry{name: name, value: value, host: h.Id})
+		b.capabilities.Set(capabilityEntry{name: name, value: value, host: h.Id})
 	}
 }
 
@@ -202,19 +202,19 @@ func (b *blazarTables) putLease(l *storepb.Lease) {
 	b.leases.Put(l)
 	pending := false
 	for _, r := range l.Reservations {
-		b.reservations.ReplaceOrInsert(reservationEntry{reservation: r.Id, lease: l.Id})
+		b.reservations.Set(reservationEntry{reservation: r.Id, lease: l.Id})
 	}
 	for _, ev := range l.Events {
 		switch ev.Status {
 		case storepb.EventUndone:
-			b.events.ReplaceOrInsert(eventKey(l.Id, ev))
+			b.events.Set(eventKey(l.Id, ev))
 			pending = true
 		case storepb.EventInProgress:
 			pending = true
 		}
 	}
 	if pending {
-		b.pendingLeases.ReplaceOrInsert(l.Id)
+		b.pendingLeases.Set(l.Id)
 	}
 }
 
@@ -245,9 +245,9 @@ func eventKey(lease string, ev *storepb.LeaseEvent) eventEntry {
 func (b *blazarTables) putAllocation(a *storepb.Allocation) {
 	b.deleteAllocation(a.HostId, a.ReservationId)
 	a.HostId, a.ReservationId, a.LeaseId = intern(a.HostId), intern(a.ReservationId), intern(a.LeaseId)
-	b.allocByHost.ReplaceOrInsert(a)
-	b.allocByRes.ReplaceOrInsert(a)
-	b.allocByLease.ReplaceOrInsert(a)
+	b.allocByHost.Set(a)
+	b.allocByRes.Set(a)
+	b.allocByLease.Set(a)
 }
 
 func (b *blazarTables) deleteAllocation(host, reservation string) {
@@ -285,7 +285,7 @@ func (b *blazarTables) snapshot(emit func(*storepb.SnapshotRecord) bool) {
 		})
 	}
 	if okay {
-		b.allocByRes.Ascend(func(x *storepb.Allocation) bool {
+		b.allocByRes.Scan(func(x *storepb.Allocation) bool {
 			okay = emit(&storepb.SnapshotRecord{Entity: &storepb.SnapshotRecord_Allocation{Allocation: x}})
 			return okay
 		})
@@ -335,7 +335,7 @@ func (s *State) HostByName(name string) *storepb.Host {
 // order Blazar lists hosts and tries them as allocation candidates in.
 func (s *State) Hosts() []*storepb.Host {
 	out := make([]*storepb.Host, 0, s.blazar.hosts.Len())
-	s.blazar.hosts.created.Ascend(func(h *storepb.Host) bool {
+	s.blazar.hosts.created.Scan(func(h *storepb.Host) bool {
 		out = append(out, h)
 		return true
 	})
@@ -365,7 +365,7 @@ func (s *State) ResourceProperties() []*storepb.ResourceProperty {
 // capability name, sorted (GET /v1/os-hosts/properties?detail=True).
 func (s *State) CapabilityValues(name string) []string {
 	var out []string
-	s.blazar.capabilities.AscendGreaterOrEqual(capabilityEntry{name: name}, func(c capabilityEntry) bool {
+	s.blazar.capabilities.Ascend(capabilityEntry{name: name}, func(c capabilityEntry) bool {
 		if c.name != name {
 			return false
 		}
@@ -381,7 +381,7 @@ func (s *State) CapabilityValues(name string) []string {
 // filter naming one that none has is refused, as Blazar's BlazarDBNotFound).
 func (s *State) CapabilityExists(name string) bool {
 	found := false
-	s.blazar.capabilities.AscendGreaterOrEqual(capabilityEntry{name: name}, func(c capabilityEntry) bool {
+	s.blazar.capabilities.Ascend(capabilityEntry{name: name}, func(c capabilityEntry) bool {
 		found = c.name == name
 		return false
 	})
@@ -391,7 +391,7 @@ func (s *State) CapabilityExists(name string) bool {
 // AllocationsOfHost returns a host's allocations by start (then reservation).
 func (s *State) AllocationsOfHost(hostID string) []*storepb.Allocation {
 	var out []*storepb.Allocation
-	s.blazar.allocByHost.AscendGreaterOrEqual(&storepb.Allocation{HostId: hostID, StartMs: -1 << 63},
+	s.blazar.allocByHost.Ascend(&storepb.Allocation{HostId: hostID, StartMs: -1 << 63},
 		func(a *storepb.Allocation) bool {
 			if a.HostId != hostID {
 				return false
@@ -405,7 +405,7 @@ func (s *State) AllocationsOfHost(hostID string) []*storepb.Allocation {
 // HostAllocated reports whether a host holds any allocation.
 func (s *State) HostAllocated(hostID string) bool {
 	found := false
-	s.blazar.allocByHost.AscendGreaterOrEqual(&storepb.Allocation{HostId: hostID, StartMs: -1 << 63},
+	s.blazar.allocByHost.Ascend(&storepb.Allocation{HostId: hostID, StartMs: -1 << 63},
 		func(a *storepb.Allocation) bool {
 			found = a.HostId == hostID
 			return false
@@ -420,7 +420,7 @@ func (s *State) HostAllocated(hostID string) bool {
 // back to startMs - cleaningMs.
 func (s *State) HostBusyDuring(hostID string, startMs, endMs, cleaningMs int64) bool {
 	busy := false
-	s.blazar.allocByHost.DescendLessOrEqual(&storepb.Allocation{HostId: hostID, StartMs: endMs + cleaningMs - 1, ReservationId: "\xff"},
+	s.blazar.allocByHost.Descend(&storepb.Allocation{HostId: hostID, StartMs: endMs + cleaningMs - 1, ReservationId: "\xff"},
 		func(a *storepb.Allocation) bool {
 			busy = a.HostId == hostID && Overlaps(startMs, endMs, a.StartMs, a.EndMs, cleaningMs)
 			return false
@@ -431,7 +431,7 @@ func (s *State) HostBusyDuring(hostID string, startMs, endMs, cleaningMs int64) 
 // AllocationsOfReservation returns a reservation's allocations, by host id.
 func (s *State) AllocationsOfReservation(reservationID string) []*storepb.Allocation {
 	var out []*storepb.Allocation
-	s.blazar.allocByRes.AscendGreaterOrEqual(&storepb.Allocation{ReservationId: reservationID},
+	s.blazar.allocByRes.Ascend(&storepb.Allocation{ReservationId: reservationID},
 		func(a *storepb.Allocation) bool {
 			if a.ReservationId != reservationID {
 				return false
@@ -445,7 +445,7 @@ func (s *State) AllocationsOfReservation(reservationID string) []*storepb.Alloca
 // AllocationsOfLease returns a lease's allocations, by reservation then host.
 func (s *State) AllocationsOfLease(leaseID string) []*storepb.Allocation {
 	var out []*storepb.Allocation
-	s.blazar.allocByLease.AscendGreaterOrEqual(&storepb.Allocation{LeaseId: leaseID},
+	s.blazar.allocByLease.Ascend(&storepb.Allocation{LeaseId: leaseID},
 		func(a *storepb.Allocation) bool {
 			if a.LeaseId != leaseID {
 				return false
@@ -492,7 +492,7 @@ func (s *State) LeaseOfReservation(reservationID string) *storepb.Lease {
 // Leases returns every lease in creation order (created_at_us, then id).
 func (s *State) Leases() []*storepb.Lease {
 	out := make([]*storepb.Lease, 0, s.blazar.leases.Len())
-	s.blazar.leases.created.Ascend(func(l *storepb.Lease) bool {
+	s.blazar.leases.created.Scan(func(l *storepb.Lease) bool {
 		out = append(out, l)
 		return true
 	})
@@ -503,7 +503,7 @@ func (s *State) Leases() []*storepb.Lease {
 func (s *State) LeasesOfProject(project string) []*storepb.Lease {
 	var out []*storepb.Lease
 	t := s.blazar.leases
-	t.projectCreated.AscendGreaterOrEqual(t.schema.Pivot(project, -1<<63, ""), func(l *storepb.Lease) bool {
+	t.projectCreated.Ascend(t.schema.Pivot(project, -1<<63, ""), func(l *storepb.Lease) bool {
 		if l.ProjectId != project {
 			return false
 		}
@@ -519,7 +519,7 @@ func (s *State) LeasesOfProject(project string) []*storepb.Lease {
 // event id.
 func (s *State) EventsDueBy(t int64) []*storepb.LeaseEvent {
 	var out []*storepb.LeaseEvent
-	s.blazar.events.Ascend(func(e eventEntry) bool {
+	s.blazar.events.Scan(func(e eventEntry) bool {
 		if e.time > t {
 			return false
 		}
@@ -540,7 +540,7 @@ func (s *State) NextEventTime() (int64, bool) {
 // IN_PROGRESS event: the leases a reconciler re-activates after a node died.
 func (s *State) LeasesWithPendingEvents() []string {
 	out := make([]string, 0, s.blazar.pendingLeases.Len())
-	s.blazar.pendingLeases.Ascend(func(id string) bool {
+	s.blazar.pendingLeases.Scan(func(id string) bool {
 		out = append(out, id)
 		return true
 	})

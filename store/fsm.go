@@ -340,7 +340,7 @@ func (s *State) QuotaLimit(project, resource string) int32 {
 // countProject counts a project's entities of one table, stopping at limit+1.
 func countProject[T Entity](t *Table[T], project string, limit int) int {
 	n := 0
-	t.projectCreated.AscendGreaterOrEqual(t.schema.Pivot(project, -1<<63, ""), func(v T) bool {
+	t.projectCreated.Ascend(t.schema.Pivot(project, -1<<63, ""), func(v T) bool {
 		if v.GetProjectId() != project {
 			return false
 		}

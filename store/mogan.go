@@ -89,7 +89,7 @@ func (s *State) Instance(id string) *storepb.Instance {
 // uuid): GET /v1/instances?all_tenants=1.
 func (s *State) Instances() []*storepb.Instance {
 	out := make([]*storepb.Instance, 0, s.mogan.instances.Len())
-	s.mogan.instances.created.Ascend(func(x *storepb.Instance) bool {
+	s.mogan.instances.created.Scan(func(x *storepb.Instance) bool {
 		out = append(out, x)
 		return true
 	})
@@ -100,7 +100,7 @@ func (s *State) Instances() []*storepb.Instance {
 func (s *State) InstancesOfProject(project string) []*storepb.Instance {
 	var out []*storepb.Instance
 	t := s.mogan.instances
-	t.projectCreated.AscendGreaterOrEqual(t.schema.Pivot(project, -1<<63, ""), func(x *storepb.Instance) bool {
+	t.projectCreated.Ascend(t.schema.Pivot(project, -1<<63, ""), func(x *storepb.Instance) bool {
 		if x.ProjectId != project {
 			return false
 		}
@@ -132,7 +132,7 @@ func (s *State) HostHeldByInstance(hostID string) bool { return s.InstanceOnHost
 // availability zone, capabilities, leases).
 func (s *State) FreeHosts() []*storepb.Host {
 	var out []*storepb.Host
-	s.blazar.hosts.created.Ascend(func(h *storepb.Host) bool {
+	s.blazar.hosts.created.Scan(func(h *storepb.Host) bool {
 		if !s.HostHeldByInstance(h.Id) {
 			out = append(out, h)
 		}
@@ -177,7 +177,7 @@ func (s *State) InstanceType(uuid string) *storepb.InstanceType {
 // InstanceTypes returns every instance type in creation order.
 func (s *State) InstanceTypes() []*storepb.InstanceType {
 	out := make([]*storepb.InstanceType, 0, s.mogan.types.Len())
-	s.mogan.types.created.Ascend(func(x *storepb.InstanceType) bool {
+	s.mogan.types.created.Scan(func(x *storepb.InstanceType) bool {
 		out = append(out, x)
 		return true
 	})

@@ -98,18 +98,18 @@ func listByCreated[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) 
 	}
 	switch {
 	case hasMarker && !q.Reverse:
-		tree.AscendGreaterOrEqual(marker, visit)
+		tree.Ascend(marker, visit)
 	case hasMarker:
-		tree.DescendLessOrEqual(marker, visit)
+		tree.Descend(marker, visit)
 	case !q.Reverse && q.Project != "":
-		tree.AscendGreaterOrEqual(t.schema.Pivot(q.Project, -1<<63, ""), visit)
+		tree.Ascend(t.schema.Pivot(q.Project, -1<<63, ""), visit)
 	case !q.Reverse:
-		tree.Ascend(visit)
+		tree.Scan(visit)
 	case q.Project != "":
 		// The project's last key lies below the first key of the next project name.
-		tree.DescendLessOrEqual(t.schema.Pivot(q.Project, 1<<63-1, "\xff\xff\xff\xff"), visit)
+		tree.Descend(t.schema.Pivot(q.Project, 1<<63-1, "\xff\xff\xff\xff"), visit)
 	default:
-		tree.Descend(visit)
+		tree.Reverse(visit)
 	}
 	if q.Reverse {
 		slices.Reverse(items)
@@ -139,9 +139,9 @@ func listSorted[T Entity](t *Table[T], q Query[T], marker T, hasMarker bool) Pag
 	case q.IndexFilter != nil:
 		t.Equal(q.IndexFilter.Index, q.IndexFilter.Value, collect)
 	case q.Project != "":
-		t.projectCreated.AscendGreaterOrEqual(t.schema.Pivot(q.Project, -1<<63, ""), collect)
+		t.projectCreated.Ascend(t.schema.Pivot(q.Project, -1<<63, ""), collect)
 	default:
-		t.created.Ascend(collect)
+		t.created.Scan(collect)
 	}
 	cmp := q.compare
 	if t.schema.ByID {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/btree"
+	"github.com/tidwall/btree"
 )
 
 // Entity is what every stored object offers the tables (protobuf getters).
@@ -19,7 +19,8 @@ type Entity interface {
 }
 
 // Tables are ordered indexes over immutable entities, built on copy-on-write
-// B-trees (google/btree). Every table keeps its entities by id, by (created_at, id)
+// B-trees (tidwall/btree, whose Load appends presorted items at the right edge,
+// so a restore builds each index with one comparison per row). Every table keeps its entities by id, by (created_at, id)
 // — the API's default order — and by (project_id, created_at, id) for project-
 // scoped lists, plus the exact-match indexes its schema names. A Clone is O(1); the
 // FSM writes to its own copy and publishes a clone after each batch, so readers get
@@ -80,22 +81,16 @@ type Schema[T Entity] struct {
 	// on id alone.
 	ByID bool
 
-	// What every table of the schema shares, made once: B-tree node free lists
-	// (safe for concurrent use) and the exact indexes' orderings, so an empty
-	// table (a grain reply's, say) costs a few small allocations.
+	// What every table of the schema shares, made once: the exact indexes'
+	// orderings, so an empty table (a grain reply's, say) costs a few small
+	// allocations.
 	once      sync.Once
-	idFree    *btree.FreeListG[idItem[T]]
-	free      *btree.FreeListG[T]
-	keyedFree *btree.FreeListG[keyed[T]]
-	exactLess map[string]btree.LessFunc[T]
+	exactLess map[string]func(a, b T) bool
 }
 
 func (s *Schema[T]) shared() {
 	s.once.Do(func() {
-		s.idFree = btree.NewFreeListG[idItem[T]](btree.DefaultFreeListSize)
-		s.free = btree.NewFreeListG[T](btree.DefaultFreeListSize)
-		s.keyedFree = btree.NewFreeListG[keyed[T]](btree.DefaultFreeListSize)
-		s.exactLess = map[string]btree.LessFunc[T]{}
+		s.exactLess = map[string]func(a, b T) bool{}
 		for name, ix := range s.Exact {
 			field := ix.Field
 			s.exactLess[name] = func(a, b T) bool {
@@ -110,6 +105,13 @@ func (s *Schema[T]) shared() {
 }
 
 const btreeDegree = 16
+
+// newTree returns an empty B-tree ordered by less. Trees take no locks of their
+// own: a table's owner (the FSM, under its lock) is its only writer, and
+// readers get published copies.
+func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
+	return btree.NewBTreeGOptions(less, btree.Options{Degree: btreeDegree, NoLocks: true})
+}
 
 // Table is one table at one version. Only its owner (the FSM's working copy)
 // writes; published clones are read-only.
@@ -181,19 +183,19 @@ func NewTable[T Entity](s *Schema[T]) *Table[T] {
 	s.shared()
 	t := &Table[T]{
 		schema:         s,
-		byID:           btree.NewWithFreeListG(btreeDegree, lessIDItem[T], s.idFree),
-		created:        btree.NewWithFreeListG(btreeDegree, lessCreated[T], s.free),
-		projectCreated: btree.NewWithFreeListG(btreeDegree, lessProjectCreated[T], s.free),
+		byID:           newTree(lessIDItem[T]),
+		created:        newTree(lessCreated[T]),
+		projectCreated: newTree(lessProjectCreated[T]),
 		exact:          make(map[string]*btree.BTreeG[T], len(s.exactLess)),
 	}
 	for name, less := range s.exactLess {
-		t.exact[name] = btree.NewWithFreeListG(btreeDegree, less, s.free)
+		t.exact[name] = newTree(less)
 	}
 	for name := range s.Multi {
 		if t.multi == nil {
 			t.multi = make(map[string]*btree.BTreeG[keyed[T]], len(s.Multi))
 		}
-		t.multi[name] = btree.NewWithFreeListG(btreeDegree, lessKeyed[T], s.keyedFree)
+		t.multi[name] = newTree(lessKeyed[T])
 	}
 	return t
 }
@@ -203,15 +205,15 @@ func (t *Table[T]) Name() string { return t.schema.Name }
 
 // Clone returns an independent copy in O(1).
 func (t *Table[T]) Clone() *Table[T] {
-	c := &Table[T]{schema: t.schema, byID: t.byID.Clone(), created: t.created.Clone(),
-		projectCreated: t.projectCreated.Clone(), exact: make(map[string]*btree.BTreeG[T], len(t.exact))}
+	c := &Table[T]{schema: t.schema, byID: t.byID.Copy(), created: t.created.Copy(),
+		projectCreated: t.projectCreated.Copy(), exact: make(map[string]*btree.BTreeG[T], len(t.exact))}
 	for name, tree := range t.exact {
-		c.exact[name] = tree.Clone()
+		c.exact[name] = tree.Copy()
 	}
 	if t.multi != nil {
 		c.multi = make(map[string]*btree.BTreeG[keyed[T]], len(t.multi))
 		for name, tree := range t.multi {
-			c.multi[name] = tree.Clone()
+			c.multi[name] = tree.Copy()
 		}
 	}
 	return c
@@ -229,20 +231,20 @@ func (t *Table[T]) Get(id string) (T, bool) {
 // Put inserts v, replacing (and unindexing) the entity with the same id. An
 // index whose key the replacement leaves unchanged (created_at, project, most
 // exact fields: an update rarely renames) gets the new entity in place: one
-// ReplaceOrInsert where a delete and an insert would each walk and copy the path.
+// Set where a delete and an insert would each walk and copy the path.
 func (t *Table[T]) Put(v T) {
-	prev, replaced := t.byID.ReplaceOrInsert(makeIDItem(v))
+	prev, replaced := t.byID.Set(makeIDItem(v))
 	if !replaced {
-		t.created.ReplaceOrInsert(v)
-		t.projectCreated.ReplaceOrInsert(v)
+		t.created.Set(v)
+		t.projectCreated.Set(v)
 		for name, ix := range t.schema.Exact {
 			if ix.indexes(v) {
-				t.exact[name].ReplaceOrInsert(v)
+				t.exact[name].Set(v)
 			}
 		}
 		for name, ix := range t.schema.Multi {
 			for _, k := range ix.Keys(v) {
-				t.multi[name].ReplaceOrInsert(keyed[T]{key: k, v: v})
+				t.multi[name].Set(keyed[T]{key: k, v: v})
 			}
 		}
 		return
@@ -254,15 +256,15 @@ func (t *Table[T]) Put(v T) {
 	} else if old.GetProjectId() != v.GetProjectId() {
 		t.projectCreated.Delete(old)
 	}
-	t.created.ReplaceOrInsert(v)
-	t.projectCreated.ReplaceOrInsert(v)
+	t.created.Set(v)
+	t.projectCreated.Set(v)
 	for name, ix := range t.schema.Exact {
 		was, is := ix.indexes(old), ix.indexes(v)
 		if was && (!is || ix.Field(old) != ix.Field(v)) {
 			t.exact[name].Delete(old)
 		}
 		if is {
-			t.exact[name].ReplaceOrInsert(v)
+			t.exact[name].Set(v)
 		}
 	}
 	for name, ix := range t.schema.Multi {
@@ -273,7 +275,7 @@ func (t *Table[T]) Put(v T) {
 			}
 		}
 		for _, k := range newKeys {
-			t.multi[name].ReplaceOrInsert(keyed[T]{key: k, v: v})
+			t.multi[name].Set(keyed[T]{key: k, v: v})
 		}
 	}
 }
@@ -286,7 +288,8 @@ func (ix ExactIndex[T]) indexes(v T) bool {
 // load puts rows, whose ids are distinct, into an empty table, building each
 // index in its own goroutine of wg (a restore's bulk load: the indexes are
 // independent trees). Each index is filled in its own order (insertSorted).
-// The table must not be read until wg is done.
+// The table must not be read until wg is done. Every tree is filled with Load
+// in its own order, so the build compares each row once, with the row before.
 func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 	build := func(f func()) {
 		wg.Add(1)
@@ -304,7 +307,7 @@ func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 			slices.SortFunc(items, cmpIDItem[T])
 		}
 		for _, it := range items {
-			t.byID.ReplaceOrInsert(it)
+			t.byID.Load(it)
 		}
 	})
 	build(func() {
@@ -337,7 +340,7 @@ func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 		build(func() {
 			for _, v := range rows {
 				for _, k := range ix.Keys(v) {
-					tree.ReplaceOrInsert(keyed[T]{key: k, v: v})
+					tree.Set(keyed[T]{key: k, v: v})
 				}
 			}
 		})
@@ -359,10 +362,10 @@ func cmpIDItem[T Entity](a, b idItem[T]) int {
 	return 0
 }
 
-// insertSorted inserts rows into tree in the tree's order, (key, id): sorted
-// first on each row's key, taken once, so consecutive inserts walk the tree's
-// right edge instead of each missing the cache (at 1M rows, most of a
-// restore's time went to those misses).
+// insertSorted loads rows into an empty tree in the tree's order, (key, id):
+// sorted first on each row's key, taken once, then appended at the tree's right
+// edge (btree's Load), with no search from the root per row (at 1M rows, most of
+// a restore's time went to those searches and their cache misses).
 func insertSorted[T Entity, K any](tree *btree.BTreeG[T], rows []T, key func(T) K, compare func(a, b K) int) {
 	type keyedRow struct {
 		k K
@@ -379,7 +382,7 @@ func insertSorted[T Entity, K any](tree *btree.BTreeG[T], rows []T, key func(T) 
 		return strings.Compare(a.v.GetId(), b.v.GetId())
 	})
 	for _, r := range sorted {
-		tree.ReplaceOrInsert(r.v)
+		tree.Load(r.v)
 	}
 }
 
@@ -409,7 +412,7 @@ func (t *Table[T]) unindex(old T) {
 
 // All calls fn for every entity in id order until fn returns false.
 func (t *Table[T]) All(fn func(T) bool) {
-	t.byID.Ascend(func(it idItem[T]) bool { return fn(it.v) })
+	t.byID.Scan(func(it idItem[T]) bool { return fn(it.v) })
 }
 
 // Equal calls fn, in id order, for every entity whose indexed field equals value.
@@ -424,7 +427,7 @@ func (t *Table[T]) Equal(index, value string, fn func(T) bool) {
 	}
 	pivot := ix.pivots.Get().(T)
 	ix.SetField(pivot, value)
-	tree.AscendGreaterOrEqual(pivot, func(v T) bool {
+	tree.Ascend(pivot, func(v T) bool {
 		return ix.Field(v) == value && fn(v)
 	})
 	ix.SetField(pivot, "")
@@ -438,7 +441,7 @@ func (t *Table[T]) Keyed(index, key string, fn func(T) bool) {
 	if !ok {
 		panic("store: no multi-valued index " + index + " on " + t.schema.Name)
 	}
-	tree.AscendGreaterOrEqual(keyed[T]{key: key}, func(e keyed[T]) bool {
+	tree.Ascend(keyed[T]{key: key}, func(e keyed[T]) bool {
 		return e.key == key && fn(e.v)
 	})
 }

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/google/btree"
+	"github.com/tidwall/btree"
 	"google.golang.org/protobuf/proto"
 
 	"keel/store/storepb"
@@ -98,7 +98,7 @@ func TestTablePutMatchesRebuild(t *testing.T) {
 	}
 	ids := func(tr *btree.BTreeG[*storepb.LoadBalancer]) []string {
 		var out []string
-		tr.Ascend(func(lb *storepb.LoadBalancer) bool { out = append(out, lb.Id); return true })
+		tr.Scan(func(lb *storepb.LoadBalancer) bool { out = append(out, lb.Id); return true })
 		return out
 	}
 	if got, w := ids(tab.created), ids(want.created); !slices.Equal(got, w) {
@@ -114,8 +114,8 @@ func TestTablePutMatchesRebuild(t *testing.T) {
 	}
 	for name := range loadBalancerSchema.Multi {
 		var got, w []string
-		tab.multi[name].Ascend(func(e keyed[*storepb.LoadBalancer]) bool { got = append(got, e.key+"/"+e.v.Id); return true })
-		want.multi[name].Ascend(func(e keyed[*storepb.LoadBalancer]) bool { w = append(w, e.key+"/"+e.v.Id); return true })
+		tab.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { got = append(got, e.key+"/"+e.v.Id); return true })
+		want.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { w = append(w, e.key+"/"+e.v.Id); return true })
 		if !slices.Equal(got, w) {
 			t.Fatalf("multi index %s: %v, want %v", name, got, w)
 		}
