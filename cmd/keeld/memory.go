@@ -74,12 +74,14 @@ func applyMemory(o memoryOptions, logger *slog.Logger) error {
 
 // releaseAfterBulk returns the memory a burst of writes freed to the OS once
 // the burst is over. After a bulk load the heap holds spans the load's garbage
-// used; the scavenger would keep them (up to the heap goal) until the heap
-// grows into them again, which for a control plane at rest is never. So when
-// the tables have been quiet for a tick (applied() did not move) after moving
-// by at least minBulk entries, and the runtime holds more than minIdle bytes of
-// free heap it has not returned, keeld collects and returns them
-// (debug.FreeOSMemory: one full collection; at most once per tick).
+// used, and garbage no collection has found yet (up to GOGC% of the live heap,
+// which at rest nothing triggers); the scavenger would keep the freed spans (up
+// to the heap goal) until the heap grows into them again, which for a control
+// plane at rest is never. So when the tables have been quiet for a tick
+// (applied() did not move) after moving by at least minBulk entries, and the
+// runtime holds more than minIdle bytes of free heap it has not returned, or of
+// garbage (heapReclaimable), keeld collects and returns them
+// (debug.FreeOSMemory: one full collection; at most once per burst).
 func releaseAfterBulk(applied func() uint64, tick time.Duration, stop <-chan struct{}, logger *slog.Logger) {
 	const (
 		minBulk = 1000     // Raft entries applied since the last release
@@ -103,22 +105,34 @@ func releaseAfterBulk(applied func() uint64, tick time.Duration, stop <-chan str
 		if !quiet || now-released < minBulk {
 			continue
 		}
-		if idle := heapFreeUnreleased(); idle >= minIdle {
+		if idle, garbage := heapReclaimable(); idle >= minIdle || garbage >= minIdle {
 			start := time.Now()
 			debug.FreeOSMemory()
 			logger.Info("returned memory to the OS after a burst of writes", "entries", now-released,
-				"free_heap_bytes", idle, "took", time.Since(start).Round(time.Millisecond))
+				"free_heap_bytes", idle, "garbage_bytes", garbage, "took", time.Since(start).Round(time.Millisecond))
 		}
 		released = now
 	}
 }
 
-// heapFreeUnreleased is the free heap the runtime holds and has not returned.
-func heapFreeUnreleased() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+// heapReclaimable is the free heap the runtime holds and has not returned, and
+// the heap its objects take beyond what the last collection found live (garbage
+// made since, which the next collection frees).
+func heapReclaimable() (idle, garbage uint64) {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/gc/heap/live:bytes"},
 	}
-	return s[0].Value.Uint64()
+	metrics.Read(s)
+	for _, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0, 0
+		}
+	}
+	idle = s[0].Value.Uint64()
+	if objects, live := s[1].Value.Uint64(), s[2].Value.Uint64(); objects > live {
+		garbage = objects - live
+	}
+	return idle, garbage
 }
