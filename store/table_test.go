@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/tidwall/btree"
@@ -96,28 +97,69 @@ func TestTablePutMatchesRebuild(t *testing.T) {
 	for _, lb := range final {
 		want.Put(lb)
 	}
+	sameIndexes(t, tab, want)
+}
+
+// sameIndexes fails t unless got's indexes hold what want's do, in order.
+func sameIndexes(t *testing.T, got, want *Table[*storepb.LoadBalancer]) {
+	t.Helper()
 	ids := func(tr *btree.BTreeG[*storepb.LoadBalancer]) []string {
 		var out []string
 		tr.Scan(func(lb *storepb.LoadBalancer) bool { out = append(out, lb.Id); return true })
 		return out
 	}
-	if got, w := ids(tab.created), ids(want.created); !slices.Equal(got, w) {
-		t.Fatalf("created index: %d entries, want %d", len(got), len(w))
+	if g, w := ids(got.created), ids(want.created); !slices.Equal(g, w) {
+		t.Fatalf("created index: %d entries, want %d", len(g), len(w))
 	}
-	if got, w := ids(tab.projectCreated), ids(want.projectCreated); !slices.Equal(got, w) {
-		t.Fatalf("project index: %d entries, want %d", len(got), len(w))
+	if g, w := ids(got.projectCreated), ids(want.projectCreated); !slices.Equal(g, w) {
+		t.Fatalf("project index: %d entries, want %d", len(g), len(w))
+	}
+	var g, w []string
+	got.byID.Scan(func(it idItem[*storepb.LoadBalancer]) bool { g = append(g, it.id); return true })
+	want.byID.Scan(func(it idItem[*storepb.LoadBalancer]) bool { w = append(w, it.id); return true })
+	if !slices.Equal(g, w) {
+		t.Fatalf("id index: %d entries, want %d", len(g), len(w))
 	}
 	for name := range loadBalancerSchema.Exact {
-		if got, w := ids(tab.exact[name]), ids(want.exact[name]); !slices.Equal(got, w) {
-			t.Fatalf("index %s: %v, want %v", name, got, w)
+		if g, w := ids(got.exact[name]), ids(want.exact[name]); !slices.Equal(g, w) {
+			t.Fatalf("index %s: %v, want %v", name, g, w)
 		}
 	}
 	for name := range loadBalancerSchema.Multi {
-		var got, w []string
-		tab.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { got = append(got, e.key+"/"+e.v.Id); return true })
+		var g, w []string
+		got.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { g = append(g, e.key+"/"+e.v.Id); return true })
 		want.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { w = append(w, e.key+"/"+e.v.Id); return true })
-		if !slices.Equal(got, w) {
-			t.Fatalf("multi index %s: %v, want %v", name, got, w)
+		if !slices.Equal(g, w) {
+			t.Fatalf("multi index %s: %v, want %v", name, g, w)
 		}
+	}
+}
+
+// A restore's bulk load (Table.load: sorted rows, Load at the right edge, rows
+// placed by project) builds the same indexes as putting the rows one by one, with
+// few projects (placed by offset) and with more than it buckets (sorted).
+func TestTableLoadMatchesPut(t *testing.T) {
+	for _, projects := range []int{3, 5000} {
+		t.Run(fmt.Sprint(projects, "-projects"), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, uint64(projects)))
+			var rows []*storepb.LoadBalancer
+			want := NewTable(loadBalancerSchema)
+			for i := 0; i < 6000; i++ {
+				lb := &storepb.LoadBalancer{Id: fmt.Sprintf("%08x-%d", rng.Uint32(), i), Name: fmt.Sprintf("n%d", rng.IntN(50)),
+					ProjectId: fmt.Sprintf("p%d", rng.IntN(projects)), CreatedAt: int64(rng.IntN(100)),
+					ProvisioningStatus: []string{"ACTIVE", "PENDING_CREATE"}[rng.IntN(2)],
+					VipSubnetId:        "s", VipAddress: fmt.Sprintf("127.0.%d.%d", rng.IntN(4), rng.IntN(250))}
+				rows = append(rows, lb)
+				want.Put(lb)
+			}
+			got := NewTable(loadBalancerSchema)
+			var wg sync.WaitGroup
+			got.load(rows, &wg)
+			wg.Wait()
+			if got.Len() != want.Len() {
+				t.Fatalf("%d rows loaded, want %d", got.Len(), want.Len())
+			}
+			sameIndexes(t, got, want)
+		})
 	}
 }
