@@ -182,6 +182,11 @@ func (a *activator) Receive(ctx actor.Context) {
 			if k, ok := a.cluster.TryGetClusterKind(id.Kind); ok {
 				k.Dec()
 			}
+			if len(a.byKey) == 0 {
+				// Every grain passivated: a Go map keeps the buckets of its
+				// largest size (~50 bytes per grain of the last burst).
+				a.byKey, a.byPID = map[string]*actor.PID{}, map[string]*protocluster.ClusterIdentity{}
+			}
 		}
 	case *actor.Stopping, stopAllGrains:
 		for _, pid := range a.byKey {

@@ -46,6 +46,11 @@ func (t *requestTable) forgetBefore(now int64) {
 		r := heap.Pop(&t.expiry).(*storepb.AppliedRequest)
 		delete(t.byID, r.RequestId)
 	}
+	if len(t.expiry) == 0 && cap(t.expiry) > 1024 {
+		// Drained after a burst: a Go map keeps the buckets of its largest
+		// size, and the heap its array (~56 bytes per request of the burst).
+		t.byID, t.expiry = map[string]*storepb.AppliedRequest{}, nil
+	}
 }
 
 // nextDeadline is the earliest deadline remembered (0: none).
