@@ -94,11 +94,12 @@ func (s *EventScheduler) loop() {
 		}
 		wait := s.Tick
 		if s.Store.LeaderReady() {
-			st := s.Store.State().Current()
 			now := time.Now().UnixMilli()
-			if next, ok := st.NextEventTime(); ok {
+			// Only the next event's time: tables are published (cloned) only
+			// when an event is due.
+			if next, ok := s.Store.State().NextEventTime(); ok {
 				if next <= now {
-					if s.fire(st.EventsDueBy(now)) {
+					if s.fire(s.Store.State().Current().EventsDueBy(now)) {
 						wait = 0 // look again at once: firing took time
 					}
 					timer.Reset(wait)

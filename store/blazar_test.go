@@ -609,3 +609,29 @@ func TestHostBusyDuring(t *testing.T) {
 		}
 	}
 }
+
+// StateStore.NextEventTime answers from the working copy after a write without
+// publishing it (the event scheduler's 100 ms look must not clone the tables).
+func TestNextEventTimeWithoutPublishing(t *testing.T) {
+	f := NewFSM()
+	if _, ok := f.State().NextEventTime(); ok {
+		t.Fatal("an empty store has a next event")
+	}
+	a := testLease("A", "p", 100, 200)
+	mustOK(t, apply1(t, f, leaseTx("create-A", storepb.LeaseTransaction_CREATE_LEASE, a, 0, nil)), "create A")
+	if !f.State().stale.Load() {
+		t.Fatal("a write left nothing to publish")
+	}
+	if tm, ok := f.State().NextEventTime(); !ok || tm != 100 {
+		t.Fatalf("next event %d %v, want 100", tm, ok)
+	}
+	if !f.State().stale.Load() {
+		t.Fatal("NextEventTime published the tables")
+	}
+	if tm, ok := f.State().Current().NextEventTime(); !ok || tm != 100 {
+		t.Fatalf("published next event %d %v, want 100", tm, ok)
+	}
+	if tm, ok := f.State().NextEventTime(); !ok || tm != 100 {
+		t.Fatalf("next event once published %d %v, want 100", tm, ok)
+	}
+}

@@ -408,6 +408,20 @@ func (s *StateStore) Current() *State {
 	return s.current.Load()
 }
 
+// NextEventTime is Current().NextEventTime() without publishing the tables:
+// the lease event scheduler asks it every 100 ms on the leader, and a clone per
+// ask made every write after it copy each B-tree node it touched (~11% of the
+// leader's allocations under a create load). It reads the FSM's working copy
+// under the write lock for one B-tree lookup.
+func (s *StateStore) NextEventTime() (int64, bool) {
+	if !s.stale.Load() {
+		return s.current.Load().NextEventTime()
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.working.NextEventTime()
+}
+
 // beginWrite hands the FSM its working copy to change; endWrite marks the changes
 // for the next reader to publish.
 func (s *StateStore) beginWrite() *State {
