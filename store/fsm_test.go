@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -181,5 +182,29 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	}
 	if g.State().LoadBalancer("new") == nil {
 		t.Fatal("failed restore changed the state")
+	}
+}
+
+// The reconciler's once-a-second scan sees the latest writes without
+// publishing the tables (StateStore.peek), and after they were published too.
+func TestPendingLoadBalancersWithoutPublishing(t *testing.T) {
+	f := NewFSM()
+	applyCmds(t, f, 1, createCmd("r1", testLB("a", "p", 1)), createCmd("r2", withStatus(testLB("b", "p", 2), "ACTIVE")))
+	ids := func() []string {
+		var out []string
+		for _, lb := range f.State().PendingLoadBalancers() {
+			out = append(out, lb.Id)
+		}
+		return out
+	}
+	if got := ids(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("pending %v, want [a]", got)
+	}
+	if !f.State().stale.Load() {
+		t.Fatal("PendingLoadBalancers published the tables")
+	}
+	f.State().Current()
+	if got := ids(); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("pending once published %v, want [a]", got)
 	}
 }

@@ -408,18 +408,27 @@ func (s *StateStore) Current() *State {
 	return s.current.Load()
 }
 
-// NextEventTime is Current().NextEventTime() without publishing the tables:
-// the lease event scheduler asks it every 100 ms on the leader, and a clone per
-// ask made every write after it copy each B-tree node it touched (~11% of the
-// leader's allocations under a create load). It reads the FSM's working copy
-// under the write lock for one B-tree lookup.
-func (s *StateStore) NextEventTime() (int64, bool) {
+// peek runs fn on the latest tables without publishing them: on the published
+// ones if nothing was written since, else on the FSM's working copy under the
+// write lock. Periodic questions on the leader use it (the lease event
+// scheduler's every 100 ms, the reconciler's every second): a clone per ask made
+// every write after it copy each B-tree node it touched (~11% of the leader's
+// allocations under a create load). fn must be short (it holds up the FSM) and
+// keep no table, only rows (which are immutable).
+func (s *StateStore) peek(fn func(*State)) {
 	if !s.stale.Load() {
-		return s.current.Load().NextEventTime()
+		fn(s.current.Load())
+		return
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return s.working.NextEventTime()
+	fn(s.working)
+}
+
+// NextEventTime is Current().NextEventTime(), without publishing the tables.
+func (s *StateStore) NextEventTime() (next int64, ok bool) {
+	s.peek(func(st *State) { next, ok = st.NextEventTime() })
+	return next, ok
 }
 
 // beginWrite hands the FSM its working copy to change; endWrite marks the changes
@@ -484,13 +493,14 @@ func (s *StateStore) LoadBalancer(id string) *storepb.LoadBalancer {
 // status (the reconciler's scan, served by a partial index).
 func (s *StateStore) PendingLoadBalancers() []*storepb.LoadBalancer {
 	var out []*storepb.LoadBalancer
-	t := s.Current().LoadBalancers
-	for _, status := range []string{"PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE"} {
-		t.Equal(IndexProvisioningStatus, status, func(lb *storepb.LoadBalancer) bool {
-			out = append(out, lb)
-			return true
-		})
-	}
+	s.peek(func(st *State) {
+		for _, status := range []string{"PENDING_CREATE", "PENDING_UPDATE", "PENDING_DELETE"} {
+			st.LoadBalancers.Equal(IndexProvisioningStatus, status, func(lb *storepb.LoadBalancer) bool {
+				out = append(out, lb)
+				return true
+			})
+		}
+	})
 	return out
 }
 
