@@ -82,3 +82,5 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20231002182017-d307bd883b97 // indirect
 )
+
+replace github.com/tidwall/btree => ./store/third_party/tidwall-btree
