@@ -596,6 +596,9 @@ func (g *LoadBalancerGrain) finishProvisioning(ctx cluster.GrainContext, cmd *st
 			metrics.FailoverEnded(g.rt.Now().Sub(g.failoverAt), w.GetLoadBalancer().GetProvisioningStatus() != StatusError)
 			g.failoverAt = time.Time{}
 		}
+		if !t.pending() && !g.driving {
+			settled(ctx) // the provider step is done: nothing left in flight
+		}
 	default: // moved on, replayed or vanished: re-read and re-decide
 		g.loaded = false
 		g.schedule(10 * time.Millisecond)

@@ -21,7 +21,7 @@ func TestPassivateWhenIdle(t *testing.T) {
 		case string:
 			received <- struct{}{}
 		}
-	}, passivateWhenIdle(150*time.Millisecond))
+	}, passivateWhenIdle(150*time.Millisecond, 0))
 	pid := system.Root.Spawn(props)
 
 	// Busy for 600 ms (a message every 50 ms): not stopped.
@@ -47,5 +47,45 @@ func TestPassivateWhenIdle(t *testing.T) {
 	}
 	if len(received) != 12 {
 		t.Fatalf("%d messages reached the actor, want 12 (the idle checks must not)", len(received))
+	}
+}
+
+// A grain that says it is settled stops after the settled idle time; a message
+// after that puts it back on the full idle time until it says so again.
+func TestPassivateSettledGrainSooner(t *testing.T) {
+	system := actor.NewActorSystem()
+	stopped := make(chan struct{})
+	props := actor.PropsFromFunc(func(c actor.Context) {
+		switch c.Message() {
+		case "settle":
+			settled(c)
+		case "work":
+		}
+		if _, ok := c.Message().(*actor.Stopped); ok {
+			close(stopped)
+		}
+	}, passivateWhenIdle(time.Minute, 150*time.Millisecond))
+
+	// Settled, then called again: the call cancels the settled idle time.
+	pid := system.Root.Spawn(props)
+	system.Root.Send(pid, "settle")
+	time.Sleep(50 * time.Millisecond)
+	system.Root.Send(pid, "work")
+	select {
+	case <-stopped:
+		t.Fatal("stopped within 600 ms although a message came after it settled (idle time: 1 min)")
+	case <-time.After(600 * time.Millisecond):
+	}
+
+	// Settled again: stopped after about 150 ms.
+	start := time.Now()
+	system.Root.Send(pid, "settle")
+	select {
+	case <-stopped:
+		if d := time.Since(start); d < 140*time.Millisecond {
+			t.Fatalf("stopped %v after settling, before the settled idle time (150ms)", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not stopped 5 s after settling with a settled idle time of 150 ms")
 	}
 }

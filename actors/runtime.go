@@ -32,6 +32,10 @@ type Settings struct {
 	ProvisionDelay time.Duration
 	// IdleTimeout passivates a grain after this long without messages.
 	IdleTimeout time.Duration
+	// SettledIdleTimeout passivates a load balancer grain with nothing in
+	// flight (its provider step done) after this long without messages; 0
+	// uses IdleTimeout.
+	SettledIdleTimeout time.Duration
 	// PowerSyncInterval is how often the instance supervisor asks every
 	// settled bare-metal instance to read its BMC (keeld's -power-sync-interval).
 	PowerSyncInterval time.Duration
@@ -39,7 +43,7 @@ type Settings struct {
 
 // DefaultSettings are used by keeld.
 var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeout: 10 * time.Second,
-	PowerSyncInterval: 10 * time.Second}
+	SettledIdleTimeout: time.Second, PowerSyncInterval: 10 * time.Second}
 
 // Store is what grains and the reconciler use of the replicated store: linearizable
 // reads (Barrier, then State), writes (Propose), deciding an unknown outcome for
@@ -102,17 +106,17 @@ func Kinds(system *actor.ActorSystem, rt *Runtime) []*cluster.Kind {
 	// passivate through passivateWhenIdle instead.
 	return []*cluster.Kind{
 		actorspb.NewLoadBalancerKind(func() actorspb.LoadBalancer { return &LoadBalancerGrain{} }, 0,
-			countLifecycle(loadBalancerGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(loadBalancerGrains), passivateWhenIdle(rt.Settings.IdleTimeout, rt.Settings.SettledIdleTimeout), onGrainDispatcher()),
 		catalogpb.NewCatalogKind(func() catalogpb.Catalog { return &CatalogGrain{} }, 0,
-			countLifecycle(catalogGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(catalogGrains), passivateWhenIdle(rt.Settings.IdleTimeout, 0), onGrainDispatcher()),
 		leasepb.NewLeaseKind(func() leasepb.Lease { return &LeaseGrain{} }, 0,
-			countLifecycle(leaseGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(leaseGrains), passivateWhenIdle(rt.Settings.IdleTimeout, 0), onGrainDispatcher()),
 		leasepb.NewHostInventoryKind(func() leasepb.HostInventory { return &HostInventoryGrain{} }, 0,
-			countLifecycle(hostInventoryGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(hostInventoryGrains), passivateWhenIdle(rt.Settings.IdleTimeout, 0), onGrainDispatcher()),
 		instancepb.NewInstanceKind(func() instancepb.Instance { return &InstanceGrain{} }, 0,
-			countLifecycle(instanceGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(instanceGrains), passivateWhenIdle(rt.Settings.IdleTimeout, 0), onGrainDispatcher()),
 		instancepb.NewInstanceTypeKind(func() instancepb.InstanceType { return &InstanceTypeGrain{} }, 0,
-			countLifecycle(instanceTypeGrains), passivateWhenIdle(rt.Settings.IdleTimeout), onGrainDispatcher()),
+			countLifecycle(instanceTypeGrains), passivateWhenIdle(rt.Settings.IdleTimeout, 0), onGrainDispatcher()),
 		// Amphora grains never passivate: they supervise while their amphora lives.
 		actorspb.NewAmphoraKind(func() actorspb.Amphora { return &AmphoraGrain{} }, 0, countLifecycle(amphoraGrains), onGrainDispatcher()),
 	}

@@ -34,30 +34,31 @@ import (
 )
 
 type options struct {
-	node            string
-	dataDir         string
-	httpAddr        string
-	blazarAddr      string
-	moganAddr       string
-	leases          actors.LeaseSettings
-	hosts           *keelhttp.HostPolicy
-	gossipAddr      string
-	raftAddr        string
-	actorAddr       string
-	healthAddr      string
-	join            string
-	bootstrapExpect int
-	gossipKey       []byte
-	logLevel        string
-	grainIdle       time.Duration
-	provisionDelay  time.Duration
-	powerSync       time.Duration
-	commitTimeout   time.Duration
-	amphorae        amphoraOptions
-	auth            keelhttp.AuthConfig
-	memory          memoryOptions
-	raftTrailing    uint64
-	raftSnapshotAt  uint64
+	node             string
+	dataDir          string
+	httpAddr         string
+	blazarAddr       string
+	moganAddr        string
+	leases           actors.LeaseSettings
+	hosts            *keelhttp.HostPolicy
+	gossipAddr       string
+	raftAddr         string
+	actorAddr        string
+	healthAddr       string
+	join             string
+	bootstrapExpect  int
+	gossipKey        []byte
+	logLevel         string
+	grainIdle        time.Duration
+	grainSettledIdle time.Duration
+	provisionDelay   time.Duration
+	powerSync        time.Duration
+	commitTimeout    time.Duration
+	amphorae         amphoraOptions
+	auth             keelhttp.AuthConfig
+	memory           memoryOptions
+	raftTrailing     uint64
+	raftSnapshotAt   uint64
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -91,6 +92,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.Uint64Var(&o.raftSnapshotAt, "raft-snapshot-threshold", 0, "Raft entries applied since the last snapshot that make the next one (0: the store's default)")
 	fs.StringVar(&o.memory.limit, "memory-limit", "", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 2GiB; default none unless GOMEMLIMIT is set")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
+	fs.DurationVar(&o.grainSettledIdle, "grain-settled-idle-timeout", actors.DefaultSettings.SettledIdleTimeout,
+		"passivate a load balancer grain whose provider step is done after this long without messages (0: -grain-idle-timeout)")
 	fs.DurationVar(&o.provisionDelay, "provision-delay", actors.DefaultSettings.ProvisionDelay, "how long the provider step takes (tests hold PENDING_* states with it)")
 	fs.DurationVar(&o.powerSync, "power-sync-interval", actors.DefaultSettings.PowerSyncInterval, "how often bare-metal instances read their hosts' BMC power state")
 	fs.StringVar(&o.amphorae.driver, "amphora-driver", "local", "where amphorae run: local (a keel-agent process per amphora on this host, running haproxy) or noop (records only)")
@@ -323,6 +326,7 @@ func run(o *options, logger *slog.Logger) error {
 	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
 	settings := actors.DefaultSettings
 	settings.IdleTimeout = o.grainIdle
+	settings.SettledIdleTimeout = o.grainSettledIdle
 	settings.ProvisionDelay = o.provisionDelay
 	settings.PowerSyncInterval = o.powerSync
 	n.amphorae, err = newAmphoraNode(o, st, n.membership, logger)
