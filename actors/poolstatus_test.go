@@ -12,6 +12,8 @@ import (
 // provisioning status of the load balancer and of every object under it.
 func poolTree(lbStatus string, memberStatuses ...string) *tree {
 	t := newTree(&storepb.LoadBalancer{Id: "lb", ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true})
+	t.listeners, t.pools, t.members = map[string]*storepb.Listener{}, map[string]*storepb.Pool{}, map[string]*storepb.Member{}
+	t.monitors, t.policies, t.rules = map[string]*storepb.HealthMonitor{}, map[string]*storepb.L7Policy{}, map[string]*storepb.L7Rule{}
 	t.listeners["l"] = &storepb.Listener{Id: "l", LoadbalancerId: "lb", DefaultPoolId: "p", Protocol: "HTTP",
 		ProvisioningStatus: lbStatus, OperatingStatus: OperatingOffline, AdminStateUp: true}
 	t.pools["p"] = &storepb.Pool{Id: "p", LoadbalancerId: "lb", Protocol: "HTTP",

@@ -98,11 +98,28 @@ var cachedKinds = []treeKind{
 	cachedKind[*storepb.Amphora]{store.AmphoraKind, func(t *tree) *map[string]*storepb.Amphora { return &t.amphorae }},
 }
 
-func (k cachedKind[T]) empty(t *tree) { *k.cache(t) = map[string]T{} }
+// empty leaves the kind's map nil: most trees have few kinds of children (a
+// burst of creates activates thousands of grains with none), and a nil map
+// reads as empty. Writers make it (writable).
+func (k cachedKind[T]) empty(t *tree) { *k.cache(t) = nil }
+
+// writable returns the kind's map, made for n more rows if it is still nil.
+func (k cachedKind[T]) writable(t *tree, n int) map[string]T {
+	m := *k.cache(t)
+	if m == nil {
+		m = make(map[string]T, n)
+		*k.cache(t) = m
+	}
+	return m
+}
 
 func (k cachedKind[T]) load(t *tree, rows *storepb.Tree) {
-	m := *k.cache(t)
-	for _, x := range k.kind.Rows(rows) {
+	xs := k.kind.Rows(rows)
+	if len(xs) == 0 {
+		return
+	}
+	m := k.writable(t, len(xs))
+	for _, x := range xs {
 		m[x.GetId()] = x
 	}
 }
@@ -112,9 +129,12 @@ func (k cachedKind[T]) apply(t *tree, w *storepb.TreeWrite, version uint64) {
 	for _, id := range k.kind.Deleted(w) {
 		delete(m, id)
 	}
-	for _, x := range k.kind.Written(w) {
-		k.kind.Stamp(x, version)
-		m[x.GetId()] = x
+	if xs := k.kind.Written(w); len(xs) > 0 {
+		m = k.writable(t, len(xs))
+		for _, x := range xs {
+			k.kind.Stamp(x, version)
+			m[x.GetId()] = x
+		}
 	}
 }
 
@@ -206,6 +226,9 @@ func (t *tree) MonitorOfPool(poolID string) *storepb.HealthMonitor {
 // overlay returns a copy of cache with the written rows put and the deleted ids
 // removed.
 func overlay[T row](cache map[string]T, written []T, deleted []string) map[string]T {
+	if len(cache)+len(written) == 0 {
+		return nil // as empty would leave it
+	}
 	out := make(map[string]T, len(cache)+len(written))
 	for id, x := range cache {
 		out[id] = x

@@ -21,7 +21,7 @@ func TestWrittenRow(t *testing.T) {
 	if _, err := writtenRow(g, listeners, "l1"); !isUnavailable(err) {
 		t.Fatalf("deleted child: %v, want unavailable", err)
 	}
-	g.tree.listeners["l1"] = &storepb.Listener{Id: "l1"}
+	g.tree.listeners = map[string]*storepb.Listener{"l1": {Id: "l1"}}
 	if row, err := writtenRow(g, listeners, "l1"); err != nil || row.Id != "l1" {
 		t.Fatalf("written child: %v, %v", row, err)
 	}
