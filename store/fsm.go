@@ -195,9 +195,10 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	lb := w.LoadBalancer
 	if cur != nil {
 		lb.CreatedAt, lb.ProjectId = cur.CreatedAt, cur.ProjectId // immutable
-		if lb.Id == cur.Id {
-			lb.Id = cur.Id // the string the tree's rows share (canonicalLB)
-		}
+		// The strings the tree's rows share (canonicalLB) stay the first
+		// version's, so the children's copies of them stay shared.
+		lb.Id = shared(lb.Id, cur.Id)
+		lb.VipAddress, lb.VipPortId = shared(lb.VipAddress, cur.VipAddress), shared(lb.VipPortId, cur.VipPortId)
 	}
 	lb.Version = v
 	st.LoadBalancers.Put(internLoadBalancer(lb))

@@ -23,17 +23,34 @@ func internAll(ss []string) {
 }
 
 // A child row's load balancer id is the stored load balancer's own Id string
-// (lbID, from canonicalLB), not an interned copy: a canonical copy in
+// (parent.id, from canonicalLB), not an interned copy: a canonical copy in
 // unique's map costs ~150 bytes per load balancer, more than the row's own
-// id, and the row's id is there anyway.
+// id, and the row's id is there anyway. An amphora's ha_ip and ha_port_id,
+// the load balancer's VIP address and port, share its strings the same way.
 
-// canonicalLB is the Id string of the stored load balancer id (id itself if
-// there is none).
-func canonicalLB(st *State, id string) string {
+// parent holds the strings of a stored load balancer that its children's rows
+// repeat.
+type parent struct{ id, vipAddress, vipPortID string }
+
+func parentOf(lb *storepb.LoadBalancer) parent {
+	return parent{id: lb.Id, vipAddress: lb.VipAddress, vipPortID: lb.VipPortId}
+}
+
+// canonicalLB is the stored load balancer id's strings (id itself, and no VIP,
+// if there is none).
+func canonicalLB(st *State, id string) parent {
 	if lb := st.LoadBalancer(id); lb != nil {
-		return lb.Id
+		return parentOf(lb)
 	}
-	return id
+	return parent{id: id}
+}
+
+// shared returns canonical when it equals s, so that s's own copy can be freed.
+func shared(s, canonical string) string {
+	if s == canonical {
+		return canonical
+	}
+	return s
 }
 
 func internLoadBalancer(x *storepb.LoadBalancer) *storepb.LoadBalancer {
@@ -51,44 +68,44 @@ func internLoadBalancer(x *storepb.LoadBalancer) *storepb.LoadBalancer {
 	return x
 }
 
-func internListener(x *storepb.Listener, lbID string) *storepb.Listener {
+func internListener(x *storepb.Listener, lb parent) *storepb.Listener {
 	x.ProjectId = intern(x.ProjectId)
 	x.ProvisioningStatus = intern(x.ProvisioningStatus)
 	x.OperatingStatus = intern(x.OperatingStatus)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
 	x.Protocol = intern(x.Protocol)
 	x.ClientAuthentication = intern(x.ClientAuthentication)
 	internAll(x.Tags)
 	return x
 }
 
-func internPool(x *storepb.Pool, lbID string) *storepb.Pool {
+func internPool(x *storepb.Pool, lb parent) *storepb.Pool {
 	x.ProjectId = intern(x.ProjectId)
 	x.ProvisioningStatus = intern(x.ProvisioningStatus)
 	x.OperatingStatus = intern(x.OperatingStatus)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
 	x.Protocol = intern(x.Protocol)
 	x.LbAlgorithm = intern(x.LbAlgorithm)
 	internAll(x.Tags)
 	return x
 }
 
-func internMember(x *storepb.Member, lbID string) *storepb.Member {
+func internMember(x *storepb.Member, lb parent) *storepb.Member {
 	x.ProjectId = intern(x.ProjectId)
 	x.ProvisioningStatus = intern(x.ProvisioningStatus)
 	x.OperatingStatus = intern(x.OperatingStatus)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
 	x.PoolId = intern(x.PoolId)
 	x.SubnetId = intern(x.SubnetId)
 	internAll(x.Tags)
 	return x
 }
 
-func internHealthMonitor(x *storepb.HealthMonitor, lbID string) *storepb.HealthMonitor {
+func internHealthMonitor(x *storepb.HealthMonitor, lb parent) *storepb.HealthMonitor {
 	x.ProjectId = intern(x.ProjectId)
 	x.ProvisioningStatus = intern(x.ProvisioningStatus)
 	x.OperatingStatus = intern(x.OperatingStatus)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
 	x.PoolId = intern(x.PoolId)
 	x.Type = intern(x.Type)
 	x.HttpMethod = intern(x.HttpMethod)
@@ -96,22 +113,22 @@ func internHealthMonitor(x *storepb.HealthMonitor, lbID string) *storepb.HealthM
 	return x
 }
 
-func internL7Policy(x *storepb.L7Policy, lbID string) *storepb.L7Policy {
+func internL7Policy(x *storepb.L7Policy, lb parent) *storepb.L7Policy {
 	x.ProjectId = intern(x.ProjectId)
 	x.ProvisioningStatus = intern(x.ProvisioningStatus)
 	x.OperatingStatus = intern(x.OperatingStatus)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
 	x.ListenerId = intern(x.ListenerId)
 	x.Action = intern(x.Action)
 	internAll(x.Tags)
 	return x
 }
 
-func internL7Rule(x *storepb.L7Rule, lbID string) *storepb.L7Rule {
+func internL7Rule(x *storepb.L7Rule, lb parent) *storepb.L7Rule {
 	x.ProjectId = intern(x.ProjectId)
 	x.ProvisioningStatus = intern(x.ProvisioningStatus)
 	x.OperatingStatus = intern(x.OperatingStatus)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
 	x.ListenerId = intern(x.ListenerId)
 	x.L7PolicyId = intern(x.L7PolicyId)
 	x.Type = intern(x.Type)
@@ -120,9 +137,10 @@ func internL7Rule(x *storepb.L7Rule, lbID string) *storepb.L7Rule {
 	return x
 }
 
-func internAmphora(x *storepb.Amphora, lbID string) *storepb.Amphora {
+func internAmphora(x *storepb.Amphora, lb parent) *storepb.Amphora {
 	x.ProjectId = intern(x.ProjectId)
-	x.LoadbalancerId = lbID
+	x.LoadbalancerId = lb.id
+	x.HaIp, x.HaPortId = shared(x.HaIp, lb.vipAddress), shared(x.HaPortId, lb.vipPortID)
 	x.Role = intern(x.Role)
 	x.Status = intern(x.Status)
 	x.CachedZone = intern(x.CachedZone)

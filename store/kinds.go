@@ -18,7 +18,7 @@ type ChildKind[T TreeEntity] struct {
 	written    func(*storepb.TreeWrite) *[]T
 	deleted    func(*storepb.TreeWrite) *[]string
 	rows       func(*storepb.Tree) *[]T
-	intern     func(x T, lbID string) T // lbID: the stored load balancer's Id string
+	intern     func(x T, lb parent) T // lb: the stored load balancer's strings its rows share
 	setVersion func(T, uint64)
 }
 
@@ -117,8 +117,8 @@ type childKind interface {
 	tableOf(st *State, t *storepb.Tree)
 	snapshot(st *State, w *recordWriter)
 	// loader reads this kind's snapshot records into st's (empty) table.
-	// (lbID returns the restored load balancer's Id string for an id.)
-	loader(st *State, lbID func(string) string) rowLoader
+	// (lb returns the restored load balancer's strings for an id.)
+	loader(st *State, lb func(string) parent) rowLoader
 }
 
 // childKinds lists every child kind once.
@@ -135,10 +135,10 @@ func (k *ChildKind[T]) write(st *State, w *storepb.TreeWrite, version uint64) {
 	for _, id := range k.Deleted(w) {
 		t.Delete(id)
 	}
-	lbID := canonicalLB(st, w.LoadBalancerId)
+	lb := canonicalLB(st, w.LoadBalancerId)
 	for _, x := range k.Written(w) {
 		k.setVersion(x, version)
-		t.Put(k.intern(x, lbID))
+		t.Put(k.intern(x, lb))
 	}
 }
 
@@ -176,6 +176,6 @@ func (k *ChildKind[T]) tableOf(st *State, t *storepb.Tree) {
 
 func (k *ChildKind[T]) snapshot(st *State, w *recordWriter) { writeTable(w, *k.table(st)) }
 
-func (k *ChildKind[T]) loader(st *State, lbID func(string) string) rowLoader {
-	return newTableLoader(*k.table(st), func(x T) T { return k.intern(x, lbID(x.GetLoadbalancerId())) })
+func (k *ChildKind[T]) loader(st *State, lb func(string) parent) rowLoader {
+	return newTableLoader(*k.table(st), func(x T) T { return k.intern(x, lb(x.GetLoadbalancerId())) })
 }

@@ -309,7 +309,7 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 	lbs := newTableLoader(st.LoadBalancers, internLoadBalancer)
 	loaders := map[protowire.Number]rowLoader{lbs.field(): lbs}
 	for _, k := range childKinds {
-		l := k.loader(st, lbs.canonicalID)
+		l := k.loader(st, canonicalLoadBalancer(lbs))
 		loaders[l.field()] = l
 	}
 	var requests []*storepb.AppliedRequest
@@ -343,7 +343,7 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			}
 			l := loaders[num]
 			if l != rowLoader(lbs) && !lbsDone {
-				// Child rows take their load balancer's Id string (lbs.canonicalID):
+				// Child rows take their load balancer's Id string (canonicalLoadBalancer):
 				// the load balancers, written first, must all be in lbs.rows.
 				if err := dec.wait(); err != nil {
 					return nil, nil, nil, 0, err
@@ -418,7 +418,7 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 // batchRows rows of one table, while the reader frames records; it hands
 // decoded batches to their loaders in stream order (so rows keep the
 // snapshot's order: the load balancers', in id order, are searched by
-// canonicalID). At most decodeAhead batches are read and not yet decoded.
+// canonicalLoadBalancer). At most decodeAhead batches are read and not yet decoded.
 type batchDecoder struct {
 	work    chan *rowBatch
 	slots   chan struct{}
@@ -564,16 +564,19 @@ func (l *tableLoader[T]) decode(data []byte, ends []int) (any, error) {
 
 func (l *tableLoader[T]) add(rows any) { l.rows = append(l.rows, rows.([]T)...) }
 
-// canonicalID returns the Id string of the row read with id, or id itself.
-// Rows are written in id order (Table.All), so the rows read so far are
-// sorted, and a child's load balancer precedes it in the stream.
-func (l *tableLoader[T]) canonicalID(id string) string {
-	key := idKey[T](id)
-	i := sort.Search(len(l.rows), func(i int) bool { return !lessIDItem(makeIDItem(l.rows[i]), key) })
-	if i < len(l.rows) && l.rows[i].GetId() == id {
-		return l.rows[i].GetId()
+// canonicalLoadBalancer returns the strings of the load balancer read with
+// an id, or the id itself. Rows are written in id order (Table.All), so the
+// rows read so far are sorted, and a child's load balancer precedes it in the
+// stream.
+func canonicalLoadBalancer(l *tableLoader[*storepb.LoadBalancer]) func(id string) parent {
+	return func(id string) parent {
+		key := idKey[*storepb.LoadBalancer](id)
+		i := sort.Search(len(l.rows), func(i int) bool { return !lessIDItem(makeIDItem(l.rows[i]), key) })
+		if i < len(l.rows) && l.rows[i].GetId() == id {
+			return parentOf(l.rows[i])
+		}
+		return parent{id: id}
 	}
-	return id
 }
 
 func (l *tableLoader[T]) load(wg *sync.WaitGroup) { l.table.load(l.rows, wg) }
