@@ -56,7 +56,7 @@ func main() {
 		"(default: the newest earlier results-*.md in -out; none: no comparison)")
 	scaleLBs := flag.Int("scale-lbs", 100000, "scale: load balancers stored (make bench-scale: 1000000)")
 	scaleArgs := flag.String("scale-keeld-args", "", "scale: extra keeld flags, space-separated")
-	scaleHeap := flag.String("scale-heap-profile", "", "scale: write keeld's heap profile at rest here")
+	scaleHeap := flag.String("scale-heap-profile", "", "scale: write keeld's heap profile at rest here (and after the restart, to this name + .restarted)")
 	flag.Parse()
 
 	// An explicit baseline is read now: a typo should not cost a whole run.

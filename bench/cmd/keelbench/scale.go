@@ -159,6 +159,11 @@ func scale(r *runner, lbs int, extraArgs []string, heapProfile string) string {
 	if err != nil {
 		r.Fatalf("memory after restart: %v", err)
 	}
+	if heapProfile != "" { // the same rows, restored: what the burst left is the difference
+		if body, err := c.do("GET", "/debug/pprof/heap?gc=1", nil, 200); err == nil {
+			_ = os.WriteFile(heapProfile+".restarted", body, 0o644)
+		}
+	}
 	if again.LoadBalancers != rest.LoadBalancers {
 		r.Fatalf("restart lost load balancers: %d before, %d after", rest.LoadBalancers, again.LoadBalancers)
 	}
