@@ -295,9 +295,17 @@ func TestGossipHealsAfterPause(t *testing.T) {
 		_, status := v.Role("n3")
 		return status == "dead"
 	})
-	// Writes go on without n3 (its grains re-activate on n1 and n2).
-	for i := 0; i < 5; i++ {
-		nodes[i%2].MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("during-pause-", i)))
+	// Writes go on without n3 (its grains re-activate on n1 and n2). Each node
+	// draws a new load balancer's id so that its grain is its own (see
+	// actors.Client.NewLoadBalancerID), so creates after the resume would rarely
+	// reach n3; these, placed over two members, are about a third n3's once it is
+	// back ((2/3)^30 that none is).
+	var ids []string
+	for i := 0; i < 30; i++ {
+		r := nodes[i%2].MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("during-pause-", i)))
+		lb, _ := r.JSON()["loadbalancer"].(map[string]any)
+		id, _ := lb["id"].(string)
+		ids = append(ids, id)
 	}
 	time.Sleep(16 * time.Second) // past memberlist's GossipToTheDeadTime (15 s)
 
@@ -307,14 +315,35 @@ func TestGossipHealsAfterPause(t *testing.T) {
 	t.Logf("all alive %v after SIGCONT", time.Since(resumed).Round(time.Millisecond))
 	WaitConverged(t, nodes, 3, 10*time.Second)
 
-	// Creates through n1 and n2 only: some of their grains must land on n3.
+	// Updates through n1 and n2 of the load balancers they now place on n3 must
+	// activate those grains there. n3's activation counter says so, not its
+	// active grains: a settled load balancer grain passivates after a second.
+	activated := func() float64 { return n3.Metrics().Value("keel_grain_activations_total", "kind=LoadBalancer") }
+	before := activated()
+	var last string
+	defer func() { t.Logf("%s", last) }() // also when Eventually fails
+	updates := 0
 	Eventually(t, 15*time.Second, "n3 to host grains placed by n1 and n2", func() bool {
-		for i := 0; i < 10; i++ {
-			r, err := nodes[i%2].Do("POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("after-resume-", i)))
-			if err != nil || r.Status != 201 {
-				return false
+		placedOnN3 := 0
+		for i, id := range ids {
+			via := nodes[i%2]
+			var p struct{ Owner string }
+			r, err := via.Do("GET", "/debug/grains/LoadBalancer/"+id, nil, "X-Roles: admin")
+			if err != nil || r.Status != 200 || json.Unmarshal(r.Body, &p) != nil || p.Owner != n3.ActorAddr {
+				continue
+			}
+			placedOnN3++
+			r, err = via.Do("PUT", "/v2/lbaas/loadbalancers/"+id, fmt.Sprintf(`{"loadbalancer":{"description":"after-resume-%d"}}`, updates))
+			updates++
+			if err != nil {
+				last = err.Error()
+			} else if r.Status != 200 {
+				last = fmt.Sprintf("update through %s: %d %s", via.Name, r.Status, r.Body)
 			}
 		}
-		return activeGrains(n3) > 0
+		n := activated()
+		last = fmt.Sprintf("%v after SIGCONT: %d of %d load balancers placed on n3, %d updates, n3's load balancer activations %v -> %v",
+			time.Since(resumed).Round(time.Millisecond), placedOnN3, len(ids), updates, before, n)
+		return n > before
 	})
 }
