@@ -7,6 +7,7 @@ DATA_DIR  ?= ./keel-data
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 PROTOACTOR_VERSION := v0.0.0-20240822202345-3c0e61ca19c9
 PROTOC_GEN_GO_VERSION := v1.36.6
+VTPROTOBUF_VERSION := v0.6.0
 TEST_TIMEOUT ?= 25m
 FUZZ_TIME ?= 20s
 # make chaos: every scenario of cluster/chaostest, CHAOS_RUNS times, each for
@@ -68,12 +69,18 @@ tempest: deps build
 	if [ -f $$out ]; then cp $$out bench/results/tempest-latest.md; echo "results: $$out"; fi; \
 	exit $$rc
 
-# Regenerates the protobuf contracts (generated code is committed).
+# Regenerates the protobuf contracts (generated code is committed). The stored
+# rows and Raft commands also get reflection-free (de)serialization (vtprotobuf):
+# snapshots, restores and every FSM apply use it (store/snapshot.go).
 proto: deps
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install github.com/asynkron/protoactor-go/protobuf/protoc-gen-go-grain@$(PROTOACTOR_VERSION)
+	$(GO) install github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto@$(VTPROTOBUF_VERSION)
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
 		store/storepb/octavia.proto store/storepb/blazar.proto store/storepb/mogan.proto store/storepb/store.proto cluster/clusterpb/cluster.proto
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go-vtproto_out=. \
+		--go-vtproto_opt=module=keel,features=marshal+unmarshal+size \
+		store/storepb/octavia.proto store/storepb/blazar.proto store/storepb/mogan.proto store/storepb/store.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
 		--go-grain_out=. --go-grain_opt=module=keel actors/actorspb/actors.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel --go-grain_out=. --go-grain_opt=module=keel actors/catalogpb/catalog.proto

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/proto"
 
 	"keel/cluster/metrics"
 	"keel/store/storepb"
@@ -70,7 +69,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			continue
 		}
 		var batch storepb.CommandBatch
-		if err := proto.Unmarshal(l.Data, &batch); err != nil {
+		if err := batch.UnmarshalVT(l.Data); err != nil { // generated code (vtproto): no reflection
 			out[i] = fmt.Errorf("store: undecodable log entry %d: %w", l.Index, err)
 			continue
 		}

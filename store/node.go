@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"google.golang.org/protobuf/proto"
 
 	"keel/store/storepb"
 )
@@ -582,7 +581,8 @@ func (n *Node) ApplyForwarded(cmds []*storepb.Command) ([]*storepb.CommandResult
 func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*storepb.CommandResult, error) {
 	// The leader's clock travels in the entry: every FSM checks deadlines against
 	// it, so they all decide alike.
-	data, err := proto.Marshal(&storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: time.Now().UnixMilli()})
+	batch := &storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: time.Now().UnixMilli()}
+	data, err := batch.MarshalVT() // generated code (vtproto): no reflection
 	if err != nil {
 		return nil, err
 	}

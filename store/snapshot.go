@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -146,12 +147,48 @@ func appendRecord(b []byte, m proto.Message) ([]byte, error) {
 	if !ok {
 		return b, fmt.Errorf("store: no snapshot record for %T", m)
 	}
-	size := proto.Size(m) // caches the sizes MarshalAppend then uses
+	vt, fast := m.(vtMarshaler)
+	var size int
+	if fast {
+		size = vt.SizeVT()
+	} else {
+		size = proto.Size(m) // caches the sizes MarshalAppend then uses
+	}
 	inner := protowire.SizeTag(field) + protowire.SizeBytes(size)
 	b = protowire.AppendVarint(b, uint64(inner))
 	b = protowire.AppendTag(b, field, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(size))
-	return marshalCached.MarshalAppend(b, m)
+	if !fast {
+		return marshalCached.MarshalAppend(b, m)
+	}
+	b = slices.Grow(b, size)
+	n := len(b)
+	if _, err := vt.MarshalToSizedBufferVT(b[n : n+size]); err != nil {
+		return b, err
+	}
+	return b[:n+size], nil
+}
+
+// vtMarshaler is a storepb message's generated marshaling code
+// (protoc-gen-go-vtproto): the same bytes as proto.Marshal, without reflection.
+type vtMarshaler interface {
+	SizeVT() int
+	MarshalToSizedBufferVT([]byte) (int, error)
+}
+
+// vtUnmarshaler is a storepb message's generated unmarshaling code
+// (protoc-gen-go-vtproto). It does not check that strings are UTF-8: it decodes
+// only what keel itself encoded (snapshots, Raft entries).
+type vtUnmarshaler interface {
+	UnmarshalVT([]byte) error
+}
+
+// unmarshalRow decodes data into m, by its generated code when it has some.
+func unmarshalRow(data []byte, m proto.Message) error {
+	if vt, ok := m.(vtUnmarshaler); ok {
+		return vt.UnmarshalVT(data)
+	}
+	return proto.Unmarshal(data, m)
 }
 
 // emit writes a record built by its caller (Blazar's and Mogan's tables).
@@ -355,7 +392,7 @@ func readSnapshot(r io.Reader) (*State, *storepb.SnapshotHeader, []*storepb.Appl
 			continue
 		}
 		rec := &storepb.SnapshotRecord{}
-		if err := proto.Unmarshal(buf, rec); err != nil {
+		if err := rec.UnmarshalVT(buf); err != nil {
 			return nil, nil, nil, 0, fmt.Errorf("store: snapshot record: %w", err)
 		}
 		if end, isEnd := rec.Entity.(*storepb.SnapshotRecord_EndCount); isEnd {
@@ -553,7 +590,7 @@ func (l *tableLoader[T]) decode(data []byte, ends []int) (any, error) {
 	start := 0
 	for i, end := range ends {
 		m := l.typ.New().Interface()
-		if err := proto.Unmarshal(data[start:end], m); err != nil {
+		if err := unmarshalRow(data[start:end], m); err != nil {
 			return nil, err
 		}
 		rows[i] = l.intern(m.(T))
