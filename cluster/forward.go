@@ -40,7 +40,15 @@ func (a *StoreActor) Receive(ctx actor.Context) {
 			return
 		}
 		go func() {
-			res, err := a.node.ApplyForwarded(msg.Commands)
+			batch := msg.Batch
+			if len(msg.Commands) > 0 { // a node of an earlier version
+				var err error
+				if batch, err = (&storepb.CommandBatch{Commands: msg.Commands}).MarshalVT(); err != nil {
+					root.Send(sender, &clusterpb.ProposeResponse{ErrorKind: "unavailable", Error: err.Error()})
+					return
+				}
+			}
+			res, err := a.node.ApplyForwarded(batch)
 			resp := &clusterpb.ProposeResponse{Results: res}
 			if err != nil {
 				resp.ErrorKind, resp.Error = errorKind(err), err.Error()
@@ -152,14 +160,14 @@ func (f *ActorForwarder) request(ctx context.Context, pid *actor.PID, msg interf
 	}
 }
 
-// Propose sends commands to the leader's store actor. A lost reply is ambiguous;
-// an undeliverable request is not.
-func (f *ActorForwarder) Propose(ctx context.Context, leaderID string, cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
+// Propose sends a batch of encoded commands to the leader's store actor. A lost
+// reply is ambiguous; an undeliverable request is not.
+func (f *ActorForwarder) Propose(ctx context.Context, leaderID string, batch []byte, commands int) ([]*storepb.CommandResult, error) {
 	pid, err := f.leaderPID(leaderID)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := f.request(ctx, pid, &clusterpb.ProposeRequest{Commands: cmds})
+	raw, err := f.request(ctx, pid, &clusterpb.ProposeRequest{Batch: batch})
 	if err != nil {
 		if errors.Is(err, actor.ErrDeadLetter) {
 			return nil, store.ErrNotLeader
@@ -173,8 +181,8 @@ func (f *ActorForwarder) Propose(ctx context.Context, leaderID string, cmds []*s
 	if resp.ErrorKind != "" {
 		return nil, kindError(resp.ErrorKind, resp.Error)
 	}
-	if len(resp.Results) != len(cmds) {
-		return nil, fmt.Errorf("%w: %d results for %d commands", store.ErrAmbiguous, len(resp.Results), len(cmds))
+	if len(resp.Results) != commands {
+		return nil, fmt.Errorf("%w: %d results for %d commands", store.ErrAmbiguous, len(resp.Results), commands)
 	}
 	return resp.Results, nil
 }

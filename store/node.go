@@ -38,7 +38,9 @@ var (
 // package implements it over the actor remote; leaderID is the leader's Raft server
 // ID (its node name).
 type Forwarder interface {
-	Propose(ctx context.Context, leaderID string, cmds []*storepb.Command) ([]*storepb.CommandResult, error)
+	// Propose has the leader apply batch, a CommandBatch's wire encoding holding
+	// commands commands (and no leader time), and returns their results.
+	Propose(ctx context.Context, leaderID string, batch []byte, commands int) ([]*storepb.CommandResult, error)
 	ReadIndex(ctx context.Context, leaderID string) (uint64, error)
 }
 
@@ -136,7 +138,7 @@ type Node struct {
 type forwarderBox struct{ f Forwarder }
 
 type proposal struct {
-	cmd *storepb.Command
+	raw []byte // the command's wire encoding
 	// leaderOnly marks a command a follower forwarded: the leader merges it into
 	// its own entries (bigger batches, fewer log writes) but never forwards it on.
 	leaderOnly bool
@@ -349,7 +351,11 @@ func (n *Node) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.Comm
 	if cmd.DeadlineUnixMs == 0 {
 		cmd.DeadlineUnixMs = time.Now().Add(defaultRequestLifetime).UnixMilli()
 	}
-	p := &proposal{cmd: cmd, done: make(chan struct{})}
+	raw, err := cmd.MarshalVT() // here, on the proposer's goroutine, not the batcher's
+	if err != nil {
+		return nil, err
+	}
+	p := &proposal{raw: raw, done: make(chan struct{})}
 	select {
 	case n.proposals <- p:
 	case <-ctx.Done():
@@ -417,18 +423,18 @@ func (n *Node) batchLoop() {
 // result. A batch holding forwarded (leader-only) commands is applied here or not
 // at all; if that fails, this node's own commands in it are retried on their own.
 func (n *Node) commitBatch(batch []*proposal) {
-	cmds := make([]*storepb.Command, len(batch))
+	raws := make([][]byte, len(batch))
 	leaderOnly := false
 	for i, p := range batch {
-		cmds[i] = p.cmd
+		raws[i] = p.raw
 		leaderOnly = leaderOnly || p.leaderOnly
 	}
 	var results []*storepb.CommandResult
 	var err error
 	if !leaderOnly {
-		results, err = n.commit(cmds)
+		results, err = n.commit(raws)
 	} else if n.IsLeader() {
-		results, err = n.applyLocal(cmds, n.cfg.ProposeTimeout)
+		results, err = n.applyLocal(raws, n.cfg.ProposeTimeout)
 	} else {
 		err = ErrNotLeader
 	}
@@ -457,12 +463,13 @@ func (n *Node) commitBatch(batch []*proposal) {
 	}
 }
 
-// commit applies cmds on the leader (itself, or through the forwarder), retrying
-// across leader changes until ProposeTimeout. Retrying an ambiguous attempt is safe:
-// commands are idempotent by request id and versions.
-func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
+// commit applies the encoded commands raws on the leader (itself, or through the
+// forwarder), retrying across leader changes until ProposeTimeout. Retrying an
+// ambiguous attempt is safe: commands are idempotent by request id and versions.
+func (n *Node) commit(raws [][]byte) ([]*storepb.CommandResult, error) {
 	deadline := time.Now().Add(n.cfg.ProposeTimeout)
 	lastErr := ErrNoLeader
+	var forwarded []byte // the batch as a follower forwards it, made once
 	for {
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
@@ -471,12 +478,15 @@ func (n *Node) commit(cmds []*storepb.Command) ([]*storepb.CommandResult, error)
 		var res []*storepb.CommandResult
 		var err error
 		if n.IsLeader() {
-			res, err = n.applyLocal(cmds, remaining)
+			res, err = n.applyLocal(raws, remaining)
 		} else if id, _ := n.Leader(); id != "" && n.fwd() != nil {
+			if forwarded == nil {
+				forwarded = appendCommandBatch(make([]byte, 0, commandBatchSize(raws, 0)), raws, 0)
+			}
 			// Short attempts: a leader that just died keeps its title for a heartbeat
 			// timeout, and a request to it would otherwise wait out the whole deadline.
 			ctx, cancel := n.attemptAtLeader(context.Background(), id, min(remaining, forwardAttemptTimeout))
-			res, err = n.fwd().Propose(ctx, id, cmds)
+			res, err = n.fwd().Propose(ctx, id, forwarded, len(raws))
 			cancel()
 		} else {
 			err = ErrNoLeader
@@ -547,23 +557,28 @@ func (n *Node) watchLeader() {
 	}
 }
 
-// ApplyForwarded applies commands a follower forwarded; only the leader accepts.
-// They join the leader's own proposal batches, so the entries carry commands from
-// every node.
-func (n *Node) ApplyForwarded(cmds []*storepb.Command) ([]*storepb.CommandResult, error) {
+// ApplyForwarded applies the commands of batch, a CommandBatch's wire encoding a
+// follower forwarded; only the leader accepts. They join the leader's own proposal
+// batches, so the entries carry commands from every node, and they are copied
+// into the entries as they came, never decoded here.
+func (n *Node) ApplyForwarded(batch []byte) ([]*storepb.CommandResult, error) {
 	if !n.IsLeader() {
 		return nil, ErrNotLeader
 	}
-	ps := make([]*proposal, len(cmds))
-	for i, c := range cmds {
-		ps[i] = &proposal{cmd: c, leaderOnly: true, done: make(chan struct{})}
+	raws, err := splitCommandBatch(batch)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]*proposal, len(raws))
+	for i, raw := range raws {
+		ps[i] = &proposal{raw: raw, leaderOnly: true, done: make(chan struct{})}
 		select {
 		case n.proposals <- ps[i]:
 		case <-n.shutdownCh:
 			return nil, ErrShutdown
 		}
 	}
-	results := make([]*storepb.CommandResult, len(cmds))
+	results := make([]*storepb.CommandResult, len(raws))
 	var firstErr error
 	for i, p := range ps {
 		<-p.done // commitBatch always completes a proposal (applyLocal is bounded)
@@ -578,14 +593,11 @@ func (n *Node) ApplyForwarded(cmds []*storepb.Command) ([]*storepb.CommandResult
 	return results, nil
 }
 
-func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*storepb.CommandResult, error) {
+func (n *Node) applyLocal(raws [][]byte, timeout time.Duration) ([]*storepb.CommandResult, error) {
 	// The leader's clock travels in the entry: every FSM checks deadlines against
 	// it, so they all decide alike.
-	batch := &storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: time.Now().UnixMilli()}
-	data, err := batch.MarshalVT() // generated code (vtproto): no reflection
-	if err != nil {
-		return nil, err
-	}
+	now := time.Now().UnixMilli()
+	data := appendCommandBatch(make([]byte, 0, commandBatchSize(raws, now)), raws, now)
 	f := n.raft.Apply(data, timeout)
 	if err := f.Error(); err != nil {
 		switch {
@@ -599,8 +611,8 @@ func (n *Node) applyLocal(cmds []*storepb.Command, timeout time.Duration) ([]*st
 	}
 	switch r := f.Response().(type) {
 	case []*storepb.CommandResult:
-		if len(r) != len(cmds) {
-			return nil, fmt.Errorf("store: %d results for %d commands", len(r), len(cmds))
+		if len(r) != len(raws) {
+			return nil, fmt.Errorf("store: %d results for %d commands", len(r), len(raws))
 		}
 		return r, nil
 	case error:

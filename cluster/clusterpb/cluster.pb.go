@@ -26,10 +26,13 @@ const (
 )
 
 // ProposeRequest carries commands a follower forwards to the leader; the leader
-// appends them to its log as one entry.
+// merges them into its own entries. batch is a keel.store.CommandBatch's wire
+// encoding (commands only), which the leader copies into its entries without
+// decoding; commands is what nodes of earlier versions send instead.
 type ProposeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Commands      []*storepb.Command     `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
+	Batch         []byte                 `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -67,6 +70,13 @@ func (*ProposeRequest) Descriptor() ([]byte, []int) {
 func (x *ProposeRequest) GetCommands() []*storepb.Command {
 	if x != nil {
 		return x.Commands
+	}
+	return nil
+}
+
+func (x *ProposeRequest) GetBatch() []byte {
+	if x != nil {
+		return x.Batch
 	}
 	return nil
 }
@@ -461,9 +471,10 @@ var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcluster/clusterpb/cluster.proto\x12\fkeel.cluster\x1a\x19store/storepb/store.proto\"A\n" +
+	"\x1fcluster/clusterpb/cluster.proto\x12\fkeel.cluster\x1a\x19store/storepb/store.proto\"W\n" +
 	"\x0eProposeRequest\x12/\n" +
-	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\"{\n" +
+	"\bcommands\x18\x01 \x03(\v2\x13.keel.store.CommandR\bcommands\x12\x14\n" +
+	"\x05batch\x18\x02 \x01(\fR\x05batch\"{\n" +
 	"\x0fProposeResponse\x123\n" +
 	"\aresults\x18\x01 \x03(\v2\x19.keel.store.CommandResultR\aresults\x12\x1d\n" +
 	"\n" +

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"errors"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// A Raft entry is a CommandBatch (field 1: the commands, field 2: the leader's
+// clock). Commands are encoded once, by the goroutine that proposes them; a batch
+// is then their wire encodings laid end to end, and a follower forwards its batch
+// to the leader as those bytes, which the leader splits back into commands
+// without decoding them (appendCommandBatch and splitCommandBatch produce and read
+// exactly what storepb.CommandBatch's codecs do).
+const (
+	batchCommandsField   protowire.Number = 1
+	batchLeaderTimeField protowire.Number = 2
+)
+
+// appendCommandBatch appends the CommandBatch holding the encoded commands raws
+// (and leaderTimeUnixMs, unless 0) to b.
+func appendCommandBatch(b []byte, raws [][]byte, leaderTimeUnixMs int64) []byte {
+	for _, r := range raws {
+		b = protowire.AppendTag(b, batchCommandsField, protowire.BytesType)
+		b = protowire.AppendBytes(b, r)
+	}
+	if leaderTimeUnixMs != 0 {
+		b = protowire.AppendTag(b, batchLeaderTimeField, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(leaderTimeUnixMs))
+	}
+	return b
+}
+
+// commandBatchSize is the length of appendCommandBatch's output.
+func commandBatchSize(raws [][]byte, leaderTimeUnixMs int64) int {
+	n := 0
+	for _, r := range raws {
+		n += protowire.SizeTag(batchCommandsField) + protowire.SizeBytes(len(r))
+	}
+	if leaderTimeUnixMs != 0 {
+		n += protowire.SizeTag(batchLeaderTimeField) + protowire.SizeVarint(uint64(leaderTimeUnixMs))
+	}
+	return n
+}
+
+var errMalformedBatch = errors.New("store: malformed command batch")
+
+// splitCommandBatch returns the encoded commands of batch (aliasing it). It checks
+// the wire format of the batch and of each command's top-level fields, not the
+// commands' contents: only nodes of the cluster send batches, and the FSM decodes
+// every entry before applying any of it.
+func splitCommandBatch(batch []byte) ([][]byte, error) {
+	var raws [][]byte
+	for len(batch) > 0 {
+		num, typ, n := protowire.ConsumeTag(batch)
+		if n < 0 {
+			return nil, errMalformedBatch
+		}
+		batch = batch[n:]
+		if num != batchCommandsField || typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, batch)
+			if n < 0 {
+				return nil, errMalformedBatch
+			}
+			batch = batch[n:]
+			continue
+		}
+		raw, n := protowire.ConsumeBytes(batch)
+		if n < 0 || !wellFormedMessage(raw) {
+			return nil, errMalformedBatch
+		}
+		raws = append(raws, raw)
+		batch = batch[n:]
+	}
+	return raws, nil
+}
+
+// wellFormedMessage reports whether b parses as a sequence of protobuf fields.
+func wellFormedMessage(b []byte) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
