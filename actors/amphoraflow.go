@@ -204,7 +204,7 @@ func (g *LoadBalancerGrain) writeOwn(intent storepb.TreeTransaction_Intent, chan
 		if err != nil || w == nil {
 			return &actorspb.Empty{}, err
 		}
-		res, err := g.propose(treeTransaction(intent, w))
+		res, err := g.proposeTree(t, treeTransaction(intent, w))
 		if err != nil {
 			return nil, unavailable(err)
 		}

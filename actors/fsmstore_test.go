@@ -131,6 +131,20 @@ func (s *fsmStore) proposals(reqID string) []*storepb.Command {
 	return out
 }
 
+// treeWrites returns the write sets of the tree transactions with intent proposed
+// so far, as proposed.
+func (s *fsmStore) treeWrites(intent storepb.TreeTransaction_Intent) []*storepb.TreeWrite {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*storepb.TreeWrite
+	for _, c := range s.proposed {
+		if tx := c.GetTreeTransaction(); tx != nil && tx.Intent == intent {
+			out = append(out, tx.Write)
+		}
+	}
+	return out
+}
+
 // timesApplied counts how often the FSM applied a command of request reqID
 // (a replay is not applying).
 func (s *fsmStore) timesApplied(reqID string) int {

@@ -90,6 +90,23 @@ func (g *LoadBalancerGrain) propose(cmd *storepb.Command) (*storepb.CommandResul
 	return g.rt.Store.Propose(ctx, cmd)
 }
 
+// proposeTree proposes a tree transaction decided from the cached tree t. When
+// the load balancer's row changes only in its statuses and update time (the
+// provider step, a child's change, a heartbeat's), only those travel, and the FSM
+// applies them to the row at the write's expected version, t's. The caller's
+// write set keeps the whole row: the cache is updated from it.
+func (g *LoadBalancerGrain) proposeTree(t *tree, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	w := cmd.GetTreeTransaction().GetWrite()
+	if t != nil && t.lb != nil && w != nil && w.ExpectedVersion == t.lb.Version {
+		if change := storepb.StatusChangeOf(t.lb, w.LoadBalancer); change != nil {
+			row := w.LoadBalancer
+			w.LoadBalancer, w.LoadBalancerStatus = nil, change
+			defer func() { w.LoadBalancer, w.LoadBalancerStatus = row, nil }() // Propose keeps no reference to cmd
+		}
+	}
+	return g.propose(cmd)
+}
+
 func (g *LoadBalancerGrain) micros() int64 { return g.rt.Now().UnixMicro() }
 
 func unavailable(err error) error {
@@ -231,7 +248,7 @@ func (g *LoadBalancerGrain) decideAndWrite(caller *actorspb.Caller, create bool,
 		cmd := treeTransaction(d.intent, d.write)
 		cmd.GetTreeTransaction().ExclusiveVip = d.exclusiveVip
 		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
-		res, err := g.propose(cmd)
+		res, err := g.proposeTree(g.tree, cmd)
 		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
 			// The command may still apply: decide it for good before answering.
 			res, err = resolveRequest(g.rt, caller)
@@ -580,7 +597,7 @@ func (g *LoadBalancerGrain) recordProvisioning(ctx cluster.GrainContext, w *stor
 
 func (g *LoadBalancerGrain) finishProvisioning(ctx cluster.GrainContext, cmd *storepb.Command, w *storepb.TreeWrite) {
 	t := g.tree
-	res, err := g.propose(cmd)
+	res, err := g.proposeTree(t, cmd)
 	switch {
 	case err != nil && errors.Is(err, store.ErrShutdown):
 		return

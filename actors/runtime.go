@@ -53,6 +53,7 @@ var DefaultSettings = Settings{ProvisionDelay: 100 * time.Millisecond, IdleTimeo
 type Store interface {
 	Barrier(ctx context.Context) error
 	State() *store.StateStore
+	// Propose keeps no reference to cmd once it returns (it encodes it first).
 	Propose(ctx context.Context, cmd *storepb.Command) (*storepb.CommandResult, error)
 	Resolve(ctx context.Context, reqID string, deadlineUnixMs int64) (*storepb.CommandResult, error)
 	LeaderReady() bool

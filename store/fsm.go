@@ -156,6 +156,10 @@ func inUse(format string, args ...interface{}) *storepb.CommandResult {
 // command's version and removes the deleted ones.
 func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *storepb.CommandResult {
 	w := tx.GetWrite()
+	cur := st.LoadBalancer(w.GetLoadBalancerId())
+	if res := withLoadBalancerRow(tx, cur); res != nil {
+		return res
+	}
 	if w == nil || w.LoadBalancer == nil || w.LoadBalancerId == "" || w.LoadBalancer.Id != w.LoadBalancerId {
 		return invalid("tree transaction without its load balancer")
 	}
@@ -164,7 +168,6 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 		return invalid("tree transaction without an intent")
 	}
 	lbID := w.LoadBalancerId
-	cur := st.LoadBalancer(lbID)
 	create := intent == storepb.TreeTransaction_CREATE_LOAD_BALANCER
 	switch {
 	case create && cur != nil:
@@ -206,6 +209,27 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	}
 	dropStatistics(st, w)
 	return ok(v)
+}
+
+// withLoadBalancerRow gives a write that sends only its load balancer's statuses
+// (load_balancer_status) the row they make of the current one. The version check
+// that follows refuses it if the current row is not the one it was decided from.
+func withLoadBalancerRow(tx *storepb.TreeTransaction, cur *storepb.LoadBalancer) *storepb.CommandResult {
+	w := tx.GetWrite()
+	if w.GetLoadBalancerStatus() == nil {
+		return nil
+	}
+	switch {
+	case w.LoadBalancer != nil:
+		return invalid("tree transaction with both its load balancer's row and its statuses")
+	case tx.GetIntent() == storepb.TreeTransaction_CREATE_LOAD_BALANCER:
+		return invalid("a create sends its load balancer's row")
+	}
+	if cur == nil {
+		return notFound("load balancer %s not found", w.LoadBalancerId)
+	}
+	w.LoadBalancer, w.LoadBalancerStatus = w.LoadBalancerStatus.AppliedTo(cur), nil
+	return nil
 }
 
 // checkVipClaims refuses a new load balancer a VIP another one holds, as Neutron

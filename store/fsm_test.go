@@ -208,3 +208,75 @@ func TestPendingLoadBalancersWithoutPublishing(t *testing.T) {
 		t.Fatalf("pending once published %v, want [a]", got)
 	}
 }
+
+// A tree write may send only its load balancer's statuses: the FSM applies them to
+// the current row, under the same version check as a whole row.
+func TestFSMAppliesLoadBalancerStatus(t *testing.T) {
+	f := NewFSM()
+	lb := testLB("a", "p", 1)
+	lb.Tags, lb.VipAddress = []string{"x", "y"}, "127.0.100.7"
+	v1 := applyCmds(t, f, 1, createCmd("r1", lb))[0].Version
+	step := func(req string, expected uint64, st *storepb.LoadBalancerStatus, row *storepb.LoadBalancer, intent storepb.TreeTransaction_Intent) *storepb.Command {
+		return &storepb.Command{RequestId: req, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+			Intent: intent, Write: &storepb.TreeWrite{LoadBalancerId: "a", ExpectedVersion: expected, LoadBalancer: row, LoadBalancerStatus: st}}}}
+	}
+	active := &storepb.LoadBalancerStatus{ProvisioningStatus: "ACTIVE", OperatingStatus: "ONLINE", UpdatedAt: 77}
+	complete := storepb.TreeTransaction_COMPLETE_PROVISIONING
+
+	res := applyCmds(t, f, 2,
+		step("r2", v1+1, active, nil, complete), // not the version it was decided from
+		step("r3", v1, active, lb, complete),    // row and statuses both
+		step("r4", 0, active, nil, storepb.TreeTransaction_CREATE_LOAD_BALANCER),
+	)
+	if res[0].Code != storepb.CommandResult_CONFLICT || res[0].Version != v1 {
+		t.Errorf("stale statuses: %v", res[0])
+	}
+	for _, r := range res[1:] {
+		if r.Code != storepb.CommandResult_INVALID {
+			t.Errorf("malformed statuses: %v", r)
+		}
+	}
+	res = applyCmds(t, f, 3, step("r5", v1, active, nil, complete))
+	if res[0].Code != storepb.CommandResult_OK || res[0].Version <= v1 {
+		t.Fatalf("statuses: %v", res[0])
+	}
+	want := proto.Clone(lb).(*storepb.LoadBalancer)
+	want.ProvisioningStatus, want.OperatingStatus, want.UpdatedAt, want.Version = "ACTIVE", "ONLINE", 77, res[0].Version
+	if got := f.State().LoadBalancer("a"); !proto.Equal(got, want) {
+		t.Fatalf("row after the statuses:\n got %v\nwant %v", got, want)
+	}
+	// A load balancer that is gone: not found, as for a whole row.
+	if res = applyCmds(t, f, 4, &storepb.Command{RequestId: "r6", Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+		Intent: complete, Write: &storepb.TreeWrite{LoadBalancerId: "zzz", ExpectedVersion: 1, LoadBalancerStatus: active}}}}); res[0].Code != storepb.CommandResult_NOT_FOUND {
+		t.Fatalf("statuses of a missing load balancer: %v", res[0])
+	}
+}
+
+// StatusChangeOf finds a change of statuses only, and nothing else.
+func TestStatusChangeOf(t *testing.T) {
+	cur := testLB("a", "p", 1)
+	cur.Version, cur.Tags = 3, []string{"x"}
+	next := proto.Clone(cur).(*storepb.LoadBalancer)
+	next.ProvisioningStatus, next.OperatingStatus, next.UpdatedAt = "ACTIVE", "ONLINE", 9
+	st := storepb.StatusChangeOf(cur, next)
+	if st == nil || st.ProvisioningStatus != "ACTIVE" || st.OperatingStatus != "ONLINE" || st.UpdatedAt != 9 {
+		t.Fatalf("status change: %v", st)
+	}
+	if got := st.AppliedTo(cur); got.ProvisioningStatus != "ACTIVE" || got.Name != cur.Name || cur.ProvisioningStatus != "PENDING_CREATE" {
+		t.Fatalf("applied: %v (current row now %v)", got, cur)
+	}
+	for name, change := range map[string]func(*storepb.LoadBalancer){
+		"name":  func(x *storepb.LoadBalancer) { x.Name = "other" },
+		"tags":  func(x *storepb.LoadBalancer) { x.Tags = append(x.Tags, "y") },
+		"admin": func(x *storepb.LoadBalancer) { x.AdminStateUp = false },
+	} {
+		other := proto.Clone(next).(*storepb.LoadBalancer)
+		change(other)
+		if st := storepb.StatusChangeOf(cur, other); st != nil {
+			t.Errorf("%s changed, yet a status change: %v", name, st)
+		}
+	}
+	if storepb.StatusChangeOf(nil, next) != nil {
+		t.Error("a status change of no row")
+	}
+}

@@ -272,3 +272,90 @@ func BenchmarkApplyCreates(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/create")
 }
+
+// BenchmarkApplyProviderSteps times the FSM decoding and applying provider steps
+// (each load balancer's PENDING_CREATE to ACTIVE with its amphora record, 16 to an
+// entry) sent as the whole load balancer row or as its statuses only
+// (load_balancer_status), and reports the bytes each step takes in the log.
+func BenchmarkApplyProviderSteps(b *testing.B) {
+	const n = 20000
+	for _, statusesOnly := range []bool{false, true} {
+		name := "whole-row"
+		if statusesOnly {
+			name = "statuses"
+		}
+		b.Run(name, func(b *testing.B) {
+			var entryBytes int
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				f := NewFSM()
+				var creates, steps [][]byte
+				var cmds []*storepb.Command
+				idx := uint64(1)
+				batch := func(into *[][]byte) {
+					data, err := (&storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: 1}).MarshalVT()
+					if err != nil {
+						b.Fatal(err)
+					}
+					*into, cmds = append(*into, data), cmds[:0]
+				}
+				lbs := make([]*storepb.LoadBalancer, n)
+				for j := range lbs {
+					id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("step-", j))).String()
+					lbs[j] = &storepb.LoadBalancer{Id: id, ProjectId: "default", Name: fmt.Sprint("bench-", j), AdminStateUp: true,
+						ProvisioningStatus: "PENDING_CREATE", OperatingStatus: "OFFLINE", VipAddress: fmt.Sprintf("10.%d.%d.%d", j>>16, (j>>8)&255, j&255),
+						VipPortId: id[:24] + "57a10ed6d655", VipSubnetId: "08dce793-daef-411d-a896-d389cd45b1ea",
+						VipNetworkId: "9467e51f-7dce-582f-ac04-f59cd162e348", Provider: "amphora", Topology: "SINGLE",
+						Tags: []string{"bench"}, CreatedAt: int64(1_796_155_612_967_044 + j)}
+					cmds = append(cmds, &storepb.Command{RequestId: "req-" + id, DeadlineUnixMs: 2, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+						Intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: lbs[j]}}}})
+					if len(cmds) == 16 {
+						batch(&creates)
+					}
+				}
+				for _, data := range creates {
+					for _, r := range f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data}).([]*storepb.CommandResult) {
+						if r.Code != storepb.CommandResult_OK {
+							b.Fatalf("create: %v", r)
+						}
+					}
+					idx++
+				}
+				for _, lb := range lbs {
+					cur := f.State().LoadBalancer(lb.Id)
+					next := cur.CloneVT()
+					next.ProvisioningStatus, next.UpdatedAt = "ACTIVE", cur.CreatedAt+100_000
+					w := &storepb.TreeWrite{LoadBalancerId: lb.Id, ExpectedVersion: cur.Version, LoadBalancer: next,
+						Amphorae: []*storepb.Amphora{{Id: uuid.NewSHA1(uuid.NameSpaceOID, []byte(lb.Id)).String(), ProjectId: "default",
+							LoadbalancerId: lb.Id, ComputeId: "809bd08d-ce88-4a26-a9e7-bd6e9f7dd1e0", LbNetworkIp: "172.31.4.131",
+							VrrpIp: "172.26.210.194", HaIp: lb.VipAddress, VrrpPortId: "b1b4cd3b-966a-4cf0-9962-b12cca35ed0c",
+							HaPortId: lb.VipPortId, CertExpiration: 1859227613068754, Role: "STANDALONE", Status: "ALLOCATED",
+							VrrpId: 1, CreatedAt: next.UpdatedAt, UpdatedAt: next.UpdatedAt}}}
+					if statusesOnly {
+						w.LoadBalancerStatus, w.LoadBalancer = storepb.StatusChangeOf(cur, next), nil
+					}
+					cmds = append(cmds, &storepb.Command{Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+						Intent: storepb.TreeTransaction_COMPLETE_PROVISIONING, Write: w}}})
+					if len(cmds) == 16 {
+						batch(&steps)
+					}
+				}
+				entryBytes = 0
+				for _, data := range steps {
+					entryBytes += len(data)
+				}
+				b.StartTimer()
+				for _, data := range steps {
+					for _, r := range f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: data}).([]*storepb.CommandResult) {
+						if r.Code != storepb.CommandResult_OK {
+							b.Fatalf("provider step: %v", r)
+						}
+					}
+					idx++
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/step")
+			b.ReportMetric(float64(entryBytes)/n, "B/step")
+		})
+	}
+}

@@ -7,6 +7,7 @@ package storepb
 import (
 	fmt "fmt"
 	protohelpers "github.com/planetscale/vtprotobuf/protohelpers"
+	proto "google.golang.org/protobuf/proto"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	io "io"
 )
@@ -18,6 +19,589 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+func (m *Host) CloneVT() *Host {
+	if m == nil {
+		return (*Host)(nil)
+	}
+	r := new(Host)
+	r.Id = m.Id
+	r.Name = m.Name
+	r.HypervisorHostname = m.HypervisorHostname
+	r.ServiceName = m.ServiceName
+	r.HypervisorType = m.HypervisorType
+	r.HypervisorVersion = m.HypervisorVersion
+	r.Vcpus = m.Vcpus
+	r.MemoryMb = m.MemoryMb
+	r.LocalGb = m.LocalGb
+	r.CpuInfo = m.CpuInfo
+	r.AvailabilityZone = m.AvailabilityZone
+	r.Reservable = m.Reservable
+	r.Bmc = m.Bmc.CloneVT()
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	r.Version = m.Version
+	if rhs := m.ExtraCapabilities; rhs != nil {
+		tmpContainer := make(map[string]string, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v
+		}
+		r.ExtraCapabilities = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Host) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Bmc) CloneVT() *Bmc {
+	if m == nil {
+		return (*Bmc)(nil)
+	}
+	r := new(Bmc)
+	r.Address = m.Address
+	r.Port = m.Port
+	r.Username = m.Username
+	r.Password = m.Password
+	r.PowerDriver = m.PowerDriver
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Bmc) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *ResourceProperty) CloneVT() *ResourceProperty {
+	if m == nil {
+		return (*ResourceProperty)(nil)
+	}
+	r := new(ResourceProperty)
+	r.PropertyName = m.PropertyName
+	r.Private = m.Private
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *ResourceProperty) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Lease) CloneVT() *Lease {
+	if m == nil {
+		return (*Lease)(nil)
+	}
+	r := new(Lease)
+	r.Id = m.Id
+	r.Name = m.Name
+	r.ProjectId = m.ProjectId
+	r.UserId = m.UserId
+	r.StartMs = m.StartMs
+	r.EndMs = m.EndMs
+	r.Status = m.Status
+	r.StatusReason = m.StatusReason
+	r.Degraded = m.Degraded
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	r.Version = m.Version
+	if rhs := m.Reservations; rhs != nil {
+		tmpContainer := make([]*Reservation, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Reservations = tmpContainer
+	}
+	if rhs := m.Events; rhs != nil {
+		tmpContainer := make([]*LeaseEvent, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Events = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Lease) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Reservation) CloneVT() *Reservation {
+	if m == nil {
+		return (*Reservation)(nil)
+	}
+	r := new(Reservation)
+	r.Id = m.Id
+	r.LeaseId = m.LeaseId
+	r.ResourceId = m.ResourceId
+	r.ResourceType = m.ResourceType
+	r.Status = m.Status
+	r.Min = m.Min
+	r.Max = m.Max
+	r.HypervisorProperties = m.HypervisorProperties
+	r.ResourceProperties = m.ResourceProperties
+	r.BeforeEnd = m.BeforeEnd
+	r.MissingResources = m.MissingResources
+	r.ResourcesChanged = m.ResourcesChanged
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Reservation) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *LeaseEvent) CloneVT() *LeaseEvent {
+	if m == nil {
+		return (*LeaseEvent)(nil)
+	}
+	r := new(LeaseEvent)
+	r.Id = m.Id
+	r.LeaseId = m.LeaseId
+	r.EventType = m.EventType
+	r.TimeMs = m.TimeMs
+	r.Status = m.Status
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *LeaseEvent) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Allocation) CloneVT() *Allocation {
+	if m == nil {
+		return (*Allocation)(nil)
+	}
+	r := new(Allocation)
+	r.HostId = m.HostId
+	r.ReservationId = m.ReservationId
+	r.LeaseId = m.LeaseId
+	r.StartMs = m.StartMs
+	r.EndMs = m.EndMs
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Allocation) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *AllocationKey) CloneVT() *AllocationKey {
+	if m == nil {
+		return (*AllocationKey)(nil)
+	}
+	r := new(AllocationKey)
+	r.HostId = m.HostId
+	r.ReservationId = m.ReservationId
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *AllocationKey) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (this *Host) EqualVT(that *Host) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.HypervisorHostname != that.HypervisorHostname {
+		return false
+	}
+	if this.ServiceName != that.ServiceName {
+		return false
+	}
+	if this.HypervisorType != that.HypervisorType {
+		return false
+	}
+	if this.HypervisorVersion != that.HypervisorVersion {
+		return false
+	}
+	if this.Vcpus != that.Vcpus {
+		return false
+	}
+	if this.MemoryMb != that.MemoryMb {
+		return false
+	}
+	if this.LocalGb != that.LocalGb {
+		return false
+	}
+	if this.CpuInfo != that.CpuInfo {
+		return false
+	}
+	if this.AvailabilityZone != that.AvailabilityZone {
+		return false
+	}
+	if this.Reservable != that.Reservable {
+		return false
+	}
+	if len(this.ExtraCapabilities) != len(that.ExtraCapabilities) {
+		return false
+	}
+	for i, vx := range this.ExtraCapabilities {
+		vy, ok := that.ExtraCapabilities[i]
+		if !ok {
+			return false
+		}
+		if vx != vy {
+			return false
+		}
+	}
+	if !this.Bmc.EqualVT(that.Bmc) {
+		return false
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Host) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Host)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Bmc) EqualVT(that *Bmc) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Address != that.Address {
+		return false
+	}
+	if this.Port != that.Port {
+		return false
+	}
+	if this.Username != that.Username {
+		return false
+	}
+	if this.Password != that.Password {
+		return false
+	}
+	if this.PowerDriver != that.PowerDriver {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Bmc) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Bmc)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *ResourceProperty) EqualVT(that *ResourceProperty) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.PropertyName != that.PropertyName {
+		return false
+	}
+	if this.Private != that.Private {
+		return false
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *ResourceProperty) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*ResourceProperty)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Lease) EqualVT(that *Lease) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.UserId != that.UserId {
+		return false
+	}
+	if this.StartMs != that.StartMs {
+		return false
+	}
+	if this.EndMs != that.EndMs {
+		return false
+	}
+	if this.Status != that.Status {
+		return false
+	}
+	if this.StatusReason != that.StatusReason {
+		return false
+	}
+	if this.Degraded != that.Degraded {
+		return false
+	}
+	if len(this.Reservations) != len(that.Reservations) {
+		return false
+	}
+	for i, vx := range this.Reservations {
+		vy := that.Reservations[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Reservation{}
+			}
+			if q == nil {
+				q = &Reservation{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Events) != len(that.Events) {
+		return false
+	}
+	for i, vx := range this.Events {
+		vy := that.Events[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &LeaseEvent{}
+			}
+			if q == nil {
+				q = &LeaseEvent{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Lease) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Lease)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Reservation) EqualVT(that *Reservation) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.LeaseId != that.LeaseId {
+		return false
+	}
+	if this.ResourceId != that.ResourceId {
+		return false
+	}
+	if this.ResourceType != that.ResourceType {
+		return false
+	}
+	if this.Status != that.Status {
+		return false
+	}
+	if this.Min != that.Min {
+		return false
+	}
+	if this.Max != that.Max {
+		return false
+	}
+	if this.HypervisorProperties != that.HypervisorProperties {
+		return false
+	}
+	if this.ResourceProperties != that.ResourceProperties {
+		return false
+	}
+	if this.BeforeEnd != that.BeforeEnd {
+		return false
+	}
+	if this.MissingResources != that.MissingResources {
+		return false
+	}
+	if this.ResourcesChanged != that.ResourcesChanged {
+		return false
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Reservation) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Reservation)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *LeaseEvent) EqualVT(that *LeaseEvent) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.LeaseId != that.LeaseId {
+		return false
+	}
+	if this.EventType != that.EventType {
+		return false
+	}
+	if this.TimeMs != that.TimeMs {
+		return false
+	}
+	if this.Status != that.Status {
+		return false
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *LeaseEvent) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*LeaseEvent)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Allocation) EqualVT(that *Allocation) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.HostId != that.HostId {
+		return false
+	}
+	if this.ReservationId != that.ReservationId {
+		return false
+	}
+	if this.LeaseId != that.LeaseId {
+		return false
+	}
+	if this.StartMs != that.StartMs {
+		return false
+	}
+	if this.EndMs != that.EndMs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Allocation) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Allocation)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *AllocationKey) EqualVT(that *AllocationKey) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.HostId != that.HostId {
+		return false
+	}
+	if this.ReservationId != that.ReservationId {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *AllocationKey) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*AllocationKey)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
 func (m *Host) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil

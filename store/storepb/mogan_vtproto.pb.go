@@ -7,6 +7,7 @@ package storepb
 import (
 	fmt "fmt"
 	protohelpers "github.com/planetscale/vtprotobuf/protohelpers"
+	proto "google.golang.org/protobuf/proto"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	io "io"
 )
@@ -18,6 +19,404 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+func (m *Instance) CloneVT() *Instance {
+	if m == nil {
+		return (*Instance)(nil)
+	}
+	r := new(Instance)
+	r.Uuid = m.Uuid
+	r.Name = m.Name
+	r.Description = m.Description
+	r.ProjectId = m.ProjectId
+	r.UserId = m.UserId
+	r.Status = m.Status
+	r.PowerState = m.PowerState
+	r.TargetPowerState = m.TargetPowerState
+	r.InstanceTypeUuid = m.InstanceTypeUuid
+	r.ImageUuid = m.ImageUuid
+	r.AvailabilityZone = m.AvailabilityZone
+	r.HostId = m.HostId
+	r.ReservationId = m.ReservationId
+	r.StatusReason = m.StatusReason
+	r.LaunchedAtUs = m.LaunchedAtUs
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	r.Version = m.Version
+	if rhs := m.Networks; rhs != nil {
+		tmpContainer := make([]*InstanceNetwork, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Networks = tmpContainer
+	}
+	if rhs := m.NetworkInfo; rhs != nil {
+		tmpContainer := make([]*NetworkPort, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.NetworkInfo = tmpContainer
+	}
+	if rhs := m.Extra; rhs != nil {
+		tmpContainer := make(map[string]string, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v
+		}
+		r.Extra = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Instance) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *InstanceNetwork) CloneVT() *InstanceNetwork {
+	if m == nil {
+		return (*InstanceNetwork)(nil)
+	}
+	r := new(InstanceNetwork)
+	r.NetId = m.NetId
+	r.PortType = m.PortType
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *InstanceNetwork) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *NetworkPort) CloneVT() *NetworkPort {
+	if m == nil {
+		return (*NetworkPort)(nil)
+	}
+	r := new(NetworkPort)
+	r.PortId = m.PortId
+	r.NetworkId = m.NetworkId
+	r.MacAddress = m.MacAddress
+	if rhs := m.FixedIps; rhs != nil {
+		tmpContainer := make([]*FixedIp, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.FixedIps = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *NetworkPort) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *FixedIp) CloneVT() *FixedIp {
+	if m == nil {
+		return (*FixedIp)(nil)
+	}
+	r := new(FixedIp)
+	r.IpAddress = m.IpAddress
+	r.SubnetId = m.SubnetId
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *FixedIp) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *InstanceType) CloneVT() *InstanceType {
+	if m == nil {
+		return (*InstanceType)(nil)
+	}
+	r := new(InstanceType)
+	r.Uuid = m.Uuid
+	r.Name = m.Name
+	r.Description = m.Description
+	r.IsPublic = m.IsPublic
+	r.CreatedAtUs = m.CreatedAtUs
+	r.UpdatedAtUs = m.UpdatedAtUs
+	r.Version = m.Version
+	if rhs := m.ExtraSpecs; rhs != nil {
+		tmpContainer := make(map[string]string, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v
+		}
+		r.ExtraSpecs = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *InstanceType) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (this *Instance) EqualVT(that *Instance) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Uuid != that.Uuid {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.UserId != that.UserId {
+		return false
+	}
+	if this.Status != that.Status {
+		return false
+	}
+	if this.PowerState != that.PowerState {
+		return false
+	}
+	if this.TargetPowerState != that.TargetPowerState {
+		return false
+	}
+	if this.InstanceTypeUuid != that.InstanceTypeUuid {
+		return false
+	}
+	if this.ImageUuid != that.ImageUuid {
+		return false
+	}
+	if this.AvailabilityZone != that.AvailabilityZone {
+		return false
+	}
+	if len(this.Networks) != len(that.Networks) {
+		return false
+	}
+	for i, vx := range this.Networks {
+		vy := that.Networks[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &InstanceNetwork{}
+			}
+			if q == nil {
+				q = &InstanceNetwork{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.NetworkInfo) != len(that.NetworkInfo) {
+		return false
+	}
+	for i, vx := range this.NetworkInfo {
+		vy := that.NetworkInfo[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &NetworkPort{}
+			}
+			if q == nil {
+				q = &NetworkPort{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Extra) != len(that.Extra) {
+		return false
+	}
+	for i, vx := range this.Extra {
+		vy, ok := that.Extra[i]
+		if !ok {
+			return false
+		}
+		if vx != vy {
+			return false
+		}
+	}
+	if this.HostId != that.HostId {
+		return false
+	}
+	if this.ReservationId != that.ReservationId {
+		return false
+	}
+	if this.StatusReason != that.StatusReason {
+		return false
+	}
+	if this.LaunchedAtUs != that.LaunchedAtUs {
+		return false
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Instance) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Instance)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *InstanceNetwork) EqualVT(that *InstanceNetwork) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.NetId != that.NetId {
+		return false
+	}
+	if this.PortType != that.PortType {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *InstanceNetwork) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*InstanceNetwork)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *NetworkPort) EqualVT(that *NetworkPort) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.PortId != that.PortId {
+		return false
+	}
+	if this.NetworkId != that.NetworkId {
+		return false
+	}
+	if this.MacAddress != that.MacAddress {
+		return false
+	}
+	if len(this.FixedIps) != len(that.FixedIps) {
+		return false
+	}
+	for i, vx := range this.FixedIps {
+		vy := that.FixedIps[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &FixedIp{}
+			}
+			if q == nil {
+				q = &FixedIp{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *NetworkPort) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*NetworkPort)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *FixedIp) EqualVT(that *FixedIp) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.IpAddress != that.IpAddress {
+		return false
+	}
+	if this.SubnetId != that.SubnetId {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *FixedIp) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*FixedIp)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *InstanceType) EqualVT(that *InstanceType) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Uuid != that.Uuid {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.IsPublic != that.IsPublic {
+		return false
+	}
+	if len(this.ExtraSpecs) != len(that.ExtraSpecs) {
+		return false
+	}
+	for i, vx := range this.ExtraSpecs {
+		vy, ok := that.ExtraSpecs[i]
+		if !ok {
+			return false
+		}
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAtUs != that.CreatedAtUs {
+		return false
+	}
+	if this.UpdatedAtUs != that.UpdatedAtUs {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *InstanceType) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*InstanceType)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
 func (m *Instance) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil

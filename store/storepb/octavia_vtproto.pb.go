@@ -7,6 +7,7 @@ package storepb
 import (
 	fmt "fmt"
 	protohelpers "github.com/planetscale/vtprotobuf/protohelpers"
+	proto "google.golang.org/protobuf/proto"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	io "io"
 )
@@ -18,6 +19,1810 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+func (m *LoadBalancer) CloneVT() *LoadBalancer {
+	if m == nil {
+		return (*LoadBalancer)(nil)
+	}
+	r := new(LoadBalancer)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.Name = m.Name
+	r.Description = m.Description
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.VipAddress = m.VipAddress
+	r.VipPortId = m.VipPortId
+	r.VipSubnetId = m.VipSubnetId
+	r.VipNetworkId = m.VipNetworkId
+	r.VipQosPolicyId = m.VipQosPolicyId
+	r.Provider = m.Provider
+	r.FlavorId = m.FlavorId
+	r.AvailabilityZone = m.AvailabilityZone
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	r.Topology = m.Topology
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if rhs := m.AdditionalVips; rhs != nil {
+		tmpContainer := make([]*AdditionalVip, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.AdditionalVips = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *LoadBalancer) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *AdditionalVip) CloneVT() *AdditionalVip {
+	if m == nil {
+		return (*AdditionalVip)(nil)
+	}
+	r := new(AdditionalVip)
+	r.SubnetId = m.SubnetId
+	r.IpAddress = m.IpAddress
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *AdditionalVip) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Listener) CloneVT() *Listener {
+	if m == nil {
+		return (*Listener)(nil)
+	}
+	r := new(Listener)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.Name = m.Name
+	r.Description = m.Description
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.LoadbalancerId = m.LoadbalancerId
+	r.Protocol = m.Protocol
+	r.ProtocolPort = m.ProtocolPort
+	r.ConnectionLimit = m.ConnectionLimit
+	r.DefaultPoolId = m.DefaultPoolId
+	r.DefaultTlsContainerRef = m.DefaultTlsContainerRef
+	r.ClientCaTlsContainerRef = m.ClientCaTlsContainerRef
+	r.ClientCrlContainerRef = m.ClientCrlContainerRef
+	r.ClientAuthentication = m.ClientAuthentication
+	r.TimeoutClientData = m.TimeoutClientData
+	r.TimeoutMemberConnect = m.TimeoutMemberConnect
+	r.TimeoutMemberData = m.TimeoutMemberData
+	r.TimeoutTcpInspect = m.TimeoutTcpInspect
+	r.TlsCiphers = m.TlsCiphers
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if rhs := m.SniContainerRefs; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.SniContainerRefs = tmpContainer
+	}
+	if rhs := m.InsertHeaders; rhs != nil {
+		tmpContainer := make(map[string]string, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v
+		}
+		r.InsertHeaders = tmpContainer
+	}
+	if rhs := m.AllowedCidrs; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.AllowedCidrs = tmpContainer
+	}
+	if rhs := m.TlsVersions; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.TlsVersions = tmpContainer
+	}
+	if rhs := m.AlpnProtocols; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.AlpnProtocols = tmpContainer
+	}
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Listener) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *SessionPersistence) CloneVT() *SessionPersistence {
+	if m == nil {
+		return (*SessionPersistence)(nil)
+	}
+	r := new(SessionPersistence)
+	r.Type = m.Type
+	r.CookieName = m.CookieName
+	r.PersistenceGranularity = m.PersistenceGranularity
+	if rhs := m.PersistenceTimeout; rhs != nil {
+		tmpVal := *rhs
+		r.PersistenceTimeout = &tmpVal
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *SessionPersistence) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Pool) CloneVT() *Pool {
+	if m == nil {
+		return (*Pool)(nil)
+	}
+	r := new(Pool)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.Name = m.Name
+	r.Description = m.Description
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.LoadbalancerId = m.LoadbalancerId
+	r.Protocol = m.Protocol
+	r.LbAlgorithm = m.LbAlgorithm
+	r.SessionPersistence = m.SessionPersistence.CloneVT()
+	r.TlsEnabled = m.TlsEnabled
+	r.TlsContainerRef = m.TlsContainerRef
+	r.CaTlsContainerRef = m.CaTlsContainerRef
+	r.CrlContainerRef = m.CrlContainerRef
+	r.TlsCiphers = m.TlsCiphers
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if rhs := m.TlsVersions; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.TlsVersions = tmpContainer
+	}
+	if rhs := m.AlpnProtocols; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.AlpnProtocols = tmpContainer
+	}
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Pool) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Member) CloneVT() *Member {
+	if m == nil {
+		return (*Member)(nil)
+	}
+	r := new(Member)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.Name = m.Name
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.PoolId = m.PoolId
+	r.LoadbalancerId = m.LoadbalancerId
+	r.Address = m.Address
+	r.ProtocolPort = m.ProtocolPort
+	r.Weight = m.Weight
+	r.Backup = m.Backup
+	r.SubnetId = m.SubnetId
+	r.MonitorAddress = m.MonitorAddress
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if rhs := m.MonitorPort; rhs != nil {
+		tmpVal := *rhs
+		r.MonitorPort = &tmpVal
+	}
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Member) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *HealthMonitor) CloneVT() *HealthMonitor {
+	if m == nil {
+		return (*HealthMonitor)(nil)
+	}
+	r := new(HealthMonitor)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.Name = m.Name
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.PoolId = m.PoolId
+	r.LoadbalancerId = m.LoadbalancerId
+	r.Type = m.Type
+	r.Delay = m.Delay
+	r.Timeout = m.Timeout
+	r.MaxRetries = m.MaxRetries
+	r.MaxRetriesDown = m.MaxRetriesDown
+	r.HttpMethod = m.HttpMethod
+	r.UrlPath = m.UrlPath
+	r.ExpectedCodes = m.ExpectedCodes
+	r.HttpVersion = m.HttpVersion
+	r.DomainName = m.DomainName
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *HealthMonitor) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *L7Policy) CloneVT() *L7Policy {
+	if m == nil {
+		return (*L7Policy)(nil)
+	}
+	r := new(L7Policy)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.Name = m.Name
+	r.Description = m.Description
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.ListenerId = m.ListenerId
+	r.LoadbalancerId = m.LoadbalancerId
+	r.Action = m.Action
+	r.RedirectPoolId = m.RedirectPoolId
+	r.RedirectUrl = m.RedirectUrl
+	r.RedirectPrefix = m.RedirectPrefix
+	r.RedirectHttpCode = m.RedirectHttpCode
+	r.Position = m.Position
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *L7Policy) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *L7Rule) CloneVT() *L7Rule {
+	if m == nil {
+		return (*L7Rule)(nil)
+	}
+	r := new(L7Rule)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.AdminStateUp = m.AdminStateUp
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.L7PolicyId = m.L7PolicyId
+	r.ListenerId = m.ListenerId
+	r.LoadbalancerId = m.LoadbalancerId
+	r.Type = m.Type
+	r.CompareType = m.CompareType
+	r.Key = m.Key
+	r.Value = m.Value
+	r.Invert = m.Invert
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if rhs := m.Tags; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.Tags = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *L7Rule) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Amphora) CloneVT() *Amphora {
+	if m == nil {
+		return (*Amphora)(nil)
+	}
+	r := new(Amphora)
+	r.Id = m.Id
+	r.ProjectId = m.ProjectId
+	r.LoadbalancerId = m.LoadbalancerId
+	r.ComputeId = m.ComputeId
+	r.LbNetworkIp = m.LbNetworkIp
+	r.VrrpIp = m.VrrpIp
+	r.HaIp = m.HaIp
+	r.VrrpPortId = m.VrrpPortId
+	r.HaPortId = m.HaPortId
+	r.CertExpiration = m.CertExpiration
+	r.CertBusy = m.CertBusy
+	r.Role = m.Role
+	r.Status = m.Status
+	r.VrrpInterface = m.VrrpInterface
+	r.VrrpId = m.VrrpId
+	r.VrrpPriority = m.VrrpPriority
+	r.CachedZone = m.CachedZone
+	r.ImageId = m.ImageId
+	r.ComputeFlavor = m.ComputeFlavor
+	r.CreatedAt = m.CreatedAt
+	r.UpdatedAt = m.UpdatedAt
+	r.Version = m.Version
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Amphora) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *ListenerStatistics) CloneVT() *ListenerStatistics {
+	if m == nil {
+		return (*ListenerStatistics)(nil)
+	}
+	r := new(ListenerStatistics)
+	r.Id = m.Id
+	r.AmphoraId = m.AmphoraId
+	r.ListenerId = m.ListenerId
+	r.LoadbalancerId = m.LoadbalancerId
+	r.BytesIn = m.BytesIn
+	r.BytesOut = m.BytesOut
+	r.ActiveConnections = m.ActiveConnections
+	r.TotalConnections = m.TotalConnections
+	r.RequestErrors = m.RequestErrors
+	r.HeartbeatBoot = m.HeartbeatBoot
+	r.HeartbeatSeq = m.HeartbeatSeq
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *ListenerStatistics) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Tree) CloneVT() *Tree {
+	if m == nil {
+		return (*Tree)(nil)
+	}
+	r := new(Tree)
+	r.LoadBalancer = m.LoadBalancer.CloneVT()
+	if rhs := m.Listeners; rhs != nil {
+		tmpContainer := make([]*Listener, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Listeners = tmpContainer
+	}
+	if rhs := m.Pools; rhs != nil {
+		tmpContainer := make([]*Pool, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Pools = tmpContainer
+	}
+	if rhs := m.Members; rhs != nil {
+		tmpContainer := make([]*Member, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Members = tmpContainer
+	}
+	if rhs := m.HealthMonitors; rhs != nil {
+		tmpContainer := make([]*HealthMonitor, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.HealthMonitors = tmpContainer
+	}
+	if rhs := m.L7Policies; rhs != nil {
+		tmpContainer := make([]*L7Policy, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.L7Policies = tmpContainer
+	}
+	if rhs := m.L7Rules; rhs != nil {
+		tmpContainer := make([]*L7Rule, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.L7Rules = tmpContainer
+	}
+	if rhs := m.Amphorae; rhs != nil {
+		tmpContainer := make([]*Amphora, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Amphorae = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Tree) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Quota) CloneVT() *Quota {
+	if m == nil {
+		return (*Quota)(nil)
+	}
+	r := new(Quota)
+	r.Id = m.Id
+	r.CreatedAt = m.CreatedAt
+	r.Version = m.Version
+	if rhs := m.LoadBalancer; rhs != nil {
+		tmpVal := *rhs
+		r.LoadBalancer = &tmpVal
+	}
+	if rhs := m.Listener; rhs != nil {
+		tmpVal := *rhs
+		r.Listener = &tmpVal
+	}
+	if rhs := m.Member; rhs != nil {
+		tmpVal := *rhs
+		r.Member = &tmpVal
+	}
+	if rhs := m.Pool; rhs != nil {
+		tmpVal := *rhs
+		r.Pool = &tmpVal
+	}
+	if rhs := m.HealthMonitor; rhs != nil {
+		tmpVal := *rhs
+		r.HealthMonitor = &tmpVal
+	}
+	if rhs := m.L7Policy; rhs != nil {
+		tmpVal := *rhs
+		r.L7Policy = &tmpVal
+	}
+	if rhs := m.L7Rule; rhs != nil {
+		tmpVal := *rhs
+		r.L7Rule = &tmpVal
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Quota) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Flavor) CloneVT() *Flavor {
+	if m == nil {
+		return (*Flavor)(nil)
+	}
+	r := new(Flavor)
+	r.Id = m.Id
+	r.Name = m.Name
+	r.Description = m.Description
+	r.Enabled = m.Enabled
+	r.FlavorProfileId = m.FlavorProfileId
+	r.CreatedAt = m.CreatedAt
+	r.Version = m.Version
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Flavor) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *FlavorProfile) CloneVT() *FlavorProfile {
+	if m == nil {
+		return (*FlavorProfile)(nil)
+	}
+	r := new(FlavorProfile)
+	r.Id = m.Id
+	r.Name = m.Name
+	r.ProviderName = m.ProviderName
+	r.FlavorData = m.FlavorData
+	r.CreatedAt = m.CreatedAt
+	r.Version = m.Version
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *FlavorProfile) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *AvailabilityZone) CloneVT() *AvailabilityZone {
+	if m == nil {
+		return (*AvailabilityZone)(nil)
+	}
+	r := new(AvailabilityZone)
+	r.Name = m.Name
+	r.Description = m.Description
+	r.Enabled = m.Enabled
+	r.AvailabilityZoneProfileId = m.AvailabilityZoneProfileId
+	r.CreatedAt = m.CreatedAt
+	r.Version = m.Version
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *AvailabilityZone) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *AvailabilityZoneProfile) CloneVT() *AvailabilityZoneProfile {
+	if m == nil {
+		return (*AvailabilityZoneProfile)(nil)
+	}
+	r := new(AvailabilityZoneProfile)
+	r.Id = m.Id
+	r.Name = m.Name
+	r.ProviderName = m.ProviderName
+	r.AvailabilityZoneData = m.AvailabilityZoneData
+	r.CreatedAt = m.CreatedAt
+	r.Version = m.Version
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *AvailabilityZoneProfile) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (this *LoadBalancer) EqualVT(that *LoadBalancer) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.VipAddress != that.VipAddress {
+		return false
+	}
+	if this.VipPortId != that.VipPortId {
+		return false
+	}
+	if this.VipSubnetId != that.VipSubnetId {
+		return false
+	}
+	if this.VipNetworkId != that.VipNetworkId {
+		return false
+	}
+	if this.VipQosPolicyId != that.VipQosPolicyId {
+		return false
+	}
+	if this.Provider != that.Provider {
+		return false
+	}
+	if this.FlavorId != that.FlavorId {
+		return false
+	}
+	if this.AvailabilityZone != that.AvailabilityZone {
+		return false
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.AdditionalVips) != len(that.AdditionalVips) {
+		return false
+	}
+	for i, vx := range this.AdditionalVips {
+		vy := that.AdditionalVips[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &AdditionalVip{}
+			}
+			if q == nil {
+				q = &AdditionalVip{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	if this.Topology != that.Topology {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *LoadBalancer) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*LoadBalancer)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *AdditionalVip) EqualVT(that *AdditionalVip) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.SubnetId != that.SubnetId {
+		return false
+	}
+	if this.IpAddress != that.IpAddress {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *AdditionalVip) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*AdditionalVip)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Listener) EqualVT(that *Listener) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.Protocol != that.Protocol {
+		return false
+	}
+	if this.ProtocolPort != that.ProtocolPort {
+		return false
+	}
+	if this.ConnectionLimit != that.ConnectionLimit {
+		return false
+	}
+	if this.DefaultPoolId != that.DefaultPoolId {
+		return false
+	}
+	if this.DefaultTlsContainerRef != that.DefaultTlsContainerRef {
+		return false
+	}
+	if len(this.SniContainerRefs) != len(that.SniContainerRefs) {
+		return false
+	}
+	for i, vx := range this.SniContainerRefs {
+		vy := that.SniContainerRefs[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.ClientCaTlsContainerRef != that.ClientCaTlsContainerRef {
+		return false
+	}
+	if this.ClientCrlContainerRef != that.ClientCrlContainerRef {
+		return false
+	}
+	if this.ClientAuthentication != that.ClientAuthentication {
+		return false
+	}
+	if len(this.InsertHeaders) != len(that.InsertHeaders) {
+		return false
+	}
+	for i, vx := range this.InsertHeaders {
+		vy, ok := that.InsertHeaders[i]
+		if !ok {
+			return false
+		}
+		if vx != vy {
+			return false
+		}
+	}
+	if this.TimeoutClientData != that.TimeoutClientData {
+		return false
+	}
+	if this.TimeoutMemberConnect != that.TimeoutMemberConnect {
+		return false
+	}
+	if this.TimeoutMemberData != that.TimeoutMemberData {
+		return false
+	}
+	if this.TimeoutTcpInspect != that.TimeoutTcpInspect {
+		return false
+	}
+	if len(this.AllowedCidrs) != len(that.AllowedCidrs) {
+		return false
+	}
+	for i, vx := range this.AllowedCidrs {
+		vy := that.AllowedCidrs[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.TlsCiphers != that.TlsCiphers {
+		return false
+	}
+	if len(this.TlsVersions) != len(that.TlsVersions) {
+		return false
+	}
+	for i, vx := range this.TlsVersions {
+		vy := that.TlsVersions[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.AlpnProtocols) != len(that.AlpnProtocols) {
+		return false
+	}
+	for i, vx := range this.AlpnProtocols {
+		vy := that.AlpnProtocols[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Listener) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Listener)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *SessionPersistence) EqualVT(that *SessionPersistence) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Type != that.Type {
+		return false
+	}
+	if this.CookieName != that.CookieName {
+		return false
+	}
+	if p, q := this.PersistenceTimeout, that.PersistenceTimeout; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if this.PersistenceGranularity != that.PersistenceGranularity {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *SessionPersistence) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*SessionPersistence)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Pool) EqualVT(that *Pool) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.Protocol != that.Protocol {
+		return false
+	}
+	if this.LbAlgorithm != that.LbAlgorithm {
+		return false
+	}
+	if !this.SessionPersistence.EqualVT(that.SessionPersistence) {
+		return false
+	}
+	if this.TlsEnabled != that.TlsEnabled {
+		return false
+	}
+	if this.TlsContainerRef != that.TlsContainerRef {
+		return false
+	}
+	if this.CaTlsContainerRef != that.CaTlsContainerRef {
+		return false
+	}
+	if this.CrlContainerRef != that.CrlContainerRef {
+		return false
+	}
+	if this.TlsCiphers != that.TlsCiphers {
+		return false
+	}
+	if len(this.TlsVersions) != len(that.TlsVersions) {
+		return false
+	}
+	for i, vx := range this.TlsVersions {
+		vy := that.TlsVersions[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.AlpnProtocols) != len(that.AlpnProtocols) {
+		return false
+	}
+	for i, vx := range this.AlpnProtocols {
+		vy := that.AlpnProtocols[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Pool) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Pool)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Member) EqualVT(that *Member) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.PoolId != that.PoolId {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.Address != that.Address {
+		return false
+	}
+	if this.ProtocolPort != that.ProtocolPort {
+		return false
+	}
+	if this.Weight != that.Weight {
+		return false
+	}
+	if this.Backup != that.Backup {
+		return false
+	}
+	if this.SubnetId != that.SubnetId {
+		return false
+	}
+	if this.MonitorAddress != that.MonitorAddress {
+		return false
+	}
+	if p, q := this.MonitorPort, that.MonitorPort; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Member) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Member)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *HealthMonitor) EqualVT(that *HealthMonitor) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.PoolId != that.PoolId {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.Type != that.Type {
+		return false
+	}
+	if this.Delay != that.Delay {
+		return false
+	}
+	if this.Timeout != that.Timeout {
+		return false
+	}
+	if this.MaxRetries != that.MaxRetries {
+		return false
+	}
+	if this.MaxRetriesDown != that.MaxRetriesDown {
+		return false
+	}
+	if this.HttpMethod != that.HttpMethod {
+		return false
+	}
+	if this.UrlPath != that.UrlPath {
+		return false
+	}
+	if this.ExpectedCodes != that.ExpectedCodes {
+		return false
+	}
+	if this.HttpVersion != that.HttpVersion {
+		return false
+	}
+	if this.DomainName != that.DomainName {
+		return false
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *HealthMonitor) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*HealthMonitor)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *L7Policy) EqualVT(that *L7Policy) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.ListenerId != that.ListenerId {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.Action != that.Action {
+		return false
+	}
+	if this.RedirectPoolId != that.RedirectPoolId {
+		return false
+	}
+	if this.RedirectUrl != that.RedirectUrl {
+		return false
+	}
+	if this.RedirectPrefix != that.RedirectPrefix {
+		return false
+	}
+	if this.RedirectHttpCode != that.RedirectHttpCode {
+		return false
+	}
+	if this.Position != that.Position {
+		return false
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *L7Policy) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*L7Policy)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *L7Rule) EqualVT(that *L7Rule) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.AdminStateUp != that.AdminStateUp {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.L7PolicyId != that.L7PolicyId {
+		return false
+	}
+	if this.ListenerId != that.ListenerId {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.Type != that.Type {
+		return false
+	}
+	if this.CompareType != that.CompareType {
+		return false
+	}
+	if this.Key != that.Key {
+		return false
+	}
+	if this.Value != that.Value {
+		return false
+	}
+	if this.Invert != that.Invert {
+		return false
+	}
+	if len(this.Tags) != len(that.Tags) {
+		return false
+	}
+	for i, vx := range this.Tags {
+		vy := that.Tags[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *L7Rule) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*L7Rule)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Amphora) EqualVT(that *Amphora) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ProjectId != that.ProjectId {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.ComputeId != that.ComputeId {
+		return false
+	}
+	if this.LbNetworkIp != that.LbNetworkIp {
+		return false
+	}
+	if this.VrrpIp != that.VrrpIp {
+		return false
+	}
+	if this.HaIp != that.HaIp {
+		return false
+	}
+	if this.VrrpPortId != that.VrrpPortId {
+		return false
+	}
+	if this.HaPortId != that.HaPortId {
+		return false
+	}
+	if this.CertExpiration != that.CertExpiration {
+		return false
+	}
+	if this.CertBusy != that.CertBusy {
+		return false
+	}
+	if this.Role != that.Role {
+		return false
+	}
+	if this.Status != that.Status {
+		return false
+	}
+	if this.VrrpInterface != that.VrrpInterface {
+		return false
+	}
+	if this.VrrpId != that.VrrpId {
+		return false
+	}
+	if this.VrrpPriority != that.VrrpPriority {
+		return false
+	}
+	if this.CachedZone != that.CachedZone {
+		return false
+	}
+	if this.ImageId != that.ImageId {
+		return false
+	}
+	if this.ComputeFlavor != that.ComputeFlavor {
+		return false
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Amphora) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Amphora)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *ListenerStatistics) EqualVT(that *ListenerStatistics) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.AmphoraId != that.AmphoraId {
+		return false
+	}
+	if this.ListenerId != that.ListenerId {
+		return false
+	}
+	if this.LoadbalancerId != that.LoadbalancerId {
+		return false
+	}
+	if this.BytesIn != that.BytesIn {
+		return false
+	}
+	if this.BytesOut != that.BytesOut {
+		return false
+	}
+	if this.ActiveConnections != that.ActiveConnections {
+		return false
+	}
+	if this.TotalConnections != that.TotalConnections {
+		return false
+	}
+	if this.RequestErrors != that.RequestErrors {
+		return false
+	}
+	if this.HeartbeatBoot != that.HeartbeatBoot {
+		return false
+	}
+	if this.HeartbeatSeq != that.HeartbeatSeq {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *ListenerStatistics) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*ListenerStatistics)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Tree) EqualVT(that *Tree) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if !this.LoadBalancer.EqualVT(that.LoadBalancer) {
+		return false
+	}
+	if len(this.Listeners) != len(that.Listeners) {
+		return false
+	}
+	for i, vx := range this.Listeners {
+		vy := that.Listeners[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Listener{}
+			}
+			if q == nil {
+				q = &Listener{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Pools) != len(that.Pools) {
+		return false
+	}
+	for i, vx := range this.Pools {
+		vy := that.Pools[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Pool{}
+			}
+			if q == nil {
+				q = &Pool{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Members) != len(that.Members) {
+		return false
+	}
+	for i, vx := range this.Members {
+		vy := that.Members[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Member{}
+			}
+			if q == nil {
+				q = &Member{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.HealthMonitors) != len(that.HealthMonitors) {
+		return false
+	}
+	for i, vx := range this.HealthMonitors {
+		vy := that.HealthMonitors[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &HealthMonitor{}
+			}
+			if q == nil {
+				q = &HealthMonitor{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.L7Policies) != len(that.L7Policies) {
+		return false
+	}
+	for i, vx := range this.L7Policies {
+		vy := that.L7Policies[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &L7Policy{}
+			}
+			if q == nil {
+				q = &L7Policy{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.L7Rules) != len(that.L7Rules) {
+		return false
+	}
+	for i, vx := range this.L7Rules {
+		vy := that.L7Rules[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &L7Rule{}
+			}
+			if q == nil {
+				q = &L7Rule{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Amphorae) != len(that.Amphorae) {
+		return false
+	}
+	for i, vx := range this.Amphorae {
+		vy := that.Amphorae[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Amphora{}
+			}
+			if q == nil {
+				q = &Amphora{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Tree) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Tree)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Quota) EqualVT(that *Quota) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if p, q := this.LoadBalancer, that.LoadBalancer; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if p, q := this.Listener, that.Listener; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if p, q := this.Member, that.Member; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if p, q := this.Pool, that.Pool; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if p, q := this.HealthMonitor, that.HealthMonitor; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if p, q := this.L7Policy, that.L7Policy; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if p, q := this.L7Rule, that.L7Rule; (p == nil && q != nil) || (p != nil && (q == nil || *p != *q)) {
+		return false
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Quota) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Quota)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Flavor) EqualVT(that *Flavor) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.Enabled != that.Enabled {
+		return false
+	}
+	if this.FlavorProfileId != that.FlavorProfileId {
+		return false
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Flavor) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Flavor)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *FlavorProfile) EqualVT(that *FlavorProfile) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.ProviderName != that.ProviderName {
+		return false
+	}
+	if this.FlavorData != that.FlavorData {
+		return false
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *FlavorProfile) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*FlavorProfile)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *AvailabilityZone) EqualVT(that *AvailabilityZone) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.Description != that.Description {
+		return false
+	}
+	if this.Enabled != that.Enabled {
+		return false
+	}
+	if this.AvailabilityZoneProfileId != that.AvailabilityZoneProfileId {
+		return false
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *AvailabilityZone) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*AvailabilityZone)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *AvailabilityZoneProfile) EqualVT(that *AvailabilityZoneProfile) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.Name != that.Name {
+		return false
+	}
+	if this.ProviderName != that.ProviderName {
+		return false
+	}
+	if this.AvailabilityZoneData != that.AvailabilityZoneData {
+		return false
+	}
+	if this.CreatedAt != that.CreatedAt {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *AvailabilityZoneProfile) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*AvailabilityZoneProfile)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
 func (m *LoadBalancer) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
 		return nil, nil

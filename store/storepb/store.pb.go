@@ -454,7 +454,7 @@ func (x TreeTransaction_Intent) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TreeTransaction_Intent.Descriptor instead.
 func (TreeTransaction_Intent) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12, 0}
 }
 
 type CatalogOperation_Op int32
@@ -506,7 +506,7 @@ func (x CatalogOperation_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogOperation_Op.Descriptor instead.
 func (CatalogOperation_Op) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type CommandResult_Code int32
@@ -573,7 +573,7 @@ func (x CommandResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandResult_Code.Descriptor instead.
 func (CommandResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16, 0}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17, 0}
 }
 
 // Command is one state change. request_id identifies the client request that caused
@@ -1442,22 +1442,26 @@ type TreeWrite struct {
 	// 0 means the load balancer must not exist yet (a create).
 	ExpectedVersion uint64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
 	// load_balancer is its new row; every tree change rewrites it (its version is the
-	// tree's version).
-	LoadBalancer         *LoadBalancer    `protobuf:"bytes,3,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
-	Listeners            []*Listener      `protobuf:"bytes,4,rep,name=listeners,proto3" json:"listeners,omitempty"`
-	Pools                []*Pool          `protobuf:"bytes,5,rep,name=pools,proto3" json:"pools,omitempty"`
-	Members              []*Member        `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
-	HealthMonitors       []*HealthMonitor `protobuf:"bytes,7,rep,name=health_monitors,json=healthMonitors,proto3" json:"health_monitors,omitempty"`
-	L7Policies           []*L7Policy      `protobuf:"bytes,8,rep,name=l7policies,proto3" json:"l7policies,omitempty"`
-	L7Rules              []*L7Rule        `protobuf:"bytes,9,rep,name=l7rules,proto3" json:"l7rules,omitempty"`
-	Amphorae             []*Amphora       `protobuf:"bytes,10,rep,name=amphorae,proto3" json:"amphorae,omitempty"`
-	DeleteListeners      []string         `protobuf:"bytes,20,rep,name=delete_listeners,json=deleteListeners,proto3" json:"delete_listeners,omitempty"`
-	DeletePools          []string         `protobuf:"bytes,21,rep,name=delete_pools,json=deletePools,proto3" json:"delete_pools,omitempty"`
-	DeleteMembers        []string         `protobuf:"bytes,22,rep,name=delete_members,json=deleteMembers,proto3" json:"delete_members,omitempty"`
-	DeleteHealthMonitors []string         `protobuf:"bytes,23,rep,name=delete_health_monitors,json=deleteHealthMonitors,proto3" json:"delete_health_monitors,omitempty"`
-	DeleteL7Policies     []string         `protobuf:"bytes,24,rep,name=delete_l7policies,json=deleteL7policies,proto3" json:"delete_l7policies,omitempty"`
-	DeleteL7Rules        []string         `protobuf:"bytes,25,rep,name=delete_l7rules,json=deleteL7rules,proto3" json:"delete_l7rules,omitempty"`
-	DeleteAmphorae       []string         `protobuf:"bytes,26,rep,name=delete_amphorae,json=deleteAmphorae,proto3" json:"delete_amphorae,omitempty"`
+	// tree's version). A change that leaves the row as it was but for its statuses
+	// and update time sends load_balancer_status instead, which the FSM applies to
+	// the row at expected_version (writes stay small: the provider step, a child's
+	// change, a heartbeat's).
+	LoadBalancer         *LoadBalancer       `protobuf:"bytes,3,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	LoadBalancerStatus   *LoadBalancerStatus `protobuf:"bytes,27,opt,name=load_balancer_status,json=loadBalancerStatus,proto3" json:"load_balancer_status,omitempty"`
+	Listeners            []*Listener         `protobuf:"bytes,4,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	Pools                []*Pool             `protobuf:"bytes,5,rep,name=pools,proto3" json:"pools,omitempty"`
+	Members              []*Member           `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`
+	HealthMonitors       []*HealthMonitor    `protobuf:"bytes,7,rep,name=health_monitors,json=healthMonitors,proto3" json:"health_monitors,omitempty"`
+	L7Policies           []*L7Policy         `protobuf:"bytes,8,rep,name=l7policies,proto3" json:"l7policies,omitempty"`
+	L7Rules              []*L7Rule           `protobuf:"bytes,9,rep,name=l7rules,proto3" json:"l7rules,omitempty"`
+	Amphorae             []*Amphora          `protobuf:"bytes,10,rep,name=amphorae,proto3" json:"amphorae,omitempty"`
+	DeleteListeners      []string            `protobuf:"bytes,20,rep,name=delete_listeners,json=deleteListeners,proto3" json:"delete_listeners,omitempty"`
+	DeletePools          []string            `protobuf:"bytes,21,rep,name=delete_pools,json=deletePools,proto3" json:"delete_pools,omitempty"`
+	DeleteMembers        []string            `protobuf:"bytes,22,rep,name=delete_members,json=deleteMembers,proto3" json:"delete_members,omitempty"`
+	DeleteHealthMonitors []string            `protobuf:"bytes,23,rep,name=delete_health_monitors,json=deleteHealthMonitors,proto3" json:"delete_health_monitors,omitempty"`
+	DeleteL7Policies     []string            `protobuf:"bytes,24,rep,name=delete_l7policies,json=deleteL7policies,proto3" json:"delete_l7policies,omitempty"`
+	DeleteL7Rules        []string            `protobuf:"bytes,25,rep,name=delete_l7rules,json=deleteL7rules,proto3" json:"delete_l7rules,omitempty"`
+	DeleteAmphorae       []string            `protobuf:"bytes,26,rep,name=delete_amphorae,json=deleteAmphorae,proto3" json:"delete_amphorae,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1509,6 +1513,13 @@ func (x *TreeWrite) GetExpectedVersion() uint64 {
 func (x *TreeWrite) GetLoadBalancer() *LoadBalancer {
 	if x != nil {
 		return x.LoadBalancer
+	}
+	return nil
+}
+
+func (x *TreeWrite) GetLoadBalancerStatus() *LoadBalancerStatus {
+	if x != nil {
+		return x.LoadBalancerStatus
 	}
 	return nil
 }
@@ -1611,6 +1622,68 @@ func (x *TreeWrite) GetDeleteAmphorae() []string {
 	return nil
 }
 
+// LoadBalancerStatus is what a tree write changes of a load balancer's row when it
+// changes nothing else.
+type LoadBalancerStatus struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ProvisioningStatus string                 `protobuf:"bytes,1,opt,name=provisioning_status,json=provisioningStatus,proto3" json:"provisioning_status,omitempty"`
+	OperatingStatus    string                 `protobuf:"bytes,2,opt,name=operating_status,json=operatingStatus,proto3" json:"operating_status,omitempty"`
+	UpdatedAt          int64                  `protobuf:"varint,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LoadBalancerStatus) Reset() {
+	*x = LoadBalancerStatus{}
+	mi := &file_store_storepb_store_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerStatus) ProtoMessage() {}
+
+func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_store_storepb_store_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerStatus.ProtoReflect.Descriptor instead.
+func (*LoadBalancerStatus) Descriptor() ([]byte, []int) {
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *LoadBalancerStatus) GetProvisioningStatus() string {
+	if x != nil {
+		return x.ProvisioningStatus
+	}
+	return ""
+}
+
+func (x *LoadBalancerStatus) GetOperatingStatus() string {
+	if x != nil {
+		return x.OperatingStatus
+	}
+	return ""
+}
+
+func (x *LoadBalancerStatus) GetUpdatedAt() int64 {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return 0
+}
+
 // TreeTransaction is one change to a load balancer's tree, decided by the tree's
 // grain: the write set plus the intent it serves. The FSM checks what every tree
 // change needs (the load balancer's version, ownership of every row, quotas) and
@@ -1630,7 +1703,7 @@ type TreeTransaction struct {
 
 func (x *TreeTransaction) Reset() {
 	*x = TreeTransaction{}
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1715,7 @@ func (x *TreeTransaction) String() string {
 func (*TreeTransaction) ProtoMessage() {}
 
 func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[11]
+	mi := &file_store_storepb_store_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1728,7 @@ func (x *TreeTransaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeTransaction.ProtoReflect.Descriptor instead.
 func (*TreeTransaction) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{11}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TreeTransaction) GetIntent() TreeTransaction_Intent {
@@ -1690,7 +1763,7 @@ type PurgeLoadBalancer struct {
 
 func (x *PurgeLoadBalancer) Reset() {
 	*x = PurgeLoadBalancer{}
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1775,7 @@ func (x *PurgeLoadBalancer) String() string {
 func (*PurgeLoadBalancer) ProtoMessage() {}
 
 func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[12]
+	mi := &file_store_storepb_store_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1788,7 @@ func (x *PurgeLoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeLoadBalancer.ProtoReflect.Descriptor instead.
 func (*PurgeLoadBalancer) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{12}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PurgeLoadBalancer) GetId() string {
@@ -1749,7 +1822,7 @@ type CatalogRow struct {
 
 func (x *CatalogRow) Reset() {
 	*x = CatalogRow{}
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1834,7 @@ func (x *CatalogRow) String() string {
 func (*CatalogRow) ProtoMessage() {}
 
 func (x *CatalogRow) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[13]
+	mi := &file_store_storepb_store_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1847,7 @@ func (x *CatalogRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRow.ProtoReflect.Descriptor instead.
 func (*CatalogRow) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{13}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CatalogRow) GetRow() isCatalogRow_Row {
@@ -1882,7 +1955,7 @@ type CatalogOperation struct {
 
 func (x *CatalogOperation) Reset() {
 	*x = CatalogOperation{}
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +1967,7 @@ func (x *CatalogOperation) String() string {
 func (*CatalogOperation) ProtoMessage() {}
 
 func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[14]
+	mi := &file_store_storepb_store_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +1980,7 @@ func (x *CatalogOperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogOperation.ProtoReflect.Descriptor instead.
 func (*CatalogOperation) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{14}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CatalogOperation) GetOp() CatalogOperation_Op {
@@ -1959,7 +2032,7 @@ type CommandBatch struct {
 
 func (x *CommandBatch) Reset() {
 	*x = CommandBatch{}
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2044,7 @@ func (x *CommandBatch) String() string {
 func (*CommandBatch) ProtoMessage() {}
 
 func (x *CommandBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[15]
+	mi := &file_store_storepb_store_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2057,7 @@ func (x *CommandBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
 func (*CommandBatch) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{15}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CommandBatch) GetCommands() []*Command {
@@ -2015,7 +2088,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2100,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[16]
+	mi := &file_store_storepb_store_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2113,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{16}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CommandResult) GetCode() CommandResult_Code {
@@ -2085,7 +2158,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2170,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[17]
+	mi := &file_store_storepb_store_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2183,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{17}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SnapshotHeader) GetAppliedIndex() uint64 {
@@ -2154,7 +2227,7 @@ type AppliedRequest struct {
 
 func (x *AppliedRequest) Reset() {
 	*x = AppliedRequest{}
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2239,7 @@ func (x *AppliedRequest) String() string {
 func (*AppliedRequest) ProtoMessage() {}
 
 func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[18]
+	mi := &file_store_storepb_store_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2252,7 @@ func (x *AppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedRequest.ProtoReflect.Descriptor instead.
 func (*AppliedRequest) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{18}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AppliedRequest) GetRequestId() string {
@@ -2239,7 +2312,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +2324,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_store_storepb_store_proto_msgTypes[19]
+	mi := &file_store_storepb_store_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +2337,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_store_storepb_store_proto_rawDescGZIP(), []int{19}
+	return file_store_storepb_store_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SnapshotRecord) GetEntity() isSnapshotRecord_Entity {
@@ -2713,11 +2786,12 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\asecrets\x18\x01 \x01(\v2\x1a.keel.store.AmphoraSecretsR\asecrets\"J\n" +
 	"\x12RecordAmphoraStats\x124\n" +
 	"\x05stats\x18\x01 \x03(\v2\x1e.keel.store.ListenerStatisticsR\x05stats\"\x10\n" +
-	"\x0eResolveRequest\"\xaa\x06\n" +
+	"\x0eResolveRequest\"\xfc\x06\n" +
 	"\tTreeWrite\x12(\n" +
 	"\x10load_balancer_id\x18\x01 \x01(\tR\x0eloadBalancerId\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\x12=\n" +
-	"\rload_balancer\x18\x03 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x122\n" +
+	"\rload_balancer\x18\x03 \x01(\v2\x18.keel.store.LoadBalancerR\floadBalancer\x12P\n" +
+	"\x14load_balancer_status\x18\x1b \x01(\v2\x1e.keel.store.LoadBalancerStatusR\x12loadBalancerStatus\x122\n" +
 	"\tlisteners\x18\x04 \x03(\v2\x14.keel.store.ListenerR\tlisteners\x12&\n" +
 	"\x05pools\x18\x05 \x03(\v2\x10.keel.store.PoolR\x05pools\x12,\n" +
 	"\amembers\x18\x06 \x03(\v2\x12.keel.store.MemberR\amembers\x12B\n" +
@@ -2734,7 +2808,12 @@ const file_store_storepb_store_proto_rawDesc = "" +
 	"\x16delete_health_monitors\x18\x17 \x03(\tR\x14deleteHealthMonitors\x12+\n" +
 	"\x11delete_l7policies\x18\x18 \x03(\tR\x10deleteL7policies\x12%\n" +
 	"\x0edelete_l7rules\x18\x19 \x03(\tR\rdeleteL7rules\x12'\n" +
-	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\xf7\x05\n" +
+	"\x0fdelete_amphorae\x18\x1a \x03(\tR\x0edeleteAmphorae\"\x8f\x01\n" +
+	"\x12LoadBalancerStatus\x12/\n" +
+	"\x13provisioning_status\x18\x01 \x01(\tR\x12provisioningStatus\x12)\n" +
+	"\x10operating_status\x18\x02 \x01(\tR\x0foperatingStatus\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x03 \x01(\x03R\tupdatedAt\"\xf7\x05\n" +
 	"\x0fTreeTransaction\x12:\n" +
 	"\x06intent\x18\x01 \x01(\x0e2\".keel.store.TreeTransaction.IntentR\x06intent\x12+\n" +
 	"\x05write\x18\x02 \x01(\v2\x15.keel.store.TreeWriteR\x05write\x12#\n" +
@@ -2870,7 +2949,7 @@ func file_store_storepb_store_proto_rawDescGZIP() []byte {
 }
 
 var file_store_storepb_store_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_store_storepb_store_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_store_storepb_store_proto_goTypes = []any{
 	(CatalogKind)(0),                // 0: keel.store.CatalogKind
 	(HostOperation_Op)(0),           // 1: keel.store.HostOperation.Op
@@ -2891,41 +2970,42 @@ var file_store_storepb_store_proto_goTypes = []any{
 	(*RecordAmphoraStats)(nil),      // 16: keel.store.RecordAmphoraStats
 	(*ResolveRequest)(nil),          // 17: keel.store.ResolveRequest
 	(*TreeWrite)(nil),               // 18: keel.store.TreeWrite
-	(*TreeTransaction)(nil),         // 19: keel.store.TreeTransaction
-	(*PurgeLoadBalancer)(nil),       // 20: keel.store.PurgeLoadBalancer
-	(*CatalogRow)(nil),              // 21: keel.store.CatalogRow
-	(*CatalogOperation)(nil),        // 22: keel.store.CatalogOperation
-	(*CommandBatch)(nil),            // 23: keel.store.CommandBatch
-	(*CommandResult)(nil),           // 24: keel.store.CommandResult
-	(*SnapshotHeader)(nil),          // 25: keel.store.SnapshotHeader
-	(*AppliedRequest)(nil),          // 26: keel.store.AppliedRequest
-	(*SnapshotRecord)(nil),          // 27: keel.store.SnapshotRecord
-	(*Host)(nil),                    // 28: keel.store.Host
-	(*Lease)(nil),                   // 29: keel.store.Lease
-	(*Allocation)(nil),              // 30: keel.store.Allocation
-	(*AllocationKey)(nil),           // 31: keel.store.AllocationKey
-	(*Instance)(nil),                // 32: keel.store.Instance
-	(*InstanceType)(nil),            // 33: keel.store.InstanceType
-	(*ListenerStatistics)(nil),      // 34: keel.store.ListenerStatistics
-	(*LoadBalancer)(nil),            // 35: keel.store.LoadBalancer
-	(*Listener)(nil),                // 36: keel.store.Listener
-	(*Pool)(nil),                    // 37: keel.store.Pool
-	(*Member)(nil),                  // 38: keel.store.Member
-	(*HealthMonitor)(nil),           // 39: keel.store.HealthMonitor
-	(*L7Policy)(nil),                // 40: keel.store.L7Policy
-	(*L7Rule)(nil),                  // 41: keel.store.L7Rule
-	(*Amphora)(nil),                 // 42: keel.store.Amphora
-	(*Quota)(nil),                   // 43: keel.store.Quota
-	(*Flavor)(nil),                  // 44: keel.store.Flavor
-	(*FlavorProfile)(nil),           // 45: keel.store.FlavorProfile
-	(*AvailabilityZone)(nil),        // 46: keel.store.AvailabilityZone
-	(*AvailabilityZoneProfile)(nil), // 47: keel.store.AvailabilityZoneProfile
-	(*ResourceProperty)(nil),        // 48: keel.store.ResourceProperty
+	(*LoadBalancerStatus)(nil),      // 19: keel.store.LoadBalancerStatus
+	(*TreeTransaction)(nil),         // 20: keel.store.TreeTransaction
+	(*PurgeLoadBalancer)(nil),       // 21: keel.store.PurgeLoadBalancer
+	(*CatalogRow)(nil),              // 22: keel.store.CatalogRow
+	(*CatalogOperation)(nil),        // 23: keel.store.CatalogOperation
+	(*CommandBatch)(nil),            // 24: keel.store.CommandBatch
+	(*CommandResult)(nil),           // 25: keel.store.CommandResult
+	(*SnapshotHeader)(nil),          // 26: keel.store.SnapshotHeader
+	(*AppliedRequest)(nil),          // 27: keel.store.AppliedRequest
+	(*SnapshotRecord)(nil),          // 28: keel.store.SnapshotRecord
+	(*Host)(nil),                    // 29: keel.store.Host
+	(*Lease)(nil),                   // 30: keel.store.Lease
+	(*Allocation)(nil),              // 31: keel.store.Allocation
+	(*AllocationKey)(nil),           // 32: keel.store.AllocationKey
+	(*Instance)(nil),                // 33: keel.store.Instance
+	(*InstanceType)(nil),            // 34: keel.store.InstanceType
+	(*ListenerStatistics)(nil),      // 35: keel.store.ListenerStatistics
+	(*LoadBalancer)(nil),            // 36: keel.store.LoadBalancer
+	(*Listener)(nil),                // 37: keel.store.Listener
+	(*Pool)(nil),                    // 38: keel.store.Pool
+	(*Member)(nil),                  // 39: keel.store.Member
+	(*HealthMonitor)(nil),           // 40: keel.store.HealthMonitor
+	(*L7Policy)(nil),                // 41: keel.store.L7Policy
+	(*L7Rule)(nil),                  // 42: keel.store.L7Rule
+	(*Amphora)(nil),                 // 43: keel.store.Amphora
+	(*Quota)(nil),                   // 44: keel.store.Quota
+	(*Flavor)(nil),                  // 45: keel.store.Flavor
+	(*FlavorProfile)(nil),           // 46: keel.store.FlavorProfile
+	(*AvailabilityZone)(nil),        // 47: keel.store.AvailabilityZone
+	(*AvailabilityZoneProfile)(nil), // 48: keel.store.AvailabilityZoneProfile
+	(*ResourceProperty)(nil),        // 49: keel.store.ResourceProperty
 }
 var file_store_storepb_store_proto_depIdxs = []int32{
-	19, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
-	20, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
-	22, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
+	20, // 0: keel.store.Command.tree_transaction:type_name -> keel.store.TreeTransaction
+	21, // 1: keel.store.Command.purge_load_balancer:type_name -> keel.store.PurgeLoadBalancer
+	23, // 2: keel.store.Command.catalog:type_name -> keel.store.CatalogOperation
 	17, // 3: keel.store.Command.resolve_request:type_name -> keel.store.ResolveRequest
 	15, // 4: keel.store.Command.init_amphora_secrets:type_name -> keel.store.InitAmphoraSecrets
 	16, // 5: keel.store.Command.record_amphora_stats:type_name -> keel.store.RecordAmphoraStats
@@ -2935,65 +3015,66 @@ var file_store_storepb_store_proto_depIdxs = []int32{
 	12, // 9: keel.store.Command.instance_transaction:type_name -> keel.store.InstanceTransaction
 	13, // 10: keel.store.Command.instance_type_operation:type_name -> keel.store.InstanceTypeOperation
 	1,  // 11: keel.store.HostOperation.op:type_name -> keel.store.HostOperation.Op
-	28, // 12: keel.store.HostOperation.host:type_name -> keel.store.Host
+	29, // 12: keel.store.HostOperation.host:type_name -> keel.store.Host
 	2,  // 13: keel.store.LeaseTransaction.intent:type_name -> keel.store.LeaseTransaction.Intent
-	29, // 14: keel.store.LeaseTransaction.lease:type_name -> keel.store.Lease
-	30, // 15: keel.store.LeaseTransaction.allocations_put:type_name -> keel.store.Allocation
-	31, // 16: keel.store.LeaseTransaction.allocations_delete:type_name -> keel.store.AllocationKey
+	30, // 14: keel.store.LeaseTransaction.lease:type_name -> keel.store.Lease
+	31, // 15: keel.store.LeaseTransaction.allocations_put:type_name -> keel.store.Allocation
+	32, // 16: keel.store.LeaseTransaction.allocations_delete:type_name -> keel.store.AllocationKey
 	3,  // 17: keel.store.InstanceTransaction.intent:type_name -> keel.store.InstanceTransaction.Intent
-	32, // 18: keel.store.InstanceTransaction.instance:type_name -> keel.store.Instance
+	33, // 18: keel.store.InstanceTransaction.instance:type_name -> keel.store.Instance
 	4,  // 19: keel.store.InstanceTypeOperation.op:type_name -> keel.store.InstanceTypeOperation.Op
-	33, // 20: keel.store.InstanceTypeOperation.type:type_name -> keel.store.InstanceType
+	34, // 20: keel.store.InstanceTypeOperation.type:type_name -> keel.store.InstanceType
 	14, // 21: keel.store.InitAmphoraSecrets.secrets:type_name -> keel.store.AmphoraSecrets
-	34, // 22: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
-	35, // 23: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
-	36, // 24: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
-	37, // 25: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
-	38, // 26: keel.store.TreeWrite.members:type_name -> keel.store.Member
-	39, // 27: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
-	40, // 28: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
-	41, // 29: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
-	42, // 30: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
-	5,  // 31: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
-	18, // 32: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
-	43, // 33: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
-	44, // 34: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
-	45, // 35: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
-	46, // 36: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
-	47, // 37: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	6,  // 38: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
-	0,  // 39: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
-	21, // 40: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
-	8,  // 41: keel.store.CommandBatch.commands:type_name -> keel.store.Command
-	7,  // 42: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
-	24, // 43: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
-	35, // 44: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
-	36, // 45: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
-	37, // 46: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
-	38, // 47: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
-	39, // 48: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
-	40, // 49: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
-	41, // 50: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
-	42, // 51: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
-	43, // 52: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
-	44, // 53: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
-	45, // 54: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
-	46, // 55: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
-	47, // 56: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
-	26, // 57: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
-	14, // 58: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
-	34, // 59: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
-	28, // 60: keel.store.SnapshotRecord.host:type_name -> keel.store.Host
-	48, // 61: keel.store.SnapshotRecord.resource_property:type_name -> keel.store.ResourceProperty
-	29, // 62: keel.store.SnapshotRecord.lease:type_name -> keel.store.Lease
-	30, // 63: keel.store.SnapshotRecord.allocation:type_name -> keel.store.Allocation
-	32, // 64: keel.store.SnapshotRecord.instance:type_name -> keel.store.Instance
-	33, // 65: keel.store.SnapshotRecord.instance_type:type_name -> keel.store.InstanceType
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	35, // 22: keel.store.RecordAmphoraStats.stats:type_name -> keel.store.ListenerStatistics
+	36, // 23: keel.store.TreeWrite.load_balancer:type_name -> keel.store.LoadBalancer
+	19, // 24: keel.store.TreeWrite.load_balancer_status:type_name -> keel.store.LoadBalancerStatus
+	37, // 25: keel.store.TreeWrite.listeners:type_name -> keel.store.Listener
+	38, // 26: keel.store.TreeWrite.pools:type_name -> keel.store.Pool
+	39, // 27: keel.store.TreeWrite.members:type_name -> keel.store.Member
+	40, // 28: keel.store.TreeWrite.health_monitors:type_name -> keel.store.HealthMonitor
+	41, // 29: keel.store.TreeWrite.l7policies:type_name -> keel.store.L7Policy
+	42, // 30: keel.store.TreeWrite.l7rules:type_name -> keel.store.L7Rule
+	43, // 31: keel.store.TreeWrite.amphorae:type_name -> keel.store.Amphora
+	5,  // 32: keel.store.TreeTransaction.intent:type_name -> keel.store.TreeTransaction.Intent
+	18, // 33: keel.store.TreeTransaction.write:type_name -> keel.store.TreeWrite
+	44, // 34: keel.store.CatalogRow.quota:type_name -> keel.store.Quota
+	45, // 35: keel.store.CatalogRow.flavor:type_name -> keel.store.Flavor
+	46, // 36: keel.store.CatalogRow.flavor_profile:type_name -> keel.store.FlavorProfile
+	47, // 37: keel.store.CatalogRow.availability_zone:type_name -> keel.store.AvailabilityZone
+	48, // 38: keel.store.CatalogRow.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	6,  // 39: keel.store.CatalogOperation.op:type_name -> keel.store.CatalogOperation.Op
+	0,  // 40: keel.store.CatalogOperation.kind:type_name -> keel.store.CatalogKind
+	22, // 41: keel.store.CatalogOperation.row:type_name -> keel.store.CatalogRow
+	8,  // 42: keel.store.CommandBatch.commands:type_name -> keel.store.Command
+	7,  // 43: keel.store.CommandResult.code:type_name -> keel.store.CommandResult.Code
+	25, // 44: keel.store.AppliedRequest.result:type_name -> keel.store.CommandResult
+	36, // 45: keel.store.SnapshotRecord.load_balancer:type_name -> keel.store.LoadBalancer
+	37, // 46: keel.store.SnapshotRecord.listener:type_name -> keel.store.Listener
+	38, // 47: keel.store.SnapshotRecord.pool:type_name -> keel.store.Pool
+	39, // 48: keel.store.SnapshotRecord.member:type_name -> keel.store.Member
+	40, // 49: keel.store.SnapshotRecord.health_monitor:type_name -> keel.store.HealthMonitor
+	41, // 50: keel.store.SnapshotRecord.l7policy:type_name -> keel.store.L7Policy
+	42, // 51: keel.store.SnapshotRecord.l7rule:type_name -> keel.store.L7Rule
+	43, // 52: keel.store.SnapshotRecord.amphora:type_name -> keel.store.Amphora
+	44, // 53: keel.store.SnapshotRecord.quota:type_name -> keel.store.Quota
+	45, // 54: keel.store.SnapshotRecord.flavor:type_name -> keel.store.Flavor
+	46, // 55: keel.store.SnapshotRecord.flavor_profile:type_name -> keel.store.FlavorProfile
+	47, // 56: keel.store.SnapshotRecord.availability_zone:type_name -> keel.store.AvailabilityZone
+	48, // 57: keel.store.SnapshotRecord.availability_zone_profile:type_name -> keel.store.AvailabilityZoneProfile
+	27, // 58: keel.store.SnapshotRecord.applied_request:type_name -> keel.store.AppliedRequest
+	14, // 59: keel.store.SnapshotRecord.amphora_secrets:type_name -> keel.store.AmphoraSecrets
+	35, // 60: keel.store.SnapshotRecord.listener_statistics:type_name -> keel.store.ListenerStatistics
+	29, // 61: keel.store.SnapshotRecord.host:type_name -> keel.store.Host
+	49, // 62: keel.store.SnapshotRecord.resource_property:type_name -> keel.store.ResourceProperty
+	30, // 63: keel.store.SnapshotRecord.lease:type_name -> keel.store.Lease
+	31, // 64: keel.store.SnapshotRecord.allocation:type_name -> keel.store.Allocation
+	33, // 65: keel.store.SnapshotRecord.instance:type_name -> keel.store.Instance
+	34, // 66: keel.store.SnapshotRecord.instance_type:type_name -> keel.store.InstanceType
+	67, // [67:67] is the sub-list for method output_type
+	67, // [67:67] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_store_storepb_store_proto_init() }
@@ -3017,14 +3098,14 @@ func file_store_storepb_store_proto_init() {
 		(*Command_InstanceTransaction)(nil),
 		(*Command_InstanceTypeOperation)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[13].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[14].OneofWrappers = []any{
 		(*CatalogRow_Quota)(nil),
 		(*CatalogRow_Flavor)(nil),
 		(*CatalogRow_FlavorProfile)(nil),
 		(*CatalogRow_AvailabilityZone)(nil),
 		(*CatalogRow_AvailabilityZoneProfile)(nil),
 	}
-	file_store_storepb_store_proto_msgTypes[19].OneofWrappers = []any{
+	file_store_storepb_store_proto_msgTypes[20].OneofWrappers = []any{
 		(*SnapshotRecord_LoadBalancer)(nil),
 		(*SnapshotRecord_Listener)(nil),
 		(*SnapshotRecord_Pool)(nil),
@@ -3055,7 +3136,7 @@ func file_store_storepb_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_store_storepb_store_proto_rawDesc), len(file_store_storepb_store_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

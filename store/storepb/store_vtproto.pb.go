@@ -7,6 +7,7 @@ package storepb
 import (
 	fmt "fmt"
 	protohelpers "github.com/planetscale/vtprotobuf/protohelpers"
+	proto "google.golang.org/protobuf/proto"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	io "io"
 )
@@ -17,6 +18,2617 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+func (m *Command) CloneVT() *Command {
+	if m == nil {
+		return (*Command)(nil)
+	}
+	r := new(Command)
+	r.RequestId = m.RequestId
+	r.DeadlineUnixMs = m.DeadlineUnixMs
+	if m.Op != nil {
+		r.Op = m.Op.(interface{ CloneVT() isCommand_Op }).CloneVT()
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *Command) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *Command_TreeTransaction) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_TreeTransaction)(nil)
+	}
+	r := new(Command_TreeTransaction)
+	r.TreeTransaction = m.TreeTransaction.CloneVT()
+	return r
+}
+
+func (m *Command_PurgeLoadBalancer) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_PurgeLoadBalancer)(nil)
+	}
+	r := new(Command_PurgeLoadBalancer)
+	r.PurgeLoadBalancer = m.PurgeLoadBalancer.CloneVT()
+	return r
+}
+
+func (m *Command_Catalog) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_Catalog)(nil)
+	}
+	r := new(Command_Catalog)
+	r.Catalog = m.Catalog.CloneVT()
+	return r
+}
+
+func (m *Command_ResolveRequest) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_ResolveRequest)(nil)
+	}
+	r := new(Command_ResolveRequest)
+	r.ResolveRequest = m.ResolveRequest.CloneVT()
+	return r
+}
+
+func (m *Command_InitAmphoraSecrets) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_InitAmphoraSecrets)(nil)
+	}
+	r := new(Command_InitAmphoraSecrets)
+	r.InitAmphoraSecrets = m.InitAmphoraSecrets.CloneVT()
+	return r
+}
+
+func (m *Command_RecordAmphoraStats) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_RecordAmphoraStats)(nil)
+	}
+	r := new(Command_RecordAmphoraStats)
+	r.RecordAmphoraStats = m.RecordAmphoraStats.CloneVT()
+	return r
+}
+
+func (m *Command_HostOperation) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_HostOperation)(nil)
+	}
+	r := new(Command_HostOperation)
+	r.HostOperation = m.HostOperation.CloneVT()
+	return r
+}
+
+func (m *Command_SetResourceProperty) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_SetResourceProperty)(nil)
+	}
+	r := new(Command_SetResourceProperty)
+	r.SetResourceProperty = m.SetResourceProperty.CloneVT()
+	return r
+}
+
+func (m *Command_LeaseTransaction) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_LeaseTransaction)(nil)
+	}
+	r := new(Command_LeaseTransaction)
+	r.LeaseTransaction = m.LeaseTransaction.CloneVT()
+	return r
+}
+
+func (m *Command_InstanceTransaction) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_InstanceTransaction)(nil)
+	}
+	r := new(Command_InstanceTransaction)
+	r.InstanceTransaction = m.InstanceTransaction.CloneVT()
+	return r
+}
+
+func (m *Command_InstanceTypeOperation) CloneVT() isCommand_Op {
+	if m == nil {
+		return (*Command_InstanceTypeOperation)(nil)
+	}
+	r := new(Command_InstanceTypeOperation)
+	r.InstanceTypeOperation = m.InstanceTypeOperation.CloneVT()
+	return r
+}
+
+func (m *HostOperation) CloneVT() *HostOperation {
+	if m == nil {
+		return (*HostOperation)(nil)
+	}
+	r := new(HostOperation)
+	r.Op = m.Op
+	r.HostId = m.HostId
+	r.ExpectedVersion = m.ExpectedVersion
+	r.Host = m.Host.CloneVT()
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *HostOperation) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *SetResourceProperty) CloneVT() *SetResourceProperty {
+	if m == nil {
+		return (*SetResourceProperty)(nil)
+	}
+	r := new(SetResourceProperty)
+	r.PropertyName = m.PropertyName
+	r.Private = m.Private
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *SetResourceProperty) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *LeaseTransaction) CloneVT() *LeaseTransaction {
+	if m == nil {
+		return (*LeaseTransaction)(nil)
+	}
+	r := new(LeaseTransaction)
+	r.Intent = m.Intent
+	r.LeaseId = m.LeaseId
+	r.ExpectedVersion = m.ExpectedVersion
+	r.Lease = m.Lease.CloneVT()
+	r.CleaningTimeMs = m.CleaningTimeMs
+	if rhs := m.AllocationsPut; rhs != nil {
+		tmpContainer := make([]*Allocation, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.AllocationsPut = tmpContainer
+	}
+	if rhs := m.AllocationsDelete; rhs != nil {
+		tmpContainer := make([]*AllocationKey, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.AllocationsDelete = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *LeaseTransaction) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *InstanceTransaction) CloneVT() *InstanceTransaction {
+	if m == nil {
+		return (*InstanceTransaction)(nil)
+	}
+	r := new(InstanceTransaction)
+	r.Intent = m.Intent
+	r.InstanceId = m.InstanceId
+	r.ExpectedVersion = m.ExpectedVersion
+	r.Instance = m.Instance.CloneVT()
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *InstanceTransaction) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *InstanceTypeOperation) CloneVT() *InstanceTypeOperation {
+	if m == nil {
+		return (*InstanceTypeOperation)(nil)
+	}
+	r := new(InstanceTypeOperation)
+	r.Op = m.Op
+	r.Uuid = m.Uuid
+	r.ExpectedVersion = m.ExpectedVersion
+	r.Type = m.Type.CloneVT()
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *InstanceTypeOperation) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *AmphoraSecrets) CloneVT() *AmphoraSecrets {
+	if m == nil {
+		return (*AmphoraSecrets)(nil)
+	}
+	r := new(AmphoraSecrets)
+	r.CaCertPem = m.CaCertPem
+	r.CaKeyPem = m.CaKeyPem
+	r.HeartbeatKey = m.HeartbeatKey
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *AmphoraSecrets) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *InitAmphoraSecrets) CloneVT() *InitAmphoraSecrets {
+	if m == nil {
+		return (*InitAmphoraSecrets)(nil)
+	}
+	r := new(InitAmphoraSecrets)
+	r.Secrets = m.Secrets.CloneVT()
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *InitAmphoraSecrets) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *RecordAmphoraStats) CloneVT() *RecordAmphoraStats {
+	if m == nil {
+		return (*RecordAmphoraStats)(nil)
+	}
+	r := new(RecordAmphoraStats)
+	if rhs := m.Stats; rhs != nil {
+		tmpContainer := make([]*ListenerStatistics, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Stats = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *RecordAmphoraStats) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *ResolveRequest) CloneVT() *ResolveRequest {
+	if m == nil {
+		return (*ResolveRequest)(nil)
+	}
+	r := new(ResolveRequest)
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *ResolveRequest) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *TreeWrite) CloneVT() *TreeWrite {
+	if m == nil {
+		return (*TreeWrite)(nil)
+	}
+	r := new(TreeWrite)
+	r.LoadBalancerId = m.LoadBalancerId
+	r.ExpectedVersion = m.ExpectedVersion
+	r.LoadBalancer = m.LoadBalancer.CloneVT()
+	r.LoadBalancerStatus = m.LoadBalancerStatus.CloneVT()
+	if rhs := m.Listeners; rhs != nil {
+		tmpContainer := make([]*Listener, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Listeners = tmpContainer
+	}
+	if rhs := m.Pools; rhs != nil {
+		tmpContainer := make([]*Pool, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Pools = tmpContainer
+	}
+	if rhs := m.Members; rhs != nil {
+		tmpContainer := make([]*Member, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Members = tmpContainer
+	}
+	if rhs := m.HealthMonitors; rhs != nil {
+		tmpContainer := make([]*HealthMonitor, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.HealthMonitors = tmpContainer
+	}
+	if rhs := m.L7Policies; rhs != nil {
+		tmpContainer := make([]*L7Policy, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.L7Policies = tmpContainer
+	}
+	if rhs := m.L7Rules; rhs != nil {
+		tmpContainer := make([]*L7Rule, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.L7Rules = tmpContainer
+	}
+	if rhs := m.Amphorae; rhs != nil {
+		tmpContainer := make([]*Amphora, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Amphorae = tmpContainer
+	}
+	if rhs := m.DeleteListeners; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeleteListeners = tmpContainer
+	}
+	if rhs := m.DeletePools; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeletePools = tmpContainer
+	}
+	if rhs := m.DeleteMembers; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeleteMembers = tmpContainer
+	}
+	if rhs := m.DeleteHealthMonitors; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeleteHealthMonitors = tmpContainer
+	}
+	if rhs := m.DeleteL7Policies; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeleteL7Policies = tmpContainer
+	}
+	if rhs := m.DeleteL7Rules; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeleteL7Rules = tmpContainer
+	}
+	if rhs := m.DeleteAmphorae; rhs != nil {
+		tmpContainer := make([]string, len(rhs))
+		copy(tmpContainer, rhs)
+		r.DeleteAmphorae = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *TreeWrite) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *LoadBalancerStatus) CloneVT() *LoadBalancerStatus {
+	if m == nil {
+		return (*LoadBalancerStatus)(nil)
+	}
+	r := new(LoadBalancerStatus)
+	r.ProvisioningStatus = m.ProvisioningStatus
+	r.OperatingStatus = m.OperatingStatus
+	r.UpdatedAt = m.UpdatedAt
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *LoadBalancerStatus) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *TreeTransaction) CloneVT() *TreeTransaction {
+	if m == nil {
+		return (*TreeTransaction)(nil)
+	}
+	r := new(TreeTransaction)
+	r.Intent = m.Intent
+	r.Write = m.Write.CloneVT()
+	r.ExclusiveVip = m.ExclusiveVip
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *TreeTransaction) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *PurgeLoadBalancer) CloneVT() *PurgeLoadBalancer {
+	if m == nil {
+		return (*PurgeLoadBalancer)(nil)
+	}
+	r := new(PurgeLoadBalancer)
+	r.Id = m.Id
+	r.ExpectedVersion = m.ExpectedVersion
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *PurgeLoadBalancer) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *CatalogRow) CloneVT() *CatalogRow {
+	if m == nil {
+		return (*CatalogRow)(nil)
+	}
+	r := new(CatalogRow)
+	if m.Row != nil {
+		r.Row = m.Row.(interface{ CloneVT() isCatalogRow_Row }).CloneVT()
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *CatalogRow) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *CatalogRow_Quota) CloneVT() isCatalogRow_Row {
+	if m == nil {
+		return (*CatalogRow_Quota)(nil)
+	}
+	r := new(CatalogRow_Quota)
+	r.Quota = m.Quota.CloneVT()
+	return r
+}
+
+func (m *CatalogRow_Flavor) CloneVT() isCatalogRow_Row {
+	if m == nil {
+		return (*CatalogRow_Flavor)(nil)
+	}
+	r := new(CatalogRow_Flavor)
+	r.Flavor = m.Flavor.CloneVT()
+	return r
+}
+
+func (m *CatalogRow_FlavorProfile) CloneVT() isCatalogRow_Row {
+	if m == nil {
+		return (*CatalogRow_FlavorProfile)(nil)
+	}
+	r := new(CatalogRow_FlavorProfile)
+	r.FlavorProfile = m.FlavorProfile.CloneVT()
+	return r
+}
+
+func (m *CatalogRow_AvailabilityZone) CloneVT() isCatalogRow_Row {
+	if m == nil {
+		return (*CatalogRow_AvailabilityZone)(nil)
+	}
+	r := new(CatalogRow_AvailabilityZone)
+	r.AvailabilityZone = m.AvailabilityZone.CloneVT()
+	return r
+}
+
+func (m *CatalogRow_AvailabilityZoneProfile) CloneVT() isCatalogRow_Row {
+	if m == nil {
+		return (*CatalogRow_AvailabilityZoneProfile)(nil)
+	}
+	r := new(CatalogRow_AvailabilityZoneProfile)
+	r.AvailabilityZoneProfile = m.AvailabilityZoneProfile.CloneVT()
+	return r
+}
+
+func (m *CatalogOperation) CloneVT() *CatalogOperation {
+	if m == nil {
+		return (*CatalogOperation)(nil)
+	}
+	r := new(CatalogOperation)
+	r.Op = m.Op
+	r.Kind = m.Kind
+	r.Key = m.Key
+	r.ExpectedVersion = m.ExpectedVersion
+	r.Row = m.Row.CloneVT()
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *CatalogOperation) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *CommandBatch) CloneVT() *CommandBatch {
+	if m == nil {
+		return (*CommandBatch)(nil)
+	}
+	r := new(CommandBatch)
+	r.LeaderTimeUnixMs = m.LeaderTimeUnixMs
+	if rhs := m.Commands; rhs != nil {
+		tmpContainer := make([]*Command, len(rhs))
+		for k, v := range rhs {
+			tmpContainer[k] = v.CloneVT()
+		}
+		r.Commands = tmpContainer
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *CommandBatch) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *CommandResult) CloneVT() *CommandResult {
+	if m == nil {
+		return (*CommandResult)(nil)
+	}
+	r := new(CommandResult)
+	r.Code = m.Code
+	r.Message = m.Message
+	r.Version = m.Version
+	r.Replayed = m.Replayed
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *CommandResult) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *SnapshotHeader) CloneVT() *SnapshotHeader {
+	if m == nil {
+		return (*SnapshotHeader)(nil)
+	}
+	r := new(SnapshotHeader)
+	r.AppliedIndex = m.AppliedIndex
+	r.LastVersion = m.LastVersion
+	r.Format = m.Format
+	r.ClockUnixMs = m.ClockUnixMs
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *SnapshotHeader) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *AppliedRequest) CloneVT() *AppliedRequest {
+	if m == nil {
+		return (*AppliedRequest)(nil)
+	}
+	r := new(AppliedRequest)
+	r.RequestId = m.RequestId
+	r.Result = m.Result.CloneVT()
+	r.DeadlineUnixMs = m.DeadlineUnixMs
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *AppliedRequest) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *SnapshotRecord) CloneVT() *SnapshotRecord {
+	if m == nil {
+		return (*SnapshotRecord)(nil)
+	}
+	r := new(SnapshotRecord)
+	if m.Entity != nil {
+		r.Entity = m.Entity.(interface {
+			CloneVT() isSnapshotRecord_Entity
+		}).CloneVT()
+	}
+	if len(m.unknownFields) > 0 {
+		r.unknownFields = make([]byte, len(m.unknownFields))
+		copy(r.unknownFields, m.unknownFields)
+	}
+	return r
+}
+
+func (m *SnapshotRecord) CloneMessageVT() proto.Message {
+	return m.CloneVT()
+}
+
+func (m *SnapshotRecord_LoadBalancer) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_LoadBalancer)(nil)
+	}
+	r := new(SnapshotRecord_LoadBalancer)
+	r.LoadBalancer = m.LoadBalancer.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Listener) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Listener)(nil)
+	}
+	r := new(SnapshotRecord_Listener)
+	r.Listener = m.Listener.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Pool) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Pool)(nil)
+	}
+	r := new(SnapshotRecord_Pool)
+	r.Pool = m.Pool.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Member) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Member)(nil)
+	}
+	r := new(SnapshotRecord_Member)
+	r.Member = m.Member.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_HealthMonitor) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_HealthMonitor)(nil)
+	}
+	r := new(SnapshotRecord_HealthMonitor)
+	r.HealthMonitor = m.HealthMonitor.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_L7Policy) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_L7Policy)(nil)
+	}
+	r := new(SnapshotRecord_L7Policy)
+	r.L7Policy = m.L7Policy.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_L7Rule) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_L7Rule)(nil)
+	}
+	r := new(SnapshotRecord_L7Rule)
+	r.L7Rule = m.L7Rule.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Amphora) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Amphora)(nil)
+	}
+	r := new(SnapshotRecord_Amphora)
+	r.Amphora = m.Amphora.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Quota) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Quota)(nil)
+	}
+	r := new(SnapshotRecord_Quota)
+	r.Quota = m.Quota.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Flavor) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Flavor)(nil)
+	}
+	r := new(SnapshotRecord_Flavor)
+	r.Flavor = m.Flavor.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_FlavorProfile) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_FlavorProfile)(nil)
+	}
+	r := new(SnapshotRecord_FlavorProfile)
+	r.FlavorProfile = m.FlavorProfile.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_AvailabilityZone) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_AvailabilityZone)(nil)
+	}
+	r := new(SnapshotRecord_AvailabilityZone)
+	r.AvailabilityZone = m.AvailabilityZone.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_AvailabilityZoneProfile) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_AvailabilityZoneProfile)(nil)
+	}
+	r := new(SnapshotRecord_AvailabilityZoneProfile)
+	r.AvailabilityZoneProfile = m.AvailabilityZoneProfile.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_AppliedRequest) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_AppliedRequest)(nil)
+	}
+	r := new(SnapshotRecord_AppliedRequest)
+	r.AppliedRequest = m.AppliedRequest.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_AmphoraSecrets) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_AmphoraSecrets)(nil)
+	}
+	r := new(SnapshotRecord_AmphoraSecrets)
+	r.AmphoraSecrets = m.AmphoraSecrets.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_ListenerStatistics) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_ListenerStatistics)(nil)
+	}
+	r := new(SnapshotRecord_ListenerStatistics)
+	r.ListenerStatistics = m.ListenerStatistics.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Host) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Host)(nil)
+	}
+	r := new(SnapshotRecord_Host)
+	r.Host = m.Host.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_ResourceProperty) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_ResourceProperty)(nil)
+	}
+	r := new(SnapshotRecord_ResourceProperty)
+	r.ResourceProperty = m.ResourceProperty.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Lease) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Lease)(nil)
+	}
+	r := new(SnapshotRecord_Lease)
+	r.Lease = m.Lease.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Allocation) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Allocation)(nil)
+	}
+	r := new(SnapshotRecord_Allocation)
+	r.Allocation = m.Allocation.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_Instance) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_Instance)(nil)
+	}
+	r := new(SnapshotRecord_Instance)
+	r.Instance = m.Instance.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_InstanceType) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_InstanceType)(nil)
+	}
+	r := new(SnapshotRecord_InstanceType)
+	r.InstanceType = m.InstanceType.CloneVT()
+	return r
+}
+
+func (m *SnapshotRecord_EndCount) CloneVT() isSnapshotRecord_Entity {
+	if m == nil {
+		return (*SnapshotRecord_EndCount)(nil)
+	}
+	r := new(SnapshotRecord_EndCount)
+	r.EndCount = m.EndCount
+	return r
+}
+
+func (this *Command) EqualVT(that *Command) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Op == nil && that.Op != nil {
+		return false
+	} else if this.Op != nil {
+		if that.Op == nil {
+			return false
+		}
+		if !this.Op.(interface{ EqualVT(isCommand_Op) bool }).EqualVT(that.Op) {
+			return false
+		}
+	}
+	if this.RequestId != that.RequestId {
+		return false
+	}
+	if this.DeadlineUnixMs != that.DeadlineUnixMs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *Command) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*Command)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *Command_PurgeLoadBalancer) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_PurgeLoadBalancer)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.PurgeLoadBalancer, that.PurgeLoadBalancer; p != q {
+		if p == nil {
+			p = &PurgeLoadBalancer{}
+		}
+		if q == nil {
+			q = &PurgeLoadBalancer{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_TreeTransaction) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_TreeTransaction)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.TreeTransaction, that.TreeTransaction; p != q {
+		if p == nil {
+			p = &TreeTransaction{}
+		}
+		if q == nil {
+			q = &TreeTransaction{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_Catalog) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_Catalog)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Catalog, that.Catalog; p != q {
+		if p == nil {
+			p = &CatalogOperation{}
+		}
+		if q == nil {
+			q = &CatalogOperation{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_ResolveRequest) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_ResolveRequest)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.ResolveRequest, that.ResolveRequest; p != q {
+		if p == nil {
+			p = &ResolveRequest{}
+		}
+		if q == nil {
+			q = &ResolveRequest{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_InitAmphoraSecrets) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_InitAmphoraSecrets)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.InitAmphoraSecrets, that.InitAmphoraSecrets; p != q {
+		if p == nil {
+			p = &InitAmphoraSecrets{}
+		}
+		if q == nil {
+			q = &InitAmphoraSecrets{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_RecordAmphoraStats) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_RecordAmphoraStats)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.RecordAmphoraStats, that.RecordAmphoraStats; p != q {
+		if p == nil {
+			p = &RecordAmphoraStats{}
+		}
+		if q == nil {
+			q = &RecordAmphoraStats{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_HostOperation) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_HostOperation)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.HostOperation, that.HostOperation; p != q {
+		if p == nil {
+			p = &HostOperation{}
+		}
+		if q == nil {
+			q = &HostOperation{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_SetResourceProperty) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_SetResourceProperty)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.SetResourceProperty, that.SetResourceProperty; p != q {
+		if p == nil {
+			p = &SetResourceProperty{}
+		}
+		if q == nil {
+			q = &SetResourceProperty{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_LeaseTransaction) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_LeaseTransaction)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.LeaseTransaction, that.LeaseTransaction; p != q {
+		if p == nil {
+			p = &LeaseTransaction{}
+		}
+		if q == nil {
+			q = &LeaseTransaction{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_InstanceTransaction) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_InstanceTransaction)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.InstanceTransaction, that.InstanceTransaction; p != q {
+		if p == nil {
+			p = &InstanceTransaction{}
+		}
+		if q == nil {
+			q = &InstanceTransaction{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *Command_InstanceTypeOperation) EqualVT(thatIface isCommand_Op) bool {
+	that, ok := thatIface.(*Command_InstanceTypeOperation)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.InstanceTypeOperation, that.InstanceTypeOperation; p != q {
+		if p == nil {
+			p = &InstanceTypeOperation{}
+		}
+		if q == nil {
+			q = &InstanceTypeOperation{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *HostOperation) EqualVT(that *HostOperation) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Op != that.Op {
+		return false
+	}
+	if this.HostId != that.HostId {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	if !this.Host.EqualVT(that.Host) {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *HostOperation) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*HostOperation)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *SetResourceProperty) EqualVT(that *SetResourceProperty) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.PropertyName != that.PropertyName {
+		return false
+	}
+	if this.Private != that.Private {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *SetResourceProperty) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*SetResourceProperty)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *LeaseTransaction) EqualVT(that *LeaseTransaction) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Intent != that.Intent {
+		return false
+	}
+	if this.LeaseId != that.LeaseId {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	if !this.Lease.EqualVT(that.Lease) {
+		return false
+	}
+	if len(this.AllocationsPut) != len(that.AllocationsPut) {
+		return false
+	}
+	for i, vx := range this.AllocationsPut {
+		vy := that.AllocationsPut[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Allocation{}
+			}
+			if q == nil {
+				q = &Allocation{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.AllocationsDelete) != len(that.AllocationsDelete) {
+		return false
+	}
+	for i, vx := range this.AllocationsDelete {
+		vy := that.AllocationsDelete[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &AllocationKey{}
+			}
+			if q == nil {
+				q = &AllocationKey{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if this.CleaningTimeMs != that.CleaningTimeMs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *LeaseTransaction) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*LeaseTransaction)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *InstanceTransaction) EqualVT(that *InstanceTransaction) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Intent != that.Intent {
+		return false
+	}
+	if this.InstanceId != that.InstanceId {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	if !this.Instance.EqualVT(that.Instance) {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *InstanceTransaction) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*InstanceTransaction)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *InstanceTypeOperation) EqualVT(that *InstanceTypeOperation) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Op != that.Op {
+		return false
+	}
+	if this.Uuid != that.Uuid {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	if !this.Type.EqualVT(that.Type) {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *InstanceTypeOperation) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*InstanceTypeOperation)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *AmphoraSecrets) EqualVT(that *AmphoraSecrets) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.CaCertPem != that.CaCertPem {
+		return false
+	}
+	if this.CaKeyPem != that.CaKeyPem {
+		return false
+	}
+	if this.HeartbeatKey != that.HeartbeatKey {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *AmphoraSecrets) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*AmphoraSecrets)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *InitAmphoraSecrets) EqualVT(that *InitAmphoraSecrets) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if !this.Secrets.EqualVT(that.Secrets) {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *InitAmphoraSecrets) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*InitAmphoraSecrets)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *RecordAmphoraStats) EqualVT(that *RecordAmphoraStats) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if len(this.Stats) != len(that.Stats) {
+		return false
+	}
+	for i, vx := range this.Stats {
+		vy := that.Stats[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &ListenerStatistics{}
+			}
+			if q == nil {
+				q = &ListenerStatistics{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *RecordAmphoraStats) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*RecordAmphoraStats)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *ResolveRequest) EqualVT(that *ResolveRequest) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *ResolveRequest) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*ResolveRequest)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *TreeWrite) EqualVT(that *TreeWrite) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.LoadBalancerId != that.LoadBalancerId {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	if !this.LoadBalancer.EqualVT(that.LoadBalancer) {
+		return false
+	}
+	if len(this.Listeners) != len(that.Listeners) {
+		return false
+	}
+	for i, vx := range this.Listeners {
+		vy := that.Listeners[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Listener{}
+			}
+			if q == nil {
+				q = &Listener{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Pools) != len(that.Pools) {
+		return false
+	}
+	for i, vx := range this.Pools {
+		vy := that.Pools[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Pool{}
+			}
+			if q == nil {
+				q = &Pool{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Members) != len(that.Members) {
+		return false
+	}
+	for i, vx := range this.Members {
+		vy := that.Members[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Member{}
+			}
+			if q == nil {
+				q = &Member{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.HealthMonitors) != len(that.HealthMonitors) {
+		return false
+	}
+	for i, vx := range this.HealthMonitors {
+		vy := that.HealthMonitors[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &HealthMonitor{}
+			}
+			if q == nil {
+				q = &HealthMonitor{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.L7Policies) != len(that.L7Policies) {
+		return false
+	}
+	for i, vx := range this.L7Policies {
+		vy := that.L7Policies[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &L7Policy{}
+			}
+			if q == nil {
+				q = &L7Policy{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.L7Rules) != len(that.L7Rules) {
+		return false
+	}
+	for i, vx := range this.L7Rules {
+		vy := that.L7Rules[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &L7Rule{}
+			}
+			if q == nil {
+				q = &L7Rule{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.Amphorae) != len(that.Amphorae) {
+		return false
+	}
+	for i, vx := range this.Amphorae {
+		vy := that.Amphorae[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Amphora{}
+			}
+			if q == nil {
+				q = &Amphora{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if len(this.DeleteListeners) != len(that.DeleteListeners) {
+		return false
+	}
+	for i, vx := range this.DeleteListeners {
+		vy := that.DeleteListeners[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.DeletePools) != len(that.DeletePools) {
+		return false
+	}
+	for i, vx := range this.DeletePools {
+		vy := that.DeletePools[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.DeleteMembers) != len(that.DeleteMembers) {
+		return false
+	}
+	for i, vx := range this.DeleteMembers {
+		vy := that.DeleteMembers[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.DeleteHealthMonitors) != len(that.DeleteHealthMonitors) {
+		return false
+	}
+	for i, vx := range this.DeleteHealthMonitors {
+		vy := that.DeleteHealthMonitors[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.DeleteL7Policies) != len(that.DeleteL7Policies) {
+		return false
+	}
+	for i, vx := range this.DeleteL7Policies {
+		vy := that.DeleteL7Policies[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.DeleteL7Rules) != len(that.DeleteL7Rules) {
+		return false
+	}
+	for i, vx := range this.DeleteL7Rules {
+		vy := that.DeleteL7Rules[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if len(this.DeleteAmphorae) != len(that.DeleteAmphorae) {
+		return false
+	}
+	for i, vx := range this.DeleteAmphorae {
+		vy := that.DeleteAmphorae[i]
+		if vx != vy {
+			return false
+		}
+	}
+	if !this.LoadBalancerStatus.EqualVT(that.LoadBalancerStatus) {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *TreeWrite) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*TreeWrite)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *LoadBalancerStatus) EqualVT(that *LoadBalancerStatus) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.ProvisioningStatus != that.ProvisioningStatus {
+		return false
+	}
+	if this.OperatingStatus != that.OperatingStatus {
+		return false
+	}
+	if this.UpdatedAt != that.UpdatedAt {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *LoadBalancerStatus) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*LoadBalancerStatus)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *TreeTransaction) EqualVT(that *TreeTransaction) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Intent != that.Intent {
+		return false
+	}
+	if !this.Write.EqualVT(that.Write) {
+		return false
+	}
+	if this.ExclusiveVip != that.ExclusiveVip {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *TreeTransaction) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*TreeTransaction)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *PurgeLoadBalancer) EqualVT(that *PurgeLoadBalancer) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Id != that.Id {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *PurgeLoadBalancer) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*PurgeLoadBalancer)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *CatalogRow) EqualVT(that *CatalogRow) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Row == nil && that.Row != nil {
+		return false
+	} else if this.Row != nil {
+		if that.Row == nil {
+			return false
+		}
+		if !this.Row.(interface{ EqualVT(isCatalogRow_Row) bool }).EqualVT(that.Row) {
+			return false
+		}
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *CatalogRow) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*CatalogRow)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *CatalogRow_Quota) EqualVT(thatIface isCatalogRow_Row) bool {
+	that, ok := thatIface.(*CatalogRow_Quota)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Quota, that.Quota; p != q {
+		if p == nil {
+			p = &Quota{}
+		}
+		if q == nil {
+			q = &Quota{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *CatalogRow_Flavor) EqualVT(thatIface isCatalogRow_Row) bool {
+	that, ok := thatIface.(*CatalogRow_Flavor)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Flavor, that.Flavor; p != q {
+		if p == nil {
+			p = &Flavor{}
+		}
+		if q == nil {
+			q = &Flavor{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *CatalogRow_FlavorProfile) EqualVT(thatIface isCatalogRow_Row) bool {
+	that, ok := thatIface.(*CatalogRow_FlavorProfile)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.FlavorProfile, that.FlavorProfile; p != q {
+		if p == nil {
+			p = &FlavorProfile{}
+		}
+		if q == nil {
+			q = &FlavorProfile{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *CatalogRow_AvailabilityZone) EqualVT(thatIface isCatalogRow_Row) bool {
+	that, ok := thatIface.(*CatalogRow_AvailabilityZone)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.AvailabilityZone, that.AvailabilityZone; p != q {
+		if p == nil {
+			p = &AvailabilityZone{}
+		}
+		if q == nil {
+			q = &AvailabilityZone{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *CatalogRow_AvailabilityZoneProfile) EqualVT(thatIface isCatalogRow_Row) bool {
+	that, ok := thatIface.(*CatalogRow_AvailabilityZoneProfile)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.AvailabilityZoneProfile, that.AvailabilityZoneProfile; p != q {
+		if p == nil {
+			p = &AvailabilityZoneProfile{}
+		}
+		if q == nil {
+			q = &AvailabilityZoneProfile{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *CatalogOperation) EqualVT(that *CatalogOperation) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Op != that.Op {
+		return false
+	}
+	if this.Kind != that.Kind {
+		return false
+	}
+	if this.Key != that.Key {
+		return false
+	}
+	if this.ExpectedVersion != that.ExpectedVersion {
+		return false
+	}
+	if !this.Row.EqualVT(that.Row) {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *CatalogOperation) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*CatalogOperation)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *CommandBatch) EqualVT(that *CommandBatch) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if len(this.Commands) != len(that.Commands) {
+		return false
+	}
+	for i, vx := range this.Commands {
+		vy := that.Commands[i]
+		if p, q := vx, vy; p != q {
+			if p == nil {
+				p = &Command{}
+			}
+			if q == nil {
+				q = &Command{}
+			}
+			if !p.EqualVT(q) {
+				return false
+			}
+		}
+	}
+	if this.LeaderTimeUnixMs != that.LeaderTimeUnixMs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *CommandBatch) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*CommandBatch)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *CommandResult) EqualVT(that *CommandResult) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Code != that.Code {
+		return false
+	}
+	if this.Message != that.Message {
+		return false
+	}
+	if this.Version != that.Version {
+		return false
+	}
+	if this.Replayed != that.Replayed {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *CommandResult) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*CommandResult)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *SnapshotHeader) EqualVT(that *SnapshotHeader) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.AppliedIndex != that.AppliedIndex {
+		return false
+	}
+	if this.LastVersion != that.LastVersion {
+		return false
+	}
+	if this.Format != that.Format {
+		return false
+	}
+	if this.ClockUnixMs != that.ClockUnixMs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *SnapshotHeader) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*SnapshotHeader)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *AppliedRequest) EqualVT(that *AppliedRequest) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.RequestId != that.RequestId {
+		return false
+	}
+	if !this.Result.EqualVT(that.Result) {
+		return false
+	}
+	if this.DeadlineUnixMs != that.DeadlineUnixMs {
+		return false
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *AppliedRequest) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*AppliedRequest)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *SnapshotRecord) EqualVT(that *SnapshotRecord) bool {
+	if this == that {
+		return true
+	} else if this == nil || that == nil {
+		return false
+	}
+	if this.Entity == nil && that.Entity != nil {
+		return false
+	} else if this.Entity != nil {
+		if that.Entity == nil {
+			return false
+		}
+		if !this.Entity.(interface {
+			EqualVT(isSnapshotRecord_Entity) bool
+		}).EqualVT(that.Entity) {
+			return false
+		}
+	}
+	return string(this.unknownFields) == string(that.unknownFields)
+}
+
+func (this *SnapshotRecord) EqualMessageVT(thatMsg proto.Message) bool {
+	that, ok := thatMsg.(*SnapshotRecord)
+	if !ok {
+		return false
+	}
+	return this.EqualVT(that)
+}
+func (this *SnapshotRecord_LoadBalancer) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_LoadBalancer)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.LoadBalancer, that.LoadBalancer; p != q {
+		if p == nil {
+			p = &LoadBalancer{}
+		}
+		if q == nil {
+			q = &LoadBalancer{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Listener) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Listener)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Listener, that.Listener; p != q {
+		if p == nil {
+			p = &Listener{}
+		}
+		if q == nil {
+			q = &Listener{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Pool) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Pool)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Pool, that.Pool; p != q {
+		if p == nil {
+			p = &Pool{}
+		}
+		if q == nil {
+			q = &Pool{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Member) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Member)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Member, that.Member; p != q {
+		if p == nil {
+			p = &Member{}
+		}
+		if q == nil {
+			q = &Member{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_HealthMonitor) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_HealthMonitor)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.HealthMonitor, that.HealthMonitor; p != q {
+		if p == nil {
+			p = &HealthMonitor{}
+		}
+		if q == nil {
+			q = &HealthMonitor{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_L7Policy) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_L7Policy)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.L7Policy, that.L7Policy; p != q {
+		if p == nil {
+			p = &L7Policy{}
+		}
+		if q == nil {
+			q = &L7Policy{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_L7Rule) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_L7Rule)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.L7Rule, that.L7Rule; p != q {
+		if p == nil {
+			p = &L7Rule{}
+		}
+		if q == nil {
+			q = &L7Rule{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Amphora) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Amphora)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Amphora, that.Amphora; p != q {
+		if p == nil {
+			p = &Amphora{}
+		}
+		if q == nil {
+			q = &Amphora{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Quota) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Quota)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Quota, that.Quota; p != q {
+		if p == nil {
+			p = &Quota{}
+		}
+		if q == nil {
+			q = &Quota{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Flavor) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Flavor)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Flavor, that.Flavor; p != q {
+		if p == nil {
+			p = &Flavor{}
+		}
+		if q == nil {
+			q = &Flavor{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_FlavorProfile) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_FlavorProfile)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.FlavorProfile, that.FlavorProfile; p != q {
+		if p == nil {
+			p = &FlavorProfile{}
+		}
+		if q == nil {
+			q = &FlavorProfile{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_AvailabilityZone) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_AvailabilityZone)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.AvailabilityZone, that.AvailabilityZone; p != q {
+		if p == nil {
+			p = &AvailabilityZone{}
+		}
+		if q == nil {
+			q = &AvailabilityZone{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_AvailabilityZoneProfile) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_AvailabilityZoneProfile)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.AvailabilityZoneProfile, that.AvailabilityZoneProfile; p != q {
+		if p == nil {
+			p = &AvailabilityZoneProfile{}
+		}
+		if q == nil {
+			q = &AvailabilityZoneProfile{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_AppliedRequest) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_AppliedRequest)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.AppliedRequest, that.AppliedRequest; p != q {
+		if p == nil {
+			p = &AppliedRequest{}
+		}
+		if q == nil {
+			q = &AppliedRequest{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_AmphoraSecrets) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_AmphoraSecrets)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.AmphoraSecrets, that.AmphoraSecrets; p != q {
+		if p == nil {
+			p = &AmphoraSecrets{}
+		}
+		if q == nil {
+			q = &AmphoraSecrets{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_ListenerStatistics) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_ListenerStatistics)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.ListenerStatistics, that.ListenerStatistics; p != q {
+		if p == nil {
+			p = &ListenerStatistics{}
+		}
+		if q == nil {
+			q = &ListenerStatistics{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Host) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Host)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Host, that.Host; p != q {
+		if p == nil {
+			p = &Host{}
+		}
+		if q == nil {
+			q = &Host{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_ResourceProperty) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_ResourceProperty)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.ResourceProperty, that.ResourceProperty; p != q {
+		if p == nil {
+			p = &ResourceProperty{}
+		}
+		if q == nil {
+			q = &ResourceProperty{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Lease) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Lease)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Lease, that.Lease; p != q {
+		if p == nil {
+			p = &Lease{}
+		}
+		if q == nil {
+			q = &Lease{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Allocation) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Allocation)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Allocation, that.Allocation; p != q {
+		if p == nil {
+			p = &Allocation{}
+		}
+		if q == nil {
+			q = &Allocation{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_Instance) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_Instance)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.Instance, that.Instance; p != q {
+		if p == nil {
+			p = &Instance{}
+		}
+		if q == nil {
+			q = &Instance{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_InstanceType) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_InstanceType)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if p, q := this.InstanceType, that.InstanceType; p != q {
+		if p == nil {
+			p = &InstanceType{}
+		}
+		if q == nil {
+			q = &InstanceType{}
+		}
+		if !p.EqualVT(q) {
+			return false
+		}
+	}
+	return true
+}
+
+func (this *SnapshotRecord_EndCount) EqualVT(thatIface isSnapshotRecord_Entity) bool {
+	that, ok := thatIface.(*SnapshotRecord_EndCount)
+	if !ok {
+		return false
+	}
+	if this == that {
+		return true
+	}
+	if this == nil && that != nil || this != nil && that == nil {
+		return false
+	}
+	if this.EndCount != that.EndCount {
+		return false
+	}
+	return true
+}
 
 func (m *Command) MarshalVT() (dAtA []byte, err error) {
 	if m == nil {
@@ -825,6 +3437,18 @@ func (m *TreeWrite) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if m.LoadBalancerStatus != nil {
+		size, err := m.LoadBalancerStatus.MarshalToSizedBufferVT(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(size))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xda
+	}
 	if len(m.DeleteAmphorae) > 0 {
 		for iNdEx := len(m.DeleteAmphorae) - 1; iNdEx >= 0; iNdEx-- {
 			i -= len(m.DeleteAmphorae[iNdEx])
@@ -1005,6 +3629,58 @@ func (m *TreeWrite) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.LoadBalancerId)
 		copy(dAtA[i:], m.LoadBalancerId)
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.LoadBalancerId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *LoadBalancerStatus) MarshalVT() (dAtA []byte, err error) {
+	if m == nil {
+		return nil, nil
+	}
+	size := m.SizeVT()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBufferVT(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *LoadBalancerStatus) MarshalToVT(dAtA []byte) (int, error) {
+	size := m.SizeVT()
+	return m.MarshalToSizedBufferVT(dAtA[:size])
+}
+
+func (m *LoadBalancerStatus) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
+	if m == nil {
+		return 0, nil
+	}
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.unknownFields != nil {
+		i -= len(m.unknownFields)
+		copy(dAtA[i:], m.unknownFields)
+	}
+	if m.UpdatedAt != 0 {
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.UpdatedAt))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.OperatingStatus) > 0 {
+		i -= len(m.OperatingStatus)
+		copy(dAtA[i:], m.OperatingStatus)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.OperatingStatus)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.ProvisioningStatus) > 0 {
+		i -= len(m.ProvisioningStatus)
+		copy(dAtA[i:], m.ProvisioningStatus)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.ProvisioningStatus)))
 		i--
 		dAtA[i] = 0xa
 	}
@@ -2464,6 +5140,31 @@ func (m *TreeWrite) SizeVT() (n int) {
 			l = len(s)
 			n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
 		}
+	}
+	if m.LoadBalancerStatus != nil {
+		l = m.LoadBalancerStatus.SizeVT()
+		n += 2 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	n += len(m.unknownFields)
+	return n
+}
+
+func (m *LoadBalancerStatus) SizeVT() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.ProvisioningStatus)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	l = len(m.OperatingStatus)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
+	}
+	if m.UpdatedAt != 0 {
+		n += 1 + protohelpers.SizeOfVarint(uint64(m.UpdatedAt))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -5296,6 +7997,176 @@ func (m *TreeWrite) UnmarshalVT(dAtA []byte) error {
 			}
 			m.DeleteAmphorae = append(m.DeleteAmphorae, string(dAtA[iNdEx:postIndex]))
 			iNdEx = postIndex
+		case 27:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LoadBalancerStatus", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.LoadBalancerStatus == nil {
+				m.LoadBalancerStatus = &LoadBalancerStatus{}
+			}
+			if err := m.LoadBalancerStatus.UnmarshalVT(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.unknownFields = append(m.unknownFields, dAtA[iNdEx:iNdEx+skippy]...)
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *LoadBalancerStatus) UnmarshalVT(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return protohelpers.ErrIntOverflow
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: LoadBalancerStatus: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: LoadBalancerStatus: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProvisioningStatus", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ProvisioningStatus = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OperatingStatus", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.OperatingStatus = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field UpdatedAt", wireType)
+			}
+			m.UpdatedAt = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.UpdatedAt |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
