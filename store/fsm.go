@@ -189,7 +189,7 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	if res := checkIntent(st, intent, w); res != nil {
 		return res
 	}
-	if res := checkTreeQuotas(st, w); res != nil {
+	if res := checkTreeQuotas(st, w, create); res != nil {
 		return res
 	}
 
@@ -197,15 +197,16 @@ func (f *FSM) applyTreeTransaction(st *State, tx *storepb.TreeTransaction) *stor
 	lb := w.LoadBalancer
 	if cur != nil {
 		lb.CreatedAt, lb.ProjectId = cur.CreatedAt, cur.ProjectId // immutable
-		// The strings the tree's rows share (canonicalLB) stay the first
+		// The strings the tree's rows share (parentOf) stay the first
 		// version's, so the children's copies of them stay shared.
 		lb.Id = shared(lb.Id, cur.Id)
 		lb.VipAddress, lb.VipPortId = shared(lb.VipAddress, cur.VipAddress), shared(lb.VipPortId, cur.VipPortId)
 	}
 	lb.Version = v
 	st.LoadBalancers.Put(internLoadBalancer(lb))
+	parent := parentOf(lb) // the stored row's strings, which the children's rows share
 	for _, k := range childKinds {
-		k.write(st, w, v)
+		k.write(st, w, v, parent)
 	}
 	dropStatistics(st, w)
 	return ok(v)
@@ -376,6 +377,9 @@ func countProject[T Entity](t *Table[T], project string, limit int) int {
 
 // newIn counts the rows of a write that do not exist yet, per project.
 func newIn[T Entity](t *Table[T], rows []T) map[string]int {
+	if len(rows) == 0 {
+		return nil
+	}
 	out := map[string]int{}
 	for _, r := range rows {
 		if _, found := t.Get(r.GetId()); !found {
@@ -399,10 +403,11 @@ func overQuota[T Entity](st *State, t *Table[T], rows []T, resource string) bool
 }
 
 // checkTreeQuotas refuses a write that creates more objects than a project's
-// quotas allow, naming every exceeded resource.
-func checkTreeQuotas(st *State, w *storepb.TreeWrite) *storepb.CommandResult {
+// quotas allow, naming every exceeded resource. Only a create (createsLB) adds a
+// load balancer.
+func checkTreeQuotas(st *State, w *storepb.TreeWrite, createsLB bool) *storepb.CommandResult {
 	var over []string
-	if overQuota(st, st.LoadBalancers, []*storepb.LoadBalancer{w.LoadBalancer}, QuotaLoadBalancer) {
+	if createsLB && overQuota(st, st.LoadBalancers, []*storepb.LoadBalancer{w.LoadBalancer}, QuotaLoadBalancer) {
 		over = append(over, QuotaLoadBalancer)
 	}
 	for _, k := range quotaOrder {

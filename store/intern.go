@@ -23,7 +23,7 @@ func internAll(ss []string) {
 }
 
 // A child row's load balancer id is the stored load balancer's own Id string
-// (parent.id, from canonicalLB), not an interned copy: a canonical copy in
+// (parent.id, from parentOf), not an interned copy: a canonical copy in
 // unique's map costs ~150 bytes per load balancer, more than the row's own
 // id, and the row's id is there anyway. An amphora's ha_ip and ha_port_id,
 // the load balancer's VIP address and port, share its strings the same way.
@@ -34,15 +34,6 @@ type parent struct{ id, vipAddress, vipPortID string }
 
 func parentOf(lb *storepb.LoadBalancer) parent {
 	return parent{id: lb.Id, vipAddress: lb.VipAddress, vipPortID: lb.VipPortId}
-}
-
-// canonicalLB is the stored load balancer id's strings (id itself, and no VIP,
-// if there is none).
-func canonicalLB(st *State, id string) parent {
-	if lb := st.LoadBalancer(id); lb != nil {
-		return parentOf(lb)
-	}
-	return parent{id: id}
 }
 
 // shared returns canonical when it equals s, so that s's own copy can be freed.

@@ -102,8 +102,9 @@ var (
 type childKind interface {
 	newTable(st *State)
 	cloneTable(dst, src *State)
-	// write removes the write set's deleted rows and puts its rows at version.
-	write(st *State, w *storepb.TreeWrite, version uint64)
+	// write removes the write set's deleted rows and puts its rows at version,
+	// sharing the strings of their load balancer lb.
+	write(st *State, w *storepb.TreeWrite, version uint64, lb parent)
 	// owned refuses rows written into, or taken from, another tree.
 	owned(st *State, w *storepb.TreeWrite) *storepb.CommandResult
 	// inserts reports whether the write set holds a row not yet stored.
@@ -130,12 +131,11 @@ func (k *ChildKind[T]) creates() storepb.TreeTransaction_Intent {
 	return k.Create
 }
 
-func (k *ChildKind[T]) write(st *State, w *storepb.TreeWrite, version uint64) {
+func (k *ChildKind[T]) write(st *State, w *storepb.TreeWrite, version uint64, lb parent) {
 	t := *k.table(st)
 	for _, id := range k.Deleted(w) {
 		t.Delete(id)
 	}
-	lb := canonicalLB(st, w.LoadBalancerId)
 	for _, x := range k.Written(w) {
 		k.setVersion(x, version)
 		t.Put(k.intern(x, lb))
