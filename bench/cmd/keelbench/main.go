@@ -328,10 +328,24 @@ func createBody(i int) []byte {
 // createMany creates n load balancers at concurrency c round-robin over clients and
 // returns their ids with the measured result; prog, if not nil, counts each create.
 func createMany(name string, clients []*client, c, n int, d time.Duration, prog *progress) ([]string, bench.Result) {
+	return createManyTimed(name, clients, c, n, d, prog, nil)
+}
+
+// createManyTimed is createMany that also records, if byClient is not nil, the
+// latency of every create in byClient[k] for the client (node) k that took it.
+func createManyTimed(name string, clients []*client, c, n int, d time.Duration, prog *progress, byClient [][]time.Duration) ([]string, bench.Result) {
 	var mu sync.Mutex
 	var ids []string
 	res := bench.Run(name, c, d, n, func(w, i int) error {
-		body, err := clients[i%len(clients)].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
+		k := i % len(clients)
+		start := time.Now()
+		body, err := clients[k].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
+		if byClient != nil {
+			took := time.Since(start)
+			mu.Lock()
+			byClient[k] = append(byClient[k], took)
+			mu.Unlock()
+		}
 		prog.Add(1)
 		if err != nil {
 			return err

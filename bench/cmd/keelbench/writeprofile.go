@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,8 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 			}
 		}()
 	}
-	_, res := createMany("create (round-robin over nodes, profiled)", clients, 64, 0, d, nil)
+	byNode := make([][]time.Duration, len(nodes))
+	_, res := createManyTimed("create (round-robin over nodes, profiled)", clients, 64, 0, d, nil, byNode)
 	wg.Wait()
 	for _, n := range nodes {
 		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-after.pprof"))
@@ -65,6 +67,18 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 	for i, n := range nodes {
 		cpu := cpuOf(n.Pid()) - cpuBefore[i]
 		fmt.Fprintf(&b, "| %s | %s | %.0f µs |\n", n.Name, cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(res.Requests))
+	}
+	fmt.Fprintf(&b, "\nLatency by the node that took the create (a follower forwards its commands to the leader):\n\n")
+	fmt.Fprintf(&b, "| node | Raft role | creates | p50 | p90 | p99 |\n|---|---|---|---|---|---|\n")
+	for i, n := range nodes {
+		lat := byNode[i]
+		slices.Sort(lat)
+		role := "?"
+		if v := n.Cluster(); v != nil {
+			role = strings.ToLower(v.Raft.State)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s |\n", n.Name, role, len(lat),
+			quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99))
 	}
 	fmt.Fprintf(&b, "\nRaft, from each node's /metrics after the run (go-metrics summaries: the last minute or so, ms):\n\n")
 	fmt.Fprintf(&b, "| process | commit p50 / p99 (leader) | log write p50 / p99 (fsync included) |\n|---|---|---|\n")
@@ -80,6 +94,14 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 		n.Kill()
 	}
 	return b.String()
+}
+
+// quantile is the q-quantile of sorted, rounded to 0.1 ms ("–" if empty).
+func quantile(sorted []time.Duration, q float64) string {
+	if len(sorted) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f ms", float64(sorted[int(q*float64(len(sorted)-1))].Microseconds())/1000)
 }
 
 // cpuOf is the user+system CPU time process pid has used (from /proc).
