@@ -33,6 +33,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 		cpuBefore[i] = cpuOf(n.Pid())
 		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-before.pprof"))
 	}
+	selfBefore := cpuOf(os.Getpid())
 	indexBefore := commitIndex(r, clients[0])
 	var wg sync.WaitGroup
 	secs := int(d / time.Second)
@@ -55,6 +56,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 	byNode := make([][]time.Duration, len(nodes))
 	_, res := createManyTimed("create (round-robin over nodes, profiled)", clients, 64, 0, d, nil, byNode)
 	wg.Wait()
+	self := cpuOf(os.Getpid()) - selfBefore
 	for _, n := range nodes {
 		fetchProfile(r, n, "allocs", filepath.Join(dir, n.Name+".allocs-after.pprof"))
 	}
@@ -68,6 +70,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 		cpu := cpuOf(n.Pid()) - cpuBefore[i]
 		fmt.Fprintf(&b, "| %s | %s | %.0f µs |\n", n.Name, cpu.Round(time.Millisecond), float64(cpu.Microseconds())/float64(res.Requests))
 	}
+	fmt.Fprintf(&b, "| load generator (keelbench) | %s | %.0f µs |\n", self.Round(time.Millisecond), float64(self.Microseconds())/float64(res.Requests))
 	fmt.Fprintf(&b, "\nLatency by the node that took the create (a follower forwards its commands to the leader):\n\n")
 	fmt.Fprintf(&b, "| node | Raft role | creates | p50 | p90 | p99 |\n|---|---|---|---|---|---|\n")
 	for i, n := range nodes {
