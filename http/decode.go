@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +49,7 @@ func decodeRoot(body []byte, arg, root string) (*fieldReader, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return nil, badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should be an object", root, shortValue(raw))
 	}
-	return &fieldReader{arg: arg + "." + root, fields: fields, used: map[string]bool{}}, nil
+	return &fieldReader{arg: arg + "." + root, fields: fields}, nil
 }
 
 // checkJSONText refuses what encoding/json would otherwise store changed or
@@ -118,9 +119,10 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 type fieldReader struct {
 	arg    string
 	fields map[string]json.RawMessage
-	used   map[string]bool
-	set    []string // attributes the body set, in reading order (an update's field mask)
-	err    error
+	// set: the attributes the body set that were read, in reading order (an
+	// update's field mask); finish refuses the body's others as unknown.
+	set []string
+	err error
 }
 
 func (f *fieldReader) fail(err error) {
@@ -151,7 +153,6 @@ func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "
 // lookup returns an attribute's raw value; present is false when absent. A present
 // attribute joins the field mask.
 func (f *fieldReader) lookup(name string) (json.RawMessage, bool) {
-	f.used[name] = true
 	raw, ok := f.fields[name]
 	if ok {
 		f.set = append(f.set, name)
@@ -325,7 +326,7 @@ func (f *fieldReader) objectList(name string) ([]*fieldReader, bool) {
 	}
 	out := make([]*fieldReader, len(items))
 	for i, it := range items {
-		out[i] = &fieldReader{arg: f.arg + "." + name, fields: it, used: map[string]bool{}}
+		out[i] = &fieldReader{arg: f.arg + "." + name, fields: it}
 	}
 	return out, true
 }
@@ -337,7 +338,7 @@ func (f *fieldReader) finish() error {
 	}
 	var unknown []string
 	for k := range f.fields {
-		if !f.used[k] {
+		if !slices.Contains(f.set, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -463,7 +464,7 @@ func (f *fieldReader) object(name string) (*fieldReader, bool) {
 		f.fail(invalidInput(name, raw, "Value should be an object"))
 		return nil, false
 	}
-	return &fieldReader{arg: f.arg + "." + name, fields: fields, used: map[string]bool{}}, true
+	return &fieldReader{arg: f.arg + "." + name, fields: fields}, true
 }
 
 // decodeTop checks a request body is one JSON object and returns a reader over its
@@ -483,7 +484,7 @@ func decodeTop(body []byte, arg string) (*fieldReader, error) {
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {
 		return nil, badRequest("Request is not in valid JSON format")
 	}
-	return &fieldReader{arg: arg, fields: top, used: map[string]bool{}}, nil
+	return &fieldReader{arg: arg, fields: top}, nil
 }
 
 // validStr decodes a string of minLen..maxLen characters that valid accepts, else

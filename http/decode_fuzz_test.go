@@ -127,3 +127,15 @@ func FuzzDecoders(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeLoadBalancerCreate decodes the body keelbench creates with.
+func BenchmarkDecodeLoadBalancerCreate(b *testing.B) {
+	body := []byte(`{"loadbalancer":{"name":"bench-1","vip_subnet_id":"08dce793-daef-411d-a896-d389cd45b1ea","tags":["bench"]}}`)
+	caller := &actorspb.Caller{ProjectId: "p"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeLoadBalancerCreate(body, caller); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
