@@ -243,8 +243,15 @@ func overlay[T row](cache map[string]T, written []T, deleted []string) map[strin
 }
 
 // cloneRow copies a row so a change never touches the cache (or the store's
-// published, immutable rows).
-func cloneRow[T proto.Message](x T) T { return proto.Clone(x).(T) }
+// published, immutable rows). Stored rows have vtprotobuf's generated copy
+// (CloneMessageVT), which is several times cheaper than proto.Clone's reflection:
+// a load balancer's row is cloned two or three times per create.
+func cloneRow[T proto.Message](x T) T {
+	if c, ok := any(x).(interface{ CloneMessageVT() proto.Message }); ok {
+		return c.CloneMessageVT().(T)
+	}
+	return proto.Clone(x).(T)
+}
 
 // applyFields copies the attributes an update set onto a row (storepb.ApplyFields).
 func applyFields(dst, src proto.Message, fields []string) error {
