@@ -108,12 +108,14 @@ bench-amphorae: deps build
 bench-leases: deps build
 	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios leases,allocation-search
 
-# The 3-node create path under a profiler (about 40 s): creates at concurrency 64
-# while every node takes a CPU profile, plus allocations during the run; the CPU
-# per create of each process in bench/results/profile-latest.md, the profiles in
-# bench/results/profile/ (not committed).
+# The 3-node create path under a profiler (about a minute): the disk alone (its
+# fdatasync latency and stalls, no keel running), then creates at concurrency 64
+# while every node takes a CPU profile, plus allocations during the run and the
+# disk timed alongside; the CPU per create of each process in
+# bench/results/profile-latest.md, the profiles in bench/results/profile/ (not
+# committed).
 bench-profile: deps build
-	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios cluster-profile -duration 15s
+	$(GO) run ./bench/cmd/keelbench -out bench/results -scenarios disk,cluster-profile -duration 15s
 
 # Mogan instances (about 2 minutes): creates until active and power actions with
 # the fake driver on 1 and 3 nodes, and power request → BMC state with real

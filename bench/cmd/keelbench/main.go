@@ -35,7 +35,7 @@ func main() {
 	dur := flag.Duration("duration", 8*time.Second, "duration of each timed workload")
 	preload := flag.Int("preload", 100000, "load balancers stored before the list and memory workloads")
 	scenarios := flag.String("scenarios", "single,cluster,scale", "comma-separated: single, cluster, children, scale (memory, snapshot, restart at -scale-lbs); "+
-		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae); allocation-search, leases (make bench-leases); instances (make bench-instances)")
+		"amphora-provision, heartbeats, failover (real amphorae: make bench-amphorae); allocation-search, leases (make bench-leases); instances (make bench-instances); cluster-profile, disk (make bench-profile)")
 	provSeq := flag.Int("provision-sequential", 20, "amphora-provision: load balancers created one after another")
 	provRounds := flag.Int("provision-rounds", 5, "amphora-provision: rounds of load balancers created at once")
 	provParallel := flag.Int("provision-parallel", 4, "amphora-provision: load balancers per round")
@@ -51,6 +51,7 @@ func main() {
 	searchHosts := flag.Int("search-hosts", 10000, "allocation-search: hosts in the inventory")
 	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
 	profileDir := flag.String("profile-dir", "bench/results/profile", "cluster-profile: where the nodes' CPU profiles go")
+	profileConc := flag.Int("profile-concurrency", 64, "cluster-profile: concurrent clients (issue 14's goal is stated at 64)")
 	profileArgs := flag.String("profile-keeld-args", "", "cluster-profile: extra keeld flags, space-separated (e.g. -gogc 100)")
 	compare := flag.String("compare", "", "results file to compare this run's table with "+
 		"(default: the newest earlier results-*.md in -out; none: no comparison)")
@@ -111,7 +112,10 @@ func main() {
 		case "cluster":
 			notes = append(notes, threeNodes(r, *dur, add)...)
 		case "cluster-profile":
-			sections = append(sections, clusterWriteProfile(r, *dur, *profileDir, strings.Fields(*profileArgs)))
+			sections = append(sections, clusterWriteProfile(r, *dur, *profileConc, *profileDir, strings.Fields(*profileArgs)))
+			sectionKind = "profile"
+		case "disk":
+			sections = append(sections, diskAlone(*dur))
 			sectionKind = "profile"
 		case "children":
 			notes = append(notes, children(r, *dur, add)...)
@@ -331,9 +335,10 @@ func createMany(name string, clients []*client, c, n int, d time.Duration, prog 
 	return createManyTimed(name, clients, c, n, d, prog, nil)
 }
 
-// createManyTimed is createMany that also records, if byClient is not nil, the
-// latency of every create in byClient[k] for the client (node) k that took it.
-func createManyTimed(name string, clients []*client, c, n int, d time.Duration, prog *progress, byClient [][]time.Duration) ([]string, bench.Result) {
+// createManyTimed is createMany that also records, if byClient is not nil, when
+// every create started and how long it took, in byClient[k] for the client
+// (node) k that took it.
+func createManyTimed(name string, clients []*client, c, n int, d time.Duration, prog *progress, byClient [][]syncSpan) ([]string, bench.Result) {
 	var mu sync.Mutex
 	var ids []string
 	res := bench.Run(name, c, d, n, func(w, i int) error {
@@ -343,7 +348,7 @@ func createManyTimed(name string, clients []*client, c, n int, d time.Duration, 
 		if byClient != nil {
 			took := time.Since(start)
 			mu.Lock()
-			byClient[k] = append(byClient[k], took)
+			byClient[k] = append(byClient[k], syncSpan{start, took})
 			mu.Unlock()
 		}
 		prog.Add(1)

@@ -13,18 +13,19 @@ import (
 	"keel/cluster/systemtest"
 )
 
-// clusterWriteProfile runs the 3-node create workload at concurrency 64 and takes
-// a CPU profile of every node while it runs (make bench-profile): the profiles
+// clusterWriteProfile runs the 3-node create workload at concurrency conc (64 in
+// make bench-profile, issue 14's figure) and takes a CPU profile of every node
+// while it runs: the profiles
 // behind the 3-node write figures. They are written to dir as <node>.cpu.pprof;
 // the section reports the throughput, the latency and the CPU per create each
 // process spent.
-func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []string) string {
+func clusterWriteProfile(r *runner, d time.Duration, conc int, dir string, keeldArgs []string) string {
 	nodes := systemtest.StartClusterWith(r, 3, func(n *systemtest.Node) { n.ExtraArgs = append(n.ExtraArgs, keeldArgs...) })
 	var clients []*client
 	for _, n := range nodes {
 		clients = append(clients, newClient(n.HTTPAddr, 256))
 	}
-	createMany("warm-up", clients, 64, 0, 3*time.Second, nil)
+	createMany("warm-up", clients, conc, 0, 3*time.Second, nil)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		r.Fatal(err)
 	}
@@ -53,8 +54,15 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 			}
 		}()
 	}
-	byNode := make([][]time.Duration, len(nodes))
-	_, res := createManyTimed("create (round-robin over nodes, profiled)", clients, 64, 0, d, nil, byNode)
+	byNode := make([][]syncSpan, len(nodes))
+	probe := startDiskProbe(filepath.Dir(nodes[0].DataDir))
+	runStart := time.Now()
+	_, res := createManyTimed("create (round-robin over nodes, profiled)", clients, conc, 0, d, nil, byNode)
+	runTook := time.Since(runStart)
+	syncs, perr := probe.finish()
+	if perr != nil {
+		r.Errorf("disk probe: %v", perr)
+	}
 	wg.Wait()
 	self := cpuOf(os.Getpid()) - selfBefore
 	for _, n := range nodes {
@@ -73,8 +81,13 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 	fmt.Fprintf(&b, "| load generator (keelbench) | %s | %.0f µs |\n", self.Round(time.Millisecond), float64(self.Microseconds())/float64(res.Requests))
 	fmt.Fprintf(&b, "\nLatency by the node that took the create (a follower forwards its commands to the leader):\n\n")
 	fmt.Fprintf(&b, "| node | Raft role | creates | p50 | p90 | p99 |\n|---|---|---|---|---|---|\n")
+	var creates []syncSpan
 	for i, n := range nodes {
-		lat := byNode[i]
+		creates = append(creates, byNode[i]...)
+		lat := make([]time.Duration, len(byNode[i]))
+		for j, c := range byNode[i] {
+			lat[j] = c.took
+		}
 		slices.Sort(lat)
 		role := "?"
 		if v := n.Cluster(); v != nil {
@@ -83,6 +96,7 @@ func clusterWriteProfile(r *runner, d time.Duration, dir string, keeldArgs []str
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s |\n", n.Name, role, len(lat),
 			quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 0.99))
 	}
+	fmt.Fprintf(&b, "\n%s", diskReport("The disk under the nodes, timed during the run next to their data by", syncs, creates, runTook))
 	fmt.Fprintf(&b, "\nRaft, from each node's /metrics after the run (go-metrics summaries: the last minute or so, ms):\n\n")
 	fmt.Fprintf(&b, "| process | commit p50 / p99 (leader) | log write p50 / p99 (fsync included) |\n|---|---|---|\n")
 	for _, n := range nodes {
