@@ -23,20 +23,21 @@ const (
 	diskStall = 30 * time.Millisecond
 )
 
-// syncSpan is one fdatasync the probe timed, or one create the generator timed.
-type syncSpan struct {
+// timedSpan is when something timed started and how long it took: one
+// fdatasync of the probe, or one create of the generator.
+type timedSpan struct {
 	start time.Time
 	took  time.Duration
 }
 
-func (s syncSpan) end() time.Time { return s.start.Add(s.took) }
+func (s timedSpan) end() time.Time { return s.start.Add(s.took) }
 
 // diskProbe times fdatasync on one file until stopped.
 type diskProbe struct {
 	stop  chan struct{}
 	done  chan struct{}
 	mu    sync.Mutex
-	syncs []syncSpan
+	syncs []timedSpan
 	err   error
 }
 
@@ -77,13 +78,13 @@ func (p *diskProbe) run(dir string) {
 			return
 		}
 		p.mu.Lock()
-		p.syncs = append(p.syncs, syncSpan{start, time.Since(start)})
+		p.syncs = append(p.syncs, timedSpan{start, time.Since(start)})
 		p.mu.Unlock()
 	}
 }
 
 // finish stops the probe and returns the fdatasyncs it timed.
-func (p *diskProbe) finish() ([]syncSpan, error) {
+func (p *diskProbe) finish() ([]timedSpan, error) {
 	close(p.stop)
 	<-p.done
 	return p.syncs, p.err
@@ -91,13 +92,13 @@ func (p *diskProbe) finish() ([]syncSpan, error) {
 
 // diskReport describes the fdatasyncs of probes (what says which, and where)
 // and how the creates (the generator's, if any) line up with their stalls.
-func diskReport(what string, syncs, creates []syncSpan, window time.Duration) string {
+func diskReport(what string, syncs, creates []timedSpan, window time.Duration) string {
 	var b strings.Builder
 	if len(syncs) == 0 {
 		return "Disk probe: no fdatasync timed.\n"
 	}
 	took := make([]time.Duration, len(syncs))
-	var stalls []syncSpan
+	var stalls []timedSpan
 	for i, s := range syncs {
 		took[i] = s.took
 		if s.took >= diskStall {
@@ -115,7 +116,7 @@ func diskReport(what string, syncs, creates []syncSpan, window time.Duration) st
 	}
 	// A create "met a stall" when its span overlaps one: a disk stall holds every
 	// log write on the machine, so no create in flight then can commit.
-	overlaps := func(c syncSpan) bool {
+	overlaps := func(c timedSpan) bool {
 		for _, s := range stalls {
 			if c.start.Before(s.end()) && s.start.Before(c.end()) {
 				return true
@@ -147,11 +148,11 @@ func diskReport(what string, syncs, creates []syncSpan, window time.Duration) st
 
 // unionLength is the time the spans cover together (probes stall together: one
 // stall of the disk is seen by each).
-func unionLength(spans []syncSpan) time.Duration {
+func unionLength(spans []timedSpan) time.Duration {
 	spans = slices.Clone(spans)
-	slices.SortFunc(spans, func(a, b syncSpan) int { return a.start.Compare(b.start) })
+	slices.SortFunc(spans, func(a, b timedSpan) int { return a.start.Compare(b.start) })
 	var total time.Duration
-	var cur syncSpan
+	var cur timedSpan
 	for i, s := range spans {
 		switch {
 		case i == 0:
@@ -180,7 +181,7 @@ func diskAlone(d time.Duration) string {
 	start := time.Now()
 	time.Sleep(d)
 	window := time.Since(start)
-	var all []syncSpan
+	var all []timedSpan
 	var errs []string
 	for _, p := range probes {
 		syncs, err := p.finish()

@@ -8,19 +8,19 @@ import (
 
 func TestUnionLength(t *testing.T) {
 	at := time.Unix(0, 0)
-	ms := func(start, took int) syncSpan {
-		return syncSpan{at.Add(time.Duration(start) * time.Millisecond), time.Duration(took) * time.Millisecond}
+	ms := func(start, took int) timedSpan {
+		return timedSpan{at.Add(time.Duration(start) * time.Millisecond), time.Duration(took) * time.Millisecond}
 	}
 	cases := []struct {
-		spans []syncSpan
+		spans []timedSpan
 		want  time.Duration
 	}{
 		{nil, 0},
-		{[]syncSpan{ms(0, 10)}, 10 * time.Millisecond},
+		{[]timedSpan{ms(0, 10)}, 10 * time.Millisecond},
 		// three probes seeing one stall, and a later one: 100 + 40 ms
-		{[]syncSpan{ms(500, 40), ms(0, 100), ms(2, 98), ms(1, 95)}, 140 * time.Millisecond},
+		{[]timedSpan{ms(500, 40), ms(0, 100), ms(2, 98), ms(1, 95)}, 140 * time.Millisecond},
 		// overlapping in a chain
-		{[]syncSpan{ms(0, 50), ms(40, 50), ms(80, 20)}, 100 * time.Millisecond},
+		{[]timedSpan{ms(0, 50), ms(40, 50), ms(80, 20)}, 100 * time.Millisecond},
 	}
 	for i, c := range cases {
 		if got := unionLength(c.spans); got != c.want {
@@ -31,11 +31,11 @@ func TestUnionLength(t *testing.T) {
 
 func TestDiskReportAttributesCreatesToStalls(t *testing.T) {
 	at := time.Unix(0, 0)
-	span := func(start, took int) syncSpan {
-		return syncSpan{at.Add(time.Duration(start) * time.Millisecond), time.Duration(took) * time.Millisecond}
+	span := func(start, took int) timedSpan {
+		return timedSpan{at.Add(time.Duration(start) * time.Millisecond), time.Duration(took) * time.Millisecond}
 	}
-	syncs := []syncSpan{span(0, 1), span(20, 1), span(40, 200), span(260, 1)}
-	creates := []syncSpan{
+	syncs := []timedSpan{span(0, 1), span(20, 1), span(40, 200), span(260, 1)}
+	creates := []timedSpan{
 		span(0, 10),   // fast, before the stall
 		span(30, 220), // slow, across the stall
 		span(250, 80), // slow, after it: keel's own

@@ -338,7 +338,7 @@ func createMany(name string, clients []*client, c, n int, d time.Duration, prog 
 // createManyTimed is createMany that also records, if byClient is not nil, when
 // every create started and how long it took, in byClient[k] for the client
 // (node) k that took it.
-func createManyTimed(name string, clients []*client, c, n int, d time.Duration, prog *progress, byClient [][]syncSpan) ([]string, bench.Result) {
+func createManyTimed(name string, clients []*client, c, n int, d time.Duration, prog *progress, byClient [][]timedSpan) ([]string, bench.Result) {
 	var mu sync.Mutex
 	var ids []string
 	res := bench.Run(name, c, d, n, func(w, i int) error {
@@ -348,7 +348,7 @@ func createManyTimed(name string, clients []*client, c, n int, d time.Duration, 
 		if byClient != nil {
 			took := time.Since(start)
 			mu.Lock()
-			byClient[k] = append(byClient[k], syncSpan{start, took})
+			byClient[k] = append(byClient[k], timedSpan{start, took})
 			mu.Unlock()
 		}
 		prog.Add(1)

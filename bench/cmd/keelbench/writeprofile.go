@@ -54,7 +54,7 @@ func clusterWriteProfile(r *runner, d time.Duration, conc int, dir string, keeld
 			}
 		}()
 	}
-	byNode := make([][]syncSpan, len(nodes))
+	byNode := make([][]timedSpan, len(nodes))
 	probe := startDiskProbe(filepath.Dir(nodes[0].DataDir))
 	runStart := time.Now()
 	_, res := createManyTimed("create (round-robin over nodes, profiled)", clients, conc, 0, d, nil, byNode)
@@ -81,7 +81,7 @@ func clusterWriteProfile(r *runner, d time.Duration, conc int, dir string, keeld
 	fmt.Fprintf(&b, "| load generator (keelbench) | %s | %.0f µs |\n", self.Round(time.Millisecond), float64(self.Microseconds())/float64(res.Requests))
 	fmt.Fprintf(&b, "\nLatency by the node that took the create (a follower forwards its commands to the leader):\n\n")
 	fmt.Fprintf(&b, "| node | Raft role | creates | p50 | p90 | p99 |\n|---|---|---|---|---|---|\n")
-	var creates []syncSpan
+	var creates []timedSpan
 	for i, n := range nodes {
 		creates = append(creates, byNode[i]...)
 		lat := make([]time.Duration, len(byNode[i]))
