@@ -41,7 +41,7 @@ var (
 			return &storepb.Host{CreatedAtUs: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Host]{
-			IndexName: exact((*storepb.Host).GetName, func(p *storepb.Host, v string) { p.Name = v }),
+			IndexName: exact((*storepb.Host).GetName),
 		},
 	}
 	resourcePropertySchema = &Schema[*storepb.ResourceProperty]{

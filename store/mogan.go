@@ -28,11 +28,10 @@ var (
 			return &storepb.Instance{ProjectId: project, CreatedAtUs: created, Uuid: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Instance]{
-			IndexHost:        exact((*storepb.Instance).GetHostId, func(p *storepb.Instance, v string) { p.HostId = v }),
-			IndexReservation: exact((*storepb.Instance).GetReservationId, func(p *storepb.Instance, v string) { p.ReservationId = v }),
-			IndexStatus:      exact((*storepb.Instance).GetStatus, func(p *storepb.Instance, v string) { p.Status = v }),
-			IndexInstanceType: exact((*storepb.Instance).GetInstanceTypeUuid,
-				func(p *storepb.Instance, v string) { p.InstanceTypeUuid = v }),
+			IndexHost:         exact((*storepb.Instance).GetHostId),
+			IndexReservation:  exact((*storepb.Instance).GetReservationId),
+			IndexStatus:       exact((*storepb.Instance).GetStatus),
+			IndexInstanceType: exact((*storepb.Instance).GetInstanceTypeUuid),
 		},
 	}
 	instanceTypeSchema = &Schema[*storepb.InstanceType]{

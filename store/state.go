@@ -64,8 +64,8 @@ const (
 )
 
 // exact builds an exact-match index from a field's getter and setter.
-func exact[T Entity](field func(T) string, set func(T, string)) ExactIndex[T] {
-	return ExactIndex[T]{Field: field, SetField: set, pivots: newPivotPool[T]()}
+func exact[T Entity](field func(T) string) ExactIndex[T] {
+	return ExactIndex[T]{Field: field}
 }
 
 // amphoraAllocated is the status of every amphora serving its load balancer.
@@ -77,14 +77,14 @@ const amphoraAllocated = "ALLOCATED"
 // matches densely by walking the table anyway. The rare statuses (BOOTING,
 // PENDING_DELETE, ERROR, …) are what an operator looks for, and those the index answers.
 func transientAmphoraStatusIndex() ExactIndex[*storepb.Amphora] {
-	ix := exact((*storepb.Amphora).GetStatus, func(p *storepb.Amphora, v string) { p.Status = v })
+	ix := exact((*storepb.Amphora).GetStatus)
 	ix.Covers = func(status string) bool { return status != amphoraAllocated }
 	ix.Include = func(a *storepb.Amphora) bool { return a.GetStatus() != amphoraAllocated }
 	return ix
 }
 
-func pendingIndex[T Entity](field func(T) string, set func(T, string)) ExactIndex[T] {
-	ix := exact(field, set)
+func pendingIndex[T Entity](field func(T) string) ExactIndex[T] {
+	ix := exact(field)
 	ix.Covers, ix.Include = isPending, func(v T) bool { return isPending(field(v)) }
 	return ix
 }
@@ -96,14 +96,12 @@ var (
 			return &storepb.LoadBalancer{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.LoadBalancer]{
-			IndexName: exact((*storepb.LoadBalancer).GetName, func(p *storepb.LoadBalancer, v string) { p.Name = v }),
-			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus,
-				func(p *storepb.LoadBalancer, v string) { p.ProvisioningStatus = v }),
-			IndexFlavor:     exact((*storepb.LoadBalancer).GetFlavorId, func(p *storepb.LoadBalancer, v string) { p.FlavorId = v }),
-			IndexVipAddress: vipAddressIndex(),
-			IndexVipPort:    vipPortIndex(),
-			IndexAvailabilityZone: exact((*storepb.LoadBalancer).GetAvailabilityZone,
-				func(p *storepb.LoadBalancer, v string) { p.AvailabilityZone = v }),
+			IndexName:               exact((*storepb.LoadBalancer).GetName),
+			IndexProvisioningStatus: pendingIndex((*storepb.LoadBalancer).GetProvisioningStatus),
+			IndexFlavor:             exact((*storepb.LoadBalancer).GetFlavorId),
+			IndexVipAddress:         vipAddressIndex(),
+			IndexVipPort:            vipPortIndex(),
+			IndexAvailabilityZone:   exact((*storepb.LoadBalancer).GetAvailabilityZone),
 		},
 		Multi: map[string]MultiIndex[*storepb.LoadBalancer]{IndexVipClaims: {Keys: vipClaimKeys}},
 	}
@@ -113,9 +111,9 @@ var (
 			return &storepb.Listener{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Listener]{
-			IndexName:         exact((*storepb.Listener).GetName, func(p *storepb.Listener, v string) { p.Name = v }),
-			IndexLoadBalancer: exact((*storepb.Listener).GetLoadbalancerId, func(p *storepb.Listener, v string) { p.LoadbalancerId = v }),
-			IndexDefaultPool:  exact((*storepb.Listener).GetDefaultPoolId, func(p *storepb.Listener, v string) { p.DefaultPoolId = v }),
+			IndexName:         exact((*storepb.Listener).GetName),
+			IndexLoadBalancer: exact((*storepb.Listener).GetLoadbalancerId),
+			IndexDefaultPool:  exact((*storepb.Listener).GetDefaultPoolId),
 		},
 	}
 	poolSchema = &Schema[*storepb.Pool]{
@@ -124,8 +122,8 @@ var (
 			return &storepb.Pool{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Pool]{
-			IndexName:         exact((*storepb.Pool).GetName, func(p *storepb.Pool, v string) { p.Name = v }),
-			IndexLoadBalancer: exact((*storepb.Pool).GetLoadbalancerId, func(p *storepb.Pool, v string) { p.LoadbalancerId = v }),
+			IndexName:         exact((*storepb.Pool).GetName),
+			IndexLoadBalancer: exact((*storepb.Pool).GetLoadbalancerId),
 		},
 	}
 	memberSchema = &Schema[*storepb.Member]{
@@ -134,9 +132,9 @@ var (
 			return &storepb.Member{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Member]{
-			IndexName:         exact((*storepb.Member).GetName, func(p *storepb.Member, v string) { p.Name = v }),
-			IndexPool:         exact((*storepb.Member).GetPoolId, func(p *storepb.Member, v string) { p.PoolId = v }),
-			IndexLoadBalancer: exact((*storepb.Member).GetLoadbalancerId, func(p *storepb.Member, v string) { p.LoadbalancerId = v }),
+			IndexName:         exact((*storepb.Member).GetName),
+			IndexPool:         exact((*storepb.Member).GetPoolId),
+			IndexLoadBalancer: exact((*storepb.Member).GetLoadbalancerId),
 		},
 	}
 	healthMonitorSchema = &Schema[*storepb.HealthMonitor]{
@@ -145,9 +143,9 @@ var (
 			return &storepb.HealthMonitor{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.HealthMonitor]{
-			IndexName:         exact((*storepb.HealthMonitor).GetName, func(p *storepb.HealthMonitor, v string) { p.Name = v }),
-			IndexPool:         exact((*storepb.HealthMonitor).GetPoolId, func(p *storepb.HealthMonitor, v string) { p.PoolId = v }),
-			IndexLoadBalancer: exact((*storepb.HealthMonitor).GetLoadbalancerId, func(p *storepb.HealthMonitor, v string) { p.LoadbalancerId = v }),
+			IndexName:         exact((*storepb.HealthMonitor).GetName),
+			IndexPool:         exact((*storepb.HealthMonitor).GetPoolId),
+			IndexLoadBalancer: exact((*storepb.HealthMonitor).GetLoadbalancerId),
 		},
 	}
 	l7PolicySchema = &Schema[*storepb.L7Policy]{
@@ -156,10 +154,10 @@ var (
 			return &storepb.L7Policy{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.L7Policy]{
-			IndexName:         exact((*storepb.L7Policy).GetName, func(p *storepb.L7Policy, v string) { p.Name = v }),
-			IndexListener:     exact((*storepb.L7Policy).GetListenerId, func(p *storepb.L7Policy, v string) { p.ListenerId = v }),
-			IndexLoadBalancer: exact((*storepb.L7Policy).GetLoadbalancerId, func(p *storepb.L7Policy, v string) { p.LoadbalancerId = v }),
-			IndexRedirectPool: exact((*storepb.L7Policy).GetRedirectPoolId, func(p *storepb.L7Policy, v string) { p.RedirectPoolId = v }),
+			IndexName:         exact((*storepb.L7Policy).GetName),
+			IndexListener:     exact((*storepb.L7Policy).GetListenerId),
+			IndexLoadBalancer: exact((*storepb.L7Policy).GetLoadbalancerId),
+			IndexRedirectPool: exact((*storepb.L7Policy).GetRedirectPoolId),
 		},
 	}
 	l7RuleSchema = &Schema[*storepb.L7Rule]{
@@ -168,8 +166,8 @@ var (
 			return &storepb.L7Rule{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.L7Rule]{
-			IndexL7Policy:     exact((*storepb.L7Rule).GetL7PolicyId, func(p *storepb.L7Rule, v string) { p.L7PolicyId = v }),
-			IndexLoadBalancer: exact((*storepb.L7Rule).GetLoadbalancerId, func(p *storepb.L7Rule, v string) { p.LoadbalancerId = v }),
+			IndexL7Policy:     exact((*storepb.L7Rule).GetL7PolicyId),
+			IndexLoadBalancer: exact((*storepb.L7Rule).GetLoadbalancerId),
 		},
 	}
 	amphoraSchema = &Schema[*storepb.Amphora]{
@@ -178,7 +176,7 @@ var (
 			return &storepb.Amphora{ProjectId: project, CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Amphora]{
-			IndexLoadBalancer: exact((*storepb.Amphora).GetLoadbalancerId, func(p *storepb.Amphora, v string) { p.LoadbalancerId = v }),
+			IndexLoadBalancer: exact((*storepb.Amphora).GetLoadbalancerId),
 			IndexStatus:       transientAmphoraStatusIndex(),
 		},
 	}
@@ -196,8 +194,8 @@ var (
 			return &storepb.Flavor{CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.Flavor]{
-			IndexName:          exact((*storepb.Flavor).GetName, func(p *storepb.Flavor, v string) { p.Name = v }),
-			IndexFlavorProfile: exact((*storepb.Flavor).GetFlavorProfileId, func(p *storepb.Flavor, v string) { p.FlavorProfileId = v }),
+			IndexName:          exact((*storepb.Flavor).GetName),
+			IndexFlavorProfile: exact((*storepb.Flavor).GetFlavorProfileId),
 		},
 	}
 	flavorProfileSchema = &Schema[*storepb.FlavorProfile]{
@@ -207,7 +205,7 @@ var (
 			return &storepb.FlavorProfile{CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.FlavorProfile]{
-			IndexName: exact((*storepb.FlavorProfile).GetName, func(p *storepb.FlavorProfile, v string) { p.Name = v }),
+			IndexName: exact((*storepb.FlavorProfile).GetName),
 		},
 	}
 	availabilityZoneSchema = &Schema[*storepb.AvailabilityZone]{
@@ -217,8 +215,7 @@ var (
 			return &storepb.AvailabilityZone{CreatedAt: created, Name: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.AvailabilityZone]{
-			IndexAvailabilityZoneProfile: exact((*storepb.AvailabilityZone).GetAvailabilityZoneProfileId,
-				func(p *storepb.AvailabilityZone, v string) { p.AvailabilityZoneProfileId = v }),
+			IndexAvailabilityZoneProfile: exact((*storepb.AvailabilityZone).GetAvailabilityZoneProfileId),
 		},
 	}
 	availabilityZoneProfileSchema = &Schema[*storepb.AvailabilityZoneProfile]{
@@ -228,8 +225,7 @@ var (
 			return &storepb.AvailabilityZoneProfile{CreatedAt: created, Id: id}
 		},
 		Exact: map[string]ExactIndex[*storepb.AvailabilityZoneProfile]{
-			IndexName: exact((*storepb.AvailabilityZoneProfile).GetName,
-				func(p *storepb.AvailabilityZoneProfile, v string) { p.Name = v }),
+			IndexName: exact((*storepb.AvailabilityZoneProfile).GetName),
 		},
 	}
 )
@@ -246,7 +242,7 @@ func firstNonEmpty(a, b string) string {
 // (LoadBalancerWithVip); it answers a vip_address filter for those. Addresses
 // claimed in a subnet are IndexVipClaims's.
 func vipAddressIndex() ExactIndex[*storepb.LoadBalancer] {
-	ix := exact((*storepb.LoadBalancer).GetVipAddress, func(p *storepb.LoadBalancer, v string) { p.VipAddress = v })
+	ix := exact((*storepb.LoadBalancer).GetVipAddress)
 	ix.Covers = isLoopbackVip
 	ix.Include = func(lb *storepb.LoadBalancer) bool { return isLoopbackVip(lb.VipAddress) }
 	return ix
@@ -280,7 +276,7 @@ func vipClaimKey(subnet, addr string) string {
 // vipPortIndex indexes the load balancers whose VIP port id a request named (the
 // derived ones are found from the id: VipPortHolder). It answers no filter.
 func vipPortIndex() ExactIndex[*storepb.LoadBalancer] {
-	ix := exact((*storepb.LoadBalancer).GetVipPortId, func(p *storepb.LoadBalancer, v string) { p.VipPortId = v })
+	ix := exact((*storepb.LoadBalancer).GetVipPortId)
 	ix.Covers = func(string) bool { return false }
 	ix.Include = (*storepb.LoadBalancer).NamedVipPort
 	return ix

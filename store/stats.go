@@ -23,12 +23,9 @@ var listenerStatisticsSchema = &Schema[*storepb.ListenerStatistics]{
 		return &storepb.ListenerStatistics{Id: id}
 	},
 	Exact: map[string]ExactIndex[*storepb.ListenerStatistics]{
-		IndexAmphora: exact((*storepb.ListenerStatistics).GetAmphoraId,
-			func(p *storepb.ListenerStatistics, v string) { p.AmphoraId = v }),
-		IndexListener: exact((*storepb.ListenerStatistics).GetListenerId,
-			func(p *storepb.ListenerStatistics, v string) { p.ListenerId = v }),
-		IndexLoadBalancer: exact((*storepb.ListenerStatistics).GetLoadbalancerId,
-			func(p *storepb.ListenerStatistics, v string) { p.LoadbalancerId = v }),
+		IndexAmphora:      exact((*storepb.ListenerStatistics).GetAmphoraId),
+		IndexListener:     exact((*storepb.ListenerStatistics).GetListenerId),
+		IndexLoadBalancer: exact((*storepb.ListenerStatistics).GetLoadbalancerId),
 	},
 }
 

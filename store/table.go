@@ -2,8 +2,8 @@ package store
 
 import (
 	"cmp"
+	"hash/maphash"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -26,18 +26,14 @@ type Entity interface {
 // scoped lists, plus the exact-match indexes its schema names. A Clone is O(1); the
 // FSM writes to its own copy and publishes a clone after each batch, so readers get
 // consistent snapshots without locks (MVCC), as with go-memdb — at about 20 bytes
-// per index entry instead of go-memdb's ~470 (radix nodes with a channel each),
+// per index entry (twice that for an exact-match index's, which carries its value's hash)
+// instead of go-memdb's ~470 (radix nodes with a channel each),
 // which is what keeps a stored load balancer under 2 KiB.
 
-// ExactIndex orders a table by (Field, id) to answer equality filters on Field.
+// ExactIndex answers equality filters on Field: its entries (exactItem) are
+// ordered by Field's hash and value, then by id.
 type ExactIndex[T Entity] struct {
 	Field func(T) string
-	// SetField sets Field on a pivot: an otherwise empty T (id "") that is the
-	// smallest key with that value. Equal seeks with pivots taken from a pool, so
-	// a lookup allocates no entity (a listener's or pool's pivot is ~400 bytes, and
-	// rendering a page of load balancers looks up each one's listeners and pools).
-	SetField func(pivot T, value string)
-	pivots   *sync.Pool
 	// Include, when set, makes the index partial (e.g. only PENDING_* entities);
 	// Covers then says which values the index can answer. Entities with an empty
 	// Field are never indexed.
@@ -81,29 +77,40 @@ type Schema[T Entity] struct {
 	// availability zone's id is its name, a quota's its project), and ties break
 	// on id alone.
 	ByID bool
-
-	// What every table of the schema shares, made once: the exact indexes'
-	// orderings, so an empty table (a grain reply's, say) costs a few small
-	// allocations.
-	once      sync.Once
-	exactLess map[string]func(a, b T) bool
 }
 
-func (s *Schema[T]) shared() {
-	s.once.Do(func() {
-		s.exactLess = map[string]func(a, b T) bool{}
-		for name, ix := range s.Exact {
-			field := ix.Field
-			s.exactLess[name] = func(a, b T) bool {
-				fa, fb := field(a), field(b)
-				if fa != fb {
-					return fa < fb
-				}
-				return a.GetId() < b.GetId()
-			}
-		}
-	})
+// exactItem is one entry of an exact-match index. The index answers equality
+// only, so it is ordered by the hash of the indexed value, then by the row's
+// id, and the hash sits in the entry: an insert or a delete compares hashes
+// inside the B-tree's nodes and reads rows only where values tie (rows are
+// scattered over the heap: each read was a cache miss, two with the value's
+// bytes, and under a create load those misses were most of the FSM's index
+// upkeep). Values whose hashes collide share a run of entries, which a lookup
+// filters (Equal).
+type exactItem[T Entity] struct {
+	h uint64 // valueHash of the indexed value
+	v T
 }
+
+// valueSeed seeds valueHash: an exact index's order lives in this process only
+// (restores rebuild it), so any seed does.
+var valueSeed = maphash.MakeSeed()
+
+// valueHash is a var so a test can make every value collide.
+var valueHash = func(v string) uint64 { return maphash.String(valueSeed, v) }
+
+func makeExactItem[T Entity](value string, v T) exactItem[T] {
+	return exactItem[T]{h: valueHash(value), v: v}
+}
+
+func cmpExactItem[T Entity](a, b exactItem[T]) int {
+	if a.h != b.h {
+		return cmp.Compare(a.h, b.h)
+	}
+	return strings.Compare(a.v.GetId(), b.v.GetId()) // a lookup's start has a nil v: its id is ""
+}
+
+func lessExactItem[T Entity](a, b exactItem[T]) bool { return cmpExactItem(a, b) < 0 }
 
 const btreeDegree = 16
 
@@ -121,7 +128,7 @@ type Table[T Entity] struct {
 	byID           *btree.BTreeG[idItem[T]]
 	created        *btree.BTreeG[T]
 	projectCreated *btree.BTreeG[T]
-	exact          map[string]*btree.BTreeG[T]
+	exact          map[string]*btree.BTreeG[exactItem[T]]
 	multi          map[string]*btree.BTreeG[keyed[T]] // nil when the schema has none
 }
 
@@ -181,16 +188,15 @@ func lessProjectCreated[T Entity](a, b T) bool {
 
 // NewTable returns an empty table.
 func NewTable[T Entity](s *Schema[T]) *Table[T] {
-	s.shared()
 	t := &Table[T]{
 		schema:         s,
 		byID:           newTree(lessIDItem[T]),
 		created:        newTree(lessCreated[T]),
 		projectCreated: newTree(lessProjectCreated[T]),
-		exact:          make(map[string]*btree.BTreeG[T], len(s.exactLess)),
+		exact:          make(map[string]*btree.BTreeG[exactItem[T]], len(s.Exact)),
 	}
-	for name, less := range s.exactLess {
-		t.exact[name] = newTree(less)
+	for name := range s.Exact {
+		t.exact[name] = newTree(lessExactItem[T])
 	}
 	for name := range s.Multi {
 		if t.multi == nil {
@@ -207,7 +213,7 @@ func (t *Table[T]) Name() string { return t.schema.Name }
 // Clone returns an independent copy in O(1).
 func (t *Table[T]) Clone() *Table[T] {
 	c := &Table[T]{schema: t.schema, byID: t.byID.Copy(), created: t.created.Copy(),
-		projectCreated: t.projectCreated.Copy(), exact: make(map[string]*btree.BTreeG[T], len(t.exact))}
+		projectCreated: t.projectCreated.Copy(), exact: make(map[string]*btree.BTreeG[exactItem[T]], len(t.exact))}
 	for name, tree := range t.exact {
 		c.exact[name] = tree.Copy()
 	}
@@ -240,7 +246,7 @@ func (t *Table[T]) Put(v T) {
 		t.projectCreated.Set(v)
 		for name, ix := range t.schema.Exact {
 			if ix.indexes(v) {
-				t.exact[name].Set(v)
+				t.exact[name].Set(makeExactItem(ix.Field(v), v))
 			}
 		}
 		for name, ix := range t.schema.Multi {
@@ -262,10 +268,10 @@ func (t *Table[T]) Put(v T) {
 	for name, ix := range t.schema.Exact {
 		was, is := ix.indexes(old), ix.indexes(v)
 		if was && (!is || ix.Field(old) != ix.Field(v)) {
-			t.exact[name].Delete(old)
+			t.exact[name].Delete(makeExactItem(ix.Field(old), old))
 		}
 		if is {
-			t.exact[name].Set(v)
+			t.exact[name].Set(makeExactItem(ix.Field(v), v))
 		}
 	}
 	for name, ix := range t.schema.Multi {
@@ -321,14 +327,15 @@ func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 	for name, ix := range t.schema.Exact {
 		tree := t.exact[name]
 		build(func() {
-			included := make([]T, 0, len(rows))
+			items := make([]exactItem[T], 0, len(rows))
 			for _, v := range rows {
-				if ix.Field(v) != "" && (ix.Include == nil || ix.Include(v)) {
-					included = append(included, v)
+				if ix.indexes(v) {
+					items = append(items, makeExactItem(ix.Field(v), v))
 				}
 			}
-			for _, v := range sortedByString(included, ix.Field) {
-				tree.Load(v)
+			slices.SortFunc(items, cmpExactItem[T])
+			for _, it := range items {
+				tree.Load(it)
 			}
 		})
 	}
@@ -448,48 +455,6 @@ func sortedBy[T Entity, K any](rows []T, key func(T) K, compare func(a, b K) int
 	return out
 }
 
-// sortedByString is sortedBy for a string key, with the key's first 16 bytes
-// beside it as well: names, addresses and ids mostly differ there, so most
-// comparisons read neither the key's bytes nor the row.
-func sortedByString[T Entity](rows []T, key func(T) string) []T {
-	type keyedRow struct {
-		khi, klo uint64 // idPrefix of the key
-		hi, lo   uint64 // idPrefix of the row's id
-		k        string
-		v        T
-	}
-	sorted := make([]keyedRow, len(rows))
-	for i, v := range rows {
-		k := key(v)
-		khi, klo := idPrefix(k)
-		hi, lo := idPrefix(v.GetId())
-		sorted[i] = keyedRow{khi, klo, hi, lo, k, v}
-	}
-	slices.SortFunc(sorted, func(a, b keyedRow) int {
-		if a.khi != b.khi || a.klo != b.klo {
-			if a.khi != b.khi {
-				return cmp.Compare(a.khi, b.khi)
-			}
-			return cmp.Compare(a.klo, b.klo)
-		}
-		if c := strings.Compare(a.k, b.k); c != 0 {
-			return c
-		}
-		if a.hi != b.hi || a.lo != b.lo {
-			if a.hi != b.hi {
-				return cmp.Compare(a.hi, b.hi)
-			}
-			return cmp.Compare(a.lo, b.lo)
-		}
-		return strings.Compare(a.v.GetId(), b.v.GetId())
-	})
-	out := make([]T, len(sorted))
-	for i, r := range sorted {
-		out[i] = r.v
-	}
-	return out
-}
-
 // Delete removes the entity with id; it reports whether one existed.
 func (t *Table[T]) Delete(id string) bool {
 	old, ok := t.byID.Delete(idKey[T](id))
@@ -504,7 +469,7 @@ func (t *Table[T]) unindex(old T) {
 	t.projectCreated.Delete(old)
 	for name, ix := range t.schema.Exact {
 		if ix.indexes(old) {
-			t.exact[name].Delete(old)
+			t.exact[name].Delete(makeExactItem(ix.Field(old), old))
 		}
 	}
 	for name, ix := range t.schema.Multi {
@@ -529,13 +494,10 @@ func (t *Table[T]) Equal(index, value string, fn func(T) bool) {
 	if tree.Len() == 0 {
 		return
 	}
-	pivot := ix.pivots.Get().(T)
-	ix.SetField(pivot, value)
-	tree.Ascend(pivot, func(v T) bool {
-		return ix.Field(v) == value && fn(v)
+	h := valueHash(value)
+	tree.Ascend(exactItem[T]{h: h}, func(e exactItem[T]) bool {
+		return e.h == h && (ix.Field(e.v) != value || fn(e.v))
 	})
-	ix.SetField(pivot, "")
-	ix.pivots.Put(pivot)
 }
 
 // Keyed calls fn, in id order, for every entity that has key in the multi-valued
@@ -548,12 +510,6 @@ func (t *Table[T]) Keyed(index, key string, fn func(T) bool) {
 	tree.Ascend(keyed[T]{key: key}, func(e keyed[T]) bool {
 		return e.key == key && fn(e.v)
 	})
-}
-
-// newPivotPool makes a pool of empty entities (T is a pointer to a message).
-func newPivotPool[T Entity]() *sync.Pool {
-	elem := reflect.TypeFor[T]().Elem()
-	return &sync.Pool{New: func() any { return reflect.New(elem).Interface().(T) }}
 }
 
 // CanAnswer reports whether an exact-match index holds every entity whose field

@@ -124,8 +124,13 @@ func sameIndexes(t *testing.T, got, want *Table[*storepb.LoadBalancer]) {
 	if !slices.Equal(g, w) {
 		t.Fatalf("id index: %d entries, want %d", len(g), len(w))
 	}
+	exactIDs := func(tr *btree.BTreeG[exactItem[*storepb.LoadBalancer]]) []string {
+		var out []string
+		tr.Scan(func(e exactItem[*storepb.LoadBalancer]) bool { out = append(out, e.v.Id); return true })
+		return out
+	}
 	for name := range loadBalancerSchema.Exact {
-		if g, w := ids(got.exact[name]), ids(want.exact[name]); !slices.Equal(g, w) {
+		if g, w := exactIDs(got.exact[name]), exactIDs(want.exact[name]); !slices.Equal(g, w) {
 			t.Fatalf("index %s: %v, want %v", name, g, w)
 		}
 	}
@@ -165,6 +170,49 @@ func TestTableLoadMatchesPut(t *testing.T) {
 			}
 			sameIndexes(t, got, want)
 		})
+	}
+}
+
+// TestExactIndexUnderHashCollisions makes every value's hash collide, so all of
+// an exact index's entries share one run: lookups must still return exactly
+// their value's rows, in id order, through inserts, renames and deletes.
+func TestExactIndexUnderHashCollisions(t *testing.T) {
+	defer func(h func(string) uint64) { valueHash = h }(valueHash)
+	valueHash = func(string) uint64 { return 7 }
+	rng := rand.New(rand.NewPCG(5, 9))
+	tab := NewTable(loadBalancerSchema)
+	rows := map[string]*storepb.LoadBalancer{}
+	for i := 0; i < 3000; i++ {
+		id := fmt.Sprintf("%04x-%d", rng.IntN(1<<16), rng.IntN(400))
+		switch rng.IntN(4) {
+		case 0:
+			if tab.Delete(id) != (rows[id] != nil) {
+				t.Fatalf("delete %s: reported %v", id, rows[id] == nil)
+			}
+			delete(rows, id)
+		default:
+			lb := &storepb.LoadBalancer{Id: id, Name: fmt.Sprintf("n%d", rng.IntN(6)), ProvisioningStatus: "ACTIVE"}
+			tab.Put(lb)
+			rows[id] = lb
+		}
+	}
+	for n := range 7 {
+		name := fmt.Sprintf("n%d", n)
+		var want []string
+		for id, lb := range rows {
+			if lb.Name == name {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		var got []string
+		tab.Equal(IndexName, name, func(lb *storepb.LoadBalancer) bool { got = append(got, lb.Id); return true })
+		if !slices.Equal(got, want) {
+			t.Fatalf("name %s: %d rows %v, want %d %v", name, len(got), got, len(want), want)
+		}
+	}
+	if n := tab.exact[IndexName].Len(); n != len(rows) {
+		t.Fatalf("name index holds %d entries for %d rows", n, len(rows))
 	}
 }
 
