@@ -3,37 +3,61 @@ package actors
 import (
 	"testing"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 )
 
-// ownsEvery places on this node every load balancer whose id ends in want.
-type ownsEvery struct {
+// placeByLastChar places a load balancer on addrs[i] when its id ends in the
+// hexadecimal digit i (one of 16), elsewhere otherwise.
+type placeByLastChar struct {
 	cluster.IdentityLookup
-	want  byte
+	addrs map[byte]string
 	asked int
 }
 
-func (o *ownsEvery) Owns(kind, id string) bool {
-	o.asked++
-	return kind == loadBalancerKind && id[len(id)-1] == o.want
+func (p *placeByLastChar) Owner(kind, id string) string {
+	p.asked++
+	if kind != loadBalancerKind {
+		return ""
+	}
+	if a, ok := p.addrs[id[len(id)-1]]; ok {
+		return a
+	}
+	return "elsewhere"
 }
 
-func TestNewLoadBalancerIDPrefersThisNode(t *testing.T) {
-	p := &ownsEvery{want: '0'}
-	c := &Client{cluster: &cluster.Cluster{Config: &cluster.Config{IdentityLookup: p}}}
-	local := 0
-	for i := 0; i < 200; i++ {
-		id := c.NewLoadBalancerID()
-		if len(id) != 36 {
-			t.Fatalf("id %q is not a UUID", id)
-		}
-		if id[35] == '0' {
-			local++
-		}
-	}
-	// Each draw is local with probability 1/16: 8 draws find one ~40% of the time
-	// (1-(15/16)^8), one draw ~6%.
-	if local < 40 || p.asked > 200*localIDTries {
-		t.Fatalf("%d of 200 ids local after %d draws", local, p.asked)
+// NewLoadBalancerID aims new load balancers' grains at the Raft leader's node,
+// and at this node while the leader is unknown, within newGrainTries draws.
+func TestNewLoadBalancerIDPrefersTheLeader(t *testing.T) {
+	system := actor.NewActorSystem()
+	self := system.Address()
+	for _, tc := range []struct {
+		name   string
+		leader string
+		want   byte
+	}{
+		{"leader known", "leader:1", '0'},
+		{"leader unknown", "", '1'},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &placeByLastChar{addrs: map[byte]string{'0': "leader:1", '1': self}}
+			c := &Client{cluster: &cluster.Cluster{ActorSystem: system, Config: &cluster.Config{IdentityLookup: p}},
+				writeLeader: func() string { return tc.leader }}
+			hits := 0
+			for i := 0; i < 200; i++ {
+				id := c.NewLoadBalancerID()
+				if len(id) != 36 {
+					t.Fatalf("id %q is not a UUID", id)
+				}
+				if id[35] == tc.want {
+					hits++
+				}
+			}
+			// Each draw lands on the wanted node with probability 1/16: 8 draws
+			// find one ~40% of the time (1-(15/16)^8), one draw ~6%.
+			if hits < 40 || p.asked > 200*newGrainTries {
+				t.Fatalf("%d of 200 ids on the wanted node after %d draws", hits, p.asked)
+			}
+		})
 	}
 }

@@ -124,11 +124,11 @@ func NewActorForwarder(system *actor.ActorSystem, m *Membership) *ActorForwarder
 var _ store.Forwarder = (*ActorForwarder)(nil)
 
 func (f *ActorForwarder) leaderPID(leaderID string) (*actor.PID, error) {
-	m, ok := f.membership.Member(leaderID)
-	if !ok || m.Meta == nil || m.Meta.ActorAddr == "" {
+	addr := f.membership.ActorAddress(leaderID)
+	if addr == "" {
 		return nil, store.ErrNoLeader
 	}
-	return actor.NewPID(m.Meta.ActorAddr, StoreActorName), nil
+	return actor.NewPID(addr, StoreActorName), nil
 }
 
 func timeoutOf(ctx context.Context) time.Duration {

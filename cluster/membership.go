@@ -542,6 +542,16 @@ func (m *Membership) Member(name string) (Member, bool) {
 	return *mem, true
 }
 
+// ActorAddress is the protoactor address of member name, as its gossip metadata
+// says ("" when the member or its address is unknown).
+func (m *Membership) ActorAddress(name string) string {
+	mem, ok := m.Member(name)
+	if !ok || mem.Meta == nil {
+		return ""
+	}
+	return mem.Meta.ActorAddr
+}
+
 // Subscribe returns a channel that receives a signal (coalesced) on every change.
 func (m *Membership) Subscribe() <-chan struct{} {
 	ch := make(chan struct{}, 1)

@@ -127,14 +127,15 @@ func (l *PlacementLookup) Get(id *protocluster.ClusterIdentity) *actor.PID {
 	return resp.Pid
 }
 
-// Owns reports whether this node is where the grain (kind, identity) is placed
-// now: its owner by rendezvous hashing over the current members.
-func (l *PlacementLookup) Owns(kind, identity string) bool {
+// Owner is the member address the grain (kind, identity) is placed on now: its
+// owner by rendezvous hashing over the current members ("" when this node knows
+// none, or is fenced off).
+func (l *PlacementLookup) Owner(kind, identity string) string {
 	rdv := l.rdv.Load()
 	if rdv == nil || l.fenced.Load() {
-		return false
+		return ""
 	}
-	return rdv.GetByClusterIdentity(&protocluster.ClusterIdentity{Kind: kind, Identity: identity}) == l.cluster.ActorSystem.Address()
+	return rdv.GetByClusterIdentity(&protocluster.ClusterIdentity{Kind: kind, Identity: identity})
 }
 
 // RemovePid is called by protoactor when a cached PID turned out dead; the

@@ -72,6 +72,27 @@ func TestThreeNodeCluster(t *testing.T) {
 		}
 	}
 
+	// A new load balancer's grain is placed on the Raft leader's node, whichever
+	// node took the create (actors.Client.NewLoadBalancerID: each of its 8 draws
+	// lands there with probability 1/3, so ~4% of creates miss).
+	if leader := ByName(nodes, nodes[0].Cluster().Leader); leader != nil {
+		onLeader := 0
+		for i := 0; i < 9; i++ {
+			n := nodes[i%len(nodes)]
+			id := CreatedID(t, n.MustDo(201, "POST", "/v2/lbaas/loadbalancers", createBody(fmt.Sprint("placed-", i))))
+			var p struct{ Owner string }
+			if err := json.Unmarshal(n.MustDo(200, "GET", "/debug/grains/LoadBalancer/"+id, nil, "X-Roles: admin").Body, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Owner == leader.ActorAddr {
+				onLeader++
+			}
+		}
+		if onLeader < 6 {
+			t.Fatalf("%d of 9 new load balancers' grains on the leader %s", onLeader, leader.Name)
+		}
+	}
+
 	// Continuous writes from 6 clients, round-robin over the nodes.
 	var (
 		mu       sync.Mutex

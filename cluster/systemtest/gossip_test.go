@@ -295,8 +295,8 @@ func TestGossipHealsAfterPause(t *testing.T) {
 		_, status := v.Role("n3")
 		return status == "dead"
 	})
-	// Writes go on without n3 (its grains re-activate on n1 and n2). Each node
-	// draws a new load balancer's id so that its grain is its own (see
+	// Writes go on without n3 (its grains re-activate on n1 and n2). A new load
+	// balancer's id is drawn so that its grain is on the Raft leader's node (see
 	// actors.Client.NewLoadBalancerID), so creates after the resume would rarely
 	// reach n3; these, placed over two members, are about a third n3's once it is
 	// back ((2/3)^30 that none is).

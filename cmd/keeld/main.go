@@ -373,6 +373,10 @@ func run(o *options, logger *slog.Logger) error {
 
 	n.amphorae.start(n.cluster)
 	grains := actors.NewClient(n.cluster)
+	grains.SetWriteLeader(func() string {
+		id, _ := st.Leader()
+		return n.membership.ActorAddress(id)
+	})
 	n.reconciler = &actors.Reconciler{Store: st, Client: grains, Logger: logger, WatchAmphorae: n.amphorae.cfg != nil}
 	n.reconciler.Start()
 	n.leaseEvents = &actors.EventScheduler{Store: st, Client: grains, Logger: logger}
