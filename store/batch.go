@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 
+	"github.com/klauspost/compress/zstd"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -90,4 +91,47 @@ func wellFormedMessage(b []byte) bool {
 		b = b[n:]
 	}
 	return true
+}
+
+// A Raft entry's data is the CommandBatch's encoding as it is, or, when that is
+// at least compressMinBytes, compressedEntry followed by a zstd frame of it. A
+// protobuf message never starts with a zero byte (field number 0 is invalid),
+// so entries written before compression, and small ones, read as they are.
+//
+// Compression pays for itself several times over on the write path: an entry
+// of a create load (~10 KB: a few dozen commands whose rows repeat project,
+// subnet and status strings) shrinks about 3.4×, and every node's log store
+// copies it several times (raft-boltdb's msgpack encoding into a growing
+// buffer, bolt's dirty pages, each follower's decode of the append), fsyncs it
+// and maps its file; zstd's fastest level encodes it once on the leader in
+// tens of microseconds.
+const (
+	compressedEntry  = 0x00
+	compressMinBytes = 1024
+	// maxEntryBytes bounds what one entry may decompress to (a batch is at most
+	// maxBatch commands, far below it).
+	maxEntryBytes = 64 << 20
+)
+
+var (
+	entryEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
+	entryDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxEntryBytes), zstd.WithDecoderLowmem(true))
+)
+
+// encodeEntry returns the data of a Raft entry holding batch (which it may
+// return itself).
+func encodeEntry(batch []byte) []byte {
+	if len(batch) < compressMinBytes {
+		return batch
+	}
+	return entryEncoder.EncodeAll(batch, append(make([]byte, 0, len(batch)/2), compressedEntry))
+}
+
+// decodeEntry returns the CommandBatch encoding that entry data holds, reusing
+// buf's storage when it decompresses.
+func decodeEntry(data, buf []byte) ([]byte, error) {
+	if len(data) == 0 || data[0] != compressedEntry {
+		return data, nil
+	}
+	return entryDecoder.DecodeAll(data[1:], buf[:0])
 }

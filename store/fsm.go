@@ -27,6 +27,8 @@ type FSM struct {
 	// clock is the newest leader time (unix ms) of the entries applied: the FSM's
 	// deterministic notion of now, against which request deadlines are checked.
 	clock int64
+	// entryBuf is where compressed entries are decompressed (decodeEntry).
+	entryBuf []byte
 	// requests remembers applied requests until their deadlines (requests.go).
 	requests *requestTable
 	// nextExpiry is the earliest deadline the request table holds (0: none),
@@ -68,8 +70,16 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		if l.Type != raft.LogCommand {
 			continue
 		}
+		data, err := decodeEntry(l.Data, f.entryBuf)
+		if err != nil {
+			out[i] = fmt.Errorf("store: undecodable log entry %d: %w", l.Index, err)
+			continue
+		}
+		if len(data) > 0 && &data[0] != &l.Data[0] {
+			f.entryBuf = data // decompressed here; the commands below copy what they keep
+		}
 		var batch storepb.CommandBatch
-		if err := batch.UnmarshalVT(l.Data); err != nil { // generated code (vtproto): no reflection
+		if err := batch.UnmarshalVT(data); err != nil { // generated code (vtproto): no reflection
 			out[i] = fmt.Errorf("store: undecodable log entry %d: %w", l.Index, err)
 			continue
 		}

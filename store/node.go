@@ -601,7 +601,7 @@ func (n *Node) applyLocal(raws [][]byte, timeout time.Duration) ([]*storepb.Comm
 	// The leader's clock travels in the entry: every FSM checks deadlines against
 	// it, so they all decide alike.
 	now := time.Now().UnixMilli()
-	data := appendCommandBatch(make([]byte, 0, commandBatchSize(raws, now)), raws, now)
+	data := encodeEntry(appendCommandBatch(make([]byte, 0, commandBatchSize(raws, now)), raws, now))
 	f := n.raft.Apply(data, timeout)
 	if err := f.Error(); err != nil {
 		switch {
