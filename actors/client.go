@@ -36,6 +36,7 @@ func NewClient(c *cluster.Cluster) *Client {
 // (cluster.PlacementLookup).
 type placement interface {
 	Owner(kind, identity string) string
+	Deliver(kind, identity string, req *cluster.GrainRequest, timeout time.Duration) (interface{}, error)
 }
 
 // SetWriteLeader tells the client how to find the member that leads Raft now
@@ -205,6 +206,54 @@ func numbered[Req any](req Req, attempt uint32) Req {
 		c.GetCaller().Attempt = attempt
 	}
 	return clone.(Req)
+}
+
+// createMethodIndex is the index protoc-gen-go-grain gives LoadBalancerGrain's
+// Create, its first rpc in actors.proto (the generated client's GrainRequest).
+const createMethodIndex = 0
+
+// CreateLoadBalancer calls Create on the grain of the new load balancer id. When
+// that grain is placed on another node (the leader's: NewLoadBalancerID), the
+// first attempt goes to that node's activator, which activates the grain and
+// hands it the call in one round trip (cluster.PlacementLookup.Deliver): a call
+// to a grain not yet active otherwise asks its owner to activate it first, a
+// round trip of its own. Retries call the grain as any other call does.
+func (c *Client) CreateLoadBalancer(ctx context.Context, id string, req *actorspb.CreateLoadBalancerRequest) (*actorspb.LoadBalancerReply, error) {
+	g := actorspb.GetLoadBalancerGrainClient(c.cluster, id)
+	return call(ctx, c, loadBalancerGrains, func(attempt uint32, opts ...cluster.GrainCallOption) (*actorspb.LoadBalancerReply, error) {
+		r := numbered(req, attempt)
+		if p, ok := c.cluster.Config.IdentityLookup.(placement); ok && attempt == 0 {
+			if owner := p.Owner(loadBalancerKind, id); owner != "" && owner != c.cluster.ActorSystem.Address() {
+				return c.deliverCreate(p, id, r, opts)
+			}
+		}
+		return g.Create(r, opts...)
+	})
+}
+
+// deliverCreate is CreateLoadBalancer's call through the owner's activator; its
+// replies are the generated client's.
+func (c *Client) deliverCreate(p placement, id string, req *actorspb.CreateLoadBalancerRequest, opts []cluster.GrainCallOption) (*actorspb.LoadBalancerReply, error) {
+	data, err := proto.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	cfg := cluster.NewGrainCallOptions(c.cluster)
+	for _, o := range opts {
+		o(cfg)
+	}
+	res, err := p.Deliver(loadBalancerKind, id, &cluster.GrainRequest{MethodIndex: createMethodIndex, MessageData: data}, cfg.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("error request: %w", err)
+	}
+	switch msg := res.(type) {
+	case *actorspb.LoadBalancerReply:
+		return msg, nil
+	case *cluster.GrainErrorResponse:
+		return nil, msg
+	default:
+		return nil, fmt.Errorf("unknown response type %T", res)
+	}
 }
 
 // ResumeLoadBalancer asks the grain of id to continue an unfinished flow.

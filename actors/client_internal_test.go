@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
@@ -24,6 +26,10 @@ func (p *placeByLastChar) Owner(kind, id string) string {
 		return a
 	}
 	return "elsewhere"
+}
+
+func (p *placeByLastChar) Deliver(string, string, *cluster.GrainRequest, time.Duration) (interface{}, error) {
+	return nil, errors.New("not delivered")
 }
 
 // NewLoadBalancerID aims new load balancers' grains at the Raft leader's node,

@@ -1,12 +1,15 @@
 package cluster
 
 import (
+	"errors"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	protocluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/eventstream"
+
+	"keel/cluster/clusterpb"
 )
 
 // ActivatorActorName is the well-known name of each node's grain activator.
@@ -138,6 +141,29 @@ func (l *PlacementLookup) Owner(kind, identity string) string {
 	return rdv.GetByClusterIdentity(&protocluster.ClusterIdentity{Kind: kind, Identity: identity})
 }
 
+// errNotDelivered is Deliver's when the owner could not activate the grain.
+var errNotDelivered = errors.New("cluster: the grain's owner could not activate it")
+
+// Deliver sends a grain call to the grain's owner's activator, which activates
+// the grain if need be and hands it the call with this caller as its sender: one
+// round trip, where a call to a grain not yet active otherwise takes two (the
+// activation request, then the call). The reply is the grain's.
+func (l *PlacementLookup) Deliver(kind, identity string, req *protocluster.GrainRequest, timeout time.Duration) (interface{}, error) {
+	owner := l.Owner(kind, identity)
+	if owner == "" {
+		return nil, errNotDelivered
+	}
+	msg := &clusterpb.GrainDelivery{Kind: kind, Identity: identity, MethodIndex: req.MethodIndex, MessageData: req.MessageData}
+	res, err := l.cluster.ActorSystem.Root.RequestFuture(actor.NewPID(owner, ActivatorActorName), msg, timeout).Result()
+	if err != nil {
+		return nil, err
+	}
+	if _, failed := res.(*clusterpb.GrainDeliveryFailed); failed {
+		return nil, errNotDelivered
+	}
+	return res, nil
+}
+
 // RemovePid is called by protoactor when a cached PID turned out dead; the
 // activator learns of terminations itself, so there is nothing to do.
 func (l *PlacementLookup) RemovePid(*protocluster.ClusterIdentity, *actor.PID) {}
@@ -171,7 +197,15 @@ func newActivator(c *protocluster.Cluster, active *atomic.Int64, fenced *atomic.
 func (a *activator) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *protocluster.ActivationRequest:
-		a.activate(ctx, msg)
+		pid := a.activate(ctx, msg.ClusterIdentity)
+		ctx.Respond(&protocluster.ActivationResponse{Pid: pid, Failed: pid == nil})
+	case *clusterpb.GrainDelivery:
+		pid := a.activate(ctx, protocluster.NewClusterIdentity(msg.Identity, msg.Kind))
+		if pid == nil {
+			ctx.Respond(&clusterpb.GrainDeliveryFailed{})
+			return
+		}
+		ctx.RequestWithCustomSender(pid, &protocluster.GrainRequest{MethodIndex: msg.MethodIndex, MessageData: msg.MessageData}, ctx.Sender())
 	case hostedQuery:
 		_, ok := a.byKey[msg.key]
 		ctx.Respond(ok)
@@ -207,21 +241,19 @@ func (a *activator) Receive(ctx actor.Context) {
 	}
 }
 
-func (a *activator) activate(ctx actor.Context, req *protocluster.ActivationRequest) {
-	id := req.ClusterIdentity
+// activate returns the local activation of grain id, spawning it if need be;
+// nil when this node hosts no grains (fenced off) or knows no such kind.
+func (a *activator) activate(ctx actor.Context, id *protocluster.ClusterIdentity) *actor.PID {
 	key := id.AsKey()
 	if a.fenced.Load() {
-		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
-		return
+		return nil
 	}
 	if pid, ok := a.byKey[key]; ok {
-		ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
-		return
+		return pid
 	}
 	kind, ok := a.cluster.TryGetClusterKind(id.Kind)
 	if !ok {
-		ctx.Respond(&protocluster.ActivationResponse{Failed: true})
-		return
+		return nil
 	}
 	// Spawned from the root and watched, not as the activator's children:
 	// protoactor's child set (PIDSet) keeps stale PIDs in its backing array after
@@ -233,5 +265,5 @@ func (a *activator) activate(ctx actor.Context, req *protocluster.ActivationRequ
 	a.byKey[key] = pid
 	a.byPID[pid.Id] = id
 	a.active.Add(1)
-	ctx.Respond(&protocluster.ActivationResponse{Pid: pid})
+	return pid
 }

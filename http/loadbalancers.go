@@ -4,7 +4,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
-	"keel/actors"
 	"keel/actors/actorspb"
 	"keel/actors/octaviarules"
 	"keel/store"
@@ -112,8 +111,7 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 	}
 	c, cancel := grainContext()
 	defer cancel()
-	reply, err := actors.CallLoadBalancer(c, s.grains, spec.Id, (*actorspb.LoadBalancerGrainClient).Create,
-		&actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: tree})
+	reply, err := s.grains.CreateLoadBalancer(c, spec.Id, &actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: tree})
 	if err != nil {
 		return err
 	}

@@ -467,6 +467,117 @@ func (x *RemoveServerResponse) GetError() string {
 	return ""
 }
 
+// GrainDelivery carries one grain call (a protoactor GrainRequest) to the
+// member that owns the grain. Its activator activates the grain if need be and
+// hands it the call with the caller as sender, so the reply goes straight back:
+// a call to a grain that is not active yet takes one round trip instead of an
+// activation request's and then the call's.
+type GrainDelivery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Identity      string                 `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	MethodIndex   int32                  `protobuf:"varint,3,opt,name=method_index,json=methodIndex,proto3" json:"method_index,omitempty"`
+	MessageData   []byte                 `protobuf:"bytes,4,opt,name=message_data,json=messageData,proto3" json:"message_data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrainDelivery) Reset() {
+	*x = GrainDelivery{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrainDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrainDelivery) ProtoMessage() {}
+
+func (x *GrainDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrainDelivery.ProtoReflect.Descriptor instead.
+func (*GrainDelivery) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GrainDelivery) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GrainDelivery) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *GrainDelivery) GetMethodIndex() int32 {
+	if x != nil {
+		return x.MethodIndex
+	}
+	return 0
+}
+
+func (x *GrainDelivery) GetMessageData() []byte {
+	if x != nil {
+		return x.MessageData
+	}
+	return nil
+}
+
+// GrainDeliveryFailed answers a GrainDelivery the member could not activate the
+// grain for (fenced off, or no such kind); the caller retries the usual way.
+type GrainDeliveryFailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrainDeliveryFailed) Reset() {
+	*x = GrainDeliveryFailed{}
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrainDeliveryFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrainDeliveryFailed) ProtoMessage() {}
+
+func (x *GrainDeliveryFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_cluster_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrainDeliveryFailed.ProtoReflect.Descriptor instead.
+func (*GrainDeliveryFailed) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_cluster_proto_rawDescGZIP(), []int{8}
+}
+
 var File_cluster_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
@@ -506,7 +617,13 @@ const file_cluster_clusterpb_cluster_proto_rawDesc = "" +
 	"\x13RemoveServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\",\n" +
 	"\x14RemoveServerResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05errorB\x18Z\x16keel/cluster/clusterpbb\x06proto3"
+	"\x05error\x18\x01 \x01(\tR\x05error\"\x85\x01\n" +
+	"\rGrainDelivery\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\tR\bidentity\x12!\n" +
+	"\fmethod_index\x18\x03 \x01(\x05R\vmethodIndex\x12!\n" +
+	"\fmessage_data\x18\x04 \x01(\fR\vmessageData\"\x15\n" +
+	"\x13GrainDeliveryFailedB\x18Z\x16keel/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_clusterpb_cluster_proto_rawDescOnce sync.Once
@@ -520,7 +637,7 @@ func file_cluster_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_cluster_proto_rawDescData
 }
 
-var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_cluster_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*ProposeRequest)(nil),        // 0: keel.cluster.ProposeRequest
 	(*ProposeResponse)(nil),       // 1: keel.cluster.ProposeResponse
@@ -529,17 +646,19 @@ var file_cluster_clusterpb_cluster_proto_goTypes = []any{
 	(*NodeMeta)(nil),              // 4: keel.cluster.NodeMeta
 	(*RemoveServerRequest)(nil),   // 5: keel.cluster.RemoveServerRequest
 	(*RemoveServerResponse)(nil),  // 6: keel.cluster.RemoveServerResponse
-	(*storepb.Command)(nil),       // 7: keel.store.Command
-	(*storepb.CommandResult)(nil), // 8: keel.store.CommandResult
+	(*GrainDelivery)(nil),         // 7: keel.cluster.GrainDelivery
+	(*GrainDeliveryFailed)(nil),   // 8: keel.cluster.GrainDeliveryFailed
+	(*storepb.Command)(nil),       // 9: keel.store.Command
+	(*storepb.CommandResult)(nil), // 10: keel.store.CommandResult
 }
 var file_cluster_clusterpb_cluster_proto_depIdxs = []int32{
-	7, // 0: keel.cluster.ProposeRequest.commands:type_name -> keel.store.Command
-	8, // 1: keel.cluster.ProposeResponse.results:type_name -> keel.store.CommandResult
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	9,  // 0: keel.cluster.ProposeRequest.commands:type_name -> keel.store.Command
+	10, // 1: keel.cluster.ProposeResponse.results:type_name -> keel.store.CommandResult
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cluster_clusterpb_cluster_proto_init() }
@@ -553,7 +672,7 @@ func file_cluster_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_cluster_proto_rawDesc), len(file_cluster_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
