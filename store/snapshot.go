@@ -612,13 +612,13 @@ func (l *tableLoader[T]) add(rows any) { l.rows = append(l.rows, rows.([]T)...) 
 // third of a restore's CPU.
 type loadBalancerParents struct {
 	lbs  *tableLoader[*storepb.LoadBalancer]
-	keys []idItem[*storepb.LoadBalancer] // of lbs.rows, in their order
+	keys []idItem // of lbs.rows, in their order
 }
 
 // index records the id keys of every load balancer read; the reader calls it
 // before it hands out the first child row.
 func (p *loadBalancerParents) index() {
-	p.keys = make([]idItem[*storepb.LoadBalancer], len(p.lbs.rows))
+	p.keys = make([]idItem, len(p.lbs.rows))
 	for i, lb := range p.lbs.rows {
 		p.keys[i] = makeIDItem(lb)
 	}
@@ -627,10 +627,10 @@ func (p *loadBalancerParents) index() {
 // of returns the strings of the load balancer with id, or the id itself if
 // the snapshot holds none. Decode workers call it concurrently; it only reads.
 func (p *loadBalancerParents) of(id string) parent {
-	key := idKey[*storepb.LoadBalancer](id)
+	key := idKey(id)
 	i := sort.Search(len(p.keys), func(i int) bool { return !lessIDItem(p.keys[i], key) })
 	if i < len(p.keys) && p.keys[i].id == id {
-		return parentOf(p.keys[i].v)
+		return parentOf(entity[*storepb.LoadBalancer](p.keys[i].v))
 	}
 	return parent{id: id}
 }

@@ -107,7 +107,7 @@ func TestTablePutMatchesRebuild(t *testing.T) {
 // sameIndexes fails t unless got's indexes hold what want's do, in order.
 func sameIndexes(t *testing.T, got, want *Table[*storepb.LoadBalancer]) {
 	t.Helper()
-	ids := func(tr *btree.BTreeG[*storepb.LoadBalancer]) []string {
+	ids := func(tr byOrder[*storepb.LoadBalancer]) []string {
 		var out []string
 		tr.Scan(func(lb *storepb.LoadBalancer) bool { out = append(out, lb.Id); return true })
 		return out
@@ -119,14 +119,14 @@ func sameIndexes(t *testing.T, got, want *Table[*storepb.LoadBalancer]) {
 		t.Fatalf("project index: %d entries, want %d", len(g), len(w))
 	}
 	var g, w []string
-	got.byID.Scan(func(it idItem[*storepb.LoadBalancer]) bool { g = append(g, it.id); return true })
-	want.byID.Scan(func(it idItem[*storepb.LoadBalancer]) bool { w = append(w, it.id); return true })
+	got.byID.Scan(func(it idItem) bool { g = append(g, it.id); return true })
+	want.byID.Scan(func(it idItem) bool { w = append(w, it.id); return true })
 	if !slices.Equal(g, w) {
 		t.Fatalf("id index: %d entries, want %d", len(g), len(w))
 	}
-	exactIDs := func(tr *btree.BTreeG[exactItem[*storepb.LoadBalancer]]) []string {
+	exactIDs := func(tr *btree.BTreeG[exactItem]) []string {
 		var out []string
-		tr.Scan(func(e exactItem[*storepb.LoadBalancer]) bool { out = append(out, e.v.Id); return true })
+		tr.Scan(func(e exactItem) bool { out = append(out, entity[*storepb.LoadBalancer](e.v).Id); return true })
 		return out
 	}
 	for name := range loadBalancerSchema.Exact {
@@ -136,8 +136,8 @@ func sameIndexes(t *testing.T, got, want *Table[*storepb.LoadBalancer]) {
 	}
 	for name := range loadBalancerSchema.Multi {
 		var g, w []string
-		got.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { g = append(g, e.key+"/"+e.v.Id); return true })
-		want.multi[name].Scan(func(e keyed[*storepb.LoadBalancer]) bool { w = append(w, e.key+"/"+e.v.Id); return true })
+		got.multi[name].Scan(func(e keyed) bool { g = append(g, e.key+"/"+entity[*storepb.LoadBalancer](e.v).Id); return true })
+		want.multi[name].Scan(func(e keyed) bool { w = append(w, e.key+"/"+entity[*storepb.LoadBalancer](e.v).Id); return true })
 		if !slices.Equal(g, w) {
 			t.Fatalf("multi index %s: %v, want %v", name, g, w)
 		}
