@@ -164,7 +164,7 @@ func (s *Server) debugMemory(ctx *fasthttp.RequestCtx) error {
 	o.integer("memory_limit", memoryLimit())
 	// The kernel's view (/proc/self/status): resident memory, split into
 	// anonymous pages (the Go heap, stacks, cgo) and file-backed ones (the
-	// binary and bolt's mmapped Raft log: page cache the kernel can drop).
+	// binary and bolt's mmapped raft.db: page cache the kernel can drop).
 	proc := readProcStatus()
 	o.integer("rss", proc.rss)
 	o.integer("rss_anon", proc.anon)

@@ -101,10 +101,9 @@ func wellFormedMessage(b []byte) bool {
 // Compression pays for itself several times over on the write path: an entry
 // of a create load (~10 KB: a few dozen commands whose rows repeat project,
 // subnet and status strings) shrinks about 3.4×, and every node's log store
-// copies it several times (raft-boltdb's msgpack encoding into a growing
-// buffer, bolt's dirty pages, each follower's decode of the append), fsyncs it
-// and maps its file; zstd's fastest level encodes it once on the leader in
-// tens of microseconds.
+// copies it (the log store's encoding, each follower's decode of the append)
+// and fsyncs it; zstd's fastest level encodes it once on the leader in tens of
+// microseconds.
 const (
 	compressedEntry  = 0x00
 	compressMinBytes = 1024

@@ -48,8 +48,11 @@ type Forwarder interface {
 // for loopback clusters on 2 cores.
 type Config struct {
 	NodeID   string // Raft server ID: the node name, stable across restarts
-	DataDir  string // raft.db (log + stable store) and snapshots live in DataDir/raft
+	DataDir  string // DataDir/raft: raft.db (stable store), the log and snapshots
 	RaftAddr string // TCP bind and advertise address
+	// LogStore is where the Raft log lives: LogStoreWAL (the default) or
+	// LogStoreBolt. See openLogStore for an existing data dir.
+	LogStore string
 
 	LogOutput io.Writer // raft's own log (warnings and errors); nil = stderr
 
@@ -90,6 +93,9 @@ func (c *Config) defaults() {
 	if c.LogOutput == nil {
 		c.LogOutput = os.Stderr
 	}
+	if c.LogStore == "" {
+		c.LogStore = LogStoreWAL
+	}
 }
 
 const (
@@ -104,14 +110,16 @@ const (
 	maxInflight = 2
 )
 
-// Node is one member of the replicated store: a Raft instance with a bolt log,
-// file snapshots, the FSM and its tables, a proposal batcher and a read barrier.
+// Node is one member of the replicated store: a Raft instance with its log (a
+// WAL or bolt) and bolt stable store, file snapshots, the FSM and its tables, a
+// proposal batcher and a read barrier.
 type Node struct {
 	cfg       Config
 	raft      *raft.Raft
 	fsm       *FSM
-	bolt      *raftboltdb.BoltStore
-	logs      raft.LogStore // the bolt log behind an in-memory cache of recent entries
+	bolt      *raftboltdb.BoltStore // the stable store, and the log with LogStoreBolt
+	logStore  io.Closer             // the WAL, with LogStoreWAL
+	logs      raft.LogStore         // the log behind an in-memory cache of recent entries
 	transport *raft.NetworkTransport
 	hadState  bool
 
@@ -161,32 +169,43 @@ func Open(cfg Config) (*Node, error) {
 	}
 	bolt, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
 	if err != nil {
-		return nil, fmt.Errorf("store: open raft log: %w", err)
+		return nil, fmt.Errorf("store: open raft stable store: %w", err)
 	}
-	logs, err := raft.NewLogCache(512, bolt)
+	logStore, logCloser, err := openLogStore(dir, cfg.LogStore, bolt)
 	if err != nil {
 		bolt.Close()
+		return nil, err
+	}
+	closeLogs := func() {
+		if logCloser != nil {
+			logCloser.Close()
+		}
+		bolt.Close()
+	}
+	logs, err := raft.NewLogCache(512, logStore)
+	if err != nil {
+		closeLogs()
 		return nil, err
 	}
 	snaps, err := raft.NewFileSnapshotStore(dir, 2, cfg.LogOutput)
 	if err != nil {
-		bolt.Close()
+		closeLogs()
 		return nil, err
 	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAddr)
 	if err != nil {
-		bolt.Close()
+		closeLogs()
 		return nil, fmt.Errorf("store: raft address %q: %w", cfg.RaftAddr, err)
 	}
 	transport, err := raft.NewTCPTransport(cfg.RaftAddr, adv, 3, 2*time.Second, cfg.LogOutput)
 	if err != nil {
-		bolt.Close()
+		closeLogs()
 		return nil, fmt.Errorf("store: raft transport: %w", err)
 	}
 	hadState, err := raft.HasExistingState(logs, bolt, snaps)
 	if err != nil {
 		transport.Close()
-		bolt.Close()
+		closeLogs()
 		return nil, err
 	}
 
@@ -194,6 +213,7 @@ func Open(cfg Config) (*Node, error) {
 		cfg:        cfg,
 		fsm:        NewFSM(),
 		bolt:       bolt,
+		logStore:   logCloser,
 		logs:       logs,
 		transport:  transport,
 		hadState:   hadState,
@@ -220,7 +240,7 @@ func Open(cfg Config) (*Node, error) {
 	r, err := raft.NewRaft(rc, n.fsm, logs, bolt, snaps, transport)
 	if err != nil {
 		transport.Close()
-		bolt.Close()
+		closeLogs()
 		return nil, fmt.Errorf("store: start raft: %w", err)
 	}
 	n.raft = r
@@ -803,6 +823,11 @@ func (n *Node) Close() error {
 		err = n.raft.Shutdown().Error()
 		n.wg.Wait()
 		n.transport.Close()
+		if n.logStore != nil {
+			if cerr := n.logStore.Close(); err == nil {
+				err = cerr
+			}
+		}
 		if cerr := n.bolt.Close(); err == nil {
 			err = cerr
 		}

@@ -27,7 +27,13 @@ func freeAddr(t *testing.T) string {
 
 func openSingle(t *testing.T, dir, addr string) *Node {
 	t.Helper()
-	n, err := Open(Config{NodeID: "n1", DataDir: dir, RaftAddr: addr, LogOutput: io.Discard})
+	return openSingleLog(t, dir, addr, "")
+}
+
+// openSingleLog is openSingle with the Raft log in logStore ("": the default).
+func openSingleLog(t *testing.T, dir, addr, logStore string) *Node {
+	t.Helper()
+	n, err := Open(Config{NodeID: "n1", DataDir: dir, RaftAddr: addr, LogOutput: io.Discard, LogStore: logStore})
 	if err != nil {
 		t.Fatal(err)
 	}

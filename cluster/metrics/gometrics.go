@@ -15,9 +15,9 @@ var bridgeOnce sync.Once
 // hashicorp/go-metrics: commit and apply times, batch sizes, leader changes,
 // last contact, replication) and memberlist emit into Registry, named
 // keel_raft_* and keel_memberlist_*: the libraries measure, keel only exports.
-// raft-boltdb v2 still emits through go-metrics' predecessor,
-// armon/go-metrics (its log writes, fsync included: keel_raft_boltdb_*), so
-// that global is bridged too. Series never expire (a dashboard's idle leader
+// The Raft log stores, raft-wal (keel_raft_wal_*) and raft-boltdb v2
+// (keel_raft_boltdb_*), still emit through go-metrics' predecessor,
+// armon/go-metrics, so that global is bridged too. Series never expire (a dashboard's idle leader
 // keeps its last values). Once per process; the first call wins.
 func BridgeGoMetrics() error {
 	var err error

@@ -114,6 +114,18 @@ func TestLeaseFlags(t *testing.T) {
 	}
 }
 
+func TestRaftLogStoreFlag(t *testing.T) {
+	if o, err := parseFlags(nil); err != nil || o.raftLogStore != "wal" {
+		t.Fatalf("default: %q, %v", o.raftLogStore, err)
+	}
+	if o, err := parseFlags([]string{"-raft-log-store", "bolt"}); err != nil || o.raftLogStore != "bolt" {
+		t.Fatalf("bolt: %q, %v", o.raftLogStore, err)
+	}
+	if _, err := parseFlags([]string{"-raft-log-store", "leveldb"}); err == nil || !strings.Contains(err.Error(), "-raft-log-store must be wal or bolt") {
+		t.Fatalf("leveldb: %v", err)
+	}
+}
+
 func TestRaftCommitTimeoutFlag(t *testing.T) {
 	if o, err := parseFlags(nil); err != nil || o.commitTimeout != 50*time.Millisecond {
 		t.Fatalf("default: %v, %v", o.commitTimeout, err)

@@ -59,6 +59,7 @@ type options struct {
 	memory           memoryOptions
 	raftTrailing     uint64
 	raftSnapshotAt   uint64
+	raftLogStore     string
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -89,6 +90,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&o.memory.gogc, "gogc", 0, fmt.Sprintf("the Go collector's GOGC: collect when the heap grew by this percentage of the live data; default %d unless GOGC is set (negative: off)", defaultGOGC))
 	fs.Uint64Var(&o.raftTrailing, "raft-trailing-logs", 0, "Raft entries kept in the log behind a snapshot, for followers to catch up from without one (0: the store's default)")
+	fs.StringVar(&o.raftLogStore, "raft-log-store", store.LogStoreWAL, "where the Raft log lives: wal (hashicorp/raft-wal segment files, one fsync per append) or bolt (raft-boltdb, beside the stable store); a data dir whose log is in bolt is copied into a WAL on start with wal, one with a WAL cannot go back to bolt")
 	fs.Uint64Var(&o.raftSnapshotAt, "raft-snapshot-threshold", 0, "Raft entries applied since the last snapshot that make the next one (0: the store's default)")
 	fs.StringVar(&o.memory.limit, "memory-limit", "", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 2GiB; default none unless GOMEMLIMIT is set")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
@@ -147,6 +149,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.commitTimeout <= 0 {
 		return nil, errors.New("-raft-commit-timeout must be positive")
+	}
+	if o.raftLogStore != store.LogStoreWAL && o.raftLogStore != store.LogStoreBolt {
+		return nil, fmt.Errorf("-raft-log-store must be %s or %s, not %q", store.LogStoreWAL, store.LogStoreBolt, o.raftLogStore)
 	}
 	if o.memory.limit != "" {
 		if _, err := parseSize(o.memory.limit); err != nil {
@@ -268,7 +273,8 @@ func run(o *options, logger *slog.Logger) error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	st, err := store.Open(store.Config{NodeID: o.node, DataDir: o.dataDir, RaftAddr: o.raftAddr, LogOutput: logOut,
-		CommitTimeout: o.commitTimeout, TrailingLogs: o.raftTrailing, SnapshotThreshold: o.raftSnapshotAt})
+		CommitTimeout: o.commitTimeout, TrailingLogs: o.raftTrailing, SnapshotThreshold: o.raftSnapshotAt,
+		LogStore: o.raftLogStore})
 	if err != nil {
 		return err
 	}

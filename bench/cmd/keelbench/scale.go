@@ -15,7 +15,7 @@ import (
 // The scale scenario (issue 14 item 5): one node holding N load balancers at
 // rest (created through the API, grains passivated, the request table
 // drained). It reports the memory they cost — the kernel's resident set, split
-// into anonymous and file-backed pages (bolt's mmapped Raft log is file-backed:
+// into anonymous and file-backed pages (mmapped bolt files — raft.db, the Raft log with -raft-log-store bolt — are file-backed:
 // page cache the kernel may drop, but counted in RSS), and the Go runtime's
 // heap — then a snapshot asked for through POST /debug/snapshot, and a kill -9
 // and restart: the restore of that snapshot (keeld's own figure) and the time
@@ -120,7 +120,7 @@ func scale(r *runner, lbs int, extraArgs []string, heapProfile string) string {
 	if err != nil {
 		r.Fatalf("memory: %v", err)
 	}
-	boltBytes, snapDirBytes := dirSizes(n.DataDir)
+	logBytes, snapDirBytes := dirSizes(n.DataDir)
 	count := rest.LoadBalancers - base.LoadBalancers
 	if heapProfile != "" {
 		if body, err := c.do("GET", "/debug/pprof/heap?gc=1", nil, 200); err == nil {
@@ -177,13 +177,13 @@ func scale(r *runner, lbs int, extraArgs []string, heapProfile string) string {
 		{"preload through the API (c=128)", fmt.Sprintf("%.0f s, %.0f creates/s", preload.Seconds(), res.RPS())},
 		{"RSS per load balancer, total (grew from empty)", per(rest.RSS, base.RSS)},
 		{"  anonymous (Go heap, stacks)", per(rest.RSSAnon, base.RSSAnon)},
-		{"  file-backed (binary, bolt's mmapped log)", per(rest.RSSFile, base.RSSFile)},
+		{"  file-backed (binary, mmapped bolt files)", per(rest.RSSFile, base.RSSFile)},
 		{"RSS in all / per load balancer", fmt.Sprintf("%s / %.0f B", mib(rest.RSS), float64(rest.RSS)/float64(count))},
 		{"live Go heap per load balancer (after GC)", per(rest.HeapAlloc, base.HeapAlloc)},
 		{"heap spans in use per load balancer", per(rest.HeapInuse, base.HeapInuse)},
 		{"heap idle, not returned to the OS", mib(rest.HeapIdle - rest.HeapReleased)},
 		{"Go runtime sys (all it mapped)", mib(rest.Sys)},
-		{"Raft log (bolt file) / snapshots on disk at rest", fmt.Sprintf("%s / %s", mib(boltBytes), mib(snapDirBytes))},
+		{"Raft log (WAL segments and raft.db) / snapshots on disk at rest", fmt.Sprintf("%s / %s", mib(logBytes), mib(snapDirBytes))},
 		{"GOGC / memory limit", fmt.Sprintf("%d / %s", rest.GOGC, limit(rest.MemoryLimit))},
 		{"snapshot (POST /debug/snapshot: capture, write, log compaction)", fmt.Sprintf("%d ms (persist %d ms), %s, %d records",
 			snap.TookMs, snap.PersistMs, mib(snap.Bytes), snap.Records)},
@@ -215,17 +215,23 @@ func limit(b int64) string {
 	return mib(b)
 }
 
-// dirSizes are the sizes of a node's bolt file (Raft log and stable store) and
-// of its snapshot directory.
-func dirSizes(dataDir string) (bolt, snapshots int64) {
+// dirSizes are the sizes of a node's Raft log on disk (its WAL's segment files,
+// preallocated, and bolt's raft.db: the stable store, and the log with
+// -raft-log-store bolt) and of its snapshot directory.
+func dirSizes(dataDir string) (log, snapshots int64) {
 	if fi, err := os.Stat(filepath.Join(dataDir, "raft", "raft.db")); err == nil {
-		bolt = fi.Size()
+		log = fi.Size()
 	}
-	_ = filepath.Walk(filepath.Join(dataDir, "raft", "snapshots"), func(_ string, fi os.FileInfo, err error) error {
+	log += treeSize(filepath.Join(dataDir, "raft", "wal"))
+	return log, treeSize(filepath.Join(dataDir, "raft", "snapshots"))
+}
+
+func treeSize(dir string) (size int64) {
+	_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
-			snapshots += fi.Size()
+			size += fi.Size()
 		}
 		return nil
 	})
-	return bolt, snapshots
+	return size
 }
