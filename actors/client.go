@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -37,6 +38,21 @@ func NewClient(c *cluster.Cluster) *Client {
 type placement interface {
 	Owner(kind, identity string) string
 	Deliver(kind, identity string, req *cluster.GrainRequest, timeout time.Duration) (interface{}, error)
+}
+
+// topologyWatcher is the identity lookup's signal of a new topology
+// (cluster.PlacementLookup).
+type topologyWatcher interface {
+	TopologyChanged() <-chan struct{}
+}
+
+// topologyChanged is closed when the cluster's next topology arrives (nil, never
+// closed, without keel's placement).
+func (c *Client) topologyChanged() <-chan struct{} {
+	if w, ok := c.cluster.Config.IdentityLookup.(topologyWatcher); ok {
+		return w.TopologyChanged()
+	}
+	return nil
 }
 
 // SetWriteLeader tells the client how to find the member that leads Raft now
@@ -150,13 +166,37 @@ func attempts[T any](ctx context.Context, c *Client, f func(attempt uint32, opts
 			return zero, &Error{Kind: KindUnavailable, Message: fmt.Sprintf("Service unavailable: %v", last)}
 		}
 		timeout := min(c.attemptTimeout, remaining)
+		changed := c.topologyChanged()
 		ch := make(chan attemptResult[T], 1)
 		go func(attempt uint32) {
 			v, err := f(attempt, cluster.WithTimeout(timeout+protoactorSlack), cluster.WithRetryCount(3))
 			ch <- attemptResult[T]{v, err}
 		}(uint32(attempt))
+		var r attemptResult[T]
+		answered := false
 		select {
-		case r := <-ch:
+		case r = <-ch:
+			answered = true
+		case <-time.After(timeout):
+			last = fmt.Errorf("grain call attempt timed out after %v", timeout)
+		case <-changed:
+			// A member joined, died or left: an attempt waiting on a dead
+			// node's grain (a cached PID, an activation request) would wait
+			// out its whole timeout, though the grain can now be reached on
+			// its new owner. The next attempt asks again (the same request
+			// id: answered once, never applied twice). After a leader's kill,
+			// a lease event due on a grain of the dead node fired a full
+			// attempt timeout after gossip declared the node dead.
+			select {
+			case r = <-ch: // answered meanwhile: take it
+				answered = true
+			default:
+				last = errors.New("the cluster's topology changed during the attempt")
+			}
+		case <-ctx.Done():
+			return zero, &Error{Kind: KindUnavailable, Message: "Service unavailable: request cancelled"}
+		}
+		if answered {
 			if r.err == nil {
 				return r.v, nil
 			}
@@ -164,10 +204,6 @@ func attempts[T any](ctx context.Context, c *Client, f func(attempt uint32, opts
 				return zero, e
 			}
 			last = r.err
-		case <-time.After(timeout):
-			last = fmt.Errorf("grain call attempt timed out after %v", timeout)
-		case <-ctx.Done():
-			return zero, &Error{Kind: KindUnavailable, Message: "Service unavailable: request cancelled"}
 		}
 		select {
 		case <-time.After(time.Duration(50+rand.IntN(100)) * time.Millisecond):

@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,5 +67,60 @@ func TestNewLoadBalancerIDPrefersTheLeader(t *testing.T) {
 				t.Fatalf("%d of 200 ids on the wanted node after %d draws", hits, p.asked)
 			}
 		})
+	}
+}
+
+// topologyNotifier is an identity lookup whose topology changes when the test
+// says so.
+type topologyNotifier struct {
+	cluster.IdentityLookup
+	mu      sync.Mutex
+	changed chan struct{}
+}
+
+func (n *topologyNotifier) TopologyChanged() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.changed
+}
+
+// change announces a new topology, as PlacementLookup does: the channel is
+// closed and replaced.
+func (n *topologyNotifier) change() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// An attempt stuck on a grain whose node died (here: one that never answers)
+// is given up as soon as the topology changes, not when its timeout expires,
+// and the next attempt answers.
+func TestAttemptEndsWhenTheTopologyChanges(t *testing.T) {
+	lookup := &topologyNotifier{changed: make(chan struct{})}
+	c := &Client{cluster: &cluster.Cluster{Config: &cluster.Config{IdentityLookup: lookup}},
+		attemptTimeout: time.Minute, callTimeout: 2 * time.Minute}
+	stuck := make(chan struct{})
+	defer close(stuck)
+	started := make(chan struct{})
+	go func() {
+		<-started
+		time.Sleep(50 * time.Millisecond)
+		lookup.change()
+	}()
+	begin := time.Now()
+	v, err := attempts(context.Background(), c, func(attempt uint32, _ ...cluster.GrainCallOption) (uint32, error) {
+		if attempt == 0 {
+			close(started)
+			<-stuck // the dead owner: no answer until the test ends
+			return 0, errors.New("unreachable")
+		}
+		return attempt, nil
+	})
+	if err != nil || v != 1 {
+		t.Fatalf("call: %v, %v; want attempt 1's answer", v, err)
+	}
+	if took := time.Since(begin); took > 30*time.Second {
+		t.Fatalf("the call took %v: it waited out the stuck attempt", took)
 	}
 }

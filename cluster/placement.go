@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,9 @@ type PlacementLookup struct {
 	rdv       atomic.Pointer[protocluster.Rendezvous]
 	activator *actor.PID
 	sub       *eventstream.Subscription
+
+	topoMu      sync.Mutex
+	topoChanged chan struct{} // closed, and replaced, when a new topology arrives
 }
 
 // NewPlacementLookup returns the lookup; protoactor calls Setup when the member starts.
@@ -45,6 +49,9 @@ var _ protocluster.IdentityLookup = (*PlacementLookup)(nil)
 func (l *PlacementLookup) Setup(c *protocluster.Cluster, kinds []string, isClient bool) {
 	l.cluster = c
 	l.rdv.Store(protocluster.NewRendezvous())
+	l.topoMu.Lock()
+	l.topoChanged = make(chan struct{})
+	l.topoMu.Unlock()
 	system := c.ActorSystem
 	props := actor.PropsFromProducer(func() actor.Actor { return newActivator(c, &l.active, &l.fenced) })
 	l.activator, _ = system.Root.SpawnNamed(props, ActivatorActorName)
@@ -53,6 +60,10 @@ func (l *PlacementLookup) Setup(c *protocluster.Cluster, kinds []string, isClien
 			rdv := protocluster.NewRendezvous()
 			rdv.UpdateMembers(topology.Members)
 			l.rdv.Store(rdv)
+			l.topoMu.Lock()
+			close(l.topoChanged)
+			l.topoChanged = make(chan struct{})
+			l.topoMu.Unlock()
 			system.Root.Send(l.activator, topology)
 		}
 	})
@@ -128,6 +139,14 @@ func (l *PlacementLookup) Get(id *protocluster.ClusterIdentity) *actor.PID {
 		return nil
 	}
 	return resp.Pid
+}
+
+// TopologyChanged returns a channel closed when the next topology arrives (a
+// member joined, died or left; grains may have new owners). nil before Setup.
+func (l *PlacementLookup) TopologyChanged() <-chan struct{} {
+	l.topoMu.Lock()
+	defer l.topoMu.Unlock()
+	return l.topoChanged
 }
 
 // Owner is the member address the grain (kind, identity) is placed on now: its
