@@ -79,7 +79,7 @@ proto: deps
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
 		store/storepb/octavia.proto store/storepb/blazar.proto store/storepb/mogan.proto store/storepb/store.proto cluster/clusterpb/cluster.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go-vtproto_out=. \
-		--go-vtproto_opt=module=keel,features=marshal+unmarshal+size+clone+equal \
+		--go-vtproto_opt=module=keel,features=marshal+unmarshal+unmarshal_unsafe+size+clone+equal \
 		store/storepb/octavia.proto store/storepb/blazar.proto store/storepb/mogan.proto store/storepb/store.proto
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I . -I /usr/include --go_out=. --go_opt=module=keel \
 		--go-grain_out=. --go-grain_opt=module=keel actors/actorspb/actors.proto

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -577,25 +578,47 @@ type tableLoader[T Entity] struct {
 	table  *Table[T]
 	typ    protoreflect.MessageType
 	intern func(T) T
+	plan   *aliasPlan // nil: T is decoded with the allocating decoder (detach.go)
 	rows   []T
+}
+
+// vtUnsafeUnmarshaler is the generated decoder whose strings and bytes point
+// into its input (protoc-gen-go-vtproto's unmarshal_unsafe).
+type vtUnsafeUnmarshaler interface {
+	UnmarshalVTUnsafe([]byte) error
 }
 
 func newTableLoader[T Entity](t *Table[T], intern func(T) T) *tableLoader[T] {
 	var zero T
-	return &tableLoader[T]{table: t, typ: any(zero).(proto.Message).ProtoReflect().Type(), intern: intern}
+	l := &tableLoader[T]{table: t, typ: any(zero).(proto.Message).ProtoReflect().Type(), intern: intern}
+	if _, ok := any(zero).(vtUnsafeUnmarshaler); ok {
+		if plan, ok := planAliases(reflect.TypeFor[T]().Elem()); ok {
+			l.plan = plan
+		}
+	}
+	return l
 }
 
 func (l *tableLoader[T]) field() protowire.Number { return recordFields[l.typ.Descriptor().FullName()] }
 
 func (l *tableLoader[T]) decode(data []byte, ends []int) (any, error) {
 	rows := make([]T, len(ends))
+	lo, hi := bufferBounds(data)
 	start := 0
 	for i, end := range ends {
 		m := l.typ.New().Interface()
-		if err := unmarshalRow(data[start:end], m); err != nil {
-			return nil, err
+		if l.plan == nil {
+			if err := unmarshalRow(data[start:end], m); err != nil {
+				return nil, err
+			}
+			rows[i] = l.intern(m.(T))
+		} else {
+			if err := m.(vtUnsafeUnmarshaler).UnmarshalVTUnsafe(data[start:end]); err != nil {
+				return nil, err
+			}
+			rows[i] = l.intern(m.(T))
+			l.plan.detach(rowOf(rows[i]), lo, hi)
 		}
-		rows[i] = l.intern(m.(T))
 		start = end
 	}
 	return rows, nil
@@ -643,3 +666,6 @@ func (l *tableLoader[T]) loaded() error {
 	}
 	return nil
 }
+
+func (l *tableLoader[T]) messageType() protoreflect.MessageType { return l.typ }
+func (l *tableLoader[T]) aliasPlan() *aliasPlan                 { return l.plan }
