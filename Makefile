@@ -41,6 +41,7 @@ fmt-check:
 
 test: deps vet fmt-check build
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	cd store/third_party/tidwall-btree && $(GO) test -count=1 -run '^(TestBuild|TestBuilt|TestSplitKeeps)' .
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime $(FUZZ_TIME) ./http/
 
 # The Jepsen-style suite (not part of `make test`, which runs only its short

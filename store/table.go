@@ -153,9 +153,15 @@ type byOrder[T Entity] struct{ tree *btree.BTreeG[row] }
 
 func newByOrder[T Entity](less func(a, b row) bool) byOrder[T] { return byOrder[T]{newTree(less)} }
 
-func (o byOrder[T]) Set(v T)                 { o.tree.Set(rowOf(v)) }
-func (o byOrder[T]) Delete(v T)              { o.tree.Delete(rowOf(v)) }
-func (o byOrder[T]) Load(v T)                { o.tree.Load(rowOf(v)) }
+func (o byOrder[T]) Set(v T)    { o.tree.Set(rowOf(v)) }
+func (o byOrder[T]) Delete(v T) { o.tree.Delete(rowOf(v)) }
+func (o byOrder[T]) Load(v T)   { o.tree.Load(rowOf(v)) }
+
+// Build fills the empty index with vs, in its order with no repeats
+// (BTreeG.Build: full nodes, where Load leaves each half empty).
+func (o byOrder[T]) Build(vs []T) {
+	o.tree.Build(unsafe.Slice((*row)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs)))
+}
 func (o byOrder[T]) Len() int                { return o.tree.Len() }
 func (o byOrder[T]) Copy() byOrder[T]        { return byOrder[T]{o.tree.Copy()} }
 func (o byOrder[T]) Scan(fn func(T) bool)    { o.tree.Scan(asRows(fn)) }
@@ -344,8 +350,8 @@ func (ix ExactIndex[T]) indexes(v T) bool {
 // load puts rows, whose ids are distinct, into an empty table, building each
 // index in its own goroutine of wg (a restore's bulk load: the indexes are
 // independent trees). Each index is filled in its own order (insertSorted).
-// The table must not be read until wg is done. Every tree is filled with Load
-// in its own order, so the build compares each row once, with the row before.
+// The table must not be read until wg is done. Every tree is built from its
+// items in its own order (BTreeG.Build: nodes filled bottom-up, no comparison).
 func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 	build := func(f func()) {
 		wg.Add(1)
@@ -362,16 +368,14 @@ func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 		if !slices.IsSortedFunc(items, cmpIDItem) { // a snapshot writes rows in id order
 			slices.SortFunc(items, cmpIDItem)
 		}
-		for _, it := range items {
-			t.byID.Load(it)
-		}
+		buildDistinct(t.byID, items, cmpIDItem)
 	})
 	build(func() {
+		// The orders below are total over distinct ids (a repeated id is
+		// reported once byID is built: Table.Len), so their items are distinct.
 		byCreated := sortedBy(rows, T.GetCreatedAt, cmp.Compare[int64])
 		build(func() { loadByProject(t.projectCreated, byCreated) })
-		for _, v := range byCreated {
-			t.created.Load(v)
-		}
+		t.created.Build(byCreated)
 	})
 	for name, ix := range t.schema.Exact {
 		tree := t.exact[name]
@@ -383,9 +387,7 @@ func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 				}
 			}
 			slices.SortFunc(items, cmpExactItem[T])
-			for _, it := range items {
-				tree.Load(it)
-			}
+			tree.Build(items)
 		})
 	}
 	for name, ix := range t.schema.Multi {
@@ -397,15 +399,15 @@ func (t *Table[T]) load(rows []T, wg *sync.WaitGroup) {
 					entries = append(entries, keyed{key: k, v: rowOf(v)})
 				}
 			}
-			slices.SortFunc(entries, func(a, b keyed) int {
+			cmpEntries := func(a, b keyed) int {
 				if c := strings.Compare(a.key, b.key); c != 0 {
 					return c
 				}
 				return strings.Compare(entity[T](a.v).GetId(), entity[T](b.v).GetId())
-			})
-			for _, e := range entries {
-				tree.Load(e) // a repeated (key, id) replaces itself, as Set would
 			}
+			slices.SortFunc(entries, cmpEntries)
+			// a row that repeats a key holds it once, as Set would
+			tree.Build(slices.CompactFunc(entries, func(a, b keyed) bool { return cmpEntries(a, b) == 0 }))
 		})
 	}
 }
@@ -429,9 +431,7 @@ func loadByProject[T Entity](tree byOrder[T], byCreated []T) {
 				}
 				return cmp.Compare(a.created, b.created)
 			})
-			for _, v := range sorted {
-				tree.Load(v)
-			}
+			tree.Build(sorted)
 			return
 		}
 	}
@@ -448,9 +448,22 @@ func loadByProject[T Entity](tree byOrder[T], byCreated []T) {
 		placed[next[p]] = v
 		next[p]++
 	}
-	for _, v := range placed {
-		tree.Load(v)
+	tree.Build(placed)
+}
+
+// buildDistinct fills the empty tree with items, sorted by cmp: with
+// BTreeG.Build when no two are equal, else with Load, which keeps one of each
+// (a corrupt snapshot's repeated id, which the caller's count then reports).
+func buildDistinct[I any](tree *btree.BTreeG[I], items []I, cmp func(a, b I) int) {
+	for i := 1; i < len(items); i++ {
+		if cmp(items[i-1], items[i]) == 0 {
+			for _, it := range items {
+				tree.Load(it)
+			}
+			return
+		}
 	}
+	tree.Build(items)
 }
 
 type projectCreatedKey struct {
