@@ -19,15 +19,29 @@ import (
 // names none and no amphora driver allocates one: an address in 10.0.0.0/8
 // derived from the id (never connected to; two load balancers may share one).
 func RecordedVipAddress(id string) string {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	n := h.Sum32()&0x00ffffff | 0x0a000000
+	return netip.AddrFrom4(recordedVipAddress(id)).String()
+}
+
+func recordedVipAddress(id string) [4]byte {
+	// FNV-1a, 32 bits (hash/fnv's, without its allocation)
+	n := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		n = (n ^ uint32(id[i])) * 16777619
+	}
+	n = n&0x00ffffff | 0x0a000000
 	if n&0xff == 0 || n&0xff == 0xff {
 		n ^= 0x01
 	}
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], n)
-	return netip.AddrFrom4(a).String()
+	return a
+}
+
+// isRecordedVipAddress reports whether addr is RecordedVipAddress(id), without
+// making that string (the FSM asks on every load balancer write).
+func isRecordedVipAddress(addr, id string) bool {
+	a, err := netip.ParseAddr(addr)
+	return err == nil && a.Is4() && a.As4() == recordedVipAddress(id)
 }
 
 // RecordedAdditionalVipAddress is the address recorded for load balancer id's
@@ -49,14 +63,43 @@ var vipPortMask = [6]byte{0x9e, 0x37, 0x79, 0xb9, 0x7f, 0x4a}
 // DerivedVipPortID is the VIP port id recorded for load balancer id when the
 // request names none ("" when id is not a UUID).
 func DerivedVipPortID(id string) string {
+	u, ok := derivedVipPort(id)
+	if !ok {
+		return ""
+	}
+	return u.String()
+}
+
+func derivedVipPort(id string) (uuid.UUID, bool) {
 	u, err := uuid.Parse(id)
 	if err != nil {
-		return ""
+		return u, false
 	}
 	for i, m := range vipPortMask {
 		u[10+i] ^= m
 	}
-	return u.String()
+	return u, true
+}
+
+// isDerivedVipPortID reports whether port is DerivedVipPortID(id) (never for
+// ""), without making that string.
+func isDerivedVipPortID(port, id string) bool {
+	u, ok := derivedVipPort(id)
+	if !ok || len(port) != 36 {
+		return false
+	}
+	var b [36]byte
+	const hex = "0123456789abcdef"
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hex[c>>4], hex[c&0x0f]
+		j += 2
+	}
+	return string(b[:]) == port
 }
 
 // DerivedVipPortOwner is the load balancer a VIP port id would have been derived
@@ -66,7 +109,7 @@ func DerivedVipPortOwner(port string) string { return DerivedVipPortID(port) }
 // NamedVipAddress reports whether lb's VIP address was named by its request (or
 // allocated by an amphora driver): not the recorded one derived from its id.
 func (x *LoadBalancer) NamedVipAddress() bool {
-	return x.GetVipAddress() != "" && x.GetVipAddress() != RecordedVipAddress(x.GetId())
+	return x.GetVipAddress() != "" && !isRecordedVipAddress(x.GetVipAddress(), x.GetId())
 }
 
 // VipAddressClaims returns the addresses lb holds as claims, each with its subnet
@@ -89,5 +132,5 @@ func (x *LoadBalancer) VipAddressClaims() []*AdditionalVip {
 
 // NamedVipPort reports whether lb's VIP port id was named by its request.
 func (x *LoadBalancer) NamedVipPort() bool {
-	return x.GetVipPortId() != "" && x.GetVipPortId() != DerivedVipPortID(x.GetId())
+	return x.GetVipPortId() != "" && !isDerivedVipPortID(x.GetVipPortId(), x.GetId())
 }
