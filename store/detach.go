@@ -20,6 +20,7 @@ import (
 // found once per type by reflection over the generated struct.
 type aliasPlan struct {
 	strings       []uintptr // string fields
+	stringPtrs    []uintptr // *string fields (optional strings)
 	stringSlices  []uintptr // []string fields
 	bytes         []uintptr // []byte fields
 	messages      []nestedAlias
@@ -69,11 +70,20 @@ func planAliases(t reflect.Type) (*aliasPlan, bool) {
 				return nil, false
 			}
 		case reflect.Pointer:
-			sub, ok := planAliases(ft.Elem())
-			if !ok {
+			switch ft.Elem().Kind() {
+			case reflect.Struct:
+				sub, ok := planAliases(ft.Elem())
+				if !ok {
+					return nil, false
+				}
+				p.messages = append(p.messages, nestedAlias{f.Offset, sub})
+			case reflect.String: // an optional string
+				p.stringPtrs = append(p.stringPtrs, f.Offset)
+			case reflect.Bool, reflect.Int32, reflect.Int64, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+				// an optional scalar
+			default:
 				return nil, false
 			}
-			p.messages = append(p.messages, nestedAlias{f.Offset, sub})
 		default:
 			return nil, false
 		}
@@ -86,6 +96,11 @@ func planAliases(t reflect.Type) (*aliasPlan, bool) {
 func (p *aliasPlan) detach(v unsafe.Pointer, lo, hi uintptr) {
 	for _, off := range p.strings {
 		detachString((*string)(unsafe.Add(v, off)), lo, hi)
+	}
+	for _, off := range p.stringPtrs {
+		if sp := *(**string)(unsafe.Add(v, off)); sp != nil {
+			detachString(sp, lo, hi)
+		}
 	}
 	for _, off := range p.stringSlices {
 		for i := range *(*[]string)(unsafe.Add(v, off)) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -112,11 +113,57 @@ func TestRestoreDecodeKeepsNothingOfTheBuffer(t *testing.T) {
 			t.Errorf("%s changed with the buffer it was decoded from:\n got %v\nwant %v", name, got, want.Interface())
 		}
 	}
-	// The tables that hold a row per load balancer must take the fast path; a
-	// field detach cannot follow (a map, a oneof) would turn it off silently.
-	for _, name := range []protoreflect.FullName{"keel.store.LoadBalancer", "keel.store.Amphora"} {
+	// The tables that hold a row per load balancer, and those a load balancer
+	// may hold many rows of, must take the fast path; a field detach cannot
+	// follow (a map, a oneof) would turn it off silently.
+	for _, name := range []protoreflect.FullName{"keel.store.LoadBalancer", "keel.store.Amphora", "keel.store.Pool", "keel.store.Member"} {
 		if !fast[name] {
 			t.Errorf("%s is decoded with the allocating decoder (decoded in place: %v)", name, fast)
 		}
+	}
+}
+
+// detach follows every shape a generated row may have, including those no row
+// type has today (an optional string).
+func TestDetachCopiesOutEveryShape(t *testing.T) {
+	type inner struct {
+		S string
+		B []byte
+	}
+	type outer struct {
+		S      string
+		Opt    *string
+		OptInt *int32
+		List   []string
+		Bytes  []byte
+		One    *inner
+		Many   []*inner
+		N      int64
+	}
+	plan, ok := planAliases(reflect.TypeFor[outer]())
+	if !ok {
+		t.Fatal("no plan for a struct of supported fields")
+	}
+	buf := []byte("0123456789abcdefghijklmnopqrstuvwxyz")
+	str := func(i, j int) string { return unsafe.String(&buf[i], j-i) }
+	opt, n := str(2, 4), int32(7)
+	kept := "not in the buffer"
+	v := &outer{S: str(0, 2), Opt: &opt, OptInt: &n, List: []string{str(4, 6), kept}, Bytes: buf[6:8],
+		One: &inner{S: str(8, 10), B: buf[10:12]}, Many: []*inner{{S: str(12, 14)}, nil}, N: 3}
+	lo, hi := bufferBounds(buf)
+	plan.detach(unsafe.Pointer(v), lo, hi)
+	for i := range buf {
+		buf[i] = '#'
+	}
+	if v.S != "01" || *v.Opt != "23" || *v.OptInt != 7 || v.List[0] != "45" || v.List[1] != kept ||
+		string(v.Bytes) != "67" || v.One.S != "89" || string(v.One.B) != "ab" || v.Many[0].S != "cd" || v.N != 3 {
+		t.Fatalf("after the buffer changed: %+v %q %+v %+v", v, *v.Opt, *v.One, *v.Many[0])
+	}
+	if unsafe.StringData(v.List[1]) != unsafe.StringData(kept) {
+		t.Error("a string outside the buffer was copied")
+	}
+	type withMap struct{ M map[string]string }
+	if _, ok := planAliases(reflect.TypeFor[withMap]()); ok {
+		t.Error("a plan for a map field, which detach cannot follow")
 	}
 }
