@@ -325,9 +325,7 @@ func (g *LoadBalancerGrain) Create(req *actorspb.CreateLoadBalancerRequest, ctx 
 		if err := g.checkVipClaims(req.GetCaller(), w.LoadBalancer, exclusive); err != nil {
 			return nil, err
 		}
-		view := newTree(w.LoadBalancer)
-		view.apply(cloneRow(w), 0)
-		if err := validateNewTree(view); err != nil {
+		if err := validateNewTree(newTree(nil).withWrite(w)); err != nil { // reads w, copies nothing
 			return nil, err
 		}
 		return &decision{write: w, intent: storepb.TreeTransaction_CREATE_LOAD_BALANCER, exclusiveVip: exclusive}, nil

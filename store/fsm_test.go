@@ -279,4 +279,19 @@ func TestStatusChangeOf(t *testing.T) {
 	if storepb.StatusChangeOf(nil, next) != nil {
 		t.Error("a status change of no row")
 	}
+	// It compares in place: next is as it was after, and only the change it
+	// returns is allocated.
+	before := proto.Clone(next).(*storepb.LoadBalancer)
+	renamed := proto.Clone(next).(*storepb.LoadBalancer)
+	renamed.Name = "other"
+	renamedBefore := proto.Clone(renamed).(*storepb.LoadBalancer)
+	if n := testing.AllocsPerRun(100, func() { storepb.StatusChangeOf(cur, next) }); n != 1 {
+		t.Errorf("a status change allocates %v times, want 1 (the change)", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { storepb.StatusChangeOf(cur, renamed) }); n != 0 {
+		t.Errorf("no status change allocates %v times, want 0", n)
+	}
+	if !proto.Equal(next, before) || !proto.Equal(renamed, renamedBefore) {
+		t.Errorf("StatusChangeOf changed its argument: %v, %v", next, renamed)
+	}
 }

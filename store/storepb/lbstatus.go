@@ -8,14 +8,18 @@ func StatusChangeOf(cur, next *LoadBalancer) *LoadBalancerStatus {
 	if cur == nil || next == nil {
 		return nil
 	}
-	rest := next.CloneVT() // strings are shared, not copied
-	rest.ProvisioningStatus, rest.OperatingStatus = cur.ProvisioningStatus, cur.OperatingStatus
-	rest.UpdatedAt, rest.Version = cur.UpdatedAt, cur.Version
-	if !rest.EqualVT(cur) {
+	// Compare next with cur's statuses, update time and version in their
+	// place, then put next's back: no copy of the row (a grain asks this of
+	// every write it proposes). So next must be the caller's alone meanwhile.
+	prov, op, updated, version := next.ProvisioningStatus, next.OperatingStatus, next.UpdatedAt, next.Version
+	next.ProvisioningStatus, next.OperatingStatus = cur.ProvisioningStatus, cur.OperatingStatus
+	next.UpdatedAt, next.Version = cur.UpdatedAt, cur.Version
+	same := next.EqualVT(cur)
+	next.ProvisioningStatus, next.OperatingStatus, next.UpdatedAt, next.Version = prov, op, updated, version
+	if !same {
 		return nil
 	}
-	return &LoadBalancerStatus{ProvisioningStatus: next.ProvisioningStatus,
-		OperatingStatus: next.OperatingStatus, UpdatedAt: next.UpdatedAt}
+	return &LoadBalancerStatus{ProvisioningStatus: prov, OperatingStatus: op, UpdatedAt: updated}
 }
 
 // AppliedTo returns a copy of lb with s's statuses and update time.
