@@ -550,8 +550,9 @@ func (t *tree) pending() bool {
 }
 
 func (g *LoadBalancerGrain) schedule(d time.Duration) {
-	if g.timer != nil {
-		g.timer.Stop()
+	if g.timer != nil { // one timer per activation: Reset reschedules its tick
+		g.timer.Reset(d)
+		return
 	}
 	root, self := g.root, g.self
 	g.timer = time.AfterFunc(d, func() { root.Send(self, &provisionTick{}) })

@@ -119,10 +119,12 @@ func passivateWhenIdle(idle, settledIdle time.Duration) actor.PropsOption {
 }
 
 // arm schedules the next idle check in d.
-// A check already scheduled is dropped: one timer per grain at a time.
+// A check already scheduled is dropped: one timer per grain, which Reset
+// reschedules (a grain's system and PID do not change).
 func (st *idleState) arm(system *actor.ActorSystem, self *actor.PID, d time.Duration) {
 	if st.timer != nil {
-		st.timer.Stop()
+		st.timer.Reset(d)
+		return
 	}
 	st.timer = time.AfterFunc(d, func() { system.Root.Send(self, &idleCheck{}) })
 }
