@@ -41,6 +41,31 @@ type fullMemory struct {
 	RememberedRequests int64 `json:"remembered_requests"`
 }
 
+// waitAtRest waits until the node holds its data at rest after a burst of
+// writes: the grains that made it passivated (idle timeout), the FSM's request
+// table drained (deadlines passed), and what the burst freed returned to the OS.
+func waitAtRest(r *runner, c *client, timeout time.Duration) {
+	time.Sleep(idleTimeout + 5*time.Second)
+	systemtest.Eventually(r, timeout, "grains passivated and the request table drained", func() bool {
+		m, err := readFullMemory(c)
+		return err == nil && m.RememberedRequests == 0 && m.ActiveGrains == 0
+	})
+	waitReleased(c)
+}
+
+// waitReleased waits, up to 40 s, for keeld to return the free heap a burst
+// left to the OS, which it does once its writes have been quiet for a while
+// (cmd/keeld/memory.go).
+func waitReleased(c *client) {
+	deadline := time.Now().Add(40 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, err := readFullMemory(c); err == nil && m.HeapIdle-m.HeapReleased < 32<<20 {
+			return
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
 func readFullMemory(c *client) (fullMemory, error) {
 	var m fullMemory
 	body, err := c.do("GET", "/debug/memory", nil, 200)
@@ -98,24 +123,7 @@ func scale(r *runner, lbs int, extraArgs []string, heapProfile string) string {
 		body, err := c.do("GET", "/v2/lbaas/loadbalancers?provisioning_status=PENDING_CREATE&limit=1&fields=id", nil, 200)
 		return err == nil && bytes.Contains(body, []byte(`"loadbalancers":[]`))
 	})
-	// At rest: grains passivated, remembered requests past their deadlines.
-	time.Sleep(idleTimeout + 5*time.Second)
-	systemtest.Eventually(r, 2*time.Minute, "the request table drained", func() bool {
-		m, err := readFullMemory(c)
-		return err == nil && m.RememberedRequests == 0 && m.ActiveGrains == 0
-	})
-	// keeld returns what the burst freed to the OS once its writes have been
-	// quiet for a while (cmd/keeld/memory.go): wait for that, up to 40 s.
-	waitReleased := func() {
-		deadline := time.Now().Add(40 * time.Second)
-		for time.Now().Before(deadline) {
-			if m, err := readFullMemory(c); err == nil && m.HeapIdle-m.HeapReleased < 32<<20 {
-				return
-			}
-			time.Sleep(2 * time.Second)
-		}
-	}
-	waitReleased()
+	waitAtRest(r, c, 2*time.Minute)
 	rest, err := readFullMemory(c)
 	if err != nil {
 		r.Fatalf("memory: %v", err)
@@ -154,7 +162,7 @@ func scale(r *runner, lbs int, extraArgs []string, heapProfile string) string {
 		r.Fatalf("snapshot figures after restart: %v", err)
 	}
 	time.Sleep(3 * time.Second)
-	waitReleased()
+	waitReleased(c)
 	again, err := readFullMemory(c)
 	if err != nil {
 		r.Fatalf("memory after restart: %v", err)
