@@ -146,6 +146,11 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	c.GossipInterval = 100 * time.Millisecond
 	c.PushPullInterval = 5 * time.Second
 	c.DeadNodeReclaimTime = 5 * time.Second // a restarted node may come back on another port
+	// Gossip messages are a few dozen bytes, so compressing them saves nothing,
+	// and memberlist's LZW writer allocates a 72 KB table for each message it
+	// sends: a third of an idle node's allocations. Compressed messages from an
+	// older node are still read.
+	c.EnableCompression = false
 	// No TCP fallback probe: a node whose outgoing packets are cut still accepts
 	// TCP connections, and the fallback would keep it alive (and owning grains)
 	// while it can reach nobody. UDP acks must flow both ways to count.
