@@ -260,6 +260,10 @@ type node struct {
 	instances *actors.InstanceSupervisor
 }
 
+// endpointWriterQueueSize is the first size of the ring each peer's endpoint
+// writer queues outgoing actor messages in (protoactor's default: 1M slots).
+const endpointWriterQueueSize = 1024
+
 func run(o *options, logger *slog.Logger) error {
 	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
 		return err
@@ -328,6 +332,12 @@ func run(o *options, logger *slog.Logger) error {
 		remoteOpts = append(remoteOpts, remote.WithServerOptions(grpc.Creds(creds)),
 			remote.WithDialOptions(grpc.WithTransportCredentials(creds)))
 	}
+	// protoactor gives each peer's endpoint writer a ring of 1M message slots
+	// up front (16 MB of pointers per peer, which every collection scans and
+	// which the ring's tail makes resident as it goes round): a quarter of a
+	// 3-node leader's heap under writes. The ring doubles when full, so it
+	// starts small here and grows only as far as a burst needs.
+	remoteOpts = append(remoteOpts, remote.WithEndpointWriterQueueSize(endpointWriterQueueSize))
 	remoteCfg := remote.Configure(actorHost, actorPort, remoteOpts...)
 	remoteCfg.MaxRetryCount = 1 // a dead peer costs one 2 s dial attempt, not five
 	settings := actors.DefaultSettings
