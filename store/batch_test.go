@@ -3,9 +3,11 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/raft"
+	"github.com/klauspost/compress/zstd"
 	"google.golang.org/protobuf/proto"
 
 	"keel/store/storepb"
@@ -121,5 +123,38 @@ func TestCompressedEntriesApplyAlike(t *testing.T) {
 	}
 	if c.State().Current().LoadBalancers.Len() != 0 {
 		t.Fatal("a damaged entry left rows behind")
+	}
+}
+
+// An entry larger than the encoder's window (a full batch of a create burst)
+// reads back whole, and so does one that an older keeld compressed with
+// zstd's default window.
+func TestLargeEntriesRoundTrip(t *testing.T) {
+	var cmds []*storepb.Command
+	for i := range maxBatch {
+		id := fmt.Sprintf("6f1c1d2e-0000-4000-8000-%012d", i)
+		cmds = append(cmds, &storepb.Command{RequestId: "req-" + id, Op: &storepb.Command_TreeTransaction{TreeTransaction: &storepb.TreeTransaction{
+			Write: &storepb.TreeWrite{LoadBalancerId: id, LoadBalancer: &storepb.LoadBalancer{Id: id, ProjectId: "default",
+				Name: fmt.Sprint("bench-", i), Description: strings.Repeat(fmt.Sprint(i%97), 200), VipSubnetId: "08dce793-daef-411d-a896-d389cd45b1ea"}}}}})
+	}
+	plain, err := (&storepb.CommandBatch{Commands: cmds, LeaderTimeUnixMs: 1}).MarshalVT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain) < 2*entryWindow {
+		t.Fatalf("the batch is %d bytes, not over two windows", len(plain))
+	}
+	older, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, packed := range map[string][]byte{
+		"this window":        encodeEntry(plain),
+		"the default window": older.EncodeAll(plain, []byte{compressedEntry}),
+	} {
+		got, err := decodeEntry(packed, nil)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Errorf("%s: %d bytes stored as %d read back as %d (%v)", name, len(plain), len(packed), len(got), err)
+		}
 	}
 }
