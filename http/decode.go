@@ -32,6 +32,12 @@ func decodeRoot(body []byte, arg, root string) (*fieldReader, error) {
 	if err := checkJSONText(body); err != nil {
 		return nil, err
 	}
+	// The common body (valid, its root an object) in one decode; anything else
+	// takes the two-step path below, which names what is wrong.
+	var both map[string]map[string]json.RawMessage
+	if json.Unmarshal(body, &both) == nil && len(both) == 1 && both[root] != nil {
+		return &fieldReader{arg: arg + "." + root, fields: both[root], set: make([]string, 0, len(both[root]))}, nil
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, badRequest("Request is not in valid JSON format")
@@ -208,15 +214,35 @@ func (f *fieldReader) str(name string, maxLen int) (v string, set bool) {
 	if isNull(raw) {
 		return "", true
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		f.fail(invalidInput(name, raw, "Wrong type. Expected 'str', got '"+jsonTypeName(raw)+"'"))
-		return "", false
+	v, ok = plainString(raw)
+	if !ok {
+		var decoded string // its own variable: &v would move every call's result to the heap
+		if err := json.Unmarshal(raw, &decoded); err != nil {
+			f.fail(invalidInput(name, raw, "Wrong type. Expected 'str', got '"+jsonTypeName(raw)+"'"))
+			return "", false
+		}
+		v = decoded
 	}
 	if maxLen > 0 && len([]rune(v)) > maxLen {
 		f.fail(badRequest("Invalid input for field/attribute %s. Value: '%s'. Value should have a maximum character requirement of %d", name, v, maxLen))
 		return "", false
 	}
 	return v, true
+}
+
+// plainString reads a JSON string that has no escapes without encoding/json:
+// its bytes between the quotes are its value (the body is valid UTF-8 JSON,
+// checked before any field is read). Anything else is not plain.
+func plainString(raw json.RawMessage) (string, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : n-1]
+	if bytes.IndexByte(inner, '\\') >= 0 || bytes.IndexByte(inner, '"') >= 0 {
+		return "", false
+	}
+	return string(inner), true
 }
 
 // uuidStr decodes a UUID string (hyphenated or 32 hex digits, as oslo accepts).
