@@ -25,6 +25,12 @@ func (s *failingStore) Propose(ctx context.Context, cmd *storepb.Command) (*stor
 	return s.fsmStore.Propose(ctx, cmd)
 }
 
+func (s *failingStore) ProposeWithin(d time.Duration, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return s.Propose(ctx, cmd)
+}
+
 // TestStatsFlusher covers the node's writer of statistics: nothing is proposed
 // while nothing was offered, the latest totals of each row are written in
 // commands of at most MaxRows rows, and a failed flush is retried with the

@@ -175,9 +175,7 @@ func (rt *Runtime) proposeDecided(caller *actorspb.Caller, attempts int,
 		}
 		reqID := cmd.RequestId
 		cmd.DeadlineUnixMs = deadline
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := rt.Store.Propose(ctx, cmd)
-		cancel()
+		res, err := rt.Store.ProposeWithin(proposeStep, cmd)
 		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
 			// The command may still apply: decide it for good before answering.
 			res, err = resolveRequest(rt, &actorspb.Caller{RequestId: reqID, DeadlineUnixMs: deadline})

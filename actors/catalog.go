@@ -303,9 +303,7 @@ func (g *CatalogGrain) decideAndPropose(caller *actorspb.Caller, identity string
 			return nil, err
 		}
 		cmd.RequestId, cmd.DeadlineUnixMs = reqID, caller.GetDeadlineUnixMs()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := g.rt.Store.Propose(ctx, cmd)
-		cancel()
+		res, err := g.rt.Store.ProposeWithin(proposeStep, cmd)
 		if errors.Is(err, store.ErrAmbiguous) && reqID != "" {
 			// The command may still apply: decide it for good before answering.
 			res, err = resolveRequest(g.rt, caller)

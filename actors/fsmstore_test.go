@@ -203,6 +203,13 @@ func (s *fsmStore) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.
 	return s.applyOne(cmd)
 }
 
+// ProposeWithin implements actors.Store: Propose under a context with timeout d.
+func (s *fsmStore) ProposeWithin(d time.Duration, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return s.Propose(ctx, cmd)
+}
+
 // Resolve implements actors.Store as store.Node does: a ResolveRequest command.
 func (s *fsmStore) Resolve(ctx context.Context, reqID string, deadlineUnixMs int64) (*storepb.CommandResult, error) {
 	if reqID == "" {

@@ -84,10 +84,13 @@ func (g *LoadBalancerGrain) load(force bool) error {
 	return nil
 }
 
+// proposeStep bounds one proposal of a grain's (its mailbox waits meanwhile):
+// the store bounds its own retries across leader changes well within it, so
+// this is a backstop.
+const proposeStep = 10 * time.Second
+
 func (g *LoadBalancerGrain) propose(cmd *storepb.Command) (*storepb.CommandResult, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return g.rt.Store.Propose(ctx, cmd)
+	return g.rt.Store.ProposeWithin(proposeStep, cmd)
 }
 
 // proposeTree proposes a tree transaction decided from the cached tree t. When

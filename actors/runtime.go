@@ -55,6 +55,8 @@ type Store interface {
 	State() *store.StateStore
 	// Propose keeps no reference to cmd once it returns (it encodes it first).
 	Propose(ctx context.Context, cmd *storepb.Command) (*storepb.CommandResult, error)
+	// ProposeWithin is Propose bounded by a duration (a grain's step: see proposeStep).
+	ProposeWithin(d time.Duration, cmd *storepb.Command) (*storepb.CommandResult, error)
 	Resolve(ctx context.Context, reqID string, deadlineUnixMs int64) (*storepb.CommandResult, error)
 	LeaderReady() bool
 }

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
@@ -149,8 +151,7 @@ func (s *Server) configureAmphora(ctx *fasthttp.RequestCtx) error {
 	if a.Status != actors.AmphoraAllocated {
 		return &apiError{fasthttp.StatusConflict, "amphora " + a.Id + " is immutable and cannot be updated."}
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if err := s.grains.RefreshAmphora(c, &actorspb.AmphoraSpec{AmphoraId: a.Id, LoadBalancerId: a.LoadbalancerId,
 		VipAddress: a.HaIp, ComputeId: a.ComputeId}); err != nil {
 		return err
@@ -166,8 +167,7 @@ func (s *Server) failoverAmphora(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if _, err := actors.CallLoadBalancer(c, s.grains, a.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).Failover,
 		&actorspb.FailoverRequest{Caller: callerOf(ctx), AmphoraId: a.Id}); err != nil {
 		return err
@@ -187,8 +187,7 @@ func (s *Server) deleteAmphora(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if _, err := actors.CallLoadBalancer(c, s.grains, a.LoadbalancerId, (*actorspb.LoadBalancerGrainClient).DeleteAmphora,
 		&actorspb.DeleteChildRequest{Caller: caller, Id: a.Id}); err != nil {
 		return err

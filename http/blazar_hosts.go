@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
@@ -85,8 +87,7 @@ func (b *BlazarServer) writeHost(ctx *fasthttp.RequestCtx, rule string, status i
 		return err
 	}
 	req.Caller = blazarCaller(ctx)
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := b.grains.WriteHosts(c, req)
 	switch {
 	case err != nil:

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
@@ -53,8 +55,7 @@ func (b *BlazarServer) createLease(ctx *fasthttp.RequestCtx) error {
 	if err := blazarAuthorize(ctx, reservation.RuleLeasesPost, identityOf(ctx).ProjectID); err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	id := uuid.NewString()
 	reply, err := b.grains.CreateLease(c, id, &leasepb.CreateLeaseRequest{Caller: blazarCaller(ctx), Body: body,
 		UserId: identityOf(ctx).UserID})
@@ -84,8 +85,7 @@ func (b *BlazarServer) updateLease(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := b.grains.UpdateLease(c, l.Id, &leasepb.UpdateLeaseRequest{Caller: blazarCaller(ctx), Body: body})
 	if err != nil {
 		return err
@@ -99,8 +99,7 @@ func (b *BlazarServer) deleteLease(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if _, err := b.grains.DeleteLease(c, l.Id, &leasepb.DeleteLeaseRequest{Caller: blazarCaller(ctx)}); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"cmp"
+	"context"
 
 	"github.com/fasthttp/router"
 	"github.com/google/uuid"
@@ -166,8 +167,7 @@ func (k *catalogKind[T]) write(s *Server, ctx *fasthttp.RequestCtx, action strin
 		return err
 	}
 	req.Caller, req.Kind = actingFor(ctx), k.kind
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	row, err := actors.CallCatalog(c, s.grains, req)
 	switch {
 	case err != nil:

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
@@ -109,8 +111,7 @@ func (s *Server) createLoadBalancer(ctx *fasthttp.RequestCtx) error {
 			return err
 		}
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := s.grains.CreateLoadBalancer(c, spec.Id, &actorspb.CreateLoadBalancerRequest{Caller: caller, Tree: tree})
 	if err != nil {
 		return err

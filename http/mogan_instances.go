@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/google/uuid"
@@ -145,8 +146,7 @@ func (m *MoganServer) createInstance(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	uid := uuid.NewString()
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := m.grains.CreateInstance(c, uid, &instancepb.CreateInstanceRequest{Caller: moganCaller(ctx), Body: body, UserId: id.UserID})
 	if err != nil {
 		return err
@@ -171,8 +171,7 @@ func (m *MoganServer) patchInstance(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := m.grains.PatchInstance(c, x.Uuid, &instancepb.PatchInstanceRequest{Caller: moganCaller(ctx), Body: body})
 	if err != nil {
 		return err
@@ -191,8 +190,7 @@ func (m *MoganServer) deleteInstance(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if _, err := m.grains.DeleteInstance(c, x.Uuid, &instancepb.DeleteInstanceRequest{Caller: moganCaller(ctx)}); err != nil {
 		return err
 	}
@@ -239,8 +237,7 @@ func (m *MoganServer) setPower(ctx *fasthttp.RequestCtx) error {
 	if json.Unmarshal(body, &req) != nil || req.Target == nil {
 		return baremetal.ErrInvalidPowerTarget()
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if _, err := m.grains.SetPower(c, x.Uuid, &instancepb.SetPowerRequest{Caller: moganCaller(ctx), Target: *req.Target}); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"slices"
 
 	"github.com/google/uuid"
@@ -111,8 +112,7 @@ func (m *MoganServer) writeType(ctx *fasthttp.RequestCtx, rule string, status in
 		}
 		req.Body = body
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := m.grains.WriteType(c, id, req)
 	if err != nil {
 		return err
@@ -171,8 +171,7 @@ func (m *MoganServer) setExtraSpecs(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	reply, err := m.grains.WriteType(c, pathParam(ctx, "uuid"), &instancepb.TypeWriteRequest{Caller: moganCaller(ctx),
 		Op: instancepb.TypeWriteRequest_SET_EXTRA_SPECS, Body: body})
 	if err != nil {
@@ -189,8 +188,7 @@ func (m *MoganServer) unsetExtraSpec(ctx *fasthttp.RequestCtx) error {
 	if err := moganAuthorize(ctx, ruleMoganExtraSpecsDelete, identityOf(ctx).ProjectID); err != nil {
 		return err
 	}
-	c, cancel := grainContext()
-	defer cancel()
+	c := context.Background()
 	if _, err := m.grains.WriteType(c, pathParam(ctx, "uuid"), &instancepb.TypeWriteRequest{Caller: moganCaller(ctx),
 		Op: instancepb.TypeWriteRequest_UNSET_EXTRA_SPEC, Key: pathParam(ctx, "key")}); err != nil {
 		return err

@@ -318,10 +318,10 @@ func (s *Server) barrier() error {
 	return nil
 }
 
-// grainContext bounds one grain call made on behalf of a request.
-func grainContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 15*time.Second)
-}
+// Handlers call grains with context.Background(), as barrier reads: the grain
+// client bounds every call itself (actors.RequestLifetime, retries included),
+// so a per-request deadline only repeated it, at a timer, a context and a
+// channel per request.
 
 // Serve serves on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(lineGuardListener{ln}) }

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+
 	"github.com/valyala/fasthttp"
 
 	"keel/actors"
@@ -39,8 +41,7 @@ func writeTree[Req, Resp any](s *Server, route func(st *store.State) (lbID strin
 		lbID, err = route(st)
 		return err
 	}, func() (err error) {
-		c, cancel := grainContext()
-		defer cancel()
+		c := context.Background()
 		reply, err = actors.CallLoadBalancer(c, s.grains, lbID, method, request())
 		return err
 	})

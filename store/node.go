@@ -372,6 +372,32 @@ func (n *Node) establishLeadership(gen uint64) {
 // ErrShutdown or ctx's. A command without a deadline gets one: now plus the
 // default request lifetime.
 func (n *Node) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	return propose(n, cmd, ctx.Done(), ctx.Err)
+}
+
+// ProposeWithin is Propose bounded by d rather than by a context: grains
+// propose on every step, and a context with a timeout costs a timer, a cancel
+// context and a channel each time, where a pooled timer costs nothing.
+func (n *Node) ProposeWithin(d time.Duration, cmd *storepb.Command) (*storepb.CommandResult, error) {
+	t := idleTimers.Get().(*time.Timer)
+	t.Reset(d)
+	defer func() {
+		t.Stop() // since Go 1.23 a stopped timer's channel holds no stale tick: the next Reset is clean
+		idleTimers.Put(t)
+	}()
+	return propose(n, cmd, t.C, func() error { return context.DeadlineExceeded })
+}
+
+// idleTimers holds stopped timers for ProposeWithin.
+var idleTimers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// propose queues cmd for n's batcher and waits for its result until done
+// delivers (a context's end or a timer's tick; why says which).
+func propose[T any](n *Node, cmd *storepb.Command, done <-chan T, why func() error) (*storepb.CommandResult, error) {
 	if cmd.DeadlineUnixMs == 0 {
 		cmd.DeadlineUnixMs = time.Now().Add(defaultRequestLifetime).UnixMilli()
 	}
@@ -382,16 +408,16 @@ func (n *Node) Propose(ctx context.Context, cmd *storepb.Command) (*storepb.Comm
 	p := &proposal{raw: raw, done: make(chan struct{})}
 	select {
 	case n.proposals <- p:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-done:
+		return nil, why()
 	case <-n.shutdownCh:
 		return nil, ErrShutdown
 	}
 	select {
 	case <-p.done:
 		return p.res, p.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %v", ErrAmbiguous, ctx.Err())
+	case <-done:
+		return nil, fmt.Errorf("%w: %v", ErrAmbiguous, why())
 	}
 }
 

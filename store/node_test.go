@@ -235,3 +235,34 @@ func TestIdleLeaderForgetsExpiredRequests(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestProposeWithin: a proposal bounded by a duration ends at it when nothing
+// can commit (a node with no cluster yet), with the same ambiguous outcome as a
+// context's deadline; its pooled timer is clean for the next proposal, which
+// commits on a node that can.
+func TestProposeWithin(t *testing.T) {
+	lone, err := Open(Config{NodeID: "n0", DataDir: t.TempDir(), RaftAddr: freeAddr(t), LogOutput: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lone.Close() })
+	for i := range 2 {
+		start := time.Now()
+		_, err := lone.ProposeWithin(100*time.Millisecond, createCmd(fmt.Sprint("lone", i), testLB("lb-lone", "p", 1)))
+		if !errors.Is(err, ErrAmbiguous) {
+			t.Fatalf("proposal %d on a node with no leader: %v, want ErrAmbiguous", i, err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("proposal %d took %v, bounded by 100ms", i, took)
+		}
+	}
+
+	n := openSingle(t, t.TempDir(), freeAddr(t))
+	t.Cleanup(func() { n.Close() })
+	for i := range 3 {
+		res, err := n.ProposeWithin(10*time.Second, createCmd(fmt.Sprint("r", i), testLB(fmt.Sprint("lb", i), "p", int64(i))))
+		if err != nil || res.Code != storepb.CommandResult_OK {
+			t.Fatalf("proposal %d: %v %v", i, res, err)
+		}
+	}
+}
