@@ -1,5 +1,5 @@
-// Package bench owns keel's load generation: a closed-loop load generator with
-// latency percentiles (this file) and the scenarios keelbench runs against real
+// Package bench owns keel's load generation: closed-loop and fixed-rate load
+// generators with latency percentiles (this file) and the scenarios keelbench runs against real
 // keeld processes (cmd/keelbench), writing markdown tables to bench/results/; the
 // results tables' rows, read back for the comparison with an earlier run
 // (table.go, compare.go), and their charts (charts.go).
@@ -82,7 +82,11 @@ func Run(name string, concurrency int, d time.Duration, total int, op func(worke
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarize(name, concurrency, all, errs, firstErr, time.Since(start))
+}
+
+// summarize makes the Result of a run from its latencies (any order).
+func summarize(name string, concurrency int, all []time.Duration, errs int, firstErr string, elapsed time.Duration) Result {
 	slices.Sort(all)
 	pct := func(p float64) time.Duration {
 		if len(all) == 0 {
@@ -95,5 +99,83 @@ func Run(name string, concurrency int, d time.Duration, total int, op func(worke
 	if len(all) > 0 {
 		r.Max = all[len(all)-1]
 	}
+	return r
+}
+
+// rateDrain is how long after its d RunAtRate still sends operations that
+// waited for a worker (a test shortens it).
+var rateDrain = 30 * time.Second
+
+// RunAtRate drives op at a fixed rate for d (open loop, as wrk2 does), from at
+// most concurrency workers: operation i is due i/rate after the start, and its
+// latency counts from when it was due. A closed loop (Run) measures the latency
+// of a server kept saturated, where the generator slows down with the server;
+// here time an operation waited for a free worker, because the server fell
+// behind the rate, is part of its latency (no coordinated omission), so the
+// percentiles answer "at this rate, how long does a request take". Operations
+// still waiting rateDrain after d are not sent; they count as errors.
+func RunAtRate(name string, rate float64, concurrency int, d time.Duration, op func(worker, i int) error) Result {
+	total := int(rate * d.Seconds())
+	dueAt := func(start time.Time, i int) time.Time {
+		return start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
+	}
+	due := make(chan int, total)
+	start := time.Now()
+	go func() {
+		defer close(due)
+		for i := range total {
+			if wait := time.Until(dueAt(start, i)); wait > 0 {
+				time.Sleep(wait)
+			}
+			due <- i
+		}
+	}()
+	cutoff := start.Add(d + rateDrain)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []time.Duration
+		errs     int
+		skipped  int
+		firstErr string
+	)
+	for w := range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, total/concurrency+1)
+			var werrs, wskipped int
+			var wfirst string
+			for i := range due {
+				if time.Now().After(cutoff) {
+					werrs++
+					wskipped++
+					if wfirst == "" {
+						wfirst = fmt.Sprintf("not sent: still waiting for a worker %v after the run", rateDrain)
+					}
+					continue
+				}
+				err := op(w, i)
+				lat = append(lat, time.Since(dueAt(start, i)))
+				if err != nil {
+					werrs++
+					if wfirst == "" {
+						wfirst = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			errs += werrs
+			skipped += wskipped
+			if firstErr == "" {
+				firstErr = wfirst
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r := summarize(name, concurrency, all, errs, firstErr, time.Since(start))
+	r.Requests += skipped // errors, without a latency
 	return r
 }

@@ -371,6 +371,16 @@ func createManyTimed(name string, clients []*client, c, n int, d time.Duration, 
 	return ids, res
 }
 
+// createAtRate creates load balancers round-robin over clients at rate per
+// second from at most c connections (bench.RunAtRate: latencies count from
+// when each create was due).
+func createAtRate(name string, clients []*client, rate float64, c int, d time.Duration) bench.Result {
+	return bench.RunAtRate(name, rate, c, d, func(w, i int) error {
+		_, err := clients[i%len(clients)].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
+		return err
+	})
+}
+
 type memory struct {
 	HeapInuse     int64 `json:"heap_inuse"`
 	HeapAlloc     int64 `json:"heap_alloc"`
@@ -490,6 +500,11 @@ func threeNodes(r *runner, d time.Duration, add func(string, bench.Result)) []st
 	for _, conc := range []int{16, 64, 128} {
 		_, res := createMany("create (round-robin over nodes)", clients, conc, 0, d, nil)
 		add("3 nodes", res)
+	}
+	// Issue 14's goal read as a rate: creates offered at a fixed rate from 64
+	// connections, each timed from when it was due.
+	for _, rate := range []int{1000, 2000} {
+		add("3 nodes", createAtRate(fmt.Sprintf("create at %d/s offered (round-robin over nodes)", rate), clients, float64(rate), 64, d))
 	}
 	ids, _ := createMany("seed", clients, 32, 2000, time.Minute, nil)
 	add("3 nodes", bench.Run("show (round-robin over nodes)", 64, d, 0, func(w, i int) error {
