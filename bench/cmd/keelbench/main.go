@@ -52,6 +52,7 @@ func main() {
 	searchPerHost := flag.Int("search-allocations-per-host", 10, "allocation-search: allocations each host holds")
 	profileDir := flag.String("profile-dir", "bench/results/profile", "cluster-profile: where the nodes' CPU profiles go")
 	profileConc := flag.Int("profile-concurrency", 64, "cluster-profile: concurrent clients (issue 14's goal is stated at 64)")
+	profileRate := flag.Int("profile-rate", 0, "cluster-profile: creates offered per second from -profile-concurrency connections (0: a closed loop)")
 	profileArgs := flag.String("profile-keeld-args", "", "cluster-profile: extra keeld flags, space-separated (e.g. -gogc 100)")
 	compare := flag.String("compare", "", "results file to compare this run's table with "+
 		"(default: the newest earlier results-*.md in -out; none: no comparison)")
@@ -112,7 +113,7 @@ func main() {
 		case "cluster":
 			notes = append(notes, threeNodes(r, *dur, add)...)
 		case "cluster-profile":
-			sections = append(sections, clusterWriteProfile(r, *dur, *profileConc, *profileDir, strings.Fields(*profileArgs)))
+			sections = append(sections, clusterWriteProfile(r, *dur, *profileConc, float64(*profileRate), *profileDir, strings.Fields(*profileArgs)))
 			sectionKind = "profile"
 		case "disk":
 			sections = append(sections, diskAlone(*dur))
@@ -332,16 +333,21 @@ func createBody(i int) []byte {
 // createMany creates n load balancers at concurrency c round-robin over clients and
 // returns their ids with the measured result; prog, if not nil, counts each create.
 func createMany(name string, clients []*client, c, n int, d time.Duration, prog *progress) ([]string, bench.Result) {
-	return createManyTimed(name, clients, c, n, d, prog, nil)
+	return createManyTimed(name, clients, c, n, d, 0, prog, nil)
 }
 
 // createManyTimed is createMany that also records, if byClient is not nil, when
 // every create started and how long it took, in byClient[k] for the client
-// (node) k that took it.
-func createManyTimed(name string, clients []*client, c, n int, d time.Duration, prog *progress, byClient [][]timedSpan) ([]string, bench.Result) {
+// (node) k that took it. With rate > 0 (n unused) the creates are offered at
+// that rate (bench.RunAtRate) instead of in a closed loop.
+func createManyTimed(name string, clients []*client, c, n int, d time.Duration, rate float64, prog *progress, byClient [][]timedSpan) ([]string, bench.Result) {
 	var mu sync.Mutex
 	var ids []string
-	res := bench.Run(name, c, d, n, func(w, i int) error {
+	run := func(op func(w, i int) error) bench.Result { return bench.Run(name, c, d, n, op) }
+	if rate > 0 {
+		run = func(op func(w, i int) error) bench.Result { return bench.RunAtRate(name, rate, c, d, op) }
+	}
+	res := run(func(w, i int) error {
 		k := i % len(clients)
 		start := time.Now()
 		body, err := clients[k].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
@@ -369,16 +375,6 @@ func createManyTimed(name string, clients []*client, c, n int, d time.Duration, 
 		return nil
 	})
 	return ids, res
-}
-
-// createAtRate creates load balancers round-robin over clients at rate per
-// second from at most c connections (bench.RunAtRate: latencies count from
-// when each create was due).
-func createAtRate(name string, clients []*client, rate float64, c int, d time.Duration) bench.Result {
-	return bench.RunAtRate(name, rate, c, d, func(w, i int) error {
-		_, err := clients[i%len(clients)].do("POST", "/v2/lbaas/loadbalancers", createBody(i), 201)
-		return err
-	})
 }
 
 type memory struct {
@@ -504,7 +500,8 @@ func threeNodes(r *runner, d time.Duration, add func(string, bench.Result)) []st
 	// Issue 14's goal read as a rate: creates offered at a fixed rate from 64
 	// connections, each timed from when it was due.
 	for _, rate := range []int{1000, 2000} {
-		add("3 nodes", createAtRate(fmt.Sprintf("create at %d/s offered (round-robin over nodes)", rate), clients, float64(rate), 64, d))
+		_, res := createManyTimed(fmt.Sprintf("create at %d/s offered (round-robin over nodes)", rate), clients, 64, 0, d, float64(rate), nil, nil)
+		add("3 nodes", res)
 	}
 	ids, _ := createMany("seed", clients, 32, 2000, time.Minute, nil)
 	add("3 nodes", bench.Run("show (round-robin over nodes)", 64, d, 0, func(w, i int) error {

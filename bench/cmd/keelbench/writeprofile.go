@@ -14,12 +14,13 @@ import (
 )
 
 // clusterWriteProfile runs the 3-node create workload at concurrency conc (64 in
-// make bench-profile, issue 14's figure) and takes a CPU profile of every node
-// while it runs: the profiles
+// make bench-profile, issue 14's figure), in a closed loop or, with rate > 0,
+// offered at rate per second, and takes a CPU profile of every node while it
+// runs: the profiles
 // behind the 3-node write figures. They are written to dir as <node>.cpu.pprof;
 // the section reports the throughput, the latency and the CPU per create each
 // process spent.
-func clusterWriteProfile(r *runner, d time.Duration, conc int, dir string, keeldArgs []string) string {
+func clusterWriteProfile(r *runner, d time.Duration, conc int, rate float64, dir string, keeldArgs []string) string {
 	nodes := systemtest.StartClusterWith(r, 3, func(n *systemtest.Node) { n.ExtraArgs = append(n.ExtraArgs, keeldArgs...) })
 	var clients []*client
 	for _, n := range nodes {
@@ -57,7 +58,11 @@ func clusterWriteProfile(r *runner, d time.Duration, conc int, dir string, keeld
 	byNode := make([][]timedSpan, len(nodes))
 	probe := startDiskProbe(filepath.Dir(nodes[0].DataDir))
 	runStart := time.Now()
-	_, res := createManyTimed("create (round-robin over nodes, profiled)", clients, conc, 0, d, nil, byNode)
+	name := "create (round-robin over nodes, profiled)"
+	if rate > 0 {
+		name = fmt.Sprintf("create at %.0f/s offered (round-robin over nodes, profiled)", rate)
+	}
+	_, res := createManyTimed(name, clients, conc, 0, d, rate, nil, byNode)
 	runTook := time.Since(runStart)
 	syncs, perr := probe.finish()
 	if perr != nil {
