@@ -34,26 +34,75 @@ func (r Result) String() string {
 		r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond), r.Errors)
 }
 
+// tally is the latencies and errors of one worker, or merged, of a whole run.
+type tally struct {
+	lat     []time.Duration
+	errs    int
+	skipped int // operations never sent (RunAtRate), counted in errs
+	first   string
+}
+
+// record adds one operation's outcome.
+func (t *tally) record(took time.Duration, err error) {
+	t.lat = append(t.lat, took)
+	if err != nil {
+		t.fail(err.Error())
+	}
+}
+
+func (t *tally) fail(msg string) {
+	t.errs++
+	if t.first == "" {
+		t.first = msg
+	}
+}
+
+// merge adds a worker's tally to the run's under mu.
+func (t *tally) merge(mu *sync.Mutex, w *tally) {
+	mu.Lock()
+	defer mu.Unlock()
+	t.lat = append(t.lat, w.lat...)
+	t.errs += w.errs
+	t.skipped += w.skipped
+	if t.first == "" {
+		t.first = w.first
+	}
+}
+
+// result makes the Result of a run from its tally.
+func (t *tally) result(name string, concurrency int, elapsed time.Duration) Result {
+	all := t.lat
+	slices.Sort(all)
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(float64(len(all))*p))]
+	}
+	r := Result{Name: name, Concurrency: concurrency, Requests: len(all) + t.skipped, Errors: t.errs, Elapsed: elapsed,
+		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), FirstError: t.first}
+	if len(all) > 0 {
+		r.Max = all[len(all)-1]
+	}
+	return r
+}
+
 // Run drives op from concurrency workers (closed loop) for d, or until total
 // operations ran when total > 0, and measures each call.
 func Run(name string, concurrency int, d time.Duration, total int, op func(worker, i int) error) Result {
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		all      []time.Duration
-		errs     int
-		firstErr string
-		next     atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		run  tally
+		next atomic.Int64
 	)
 	deadline := time.Now().Add(d)
 	start := time.Now()
-	for w := 0; w < concurrency; w++ {
+	for w := range concurrency {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, 4096)
-			var werrs int
-			var wfirst string
+			mine := tally{lat: make([]time.Duration, 0, 4096)}
 			for {
 				i := int(next.Add(1) - 1)
 				if total > 0 && i >= total {
@@ -64,42 +113,13 @@ func Run(name string, concurrency int, d time.Duration, total int, op func(worke
 				}
 				t0 := time.Now()
 				err := op(w, i)
-				lat = append(lat, time.Since(t0))
-				if err != nil {
-					werrs++
-					if wfirst == "" {
-						wfirst = err.Error()
-					}
-				}
+				mine.record(time.Since(t0), err)
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			errs += werrs
-			if firstErr == "" {
-				firstErr = wfirst
-			}
-			mu.Unlock()
-		}(w)
+			run.merge(&mu, &mine)
+		}()
 	}
 	wg.Wait()
-	return summarize(name, concurrency, all, errs, firstErr, time.Since(start))
-}
-
-// summarize makes the Result of a run from its latencies (any order).
-func summarize(name string, concurrency int, all []time.Duration, errs int, firstErr string, elapsed time.Duration) Result {
-	slices.Sort(all)
-	pct := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[min(len(all)-1, int(float64(len(all))*p))]
-	}
-	r := Result{Name: name, Concurrency: concurrency, Requests: len(all), Errors: errs, Elapsed: elapsed,
-		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), FirstError: firstErr}
-	if len(all) > 0 {
-		r.Max = all[len(all)-1]
-	}
-	return r
+	return run.result(name, concurrency, time.Since(start))
 }
 
 // rateDrain is how long after its d RunAtRate still sends operations that
@@ -132,50 +152,27 @@ func RunAtRate(name string, rate float64, concurrency int, d time.Duration, op f
 	}()
 	cutoff := start.Add(d + rateDrain)
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		all      []time.Duration
-		errs     int
-		skipped  int
-		firstErr string
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		run tally
 	)
 	for w := range concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, total/concurrency+1)
-			var werrs, wskipped int
-			var wfirst string
+			mine := tally{lat: make([]time.Duration, 0, total/concurrency+1)}
 			for i := range due {
 				if time.Now().After(cutoff) {
-					werrs++
-					wskipped++
-					if wfirst == "" {
-						wfirst = fmt.Sprintf("not sent: still waiting for a worker %v after the run", rateDrain)
-					}
+					mine.skipped++
+					mine.fail(fmt.Sprintf("not sent: still waiting for a worker %v after the run", rateDrain))
 					continue
 				}
 				err := op(w, i)
-				lat = append(lat, time.Since(dueAt(start, i)))
-				if err != nil {
-					werrs++
-					if wfirst == "" {
-						wfirst = err.Error()
-					}
-				}
+				mine.record(time.Since(dueAt(start, i)), err)
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			errs += werrs
-			skipped += wskipped
-			if firstErr == "" {
-				firstErr = wfirst
-			}
-			mu.Unlock()
+			run.merge(&mu, &mine)
 		}()
 	}
 	wg.Wait()
-	r := summarize(name, concurrency, all, errs, firstErr, time.Since(start))
-	r.Requests += skipped // errors, without a latency
-	return r
+	return run.result(name, concurrency, time.Since(start))
 }
