@@ -92,6 +92,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.Uint64Var(&o.raftTrailing, "raft-trailing-logs", 0, "Raft entries kept in the log behind a snapshot, for followers to catch up from without one (0: the store's default)")
 	fs.StringVar(&o.raftLogStore, "raft-log-store", store.LogStoreWAL, "where the Raft log lives: wal (hashicorp/raft-wal segment files, one fsync per append) or bolt (raft-boltdb, beside the stable store); a data dir whose log is in bolt is copied into a WAL on start with wal, one with a WAL cannot go back to bolt")
 	fs.Uint64Var(&o.raftSnapshotAt, "raft-snapshot-threshold", 0, "Raft entries applied since the last snapshot that make the next one (0: the store's default)")
+	fs.StringVar(&o.memory.headroom, "gc-headroom", "", fmt.Sprintf("while the node allocates fast (a burst of writes), let the heap grow by at least this much between collections (GOGC raised above -gogc while the live data is small), e.g. 256MiB; default %d MiB; 0: never", defaultGCHeadroom>>20))
 	fs.StringVar(&o.memory.limit, "memory-limit", "", "soft memory limit of the Go runtime (GOMEMLIMIT), e.g. 2GiB; default none unless GOMEMLIMIT is set")
 	fs.DurationVar(&o.grainIdle, "grain-idle-timeout", actors.DefaultSettings.IdleTimeout, "passivate a grain after this long without messages")
 	fs.DurationVar(&o.grainSettledIdle, "grain-settled-idle-timeout", actors.DefaultSettings.SettledIdleTimeout,

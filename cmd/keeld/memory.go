@@ -19,10 +19,11 @@ import (
 // (bench/results/scale-latest.md): the live tables are ~1.7 KB per load
 // balancer, the resident set after a preload through the API was ~4–5 KB.
 
-// memoryOptions are -gogc and -memory-limit.
+// memoryOptions are -gogc, -gc-headroom and -memory-limit.
 type memoryOptions struct {
-	gogc  int    // GOGC; 0: the default (defaultGOGC), unless GOGC is set
-	limit string // GOMEMLIMIT-style size; "": none, unless GOMEMLIMIT is set
+	gogc     int    // GOGC; 0: the default (defaultGOGC), unless GOGC is set
+	headroom string // the heap's growth between collections during a burst (keepGCHeadroom); "0": none
+	limit    string // GOMEMLIMIT-style size; "": none, unless GOMEMLIMIT is set
 }
 
 // defaultGOGC trades collector CPU for memory: with the tables live, a
@@ -51,16 +52,27 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// applyMemory sets the collector's target and the soft memory limit. The
-// environment's GOGC and GOMEMLIMIT win over the defaults, the flags over the
-// environment.
+// applyMemory sets the collector's target, its headroom during bursts and the
+// soft memory limit. The environment's GOGC and GOMEMLIMIT win over the
+// defaults, the flags over the environment.
 func applyMemory(o memoryOptions, logger *slog.Logger) error {
+	var headroom uint64 = defaultGCHeadroom
+	if h := strings.TrimSpace(o.headroom); h == "0" {
+		headroom = 0
+	} else if h != "" {
+		n, err := parseSize(h)
+		if err != nil {
+			return fmt.Errorf("-gc-headroom: %w", err)
+		}
+		headroom = uint64(n)
+	}
 	switch {
 	case o.gogc != 0:
 		debug.SetGCPercent(o.gogc)
 	case os.Getenv("GOGC") == "":
 		debug.SetGCPercent(defaultGOGC)
 	}
+	keepGCHeadroom(currentGOGC(), headroom, logger)
 	if o.limit != "" {
 		n, err := parseSize(o.limit)
 		if err != nil {
